@@ -1,0 +1,131 @@
+// The one catalogue of Waybill's error codes. Codes are stable: once released, a code keeps its meaning
+// (add new codes, never repurpose old ones). Each X12 validation code says where it maps in the
+// acknowledgments, so the 997/999/TA1 a partner receives and the diagnostics an analyst reads state the
+// same facts:
+//   ta105  TA1 interchange note code (element I18)
+//   ak905  997/999 AK905-AK909 functional group error code (716)
+//   ak502  997 AK502-AK506 / 999 IK502-IK506 transaction set error code (718 / 618)
+//   ak304  997 AK304 / 999 IK304 segment syntax error code (720 / 620)
+//   ak403  997 AK403 / 999 IK403 element syntax error code (723 / 621)
+// An issue at segment or element level also marks its transaction with ak502 = 5 ("one or more segments
+// in error"), which the builders add themselves.
+
+export type Severity = 'error' | 'warning';
+
+export interface CatalogueEntry {
+  severity: Severity;
+  /** One line: what is wrong, in words an analyst understands. */
+  summary: string;
+  /** Which envelope level the finding belongs to. */
+  level: 'file' | 'interchange' | 'group' | 'transaction' | 'segment' | 'element';
+  ta105?: string;
+  ak905?: string;
+  ak502?: string;
+  ak304?: string;
+  ak403?: string;
+}
+
+const entries = {
+  // ---- file level: nothing usable as an interchange ----
+  X12_EMPTY_FILE: { severity: 'error', level: 'file', summary: 'the file is empty or holds only whitespace' },
+  X12_NO_ISA: { severity: 'error', level: 'file', summary: 'no ISA interchange header where one was expected', ta105: '024' },
+  X12_BARE_TRANSACTION: { severity: 'error', level: 'file', summary: 'a transaction set (ST..SE) outside any ISA/GS envelope', ta105: '024' },
+  X12_UNEXPECTED_DATA: { severity: 'error', level: 'file', summary: 'data that is not X12 where a segment was expected' },
+  X12_READ_FAILED: { severity: 'error', level: 'file', summary: 'the file could not be read' },
+
+  // ---- interchange (ISA/IEA) ----
+  X12_ISA_TRUNCATED: { severity: 'error', level: 'interchange', summary: 'the ISA segment ends before its 16 elements', ta105: '023' },
+  X12_ISA_ELEMENT_COUNT: { severity: 'error', level: 'interchange', summary: 'the ISA segment does not have exactly 16 elements', ta105: '024' },
+  X12_ISA_NOT_FIXED_WIDTH: { severity: 'warning', level: 'interchange', summary: 'the ISA is not 106 characters of fixed-width fields' },
+  X12_ISA_FIELD_INVALID: { severity: 'error', level: 'interchange', summary: 'an ISA field has an invalid value' },
+  X12_INVALID_DELIMITERS: { severity: 'error', level: 'interchange', summary: 'the delimiters declared in the ISA are ambiguous or invalid', ta105: '026' },
+  X12_IEA_MISSING: { severity: 'error', level: 'interchange', summary: 'the interchange has no IEA trailer', ta105: '023' },
+  X12_IEA_WITHOUT_ISA: { severity: 'error', level: 'interchange', summary: 'an IEA trailer without a matching ISA header', ta105: '024' },
+  X12_IEA_CONTROL_MISMATCH: { severity: 'error', level: 'interchange', summary: 'IEA02 does not match ISA13', ta105: '001' },
+  X12_IEA_COUNT_MISMATCH: { severity: 'error', level: 'interchange', summary: 'IEA01 does not equal the number of functional groups', ta105: '021' },
+  X12_DUPLICATE_INTERCHANGE_CONTROL: { severity: 'error', level: 'interchange', summary: 'the same ISA13 appears twice from one sender in one file', ta105: '025' },
+  X12_SEGMENT_OUTSIDE_GROUP: { severity: 'error', level: 'interchange', summary: 'a segment between ISA and IEA that is not inside a functional group', ta105: '024' },
+
+  // ---- functional group (GS/GE) ----
+  X12_GE_MISSING: { severity: 'error', level: 'group', summary: 'the functional group has no GE trailer', ak905: '3' },
+  X12_GE_WITHOUT_GS: { severity: 'error', level: 'group', summary: 'a GE trailer without a matching GS header', ak905: '3' },
+  X12_GE_CONTROL_MISMATCH: { severity: 'error', level: 'group', summary: 'GE02 does not match GS06', ak905: '4' },
+  X12_GE_COUNT_MISMATCH: { severity: 'error', level: 'group', summary: 'GE01 does not equal the number of transaction sets', ak905: '5' },
+  X12_GS_CONTROL_INVALID: { severity: 'error', level: 'group', summary: 'GS06 is not a 1-9 digit number', ak905: '6' },
+  X12_GS_ELEMENT_MISSING: { severity: 'error', level: 'group', summary: 'a mandatory GS element is missing', ak905: '1' },
+  X12_DUPLICATE_GROUP_CONTROL: { severity: 'error', level: 'group', summary: 'the same GS06 appears twice in one interchange', ak905: '19' },
+  X12_GROUP_VERSION_UNSUPPORTED: { severity: 'warning', level: 'group', summary: 'the GS08 version is not one Waybill has schemas for' },
+  X12_GROUP_FUNCTIONAL_ID_MISMATCH: { severity: 'warning', level: 'group', summary: 'GS01 does not match the transaction sets the group holds' },
+
+  // ---- transaction set (ST/SE) ----
+  X12_SE_MISSING: { severity: 'error', level: 'transaction', summary: 'the transaction set has no SE trailer', ak502: '2' },
+  X12_SE_WITHOUT_ST: { severity: 'error', level: 'transaction', summary: 'an SE trailer without a matching ST header', ak502: '2' },
+  X12_SE_CONTROL_MISMATCH: { severity: 'error', level: 'transaction', summary: 'SE02 does not match ST02', ak502: '3' },
+  X12_SE_COUNT_MISMATCH: { severity: 'error', level: 'transaction', summary: 'SE01 does not equal the number of segments ST..SE', ak502: '4' },
+  X12_ST_SET_ID_INVALID: { severity: 'error', level: 'transaction', summary: 'ST01 is missing or not a transaction set identifier', ak502: '6' },
+  X12_ST_CONTROL_INVALID: { severity: 'error', level: 'transaction', summary: 'ST02 is missing or not 4-9 characters', ak502: '7' },
+  X12_DUPLICATE_TRANSACTION_CONTROL: { severity: 'error', level: 'transaction', summary: 'the same ST02 appears twice in one functional group', ak502: '23' },
+  X12_TRANSACTION_NOT_SUPPORTED: { severity: 'warning', level: 'transaction', summary: 'no schema for this transaction set; checked at the envelope level only' },
+  X12_TRANSACTION_SEGMENTS_IN_ERROR: { severity: 'error', level: 'transaction', summary: 'one or more segments in error', ak502: '5' },
+
+  // ---- segment level (schema) ----
+  X12_SEGMENT_UNRECOGNIZED: { severity: 'error', level: 'segment', summary: 'unrecognized segment id', ak304: '1' },
+  X12_SEGMENT_UNEXPECTED: { severity: 'error', level: 'segment', summary: 'segment not expected here', ak304: '2' },
+  X12_SEGMENT_MANDATORY_MISSING: { severity: 'error', level: 'segment', summary: 'a mandatory segment is missing', ak304: '3' },
+  X12_LOOP_OVER_MAX: { severity: 'error', level: 'segment', summary: 'a loop occurs more often than its maximum', ak304: '4' },
+  X12_SEGMENT_OVER_MAX: { severity: 'error', level: 'segment', summary: 'a segment occurs more often than its maximum use', ak304: '5' },
+  X12_SEGMENT_NOT_IN_SET: { severity: 'error', level: 'segment', summary: 'segment not defined in this transaction set', ak304: '6' },
+  X12_SEGMENT_OUT_OF_ORDER: { severity: 'error', level: 'segment', summary: 'segment not in its proper sequence', ak304: '7' },
+  X12_SEGMENT_HAS_ELEMENT_ERRORS: { severity: 'error', level: 'segment', summary: 'segment has data element errors', ak304: '8' },
+
+  // ---- element level (schema) ----
+  X12_ELEMENT_MANDATORY_MISSING: { severity: 'error', level: 'element', summary: 'a mandatory data element is missing', ak304: '8', ak403: '1' },
+  X12_ELEMENT_CONDITIONAL_MISSING: { severity: 'error', level: 'element', summary: 'a conditionally required data element is missing', ak304: '8', ak403: '2' },
+  X12_ELEMENT_TOO_MANY: { severity: 'error', level: 'element', summary: 'too many data elements in the segment', ak304: '8', ak403: '3' },
+  X12_ELEMENT_TOO_SHORT: { severity: 'error', level: 'element', summary: 'data element too short', ak304: '8', ak403: '4' },
+  X12_ELEMENT_TOO_LONG: { severity: 'error', level: 'element', summary: 'data element too long', ak304: '8', ak403: '5' },
+  X12_ELEMENT_INVALID_CHARACTER: { severity: 'error', level: 'element', summary: 'invalid character in data element', ak304: '8', ak403: '6' },
+  X12_ELEMENT_INVALID_CODE: { severity: 'error', level: 'element', summary: 'invalid code value', ak304: '8', ak403: '7' },
+  X12_ELEMENT_INVALID_DATE: { severity: 'error', level: 'element', summary: 'invalid date', ak304: '8', ak403: '8' },
+  X12_ELEMENT_INVALID_TIME: { severity: 'error', level: 'element', summary: 'invalid time', ak304: '8', ak403: '9' },
+  X12_ELEMENT_EXCLUSION_VIOLATED: { severity: 'error', level: 'element', summary: 'exclusion condition violated', ak304: '8', ak403: '10' },
+  X12_ELEMENT_TOO_MANY_REPETITIONS: { severity: 'error', level: 'element', summary: 'too many repetitions', ak304: '8', ak403: '12' },
+  X12_ELEMENT_TOO_MANY_COMPONENTS: { severity: 'error', level: 'element', summary: 'too many components', ak304: '8', ak403: '13' },
+
+  // ---- writer ----
+  X12_WRITE_DELIMITER_IN_DATA: { severity: 'error', level: 'element', summary: 'a data value contains one of the delimiters and cannot be written' },
+  X12_WRITE_INVALID_DELIMITERS: { severity: 'error', level: 'interchange', summary: 'the delimiters chosen for writing are not distinct single characters' },
+  X12_WRITE_VALUE_TOO_LONG: { severity: 'error', level: 'element', summary: 'a value does not fit its fixed-width ISA/GS field' },
+
+  // ---- inbound acknowledgments (997/999/TA1 parsing) ----
+  X12_ACK_MALFORMED: { severity: 'error', level: 'transaction', summary: 'an inbound acknowledgment could not be interpreted' },
+
+  // ---- CLI / usage ----
+  CLI_FILE_NOT_FOUND: { severity: 'error', level: 'file', summary: 'no such file' },
+  CLI_FILE_UNREADABLE: { severity: 'error', level: 'file', summary: 'the file cannot be read' },
+  CLI_USAGE: { severity: 'error', level: 'file', summary: 'the command was called with wrong arguments' },
+} satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof entries;
+
+export const catalogue: Readonly<Record<ErrorCode, CatalogueEntry>> = entries;
+
+export function entry(code: ErrorCode): CatalogueEntry {
+  return catalogue[code];
+}
+
+export function isKnownCode(code: string): code is ErrorCode {
+  return Object.prototype.hasOwnProperty.call(catalogue, code);
+}
+
+/** An error carrying a catalogue code, for failures that are thrown rather than collected. */
+export class WaybillError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'WaybillError';
+    this.code = code;
+    this.details = details;
+  }
+}

@@ -1,0 +1,81 @@
+// The public X12 reader: a file, a stream or a buffer in, envelope events out, one transaction set at
+// a time. Memory is bounded by the chunk size plus the largest transaction set, whatever the file size.
+
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { EnvelopeAssembler } from './envelope.js';
+import { issue } from './issues.js';
+import type { X12Event } from './model.js';
+import { X12Tokenizer, type Token, type TokenizerOptions } from './tokenizer.js';
+
+export type ReaderOptions = TokenizerOptions & {
+  /** Read size for files, in bytes. Default 256 KiB. */
+  chunkSize?: number;
+};
+
+export type X12Source = string | Buffer | Uint8Array | Readable | AsyncIterable<Buffer | Uint8Array | string>;
+
+/** Drives tokenizer + assembler over chunks; shared by the sync and async readers. */
+class ReaderCore {
+  private readonly tokenizer: X12Tokenizer;
+  private readonly assembler = new EnvelopeAssembler();
+  private readonly tokens: Token[] = [];
+  private sawAnything = false;
+
+  constructor(options: ReaderOptions) {
+    this.tokenizer = new X12Tokenizer(options);
+  }
+
+  push(chunk: Buffer | Uint8Array): X12Event[] {
+    this.tokens.length = 0;
+    this.tokenizer.push(chunk, this.tokens);
+    return this.assemble();
+  }
+
+  end(): X12Event[] {
+    this.tokens.length = 0;
+    this.tokenizer.end(this.tokens);
+    const out = this.assemble();
+    const loc = this.tokenizer.endLocation();
+    this.assembler.end(out, loc);
+    if (!this.sawAnything) {
+      out.push({ type: 'issue', issue: issue('X12_EMPTY_FILE', 'the file holds no X12 data (empty or whitespace only)', loc) });
+    }
+    return out;
+  }
+
+  private assemble(): X12Event[] {
+    const out: X12Event[] = [];
+    if (this.tokens.length > 0) this.sawAnything = true;
+    for (const t of this.tokens) this.assembler.accept(t, out);
+    return out;
+  }
+}
+
+/** Reads X12 held in memory. Yields events in file order. */
+export function* readX12Sync(input: Buffer | Uint8Array | string, options: ReaderOptions = {}): Generator<X12Event> {
+  const buf = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const core = new ReaderCore(options);
+  const chunkSize = options.chunkSize ?? 256 * 1024;
+  for (let off = 0; off < buf.length; off += chunkSize) {
+    yield* core.push(buf.subarray(off, Math.min(buf.length, off + chunkSize)));
+  }
+  yield* core.end();
+}
+
+/** Streams X12 from a file path, a Node stream or any async iterable of chunks. */
+export async function* readX12(source: X12Source, options: ReaderOptions = {}): AsyncGenerator<X12Event> {
+  if (typeof source !== 'string' && (Buffer.isBuffer(source) || source instanceof Uint8Array)) {
+    yield* readX12Sync(source, options);
+    return;
+  }
+  const chunkSize = options.chunkSize ?? 256 * 1024;
+  const stream: AsyncIterable<Buffer | Uint8Array | string> =
+    typeof source === 'string' ? createReadStream(source, { highWaterMark: chunkSize }) : source;
+  const core = new ReaderCore(options);
+  for await (const chunk of stream) {
+    const events = core.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+    for (const e of events) yield e;
+  }
+  for (const e of core.end()) yield e;
+}

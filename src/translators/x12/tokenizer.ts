@@ -1,0 +1,427 @@
+// Bytes -> located segments. The tokenizer finds each interchange's delimiters in its ISA and splits the
+// stream into segments, chunk by chunk, holding only the unfinished tail of the previous chunk.
+//
+// Why latin1: decoding each chunk as latin1 maps every byte to exactly one char, so string indexes are
+// byte offsets (exact locations for free) and a chunk boundary can never split a character. Values that
+// hold non-ASCII bytes are re-decoded as UTF-8 (when the bytes are valid UTF-8) once the segment is cut.
+
+import { isAscii, isUtf8 } from 'node:buffer';
+import type { ErrorCode } from '../../errors/catalogue.js';
+import type { Delimiters, Location, Segment, X12Issue } from './model.js';
+import { issue } from './issues.js';
+
+export interface TokenizerOptions {
+  /** How to treat an ISA that is not 106 fixed-width characters: a warning (default) or an error. */
+  isaWidth?: 'warn' | 'error';
+  /** How to decode non-ASCII bytes in values: 'utf8' when valid (default), or always 'latin1'. */
+  encoding?: 'utf8' | 'latin1';
+  /** Longest segment accepted before the data is declared garbage (bounds memory). Default 1 MiB. */
+  maxSegmentLength?: number;
+}
+
+/** What the tokenizer emits: segments, the start of each interchange (delimiters), and findings. */
+export type Token =
+  | { kind: 'segment'; segment: Segment }
+  | { kind: 'isa'; segment: Segment; delimiters: Delimiters; issues: X12Issue[] }
+  | { kind: 'issue'; issue: X12Issue }
+  | { kind: 'junk'; code: ErrorCode; loc: Location; text: string };
+
+// Fixed ISA layout: 0-based offsets of the 16 element separators in a 106-character ISA.
+const ISA_SEPARATOR_OFFSETS = [3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103];
+const ISA_FIELD_WIDTHS = [2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1];
+const ISA_LENGTH = 106;
+/** Longest ISA we will scan for when it is not fixed width (padding stripped or added, wrapped). */
+const ISA_SCAN_LIMIT = 400;
+
+const BOM = '\u00ef\u00bb\u00bf'; // UTF-8 BOM bytes, as latin1 chars
+
+function isWhitespace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0x0b || c === 0x0c || c === 0x00;
+}
+function isAlnum(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+function isLineBreak(c: number): boolean {
+  return c === 0x0a || c === 0x0d;
+}
+
+/** Length in bytes of the UTF-8 character starting at text[i] (latin1 view), or 1 when not a valid sequence. */
+function utf8SequenceLength(text: string, i: number): number {
+  const lead = text.charCodeAt(i);
+  const len = lead >= 0xf0 && lead <= 0xf4 ? 4 : lead >= 0xe0 ? (lead <= 0xef ? 3 : 1) : lead >= 0xc2 ? 2 : 1;
+  if (len === 1) return 1;
+  for (let k = 1; k < len; k++) {
+    const c = text.charCodeAt(i + k);
+    if (!(c >= 0x80 && c <= 0xbf)) return 1;
+  }
+  return len;
+}
+
+/** A latin1 string of raw bytes -> the text those bytes mean (UTF-8 when valid, else latin1 as is). */
+function decodeBytes(latin1: string, encoding: 'utf8' | 'latin1'): string {
+  if (encoding === 'latin1') return latin1;
+  const bytes = Buffer.from(latin1, 'latin1');
+  return isUtf8(bytes) ? bytes.toString('utf8') : latin1;
+}
+
+export class X12Tokenizer {
+  private readonly isaWidth: 'warn' | 'error';
+  private readonly encoding: 'utf8' | 'latin1';
+  private readonly maxSegmentLength: number;
+
+  /** Unconsumed text (latin1) and the absolute byte offset of its first char. */
+  private text = '';
+  private textBase = 0;
+  /** Index in `text` of the first unconsumed char (the hot path advances this instead of slicing). */
+  private pos = 0;
+  /** Whether `text` may hold non-ASCII bytes (decides whether values need re-decoding). */
+  private textHasHighBytes = false;
+
+  // Line accounting: lines are counted up to `lineScanned` (absolute offset).
+  private line = 1;
+  private lineStart = 0;
+  private lineScanned = 0;
+
+  /** Current interchange's raw (latin1) delimiters; null while looking for an ISA. */
+  private elementSep: string | null = null;
+  private segmentTerm = '';
+  private stripLineBreaks = false;
+  private position = 0; // segment position within the current transaction
+  private inJunk = false;
+  private started = false;
+
+  constructor(options: TokenizerOptions = {}) {
+    this.isaWidth = options.isaWidth ?? 'warn';
+    this.encoding = options.encoding ?? 'utf8';
+    this.maxSegmentLength = options.maxSegmentLength ?? 1024 * 1024;
+  }
+
+  /** Feed the next chunk; returns the tokens it completes. */
+  push(chunk: Buffer | Uint8Array, out: Token[] = []): Token[] {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.compact();
+    if (this.text.length === 0) this.textHasHighBytes = false;
+    if (!this.textHasHighBytes && !isAscii(buf)) this.textHasHighBytes = true;
+    const str = buf.toString('latin1');
+    this.text = this.text.length === 0 ? str : this.text + str;
+    this.run(false, out);
+    return out;
+  }
+
+  /** Location just past the last byte fed so far. */
+  endLocation(): Location {
+    return this.locate(this.textBase + this.text.length);
+  }
+
+  /** Signal end of input; returns the remaining tokens. */
+  end(out: Token[] = []): Token[] {
+    this.run(true, out);
+    return out;
+  }
+
+  // ------------------------------------------------------------------------------------------------
+
+  private locate(absOffset: number): Location {
+    const text = this.text;
+    let from = this.lineScanned - this.textBase;
+    const to = absOffset - this.textBase;
+    if (from < 0) from = 0;
+    while (from < to) {
+      const nl = text.indexOf('\n', from);
+      if (nl < 0 || nl >= to) break;
+      this.line++;
+      this.lineStart = this.textBase + nl + 1;
+      from = nl + 1;
+    }
+    if (absOffset > this.lineScanned) this.lineScanned = absOffset;
+    return { offset: absOffset, line: this.line, column: absOffset - this.lineStart + 1 };
+  }
+
+  /** Drops consumed text so memory stays bounded by one segment plus one chunk. */
+  private compact(): void {
+    if (this.pos === 0) return;
+    // Count the line breaks being dropped before they are gone.
+    this.locate(this.textBase + this.pos);
+    this.text = this.text.slice(this.pos);
+    this.textBase += this.pos;
+    this.pos = 0;
+  }
+
+  /** Marks `n` chars after the cursor as consumed (the slow paths work on a compacted text). */
+  private consume(n: number): void {
+    if (n > 0) this.pos += n;
+  }
+
+  private run(final: boolean, out: Token[]): void {
+    for (;;) {
+      const progressed = this.elementSep === null ? this.seekInterchange(final, out) : this.nextSegment(final, out);
+      if (!progressed) return;
+    }
+  }
+
+  /** Looking for an ISA: skip whitespace/BOM, parse the ISA, or report what stands there instead. */
+  private seekInterchange(final: boolean, out: Token[]): boolean {
+    this.compact();
+    const text = this.text;
+    let i = 0;
+    if (!this.started && text.startsWith(BOM)) i = BOM.length;
+    if (!this.started && text.length < BOM.length && !final && BOM.startsWith(text)) return false;
+    while (i < text.length && isWhitespace(text.charCodeAt(i))) i++;
+    if (i > 0) {
+      this.consume(i);
+      this.compact();
+      i = 0;
+    }
+    if (this.text.length === 0) return false;
+    this.started = true;
+    const t = this.text;
+
+    if (t.startsWith('ISA') && t.length > 3 && !isAlnum(t.charCodeAt(3))) {
+      this.inJunk = false;
+      return this.parseIsa(final, out);
+    }
+    if (t.length < 4 && !final) return false; // could still become "ISA*"
+
+    // Not an ISA. Report the region once, then skip to the next plausible ISA.
+    if (!this.inJunk) {
+      this.inJunk = true;
+      const idMatch = /^([A-Z][A-Z0-9]{1,2})[^A-Za-z0-9\s]/.exec(t.slice(0, 8));
+      const id = idMatch?.[1];
+      const code: ErrorCode =
+        id === 'ST' || id === 'GS' ? 'X12_BARE_TRANSACTION'
+        : id === 'IEA' ? 'X12_IEA_WITHOUT_ISA'
+        : id === 'GE' ? 'X12_GE_WITHOUT_GS'
+        : id === 'SE' ? 'X12_SE_WITHOUT_ST'
+        : id ? 'X12_NO_ISA'
+        : 'X12_UNEXPECTED_DATA';
+      out.push({ kind: 'junk', code, loc: this.locate(this.textBase), text: t.slice(0, 40) });
+    }
+    const next = this.findIsa(t, 1);
+    if (next < 0) {
+      // Keep a short tail in case "ISA" straddles the chunk boundary.
+      const keep = final ? 0 : Math.min(3, t.length);
+      this.consume(t.length - keep);
+      if (final) { this.text = ''; this.pos = 0; }
+      return false;
+    }
+    this.consume(next);
+    return true;
+  }
+
+  /** Index of the next "ISA" followed by a non-alphanumeric character, from `from`; -1 when none. */
+  private findIsa(t: string, from: number): number {
+    let k = from;
+    for (;;) {
+      const idx = t.indexOf('ISA', k);
+      if (idx < 0 || idx + 3 >= t.length) return -1;
+      const prev = idx > 0 ? t.charCodeAt(idx - 1) : 0x0a;
+      if (!isAlnum(t.charCodeAt(idx + 3)) && !isAlnum(prev)) return idx;
+      k = idx + 1;
+    }
+  }
+
+  /** Parses the ISA at text[0]: delimiters by position, tolerant of non-fixed width and line wraps. */
+  private parseIsa(final: boolean, out: Token[]): boolean {
+    this.compact();
+    const t = this.text;
+    const elementSep = t[3];
+    const loc = this.locate(this.textBase);
+    const issues: X12Issue[] = [];
+
+    if (isWhitespace(elementSep.charCodeAt(0))) {
+      out.push({ kind: 'junk', code: 'X12_INVALID_DELIMITERS', loc, text: t.slice(0, 40) });
+      this.inJunk = true;
+      return this.skipPastBadIsa(final);
+    }
+
+    // Fast path: a well-formed fixed-width ISA, separators exactly where the standard puts them.
+    let fixed = t.length >= ISA_LENGTH;
+    if (fixed) {
+      for (const p of ISA_SEPARATOR_OFFSETS) if (t[p] !== elementSep) { fixed = false; break; }
+    }
+    let componentIdx: number;
+    let termIdx: number;
+    let rawIsa: string; // the ISA without terminator, line wraps removed
+    if (fixed) {
+      componentIdx = 104;
+      termIdx = 105;
+      rawIsa = t.slice(0, 105);
+    } else {
+      componentIdx = -1;
+      termIdx = -1;
+      rawIsa = '';
+    }
+    if (!fixed) {
+      // Count 16 separators, skipping line breaks (hard-wrapped files break lines inside the ISA).
+      let count = 0;
+      let k = 3;
+      let parts = '';
+      let segStart = 0;
+      const limit = Math.min(t.length, ISA_SCAN_LIMIT);
+      for (; k < limit && count < 16; k++) {
+        const c = t.charCodeAt(k);
+        if (isLineBreak(c)) {
+          parts += t.slice(segStart, k);
+          segStart = k + 1;
+          continue;
+        }
+        if (t[k] === elementSep) count++;
+      }
+      if (count < 16) {
+        if (!final && t.length < ISA_SCAN_LIMIT) return false; // wait for more data
+        out.push({ kind: 'junk', code: 'X12_ISA_TRUNCATED', loc, text: t.slice(0, 40) });
+        this.inJunk = true;
+        return this.skipPastBadIsa(final);
+      }
+      // ISA16 is the next non-line-break char; the terminator follows it.
+      while (k < t.length && isLineBreak(t.charCodeAt(k))) {
+        parts += t.slice(segStart, k);
+        segStart = k + 1;
+        k++;
+      }
+      if (k + 1 >= t.length) {
+        if (!final) return false;
+        out.push({ kind: 'junk', code: 'X12_ISA_TRUNCATED', loc, text: t.slice(0, 40) });
+        this.inJunk = true;
+        return this.skipPastBadIsa(final);
+      }
+      componentIdx = k;
+      termIdx = k + 1;
+      rawIsa = parts + t.slice(segStart, termIdx);
+      fixed = false;
+    }
+
+    const component = t[componentIdx];
+    const termLen = utf8SequenceLength(t, termIdx);
+    if (termIdx + termLen > t.length && !final) return false;
+    let segmentTerm = t.slice(termIdx, termIdx + termLen);
+    // CR LF after ISA16 means the terminator is the line break itself.
+    if (segmentTerm === '\r' && t[termIdx + 1] === '\n') segmentTerm = '\n';
+
+    const fields = rawIsa.split(elementSep);
+    const widthOk = fixed && fields.length === 17 && ISA_FIELD_WIDTHS.every((w, n) => fields[n + 1].length === w);
+    if (!widthOk) {
+      issues.push(issue('X12_ISA_NOT_FIXED_WIDTH',
+        `ISA is not 106 fixed-width characters; read by its separators (${fields.length - 1} elements)`, loc,
+        { segmentId: 'ISA', severity: this.isaWidth === 'error' ? 'error' : 'warning' }));
+    }
+    if (fields.length !== 17) {
+      issues.push(issue('X12_ISA_ELEMENT_COUNT', `ISA has ${fields.length - 1} elements, expected 16`, loc, { segmentId: 'ISA' }));
+    }
+
+    const termCode = segmentTerm.charCodeAt(0);
+    const compCode = component.charCodeAt(0);
+    if (isAlnum(termCode) || isAlnum(compCode) || component === elementSep || segmentTerm === elementSep ||
+        segmentTerm === component || termCode === 0x20) {
+      out.push({ kind: 'junk', code: 'X12_INVALID_DELIMITERS', loc, text: t.slice(0, 40) });
+      this.inJunk = true;
+      return this.skipPastBadIsa(final);
+    }
+
+    const version = fields[12] ?? '';
+    const repCandidate = fields[11] ?? '';
+    let repetition: string | null = null;
+    if (version >= '00402' && repCandidate.length === 1 && !isAlnum(repCandidate.charCodeAt(0)) &&
+        repCandidate !== elementSep && repCandidate !== component && repCandidate !== segmentTerm && repCandidate !== ' ') {
+      repetition = repCandidate;
+    }
+
+    const delimiters: Delimiters = {
+      element: decodeBytes(elementSep, this.encoding),
+      component: decodeBytes(component, this.encoding),
+      repetition: repetition === null ? null : decodeBytes(repetition, this.encoding),
+      segment: decodeBytes(segmentTerm, this.encoding),
+    };
+    const elements = this.decodeElements(fields);
+    const segment: Segment = { id: 'ISA', elements, loc, position: 0 };
+
+    this.elementSep = elementSep;
+    this.segmentTerm = segmentTerm;
+    this.stripLineBreaks = !isLineBreak(segmentTerm.charCodeAt(0));
+    this.position = 0;
+    out.push({ kind: 'isa', segment, delimiters, issues });
+    this.consume(termIdx + termLen);
+    return true;
+  }
+
+  /** After an unreadable ISA: skip to the next ISA (or the end) so later interchanges are still read. */
+  private skipPastBadIsa(final: boolean): boolean {
+    this.compact();
+    const next = this.findIsa(this.text, 3);
+    if (next < 0) {
+      const keep = final ? 0 : Math.min(3, this.text.length);
+      this.consume(this.text.length - keep);
+      if (final) { this.text = ''; this.pos = 0; }
+      return false;
+    }
+    this.consume(next);
+    return true;
+  }
+
+  private decodeElements(fields: string[]): string[] {
+    if (!this.textHasHighBytes) return fields;
+    for (let n = 0; n < fields.length; n++) {
+      const f = fields[n];
+      for (let k = 0; k < f.length; k++) {
+        if (f.charCodeAt(k) > 0x7f) { fields[n] = decodeBytes(f, this.encoding); break; }
+      }
+    }
+    return fields;
+  }
+
+  /** Cuts the next segment inside an interchange (the hot path: no copies of the buffer). */
+  private nextSegment(final: boolean, out: Token[]): boolean {
+    const t = this.text;
+    let start = this.pos;
+    while (start < t.length && isWhitespace(t.charCodeAt(start))) start++;
+    if (start === t.length) {
+      this.pos = start;
+      return false;
+    }
+    let end = t.indexOf(this.segmentTerm, start);
+    let next: number;
+    if (end < 0) {
+      this.pos = start;
+      if (!final) {
+        if (t.length - start > this.maxSegmentLength) {
+          out.push({ kind: 'junk', code: 'X12_UNEXPECTED_DATA', loc: this.locate(this.textBase + start), text: t.slice(start, start + 40) });
+          this.elementSep = null;
+          this.inJunk = true;
+          this.pos = t.length;
+        }
+        return false;
+      }
+      // Last segment without a terminator (common at the end of a file): take it as it is.
+      end = t.length;
+      while (end > start && isWhitespace(t.charCodeAt(end - 1))) end--;
+      next = t.length;
+    } else {
+      next = end + this.segmentTerm.length;
+    }
+
+    let raw = t.slice(start, end);
+    // A new ISA while this interchange is still open (IEA missing): re-detect delimiters from it.
+    if (raw.charCodeAt(0) === 0x49 && raw.startsWith('ISA') && raw.length > 3 && !isAlnum(raw.charCodeAt(3))) {
+      this.pos = start;
+      this.elementSep = null;
+      return true;
+    }
+    if (this.stripLineBreaks) {
+      if (raw.indexOf('\n') >= 0 || raw.indexOf('\r') >= 0) raw = raw.replace(/[\r\n]+/g, '');
+    } else if (raw.charCodeAt(raw.length - 1) === 0x0d) {
+      raw = raw.slice(0, -1);
+    }
+    const loc = this.locate(this.textBase + start);
+    const elements = this.decodeElements(raw.split(this.elementSep!));
+    const id = elements[0];
+    if (id === 'ST') this.position = 1;
+    else if (this.position > 0) this.position++;
+    const segment: Segment = { id, elements, loc, position: this.position };
+    if (id === 'SE' || id === 'GE' || id === 'GS' || id === 'IEA') this.position = 0;
+    out.push({ kind: 'segment', segment });
+    // After the IEA the next interchange may use other delimiters.
+    if (id === 'IEA') this.elementSep = null;
+    this.pos = next;
+    return true;
+  }
+}
