@@ -164,7 +164,10 @@ export class X12Tokenizer {
     this.compact();
     const text = this.text;
     let i = 0;
-    if (!this.started && text.startsWith(BOM)) i = BOM.length;
+    if (!this.started && text.startsWith(BOM)) {
+      i = BOM.length;
+      this.lineStart = this.textBase + BOM.length; // columns count from after the BOM, as editors show them
+    }
     if (!this.started && text.length < BOM.length && !final && BOM.startsWith(text)) return false;
     while (i < text.length && isWhitespace(text.charCodeAt(i))) i++;
     if (i > 0) {
@@ -292,8 +295,11 @@ export class X12Tokenizer {
     }
 
     const component = t[componentIdx];
+    // A multi-byte terminator may straddle the chunk boundary: wait until all its bytes are here.
+    const lead = t.charCodeAt(termIdx);
+    const expectedLen = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc2 ? 2 : 1;
+    if (termIdx + expectedLen > t.length && !final) return false;
     const termLen = utf8SequenceLength(t, termIdx);
-    if (termIdx + termLen > t.length && !final) return false;
     let segmentTerm = t.slice(termIdx, termIdx + termLen);
     // CR LF after ISA16 means the terminator is the line break itself.
     if (segmentTerm === '\r' && t[termIdx + 1] === '\n') segmentTerm = '\n';

@@ -1,0 +1,234 @@
+import { describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { readX12, readX12Sync } from '../../../src/translators/x12/reader.js';
+import type { TransactionSet, X12Event, X12Issue } from '../../../src/translators/x12/model.js';
+import { interchange, isaSegment, PIPE, STAR } from '../../helpers/x12.js';
+
+const body214 = ['B10*PRO0012345*BOL778899*ABCD', 'LX*1', 'AT7*X3*NS***20250101*0800*ET'];
+
+function events(input: string | Buffer, chunkSize?: number): X12Event[] {
+  return [...readX12Sync(input, chunkSize ? { chunkSize } : {})];
+}
+function transactions(evs: X12Event[]): TransactionSet[] {
+  return evs.flatMap((e) => (e.type === 'transaction' ? [e.transaction] : []));
+}
+function issues(evs: X12Event[]): X12Issue[] {
+  return evs.flatMap((e) => {
+    if (e.type === 'issue') return [e.issue];
+    if (e.type === 'transaction') return e.transaction.issues;
+    if ('issues' in e) return e.issues;
+    return [];
+  });
+}
+function codes(evs: X12Event[]): string[] {
+  return issues(evs).map((i) => i.code);
+}
+
+describe('delimiters come from the ISA', () => {
+  it('reads * > ~ with a newline after each terminator, and keeps ISA padding', () => {
+    const evs = events(interchange(STAR, [{ set: '214', control: '0001', body: body214 }]));
+    const start = evs[0];
+    expect(start.type).toBe('interchange-start');
+    if (start.type !== 'interchange-start') return;
+    expect(start.header.delimiters).toEqual({ element: '*', component: '>', repetition: null, segment: '~' });
+    expect(start.header.isa.elements[6]).toBe('SENDERID       '); // raw: padding kept
+    expect(start.header.senderId).toBe('SENDERID'); // normalised view
+    expect(start.issues).toEqual([]);
+    const [tx] = transactions(evs);
+    expect(tx.setId).toBe('214');
+    expect(tx.segments.map((s) => s.id)).toEqual(['ST', 'B10', 'LX', 'AT7', 'SE']);
+    expect(tx.segments[3].elements).toEqual(['AT7', 'X3', 'NS', '', '', '20250101', '0800', 'ET']);
+    expect(codes(evs)).toEqual([]);
+  });
+
+  it('reads | ^ with newline as terminator and ISA11 as repetition separator from 00402 on', () => {
+    const evs = events(interchange(PIPE, [{ set: '214', control: '0001', body: body214.map((s) => s.replaceAll('*', '|')) }]));
+    const start = evs[0];
+    if (start.type !== 'interchange-start') throw new Error('no interchange');
+    expect(start.header.delimiters).toEqual({ element: '|', component: '^', repetition: '{', segment: '\n' });
+    expect(transactions(evs)[0].segments[1].elements).toEqual(['B10', 'PRO0012345', 'BOL778899', 'ABCD']);
+    expect(codes(evs)).toEqual([]);
+  });
+
+  it('has no repetition separator before 00402 (ISA11 is the standards identifier)', () => {
+    const evs = events(interchange(STAR, [{ set: '214', control: '0001', body: body214 }]));
+    if (evs[0].type !== 'interchange-start') throw new Error();
+    expect(evs[0].header.delimiters.repetition).toBeNull();
+    expect(evs[0].header.isa.elements[11]).toBe('U');
+  });
+
+  it('re-detects delimiters for every interchange in one file', () => {
+    const a = interchange(STAR, [{ set: '214', control: '0001', body: body214 }]);
+    const b = interchange(PIPE, [{ set: '214', control: '0002', body: body214.map((s) => s.replaceAll('*', '|')) }], { isaControl: '000000002' });
+    const evs = events(a + '\n\n  ' + b);
+    const starts = evs.filter((e) => e.type === 'interchange-start');
+    expect(starts.map((e) => (e.type === 'interchange-start' ? e.header.delimiters.element : ''))).toEqual(['*', '|']);
+    expect(transactions(evs).map((t) => t.segments[1].elements[1])).toEqual(['PRO0012345', 'PRO0012345']);
+    expect(codes(evs)).toEqual([]);
+  });
+
+  it('takes a multi-byte UTF-8 character as the terminator', () => {
+    const d = { element: '*', component: '>', segment: '\u2026', suffix: '\n' };
+    const evs = events(interchange(d, [{ set: '214', control: '0001', body: body214 }]));
+    if (evs[0].type !== 'interchange-start') throw new Error();
+    expect(evs[0].header.delimiters.segment).toBe('\u2026');
+    expect(transactions(evs)[0].segments).toHaveLength(5);
+    expect(codes(evs)).toEqual([]);
+  });
+});
+
+describe('tolerates what real files do', () => {
+  const clean = interchange(STAR, [{ set: '214', control: '0001', body: body214 }]);
+  const cleanSegments = transactions(events(clean))[0].segments.map((s) => s.elements);
+
+  it('a UTF-8 BOM and leading whitespace, with offsets still in bytes', () => {
+    const evs = events(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`\n  \r\n${clean}`)]));
+    expect(codes(evs)).toEqual([]);
+    if (evs[0].type !== 'interchange-start') throw new Error();
+    expect(evs[0].header.isa.loc).toEqual({ offset: 8, line: 3, column: 1 });
+    const noLeading = events(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(clean)]));
+    if (noLeading[0].type !== 'interchange-start') throw new Error();
+    expect(noLeading[0].header.isa.loc).toEqual({ offset: 3, line: 1, column: 1 });
+    expect(transactions(evs)[0].segments.map((s) => s.elements)).toEqual(cleanSegments);
+  });
+
+  it('CRLF after terminators, and blank lines and trailing whitespace', () => {
+    const evs = events(clean.replaceAll('~\n', '~\r\n\r\n') + '   \r\n\t');
+    expect(codes(evs)).toEqual([]);
+    expect(transactions(evs)[0].segments.map((s) => s.elements)).toEqual(cleanSegments);
+  });
+
+  it('newline as the only terminator, written with CRLF', () => {
+    const crlf = interchange(PIPE, [{ set: '214', control: '0001', body: ['B10|A|B|ABCD'] }]).replaceAll('\n', '\r\n');
+    const evs = events(crlf);
+    expect(codes(evs)).toEqual([]);
+    expect(transactions(evs)[0].segments[1].elements).toEqual(['B10', 'A', 'B', 'ABCD']);
+  });
+
+  it('files hard-wrapped at 80 columns, the ISA included', () => {
+    const flat = clean.replaceAll('\n', '');
+    const wrapped = flat.match(/.{1,80}/g)!.join('\r\n');
+    const evs = events(wrapped);
+    const c = codes(evs);
+    expect(c.filter((x) => x !== 'X12_ISA_NOT_FIXED_WIDTH')).toEqual([]);
+    expect(transactions(evs)[0].segments.map((s) => s.elements)).toEqual(cleanSegments);
+  });
+
+  it('zero-padded counts', () => {
+    const padded = clean.replace('SE*5*0001', 'SE*0000000005*0001').replace('GE*1*1', 'GE*000001*000000001').replace('IEA*1*', 'IEA*00001*');
+    expect(codes(events(padded))).toEqual([]);
+  });
+
+  it('a last segment without a terminator', () => {
+    expect(codes(events(clean.replace(/~\n$/, '')))).toEqual([]);
+  });
+
+  it('an ISA that is not fixed width is read with a warning (or an error by policy)', () => {
+    const loose = clean.replace('SENDERID       ', 'SENDERID');
+    const evs = events(loose);
+    expect(issues(evs).map((i) => [i.code, i.severity])).toEqual([['X12_ISA_NOT_FIXED_WIDTH', 'warning']]);
+    const strict = [...readX12Sync(loose, { isaWidth: 'error' })];
+    expect(issues(strict).map((i) => [i.code, i.severity])).toEqual([['X12_ISA_NOT_FIXED_WIDTH', 'error']]);
+    expect(transactions(strict)).toHaveLength(1);
+  });
+
+  it('UTF-8 values are decoded, latin1 kept when the bytes are not UTF-8', () => {
+    const utf = events(interchange(STAR, [{ set: '214', control: '0001', body: ['N4*MÜNCHEN**80331*DE'] }]));
+    expect(transactions(utf)[0].segments[1].elements[1]).toBe('MÜNCHEN');
+    const latin = Buffer.from(interchange(STAR, [{ set: '214', control: '0001', body: ['N4*M\u00dcNCHEN**80331*DE'] }]), 'latin1');
+    expect(transactions(events(latin))[0].segments[1].elements[1]).toBe('M\u00dcNCHEN');
+  });
+});
+
+describe('locations', () => {
+  it('every segment knows its byte offset, line, column and position in the transaction', () => {
+    const text = interchange(STAR, [{ set: '214', control: '0001', body: body214 }]);
+    const [tx] = transactions(events(text));
+    for (const s of tx.segments) expect(text.slice(s.loc.offset, s.loc.offset + s.id.length)).toBe(s.id);
+    expect(tx.segments.map((s) => s.loc.line)).toEqual([3, 4, 5, 6, 7]);
+    expect(tx.segments.every((s) => s.loc.column === 1)).toBe(true);
+    expect(tx.segments.map((s) => s.position)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('columns grow on a single-line file', () => {
+    const text = interchange(STAR, [{ set: '214', control: '0001', body: body214 }]).replaceAll('\n', '');
+    const [tx] = transactions(events(text));
+    expect(tx.segments[0].loc).toEqual({ offset: text.indexOf('ST*'), line: 1, column: text.indexOf('ST*') + 1 });
+  });
+
+  it('chunk boundaries never change what is read (1-byte and 7-byte chunks)', () => {
+    const text = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(
+      interchange({ element: '*', component: '>', segment: '\u2026', suffix: '\r\n' }, [{ set: '214', control: '0001', body: [...body214, 'N4*MÜNCHEN'] }]) +
+      interchange(PIPE, [{ set: '214', control: '0002', body: ['B10|A|B|ABCD'] }], { isaControl: '000000002' }))]);
+    const whole = events(text);
+    expect(events(text, 1)).toEqual(whole);
+    expect(events(text, 7)).toEqual(whole);
+  });
+
+  it('the async reader over a stream gives the same events as the sync reader', async () => {
+    const text = interchange(STAR, [{ set: '214', control: '0001', body: body214 }]);
+    const chunks = text.match(/.{1,13}/gs)!.map((s) => Buffer.from(s));
+    const got: X12Event[] = [];
+    for await (const e of readX12(Readable.from(chunks))) got.push(e);
+    expect(got).toEqual(events(text));
+  });
+});
+
+describe('envelope validation', () => {
+  const two = (mut: (s: string) => string) =>
+    events(mut(interchange(STAR, [
+      { set: '214', control: '0001', body: body214 },
+      { set: '214', control: '0002', body: body214 },
+      { set: '214', control: '0003', body: body214 },
+    ])));
+
+  it('SE01 and SE02 are checked, and a bad transaction never sinks its siblings', () => {
+    const evs = two((s) => s.replace('SE*5*0002', 'SE*4*0009'));
+    const txs = transactions(evs);
+    expect(txs.map((t) => t.issues.map((i) => i.code))).toEqual([[], ['X12_SE_COUNT_MISMATCH', 'X12_SE_CONTROL_MISMATCH'], []]);
+    const se = txs[1].issues[0];
+    expect(se).toMatchObject({ segmentId: 'SE', segmentPosition: 5, elementPosition: 1, badValue: '4' });
+    expect(se.loc.line).toBe(12);
+  });
+
+  it('GE01/GE02 and IEA01/IEA02 are checked', () => {
+    expect(codes(two((s) => s.replace('GE*3*1', 'GE*2*7')))).toEqual(['X12_GE_COUNT_MISMATCH', 'X12_GE_CONTROL_MISMATCH']);
+    expect(codes(two((s) => s.replace('IEA*1*000000001', 'IEA*2*000000009')))).toEqual(['X12_IEA_COUNT_MISMATCH', 'X12_IEA_CONTROL_MISMATCH']);
+  });
+
+  it('a truncated file reports every missing trailer', () => {
+    const evs = two((s) => s.slice(0, s.indexOf('SE*5*0003')));
+    expect(codes(evs)).toEqual(['X12_SE_MISSING', 'X12_GE_MISSING', 'X12_IEA_MISSING']);
+    expect(transactions(evs).map((t) => t.complete)).toEqual([true, true, false]);
+  });
+
+  it('duplicate ST02 in a group and duplicate GS06 in an interchange', () => {
+    expect(codes(two((s) => s.replaceAll('*0003', '*0001')))).toEqual(['X12_DUPLICATE_TRANSACTION_CONTROL']);
+  });
+
+  it('a bare ST..SE without ISA/GS is rejected', () => {
+    const evs = events('ST*214*0001~B10*1*2*ABCD~SE*3*0001~');
+    expect(codes(evs)).toEqual(['X12_BARE_TRANSACTION']);
+  });
+
+  it('an empty or whitespace-only file is an error', () => {
+    expect(codes(events(''))).toEqual(['X12_EMPTY_FILE']);
+    expect(codes(events(' \r\n\n'))).toEqual(['X12_EMPTY_FILE']);
+  });
+
+  it('an ISA whose element separator is a space is refused, and the next interchange is still read', () => {
+    const bad = isaSegment(STAR).replace('ISA*', 'ISA ') + '~\n';
+    const good = interchange(STAR, [{ set: '214', control: '0001', body: body214 }], { isaControl: '000000002' });
+    const evs = events(bad + good);
+    expect(codes(evs)).toEqual(['X12_INVALID_DELIMITERS']);
+    expect(transactions(evs)).toHaveLength(1);
+  });
+
+  it('a new ISA while an interchange is open closes the first with IEA missing', () => {
+    const a = interchange(STAR, [{ set: '214', control: '0001', body: body214 }]);
+    const b = interchange(PIPE, [{ set: '214', control: '0002', body: ['B10|A|B|ABCD'] }], { isaControl: '000000002' });
+    const evs = events(a.slice(0, a.indexOf('IEA')) + b);
+    expect(codes(evs)).toEqual(['X12_IEA_MISSING']);
+    expect(transactions(evs)).toHaveLength(2);
+  });
+});
