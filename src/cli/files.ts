@@ -1,0 +1,20 @@
+// Checking a user-given path before streaming it, so a bad path is one clear line, not a stack trace.
+import { statSync, accessSync, constants } from 'node:fs';
+import { CliError } from './cli-error.js';
+
+export function requireReadableFile(path: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new CliError('CLI_FILE_NOT_FOUND', `no such file: ${path}`);
+    throw new CliError('CLI_FILE_UNREADABLE', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (st.isDirectory()) throw new CliError('CLI_FILE_UNREADABLE', `${path} is a directory, not a file`);
+  try {
+    accessSync(path, constants.R_OK);
+  } catch {
+    throw new CliError('CLI_FILE_UNREADABLE', `permission denied: ${path}`);
+  }
+}

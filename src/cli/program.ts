@@ -1,0 +1,62 @@
+// `waybill` command line. Exit codes: 0 success / valid, 1 invalid input data, 2 usage or file errors.
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { inspectCommand } from './commands/inspect.js';
+import { ackCommand } from './commands/ack.js';
+import { CliError } from './cli-error.js';
+
+// package.json sits two folders up from both src/cli and dist/cli.
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('waybill')
+    .description('Waybill: EDI and file-transfer gateway for carrier and partner networks')
+    .version(pkg.version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('inspect')
+    .description('Read an X12 file and report its interchanges, groups, transaction sets, delimiters and every error/warning with its location')
+    .argument('<file>', 'X12 file to inspect')
+    .option('--json', 'print exactly one JSON object instead of the readable report')
+    .addOption(new Option('--isa-width <policy>', 'how to treat an ISA that is not 106 fixed-width characters').choices(['warn', 'error']).default('warn'))
+    .option('--envelope-only', 'check the envelope only, not the transaction-set schemas')
+    .addHelpText('after', '\nExit status: 0 valid, 1 invalid, 2 usage error or unreadable file.')
+    .action(inspectCommand);
+
+  program
+    .command('ack')
+    .description('Print the TA1/997/999 acknowledgments Waybill would send back for an X12 file')
+    .argument('<file>', 'inbound X12 file')
+    .addOption(new Option('--ta1 <when>', 'when to send a TA1').choices(['always', 'on-request', 'on-error', 'never']).default('on-request'))
+    .addOption(new Option('--functional <kind>', 'functional acknowledgment to build').choices(['997', '999', 'none']).default('997'))
+    .option('--ack-version <gs08>', 'version of the acknowledgment (default: follow the inbound GS08)')
+    .option('--control <n>', 'first control number to use for ISA13/GS06/ST02 of the acknowledgments', '1')
+    .option('--json', 'print the acknowledgments as JSON (segments and text)')
+    .addHelpText('after', '\nExit status: 0 acknowledgments printed (even for a rejected file), 2 usage error or unreadable file.')
+    .action(ackCommand);
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are not errors; every other parse failure is a usage error.
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`waybill: ${err.code}: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`waybill: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 70;
+  }
+}
