@@ -96,9 +96,36 @@ const entries = {
   X12_WRITE_DELIMITER_IN_DATA: { severity: 'error', level: 'element', summary: 'a data value contains one of the delimiters and cannot be written' },
   X12_WRITE_INVALID_DELIMITERS: { severity: 'error', level: 'interchange', summary: 'the delimiters chosen for writing are not distinct single characters' },
   X12_WRITE_VALUE_TOO_LONG: { severity: 'error', level: 'element', summary: 'a value does not fit its fixed-width ISA/GS field' },
+  X12_WRITE_VALUE_INVALID: { severity: 'error', level: 'element', summary: 'a value is not valid for its envelope field (wrong length, non-numeric control number, bad segment id)' },
 
   // ---- inbound acknowledgments (997/999/TA1 parsing) ----
   X12_ACK_MALFORMED: { severity: 'error', level: 'transaction', summary: 'an inbound acknowledgment could not be interpreted' },
+
+  // ---- CSV (src/translators/csv). level 'file' = fatal for the file; 'segment' = one CSV record, which is
+  // reported and skipped while its siblings are read on ----
+  CSV_EMPTY_FILE: { severity: 'error', level: 'file', summary: 'the CSV file holds no records (empty, or blank lines only)' },
+  CSV_READ_FAILED: { severity: 'error', level: 'file', summary: 'the CSV source could not be read' },
+  CSV_OPTIONS_INVALID: { severity: 'error', level: 'file', summary: 'invalid CSV reader or writer options (delimiter, quote, escape, column names, sizes)' },
+  CSV_HEADER_INVALID: { severity: 'error', level: 'file', summary: 'the CSV header row is unreadable or has an empty or duplicate column name' },
+  CSV_QUOTE_NOT_CLOSED: { severity: 'error', level: 'segment', summary: 'a quoted CSV field is never closed: the file ends inside it' },
+  CSV_QUOTE_INVALID: { severity: 'error', level: 'segment', summary: 'a quote inside an unquoted CSV field, or characters after a closing quote' },
+  CSV_FIELD_COUNT: { severity: 'error', level: 'segment', summary: 'the CSV record does not have the expected number of fields' },
+  CSV_RECORD_TOO_LARGE: { severity: 'error', level: 'segment', summary: 'the CSV record is larger than the configured maximum record size' },
+  CSV_INVALID_ENCODING: { severity: 'error', level: 'segment', summary: 'the CSV record holds bytes that are not valid in the declared encoding' },
+  CSV_RECORD_MALFORMED: { severity: 'error', level: 'segment', summary: 'the CSV record could not be parsed' },
+  CSV_WRITE_INVALID_VALUE: { severity: 'error', level: 'element', summary: 'a value given to the CSV writer is not a string (or a row is not an array)' },
+
+  // ---- XML (src/translators/xml). A document is read whole: every reader code rejects the document ----
+  XML_TOO_LARGE: { severity: 'error', level: 'file', summary: 'the XML document is larger than the configured size cap' },
+  XML_INVALID_ENCODING: { severity: 'error', level: 'file', summary: 'the XML document holds bytes that are not valid in its encoding' },
+  XML_ENCODING_UNSUPPORTED: { severity: 'error', level: 'file', summary: 'the XML declaration names an encoding Waybill does not read' },
+  XML_DOCTYPE_FORBIDDEN: { severity: 'error', level: 'file', summary: 'the XML document has a DOCTYPE or other DTD declaration; DTDs (and so custom and external entities) are refused' },
+  XML_MALFORMED: { severity: 'error', level: 'file', summary: 'the XML document is not well-formed' },
+  XML_TOO_DEEP: { severity: 'error', level: 'file', summary: 'the XML elements are nested deeper than the configured maximum' },
+  XML_ENTITY_LIMIT: { severity: 'error', level: 'file', summary: 'entity expansion in the XML document exceeded a configured limit' },
+  XML_PATH_INVALID: { severity: 'error', level: 'file', summary: 'an XML selection path is not valid path syntax' },
+  XML_WRITE_INVALID_VALUE: { severity: 'error', level: 'element', summary: 'a value given to the XML writer is not a string, or holds a character XML 1.0 cannot carry' },
+  XML_WRITE_INVALID_NAME: { severity: 'error', level: 'element', summary: 'an element or attribute name given to the XML writer is not a valid XML name' },
 
   // ---- CLI / usage ----
   CLI_FILE_NOT_FOUND: { severity: 'error', level: 'file', summary: 'no such file' },

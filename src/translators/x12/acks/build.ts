@@ -1,0 +1,510 @@
+// Building the acknowledgments Waybill sends back for an inbound interchange: TA1 (envelope), 997 or 999
+// (one per acknowledged functional group), from the validation report. Every code comes from the
+// catalogue's ack mapping (ta105, ak905, ak502, ak304, ak403); nothing here maps codes a second time.
+//
+// Policy semantics (see `AckPolicy`):
+//   ta1  'always'      a TA1 for every interchange that is not itself only acknowledgments
+//        'on-request'  (default) when ISA14 = '1', or when the interchange has an envelope finding that
+//                      makes TA104 'E' or 'R' (so a broken envelope is never met with silence)
+//        'on-error'    only when TA104 would be 'E' or 'R'
+//        'never'       no TA1
+//   TA104 is 'R' when the interchange report holds any error, 'E' when it holds only warnings some of
+//   which carry a ta105 code, otherwise 'A'. TA105 is the ta105 of the first interchange issue that has
+//   one (errors first); an error without any ta105 gives '022' (invalid control structure); 'A' gives 000.
+//   An interchange rejected at envelope level (TA104 'R') gets no 997/999: its groups were not accepted
+//   for processing, the TA1 says why.
+//   functional '997' (default) | '999' | 'none'. A 999 exists only for 005010+: a 004010 group gets a
+//   004010 997 even under '999'. The ack version follows the inbound GS08 (its first 6 characters, e.g.
+//   004010VICS -> 004010) unless `version` overrides it.
+//   Never acknowledged: a group with GS01 'FA' (or holding only 997/999 sets) and TA1s. An interchange
+//   made only of those gets nothing at all, not even a TA1.
+//   Warnings never reject: a transaction whose only findings are warnings with an ack mapping is 'E'
+//   (listed in AK3/AK4 and AK5), one with unmapped warnings only is 'A'. A rejected transaction lists
+//   only its errors.
+//   AK9: a group-level error gives 'R' with AK904 = 0 and its ak905 codes (the AK5s still describe each
+//   set); otherwise 'R' when no set is accepted, 'P' when some are, 'E' when all are but with noted
+//   errors, 'A'. AK902 = GE01 as declared, else the count received.
+// Envelope: one ack interchange holding the TA1 (if any) and one FA group per (ack version, GS02, GS03);
+// sender/receiver are the inbound ones swapped unless `sender`/`partner` are given; ISA14 = 0; ISA15 and
+// ISA12 follow the inbound interchange. Control numbers come from `controls` (ST02s in written order).
+
+import { catalogue, isKnownCode, type CatalogueEntry } from '../../../errors/catalogue.js';
+import type { GroupReport, InterchangeReport, TransactionReport, X12Issue } from '../model.js';
+import {
+  formatX12Date,
+  formatX12Time,
+  writeInterchange,
+  type ElementValue,
+  type GroupInput,
+  type InterchangeInput,
+  type TransactionInput,
+  type WriteSegment,
+  type WriterDelimiters,
+  type X12WriterOptions,
+} from '../writer.js';
+import { is5010OrLater } from './codes.js';
+
+export type Ta1Policy = 'always' | 'on-request' | 'on-error' | 'never';
+
+export interface AckPolicy {
+  /** When to send a TA1. Default 'on-request'. */
+  ta1?: Ta1Policy;
+  /** Which functional acknowledgment to send. Default '997'. */
+  functional?: '997' | '999' | 'none';
+  /**
+   * GS08 of the functional acknowledgment, overriding the inbound group's version (e.g. '004010',
+   * '005010'; for a 999, '005010X231A1' or '005010X231'). Also decides the 004010 vs 005010 layout.
+   */
+  version?: string;
+  /** Write AK2/AK5 (IK5) for accepted transactions too (default true); false lists only those with findings. */
+  includeAccepted?: boolean;
+}
+
+/** Who we are in the ack's envelope; by default the inbound receiver (ISA07/08, GS03). */
+export interface AckIdentity {
+  /** ISA05 of the ack. */
+  qualifier: string;
+  /** ISA06 of the ack. */
+  id: string;
+  /** GS02 of the ack; default the inbound GS03. */
+  applicationId?: string;
+}
+
+/**
+ * A control number, or a source of them. A number or digit string is the first of a reserved block
+ * (consecutive numbers follow; a string keeps its width, a number is zero-padded to ST02's minimum of 4);
+ * a function is called once per number needed.
+ */
+export type ControlSource = string | number | ((index: number) => string | number);
+
+export interface AckControls {
+  /** ISA13 (and IEA02) of the ack interchange. */
+  interchange: string | number;
+  /** GS06 of each FA group written (index 0-based). Needed when a 997/999 is produced. */
+  group?: ControlSource;
+  /** ST02 of each 997/999 written (index 0-based, across groups). Needed when a 997/999 is produced. */
+  transaction?: ControlSource;
+}
+
+export interface BuildAcksOptions {
+  policy?: AckPolicy;
+  controls: AckControls;
+  /** The clock: ISA09/ISA10 and GS04/GS05 of the ack, formatted in UTC. */
+  now: Date;
+  /** Our identity; default: the inbound interchange's receiver (ISA07/08, GS03). */
+  sender?: AckIdentity;
+  /** The partner's identity (ISA07/08 and GS03 of the ack); default: the inbound sender (ISA05/06, GS02). */
+  partner?: AckIdentity;
+  /** Delimiters to write with; default the inbound interchange's, with `suffix` after each terminator. */
+  delimiters?: WriterDelimiters;
+  /** Line suffix used with the inbound delimiters (ignored when `delimiters` is given). Default ''. */
+  suffix?: string;
+  /** ISA12 of the ack; default the inbound ISA12. */
+  interchangeVersion?: string;
+  /** ISA15 of the ack; default the inbound ISA15 (a test interchange gets a test ack). */
+  usage?: string;
+  /** 999 only: business unit context written as CTX after each IK3 of the transaction (e.g. B204 shipment id). */
+  businessUnit?: (tx: TransactionReport, group: GroupReport) => { name: string; reference?: string } | undefined;
+  writer?: X12WriterOptions;
+}
+
+export type Ta1Status = 'A' | 'E' | 'R';
+export type TransactionAckStatus = 'A' | 'E' | 'R';
+export type GroupAckStatus = 'A' | 'E' | 'P' | 'R';
+
+export interface BuiltTa1 {
+  status: Ta1Status;
+  noteCode: string;
+  /** ['TA1', ISA13, ISA09, ISA10, TA104, TA105]. */
+  segment: string[];
+}
+
+export interface BuiltTransactionAck {
+  setId: string;
+  control: string;
+  status: TransactionAckStatus;
+  /** AK502-AK506 / IK502-IK506. */
+  codes: string[];
+}
+
+export interface BuiltFunctionalAck {
+  type: '997' | '999';
+  /** GS08 of the FA group holding it (and ST03 of a 999). */
+  version: string;
+  /** The inbound group acknowledged. */
+  acknowledges: { functionalId: string; control: string; version: string };
+  /** AK901. */
+  status: GroupAckStatus;
+  /** AK905-AK909. */
+  groupCodes: string[];
+  /** AK902-AK904. */
+  counts: { included: number; received: number; accepted: number };
+  transactions: BuiltTransactionAck[];
+  /** ST02 given to this 997/999. */
+  control: string;
+  /** GS06 of the FA group it is written in. */
+  groupControl: string;
+  /** The full segment list ST..SE (SE computed), composites as arrays. */
+  segments: WriteSegment[];
+}
+
+export interface BuiltAcks {
+  /** What the interchange's envelope earned, whether or not a TA1 is sent. */
+  interchangeStatus: Ta1Status;
+  ta1: BuiltTa1 | null;
+  functional: BuiltFunctionalAck[];
+  /** The outbound interchange as writer input; null when there is nothing to send. */
+  interchange: InterchangeInput | null;
+  /** The serialized acknowledgment interchange; null when there is nothing to send. */
+  text: string | null;
+  /** Why something was not acknowledged (ack groups, a rejected interchange, policy 'none', ...). */
+  notes: string[];
+}
+
+// ---------------------------------------------------------------- helpers
+
+function mapping(i: X12Issue): CatalogueEntry | undefined {
+  return isKnownCode(i.code) ? catalogue[i.code] : undefined;
+}
+
+function hasAckMapping(i: X12Issue): boolean {
+  const m = mapping(i);
+  return !!m && (m.ak502 !== undefined || m.ak304 !== undefined || m.ak403 !== undefined || m.ak905 !== undefined || m.ta105 !== undefined);
+}
+
+function uniq(values: Iterable<string>, max: number): string[] {
+  const out: string[] = [];
+  for (const v of values) {
+    if (!out.includes(v)) out.push(v);
+    if (out.length === max) break;
+  }
+  return out;
+}
+
+/** A group that is itself an acknowledgment (never acknowledged). */
+export function isAcknowledgmentGroup(g: GroupReport): boolean {
+  if (g.header.functionalId.trim() === 'FA') return true;
+  return g.transactions.length > 0 && g.transactions.every((t) => t.setId.trim() === '997' || t.setId.trim() === '999');
+}
+
+function makeSanitizer(d: WriterDelimiters): (v: string) => string {
+  const bad = new Set<string>([d.element, d.component, d.segment, ...(d.repetition ? [d.repetition] : []), ...[...(d.suffix ?? '')]]);
+  return (v: string) => {
+    let out = '';
+    for (const ch of v) out += bad.has(ch) || /[\u0000-\u001f\u007f]/.test(ch) ? ' ' : ch;
+    return out;
+  };
+}
+
+function allocator(source: ControlSource | undefined, what: string, minWidth: number): (index: number) => string {
+  if (source === undefined) {
+    return () => {
+      throw new Error(`buildAcks: controls.${what} is required when a 997/999 is produced`);
+    };
+  }
+  // numbers are zero-padded to minWidth (ST02 is 4-9 characters); strings keep their width
+  const fmt = (v: string | number): string => (typeof v === 'number' ? String(v).padStart(minWidth, '0') : v);
+  if (typeof source === 'function') return (i) => fmt(source(i));
+  const base = String(source);
+  if (!/^\d+$/.test(base)) {
+    return (i) => {
+      if (i === 0) return base;
+      throw new Error(`buildAcks: controls.${what} ${JSON.stringify(base)} is not numeric and cannot number more than one`);
+    };
+  }
+  const width = typeof source === 'number' ? minWidth : base.length;
+  return (i) => String(BigInt(base) + BigInt(i)).padStart(width, '0');
+}
+
+function trimComposite(parts: string[]): string[] {
+  let n = parts.length;
+  while (n > 1 && parts[n - 1] === '') n--;
+  return parts.slice(0, n);
+}
+
+// ---------------------------------------------------------------- TA1
+
+/** TA104/TA105 for an interchange report. */
+export function interchangeAckStatus(report: InterchangeReport): { status: Ta1Status; noteCode: string } {
+  const errors = report.issues.filter((i) => i.severity === 'error');
+  const warnings = report.issues.filter((i) => i.severity === 'warning' && mapping(i)?.ta105 !== undefined);
+  if (errors.length > 0) {
+    const withCode = errors.find((i) => mapping(i)?.ta105 !== undefined);
+    return { status: 'R', noteCode: withCode ? mapping(withCode)!.ta105! : '022' };
+  }
+  if (warnings.length > 0) return { status: 'E', noteCode: mapping(warnings[0])!.ta105! };
+  return { status: 'A', noteCode: '000' };
+}
+
+// ---------------------------------------------------------------- 997 / 999
+
+interface SegmentErrorGroup {
+  segmentId: string;
+  position: number;
+  loopId: string;
+  code: string;
+  elements: X12Issue[];
+}
+
+function transactionStatus(t: TransactionReport): { status: TransactionAckStatus; reported: X12Issue[] } {
+  const errors = t.issues.filter((i) => i.severity === 'error');
+  if (errors.length > 0 || !t.valid) return { status: 'R', reported: errors };
+  const warnings = t.issues.filter((i) => i.severity === 'warning' && hasAckMapping(i));
+  if (warnings.length > 0) return { status: 'E', reported: warnings };
+  return { status: 'A', reported: [] };
+}
+
+function transactionLoop(
+  t: TransactionReport,
+  g: GroupReport,
+  kind: '997' | '999',
+  v5010: boolean,
+  clean: (v: string) => string,
+  options: BuildAcksOptions,
+): { segments: WriteSegment[]; ack: BuiltTransactionAck } {
+  const { status, reported } = transactionStatus(t);
+  const segErrors: SegmentErrorGroup[] = [];
+  const txCodes: string[] = [];
+  let segmentLevel = false;
+  for (const i of reported) {
+    const m = mapping(i);
+    if (m?.ak502 !== undefined) txCodes.push(m.ak502);
+    if (m?.ak304 === undefined) continue;
+    segmentLevel = true;
+    if (!i.segmentId || i.segmentPosition === undefined) continue; // cannot be located: AK5 code 5 only
+    const isElement = m.ak403 !== undefined && i.elementPosition !== undefined;
+    let grp = segErrors.find((s) => s.position === i.segmentPosition && s.segmentId === i.segmentId && s.code === m.ak304);
+    if (!grp) {
+      grp = { segmentId: i.segmentId, position: i.segmentPosition, loopId: i.loopId ?? '', code: m.ak304, elements: [] };
+      segErrors.push(grp);
+    }
+    if (isElement) grp.elements.push(i);
+  }
+  segErrors.sort((a, b) => a.position - b.position);
+  if (segmentLevel) txCodes.push('5');
+  const codes = uniq(txCodes, 5);
+
+  const segments: WriteSegment[] = [];
+  const ak2: string[] = ['AK2', clean(t.setId), clean(t.control)];
+  if (v5010 && t.implementationRef) ak2.push(clean(t.implementationRef));
+  segments.push(ak2);
+  const ctx = kind === '999' ? options.businessUnit?.(t, g) : undefined;
+  for (const s of segErrors) {
+    segments.push([kind === '999' ? 'IK3' : 'AK3', clean(s.segmentId), String(s.position), clean(s.loopId), s.code]);
+    if (ctx) segments.push(['CTX', trimComposite([clean(ctx.name), clean(ctx.reference ?? '')])]);
+    for (const e of s.elements.slice(0, 99)) {
+      const pos = trimComposite([
+        String(e.elementPosition),
+        e.componentPosition !== undefined ? String(e.componentPosition) : '',
+        v5010 && e.repetition !== undefined ? String(e.repetition) : '',
+      ]);
+      const bad = e.badValue !== undefined ? clean(e.badValue).slice(0, 99).trimEnd() : '';
+      const seg: ElementValue[] = [kind === '999' ? 'IK4' : 'AK4', pos.length > 1 ? pos : pos[0], clean(e.elementRef ?? ''), mapping(e)!.ak403!];
+      if (bad) seg.push(bad);
+      segments.push(seg);
+    }
+  }
+  segments.push([kind === '999' ? 'IK5' : 'AK5', status, ...codes]);
+  return { segments, ack: { setId: t.setId, control: t.control, status, codes } };
+}
+
+interface PlannedAck {
+  type: '997' | '999';
+  version: string;
+  group: GroupReport;
+}
+
+function planAck(g: GroupReport, policy: AckPolicy): PlannedAck | null {
+  const functional = policy.functional ?? '997';
+  if (functional === 'none') return null;
+  const inbound = g.header.version.trim();
+  const base = policy.version ?? (/^\d{6}/.test(inbound) ? inbound.slice(0, 6) : '004010');
+  if (functional === '999' && is5010OrLater(base)) {
+    const version = policy.version && /X231/.test(policy.version) ? policy.version : '005010X231A1';
+    return { type: '999', version, group: g };
+  }
+  return { type: '997', version: policy.version ?? base, group: g };
+}
+
+function buildFunctional(
+  plan: PlannedAck,
+  control: string,
+  groupControl: string,
+  clean: (v: string) => string,
+  options: BuildAcksOptions,
+): BuiltFunctionalAck {
+  const { group: g, type } = plan;
+  const v5010 = is5010OrLater(plan.version);
+  const includeAccepted = options.policy?.includeAccepted ?? true;
+  const body: WriteSegment[] = [];
+  const ak1: string[] = ['AK1', clean(g.header.functionalId), clean(g.header.control)];
+  if (v5010) ak1.push(clean(g.header.version));
+  body.push(ak1);
+
+  const txAcks: BuiltTransactionAck[] = [];
+  for (const t of g.transactions) {
+    const { segments, ack } = transactionLoop(t, g, type, v5010, clean, options);
+    txAcks.push(ack);
+    if (includeAccepted || ack.status !== 'A') body.push(...segments);
+  }
+
+  const groupErrors = g.issues.filter((i) => i.severity === 'error');
+  const groupWarnings = g.issues.filter((i) => i.severity === 'warning' && mapping(i)?.ak905 !== undefined);
+  const received = g.transactions.length;
+  const included = g.declaredCount ?? received;
+  const acceptedTx = txAcks.filter((a) => a.status !== 'R').length;
+  const accepted = groupErrors.length > 0 ? 0 : acceptedTx;
+  let status: GroupAckStatus;
+  if (groupErrors.length > 0) status = 'R';
+  else if (received > 0 && accepted === 0) status = 'R';
+  else if (accepted < received) status = 'P';
+  else if (groupWarnings.length > 0 || txAcks.some((a) => a.status === 'E')) status = 'E';
+  else status = 'A';
+  const source = groupErrors.length > 0 ? groupErrors : groupWarnings;
+  const groupCodes = uniq(
+    source.map((i) => mapping(i)?.ak905).filter((c): c is string => c !== undefined),
+    5,
+  );
+  body.push(['AK9', status, String(included), String(received), String(accepted), ...groupCodes]);
+
+  const st: string[] = ['ST', type, control];
+  if (type === '999') st.push(plan.version);
+  const segments: WriteSegment[] = [st, ...body, ['SE', String(body.length + 2), control]];
+  return {
+    type,
+    version: plan.version,
+    acknowledges: { functionalId: g.header.functionalId, control: g.header.control, version: g.header.version },
+    status,
+    groupCodes,
+    counts: { included, received, accepted },
+    transactions: txAcks,
+    control,
+    groupControl,
+    segments,
+  };
+}
+
+// ---------------------------------------------------------------- entry point
+
+/**
+ * Builds the acknowledgments for one inbound interchange. Returns `text: null` (and no segments) when
+ * nothing is to be sent. Throws a WaybillError from the writer when the envelope cannot be written
+ * (e.g. an inbound sender id longer than 15 characters, delimiters unusable for writing).
+ */
+export function buildAcks(report: InterchangeReport, options: BuildAcksOptions): BuiltAcks {
+  const policy = options.policy ?? {};
+  const notes: string[] = [];
+  const { status: interchangeStatus, noteCode } = interchangeAckStatus(report);
+  const empty: BuiltAcks = { interchangeStatus, ta1: null, functional: [], interchange: null, text: null, notes };
+
+  const ackGroups = report.groups.filter(isAcknowledgmentGroup);
+  for (const g of ackGroups) notes.push(`group ${g.header.control} (${g.header.functionalId}) is an acknowledgment and is not acknowledged`);
+  if (report.ta1s.length > 0) notes.push(`${report.ta1s.length} TA1 segment(s) are interchange acknowledgments and are not acknowledged`);
+  const ackOnly = ackGroups.length === report.groups.length && (report.groups.length > 0 || report.ta1s.length > 0);
+  if (ackOnly) {
+    notes.push('the interchange holds only acknowledgments: nothing is sent');
+    return empty;
+  }
+
+  const header = report.header;
+  const delimiters: WriterDelimiters = options.delimiters ?? { ...header.delimiters, suffix: options.suffix ?? '' };
+  const clean = makeSanitizer(delimiters);
+
+  // TA1
+  const ta1Policy = policy.ta1 ?? 'on-request';
+  const wantTa1 =
+    ta1Policy === 'always' ||
+    (ta1Policy === 'on-request' && (header.ackRequested || interchangeStatus !== 'A')) ||
+    (ta1Policy === 'on-error' && interchangeStatus !== 'A');
+  const ta1: BuiltTa1 | null = wantTa1
+    ? {
+        status: interchangeStatus,
+        noteCode,
+        // TA101 is N0 9/9: a short numeric ISA13 (read from a non-fixed-width ISA) is zero-padded
+        segment: ['TA1', clean(/^\d{1,8}$/.test(header.control.trim()) ? header.control.trim().padStart(9, '0') : header.control), clean(header.date.trim()), clean(header.time.trim()), interchangeStatus, noteCode],
+      }
+    : null;
+
+  // 997 / 999
+  const plans: PlannedAck[] = [];
+  if (interchangeStatus === 'R') {
+    if (report.groups.length > ackGroups.length) notes.push('the interchange is rejected at envelope level: no 997/999 for its groups');
+  } else if ((policy.functional ?? '997') === 'none') {
+    if (report.groups.length > ackGroups.length) notes.push("functional acknowledgments are off (policy 'none')");
+  } else {
+    for (const g of report.groups) {
+      if (isAcknowledgmentGroup(g)) continue;
+      const plan = planAck(g, policy);
+      if (!plan) continue;
+      if (plan.type === '997' && policy.functional === '999') {
+        notes.push(`group ${g.header.control} is ${g.header.version}: a 999 needs 005010, a ${plan.version} 997 is sent instead`);
+      }
+      plans.push(plan);
+    }
+  }
+
+  if (!ta1 && plans.length === 0) return empty;
+
+  // FA groups: one per (version, GS02, GS03), in order of first appearance.
+  const nextGroup = allocator(options.controls.group, 'group', 1);
+  const nextTx = allocator(options.controls.transaction, 'transaction', 4);
+  const date8 = formatX12Date(options.now, 8);
+  const time4 = formatX12Time(options.now);
+  const gsGroups: { key: string; gs: GroupInput['header']; plans: PlannedAck[]; acks: BuiltFunctionalAck[] }[] = [];
+  for (const plan of plans) {
+    const gsSender = clean(options.sender?.applicationId ?? plan.group.header.receiverId.trim());
+    const gsReceiver = clean(options.partner?.applicationId ?? plan.group.header.senderId.trim());
+    const key = `${plan.version}\u0000${gsSender}\u0000${gsReceiver}`;
+    let target = gsGroups.find((x) => x.key === key);
+    if (!target) {
+      target = {
+        key,
+        gs: { functionalId: 'FA', senderId: gsSender, receiverId: gsReceiver, date: date8, time: time4, control: nextGroup(gsGroups.length), version: plan.version },
+        plans: [],
+        acks: [],
+      };
+      gsGroups.push(target);
+    }
+    target.plans.push(plan);
+  }
+  // ST02s are numbered in the order the sets are written
+  const functional: BuiltFunctionalAck[] = [];
+  let txIndex = 0;
+  for (const target of gsGroups) {
+    for (const plan of target.plans) {
+      const built = buildFunctional(plan, nextTx(txIndex++), String(target.gs.control), clean, options);
+      target.acks.push(built);
+      functional.push(built);
+    }
+  }
+
+  const inboundVersion = header.version.trim();
+  const version =
+    options.interchangeVersion ??
+    (/^\d{5}$/.test(inboundVersion) ? inboundVersion : functional.some((f) => is5010OrLater(f.version)) ? '00501' : '00401');
+  const usage = options.usage ?? (/^[PTI]$/.test(header.usage.trim()) ? header.usage.trim() : 'P');
+  const interchange: InterchangeInput = {
+    header: {
+      senderQualifier: options.sender?.qualifier ?? header.receiverQualifier.trim(),
+      senderId: options.sender?.id ?? header.receiverId.trim(),
+      receiverQualifier: options.partner?.qualifier ?? header.senderQualifier.trim(),
+      receiverId: options.partner?.id ?? header.senderId.trim(),
+      date: formatX12Date(options.now, 6),
+      time: time4,
+      version,
+      control: options.controls.interchange,
+      ackRequested: false,
+      usage,
+    },
+    ta1s: ta1 ? [ta1.segment] : [],
+    groups: gsGroups.map((x) => ({
+      header: x.gs,
+      transactions: x.acks.map((a): TransactionInput => {
+        const st = a.segments[0] as string[];
+        return { setId: st[1], control: st[2], implementationRef: st[3], segments: a.segments.slice(1, -1) };
+      }),
+    })),
+  };
+  const text = writeInterchange(interchange, delimiters, options.writer);
+  return { interchangeStatus, ta1, functional, interchange, text, notes };
+}
