@@ -8,7 +8,14 @@ import { CliError } from './cli-error.js';
 // package.json sits two folders up from both src/cli and dist/cli.
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-export function buildProgram(): Command {
+/** Commands return their exit status; the program remembers the last one. */
+type Action<A extends unknown[]> = (...args: A) => Promise<number>;
+
+export function buildProgram(): { program: Command; exitCode: () => number } {
+  let status = 0;
+  const run = <A extends unknown[]>(fn: Action<A>) => async (...args: A) => {
+    status = await fn(...args);
+  };
   const program = new Command();
   program
     .name('waybill')
@@ -25,7 +32,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--isa-width <policy>', 'how to treat an ISA that is not 106 fixed-width characters').choices(['warn', 'error']).default('warn'))
     .option('--envelope-only', 'check the envelope only, not the transaction-set schemas')
     .addHelpText('after', '\nExit status: 0 valid, 1 invalid, 2 usage error or unreadable file.')
-    .action(inspectCommand);
+    .action(run(inspectCommand));
 
   program
     .command('ack')
@@ -37,16 +44,16 @@ export function buildProgram(): Command {
     .option('--control <n>', 'first control number to use for ISA13/GS06/ST02 of the acknowledgments', '1')
     .option('--json', 'print the acknowledgments as JSON (segments and text)')
     .addHelpText('after', '\nExit status: 0 acknowledgments printed (even for a rejected file), 2 usage error or unreadable file.')
-    .action(ackCommand);
+    .action(run(ackCommand));
 
-  return program;
+  return { program, exitCode: () => status };
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const { program, exitCode } = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+    return exitCode();
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version are not errors; every other parse failure is a usage error.

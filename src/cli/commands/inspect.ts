@@ -9,10 +9,10 @@ export interface InspectFlags {
   envelopeOnly?: boolean;
 }
 
-export async function inspectCommand(file: string, flags: InspectFlags): Promise<void> {
+export async function inspectCommand(file: string, flags: InspectFlags): Promise<number> {
   requireReadableFile(file);
   const report = await inspectX12(file, { isaWidth: flags.isaWidth, envelopeOnly: flags.envelopeOnly });
   if (flags.json) process.stdout.write(`${JSON.stringify(reportJson(report, file), null, 2)}\n`);
   else process.stdout.write(`${reportText(report, file)}\n`);
-  process.exitCode = report.valid ? 0 : 1;
+  return report.valid ? 0 : 1;
 }

@@ -1,0 +1,59 @@
+import { buildAcks, type Ta1Policy } from '../../translators/x12/acks/build.js';
+import { inspectX12 } from '../../translators/x12/inspect.js';
+import { CliError } from '../cli-error.js';
+import { requireReadableFile } from '../files.js';
+
+export interface AckFlags {
+  ta1: Ta1Policy;
+  functional: '997' | '999' | 'none';
+  ackVersion?: string;
+  control: string;
+  json?: boolean;
+}
+
+export async function ackCommand(file: string, flags: AckFlags): Promise<number> {
+  requireReadableFile(file);
+  if (!/^\d{1,9}$/.test(flags.control)) throw new CliError('CLI_USAGE', `--control must be a number of 1-9 digits, got '${flags.control}'`);
+  const report = await inspectX12(file);
+  // One acknowledgment interchange per inbound interchange; control numbers count up from --control.
+  let next = Number(flags.control);
+  const now = new Date();
+  const results = report.interchanges.map((ic) => {
+    const base = next;
+    const built = buildAcks(ic, {
+      policy: { ta1: flags.ta1, functional: flags.functional, version: flags.ackVersion },
+      controls: { interchange: base, group: base, transaction: (i: number) => String(i + 1).padStart(4, '0') },
+      now,
+      suffix: '\n',
+    });
+    next += 1;
+    return { inbound: ic.header.control.trim(), built };
+  });
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({
+      file,
+      valid: report.valid,
+      acknowledgments: results.map(({ inbound, built }) => ({
+        inboundInterchange: inbound,
+        interchangeStatus: built.interchangeStatus,
+        ta1: built.ta1,
+        functional: built.functional,
+        text: built.text,
+        notes: built.notes,
+      })),
+      ...(report.interchanges.length === 0 && { notes: ['no interchange could be read, so there is nothing to acknowledge (see waybill inspect)'] }),
+    }, null, 2)}\n`);
+    return 0;
+  }
+  if (report.interchanges.length === 0) {
+    process.stderr.write(`waybill: ${file}: no interchange could be read, so there is nothing to acknowledge (run waybill inspect ${file})\n`);
+    return 0;
+  }
+  for (const { inbound, built } of results) {
+    const fa = built.functional.map((f) => `, ${f.type} ${f.status} for group ${f.acknowledges.functionalId} ${f.acknowledges.control}`).join('');
+    process.stdout.write(`# interchange ${inbound}: envelope ${built.interchangeStatus}${built.ta1 ? ' (TA1 sent)' : ''}${fa}\n`);
+    for (const n of built.notes) process.stdout.write(`# ${n}\n`);
+    if (built.text) process.stdout.write(built.text.endsWith('\n') ? built.text : `${built.text}\n`);
+  }
+  return 0;
+}

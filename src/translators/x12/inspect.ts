@@ -1,0 +1,145 @@
+// Inspection: read a whole file, validate every transaction set against its schema, and assemble the
+// FileReport that `waybill inspect`, the acknowledgment builders and the corpus check all use.
+// The reader streams; only the per-transaction reports (no segments) are kept.
+
+import type {
+  FileReport, GroupReport, InterchangeReport, TransactionReport, TransactionSet, X12Event, X12Issue,
+} from './model.js';
+import { hasErrors, issue } from './issues.js';
+import { readX12, readX12Sync, type ReaderOptions, type X12Source } from './reader.js';
+import { validateTransaction } from './validate-transaction.js';
+
+export type InspectOptions = ReaderOptions & {
+  /** Skip transaction-set schemas (envelope checks only). */
+  envelopeOnly?: boolean;
+};
+
+/** GS01 functional identifier expected for each transaction set we know. */
+const FUNCTIONAL_ID: Record<string, string> = {
+  '204': 'SM', '210': 'IM', '214': 'QM', '990': 'GF', '997': 'FA', '999': 'FA',
+  '850': 'PO', '855': 'PR', '856': 'SH', '810': 'IN', '820': 'RA', '824': 'AG', '940': 'OW', '945': 'SW',
+};
+
+/** Incrementally builds a FileReport from reader events. */
+export class ReportBuilder {
+  private readonly report: FileReport = { interchanges: [], issues: [], orphanTransactions: [], valid: true };
+  private interchange: InterchangeReport | null = null;
+  private group: GroupReport | null = null;
+
+  constructor(private readonly options: InspectOptions = {}) {}
+
+  accept(ev: X12Event): void {
+    switch (ev.type) {
+      case 'interchange-start':
+        this.interchange = { header: ev.header, groups: [], issues: [...ev.issues], ta1s: [] };
+        this.report.interchanges.push(this.interchange);
+        return;
+      case 'group-start':
+        this.group = { header: ev.header, transactions: [], issues: [...ev.issues], declaredCount: null };
+        if (this.interchange) this.interchange.groups.push(this.group);
+        return;
+      case 'transaction': {
+        const tr = this.transactionReport(ev.transaction);
+        if (this.group && ev.transaction.group === this.group.header) this.group.transactions.push(tr);
+        else if (this.interchange && ev.transaction.interchange === this.interchange.header && !ev.transaction.group) {
+          this.report.orphanTransactions.push(tr);
+        } else this.report.orphanTransactions.push(tr);
+        return;
+      }
+      case 'group-end': {
+        const g = this.group;
+        if (!g) return;
+        g.issues.push(...ev.issues);
+        if (ev.trailer) {
+          const n = Number((ev.trailer.elements[1] ?? '').trim());
+          g.declaredCount = Number.isFinite(n) ? n : null;
+        }
+        this.checkFunctionalId(g);
+        this.group = null;
+        return;
+      }
+      case 'interchange-end':
+        if (this.interchange) this.interchange.issues.push(...ev.issues);
+        this.interchange = null;
+        return;
+      case 'ta1':
+        if (this.interchange) this.interchange.ta1s.push(ev.segment);
+        return;
+      case 'issue':
+        this.report.issues.push(ev.issue);
+        return;
+    }
+  }
+
+  finish(): FileReport {
+    const r = this.report;
+    r.valid = !hasErrors(r.issues) && r.orphanTransactions.length === 0 &&
+      r.interchanges.every((ic) => !hasErrors(ic.issues) &&
+        ic.groups.every((g) => !hasErrors(g.issues) && g.transactions.every((t) => t.valid)));
+    return r;
+  }
+
+  private transactionReport(tx: TransactionSet): TransactionReport {
+    const issues: X12Issue[] = [...tx.issues];
+    let schemaChecked = false;
+    if (!this.options.envelopeOnly && tx.segments.length > 0) {
+      const result = validateTransaction(tx);
+      schemaChecked = result.schemaChecked;
+      issues.push(...result.issues);
+      if (!schemaChecked) {
+        issues.push(issue('X12_TRANSACTION_NOT_SUPPORTED',
+          `no schema for transaction set ${tx.setId} (${tx.group?.version || 'no version'}); checked at the envelope level only`,
+          tx.segments[0].loc, { segmentId: 'ST', segmentPosition: 1 }));
+      }
+    }
+    issues.sort((a, b) => a.loc.offset - b.loc.offset);
+    return {
+      setId: tx.setId,
+      control: tx.control,
+      implementationRef: tx.implementationRef,
+      loc: tx.segments[0]?.loc ?? { offset: 0, line: 1, column: 1 },
+      segmentCount: tx.segments.length,
+      issues,
+      valid: !hasErrors(issues),
+      schemaChecked,
+    };
+  }
+
+  private checkFunctionalId(g: GroupReport): void {
+    const fid = g.header.functionalId;
+    const mismatched = [...new Set(g.transactions.map((t) => t.setId))].filter((s) => FUNCTIONAL_ID[s] && FUNCTIONAL_ID[s] !== fid);
+    if (mismatched.length > 0) {
+      g.issues.push(issue('X12_GROUP_FUNCTIONAL_ID_MISMATCH',
+        `GS01 is '${fid}' but the group holds ${mismatched.map((s) => `${s} (expects ${FUNCTIONAL_ID[s]})`).join(', ')}`,
+        g.header.gs.loc, { segmentId: 'GS', elementPosition: 1, badValue: fid }));
+    }
+  }
+}
+
+/** Reads and validates a whole file (path, stream or buffer). */
+export async function inspectX12(source: X12Source, options: InspectOptions = {}): Promise<FileReport> {
+  const builder = new ReportBuilder(options);
+  for await (const ev of readX12(source, options)) builder.accept(ev);
+  return builder.finish();
+}
+
+/** Same as inspectX12 for data already in memory. */
+export function inspectX12Sync(input: Buffer | Uint8Array | string, options: InspectOptions = {}): FileReport {
+  const builder = new ReportBuilder(options);
+  for (const ev of readX12Sync(input, options)) builder.accept(ev);
+  return builder.finish();
+}
+
+/** Every issue in a report, in file order, with where it belongs. */
+export function allIssues(report: FileReport): X12Issue[] {
+  const out: X12Issue[] = [...report.issues];
+  for (const t of report.orphanTransactions) out.push(...t.issues);
+  for (const ic of report.interchanges) {
+    out.push(...ic.issues);
+    for (const g of ic.groups) {
+      out.push(...g.issues);
+      for (const t of g.transactions) out.push(...t.issues);
+    }
+  }
+  return out.sort((a, b) => a.loc.offset - b.loc.offset);
+}
