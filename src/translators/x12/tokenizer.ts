@@ -32,6 +32,8 @@ const ISA_FIELD_WIDTHS = [2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1];
 const ISA_LENGTH = 106;
 /** Longest ISA we will scan for when it is not fixed width (padding stripped or added, wrapped). */
 const ISA_SCAN_LIMIT = 400;
+/** Length of the excerpt a finding quotes from unreadable data. */
+const JUNK_EXCERPT = 40;
 
 const BOM = '\u00ef\u00bb\u00bf'; // UTF-8 BOM bytes, as latin1 chars
 
@@ -185,7 +187,9 @@ export class X12Tokenizer {
     }
     if (t.length < 4 && !final) return false; // could still become "ISA*"
 
-    // Not an ISA. Report the region once, then skip to the next plausible ISA.
+    // Not an ISA. Report the region once, then skip to the next plausible ISA. The excerpt quoted in
+    // the finding must not depend on chunk boundaries, so wait until it is all here.
+    if (!this.inJunk && t.length < JUNK_EXCERPT && !final && this.findIsa(t, 1) < 0) return false;
     if (!this.inJunk) {
       this.inJunk = true;
       const idMatch = /^([A-Z][A-Z0-9]{1,2})[^A-Za-z0-9\s]/.exec(t.slice(0, 8));
@@ -197,12 +201,13 @@ export class X12Tokenizer {
         : id === 'SE' ? 'X12_SE_WITHOUT_ST'
         : id ? 'X12_NO_ISA'
         : 'X12_UNEXPECTED_DATA';
-      out.push({ kind: 'junk', code, loc: this.locate(this.textBase), text: t.slice(0, 40) });
+      out.push({ kind: 'junk', code, loc: this.locate(this.textBase), text: t.slice(0, JUNK_EXCERPT) });
     }
     const next = this.findIsa(t, 1);
     if (next < 0) {
-      // Keep a short tail in case "ISA" straddles the chunk boundary.
-      const keep = final ? 0 : Math.min(3, t.length);
+      // Keep a short tail in case "ISA" straddles the chunk boundary, with the char before it (an
+      // "ISA" glued to a letter or digit is not a header).
+      const keep = final ? 0 : Math.min(4, t.length);
       this.consume(t.length - keep);
       if (final) { this.text = ''; this.pos = 0; }
       return false;
@@ -227,12 +232,15 @@ export class X12Tokenizer {
   private parseIsa(final: boolean, out: Token[]): boolean {
     this.compact();
     const t = this.text;
+    // Read an ISA only with all 106 bytes (or the end of the data) in hand, so chunking never changes
+    // how it is read (fixed width or not, which excerpt a finding quotes).
+    if (t.length <= ISA_LENGTH && !final) return false;
     const elementSep = t[3];
     const loc = this.locate(this.textBase);
     const issues: X12Issue[] = [];
 
     if (isWhitespace(elementSep.charCodeAt(0))) {
-      out.push({ kind: 'junk', code: 'X12_INVALID_DELIMITERS', loc, text: t.slice(0, 40) });
+      out.push({ kind: 'junk', code: 'X12_INVALID_DELIMITERS', loc, text: t.slice(0, JUNK_EXCERPT) });
       this.inJunk = true;
       return this.skipPastBadIsa(final);
     }
@@ -272,7 +280,7 @@ export class X12Tokenizer {
       }
       if (count < 16) {
         if (!final && t.length < ISA_SCAN_LIMIT) return false; // wait for more data
-        out.push({ kind: 'junk', code: 'X12_ISA_TRUNCATED', loc, text: t.slice(0, 40) });
+        out.push({ kind: 'junk', code: 'X12_ISA_TRUNCATED', loc, text: t.slice(0, JUNK_EXCERPT) });
         this.inJunk = true;
         return this.skipPastBadIsa(final);
       }
@@ -284,7 +292,7 @@ export class X12Tokenizer {
       }
       if (k + 1 >= t.length) {
         if (!final) return false;
-        out.push({ kind: 'junk', code: 'X12_ISA_TRUNCATED', loc, text: t.slice(0, 40) });
+        out.push({ kind: 'junk', code: 'X12_ISA_TRUNCATED', loc, text: t.slice(0, JUNK_EXCERPT) });
         this.inJunk = true;
         return this.skipPastBadIsa(final);
       }
@@ -301,6 +309,7 @@ export class X12Tokenizer {
     if (termIdx + expectedLen > t.length && !final) return false;
     const termLen = utf8SequenceLength(t, termIdx);
     let segmentTerm = t.slice(termIdx, termIdx + termLen);
+    if (segmentTerm === '\r' && termIdx + 1 >= t.length && !final) return false; // is an LF next?
     // CR LF after ISA16 means the terminator is the line break itself.
     if (segmentTerm === '\r' && t[termIdx + 1] === '\n') segmentTerm = '\n';
 
@@ -319,7 +328,7 @@ export class X12Tokenizer {
     const compCode = component.charCodeAt(0);
     if (isAlnum(termCode) || isAlnum(compCode) || component === elementSep || segmentTerm === elementSep ||
         segmentTerm === component || termCode === 0x20) {
-      out.push({ kind: 'junk', code: 'X12_INVALID_DELIMITERS', loc, text: t.slice(0, 40) });
+      out.push({ kind: 'junk', code: 'X12_INVALID_DELIMITERS', loc, text: t.slice(0, JUNK_EXCERPT) });
       this.inJunk = true;
       return this.skipPastBadIsa(final);
     }
@@ -390,7 +399,7 @@ export class X12Tokenizer {
       this.pos = start;
       if (!final) {
         if (t.length - start > this.maxSegmentLength) {
-          out.push({ kind: 'junk', code: 'X12_UNEXPECTED_DATA', loc: this.locate(this.textBase + start), text: t.slice(start, start + 40) });
+          out.push({ kind: 'junk', code: 'X12_UNEXPECTED_DATA', loc: this.locate(this.textBase + start), text: t.slice(start, start + JUNK_EXCERPT) });
           this.elementSep = null;
           this.inJunk = true;
           this.pos = t.length;

@@ -97,7 +97,7 @@ export interface BuildAcksOptions {
   partner?: AckIdentity;
   /** Delimiters to write with; default the inbound interchange's, with `suffix` after each terminator. */
   delimiters?: WriterDelimiters;
-  /** Line suffix used with the inbound delimiters (ignored when `delimiters` is given). Default ''. */
+  /** Line suffix used with the inbound delimiters (ignored when `delimiters` is given, or when the inbound terminator is a line break). Default ''. */
   suffix?: string;
   /** ISA12 of the ack; default the inbound ISA12. */
   interchangeVersion?: string;
@@ -407,7 +407,10 @@ export function buildAcks(report: InterchangeReport, options: BuildAcksOptions):
   }
 
   const header = report.header;
-  const delimiters: WriterDelimiters = options.delimiters ?? { ...header.delimiters, suffix: options.suffix ?? '' };
+  // A line suffix only makes sense when the terminator is not itself a line break (a newline-terminated
+  // interchange already ends every segment with one).
+  const inboundBreaks = header.delimiters.segment === '\n' || header.delimiters.segment === '\r';
+  const delimiters: WriterDelimiters = options.delimiters ?? { ...header.delimiters, suffix: inboundBreaks ? '' : options.suffix ?? '' };
   const clean = makeSanitizer(delimiters);
 
   // TA1

@@ -1,0 +1,444 @@
+// XML reader: bytes or text in, a plain document tree out, every value a string.
+//
+// The tree has the shape fast-xml-parser users know, and the one xml/writer.ts takes:
+//   <Invoice number="00123"><Line>1.00</Line><Line>2.50</Line><Note lang="en">late</Note></Invoice>
+//   => { Invoice: { '@_number': '00123', Line: ['1.00', '2.50'], Note: { '@_lang': 'en', '#text': 'late' } } }
+// - an element with neither attributes nor child elements is its text, a string ('' when empty);
+// - otherwise an object: attributes as '@_' + name, child elements by name (an array when the name repeats),
+//   and its text as '#text' when there is any; whitespace-only text between child elements is dropped;
+// - text and attribute values are exactly as in the document (not trimmed, never converted to numbers), with
+//   entity and character references decoded and CDATA taken literally; line ends are normalised to LF as the
+//   XML spec requires;
+// - names are kept as written, namespace prefix included ('ns:Line'); comments and processing instructions
+//   are dropped;
+// - every object has a null prototype, so names like `constructor`, `__proto__` or `toString` are plain keys.
+//
+// Safety, in order: a size cap; a decode that refuses invalid bytes; a scan that refuses any DOCTYPE or other
+// DTD declaration outside comments/CDATA (so no custom, recursive or external entities can exist), entity
+// references other than the five XML ones, and characters XML 1.0 forbids; XMLValidator for well-formedness
+// (its line/column are reported); then XMLParser with values kept as strings and entity limits set
+// explicitly (defence in depth: without a DTD there is nothing to expand). Every failure is a WaybillError
+// with an XML_* code and, where there is one, details.line / details.column (1-based).
+
+import { XMLParser, XMLValidator, type X2jOptions } from 'fast-xml-parser';
+import { WaybillError, type ErrorCode } from '../../errors/catalogue.js';
+
+export interface XmlNode {
+  [key: string]: XmlChild | XmlChild[];
+}
+/** An element's value: its text (no attributes, no child elements) or an XmlNode. */
+export type XmlChild = string | XmlNode;
+
+export interface XmlReadOptions {
+  /** Largest document accepted, in bytes (UTF-8 bytes for a string). Default 20 MiB. */
+  maxBytes?: number;
+  /** Deepest element nesting accepted. Default 100. */
+  maxDepth?: number;
+}
+
+export type XmlErrorCode = Extract<ErrorCode, `XML_${string}`>;
+
+/** Prefix of attribute keys in the tree. */
+export const XML_ATTRIBUTE_PREFIX = '@_';
+/** Key of an element's text in the tree. */
+export const XML_TEXT_KEY = '#text';
+
+const DEFAULT_MAX_BYTES = 20 * 1024 * 1024;
+const DEFAULT_MAX_DEPTH = 100;
+
+/** Entity limits handed to fast-xml-parser. Tight on purpose: Waybill refuses DTDs, so none should be reached. */
+export const XML_ENTITY_LIMITS = {
+  enabled: true,
+  maxEntitySize: 1024,
+  maxExpansionDepth: 4,
+  maxTotalExpansions: 1000,
+  maxExpandedLength: 100_000,
+  maxEntityCount: 32,
+} as const;
+
+const CRITICAL_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+const ESCAPE_MARK = '#';
+const CDATA_KEY = '#cdata';
+
+/**
+ * The XMLParser options this reader uses. Exported so tests can check the entity limits hold even when the
+ * DOCTYPE gate is bypassed.
+ */
+export function xmlParserOptions(maxDepth = DEFAULT_MAX_DEPTH): X2jOptions {
+  return {
+    preserveOrder: true,
+    ignoreAttributes: false,
+    attributeNamePrefix: XML_ATTRIBUTE_PREFIX,
+    textNodeName: XML_TEXT_KEY,
+    cdataPropName: CDATA_KEY,
+    commentPropName: false,
+    parseTagValue: false,
+    parseAttributeValue: false,
+    numberParseOptions: { hex: false, leadingZeros: false, eNotation: false },
+    trimValues: false,
+    removeNSPrefix: false,
+    allowBooleanAttributes: false,
+    alwaysCreateTextNode: false,
+    ignoreDeclaration: true,
+    ignorePiTags: true,
+    // htmlEntities makes fast-xml-parser decode numeric character references (&#65; &#x42;), which XML
+    // requires; the HTML named entities it would also decode never get this far (the scan refuses them).
+    htmlEntities: true,
+    processEntities: { ...XML_ENTITY_LIMITS },
+    maxNestedTags: maxDepth,
+    captureMetaData: true,
+    // fast-xml-parser throws on these names; the validator guarantees no real name starts with '#', so a
+    // '#' prefix is a safe, reversible escape (undone when the tree is built).
+    transformTagName: (name: string) => (CRITICAL_NAMES.has(name) ? ESCAPE_MARK + name : name),
+    onDangerousProperty: (name: string) => ESCAPE_MARK + name,
+  };
+}
+
+function fail(code: XmlErrorCode, message: string, details: Record<string, unknown> = {}): never {
+  throw new WaybillError(code, message, details);
+}
+
+/** Parses an XML document (bytes or already-decoded text) into a tree. Throws WaybillError(XML_*). */
+export function parseXml(input: string | Buffer | Uint8Array, options: XmlReadOptions = {}): XmlNode {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const size = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength;
+  if (size > maxBytes) {
+    fail('XML_TOO_LARGE', `the document is ${size} bytes, over the maximum of ${maxBytes}`, { size, maxBytes, line: 1, column: 1 });
+  }
+  let text = typeof input === 'string' ? stripBom(input) : decode(Buffer.from(input.buffer, input.byteOffset, input.byteLength));
+  if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
+
+  scan(text);
+
+  const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
+  if (valid !== true) {
+    const { msg, line, col } = valid.err;
+    fail('XML_MALFORMED', `${msg} (line ${line ?? 1}, column ${col ?? 1})`, { line: line ?? 1, column: col ?? 1, reason: valid.err.code });
+  }
+
+  let parsed: PoItem[];
+  try {
+    parsed = new XMLParser(xmlParserOptions(maxDepth)).parse(text) as PoItem[];
+  } catch (err) {
+    const message = (err as Error).message ?? String(err);
+    if (/nested tags/i.test(message)) fail('XML_TOO_DEEP', `elements are nested deeper than ${maxDepth}`, { maxDepth });
+    if (/entit/i.test(message)) fail('XML_ENTITY_LIMIT', message);
+    fail('XML_MALFORMED', `the document cannot be parsed: ${message}`);
+  }
+
+  const roots = parsed.filter((item) => elementKey(item) !== undefined);
+  if (roots.length !== 1) {
+    const second = roots[1];
+    const meta = second ? (second as Record<symbol, { startIndex?: number } | undefined>)[META] : undefined;
+    const at = meta?.startIndex !== undefined ? lineCol(text, meta.startIndex) : { line: 1, column: 1 };
+    fail('XML_MALFORMED', roots.length === 0 ? 'the document has no root element' : `the document has ${roots.length} root elements; XML allows one`, at);
+  }
+  const rootItem = roots[0];
+  const key = elementKey(rootItem)!;
+  const doc = Object.create(null) as XmlNode;
+  doc[unescapeName(key)] = convert(rootItem[key] as PoItem[], rootItem[':@'] as Record<string, string> | undefined);
+  return doc;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Decoding
+
+function stripBom(s: string): string {
+  return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
+}
+
+function decode(buf: Buffer): string {
+  if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) return decodeStrict(buf.subarray(3), 'utf-8');
+  if (buf[0] === 0xff && buf[1] === 0xfe) return decodeStrict(buf.subarray(2), 'utf-16le');
+  if (buf[0] === 0xfe && buf[1] === 0xff) return decodeStrict(buf.subarray(2), 'utf-16be');
+  if (buf[0] === 0x3c && buf[1] === 0x00 && buf[2] === 0x3f && buf[3] === 0x00) return decodeStrict(buf, 'utf-16le');
+  if (buf[0] === 0x00 && buf[1] === 0x3c && buf[2] === 0x00 && buf[3] === 0x3f) return decodeStrict(buf, 'utf-16be');
+  const head = buf.subarray(0, 256).toString('latin1');
+  const declared = /^<\?xml\s[^>]*?\bencoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']/.exec(head)?.[1]?.toLowerCase();
+  if (declared === undefined || declared === 'utf-8' || declared === 'utf8' || declared === 'us-ascii' || declared === 'ascii') {
+    return decodeStrict(buf, 'utf-8');
+  }
+  if (declared === 'iso-8859-1' || declared === 'latin1' || declared === 'iso_8859-1' || declared === 'l1') return buf.toString('latin1');
+  if (declared === 'windows-1252' || declared === 'cp1252') return new TextDecoder('windows-1252').decode(buf);
+  return fail('XML_ENCODING_UNSUPPORTED', `the declared encoding "${declared}" is not supported (UTF-8, UTF-16 with a BOM, ISO-8859-1 and windows-1252 are)`, { encoding: declared, line: 1, column: 1 });
+}
+
+function decodeStrict(buf: Buffer, encoding: 'utf-8' | 'utf-16le' | 'utf-16be'): string {
+  try {
+    return new TextDecoder(encoding, { fatal: true, ignoreBOM: true }).decode(buf);
+  } catch {
+    const offset = encoding === 'utf-8' ? firstInvalidUtf8(buf) : buf.length - (buf.length % 2);
+    const prefix = new TextDecoder(encoding).decode(buf.subarray(0, offset));
+    const at = lineCol(prefix, prefix.length);
+    return fail('XML_INVALID_ENCODING', `bytes that are not valid ${encoding.toUpperCase()} at line ${at.line}, column ${at.column} (byte offset ${offset})`, { ...at, offset });
+  }
+}
+
+/** Offset of the first byte that is not part of a valid UTF-8 sequence (buf.length when all are valid). */
+function firstInvalidUtf8(buf: Buffer): number {
+  let i = 0;
+  while (i < buf.length) {
+    const b = buf[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b === 0xe0) (need = 2), (lo = 0xa0);
+    else if ((b >= 0xe1 && b <= 0xec) || b === 0xee || b === 0xef) need = 2;
+    else if (b === 0xed) (need = 2), (hi = 0x9f);
+    else if (b === 0xf0) (need = 3), (lo = 0x90);
+    else if (b >= 0xf1 && b <= 0xf3) need = 3;
+    else if (b === 0xf4) (need = 3), (hi = 0x8f);
+    else return i;
+    for (let k = 1; k <= need; k++) {
+      const c = buf[i + k];
+      if (c === undefined || c < lo || c > hi) return i;
+      lo = 0x80;
+      hi = 0xbf;
+    }
+    i += need + 1;
+  }
+  return buf.length;
+}
+
+function lineCol(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Pre-parse scan: characters, DTD declarations, entity references
+
+// Anything outside XML 1.0's Char production (with the u flag a lone surrogate is matched too).
+const FORBIDDEN_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+const MARKUP_OR_REF = /[<&]/g;
+const REFERENCE = /&(?:#([0-9]+)|#x([0-9A-Fa-f]+)|([A-Za-z_:][A-Za-z0-9._:\u00B7\u00C0-\uFFFF-]*));/y;
+const DTD_DECLARATION = /<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)/iy;
+const PREDEFINED = new Set(['lt', 'gt', 'amp', 'apos', 'quot']);
+
+function isXmlChar(cp: number): boolean {
+  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+function scan(text: string): void {
+  const bad = FORBIDDEN_CHAR.exec(text);
+  if (bad) {
+    const cp = bad[0].codePointAt(0)!;
+    fail('XML_MALFORMED', `character U+${cp.toString(16).toUpperCase().padStart(4, '0')} is not allowed in XML 1.0`, lineCol(text, bad.index));
+  }
+  MARKUP_OR_REF.lastIndex = 0;
+  for (let m = MARKUP_OR_REF.exec(text); m !== null; m = MARKUP_OR_REF.exec(text)) {
+    const i = m.index;
+    if (text[i] === '<') {
+      let skipTo = -1;
+      if (text.startsWith('<!--', i)) skipTo = endOf(text, '-->', i + 4);
+      else if (text.startsWith('<![CDATA[', i)) skipTo = endOf(text, ']]>', i + 9);
+      else if (text.startsWith('<?', i)) skipTo = endOf(text, '?>', i + 2);
+      else if (text.startsWith('<!', i)) {
+        DTD_DECLARATION.lastIndex = i;
+        const decl = DTD_DECLARATION.exec(text);
+        if (decl) {
+          fail('XML_DOCTYPE_FORBIDDEN', `a <!${decl[1]} declaration: Waybill does not accept DTDs (no custom or external entities)`, lineCol(text, i));
+        }
+      }
+      if (skipTo !== -1) MARKUP_OR_REF.lastIndex = skipTo;
+      continue;
+    }
+    REFERENCE.lastIndex = i;
+    const ref = REFERENCE.exec(text);
+    if (!ref) fail('XML_MALFORMED', `an '&' that does not start an entity or character reference (write &amp;)`, lineCol(text, i));
+    if (ref[3] !== undefined) {
+      if (!PREDEFINED.has(ref[3])) {
+        fail('XML_MALFORMED', `undefined entity &${ref[3]}; (XML defines only &lt; &gt; &amp; &apos; &quot; and character references)`, lineCol(text, i));
+      }
+    } else {
+      const digits = ref[1] ?? ref[2]!;
+      const cp = digits.length > 8 ? -1 : parseInt(digits, ref[1] !== undefined ? 10 : 16);
+      if (!isXmlChar(cp)) fail('XML_MALFORMED', `character reference ${ref[0]} names a character XML 1.0 does not allow`, lineCol(text, i));
+    }
+    MARKUP_OR_REF.lastIndex = i + ref[0].length;
+  }
+}
+
+/** Index just past `terminator` (searching from `from`), or the text length when it is missing. */
+function endOf(text: string, terminator: string, from: number): number {
+  const j = text.indexOf(terminator, from);
+  return j === -1 ? text.length : j + terminator.length;
+}
+
+// ------------------------------------------------------------------------------------------------
+// preserveOrder output -> tree
+
+type PoItem = Record<string, unknown>;
+const META = XMLParser.getMetaDataSymbol() as unknown as symbol;
+
+/** The element name (or '#text' / '#cdata') an item holds; undefined for anything else. */
+function elementKey(item: PoItem): string | undefined {
+  for (const k of Object.keys(item)) if (k !== ':@') return k;
+  return undefined;
+}
+
+function unescapeName(name: string): string {
+  return name.startsWith(ESCAPE_MARK) ? name.slice(ESCAPE_MARK.length) : name;
+}
+
+function isWhitespace(s: string): boolean {
+  return /^[ \t\n\r]*$/.test(s);
+}
+
+function convert(children: PoItem[], attrs: Record<string, string> | undefined): XmlChild {
+  const node = Object.create(null) as XmlNode;
+  let structured = false;
+  if (attrs) {
+    for (const k of Object.keys(attrs)) {
+      const name = unescapeName(k.slice(XML_ATTRIBUTE_PREFIX.length));
+      node[XML_ATTRIBUTE_PREFIX + name] = String(attrs[k]);
+      structured = true;
+    }
+  }
+  const texts: { value: string; cdata: boolean }[] = [];
+  let hasElement = false;
+  for (const item of children) {
+    const key = elementKey(item);
+    if (key === undefined) continue;
+    if (key === XML_TEXT_KEY) {
+      texts.push({ value: String(item[key]), cdata: false });
+    } else if (key === CDATA_KEY) {
+      const parts = item[key] as PoItem[];
+      texts.push({ value: parts.map((p) => String(p[XML_TEXT_KEY] ?? '')).join(''), cdata: true });
+    } else {
+      hasElement = true;
+      structured = true;
+      const name = unescapeName(key);
+      const value = convert(item[key] as PoItem[], item[':@'] as Record<string, string> | undefined);
+      if (!Object.prototype.hasOwnProperty.call(node, name)) node[name] = value;
+      else {
+        const existing = node[name];
+        if (Array.isArray(existing)) existing.push(value);
+        else node[name] = [existing, value];
+      }
+    }
+  }
+  const text = texts
+    .filter((t) => !hasElement || t.cdata || !isWhitespace(t.value))
+    .map((t) => t.value)
+    .join('');
+  if (!structured) return text;
+  if (text !== '') node[XML_TEXT_KEY] = text;
+  return node;
+}
+
+// ------------------------------------------------------------------------------------------------
+// selectXml
+
+/**
+ * Selects values from a tree by path. Syntax (no XPath; segments separated by '/'):
+ *   Name        child elements called Name (namespace prefix included, e.g. `ns:Line`); repeated elements
+ *               give one result each, in document order
+ *   Name[n]     only the n-th (1-based) Name child of each parent
+ *   *           every child element, grouped by name in order of first appearance
+ *   @name       the attribute `name` (last segment only); elements without it give nothing
+ *   #text       the element's text (last segment only): a text-only element's string, else its '#text',
+ *               else ''
+ * The path starts at `context`: from a document, the first segment is the root element
+ * (`Invoice/Lines/Line`); from a node, its children (`Amount/#text`). A leading '/' is ignored.
+ * Results are strings or XmlNodes, never numbers; no match gives []. A bad path throws XML_PATH_INVALID.
+ */
+export function selectXml(context: XmlChild | XmlChild[], path: string): XmlChild[] {
+  const segments = parsePath(path);
+  let current: XmlChild[] = Array.isArray(context) ? context : [context];
+  for (const seg of segments) {
+    const next: XmlChild[] = [];
+    for (const item of current) {
+      if (seg.kind === 'text') {
+        next.push(textOf(item));
+        continue;
+      }
+      if (typeof item === 'string') continue; // a text-only element has no attributes or children
+      if (seg.kind === 'attr') {
+        const key = XML_ATTRIBUTE_PREFIX + seg.name;
+        if (hasOwn(item, key) && typeof item[key] === 'string') next.push(item[key] as string);
+        continue;
+      }
+      const names = seg.kind === 'any' ? Object.keys(item).filter(isElementKey) : hasOwn(item, seg.name) ? [seg.name] : [];
+      for (const name of names) {
+        const v = item[name];
+        const list = Array.isArray(v) ? v : [v];
+        if (seg.kind === 'element' && seg.position !== undefined) {
+          const picked = list[seg.position - 1];
+          if (picked !== undefined) next.push(picked);
+        } else {
+          next.push(...list);
+        }
+      }
+    }
+    current = next;
+  }
+  return current;
+}
+
+/** The text of the first match of `path` (see selectXml), or undefined when nothing matches. */
+export function selectXmlText(context: XmlChild | XmlChild[], path: string): string | undefined {
+  const first = selectXml(context, path)[0];
+  return first === undefined ? undefined : textOf(first);
+}
+
+type PathSegment =
+  | { kind: 'element'; name: string; position?: number }
+  | { kind: 'any' }
+  | { kind: 'attr'; name: string }
+  | { kind: 'text' };
+
+const NAME = /^[^\s/@#[\]*]+$/;
+const pathCache = new Map<string, PathSegment[]>();
+
+function parsePath(path: string): PathSegment[] {
+  const cached = pathCache.get(path);
+  if (cached) return cached;
+  const bad = (why: string): never => fail('XML_PATH_INVALID', `invalid XML path ${JSON.stringify(path)}: ${why}`, { path });
+  if (typeof path !== 'string') bad('not a string');
+  const body = path.startsWith('/') ? path.slice(1) : path;
+  if (body === '') bad('empty path');
+  const parts = body.split('/');
+  const segments: PathSegment[] = parts.map((p, i): PathSegment => {
+    const last = i === parts.length - 1;
+    if (p === '') return bad('empty segment');
+    if (p === '#text') return last ? { kind: 'text' } : bad('#text must be the last segment');
+    if (p.startsWith('@')) {
+      const name = p.slice(1);
+      if (!NAME.test(name)) bad(`bad attribute name ${JSON.stringify(name)}`);
+      return last ? { kind: 'attr', name } : bad('an @attribute must be the last segment');
+    }
+    if (p === '*') return { kind: 'any' };
+    const m = /^([^[\]]+)(?:\[([1-9][0-9]*)\])?$/.exec(p);
+    if (!m || !NAME.test(m[1])) return bad(`bad segment ${JSON.stringify(p)}`);
+    return m[2] === undefined ? { kind: 'element', name: m[1] } : { kind: 'element', name: m[1], position: Number(m[2]) };
+  });
+  if (pathCache.size > 1000) pathCache.clear();
+  pathCache.set(path, segments);
+  return segments;
+}
+
+function hasOwn(node: XmlNode, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(node, key);
+}
+
+function isElementKey(key: string): boolean {
+  return key !== XML_TEXT_KEY && !key.startsWith(XML_ATTRIBUTE_PREFIX);
+}
+
+function textOf(item: XmlChild): string {
+  if (typeof item === 'string') return item;
+  const t = hasOwn(item, XML_TEXT_KEY) ? item[XML_TEXT_KEY] : undefined;
+  return typeof t === 'string' ? t : '';
+}

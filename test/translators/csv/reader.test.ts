@@ -1,0 +1,339 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { WaybillError } from '../../../src/errors/catalogue.js';
+import { csvField, readCsv, readCsvAll, type CsvItem, type CsvReadOptions } from '../../../src/translators/csv/reader.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'waybill-csv-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function fileWith(name: string, bytes: Buffer | string): string {
+  const p = join(dir, name);
+  writeFileSync(p, bytes);
+  return p;
+}
+
+const read = (text: string | Buffer, options: CsvReadOptions = {}) =>
+  readCsvAll(typeof text === 'string' ? Buffer.from(text, 'utf8') : text, options);
+
+async function items(text: string | Buffer, options: CsvReadOptions = {}): Promise<CsvItem[]> {
+  const out: CsvItem[] = [];
+  for await (const item of readCsv(typeof text === 'string' ? Buffer.from(text, 'utf8') : text, options)) out.push(item);
+  return out;
+}
+
+describe('CSV reader: records', () => {
+  it('reads a header file: header item, fields, byName, 1-based line and index', async () => {
+    const r = await read('pro,status,amount\r\n00123,AF,12.50\r\n00124,D1,0\r\n');
+    expect(r.header).toEqual({ kind: 'header', line: 1, names: ['pro', 'status', 'amount'] });
+    expect(r.issues).toEqual([]);
+    expect(r.records.map((x) => [x.line, x.index, x.fields])).toEqual([
+      [2, 1, ['00123', 'AF', '12.50']],
+      [3, 2, ['00124', 'D1', '0']],
+    ]);
+    expect(r.records[0].byName).toEqual({ pro: '00123', status: 'AF', amount: '12.50' });
+    expect(csvField(r.records[0], 'pro')).toBe('00123');
+    expect(csvField(r.records[0], 1)).toBe('00123');
+    expect(csvField(r.records[0], 'missing')).toBeUndefined();
+  });
+
+  it('never coerces values', async () => {
+    const r = await read('a,b,c,d,e,f\n00123,0x1F,12E4,,true,2024-01-02\n');
+    const f = r.records[0].fields;
+    expect(f).toEqual(['00123', '0x1F', '12E4', '', 'true', '2024-01-02']);
+    for (const v of f) expect(typeof v).toBe('string');
+  });
+
+  it('reads positional files (header: false), columns addressed 1-based', async () => {
+    const r = await read('00123,AF\n00124,D1\n', { header: false });
+    expect(r.header).toBeUndefined();
+    expect(r.records.map((x) => x.fields)).toEqual([['00123', 'AF'], ['00124', 'D1']]);
+    expect(r.records[0].byName).toBeUndefined();
+    expect(r.records[1].index).toBe(2);
+    expect(r.records[1].line).toBe(2);
+    expect(csvField(r.records[1], 2)).toBe('D1');
+    expect(csvField(r.records[1], 3)).toBeUndefined();
+    expect(csvField(r.records[1], 0)).toBeUndefined();
+  });
+
+  it('takes column names from options (the file has no header row)', async () => {
+    const r = await read('00123,AF\n', { header: ['pro', 'status'] });
+    expect(r.header).toBeUndefined();
+    expect(r.records[0]).toMatchObject({ line: 1, index: 1, byName: { pro: '00123', status: 'AF' } });
+  });
+
+  it('reads a semicolon delimiter with quoted semicolons and commas', async () => {
+    const r = await read('pro;name;amount\n1;"ACME; Freight, Inc";12,50\n', { delimiter: ';' });
+    expect(r.records[0].fields).toEqual(['1', 'ACME; Freight, Inc', '12,50']);
+  });
+
+  it('keeps embedded delimiters, doubled quotes and newlines in quoted fields, and line numbers stay right', async () => {
+    const text = 'id,note\r\n1,"first\r\nsecond\r\nthird"\r\n2,"a ""quoted"", word"\r\n3,"lf\nonly"\n4,plain\n';
+    const r = await read(text);
+    expect(r.issues).toEqual([]);
+    expect(r.records.map((x) => [x.line, x.fields])).toEqual([
+      [2, ['1', 'first\r\nsecond\r\nthird']],
+      [5, ['2', 'a "quoted", word']],
+      [6, ['3', 'lf\nonly']],
+      [8, ['4', 'plain']],
+    ]);
+  });
+
+  it('accepts LF, CRLF and lone CR line endings in one file', async () => {
+    const r = await read('a,b\n1,2\r\n3,4\r5,6');
+    expect(r.records.map((x) => [x.line, x.fields])).toEqual([
+      [2, ['1', '2']],
+      [3, ['3', '4']],
+      [4, ['5', '6']],
+    ]);
+  });
+
+  it('skips empty lines by default (they take no index) and reads them as [""] when asked', async () => {
+    const text = 'a\n\n1\n\n\n2\n';
+    const r = await read(text);
+    expect(r.records.map((x) => [x.line, x.index, x.fields])).toEqual([
+      [3, 1, ['1']],
+      [6, 2, ['2']],
+    ]);
+    const kept = await read(text, { skipEmptyLines: false });
+    expect(kept.records.map((x) => [x.line, x.fields])).toEqual([
+      [2, ['']],
+      [3, ['1']],
+      [4, ['']],
+      [5, ['']],
+      [6, ['2']],
+    ]);
+  });
+
+  it('trims only when asked', async () => {
+    expect((await read('a,b\n x , "y" \n')).records[0]?.fields).toBeUndefined();
+    const t = await read('a,b\n x , "y" \n   \n', { trim: true });
+    expect(t.issues).toEqual([]);
+    expect(t.records.map((x) => x.fields)).toEqual([['x', 'y']]);
+    expect((await read('a,b\n x ,y \n')).records[0].fields).toEqual([' x ', 'y ']);
+  });
+
+  it('supports a backslash escape inside quotes', async () => {
+    const r = await read('a,b\n"say \\"hi\\"",2\n', { escape: '\\' });
+    expect(r.records[0].fields).toEqual(['say "hi"', '2']);
+  });
+
+  it('makes __proto__ and constructor columns plain keys (no prototype pollution)', async () => {
+    const r = await read('__proto__,constructor,prototype\n{polluted:1},x,y\n');
+    const rec = r.records[0];
+    expect(Object.getPrototypeOf(rec.byName)).toBeNull();
+    expect(Object.keys(rec.byName!)).toEqual(['__proto__', 'constructor', 'prototype']);
+    expect(rec.byName!['__proto__']).toBe('{polluted:1}');
+    expect(csvField(rec, 'constructor')).toBe('x');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const plain = await read('a\n1\n');
+    expect(csvField(plain.records[0], 'toString')).toBeUndefined();
+    expect(csvField(plain.records[0], '__proto__')).toBeUndefined();
+  });
+});
+
+describe('CSV reader: encodings', () => {
+  it('reads a latin1 file from a path', async () => {
+    const path = fileWith('latin1.csv', Buffer.from('city,name\nMontr\xe9al,Caf\xe9 \xdcber\n', 'latin1'));
+    const r = await readCsvAll(path, { encoding: 'latin1' });
+    expect(r.issues).toEqual([]);
+    expect(r.records[0].fields).toEqual(['Montréal', 'Café Über']);
+  });
+
+  it('reports the same latin1 bytes read as utf8 as bad records, and keeps their siblings', async () => {
+    const bytes = Buffer.from('city,name\nMontr\xe9al,x\nParis,y\n', 'latin1');
+    const r = await read(bytes);
+    expect(r.records.map((x) => x.fields)).toEqual([['Paris', 'y']]);
+    expect(r.issues).toEqual([
+      expect.objectContaining({ code: 'CSV_INVALID_ENCODING', line: 2, column: 6, index: 1, fatal: false }),
+    ]);
+  });
+
+  it('strips a UTF-8 BOM (header name and columns count from after it)', async () => {
+    const r = await read('\ufeffpro,amount\n1,2\n');
+    expect(r.header?.names).toEqual(['pro', 'amount']);
+    const bad = await read('\ufeffa,"b"x\n');
+    expect(bad.issues[0]).toMatchObject({ code: 'CSV_HEADER_INVALID', line: 1, column: 6, fatal: true });
+  });
+
+  it('reads UTF-16LE with a BOM, and reports a dangling odd byte', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('pro,name\n1,Zoë\n2,x\n', 'utf16le')]);
+    const r = await read(bytes, { encoding: 'utf16le', chunkSize: 3 });
+    expect(r.issues).toEqual([]);
+    expect(r.records.map((x) => x.fields)).toEqual([['1', 'Zoë'], ['2', 'x']]);
+    const odd = await read(Buffer.concat([Buffer.from('a\n1\n2', 'utf16le'), Buffer.from([0x41])]), { encoding: 'utf16le' });
+    expect(odd.records.map((x) => x.fields)).toEqual([['1']]);
+    expect(odd.issues).toEqual([expect.objectContaining({ code: 'CSV_INVALID_ENCODING', line: 3, index: 2 })]);
+  });
+});
+
+describe('CSV reader: error policy', () => {
+  it('reports a bad row in the middle and reads its siblings (per-record errors)', async () => {
+    const text = [
+      'pro,amount', // 1
+      '1,10.00', // 2
+      '"2"x,20.00', // 3 characters after a closing quote
+      '3,30.00', // 4
+      '4,40.00,extra', // 5 too many fields
+      '5', // 6 too few fields
+      '6x"y,60.00', // 7 quote inside an unquoted field
+      '"7","multi', // 8
+      'line",70.00', // 9 -> a record with 3 fields starting on line 8
+      '8,80.00', // 10
+      '',
+    ].join('\n');
+    const all = await items(text);
+    const summary = all.map((i) =>
+      i.kind === 'record' ? ['record', i.index, i.line, i.fields[0]] : i.kind === 'issue' ? ['issue', i.index, i.code, i.line, i.column, i.field] : ['header'],
+    );
+    expect(summary).toEqual([
+      ['header'],
+      ['record', 1, 2, '1'],
+      ['issue', 2, 'CSV_QUOTE_INVALID', 3, 4, 1],
+      ['record', 3, 4, '3'],
+      ['issue', 4, 'CSV_FIELD_COUNT', 5, 9, 3],
+      ['issue', 5, 'CSV_FIELD_COUNT', 6, 2, 1],
+      ['issue', 6, 'CSV_QUOTE_INVALID', 7, 3, 1],
+      ['issue', 7, 'CSV_FIELD_COUNT', 9, 7, 3],
+      ['record', 8, 10, '8'],
+    ]);
+    for (const i of all) if (i.kind === 'issue') expect(i.fatal).toBe(false);
+  });
+
+  it('accepts inconsistent field counts with relaxColumnCount (byName holds the named columns present)', async () => {
+    const r = await read('a,b\n1\n2,3,4\n', { relaxColumnCount: true });
+    expect(r.issues).toEqual([]);
+    expect(r.records.map((x) => x.fields)).toEqual([['1'], ['2', '3', '4']]);
+    expect(r.records[0].byName).toEqual({ a: '1' });
+    expect(r.records[1].byName).toEqual({ a: '2', b: '3' });
+  });
+
+  it('checks positional files against the first record', async () => {
+    const r = await read('1,2\n3\n4,5\n', { header: false });
+    expect(r.records.map((x) => x.index)).toEqual([1, 3]);
+    expect(r.issues[0]).toMatchObject({ code: 'CSV_FIELD_COUNT', index: 2, line: 2, message: expect.stringContaining('the first record has 2') });
+  });
+
+  it('reports an unclosed quote at the end of the file at the opening quote; earlier records stand', async () => {
+    const all = await items('pro,note\n1,ok\n2,"never closed\n3,lost\n');
+    expect(all.at(-1)).toEqual({
+      kind: 'issue',
+      code: 'CSV_QUOTE_NOT_CLOSED',
+      severity: 'error',
+      message: expect.stringContaining('line 3 column 3'),
+      line: 3,
+      column: 3,
+      index: 2,
+      fatal: false,
+    });
+    expect(all.filter((i) => i.kind === 'record').map((i) => (i.kind === 'record' ? i.fields : null))).toEqual([['1', 'ok']]);
+  });
+
+  it('reports a record over maxRecordSize without holding it, and reads on (also across chunk boundaries)', async () => {
+    const big = 'x'.repeat(5000);
+    for (const chunkSize of [7, 64, 1 << 16]) {
+      const r = await read(`a,b\n1,2\n${big},"${big}\n${big}"\n3,4\n`, { maxRecordSize: 1000, chunkSize });
+      expect(r.records.map((x) => [x.index, x.fields])).toEqual([
+        [1, ['1', '2']],
+        [3, ['3', '4']],
+      ]);
+      expect(r.issues).toEqual([expect.objectContaining({ code: 'CSV_RECORD_TOO_LARGE', line: 3, column: 1, index: 2, fatal: false })]);
+      expect(r.issues[0].message).toContain('15004 bytes');
+    }
+  });
+
+  it('is fatal when the header has a duplicate or empty name', async () => {
+    const dup = await items('pro,amount,pro\n1,2,3\n4,5,6\n');
+    expect(dup).toEqual([
+      expect.objectContaining({ kind: 'issue', code: 'CSV_HEADER_INVALID', line: 1, column: 12, field: 3, fatal: true }),
+    ]);
+    const empty = await items('pro,,amount\n1,2,3\n');
+    expect(empty).toEqual([expect.objectContaining({ code: 'CSV_HEADER_INVALID', line: 1, column: 5, field: 2, fatal: true })]);
+    const blank = await items('pro, \n1,2\n');
+    expect(blank).toEqual([expect.objectContaining({ code: 'CSV_HEADER_INVALID', field: 2, fatal: true })]);
+  });
+
+  it('is fatal when the header row itself cannot be read', async () => {
+    const r = await items('"pro"x,amount\n1,2\n');
+    expect(r).toEqual([
+      expect.objectContaining({ code: 'CSV_HEADER_INVALID', line: 1, column: 6, fatal: true, message: expect.stringContaining('CSV_QUOTE_INVALID') }),
+    ]);
+  });
+
+  it('is fatal for an empty file; a header-only file is fine', async () => {
+    expect(await items('')).toEqual([expect.objectContaining({ code: 'CSV_EMPTY_FILE', line: 1, column: 1, fatal: true })]);
+    expect(await items('\n\r\n\n', { header: false })).toEqual([expect.objectContaining({ code: 'CSV_EMPTY_FILE', fatal: true })]);
+    expect(await items('pro,amount\n')).toEqual([{ kind: 'header', line: 1, names: ['pro', 'amount'] }]);
+  });
+
+  it('throws CSV_OPTIONS_INVALID for bad options and CSV_READ_FAILED for a missing file', async () => {
+    const codeOf = async (p: Promise<unknown>) => p.then(() => 'no error', (e: unknown) => (e instanceof WaybillError ? e.code : String(e)));
+    expect(await codeOf(read('a', { delimiter: ';;' }))).toBe('CSV_OPTIONS_INVALID');
+    expect(await codeOf(read('a', { delimiter: '"' }))).toBe('CSV_OPTIONS_INVALID');
+    expect(await codeOf(read('a', { header: ['x', 'x'] }))).toBe('CSV_OPTIONS_INVALID');
+    expect(await codeOf(read('a', { maxRecordSize: 0 }))).toBe('CSV_OPTIONS_INVALID');
+    expect(await codeOf(readCsvAll(join(dir, 'does-not-exist.csv')))).toBe('CSV_READ_FAILED');
+  });
+});
+
+describe('CSV reader: streaming', () => {
+  it('gives the same result whatever the chunk boundaries', async () => {
+    const text = Buffer.from('\ufeffpro,note,city\r\n1,"a,b\r\nc ""d""",Zürich\r\n2,"x"y,Köln\r\n\r\n3,,"€"\r\n4,"open', 'utf8');
+    const whole = await read(text, { chunkSize: 1 << 16 });
+    for (let size = 1; size <= 9; size++) {
+      expect(await read(text, { chunkSize: size })).toEqual(whole);
+    }
+    // the same bytes arriving as a stream of small Buffers
+    const pieces = Array.from({ length: Math.ceil(text.length / 5) }, (_, i) => text.subarray(i * 5, i * 5 + 5));
+    expect(await readCsvAll(Readable.from(pieces))).toEqual(whole);
+    expect(whole.records.map((r) => r.fields)).toEqual([
+      ['1', 'a,b\r\nc "d"', 'Zürich'],
+      ['3', '', '€'],
+    ]);
+  });
+
+  it('streams a 50,000-row file without reading ahead of the consumer', async () => {
+    const rows = 50_000;
+    let produced = 0;
+    let maxAhead = 0;
+    async function* source(): AsyncGenerator<Buffer> {
+      yield Buffer.from('pro,status,amount,note\n');
+      for (let i = 1; i <= rows; i++) {
+        produced++;
+        yield Buffer.from(`${String(i).padStart(8, '0')},AF,${i}.00,"line ${i}, with ""quotes""\nand a newline"\n`);
+      }
+    }
+    let count = 0;
+    let lastLine = 0;
+    for await (const item of readCsv(Readable.from(source(), { objectMode: true }))) {
+      if (item.kind !== 'record') continue;
+      count++;
+      maxAhead = Math.max(maxAhead, produced - count);
+      expect(item.line).toBeGreaterThan(lastLine);
+      lastLine = item.line;
+    }
+    expect(count).toBe(rows);
+    expect(lastLine).toBe(2 + (rows - 1) * 2);
+    // the reader holds a bounded batch, never the file
+    expect(maxAhead).toBeLessThan(10_000);
+  });
+
+  it('stops reading when the consumer stops', async () => {
+    let produced = 0;
+    async function* source(): AsyncGenerator<Buffer> {
+      yield Buffer.from('a\n');
+      for (;;) {
+        produced++;
+        yield Buffer.from('1\n'.repeat(1000));
+      }
+    }
+    let seen = 0;
+    for await (const item of readCsv(source())) {
+      if (item.kind === 'record' && ++seen === 10) break;
+    }
+    expect(seen).toBe(10);
+    expect(produced).toBeLessThan(100);
+  });
+});

@@ -1,0 +1,257 @@
+import { XMLParser } from 'fast-xml-parser';
+import { describe, expect, it } from 'vitest';
+import { WaybillError } from '../../../src/errors/catalogue.js';
+import { parseXml, selectXml, selectXmlText, xmlParserOptions, type XmlNode } from '../../../src/translators/xml/reader.js';
+
+function failure(fn: () => unknown): { code: string; message: string; details: Record<string, unknown> } {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof WaybillError) return { code: e.code, message: e.message, details: e.details };
+    throw e;
+  }
+  throw new Error('expected a WaybillError');
+}
+
+const INVOICE = `<?xml version="1.0" encoding="UTF-8"?>
+<Invoice number="00123" total="12E4">
+  <Pro>00123</Pro>
+  <Ref>0x1F</Ref>
+  <Lines>
+    <Line seq="1"><Amount>0012.50</Amount><Code>12E4</Code></Line>
+    <Line seq="2"><Amount currency="USD">7.00</Amount><Code/></Line>
+  </Lines>
+  <Note> keep  spaces </Note>
+</Invoice>
+`;
+
+describe('XML reader: values', () => {
+  it('keeps every value a string: PRO 00123, 0x1F, 12E4', () => {
+    const doc = parseXml(INVOICE);
+    const inv = doc.Invoice as XmlNode;
+    expect(inv.Pro).toBe('00123');
+    expect(inv.Ref).toBe('0x1F');
+    expect(inv['@_number']).toBe('00123');
+    expect(inv['@_total']).toBe('12E4');
+    expect(selectXml(doc, 'Invoice/Lines/Line/Code')).toEqual(['12E4', '']);
+    expect(selectXml(doc, 'Invoice/Lines/Line/Amount/#text')).toEqual(['0012.50', '7.00']);
+    const walk = (v: unknown): void => {
+      if (typeof v === 'object' && v !== null) Object.values(v).forEach(walk);
+      else expect(typeof v).toBe('string');
+    };
+    walk(doc);
+  });
+
+  it('builds the documented tree: attributes with @_, repeated elements as arrays, text as #text', () => {
+    const doc = parseXml(INVOICE);
+    expect(doc).toEqual({
+      Invoice: {
+        '@_number': '00123',
+        '@_total': '12E4',
+        Pro: '00123',
+        Ref: '0x1F',
+        Lines: {
+          Line: [
+            { '@_seq': '1', Amount: '0012.50', Code: '12E4' },
+            { '@_seq': '2', Amount: { '@_currency': 'USD', '#text': '7.00' }, Code: '' },
+          ],
+        },
+        Note: ' keep  spaces ',
+      },
+    });
+    expect(Object.getPrototypeOf(doc)).toBeNull();
+    expect(Object.getPrototypeOf(doc.Invoice)).toBeNull();
+  });
+
+  it('a single element is not an array; selectXml treats one and many alike', () => {
+    const doc = parseXml('<Invoice><Lines><Line><Amount>1</Amount></Line></Lines></Invoice>');
+    expect(Array.isArray((doc.Invoice as XmlNode).Lines)).toBe(false);
+    expect(selectXml(doc, 'Invoice/Lines/Line')).toEqual([{ Amount: '1' }]);
+    expect(selectXmlText(doc, 'Invoice/Lines/Line/Amount')).toBe('1');
+  });
+
+  it('decodes the XML entities and character references once, and takes CDATA literally', () => {
+    const doc = parseXml('<a t="&lt;&amp;&quot;&#65;&amp;#66;">&lt;b&gt; &amp; &apos;&#x263A;&#128512;&amp;lt;<![CDATA[<&amp;>]]></a>');
+    expect(doc).toEqual({ a: { '@_t': '<&"A&#66;', '#text': "<b> & '☺😀&lt;<&amp;>" } });
+  });
+
+  it('drops whitespace between elements, keeps text of leaf elements exactly, normalises CRLF', () => {
+    const doc = parseXml('<a>\r\n  <b>  x\r\ny  </b>\r\n  <c>   </c>\r\n</a>');
+    expect(doc).toEqual({ a: { b: '  x\ny  ', c: '   ' } });
+  });
+
+  it('reads namespace prefixes as written', () => {
+    const doc = parseXml('<ns:Invoice xmlns:ns="urn:x"><ns:Line ns:seq="1">a</ns:Line></ns:Invoice>');
+    expect(selectXml(doc, 'ns:Invoice/ns:Line/@ns:seq')).toEqual(['1']);
+    expect(selectXml(doc, 'ns:Invoice/@xmlns:ns')).toEqual(['urn:x']);
+  });
+});
+
+describe('XML reader: names that are JavaScript prototype properties', () => {
+  it('reads constructor, __proto__, prototype, toString as plain names, without throwing or polluting', () => {
+    const before = Object.getOwnPropertyNames(Object.prototype).sort();
+    const xml =
+      '<constructor constructor="c" __proto__="p"><__proto__><polluted>yes</polluted></__proto__>' +
+      '<prototype>pt</prototype><toString>ts</toString><hasOwnProperty a="1"/><constructor>inner</constructor></constructor>';
+    const doc = parseXml(xml);
+    expect(Object.keys(doc)).toEqual(['constructor']);
+    const root = doc['constructor' as string] as XmlNode;
+    expect(Object.getPrototypeOf(root)).toBeNull();
+    expect(root['@_constructor']).toBe('c');
+    expect(root['@___proto__']).toBe('p');
+    expect(Object.prototype.hasOwnProperty.call(root, '__proto__')).toBe(true);
+    expect(root['__proto__']).toEqual({ polluted: 'yes' });
+    expect(root.prototype).toBe('pt');
+    expect(root.toString).toBe('ts');
+    expect(root.hasOwnProperty).toEqual({ '@_a': '1' });
+    expect(root.constructor).toBe('inner');
+    expect(selectXml(doc, 'constructor/__proto__/polluted')).toEqual(['yes']);
+    expect(selectXml(doc, 'constructor/@constructor')).toEqual(['c']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(before);
+  });
+
+  it('selectXml never finds inherited properties', () => {
+    expect(selectXml({ a: 'x' }, 'toString')).toEqual([]);
+    expect(selectXml({ a: 'x' }, '__proto__')).toEqual([]);
+    expect(selectXml(parseXml('<a><b/></a>'), 'a/constructor')).toEqual([]);
+  });
+});
+
+describe('XML reader: refusals', () => {
+  it('refuses a DOCTYPE before parsing, with line and column', () => {
+    const f = failure(() => parseXml('<?xml version="1.0"?>\n<!DOCTYPE Invoice SYSTEM "invoice.dtd">\n<Invoice/>'));
+    expect(f.code).toBe('XML_DOCTYPE_FORBIDDEN');
+    expect(f.details).toMatchObject({ line: 2, column: 1 });
+    expect(failure(() => parseXml('<!doctype html><html/>')).code).toBe('XML_DOCTYPE_FORBIDDEN');
+    expect(failure(() => parseXml('<a/><!ENTITY x "y">')).code).toBe('XML_DOCTYPE_FORBIDDEN');
+  });
+
+  it('does not mistake DOCTYPE text inside comments, CDATA or processing instructions', () => {
+    const doc = parseXml('<!-- <!DOCTYPE x> --><a><?pi <!DOCTYPE y>?><![CDATA[<!DOCTYPE z &nbsp;]]></a>');
+    expect(doc).toEqual({ a: '<!DOCTYPE z &nbsp;' });
+  });
+
+  it('refuses billion laughs and external entities (DOCTYPE gate)', () => {
+    const lol =
+      '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">' +
+      Array.from({ length: 8 }, (_, i) => `<!ENTITY lol${i + 2} "${`&lol${i === 0 ? '' : i + 1};`.repeat(10)}">`).join('') +
+      ']><lolz>&lol9;</lolz>';
+    expect(failure(() => parseXml(lol)).code).toBe('XML_DOCTYPE_FORBIDDEN');
+    const xxe = '<?xml version="1.0"?><!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><foo>&xxe;</foo>';
+    expect(failure(() => parseXml(xxe)).code).toBe('XML_DOCTYPE_FORBIDDEN');
+  });
+
+  it('bounds entity expansion in the parser options too (defence in depth, DOCTYPE gate bypassed)', () => {
+    const flat = `<!DOCTYPE l [<!ENTITY a "${'x'.repeat(1000)}">]><l>${'&a;'.repeat(5000)}</l>`;
+    expect(() => new XMLParser(xmlParserOptions()).parse(flat)).toThrow(/limit/i);
+    const big = `<!DOCTYPE l [<!ENTITY a "${'x'.repeat(5000)}">]><l>&a;</l>`;
+    expect(() => new XMLParser(xmlParserOptions()).parse(big)).toThrow();
+    const nested =
+      '<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">' +
+      Array.from({ length: 8 }, (_, i) => `<!ENTITY e${i} "${(i === 0 ? '&a;' : `&e${i - 1};`).repeat(10)}">`).join('') +
+      ']><l>&e7;</l>';
+    let size = 0;
+    try {
+      size = JSON.stringify(new XMLParser(xmlParserOptions()).parse(nested)).length;
+    } catch {
+      size = 0; // refused: also fine
+    }
+    expect(size).toBeLessThan(100_000);
+  });
+
+  it('refuses entities XML does not define', () => {
+    const f = failure(() => parseXml('<a>\n  caf&eacute; &nbsp;</a>'));
+    expect(f.code).toBe('XML_MALFORMED');
+    expect(f.details).toMatchObject({ line: 2, column: 6 });
+    expect(f.message).toContain('&eacute;');
+    expect(failure(() => parseXml('<a>&#0;</a>')).code).toBe('XML_MALFORMED');
+    expect(failure(() => parseXml('<a>a & b</a>')).code).toBe('XML_MALFORMED');
+  });
+
+  it('refuses a document over the size cap (default 20 MiB)', () => {
+    expect(failure(() => parseXml('<a>' + 'x'.repeat(200) + '</a>', { maxBytes: 100 }))).toMatchObject({
+      code: 'XML_TOO_LARGE',
+      details: { size: 207, maxBytes: 100 },
+    });
+    const big = Buffer.alloc(20 * 1024 * 1024 + 1, 0x20);
+    expect(failure(() => parseXml(big)).code).toBe('XML_TOO_LARGE');
+  });
+
+  it('reports malformed XML with the validator line and column', () => {
+    const f = failure(() => parseXml('<Invoice>\n  <Line>\n</Invoice>'));
+    expect(f.code).toBe('XML_MALFORMED');
+    expect(f.details).toMatchObject({ line: 3, column: 1 });
+    expect(f.message).toMatch(/Line/);
+    expect(failure(() => parseXml('<a x="1" x="2"/>')).details).toMatchObject({ line: 1, column: 10 });
+    expect(failure(() => parseXml('')).code).toBe('XML_MALFORMED');
+    expect(failure(() => parseXml('just text')).code).toBe('XML_MALFORMED');
+  });
+
+  it('refuses two root elements, pointing at the second', () => {
+    const f = failure(() => parseXml('<a/>\n  <b/>'));
+    expect(f).toMatchObject({ code: 'XML_MALFORMED', details: { line: 2, column: 3 } });
+  });
+
+  it('refuses characters XML 1.0 forbids', () => {
+    expect(failure(() => parseXml('<a>\n x\u0001</a>'))).toMatchObject({ code: 'XML_MALFORMED', details: { line: 2, column: 3 } });
+  });
+
+  it('refuses nesting deeper than maxDepth', () => {
+    const deep = '<a>'.repeat(10) + '</a>'.repeat(10);
+    expect(parseXml(deep, { maxDepth: 20 })).toBeTruthy();
+    expect(failure(() => parseXml(deep, { maxDepth: 5 })).code).toBe('XML_TOO_DEEP');
+  });
+});
+
+describe('XML reader: encodings', () => {
+  it('reads UTF-8 with a BOM, UTF-16 with a BOM and a declared ISO-8859-1', () => {
+    expect(parseXml(Buffer.from('\ufeff<a>Zoë</a>', 'utf8'))).toEqual({ a: 'Zoë' });
+    expect(parseXml(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<?xml version="1.0" encoding="UTF-16"?><a>Zoë</a>', 'utf16le')]))).toEqual({ a: 'Zoë' });
+    expect(parseXml(Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><a>Montr\xe9al</a>', 'latin1'))).toEqual({ a: 'Montréal' });
+  });
+
+  it('refuses invalid UTF-8 with its position, and unknown encodings', () => {
+    const bytes = Buffer.concat([Buffer.from('<a>\n  ok'), Buffer.from([0xe9]), Buffer.from('</a>')]);
+    expect(failure(() => parseXml(bytes))).toMatchObject({ code: 'XML_INVALID_ENCODING', details: { line: 2, column: 5, offset: 8 } });
+    expect(failure(() => parseXml(Buffer.from('<?xml version="1.0" encoding="EBCDIC-CP-US"?><a/>'))).code).toBe('XML_ENCODING_UNSUPPORTED');
+  });
+});
+
+describe('selectXml', () => {
+  const doc = parseXml(INVOICE);
+
+  it('selects elements, attributes and text; never numbers', () => {
+    expect(selectXml(doc, 'Invoice/Lines/Line')).toHaveLength(2);
+    expect(selectXml(doc, 'Invoice/Lines/Line/@seq')).toEqual(['1', '2']);
+    expect(selectXml(doc, 'Invoice/@number')).toEqual(['00123']);
+    expect(selectXml(doc, '/Invoice/Pro')).toEqual(['00123']);
+    expect(selectXml(doc, 'Invoice/Pro/#text')).toEqual(['00123']);
+    expect(selectXml(doc, 'Invoice/Lines/#text')).toEqual(['']);
+    expect(selectXml(doc, 'Invoice/Lines/Line/Amount/@currency')).toEqual(['USD']);
+    expect(selectXml(doc, 'Invoice/Missing')).toEqual([]);
+    expect(selectXml(doc, 'Invoice/Pro/@x')).toEqual([]);
+  });
+
+  it('supports [n] (1-based, per parent) and *', () => {
+    expect(selectXml(doc, 'Invoice/Lines/Line[2]/@seq')).toEqual(['2']);
+    expect(selectXml(doc, 'Invoice/Lines/Line[3]')).toEqual([]);
+    expect(selectXml(doc, 'Invoice/Lines/Line[1]/*')).toEqual(['0012.50', '12E4']);
+    expect(selectXml(doc, 'Invoice/*')).toEqual(['00123', '0x1F', (doc.Invoice as XmlNode).Lines, ' keep  spaces ']);
+  });
+
+  it('works relative to a node', () => {
+    const [line2] = selectXml(doc, 'Invoice/Lines/Line[2]');
+    expect(selectXml(line2, 'Amount/#text')).toEqual(['7.00']);
+    expect(selectXmlText(line2, 'Amount')).toBe('7.00');
+    expect(selectXmlText(line2, 'Nothing')).toBeUndefined();
+    const lines = selectXml(doc, 'Invoice/Lines/Line');
+    expect(selectXml(lines, 'Amount/#text')).toEqual(['0012.50', '7.00']);
+  });
+
+  it('refuses bad paths with XML_PATH_INVALID', () => {
+    for (const p of ['', '/', 'a//b', 'a/@x/b', 'a/#text/b', 'a[0]', 'a[x]', '*[1]', 'a b', '@', 'a/@']) {
+      expect(failure(() => selectXml(doc, p)).code, p).toBe('XML_PATH_INVALID');
+    }
+  });
+});
