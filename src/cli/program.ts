@@ -3,6 +3,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { inspectCommand } from './commands/inspect.js';
 import { ackCommand } from './commands/ack.js';
+import { lintCommand } from './commands/lint.js';
+import { translateCommand } from './commands/translate.js';
+import { testCommand } from './commands/test.js';
+import { renderCommand } from './commands/render.js';
 import { CliError } from './cli-error.js';
 
 // package.json sits two folders up from both src/cli and dist/cli.
@@ -45,6 +49,50 @@ export function buildProgram(): { program: Command; exitCode: () => number } {
     .option('--json', 'print the acknowledgments as JSON (segments and text)')
     .addHelpText('after', '\nExit status: 0 acknowledgments printed (even for a rejected file), 2 usage error or unreadable file.')
     .action(run(ackCommand));
+
+  const partnersDefault = process.env.WAYBILL_PARTNERS ?? 'partners';
+
+  program
+    .command('lint')
+    .description('Check partner folders (partner.yaml, mappings, code tables): every problem as file:line:col CODE message')
+    .argument('[paths...]', 'partner folders, files inside them, or a partners root (default: the partners folder)')
+    .option('--partners <dir>', 'the partners root (env WAYBILL_PARTNERS)', partnersDefault)
+    .option('--json', 'print the diagnostics as one JSON object')
+    .addHelpText('after', '\nExit status: 0 no errors (warnings allowed), 1 errors found, 2 usage error.')
+    .action(run(lintCommand));
+
+  program
+    .command('translate')
+    .description('Translate an inbound file (X12, CSV or XML) into the canonical events its partner mapping produces')
+    .argument('<file>', 'inbound file')
+    .option('--partner <id>', 'the partner (default: found from the ISA sender; required for CSV and XML)')
+    .option('--partners <dir>', 'the partners root (env WAYBILL_PARTNERS)', partnersDefault)
+    .option('--received-at <iso>', 'receivedAt to stamp on events (default: now), for reproducible output')
+    .option('--json', 'print one JSON object: events and per-unit status and errors')
+    .addHelpText('after', '\nExit status: 0 every transaction/record translated, 1 some failed, 2 usage error.')
+    .action(run(translateCommand));
+
+  program
+    .command('render')
+    .description('Render an outbound command (load.tender@1, freight.invoice@1 JSON) into the partner\'s file format')
+    .argument('<command-json>', 'a canonical command as JSON')
+    .requiredOption('--partner <id>', 'the partner to render for')
+    .option('--partners <dir>', 'the partners root (env WAYBILL_PARTNERS)', partnersDefault)
+    .addOption(new Option('--format <format>', 'which of the partner\'s outbound formats to use').choices(['x12', 'csv', 'xml']))
+    .option('--frozen', 'fixed clock (2025-01-01T00:00:00Z) and control numbers (1, 1, 0001) so output compares byte for byte')
+    .option('--control <n>', 'control number to use for ISA13/GS06 (ST02 counts from it) when not --frozen', '1')
+    .addHelpText('after', '\nExit status: 0 rendered, 1 invalid command or mapping failure, 2 usage error.')
+    .action(run(renderCommand));
+
+  program
+    .command('test')
+    .description('Run partners\' sample-based tests (partners/*/tests/*.yaml) with readable diffs')
+    .argument('[paths...]', 'partner folders or a partners root (default: every partner)')
+    .option('--partners <dir>', 'the partners root (env WAYBILL_PARTNERS)', partnersDefault)
+    .option('--update', 'rewrite the expected files with the actual output, for review')
+    .option('--json', 'print results as one JSON object')
+    .addHelpText('after', '\nExit status: 0 all passed, 1 some failed, 2 usage error.')
+    .action(run(testCommand));
 
   return { program, exitCode: () => status };
 }

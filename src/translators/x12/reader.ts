@@ -9,7 +9,7 @@ import type { X12Event } from './model.js';
 import { X12Tokenizer, type Token, type TokenizerOptions } from './tokenizer.js';
 
 export type ReaderOptions = TokenizerOptions & {
-  /** Read size for files, in bytes. Default 256 KiB. */
+  /** Read size for files, in bytes. Default 64 KiB (smaller batches of events are easier on the GC). */
   chunkSize?: number;
 };
 
@@ -56,7 +56,7 @@ class ReaderCore {
 export function* readX12Sync(input: Buffer | Uint8Array | string, options: ReaderOptions = {}): Generator<X12Event> {
   const buf = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const core = new ReaderCore(options);
-  const chunkSize = options.chunkSize ?? 256 * 1024;
+  const chunkSize = options.chunkSize ?? 64 * 1024;
   for (let off = 0; off < buf.length; off += chunkSize) {
     yield* core.push(buf.subarray(off, Math.min(buf.length, off + chunkSize)));
   }
@@ -69,7 +69,7 @@ export async function* readX12(source: X12Source, options: ReaderOptions = {}): 
     yield* readX12Sync(source, options);
     return;
   }
-  const chunkSize = options.chunkSize ?? 256 * 1024;
+  const chunkSize = options.chunkSize ?? 64 * 1024;
   const stream: AsyncIterable<Buffer | Uint8Array | string> =
     typeof source === 'string' ? createReadStream(source, { highWaterMark: chunkSize }) : source;
   const core = new ReaderCore(options);

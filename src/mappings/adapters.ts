@@ -1,0 +1,112 @@
+// Source adapters for the three inbound formats, and the choice of one for a partner's document kind.
+
+import { csvField, type CsvRecord } from '../translators/csv/reader.js';
+import { selectXml, type XmlChild } from '../translators/xml/reader.js';
+import { getSchema, resolveSchemaVersion } from '../translators/x12/schema.js';
+import { schemaView } from './loop-tree.js';
+import type { SourceAdapter, SourceLoc } from './spec.js';
+import { X12Adapter } from './x12-adapter.js';
+
+// ---- CSV: one record is one context; paths are column names or #N positions ----------------------
+
+export interface CsvContext {
+  record: CsvRecord;
+}
+
+export class CsvAdapter implements SourceAdapter<CsvContext> {
+  readonly format = 'csv' as const;
+
+  valuePath(text: string) {
+    if (/^#\d+$/.test(text)) {
+      const n = Number(text.slice(1));
+      return n >= 1 ? { path: n } : { code: 'MAP_BAD_PATH', error: 'CSV columns are numbered from #1' };
+    }
+    if (text.trim() === '') return { code: 'MAP_BAD_PATH', error: 'an empty CSV column name' };
+    return { path: text };
+  }
+
+  loopPath(text: string) {
+    return { code: 'MAP_NOT_A_LOOP', error: `CSV records have no loops ('${text}'): each record is one context` };
+  }
+
+  values(path: unknown, ctx: CsvContext): { value: string; loc?: SourceLoc }[] {
+    const v = csvField(ctx.record, path as string | number);
+    return v === undefined || v === '' ? [] : [{ value: v, loc: this.loc(ctx) }];
+  }
+
+  loops(): CsvContext[] {
+    return [];
+  }
+
+  loc(ctx: CsvContext): SourceLoc {
+    return { line: ctx.record.line, column: 1, what: `record ${ctx.record.index}` };
+  }
+}
+
+// ---- XML: a node is a context; paths are selectXml paths (a leading / starts at the document) ------
+
+export interface XmlContext {
+  node: XmlChild;
+  root: XmlChild;
+  /** Where the node is, e.g. "/Shipments/Shipment[2]". */
+  path: string;
+}
+
+export class XmlAdapter implements SourceAdapter<XmlContext> {
+  readonly format = 'xml' as const;
+
+  private parse(text: string) {
+    try {
+      selectXml({}, text.startsWith('/') ? text.slice(1) : text);
+      return { path: text };
+    } catch (err) {
+      return { code: 'MAP_BAD_PATH', error: `bad XML path '${text}': ${(err as Error).message}` };
+    }
+  }
+
+  valuePath(text: string) {
+    return this.parse(text);
+  }
+
+  loopPath(text: string) {
+    return this.parse(text);
+  }
+
+  private select(path: string, ctx: XmlContext): XmlChild[] {
+    return path.startsWith('/') ? selectXml(ctx.root, path.slice(1)) : selectXml(ctx.node, path);
+  }
+
+  values(path: unknown, ctx: XmlContext, all: boolean): { value: string; loc?: SourceLoc }[] {
+    const out: { value: string; loc?: SourceLoc }[] = [];
+    for (const n of this.select(path as string, ctx)) {
+      const text = typeof n === 'string' ? n : typeof n['#text'] === 'string' ? (n['#text'] as string) : '';
+      if (text === '') continue;
+      out.push({ value: text });
+      if (!all) break;
+    }
+    return out;
+  }
+
+  loops(path: unknown, ctx: XmlContext): XmlContext[] {
+    const p = path as string;
+    const base = p.startsWith('/') ? '' : ctx.path;
+    const found = this.select(p, ctx);
+    return found.map((node, i) => {
+      return { node, root: ctx.root, path: `${base}/${p.replace(/^\//, '')}[${i + 1}]` };
+    });
+  }
+
+  loc(ctx: XmlContext): SourceLoc {
+    return { line: 1, column: 1, what: ctx.path || '/' };
+  }
+}
+
+/** The adapter for a partner's inbound document kind (`x12/214`, `csv`, `xml`), compiled against `version`. */
+export function adapterForDocument(document: string, version?: string): SourceAdapter<unknown> {
+  if (document === 'csv') return new CsvAdapter() as SourceAdapter<unknown>;
+  if (document === 'xml') return new XmlAdapter() as SourceAdapter<unknown>;
+  const setId = document.replace(/^x12\//, '');
+  const schemaVersion = resolveSchemaVersion(version ?? '004010');
+  const schema = schemaVersion ? getSchema(setId, schemaVersion) : null;
+  return new X12Adapter(setId, schema ? schemaView(schema) : null) as SourceAdapter<unknown>;
+}

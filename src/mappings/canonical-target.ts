@@ -1,0 +1,156 @@
+// What a mapping targets: a canonical schema, seen as a tree of fields, so the compiler can reject
+// unknown fields (with did-you-mean), envelope fields the gateway owns, and required fields never set.
+
+import type { z } from 'zod';
+import { FreightInvoiceCommandV1, FreightInvoiceEventV1, schemas } from '../canonical/index.js';
+import { didYouMean, type Diagnostic } from './diagnostics.js';
+import { MODIFIER_KEYS, SOURCE_KEYS, type CompiledField } from './spec.js';
+import type { YamlSource } from './yaml-source.js';
+
+/** Envelope fields the gateway fills; a mapping may not assign them. */
+export const GATEWAY_FIELDS = new Set(['kind', 'id', 'type', 'partner', 'receivedAt', 'source']);
+const COMMAND_GATEWAY_FIELDS = new Set(['kind', 'id', 'type', 'partner', 'requestId', 'issuedAt', 'issuedBy']);
+
+interface Def {
+  type?: string;
+  innerType?: unknown;
+  in?: unknown;
+  element?: unknown;
+  options?: unknown[];
+  valueType?: unknown;
+}
+type Schemaish = { def?: Def; shape?: Record<string, unknown> };
+
+function unwrap(s: unknown): { schema: Schemaish; optional: boolean } {
+  let cur = s as Schemaish;
+  let optional = false;
+  for (let i = 0; i < 12 && cur; i++) {
+    const t = cur.def?.type;
+    if (t === 'optional' || t === 'default' || t === 'prefault' || t === 'nullable' || t === 'catch') {
+      if (t !== 'nullable') optional = true;
+      cur = cur.def!.innerType as Schemaish;
+    } else if (t === 'readonly') cur = cur.def!.innerType as Schemaish;
+    else if (t === 'pipe') cur = cur.def!.in as Schemaish;
+    else break;
+  }
+  return { schema: cur, optional };
+}
+
+/** The object shape reachable at this schema (through wrappers; a union of objects merges its shapes). */
+function shapeOf(s: Schemaish): Record<string, unknown> | null {
+  if (s.def?.type === 'object' && s.shape) return s.shape;
+  if (s.def?.type === 'union' && Array.isArray(s.def.options)) {
+    const merged: Record<string, unknown> = {};
+    for (const o of s.def.options) {
+      const sh = shapeOf(unwrap(o).schema);
+      if (sh) Object.assign(merged, sh);
+    }
+    return Object.keys(merged).length ? merged : null;
+  }
+  return null;
+}
+
+interface Node {
+  schema: Schemaish;
+  optional: boolean;
+}
+
+function child(node: Node, key: string): Node | null {
+  const shape = shapeOf(node.schema);
+  if (!shape || !(key in shape)) return null;
+  return unwrap(shape[key]);
+}
+
+function arrayElement(node: Node): Node | null {
+  return node.schema.def?.type === 'array' ? unwrap(node.schema.def.element) : null;
+}
+
+export class CanonicalTarget {
+  constructor(
+    readonly type: string,
+    private readonly schema: z.ZodType,
+    private readonly gatewayFields: Set<string>,
+  ) {}
+
+  /** Compile-time checks of a mapping's fields against the schema. */
+  checkFields<C>(fields: CompiledField<C>[], src: YamlSource): Diagnostic[] {
+    const out: Diagnostic[] = [];
+    const root: Node = unwrap(this.schema);
+    this.check(fields, root, src, out, true);
+    return out;
+  }
+
+  private check<C>(fields: CompiledField<C>[], base: Node, src: YamlSource, out: Diagnostic[], top: boolean): void {
+    const assigned = new Set<string>();
+    for (const f of fields) {
+      if (top && this.gatewayFields.has(f.target[0])) {
+        out.push(src.diagnostic('MAP_ENVELOPE_FIELD', `'${f.target[0]}' is filled by the gateway; a mapping cannot set it`, f.yamlPath, { key: true }));
+        continue;
+      }
+      let node: Node | null = base;
+      for (let i = 0; i < f.target.length && node; i++) {
+        const next = child(node, f.target[i]);
+        if (!next) {
+          const shape = shapeOf(node.schema);
+          const known = shape ? Object.keys(shape).filter((k) => !(top && i === 0 && this.gatewayFields.has(k))) : [];
+          const at = f.target.slice(0, i + 1).join('.');
+          // Under a value, an unknown key is most likely a misspelt value-spec key ({ pth: ... }).
+          out.push(src.diagnostic('MAP_UNKNOWN_FIELD', shape
+            ? `${this.type} has no field '${at}'${known.length ? `; fields here: ${known.join(', ')}` : ''}`
+            : `'${f.target.slice(0, i).join('.')}' is a value, it has no field '${f.target[i]}' (a value spec needs one of ${SOURCE_KEYS.join(', ')})`,
+          f.yamlPath, { key: true, suggestion: didYouMean(f.target[i], shape ? known : [...SOURCE_KEYS, ...MODIFIER_KEYS]) }));
+          node = null;
+          break;
+        }
+        node = next;
+      }
+      if (!node) continue;
+      for (let i = 1; i <= f.target.length; i++) assigned.add(f.target.slice(0, i).join('.'));
+      if (f.itemFields) {
+        const el = arrayElement(node);
+        if (!el) {
+          out.push(src.diagnostic('MAP_SPEC_INVALID', `'${f.target.join('.')}' is not a list, so 'each' cannot fill it`, f.yamlPath, { key: true }));
+        } else {
+          this.check(f.itemFields, el, src, out, false);
+        }
+      }
+    }
+    // Required fields never assigned: at this level, and inside every object that is partly assigned.
+    const missing: string[] = [];
+    const walk = (node: Node, prefix: string[]) => {
+      const shape = shapeOf(node.schema);
+      if (!shape) return;
+      for (const [k, v] of Object.entries(shape)) {
+        if (top && prefix.length === 0 && this.gatewayFields.has(k)) continue;
+        const path = [...prefix, k].join('.');
+        const c = unwrap(v);
+        if (assigned.has(path)) {
+          // Assigned field by field: its own required fields must be there too. Assigned wholesale: done.
+          if ([...assigned].some((a) => a.startsWith(`${path}.`))) walk(c, [...prefix, k]);
+        } else if (!c.optional) {
+          missing.push(path);
+        }
+      }
+    };
+    walk(base, []);
+    const where = fields[0]?.yamlPath.slice(0, top ? 1 : -1) ?? [];
+    for (const m of missing) {
+      out.push(src.diagnostic('MAP_REQUIRED_FIELD_UNASSIGNED', `required field '${m}' of ${this.type} is never assigned`,
+        top ? ['fields'] : where, { key: true }));
+    }
+  }
+}
+
+/** The target a mapping compiles against: inbound mappings make events, outbound mappings read commands. */
+export function canonicalTarget(type: string, direction: 'inbound' | 'outbound'): CanonicalTarget | undefined {
+  if (type === 'freight.invoice@1') {
+    return direction === 'inbound'
+      ? new CanonicalTarget(type, FreightInvoiceEventV1, GATEWAY_FIELDS)
+      : new CanonicalTarget(type, FreightInvoiceCommandV1, COMMAND_GATEWAY_FIELDS);
+  }
+  const schema = (schemas as Record<string, z.ZodType>)[type];
+  if (!schema) return undefined;
+  return new CanonicalTarget(type, schema, direction === 'inbound' ? GATEWAY_FIELDS : COMMAND_GATEWAY_FIELDS);
+}
+
+export const canonicalTypes = Object.keys(schemas);

@@ -1,0 +1,501 @@
+// Value specs: the declarative expressions of a mapping (`B10.01`, `{ first: [...] }`, `{ datetime: ... }`
+// ...), compiled once into plain closures. Compiling collects every problem as a positioned diagnostic;
+// evaluating never runs anything from the partner folder as code.
+
+import { didYouMean, type Diagnostic } from './diagnostics.js';
+import type { CodeTables } from './tables.js';
+import { coordinate, decimalString, impliedDecimal, TransformError, x12Date, x12Time, zonedIso } from './transforms.js';
+import type { YamlPath, YamlSource } from './yaml-source.js';
+
+/** Where a value came from in the source file, for run-time errors. */
+export interface SourceLoc {
+  line: number;
+  column: number;
+  offset?: number;
+  /** e.g. "AT7" or a CSV column / XML path. */
+  what?: string;
+}
+
+/** What a mapping needs from a source format (X12 loop trees, CSV records, XML nodes). */
+export interface SourceAdapter<C> {
+  readonly format: 'x12' | 'csv' | 'xml';
+  /** Parses a value path; returns an error message (and an optional did-you-mean) when it is wrong. */
+  valuePath(text: string): { path: unknown } | { error: string; code: string; suggestion?: string };
+  loopPath(text: string): { path: unknown } | { error: string; code: string; suggestion?: string };
+  values(path: unknown, ctx: C, all: boolean): { value: string; loc?: SourceLoc }[];
+  loops(path: unknown, ctx: C): C[];
+  loc(ctx: C): SourceLoc | undefined;
+}
+
+/** A run-time mapping failure: fails the transaction (or record) being mapped, never its siblings. */
+export class MappingFailure extends Error {
+  constructor(
+    readonly code:
+      | 'MAP_REQUIRED_MISSING' | 'MAP_UNMAPPED_CODE' | 'MAP_BAD_DATE' | 'MAP_BAD_TIME' | 'MAP_BAD_DECIMAL' | 'MAP_BAD_TIMEZONE'
+      | 'MAP_CANONICAL_INVALID' | 'MAP_DELIMITER_IN_DATA' | 'MAP_VALUE_INVALID' | 'MAP_VALUE_TOO_LONG',
+    message: string,
+    readonly source: SourceLoc | undefined,
+    readonly mapping: { file: string; line: number; column: number } | undefined,
+  ) {
+    super(message);
+    this.name = 'MappingFailure';
+  }
+}
+
+export interface EvalEnv {
+  /** The partner's default time zone for times without a zone code (or with LT). */
+  timezone: string;
+}
+
+export type Value = string | boolean | number | null | Value[] | { [k: string]: Value } | undefined;
+export type Evaluator<C> = (ctx: C, env: EvalEnv) => Value;
+
+export interface CompiledField<C> {
+  /** Canonical target path, e.g. ['location', 'city']. */
+  target: string[];
+  evaluate: Evaluator<C>;
+  /** Nested fields of an `each: ... fields:` (for canonical checks of array items). */
+  itemFields?: CompiledField<C>[];
+  yamlPath: YamlPath;
+}
+
+export const SOURCE_KEYS = ['path', 'const', 'first', 'concat', 'list', 'all', 'each', 'datetime', 'date', 'decimal', 'time', 'number', 'coordinate'] as const;
+export const MODIFIER_KEYS = ['table', 'trim', 'case', 'default', 'required', 'when'] as const;
+const EXTRA_KEYS: Record<string, string[]> = {
+  concat: ['separator'],
+  decimal: ['implied'],
+  coordinate: ['hemisphere'],
+  each: ['fields', 'value'],
+};
+const CONDITION_KEYS = ['path', 'equals', 'in', 'exists', 'not', 'all', 'any'];
+
+type Raw = unknown;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Does this YAML object look like a value spec (rather than a nested object of fields)? */
+export function isSpecObject(v: unknown): boolean {
+  return isPlainObject(v) && SOURCE_KEYS.some((k) => k in v);
+}
+
+export class SpecCompiler<C> {
+  readonly diagnostics: Diagnostic[] = [];
+
+  constructor(
+    private readonly src: YamlSource,
+    private readonly adapter: SourceAdapter<C>,
+    private readonly tables: CodeTables,
+  ) {}
+
+  private diag(code: string, message: string, path: YamlPath, extra: { key?: boolean; suggestion?: string; severity?: 'error' | 'warning' } = {}): void {
+    this.diagnostics.push(this.src.diagnostic(code, message, path, extra));
+  }
+
+  private mappingPos(path: YamlPath) {
+    const p = this.src.position(path);
+    return { file: this.src.file, line: p.line, column: p.column };
+  }
+
+  /** Compiles a `fields:` map (dotted keys and/or nested objects) into a flat list of target fields. */
+  compileFields(raw: Raw, yamlPath: YamlPath, prefix: string[] = []): CompiledField<C>[] {
+    if (!isPlainObject(raw)) {
+      this.diag('MAP_SPEC_INVALID', "'fields' must be a map of canonical field -> value spec", yamlPath);
+      return [];
+    }
+    const out: CompiledField<C>[] = [];
+    for (const [key, spec] of Object.entries(raw)) {
+      const target = [...prefix, ...key.split('.')];
+      const at = [...yamlPath, key];
+      if (target.some((t) => t === '')) {
+        this.diag('MAP_SPEC_INVALID', `'${key}' is not a field path`, at, { key: true });
+        continue;
+      }
+      if (isPlainObject(spec) && !isSpecObject(spec)) {
+        out.push(...this.compileFields(spec, at, target));
+        continue;
+      }
+      const field: CompiledField<C> = { target, evaluate: () => undefined, yamlPath: at };
+      field.evaluate = this.compileSpec(spec, at, field);
+      out.push(field);
+    }
+    return out;
+  }
+
+  /** Compiles one value spec. Problems become diagnostics; the returned evaluator then yields nothing. */
+  compileSpec(raw: Raw, at: YamlPath, field?: CompiledField<C>): Evaluator<C> {
+    if (typeof raw === 'string') return this.pathEvaluator(raw, at, false) as Evaluator<C>;
+    if (!isPlainObject(raw)) {
+      this.diag('MAP_SPEC_INVALID', `a value spec is a path string or a map with one of ${SOURCE_KEYS.join(', ')} (for a constant write { const: ${JSON.stringify(raw)} })`, at);
+      return () => undefined;
+    }
+    const sources = SOURCE_KEYS.filter((k) => k in raw);
+    if (sources.length !== 1) {
+      const unknown = Object.keys(raw).filter((k) => !(SOURCE_KEYS as readonly string[]).includes(k) && !(MODIFIER_KEYS as readonly string[]).includes(k));
+      const hint = unknown.length ? didYouMean(unknown[0], [...SOURCE_KEYS, ...MODIFIER_KEYS]) : undefined;
+      this.diag('MAP_SPEC_INVALID', sources.length === 0
+        ? `no value source here: use one of ${SOURCE_KEYS.join(', ')}`
+        : `a value spec has exactly one source, found ${sources.join(' and ')}`, at, { suggestion: hint });
+      return () => undefined;
+    }
+    const kind = sources[0];
+    const allowed = new Set<string>([kind, ...MODIFIER_KEYS, ...(EXTRA_KEYS[kind] ?? [])]);
+    for (const k of Object.keys(raw)) {
+      if (!allowed.has(k)) {
+        this.diag('MAP_UNKNOWN_KEY', `'${k}' is not allowed in a '${kind}' spec; allowed: ${[...allowed].join(', ')}`, [...at, k],
+          { key: true, suggestion: didYouMean(k, allowed) });
+      }
+    }
+    let base = this.compileSource(kind, raw, at, field);
+    base = this.applyModifiers(base, raw, at);
+    return base;
+  }
+
+  private pathEvaluator(text: string, at: YamlPath, all: boolean): Evaluator<C> {
+    const parsed = this.adapter.valuePath(text);
+    if ('error' in parsed) {
+      this.diag(parsed.code, parsed.error, at, { suggestion: parsed.suggestion });
+      return () => undefined;
+    }
+    const path = parsed.path;
+    const adapter = this.adapter;
+    if (all) {
+      return (ctx) => {
+        const vs = adapter.values(path, ctx, true);
+        return vs.length ? vs.map((v) => v.value) : undefined;
+      };
+    }
+    return (ctx) => adapter.values(path, ctx, false)[0]?.value;
+  }
+
+  private compileSource(kind: (typeof SOURCE_KEYS)[number], raw: Record<string, unknown>, at: YamlPath, field?: CompiledField<C>): Evaluator<C> {
+    const v = raw[kind];
+    const here = [...at, kind];
+    switch (kind) {
+      case 'path':
+        if (typeof v !== 'string') return this.bad('path', 'a path string', here);
+        return this.pathEvaluator(v, here, false);
+      case 'const':
+        return () => v as Value;
+      case 'all':
+        if (typeof v !== 'string') return this.bad('all', 'a path string', here);
+        return this.pathEvaluator(v, here, true);
+      case 'first': {
+        if (!Array.isArray(v) || v.length === 0) return this.bad('first', 'a list of value specs', here);
+        const parts = v.map((s, i) => this.compileSpec(s, [...here, i]));
+        return (ctx, env) => {
+          for (const p of parts) {
+            const r = p(ctx, env);
+            if (r !== undefined && r !== '') return r;
+          }
+          return undefined;
+        };
+      }
+      case 'concat': {
+        if (!Array.isArray(v) || v.length === 0) return this.bad('concat', 'a list of value specs', here);
+        const parts = v.map((s, i) => this.compileSpec(s, [...here, i]));
+        const sep = typeof raw.separator === 'string' ? raw.separator : ' ';
+        return (ctx, env) => {
+          const vals = parts.map((p) => p(ctx, env)).filter((x) => x !== undefined && x !== '').map(String);
+          return vals.length ? vals.join(sep) : undefined;
+        };
+      }
+      case 'list': {
+        if (!Array.isArray(v) || v.length === 0) return this.bad('list', 'a list of value specs', here);
+        const parts = v.map((s, i) => this.compileSpec(s, [...here, i]));
+        return (ctx, env) => {
+          const vals = parts.flatMap((p) => {
+            const r = p(ctx, env);
+            return r === undefined || r === '' ? [] : Array.isArray(r) ? r : [r];
+          });
+          return vals.length ? vals : undefined;
+        };
+      }
+      case 'each': {
+        if (typeof v !== 'string') return this.bad('each', 'a loop path string', here);
+        const loop = this.adapter.loopPath(v);
+        if ('error' in loop) {
+          this.diag(loop.code, loop.error, here, { suggestion: loop.suggestion });
+          return () => undefined;
+        }
+        const adapter = this.adapter;
+        if ('fields' in raw) {
+          const fields = this.compileFields(raw.fields, [...at, 'fields']);
+          if (field) field.itemFields = fields;
+          return (ctx, env) => {
+            const items = adapter.loops(loop.path, ctx).map((c) => buildObject(fields, c, env));
+            return items.length ? items : undefined;
+          };
+        }
+        if ('value' in raw) {
+          const value = this.compileSpec(raw.value, [...at, 'value']);
+          return (ctx, env) => {
+            const items = adapter.loops(loop.path, ctx).map((c) => value(c, env)).filter((x) => x !== undefined);
+            return items.length ? items : undefined;
+          };
+        }
+        this.diag('MAP_SPEC_INVALID', "'each' needs 'fields' (an object per iteration) or 'value' (a value per iteration)", at);
+        return () => undefined;
+      }
+      case 'date': {
+        const inner = this.compileSpec(v, here);
+        const mpos = this.mappingPos(here);
+        return (ctx, env) => {
+          const d = inner(ctx, env);
+          if (d === undefined) return undefined;
+          return this.guard(() => x12Date(String(d)), ctx, mpos);
+        };
+      }
+      case 'time': {
+        const inner = this.compileSpec(v, here);
+        const mpos = this.mappingPos(here);
+        return (ctx, env) => {
+          const t = inner(ctx, env);
+          if (t === undefined) return undefined;
+          return this.guard(() => x12Time(String(t)), ctx, mpos);
+        };
+      }
+      case 'decimal': {
+        const inner = this.compileSpec(v, here);
+        const implied = raw.implied;
+        if (implied !== undefined && (typeof implied !== 'number' || !Number.isInteger(implied) || implied < 0 || implied > 9)) {
+          this.diag('MAP_SPEC_INVALID', "'implied' is the number of implied decimals (0-9)", [...at, 'implied']);
+        }
+        const mpos = this.mappingPos(here);
+        return (ctx, env) => {
+          const d = inner(ctx, env);
+          if (d === undefined) return undefined;
+          return this.guard(() => (typeof implied === 'number' ? impliedDecimal(String(d), implied) : decimalString(String(d))), ctx, mpos);
+        };
+      }
+      case 'number': {
+        const inner = this.compileSpec(v, here);
+        const mpos = this.mappingPos(here);
+        return (ctx, env) => {
+          const d = inner(ctx, env);
+          if (d === undefined) return undefined;
+          return this.guardValue(() => Number(decimalString(String(d))), ctx, mpos);
+        };
+      }
+      case 'coordinate': {
+        const inner = this.compileSpec(v, here);
+        const hemi = raw.hemisphere !== undefined ? this.compileSpec(raw.hemisphere, [...at, 'hemisphere']) : () => undefined;
+        const mpos = this.mappingPos(here);
+        return (ctx, env) => {
+          const d = inner(ctx, env);
+          if (d === undefined) return undefined;
+          const h = hemi(ctx, env);
+          return this.guardValue(() => coordinate(String(d), h === undefined ? undefined : String(h)), ctx, mpos);
+        };
+      }
+      case 'datetime': {
+        if (!isPlainObject(v)) return this.bad('datetime', 'a map with date, time and zone', here);
+        for (const k of Object.keys(v)) {
+          if (!['date', 'time', 'zone'].includes(k)) {
+            this.diag('MAP_UNKNOWN_KEY', `'${k}' is not part of a datetime (date, time, zone)`, [...here, k], { key: true, suggestion: didYouMean(k, ['date', 'time', 'zone']) });
+          }
+        }
+        if (!('date' in v)) this.diag('MAP_SPEC_INVALID', "a datetime needs 'date'", here);
+        const date = 'date' in v ? this.compileSpec(v.date, [...here, 'date']) : () => undefined;
+        const time = 'time' in v ? this.compileSpec(v.time, [...here, 'time']) : () => undefined;
+        const zone = 'zone' in v ? this.compileSpec(v.zone, [...here, 'zone']) : () => undefined;
+        const zoneTable = this.tables.get('x12-time-code');
+        const mpos = this.mappingPos(here);
+        return (ctx, env) => {
+          const d = date(ctx, env);
+          if (d === undefined) return undefined;
+          const t = time(ctx, env);
+          const z = zone(ctx, env);
+          return this.guard(() => {
+            const day = x12Date(String(d));
+            const clock = t === undefined ? '00:00:00' : x12Time(String(t));
+            let tz = env.timezone;
+            if (z !== undefined && z !== '') {
+              const mapped = zoneTable?.values.get(String(z));
+              if (mapped === undefined) throw new TransformError('MAP_BAD_TIMEZONE', `time code '${String(z)}' is not in table x12-time-code`);
+              if (mapped !== 'local') tz = mapped;
+            }
+            return zonedIso(day, clock, tz);
+          }, ctx, mpos);
+        };
+      }
+    }
+  }
+
+  private bad(kind: string, expected: string, at: YamlPath): Evaluator<C> {
+    this.diag('MAP_SPEC_INVALID', `'${kind}' takes ${expected}`, at);
+    return () => undefined;
+  }
+
+  private guardValue<T>(fn: () => T, ctx: C, mpos: { file: string; line: number; column: number }): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof TransformError) throw new MappingFailure(err.code, err.message, this.adapter.loc(ctx), mpos);
+      throw err;
+    }
+  }
+
+  private guard(fn: () => string, ctx: C, mpos: { file: string; line: number; column: number }): string {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof TransformError) throw new MappingFailure(err.code, err.message, this.adapter.loc(ctx), mpos);
+      throw err;
+    }
+  }
+
+  private applyModifiers(base: Evaluator<C>, raw: Record<string, unknown>, at: YamlPath): Evaluator<C> {
+    let ev = base;
+    if (raw.trim !== undefined) {
+      if (typeof raw.trim !== 'boolean') this.diag('MAP_SPEC_INVALID', "'trim' is true or false", [...at, 'trim']);
+      else if (raw.trim) {
+        const prev = ev;
+        ev = (ctx, env) => mapStrings(prev(ctx, env), (s) => s.trim());
+      }
+    }
+    if (raw.case !== undefined) {
+      if (raw.case !== 'upper' && raw.case !== 'lower') {
+        this.diag('MAP_SPEC_INVALID', "'case' is upper or lower", [...at, 'case'], { suggestion: typeof raw.case === 'string' ? didYouMean(raw.case, ['upper', 'lower']) : undefined });
+      } else {
+        const prev = ev;
+        const up = raw.case === 'upper';
+        ev = (ctx, env) => mapStrings(prev(ctx, env), (s) => (up ? s.toUpperCase() : s.toLowerCase()));
+      }
+    }
+    if (raw.table !== undefined) {
+      const name = String(raw.table);
+      const table = this.tables.get(name);
+      if (!table) {
+        this.diag('MAP_UNKNOWN_TABLE', `no code table '${name}'`, [...at, 'table'], { suggestion: didYouMean(name, this.tables.names()) });
+      } else {
+        const prev = ev;
+        const mpos = this.mappingPos([...at, 'table']);
+        const adapter = this.adapter;
+        ev = (ctx, env) => mapStrings(prev(ctx, env), (s) => {
+          const hit = table.values.get(s);
+          if (hit !== undefined) return hit;
+          if (table.default !== undefined) return table.default;
+          if (table.unmapped === 'pass-through') return s;
+          throw new MappingFailure('MAP_UNMAPPED_CODE', `code '${s}' is not in table '${name}' (unmapped: error)`, adapter.loc(ctx), mpos);
+        });
+      }
+    }
+    if (raw.default !== undefined) {
+      const prev = ev;
+      const dflt = raw.default as Value;
+      ev = (ctx, env) => {
+        const r = prev(ctx, env);
+        return r === undefined || r === '' ? dflt : r;
+      };
+    }
+    if (raw.when !== undefined) {
+      const cond = this.compileCondition(raw.when, [...at, 'when']);
+      const prev = ev;
+      ev = (ctx, env) => (cond(ctx, env) ? prev(ctx, env) : undefined);
+    }
+    if (raw.required !== undefined) {
+      if (typeof raw.required !== 'boolean') this.diag('MAP_SPEC_INVALID', "'required' is true or false", [...at, 'required']);
+      else if (raw.required) {
+        const prev = ev;
+        const mpos = this.mappingPos(at);
+        const adapter = this.adapter;
+        const what = describe(raw);
+        ev = (ctx, env) => {
+          const r = prev(ctx, env);
+          if (r === undefined || r === '') {
+            throw new MappingFailure('MAP_REQUIRED_MISSING', `required value ${what} is missing`, adapter.loc(ctx), mpos);
+          }
+          return r;
+        };
+      }
+    }
+    return ev;
+  }
+
+  compileCondition(raw: Raw, at: YamlPath): (ctx: C, env: EvalEnv) => boolean {
+    if (!isPlainObject(raw)) {
+      this.diag('MAP_SPEC_INVALID', 'a condition is a map: { path, equals } | { path, in } | { exists } | { not } | { all } | { any }', at);
+      return () => false;
+    }
+    for (const k of Object.keys(raw)) {
+      if (!CONDITION_KEYS.includes(k)) this.diag('MAP_UNKNOWN_KEY', `'${k}' is not a condition key`, [...at, k], { key: true, suggestion: didYouMean(k, CONDITION_KEYS) });
+    }
+    if ('not' in raw) {
+      const inner = this.compileCondition(raw.not, [...at, 'not']);
+      return (c, e) => !inner(c, e);
+    }
+    if ('all' in raw || 'any' in raw) {
+      const key = 'all' in raw ? 'all' : 'any';
+      const list = raw[key];
+      if (!Array.isArray(list)) {
+        this.diag('MAP_SPEC_INVALID', `'${key}' takes a list of conditions`, [...at, key]);
+        return () => false;
+      }
+      const parts = list.map((c, i) => this.compileCondition(c, [...at, key, i]));
+      return key === 'all' ? (c, e) => parts.every((p) => p(c, e)) : (c, e) => parts.some((p) => p(c, e));
+    }
+    if ('exists' in raw) {
+      const ev = this.compileSpec(raw.exists, [...at, 'exists']);
+      return (c, e) => {
+        const v = ev(c, e);
+        return v !== undefined && v !== '';
+      };
+    }
+    if ('path' in raw) {
+      const ev = this.compileSpec(raw.path, [...at, 'path']);
+      if ('equals' in raw) {
+        const want = String(raw.equals);
+        return (c, e) => ev(c, e) === want;
+      }
+      if ('in' in raw && Array.isArray(raw.in)) {
+        const set = new Set(raw.in.map(String));
+        return (c, e) => {
+          const v = ev(c, e);
+          return typeof v === 'string' && set.has(v);
+        };
+      }
+      this.diag('MAP_SPEC_INVALID', "a 'path' condition needs 'equals' or 'in' (a list)", at);
+      return () => false;
+    }
+    this.diag('MAP_SPEC_INVALID', 'empty condition', at);
+    return () => false;
+  }
+}
+
+function describe(raw: Record<string, unknown>): string {
+  for (const k of SOURCE_KEYS) if (k in raw) return typeof raw[k] === 'string' ? `'${raw[k] as string}'` : `(${k})`;
+  return '';
+}
+
+function mapStrings(v: Value, fn: (s: string) => Value): Value {
+  if (typeof v === 'string') return fn(v);
+  if (Array.isArray(v)) return v.map((x) => (typeof x === 'string' ? fn(x) : x));
+  return v;
+}
+
+/** Sets `value` at a dotted target path, creating objects on the way. */
+export function setPath(obj: Record<string, Value>, target: string[], value: Value): void {
+  let o = obj;
+  for (let i = 0; i < target.length - 1; i++) {
+    const k = target[i];
+    let next = o[k];
+    if (!isPlainObject(next)) {
+      next = Object.create(null) as Record<string, Value>;
+      o[k] = next;
+    }
+    o = next as Record<string, Value>;
+  }
+  o[target[target.length - 1]] = value;
+}
+
+/** Evaluates compiled fields into a fresh object (no prototype, so no key can reach Object.prototype). */
+export function buildObject<C>(fields: CompiledField<C>[], ctx: C, env: EvalEnv): Record<string, Value> {
+  const obj = Object.create(null) as Record<string, Value>;
+  for (const f of fields) {
+    const v = f.evaluate(ctx, env);
+    if (v !== undefined) setPath(obj, f.target, v);
+  }
+  return obj;
+}

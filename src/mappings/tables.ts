@@ -1,0 +1,92 @@
+// Code tables: partner or standard codes -> canonical codes. Shared tables live in src/mappings/tables;
+// a partner's tables/<name>.yaml with the same name extends the shared one (its values win).
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { Diagnostic } from './diagnostics.js';
+import { YamlSource } from './yaml-source.js';
+import { zodDiagnostics } from './zod-diagnostics.js';
+
+export interface CodeTable {
+  name: string;
+  description?: string;
+  unmapped: 'error' | 'pass-through';
+  default?: string;
+  values: Map<string, string>;
+  /** Files this table was assembled from (shared first). */
+  files: string[];
+}
+
+const tableSchema = z.strictObject({
+  description: z.string().optional(),
+  unmapped: z.enum(['error', 'pass-through']).default('error'),
+  default: z.string().optional(),
+  // Keys and values are codes: YAML may read `01` or `1` as numbers, so both are accepted and stringified.
+  values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+});
+
+export const sharedTablesDir = fileURLToPath(new URL('./tables/', import.meta.url));
+
+export class CodeTables {
+  private readonly tables = new Map<string, CodeTable>();
+
+  get(name: string): CodeTable | undefined {
+    return this.tables.get(name);
+  }
+
+  names(): string[] {
+    return [...this.tables.keys()].sort();
+  }
+
+  /** Loads every *.yaml in `dir`; tables already present are extended. Returns diagnostics. */
+  loadDir(dir: string): Diagnostic[] {
+    if (!existsSync(dir)) return [];
+    const out: Diagnostic[] = [];
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.yaml') || n.endsWith('.yml')).sort()) {
+      out.push(...this.loadFile(join(dir, f)));
+    }
+    return out;
+  }
+
+  loadFile(file: string): Diagnostic[] {
+    const src = YamlSource.load(file);
+    const diags = [...src.diagnostics];
+    if (diags.some((d) => d.severity === 'error')) return diags;
+    diags.push(...zodDiagnostics(src, tableSchema, 'TABLE_INVALID'));
+    const parsed = tableSchema.safeParse(src.value ?? {});
+    if (!parsed.success) return diags;
+    const name = basename(file).replace(/\.ya?ml$/, '');
+    const existing = this.tables.get(name);
+    const values = new Map(existing?.values ?? []);
+    for (const [k, v] of Object.entries(parsed.data.values)) values.set(k, String(v));
+    this.tables.set(name, {
+      name,
+      description: parsed.data.description ?? existing?.description,
+      unmapped: parsed.data.unmapped,
+      default: parsed.data.default ?? existing?.default,
+      values,
+      files: [...(existing?.files ?? []), file],
+    });
+    return diags;
+  }
+
+  /** A copy whose partner-specific additions do not leak into the shared set. */
+  clone(): CodeTables {
+    const c = new CodeTables();
+    for (const [k, t] of this.tables) c.tables.set(k, { ...t, values: new Map(t.values), files: [...t.files] });
+    return c;
+  }
+}
+
+let shared: { tables: CodeTables; diagnostics: Diagnostic[] } | null = null;
+
+/** The shared tables, loaded once per process. */
+export function sharedTables(): { tables: CodeTables; diagnostics: Diagnostic[] } {
+  if (!shared) {
+    const tables = new CodeTables();
+    const diagnostics = tables.loadDir(sharedTablesDir);
+    shared = { tables, diagnostics };
+  }
+  return shared;
+}

@@ -1,0 +1,147 @@
+// Value transforms the mapping language offers. Exact by construction: money stays a decimal string
+// (never a float), dates and times are validated, and a timestamp always carries its offset.
+
+export class TransformError extends Error {
+  constructor(readonly code: 'MAP_BAD_DATE' | 'MAP_BAD_TIME' | 'MAP_BAD_DECIMAL' | 'MAP_BAD_TIMEZONE', message: string) {
+    super(message);
+  }
+}
+
+/** X12 DT (CCYYMMDD, or YYMMDD with a 50-year pivot) -> YYYY-MM-DD. */
+export function x12Date(v: string): string {
+  let y: number, m: number, d: number;
+  if (/^\d{8}$/.test(v)) [y, m, d] = [+v.slice(0, 4), +v.slice(4, 6), +v.slice(6, 8)];
+  else if (/^\d{6}$/.test(v)) {
+    const yy = +v.slice(0, 2);
+    [y, m, d] = [yy < 50 ? 2000 + yy : 1900 + yy, +v.slice(2, 4), +v.slice(4, 6)];
+  } else throw new TransformError('MAP_BAD_DATE', `'${v}' is not a date (CCYYMMDD or YYMMDD)`);
+  const dt = new Date(Date.UTC(y, m - 1, d));
+  if (dt.getUTCFullYear() !== y || dt.getUTCMonth() !== m - 1 || dt.getUTCDate() !== d) {
+    throw new TransformError('MAP_BAD_DATE', `'${v}' is not a calendar date`);
+  }
+  return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
+
+/** X12 TM (HHMM, HHMMSS, HHMMSSD..) -> HH:MM:SS (fraction dropped beyond milliseconds). */
+export function x12Time(v: string): string {
+  if (!/^\d{4}(\d{2}(\d{1,2})?)?$/.test(v)) throw new TransformError('MAP_BAD_TIME', `'${v}' is not a time (HHMM[SS[D[D]]])`);
+  const h = +v.slice(0, 2), m = +v.slice(2, 4), s = v.length >= 6 ? +v.slice(4, 6) : 0;
+  if (h > 23 || m > 59 || s > 59) throw new TransformError('MAP_BAD_TIME', `'${v}' is not a valid time of day`);
+  return `${v.slice(0, 2)}:${v.slice(2, 4)}:${String(s).padStart(2, '0')}`;
+}
+
+const FIXED_OFFSET = /^[+-](0\d|1[0-4]):[0-5]\d$/;
+const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The UTC offset (e.g. "-05:00") of an IANA zone at the instant `utcMillis`. */
+function zoneOffsetAt(zone: string, utcMillis: number): number {
+  let fmt = offsetFormatters.get(zone);
+  if (!fmt) {
+    try {
+      fmt = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' });
+    } catch {
+      throw new TransformError('MAP_BAD_TIMEZONE', `unknown time zone '${zone}'`);
+    }
+    offsetFormatters.set(zone, fmt);
+  }
+  const name = fmt.formatToParts(new Date(utcMillis)).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+  const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
+  return m ? (m[1] === '-' ? -1 : 1) * (+m[2] * 60 + +m[3]) : 0;
+}
+
+function formatOffset(minutes: number): string {
+  const sign = minutes < 0 ? '-' : '+';
+  const a = Math.abs(minutes);
+  return `${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+}
+
+/** Is `zone` usable: an IANA zone name or a fixed offset like -05:00. */
+export function isValidZone(zone: string): boolean {
+  if (FIXED_OFFSET.test(zone)) return true;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A wall-clock date and time in `zone` (an IANA name such as America/Chicago, or a fixed offset such as
+ * -06:00) -> ISO 8601 with the offset in force there and then (daylight saving included).
+ */
+export function zonedIso(date: string, time: string, zone: string): string {
+  const [y, mo, d] = date.split('-').map(Number);
+  const [h, mi, s] = time.split(':').map(Number);
+  let offset: number;
+  if (FIXED_OFFSET.test(zone)) {
+    const sign = zone[0] === '-' ? -1 : 1;
+    offset = sign * (+zone.slice(1, 3) * 60 + +zone.slice(4, 6));
+  } else {
+    const wallAsUtc = Date.UTC(y, mo - 1, d, h, mi, s);
+    // Two passes settle the offset for wall times near a daylight-saving change.
+    offset = zoneOffsetAt(zone, wallAsUtc);
+    offset = zoneOffsetAt(zone, wallAsUtc - offset * 60_000);
+  }
+  return `${date}T${time}${offset === 0 && zone === 'UTC' ? 'Z' : formatOffset(offset)}`;
+}
+
+/** An integer with `places` implied decimals -> an exact decimal string ("65940", 2 -> "659.40"). */
+export function impliedDecimal(v: string, places: number): string {
+  const t = v.trim();
+  const m = /^([+-]?)(\d+)$/.exec(t);
+  if (!m) throw new TransformError('MAP_BAD_DECIMAL', `'${v}' is not an integer with ${places} implied decimals`);
+  const sign = m[1] === '-' ? '-' : '';
+  const digits = m[2].replace(/^0+(?=\d)/, '').padStart(places + 1, '0');
+  const int = digits.slice(0, digits.length - places);
+  const frac = places > 0 ? `.${digits.slice(digits.length - places)}` : '';
+  const out = `${int}${frac}`;
+  return /^0(\.0+)?$/.test(out) ? out : sign + out;
+}
+
+/** A decimal given with an explicit point (X12 R type, CSV, XML) -> a normalised decimal string. */
+export function decimalString(v: string): string {
+  const t = v.trim().replace(/,/g, '');
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(t);
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) throw new TransformError('MAP_BAD_DECIMAL', `'${v}' is not a decimal number`);
+  const int = (m[2] || '0').replace(/^0+(?=\d)/, '');
+  const frac = m[3] ? `.${m[3]}` : '';
+  const out = `${int}${frac}`;
+  return /^0(\.0*)?$/.test(out) ? out : (m[1] === '-' ? '-' : '') + out;
+}
+
+/** Decimal string -> integer string with `places` implied decimals (for writing X12 N2 fields). */
+export function toImplied(v: string, places: number): string {
+  const m = /^([+-]?)(\d+)(?:\.(\d+))?$/.exec(v.trim());
+  if (!m) throw new TransformError('MAP_BAD_DECIMAL', `'${v}' is not a decimal number`);
+  const frac = (m[3] ?? '').padEnd(places, '0');
+  if (frac.length > places && /[1-9]/.test(frac.slice(places))) {
+    throw new TransformError('MAP_BAD_DECIMAL', `'${v}' has more than ${places} decimals and cannot be written without rounding`);
+  }
+  const digits = `${m[2]}${frac.slice(0, places)}`.replace(/^0+(?=\d)/, '');
+  return digits === '0' ? '0' : (m[1] === '-' ? '-' : '') + digits;
+}
+
+/**
+ * A coordinate -> signed decimal degrees. Accepts X12 MS104/MS105 DDDMMSS (7 digits, degrees
+ * zero-padded) with a hemisphere (N/S/E/W; S and W are negative), or a decimal such as -87.6298.
+ */
+export function coordinate(v: string, hemisphere?: string): number {
+  const t = v.trim();
+  let deg: number;
+  if (/^\d{6,7}$/.test(t)) {
+    const p = t.padStart(7, '0');
+    const d = +p.slice(0, 3), m = +p.slice(3, 5), s = +p.slice(5, 7);
+    if (m > 59 || s > 59) throw new TransformError('MAP_BAD_DECIMAL', `'${v}' is not a DDDMMSS coordinate`);
+    deg = Math.round((d + m / 60 + s / 3600) * 1e6) / 1e6;
+  } else if (/^[+-]?\d{1,3}(\.\d+)?$/.test(t)) {
+    deg = Number(t);
+  } else {
+    throw new TransformError('MAP_BAD_DECIMAL', `'${v}' is not a coordinate (DDDMMSS or decimal degrees)`);
+  }
+  const h = hemisphere?.trim().toUpperCase();
+  if (h !== undefined && h !== '' && !['N', 'S', 'E', 'W'].includes(h)) {
+    throw new TransformError('MAP_BAD_DECIMAL', `'${hemisphere}' is not a hemisphere (N, S, E or W)`);
+  }
+  return h === 'S' || h === 'W' ? -Math.abs(deg) : deg;
+}

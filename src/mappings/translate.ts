@@ -1,0 +1,241 @@
+// Translation: an inbound file -> canonical events, one unit at a time (an X12 transaction set, a CSV
+// record, an XML document). A unit that fails (invalid X12, a mapping failure, an event the canonical
+// schema refuses) yields its errors and no events; its siblings go on.
+
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import { eventIdFromSource, parseAs, type TypeKey } from '../canonical/index.js';
+import { readCsv, type CsvReadOptions } from '../translators/csv/reader.js';
+import { parseXml } from '../translators/xml/reader.js';
+import type { TransactionSet, X12Issue } from '../translators/x12/model.js';
+import { readX12, type X12Source } from '../translators/x12/reader.js';
+import { schemaForTransaction } from '../translators/x12/schema.js';
+import { validateTransaction } from '../translators/x12/validate-transaction.js';
+import { buildLoopTree } from './loop-tree.js';
+import type { CompiledPartner, PartnerRegistry } from './registry.js';
+import { MappingFailure, type Value } from './spec.js';
+
+export interface TranslationError {
+  code: string;
+  severity: 'error' | 'warning';
+  message: string;
+  line: number;
+  column: number;
+  offset?: number;
+  /** The mapping line responsible, for mapping failures. */
+  mapping?: { file: string; line: number; column: number };
+}
+
+export type CanonicalEvent = Record<string, unknown> & { id: string; type: string };
+
+export interface TranslatedUnit {
+  format: 'x12' | 'csv' | 'xml';
+  partner?: string;
+  /** Human label: "214 0001 (interchange 000000001, group 1)", "record 3", "document". */
+  label: string;
+  line: number;
+  /**
+   * translated: events produced (maybe none, when the mapping filtered everything out);
+   * rejected: the source data is invalid (it will be rejected in the 997); failed: the mapping failed;
+   * unmapped: no mapping for this document; unidentified: no partner could be determined.
+   */
+  status: 'translated' | 'rejected' | 'failed' | 'unmapped' | 'unidentified';
+  events: CanonicalEvent[];
+  errors: TranslationError[];
+  /** X12 only: which transaction this was. */
+  x12?: { interchange: string; group: string; setId: string; control: string };
+}
+
+export interface TranslateOptions {
+  /** Force the partner instead of identifying it from the file. */
+  partner?: string;
+  fileId: string;
+  fileName?: string;
+  receivedAt: string;
+}
+
+function fromIssue(i: X12Issue): TranslationError {
+  return { code: i.code, severity: i.severity, message: i.message, line: i.loc.line, column: i.loc.column, offset: i.loc.offset };
+}
+
+function fromFailure(f: MappingFailure, fallbackLine: number): TranslationError {
+  return {
+    code: f.code, severity: 'error', message: f.message,
+    line: f.source?.line ?? fallbackLine, column: f.source?.column ?? 1, offset: f.source?.offset,
+    ...(f.mapping && { mapping: f.mapping }),
+  };
+}
+
+/** Adds the envelope the gateway owns and validates the whole event; throws MappingFailure when invalid. */
+function finishEvent(type: string, body: Record<string, Value>, envelope: Record<string, unknown>, mappingFile: string): CanonicalEvent {
+  const candidate = { kind: 'event', ...envelope, type, references: {}, ...JSON.parse(JSON.stringify(body)) };
+  const parsed = parseAs(type as TypeKey, candidate);
+  if (!parsed.ok) {
+    const problems = parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+    throw new MappingFailure('MAP_CANONICAL_INVALID', `the event does not satisfy ${type}: ${problems}`, undefined, { file: mappingFile, line: 1, column: 1 });
+  }
+  return parsed.value as unknown as CanonicalEvent;
+}
+
+/** Content hash of a file: the file id the ledger will use. */
+export async function fileIdOf(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return `sha256-${h.digest('hex')}`;
+}
+
+export async function* translateX12(source: X12Source, registry: PartnerRegistry, opts: TranslateOptions): AsyncGenerator<TranslatedUnit> {
+  const forced = opts.partner ? registry.get(opts.partner) : undefined;
+  if (opts.partner && !forced) throw new Error(`unknown partner '${opts.partner}'`);
+  let partner: CompiledPartner | undefined;
+  let identifyError: TranslationError | undefined;
+
+  for await (const ev of readX12(source)) {
+    if (ev.type === 'interchange-start') {
+      partner = forced;
+      identifyError = undefined;
+      if (!forced) {
+        const who = registry.identifyX12(ev.header);
+        if ('partner' in who) partner = who.partner;
+        else identifyError = { code: who.code, severity: 'error', message: who.message, line: ev.header.isa.loc.line, column: ev.header.isa.loc.column };
+      }
+      continue;
+    }
+    if (ev.type !== 'transaction') continue;
+    yield translateTransaction(ev.transaction, partner, identifyError, opts);
+  }
+}
+
+function translateTransaction(tx: TransactionSet, partner: CompiledPartner | undefined, identifyError: TranslationError | undefined, opts: TranslateOptions): TranslatedUnit {
+  const st = tx.segments[0];
+  const interchange = tx.interchange?.control.trim() ?? '';
+  const group = tx.group?.control.trim() ?? '';
+  const unit: TranslatedUnit = {
+    format: 'x12', partner: partner?.id,
+    label: `${tx.setId} ${tx.control} (interchange ${interchange || '?'}, group ${group || '?'})`,
+    line: st?.loc.line ?? 1, status: 'translated', events: [], errors: [],
+    x12: { interchange, group, setId: tx.setId, control: tx.control },
+  };
+  const validation = validateTransaction(tx, { loops: true });
+  const issues = [...tx.issues, ...validation.issues];
+  unit.errors.push(...issues.map(fromIssue));
+  if (issues.some((i) => i.severity === 'error') || !tx.interchange || !tx.group) {
+    unit.status = 'rejected';
+    return unit;
+  }
+  if (!partner) {
+    unit.status = 'unidentified';
+    if (identifyError) unit.errors.push(identifyError);
+    return unit;
+  }
+  const route = partner.inbound.find((r) => r.document === `x12/${tx.setId}`);
+  if (!route) {
+    unit.status = 'unmapped';
+    unit.errors.push({ code: 'MAP_NO_MAPPING', severity: 'error', message: `partner '${partner.id}' has no inbound mapping for x12/${tx.setId}`, line: unit.line, column: 1 });
+    return unit;
+  }
+  try {
+    const schema = validation.schemaChecked ? schemaForTransaction(tx) : null;
+    const root = buildLoopTree(tx, validation.loops, schema);
+    const bodies = route.mapping.run({ node: root, delimiters: tx.interchange.delimiters }, { timezone: partner.config.timezone });
+    bodies.forEach((body, index) => {
+      const sourceRef = {
+        format: 'x12' as const, fileId: opts.fileId, ...(opts.fileName && { fileName: opts.fileName }), index,
+        interchangeControlNumber: interchange, groupControlNumber: group, transactionControlNumber: tx.control,
+        transactionSetId: tx.setId, version: tx.group!.version, line: unit.line,
+      };
+      const envelope = {
+        id: eventIdFromSource(partner.id, sourceRef), partner: partner.id, receivedAt: opts.receivedAt, source: sourceRef,
+      };
+      unit.events.push(finishEvent(route.mapping.target, body, envelope, route.mapping.file));
+    });
+  } catch (err) {
+    if (!(err instanceof MappingFailure)) throw err;
+    unit.status = 'failed';
+    unit.events = [];
+    unit.errors.push(fromFailure(err, unit.line));
+  }
+  return unit;
+}
+
+export async function* translateCsv(
+  source: string | Buffer, partner: CompiledPartner, opts: TranslateOptions & { csv?: CsvReadOptions },
+): AsyncGenerator<TranslatedUnit> {
+  const name = opts.fileName ?? (typeof source === 'string' ? basename(source) : 'input.csv');
+  const route = partner.inbound.find((r) => r.document === 'csv' && (!r.match || r.match.test(name)));
+  if (!route) {
+    yield { format: 'csv', partner: partner.id, label: name, line: 1, status: 'unmapped', events: [],
+      errors: [{ code: 'MAP_NO_MAPPING', severity: 'error', message: `partner '${partner.id}' has no CSV mapping for '${name}'`, line: 1, column: 1 }] };
+    return;
+  }
+  for await (const item of readCsv(source, opts.csv)) {
+    if (item.kind === 'header') continue;
+    if (item.kind === 'issue') {
+      yield { format: 'csv', partner: partner.id, label: item.index ? `record ${item.index}` : 'file', line: item.line, status: 'rejected', events: [],
+        errors: [{ code: item.code, severity: item.severity, message: item.message, line: item.line, column: item.column }] };
+      continue;
+    }
+    const unit: TranslatedUnit = { format: 'csv', partner: partner.id, label: `record ${item.index}`, line: item.line, status: 'translated', events: [], errors: [] };
+    try {
+      const bodies = route.mapping.run({ record: item }, { timezone: partner.config.timezone });
+      bodies.forEach((body, index) => {
+        const sourceRef = { format: 'csv' as const, fileId: opts.fileId, ...(opts.fileName && { fileName: opts.fileName }), line: item.line, index };
+        unit.events.push(finishEvent(route.mapping.target, body, {
+          id: eventIdFromSource(partner.id, sourceRef), partner: partner.id, receivedAt: opts.receivedAt, source: sourceRef,
+        }, route.mapping.file));
+      });
+    } catch (err) {
+      if (!(err instanceof MappingFailure)) throw err;
+      unit.status = 'failed';
+      unit.events = [];
+      unit.errors.push(fromFailure(err, item.line));
+    }
+    yield unit;
+  }
+}
+
+export function translateXml(input: Buffer | string, partner: CompiledPartner, opts: TranslateOptions): TranslatedUnit {
+  const name = opts.fileName ?? 'input.xml';
+  const unit: TranslatedUnit = { format: 'xml', partner: partner.id, label: name, line: 1, status: 'translated', events: [], errors: [] };
+  const route = partner.inbound.find((r) => r.document === 'xml' && (!r.match || r.match.test(name)));
+  if (!route) {
+    unit.status = 'unmapped';
+    unit.errors.push({ code: 'MAP_NO_MAPPING', severity: 'error', message: `partner '${partner.id}' has no XML mapping for '${name}'`, line: 1, column: 1 });
+    return unit;
+  }
+  let doc;
+  try {
+    doc = parseXml(input);
+  } catch (err) {
+    const e = err as Error & { code?: string; details?: { line?: number; column?: number } };
+    unit.status = 'rejected';
+    unit.errors.push({ code: e.code ?? 'XML_MALFORMED', severity: 'error', message: e.message, line: e.details?.line ?? 1, column: e.details?.column ?? 1 });
+    return unit;
+  }
+  try {
+    const bodies = route.mapping.run({ node: doc, root: doc, path: '' }, { timezone: partner.config.timezone });
+    bodies.forEach((body, index) => {
+      const sourceRef = { format: 'xml' as const, fileId: opts.fileId, ...(opts.fileName && { fileName: opts.fileName }), index };
+      unit.events.push(finishEvent(route.mapping.target, body, {
+        id: eventIdFromSource(partner.id, sourceRef), partner: partner.id, receivedAt: opts.receivedAt, source: sourceRef,
+      }, route.mapping.file));
+    });
+  } catch (err) {
+    if (!(err instanceof MappingFailure)) throw err;
+    unit.status = 'failed';
+    unit.events = [];
+    unit.errors.push(fromFailure(err, 1));
+  }
+  return unit;
+}
+
+/** What kind of file this is, from its first non-blank bytes. */
+export function sniffFormat(head: Buffer): 'x12' | 'xml' | 'csv' {
+  let s = head.toString('latin1');
+  if (s.startsWith('\u00ef\u00bb\u00bf')) s = s.slice(3);
+  s = s.trimStart();
+  if (/^ISA.|^(ST|GS)[^A-Za-z0-9]/.test(s)) return 'x12';
+  if (s.startsWith('<')) return 'xml';
+  return 'csv';
+}

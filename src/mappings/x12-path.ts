@@ -1,0 +1,209 @@
+// X12 paths of the mapping language: `B10.01`, `AK4.01.2`, `CTX.01#2`, `L11[02=BM].01`,
+// `N1[01=SH|SF]/N4.01`, loop paths such as `LX/AT7`, and a leading `/` for the transaction root.
+// Parsed once at compile time; evaluated against the loop tree of each transaction.
+
+import type { Delimiters, Segment } from '../translators/x12/model.js';
+
+/** One loop instance of a transaction: its own segments (trigger first) and its child loops, in order. */
+export interface LoopNode {
+  /** Loop id from the schema (e.g. "0100"), or "ST" for the transaction itself. */
+  id: string;
+  /** Trigger segment id (e.g. "N1"); "ST" for the root. */
+  trigger: string;
+  segments: Segment[];
+  children: LoopNode[];
+  parent: LoopNode | null;
+}
+
+export interface SegmentFilter {
+  element: number;
+  component?: number;
+  values: string[];
+}
+
+export interface PathStep {
+  segment: string;
+  filter?: SegmentFilter;
+}
+
+export interface X12Path {
+  text: string;
+  absolute: boolean;
+  /** Loop steps (every step but the last when the path addresses an element). */
+  loops: PathStep[];
+  /** The addressed segment and element, absent for pure loop paths (foreach/each). */
+  target?: PathStep & { element: number; component?: number; repetition?: number };
+}
+
+export class PathSyntaxError extends Error {
+  constructor(message: string, readonly column: number) {
+    super(message);
+  }
+}
+
+const STEP = /^([A-Z][A-Z0-9]{1,2})(?:\[(\d{1,2})(?:\.(\d{1,2}))?=([^\]]*)\])?(?:\.(\d{1,2})(?:\.(\d{1,2}))?(?:#(\d{1,3}))?)?$/;
+
+/** Parses a path; `kind` says whether it must address an element (value) or a loop (foreach/each). */
+export function parseX12Path(text: string, kind: 'value' | 'loop'): X12Path {
+  const absolute = text.startsWith('/');
+  const body = absolute ? text.slice(1) : text;
+  if (body === '') throw new PathSyntaxError('empty path', 1);
+  const parts = body.split('/');
+  const steps: (PathStep & { element?: number; component?: number; repetition?: number })[] = [];
+  let col = absolute ? 2 : 1;
+  for (const part of parts) {
+    const m = STEP.exec(part);
+    if (!m) {
+      throw new PathSyntaxError(
+        `'${part}' is not a path step (expected SEG, SEG.NN, SEG.NN.N, SEG.NN#N or SEG[NN=VALUE], e.g. L11[02=BM].01)`, col);
+    }
+    const [, segment, fEl, fComp, fVals, el, comp, rep] = m;
+    steps.push({
+      segment,
+      ...(fEl !== undefined && { filter: { element: +fEl, ...(fComp !== undefined && { component: +fComp }), values: fVals.split('|') } }),
+      ...(el !== undefined && { element: +el }),
+      ...(comp !== undefined && { component: +comp }),
+      ...(rep !== undefined && { repetition: +rep }),
+    });
+    col += part.length + 1;
+  }
+  const last = steps[steps.length - 1];
+  for (const s of steps.slice(0, -1)) {
+    if (s.element !== undefined) throw new PathSyntaxError(`only the last step may address an element ('${s.segment}.${s.element}')`, 1);
+  }
+  if (kind === 'value') {
+    if (last.element === undefined) throw new PathSyntaxError(`'${text}' names no element; write e.g. ${last.segment}.01`, col - 1);
+    if (last.element === 0) throw new PathSyntaxError('elements are numbered from 01', col - 1);
+    const { element, component, repetition, ...step } = last;
+    return { text, absolute, loops: steps.slice(0, -1), target: { ...step, element, component, repetition } };
+  }
+  if (last.element !== undefined) throw new PathSyntaxError(`a loop path names segments, not elements ('${text}')`, 1);
+  return { text, absolute, loops: steps };
+}
+
+// ---- evaluation ----------------------------------------------------------------------------------
+
+function elementValue(seg: Segment, element: number, component: number | undefined, repetition: number | undefined, d: Delimiters): string {
+  let v = seg.elements[element] ?? '';
+  if (v === '') return '';
+  if (d.repetition && (repetition !== undefined || v.includes(d.repetition))) {
+    v = v.split(d.repetition)[(repetition ?? 1) - 1] ?? '';
+  } else if (repetition !== undefined && repetition > 1) {
+    return '';
+  }
+  if (component !== undefined) return v.split(d.component)[component - 1] ?? '';
+  return v;
+}
+
+function matches(seg: Segment, step: PathStep, d: Delimiters): boolean {
+  if (seg.id !== step.segment) return false;
+  const f = step.filter;
+  if (!f) return true;
+  const v = elementValue(seg, f.element, f.component, undefined, d);
+  return f.values.includes(v);
+}
+
+/** Nearest descendant loops (not the node itself) whose trigger segment matches the step. */
+function descendantLoops(node: LoopNode, step: PathStep, d: Delimiters, out: LoopNode[]): void {
+  for (const child of node.children) {
+    if (child.trigger === step.segment) {
+      if (matches(child.segments[0], step, d)) out.push(child);
+    } else {
+      descendantLoops(child, step, d, out);
+    }
+  }
+}
+
+function selectLoops(start: LoopNode[], steps: PathStep[], d: Delimiters): LoopNode[] {
+  let nodes = start;
+  for (const step of steps) {
+    const next: LoopNode[] = [];
+    for (const n of nodes) descendantLoops(n, step, d, next);
+    nodes = next;
+    if (nodes.length === 0) break;
+  }
+  return nodes;
+}
+
+function collectSegments(node: LoopNode, step: PathStep, d: Delimiters, out: Segment[], firstOnly: boolean): boolean {
+  for (const s of node.segments) {
+    if (matches(s, step, d)) {
+      out.push(s);
+      if (firstOnly) return true;
+    }
+  }
+  for (const c of node.children) {
+    if (collectSegments(c, step, d, out, firstOnly) && firstOnly) return true;
+  }
+  return false;
+}
+
+function root(node: LoopNode): LoopNode {
+  let n = node;
+  while (n.parent) n = n.parent;
+  return n;
+}
+
+/**
+ * The loops a loop path selects: below `ctx` for a relative path, below the transaction for an absolute
+ * one. The last step may name a repeated segment rather than a loop (one charge per L1): each
+ * occurrence becomes a context of its own, whose enclosing context is the loop it sits in.
+ */
+export function evalLoops(path: X12Path, ctx: LoopNode, d: Delimiters): LoopNode[] {
+  const start = path.absolute ? root(ctx) : ctx;
+  const found = selectLoops([start], path.loops, d);
+  if (found.length > 0) return found;
+  const outer = path.loops.length > 1 ? selectLoops([start], path.loops.slice(0, -1), d) : [start];
+  const last = path.loops[path.loops.length - 1];
+  const segs: { seg: Segment; owner: LoopNode }[] = [];
+  for (const o of outer) collectOwned(o, last, d, segs);
+  return segs.map(({ seg, owner }) => ({ id: owner.id, trigger: seg.id, segments: [seg], children: [], parent: owner }));
+}
+
+function collectOwned(node: LoopNode, step: PathStep, d: Delimiters, out: { seg: Segment; owner: LoopNode }[]): void {
+  for (const s of node.segments) if (matches(s, step, d)) out.push({ seg: s, owner: node });
+  for (const c of node.children) collectOwned(c, step, d, out);
+}
+
+export interface Located {
+  value: string;
+  segment: Segment;
+}
+
+function valuesIn(segs: Segment[], t: NonNullable<X12Path['target']>, d: Delimiters, all: boolean): Located[] {
+  const out: Located[] = [];
+  for (const s of segs) {
+    const v = elementValue(s, t.element, t.component, t.repetition, d);
+    if (v !== '') {
+      out.push({ value: v, segment: s });
+      if (!all) break;
+    }
+  }
+  return out;
+}
+
+/**
+ * Values a value path addresses (the first only, unless `all`). An absolute path searches the whole
+ * transaction. A relative path searches the current context (its segments and the loops inside it),
+ * then the own segments of each enclosing loop up to the transaction, but not their other loops:
+ * header segments (B10) are visible from a detail iteration, sibling iterations are not.
+ */
+export function evalValues(path: X12Path, ctx: LoopNode, d: Delimiters, all: boolean): Located[] {
+  const t = path.target!;
+  if (path.absolute || path.loops.length > 0) {
+    const start = path.absolute ? root(ctx) : ctx;
+    const nodes = path.loops.length ? selectLoops([start], path.loops, d) : [start];
+    const segs: Segment[] = [];
+    for (const n of nodes) collectSegments(n, t, d, segs, false);
+    return valuesIn(segs, t, d, all);
+  }
+  const inside: Segment[] = [];
+  collectSegments(ctx, t, d, inside, false);
+  const here = valuesIn(inside, t, d, all);
+  if (here.length > 0 || inside.length > 0) return here;
+  for (let n = ctx.parent; n; n = n.parent) {
+    const own = n.segments.filter((s) => matches(s, t, d));
+    if (own.length > 0) return valuesIn(own, t, d, all);
+  }
+  return [];
+}

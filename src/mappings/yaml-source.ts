@@ -1,0 +1,94 @@
+// YAML with positions: analysts' files are parsed once, and every later diagnostic can point back at
+// the line and column of the key or value it is about.
+import { readFileSync } from 'node:fs';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { Diagnostic } from './diagnostics.js';
+
+export type YamlPath = readonly (string | number)[];
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+export class YamlSource {
+  readonly value: unknown;
+  readonly diagnostics: Diagnostic[] = [];
+
+  private constructor(
+    readonly file: string,
+    private readonly doc: Document.Parsed,
+    private readonly lines: LineCounter,
+  ) {
+    for (const e of doc.errors) {
+      const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+      this.diagnostics.push({ code: 'YAML_SYNTAX', severity: 'error', message: e.message.split('\n')[0], file, line: pos.line, column: pos.col });
+    }
+    for (const w of doc.warnings) {
+      const pos = w.linePos?.[0] ?? { line: 1, col: 1 };
+      this.diagnostics.push({ code: 'YAML_WARNING', severity: 'warning', message: w.message.split('\n')[0], file, line: pos.line, column: pos.col });
+    }
+    // Duplicate keys are errors in YAML 1.2 and `yaml` reports them; aliases are bounded to stop "billion laughs".
+    this.value = doc.errors.length === 0 ? doc.toJS({ maxAliasCount: 100 }) : undefined;
+  }
+
+  static parse(text: string, file: string): YamlSource {
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true, strict: true });
+    return new YamlSource(file, doc, lines);
+  }
+
+  static load(file: string): YamlSource {
+    return YamlSource.parse(readFileSync(file, 'utf8'), file);
+  }
+
+  private nodeAt(path: YamlPath): Node | null {
+    let node: unknown = this.doc.contents;
+    for (const part of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(part));
+        node = pair?.value ?? null;
+      } else if (isSeq(node) && typeof part === 'number') {
+        node = node.items[part] ?? null;
+      } else {
+        return null;
+      }
+    }
+    return (node as Node) ?? null;
+  }
+
+  private keyNodeAt(path: YamlPath): Node | null {
+    if (path.length === 0) return null;
+    const parent = this.nodeAt(path.slice(0, -1));
+    if (!isMap(parent)) return null;
+    const last = String(path[path.length - 1]);
+    const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === last);
+    return (pair?.key as Node) ?? null;
+  }
+
+  private posOfOffset(offset: number): Position {
+    const p = this.lines.linePos(offset);
+    return { line: p.line, column: p.col };
+  }
+
+  /**
+   * Where the value at `path` starts; with `key: true`, where its key starts. Falls back to the
+   * closest existing ancestor, so a diagnostic about a missing field points at the object that lacks it.
+   */
+  position(path: YamlPath, opts: { key?: boolean } = {}): Position {
+    for (let n = path.length; n >= 0; n--) {
+      const sub = path.slice(0, n);
+      const node = opts.key && n === path.length ? this.keyNodeAt(sub) ?? this.nodeAt(sub) : this.nodeAt(sub);
+      if (node?.range) return this.posOfOffset(node.range[0]);
+    }
+    return { line: 1, column: 1 };
+  }
+
+  diagnostic(code: string, message: string, path: YamlPath, extra: { key?: boolean; severity?: 'error' | 'warning'; suggestion?: string } = {}): Diagnostic {
+    const pos = this.position(path, { key: extra.key });
+    return {
+      code, severity: extra.severity ?? 'error', message, file: this.file, line: pos.line, column: pos.column,
+      ...(extra.suggestion !== undefined && { suggestion: extra.suggestion }),
+    };
+  }
+}

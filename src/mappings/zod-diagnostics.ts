@@ -1,0 +1,68 @@
+// Validates a YAML document's plain value with a zod schema and turns each zod issue into a positioned
+// Diagnostic, with did-you-mean for unknown keys and enum values.
+import type { z } from 'zod';
+import { didYouMean, type Diagnostic } from './diagnostics.js';
+import type { YamlPath, YamlSource } from './yaml-source.js';
+
+/** Unwraps optional/nullable/default/pipe wrappers to reach the schema that has a shape. */
+function unwrap(schema: unknown): unknown {
+  let s = schema as { def?: { type?: string; innerType?: unknown; in?: unknown }; unwrap?: () => unknown };
+  for (let i = 0; i < 10 && s; i++) {
+    const t = s.def?.type;
+    if (t === 'optional' || t === 'nullable' || t === 'default' || t === 'prefault' || t === 'readonly' || t === 'catch') s = s.def!.innerType as typeof s;
+    else if (t === 'pipe') s = s.def!.in as typeof s;
+    else if (t === 'lazy' && typeof (s as { def: { getter?: () => unknown } }).def.getter === 'function') s = (s as { def: { getter: () => unknown } }).def.getter() as typeof s;
+    else break;
+  }
+  return s;
+}
+
+/** The keys a strict object accepts at `path` inside `schema`, for did-you-mean on unknown keys. */
+export function knownKeysAt(schema: unknown, path: YamlPath): string[] {
+  let s = unwrap(schema) as { def?: { type?: string; element?: unknown; valueType?: unknown; options?: unknown[] }; shape?: Record<string, unknown> };
+  for (const part of path) {
+    if (!s) return [];
+    const t = s.def?.type;
+    if (t === 'object' && s.shape) s = unwrap(s.shape[String(part)]) as typeof s;
+    else if (t === 'array') s = unwrap(s.def!.element) as typeof s;
+    else if (t === 'record') s = unwrap(s.def!.valueType) as typeof s;
+    else return [];
+  }
+  return s?.def?.type === 'object' && s.shape ? Object.keys(s.shape) : [];
+}
+
+export function zodDiagnostics(src: YamlSource, schema: z.ZodType, code: string): Diagnostic[] {
+  const result = schema.safeParse(src.value ?? {});
+  if (result.success) return [];
+  const out: Diagnostic[] = [];
+  for (const iss of result.error.issues) {
+    const path = iss.path as (string | number)[];
+    if (iss.code === 'unrecognized_keys') {
+      const known = knownKeysAt(schema, path);
+      for (const k of iss.keys) {
+        out.push(src.diagnostic(code, `unknown key '${k}'${known.length ? `; allowed here: ${known.join(', ')}` : ''}`, [...path, k],
+          { key: true, suggestion: didYouMean(k, known) }));
+      }
+    } else if (iss.code === 'invalid_value' && 'values' in iss) {
+      const values = (iss.values as unknown[]).map(String);
+      const got = lookup(src.value, path);
+      out.push(src.diagnostic(code, `'${String(got)}' is not one of ${values.join(', ')} (at ${pathText(path)})`, path,
+        { suggestion: typeof got === 'string' ? didYouMean(got, values) : undefined }));
+    } else if (iss.code === 'invalid_type' && lookup(src.value, path) === undefined) {
+      out.push(src.diagnostic(code, `'${pathText(path)}' is required (${iss.message.replace(/^Invalid input: /, '')})`, path, { key: true }));
+    } else {
+      out.push(src.diagnostic(code, `${pathText(path)}: ${iss.message.replace(/^Invalid input: /, '')}`, path));
+    }
+  }
+  return out;
+}
+
+function lookup(value: unknown, path: YamlPath): unknown {
+  let v = value;
+  for (const p of path) v = v && typeof v === 'object' ? (v as Record<string | number, unknown>)[p] : undefined;
+  return v;
+}
+
+export function pathText(path: YamlPath): string {
+  return path.length === 0 ? '(top level)' : path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
+}
