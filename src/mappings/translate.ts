@@ -11,8 +11,9 @@ import { parseXml } from '../translators/xml/reader.js';
 import type { TransactionSet, X12Issue } from '../translators/x12/model.js';
 import { readX12, type X12Source } from '../translators/x12/reader.js';
 import { schemaForTransaction } from '../translators/x12/schema.js';
-import { validateTransaction } from '../translators/x12/validate-transaction.js';
+import { validateTransaction, type TransactionValidation } from '../translators/x12/validate-transaction.js';
 import { buildLoopTree } from './loop-tree.js';
+import { isFunctionalAckSet, translateFunctionalAck, translateTa1 } from './functional-ack.js';
 import type { CompiledPartner, PartnerRegistry } from './registry.js';
 import { MappingFailure, type Value } from './spec.js';
 
@@ -90,11 +91,13 @@ export async function* translateX12(source: X12Source, registry: PartnerRegistry
   if (opts.partner && !forced) throw new Error(`unknown partner '${opts.partner}'`);
   let partner: CompiledPartner | undefined;
   let identifyError: TranslationError | undefined;
+  let ta1Index = 0; // position of a TA1 among the TA1s of its interchange (part of its event id)
 
   for await (const ev of readX12(source)) {
     if (ev.type === 'interchange-start') {
       partner = forced;
       identifyError = undefined;
+      ta1Index = 0;
       if (!forced) {
         const who = registry.identifyX12(ev.header);
         if ('partner' in who) partner = who.partner;
@@ -102,12 +105,24 @@ export async function* translateX12(source: X12Source, registry: PartnerRegistry
       }
       continue;
     }
+    // Built-in (functional-ack.ts): an inbound TA1 is a unit of its own, one functional.ack@1 event, never mapped.
+    if (ev.type === 'ta1') {
+      yield translateTa1(ev.segment, ev.interchange, partner, identifyError, opts, ta1Index++);
+      continue;
+    }
     if (ev.type !== 'transaction') continue;
     yield translateTransaction(ev.transaction, partner, identifyError, opts);
   }
 }
 
-function translateTransaction(tx: TransactionSet, partner: CompiledPartner | undefined, identifyError: TranslationError | undefined, opts: TranslateOptions): TranslatedUnit {
+/**
+ * Translates one transaction set. `validation` may be passed in when the caller already validated the
+ * transaction (the pipeline validates once for both the events and the 997).
+ */
+export function translateTransaction(
+  tx: TransactionSet, partner: CompiledPartner | undefined, identifyError: TranslationError | undefined, opts: TranslateOptions,
+  validation: TransactionValidation = validateTransaction(tx, { loops: true }),
+): TranslatedUnit {
   const st = tx.segments[0];
   const interchange = tx.interchange?.control.trim() ?? '';
   const group = tx.group?.control.trim() ?? '';
@@ -117,7 +132,6 @@ function translateTransaction(tx: TransactionSet, partner: CompiledPartner | und
     line: st?.loc.line ?? 1, status: 'translated', events: [], errors: [],
     x12: { interchange, group, setId: tx.setId, control: tx.control },
   };
-  const validation = validateTransaction(tx, { loops: true });
   const issues = [...tx.issues, ...validation.issues];
   unit.errors.push(...issues.map(fromIssue));
   if (issues.some((i) => i.severity === 'error') || !tx.interchange || !tx.group) {
@@ -130,6 +144,9 @@ function translateTransaction(tx: TransactionSet, partner: CompiledPartner | und
     return unit;
   }
   const route = partner.inbound.find((r) => r.document === `x12/${tx.setId}`);
+  // Built-in (functional-ack.ts): a 997/999 becomes one functional.ack@1 event without a partner mapping,
+  // unless the partner routes x12/997 or x12/999 to a mapping of its own.
+  if (!route && isFunctionalAckSet(tx.setId)) return translateFunctionalAck(tx, partner, unit, opts);
   if (!route) {
     unit.status = 'unmapped';
     unit.errors.push({ code: 'MAP_NO_MAPPING', severity: 'error', message: `partner '${partner.id}' has no inbound mapping for x12/${tx.setId}`, line: unit.line, column: 1 });

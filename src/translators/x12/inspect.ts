@@ -7,7 +7,7 @@ import type {
 } from './model.js';
 import { hasErrors, issue } from './issues.js';
 import { readX12, readX12Sync, type ReaderOptions, type X12Source } from './reader.js';
-import { validateTransaction } from './validate-transaction.js';
+import { validateTransaction, type TransactionValidation } from './validate-transaction.js';
 
 export type InspectOptions = ReaderOptions & {
   /** Skip transaction-set schemas (envelope checks only). */
@@ -39,11 +39,7 @@ export class ReportBuilder {
         if (this.interchange) this.interchange.groups.push(this.group);
         return;
       case 'transaction': {
-        const tr = this.transactionReport(ev.transaction);
-        if (this.group && ev.transaction.group === this.group.header) this.group.transactions.push(tr);
-        else if (this.interchange && ev.transaction.interchange === this.interchange.header && !ev.transaction.group) {
-          this.report.orphanTransactions.push(tr);
-        } else this.report.orphanTransactions.push(tr);
+        this.acceptTransaction(ev.transaction);
         return;
       }
       case 'group-end': {
@@ -71,6 +67,13 @@ export class ReportBuilder {
     }
   }
 
+  /** Adds a transaction, reusing a validation the caller already ran (the pipeline validates once). */
+  acceptTransaction(tx: TransactionSet, validation?: TransactionValidation): void {
+    const tr = this.transactionReport(tx, validation);
+    if (this.group && tx.group === this.group.header) this.group.transactions.push(tr);
+    else this.report.orphanTransactions.push(tr);
+  }
+
   finish(): FileReport {
     const r = this.report;
     r.valid = !hasErrors(r.issues) && r.orphanTransactions.length === 0 &&
@@ -79,11 +82,11 @@ export class ReportBuilder {
     return r;
   }
 
-  private transactionReport(tx: TransactionSet): TransactionReport {
+  private transactionReport(tx: TransactionSet, precomputed?: TransactionValidation): TransactionReport {
     const issues: X12Issue[] = [...tx.issues];
     let schemaChecked = false;
     if (!this.options.envelopeOnly && tx.segments.length > 0) {
-      const result = validateTransaction(tx);
+      const result = precomputed ?? validateTransaction(tx);
       schemaChecked = result.schemaChecked;
       issues.push(...result.issues);
       if (!schemaChecked) {

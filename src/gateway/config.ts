@@ -1,0 +1,93 @@
+// waybill.yaml: how one gateway process runs. Validated with positions like partner files; every
+// setting has a sensible default, so an empty file (or none) runs on embedded defaults.
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import type { Diagnostic } from '../mappings/diagnostics.js';
+import { YamlSource } from '../mappings/yaml-source.js';
+import { zodDiagnostics } from '../mappings/zod-diagnostics.js';
+
+export const configSchema = z.strictObject({
+  /** Where raw files, the SQLite ledger and the SFTP host key live. */
+  dataDir: z.string().default('.data'),
+  /** The partners root (partner folders with partner.yaml). */
+  partnersDir: z.string().default('partners'),
+  /** Redis for BullMQ; the environment variable REDIS_URL overrides it. */
+  redisUrl: z.string().default('redis://127.0.0.1:6379'),
+  /** BullMQ key prefix, so several gateways (or tests) can share one Redis. */
+  queuePrefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('waybill'),
+  http: z.strictObject({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+  }).prefault({}),
+  inbound: z.strictObject({
+    /** Local drop folder: files in <folder>/<partner-id>/ belong to that partner; X12 anywhere is identified by its ISA. */
+    folder: z.string().nullable().default('inbound'),
+    pollMs: z.number().int().min(50).default(500),
+    /** What happens to a file once it is durably taken in: moved to <folder>/.archive, or deleted. */
+    afterIntake: z.enum(['archive', 'delete']).default('archive'),
+  }).prefault({}),
+  duplicates: z.strictObject({
+    windowDays: z.number().min(0).default(30),
+    interchange: z.enum(['ignore', 'reject']).default('ignore'),
+  }).prefault({}),
+  translation: z.strictObject({
+    batchSize: z.number().int().min(1).max(10_000).default(500),
+    concurrency: z.number().int().min(1).max(32).default(1),
+  }).prefault({}),
+  relay: z.strictObject({
+    batchSize: z.number().int().min(1).max(10_000).default(500),
+    idleMs: z.number().int().min(10).default(200),
+  }).prefault({}),
+  webhook: z.strictObject({
+    url: z.url(),
+    /** HMAC-SHA256 secret; `env:NAME` reads it from the environment. */
+    secret: z.string().min(8),
+    attempts: z.number().int().min(1).max(100).default(8),
+    timeoutMs: z.number().int().min(100).default(10_000),
+    backoffMs: z.number().int().min(10).default(1_000),
+    maxBackoffMs: z.number().int().min(10).default(300_000),
+  }).nullable().default(null),
+  log: z.strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  }).prefault({}),
+  /** How often partner files are checked for changes (reload without restart). 0 turns it off. */
+  reloadMs: z.number().int().min(0).default(2_000),
+});
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+
+/** Loads a config file (or the defaults when `file` is undefined), resolving paths against the file's folder. */
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): { config: GatewayConfig | null; diagnostics: Diagnostic[] } {
+  let value: unknown = {};
+  const diagnostics: Diagnostic[] = [];
+  let base = process.cwd();
+  if (file) {
+    if (!existsSync(file)) {
+      return { config: null, diagnostics: [{ code: 'CONFIG_FILE_MISSING', severity: 'error', message: `no config file ${file}`, file, line: 1, column: 1 }] };
+    }
+    const src = YamlSource.load(file);
+    diagnostics.push(...src.diagnostics);
+    if (!diagnostics.some((d) => d.severity === 'error')) diagnostics.push(...zodDiagnostics(src, configSchema, 'CONFIG_INVALID'));
+    value = src.value ?? {};
+    base = dirname(resolve(file));
+  }
+  if (diagnostics.some((d) => d.severity === 'error')) return { config: null, diagnostics };
+  const parsed = configSchema.safeParse(value);
+  if (!parsed.success) return { config: null, diagnostics };
+  const config = parsed.data;
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  config.dataDir = abs(env.WAYBILL_DATA ?? config.dataDir);
+  config.partnersDir = abs(env.WAYBILL_PARTNERS ?? config.partnersDir);
+  if (config.inbound.folder) config.inbound.folder = abs(config.inbound.folder);
+  if (env.REDIS_URL) config.redisUrl = env.REDIS_URL;
+  if (config.webhook?.secret.startsWith('env:')) {
+    const name = config.webhook.secret.slice(4);
+    const secret = env[name];
+    if (!secret) {
+      return { config: null, diagnostics: [{ code: 'CONFIG_INVALID', severity: 'error', message: `webhook.secret names environment variable ${name}, which is not set`, file: file ?? '(defaults)', line: 1, column: 1 }] };
+    }
+    config.webhook.secret = secret;
+  }
+  return { config, diagnostics };
+}

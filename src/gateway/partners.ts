@@ -1,0 +1,84 @@
+// Partner configuration that can change while the gateway runs: reload, compile, then swap. A partner
+// whose new files do not compile keeps its previous compiled version, and the diagnostics are reported.
+import { readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { formatDiagnostic, type Diagnostic } from '../mappings/diagnostics.js';
+import { partnerDirs } from '../mappings/partner-config.js';
+import { compilePartner, PartnerRegistry } from '../mappings/registry.js';
+import type { Logger } from '../pipeline/context.js';
+
+/** A cheap fingerprint of every file under the partners folder (names, sizes, mtimes). */
+function fingerprint(dir: string): string {
+  const parts: string[] = [];
+  const walk = (d: string) => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        const st = statSync(p, { throwIfNoEntry: false });
+        if (st) parts.push(`${p}:${st.size}:${st.mtimeMs}`);
+      }
+    }
+  };
+  walk(dir);
+  return parts.join('\n');
+}
+
+export class PartnerHolder {
+  private registry = new PartnerRegistry();
+  private print = '';
+  private timer: NodeJS.Timeout | null = null;
+  /** Diagnostics of the last load, for /readyz and the logs. */
+  lastDiagnostics: Diagnostic[] = [];
+
+  constructor(private readonly dir: string, private readonly log: Logger) {}
+
+  get current(): PartnerRegistry {
+    return this.registry;
+  }
+
+  /** Loads every partner; on reload, broken partners keep their previous version. */
+  reload(): { swapped: boolean; diagnostics: Diagnostic[] } {
+    this.print = fingerprint(this.dir);
+    const next = new PartnerRegistry();
+    const diagnostics: Diagnostic[] = [];
+    for (const dir of partnerDirs(this.dir)) {
+      if (basename(dir).startsWith('_')) continue; // templates are linted, never served
+      const { partner, diagnostics: d } = compilePartner(dir);
+      diagnostics.push(...d);
+      if (partner) next.add(partner, diagnostics);
+      else {
+        const old = this.registry.list().find((p) => p.dir === dir);
+        if (old) {
+          next.add(old, diagnostics);
+          this.log.warn({ partner: old.id }, 'partner files do not compile; keeping the previous version');
+        }
+      }
+    }
+    for (const d of diagnostics.filter((x) => x.severity === 'error')) this.log.error({ diagnostic: formatDiagnostic(d), code: d.code }, 'partner configuration error');
+    this.registry = next;
+    this.lastDiagnostics = diagnostics;
+    this.log.info({ partners: next.list().map((p) => p.id) }, 'partners loaded');
+    return { swapped: true, diagnostics };
+  }
+
+  /** Polls the partners folder and reloads when anything changed. */
+  watch(ms: number): void {
+    if (ms <= 0) return;
+    this.timer = setInterval(() => {
+      if (fingerprint(this.dir) !== this.print) this.reload();
+    }, ms);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,204 @@
+// The ledger: Waybill's source of truth for "already done". Every file, transaction, event, outbound
+// document, control number and delivery is recorded here before anything is acknowledged to anyone.
+// The interface is async so that a PostgreSQL ledger can implement it beside the embedded SQLite one;
+// the SQLite implementation (sqlite.ts) is the only code that writes the database.
+
+export type FileState = 'received' | 'translating' | 'translated' | 'failed' | 'duplicate';
+
+export interface FileRecord {
+  /** Content hash: "sha256-<hex>". The same bytes are the same file. */
+  id: string;
+  size: number;
+  partner: string | null;
+  /** "folder", "sftp", "sftp-poll", "as2", "cli", ... */
+  transport: string;
+  originalName: string;
+  originalPath: string | null;
+  /** Where the raw bytes are stored, relative to the data directory. */
+  storedPath: string;
+  receivedAt: string;
+  state: FileState;
+  /** Coded findings that concern the file as a whole. */
+  errors: LedgerError[];
+  /** Translation checkpoint: units (transactions/records) already committed. */
+  unitsDone: number;
+  /** How many times translation was started (crash recovery shows up here). */
+  attempts: number;
+}
+
+export interface LedgerError {
+  code: string;
+  message: string;
+  line?: number;
+  column?: number;
+}
+
+export interface NewFile {
+  id: string;
+  size: number;
+  partner?: string | null;
+  transport: string;
+  originalName: string;
+  originalPath?: string | null;
+  storedPath: string;
+  receivedAt: string;
+}
+
+export type UnitState = 'translated' | 'rejected' | 'failed' | 'unmapped' | 'unidentified' | 'duplicate';
+
+/** One translated unit: an X12 transaction set, a CSV record, an XML document. */
+export interface UnitRecord {
+  /** Deterministic: file id + unit index. */
+  id: string;
+  fileId: string;
+  /** 0-based position of the unit in the file. */
+  index: number;
+  partner: string | null;
+  label: string;
+  setId?: string;
+  control?: string;
+  interchangeControl?: string;
+  groupControl?: string;
+  state: UnitState;
+  errors: LedgerError[];
+  /** Business references of the unit's events, for search (BOL, PRO, PO, invoice, shipment). */
+  references: Record<string, unknown>;
+}
+
+export interface OutboxEvent {
+  /** The canonical event id (deterministic); also the BullMQ job id. */
+  id: string;
+  fileId: string;
+  unitId: string;
+  type: string;
+  partner: string;
+  /** The canonical event as JSON text. */
+  payload: string;
+  /**
+   * Business-fact key (same shipment, status and time): an event whose fact is already in the ledger
+   * under another id is flagged as a duplicate fact and not published.
+   */
+  factKey?: string;
+}
+
+export interface OutboxRow extends OutboxEvent {
+  createdAt: string;
+  publishedAt: string | null;
+  consumedAt: string | null;
+}
+
+export interface UnitBatch {
+  fileId: string;
+  units: UnitRecord[];
+  events: OutboxEvent[];
+  /** The file's checkpoint after this batch. */
+  unitsDone: number;
+}
+
+export interface BatchResult {
+  /** Events inserted into the outbox by this batch (already present ones are not counted). */
+  newEvents: number;
+  /** Event ids not published because their business fact was already recorded under another id. */
+  duplicateFacts: string[];
+}
+
+export type OutboundKind = 'TA1' | '997' | '999' | '204' | '210' | 'csv' | 'xml' | string;
+
+export interface NewOutboundDocument {
+  /** Deterministic id, e.g. "ack-<fileId>-<interchange control>". */
+  id: string;
+  partner: string | null;
+  kind: OutboundKind;
+  /** Why it exists: the inbound file it answers, or the command it renders. */
+  relatedFileId?: string | null;
+  relatedCommandId?: string | null;
+  content: string;
+  controls?: { interchange?: string; group?: string; transaction?: string };
+}
+
+export interface OutboundDocument extends NewOutboundDocument {
+  createdAt: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  lastError: string | null;
+}
+
+export interface InterchangeSeen {
+  senderQualifier: string;
+  senderId: string;
+  control: string;
+  fileId: string;
+  receivedAt: string;
+}
+
+export type ControlKind = 'interchange' | 'group' | 'transaction';
+
+export interface DeliveryState {
+  eventId: string;
+  attempts: number;
+  state: 'pending' | 'delivered' | 'dead';
+  lastError: string | null;
+  lastStatus: number | null;
+  updatedAt: string;
+}
+
+export interface AuditEntry {
+  action: string;
+  correlationId?: string;
+  fileId?: string;
+  eventId?: string;
+  details?: Record<string, unknown>;
+}
+
+export interface Ledger {
+  /** Records a stored file (durable before returning: synchronous=FULL). Same id again: created=false. */
+  recordFile(file: NewFile): Promise<{ file: FileRecord; created: boolean }>;
+  getFile(id: string): Promise<FileRecord | null>;
+  listFiles(filter?: { state?: FileState | FileState[]; limit?: number }): Promise<FileRecord[]>;
+  /** Sets a file's state (and partner/errors when given). `translating` also counts an attempt. */
+  setFileState(id: string, state: FileState, extra?: { partner?: string | null; errors?: LedgerError[] }): Promise<void>;
+
+  /** One atomic batch: unit rows, their outbox events (ignored when already present), the checkpoint. */
+  commitBatch(batch: UnitBatch): Promise<BatchResult>;
+  /**
+   * Finishes a file in one atomic, durable commit: its final state plus the acknowledgments to send.
+   * Acknowledgments already recorded for the file (a crash after this commit) are not duplicated.
+   */
+  finishFile(fileId: string, state: FileState, acks: NewOutboundDocument[]): Promise<void>;
+  units(fileId: string): Promise<UnitRecord[]>;
+
+  /** Records an interchange header; returns the earlier file that carried the same sender + ISA13 within the window. */
+  noteInterchange(seen: InterchangeSeen, windowDays: number): Promise<{ duplicateOf: string | null }>;
+
+  /** Events not yet published to the queue, oldest first. */
+  unpublished(limit: number): Promise<OutboxRow[]>;
+  markPublished(ids: string[], at: string): Promise<void>;
+  markConsumed(ids: string[], at: string): Promise<void>;
+  /** After the queue lost its data: published-but-not-consumed events become unpublished again. */
+  republishUnconsumed(): Promise<number>;
+  getEvent(id: string): Promise<OutboxRow | null>;
+  countEvents(): Promise<{ total: number; unpublished: number; published: number; consumed: number }>;
+
+  /** Allocates `count` consecutive control numbers; never reuses one, safe across processes and crashes. */
+  nextControlNumbers(partner: string, kind: ControlKind, count?: number): Promise<number[]>;
+
+  addOutboundDocument(doc: NewOutboundDocument): Promise<{ created: boolean }>;
+  listOutboundDocuments(filter?: { partner?: string; relatedFileId?: string; state?: OutboundDocument['state']; limit?: number }): Promise<OutboundDocument[]>;
+  setOutboundState(id: string, state: OutboundDocument['state'], error?: string | null): Promise<void>;
+
+  recordDelivery(eventId: string, result: { ok: boolean; status?: number | null; error?: string | null; dead?: boolean }): Promise<DeliveryState>;
+  deliveries(filter?: { state?: DeliveryState['state']; limit?: number }): Promise<DeliveryState[]>;
+  /** Makes a dead delivery pending again (attempts reset); returns whether it was dead. */
+  reviveDelivery(eventId: string): Promise<boolean>;
+
+  audit(entry: AuditEntry): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Thrown for ledger problems the caller cannot fix by retrying (a schema newer than this code, ...). */
+export class LedgerFault extends Error {
+  constructor(readonly code: 'LEDGER_SCHEMA_TOO_NEW' | 'LEDGER_OPEN_FAILED' | 'LEDGER_CONTROL_EXHAUSTED', message: string) {
+    super(message);
+    this.name = 'LedgerFault';
+  }
+}

@@ -1,0 +1,351 @@
+// The embedded ledger on better-sqlite3. WAL mode, a busy timeout so several processes can share the
+// file, versioned migrations, and synchronous=FULL for the commits that precede an acknowledgment.
+
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  LedgerFault, type AuditEntry, type BatchResult, type ControlKind, type DeliveryState, type FileRecord, type FileState,
+  type InterchangeSeen, type Ledger, type LedgerError, type NewFile, type NewOutboundDocument, type OutboundDocument,
+  type OutboxRow, type UnitBatch, type UnitRecord,
+} from './ledger.js';
+
+/** Ordered schema migrations. Append only: a released migration never changes. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE files (
+     id TEXT PRIMARY KEY, size INTEGER NOT NULL, partner TEXT, transport TEXT NOT NULL,
+     original_name TEXT NOT NULL, original_path TEXT, stored_path TEXT NOT NULL, received_at TEXT NOT NULL,
+     state TEXT NOT NULL, errors TEXT NOT NULL DEFAULT '[]', units_done INTEGER NOT NULL DEFAULT 0,
+     attempts INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL);
+   CREATE INDEX files_state ON files(state);
+   CREATE TABLE interchanges (
+     sender_qualifier TEXT NOT NULL, sender_id TEXT NOT NULL, control TEXT NOT NULL, file_id TEXT NOT NULL,
+     received_at TEXT NOT NULL, PRIMARY KEY (sender_qualifier, sender_id, control, file_id));
+   CREATE INDEX interchanges_seen ON interchanges(sender_qualifier, sender_id, control, received_at);
+   CREATE TABLE units (
+     id TEXT PRIMARY KEY, file_id TEXT NOT NULL, idx INTEGER NOT NULL, partner TEXT, label TEXT NOT NULL,
+     set_id TEXT, control TEXT, interchange_control TEXT, group_control TEXT, state TEXT NOT NULL,
+     errors TEXT NOT NULL, refs TEXT NOT NULL);
+   CREATE INDEX units_file ON units(file_id, idx);
+   CREATE TABLE outbox (
+     id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, file_id TEXT NOT NULL, unit_id TEXT NOT NULL,
+     type TEXT NOT NULL, partner TEXT NOT NULL, payload TEXT NOT NULL, created_at TEXT NOT NULL,
+     published_at TEXT, consumed_at TEXT);
+   CREATE INDEX outbox_unpublished ON outbox(published_at, seq);
+   CREATE TABLE facts (key TEXT PRIMARY KEY, event_id TEXT NOT NULL);
+   CREATE TABLE duplicate_facts (event_id TEXT PRIMARY KEY, fact_key TEXT NOT NULL, original_event_id TEXT NOT NULL, file_id TEXT NOT NULL);
+   CREATE TABLE control_numbers (partner TEXT NOT NULL, kind TEXT NOT NULL, last INTEGER NOT NULL, PRIMARY KEY (partner, kind));
+   CREATE TABLE outbound_documents (
+     id TEXT PRIMARY KEY, partner TEXT, kind TEXT NOT NULL, related_file_id TEXT, related_command_id TEXT,
+     content TEXT NOT NULL, controls TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL,
+     state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);
+   CREATE INDEX outbound_related ON outbound_documents(related_file_id);
+   CREATE TABLE deliveries (
+     event_id TEXT PRIMARY KEY, attempts INTEGER NOT NULL, state TEXT NOT NULL, last_error TEXT,
+     last_status INTEGER, updated_at TEXT NOT NULL);
+   CREATE TABLE audit (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, action TEXT NOT NULL, correlation_id TEXT,
+     file_id TEXT, event_id TEXT, details TEXT NOT NULL DEFAULT '{}');`,
+];
+
+export const LEDGER_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Largest control number per kind (ISA13/GS06: 9 digits; ST02 is 4-9 characters). */
+const CONTROL_MAX: Record<ControlKind, number> = { interchange: 999_999_999, group: 999_999_999, transaction: 999_999_999 };
+
+const now = () => new Date().toISOString();
+
+interface FileRow {
+  id: string; size: number; partner: string | null; transport: string; original_name: string; original_path: string | null;
+  stored_path: string; received_at: string; state: FileState; errors: string; units_done: number; attempts: number;
+}
+
+function toFile(r: FileRow): FileRecord {
+  return {
+    id: r.id, size: r.size, partner: r.partner, transport: r.transport, originalName: r.original_name,
+    originalPath: r.original_path, storedPath: r.stored_path, receivedAt: r.received_at, state: r.state,
+    errors: JSON.parse(r.errors) as LedgerError[], unitsDone: r.units_done, attempts: r.attempts,
+  };
+}
+
+interface OutboxDbRow {
+  id: string; file_id: string; unit_id: string; type: string; partner: string; payload: string;
+  created_at: string; published_at: string | null; consumed_at: string | null;
+}
+
+function toOutbox(r: OutboxDbRow): OutboxRow {
+  return {
+    id: r.id, fileId: r.file_id, unitId: r.unit_id, type: r.type, partner: r.partner, payload: r.payload,
+    createdAt: r.created_at, publishedAt: r.published_at, consumedAt: r.consumed_at,
+  };
+}
+
+export class SqliteLedger implements Ledger {
+  private readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(readonly path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    try {
+      this.db = new Database(path);
+    } catch (err) {
+      throw new LedgerFault('LEDGER_OPEN_FAILED', `cannot open ledger ${path}: ${(err as Error).message}`);
+    }
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+    const db = this.db;
+    this.stmts = {
+      getFile: db.prepare('SELECT * FROM files WHERE id = ?'),
+      insertFile: db.prepare(`INSERT OR IGNORE INTO files (id, size, partner, transport, original_name, original_path, stored_path, received_at, state, updated_at)
+        VALUES (@id, @size, @partner, @transport, @originalName, @originalPath, @storedPath, @receivedAt, 'received', @receivedAt)`),
+      insertUnit: db.prepare(`INSERT OR REPLACE INTO units (id, file_id, idx, partner, label, set_id, control, interchange_control, group_control, state, errors, refs)
+        VALUES (@id, @fileId, @index, @partner, @label, @setId, @control, @interchangeControl, @groupControl, @state, @errors, @refs)`),
+      nextSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM outbox'),
+      insertEvent: db.prepare(`INSERT OR IGNORE INTO outbox (id, seq, file_id, unit_id, type, partner, payload, created_at)
+        VALUES (@id, @seq, @fileId, @unitId, @type, @partner, @payload, @createdAt)`),
+      insertFact: db.prepare('INSERT OR IGNORE INTO facts (key, event_id) VALUES (?, ?)'),
+      getFact: db.prepare('SELECT event_id FROM facts WHERE key = ?'),
+      insertDupFact: db.prepare('INSERT OR IGNORE INTO duplicate_facts (event_id, fact_key, original_event_id, file_id) VALUES (?, ?, ?, ?)'),
+      checkpoint: db.prepare('UPDATE files SET units_done = MAX(units_done, ?), updated_at = ? WHERE id = ?'),
+      insertDoc: db.prepare(`INSERT OR IGNORE INTO outbound_documents (id, partner, kind, related_file_id, related_command_id, content, controls, created_at)
+        VALUES (@id, @partner, @kind, @relatedFileId, @relatedCommandId, @content, @controls, @createdAt)`),
+      unpublished: db.prepare('SELECT * FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?'),
+      control: db.prepare('SELECT last FROM control_numbers WHERE partner = ? AND kind = ?'),
+      upsertControl: db.prepare(`INSERT INTO control_numbers (partner, kind, last) VALUES (?, ?, ?)
+        ON CONFLICT (partner, kind) DO UPDATE SET last = excluded.last`),
+      getDelivery: db.prepare('SELECT * FROM deliveries WHERE event_id = ?'),
+    };
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    const current = (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
+    if (current > MIGRATIONS.length) {
+      throw new LedgerFault('LEDGER_SCHEMA_TOO_NEW',
+        `the ledger ${this.path} has schema version ${current}, newer than this Waybill knows (${MIGRATIONS.length}); upgrade Waybill before starting it on this data`);
+    }
+    for (let v = current + 1; v <= MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v - 1]);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(v, now());
+      }).immediate();
+    }
+  }
+
+  /** Runs a write transaction whose commit precedes an acknowledgment: fsync on commit (synchronous=FULL). */
+  private durable<T>(fn: () => T): T {
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.db.transaction(fn).immediate();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  async recordFile(file: NewFile): Promise<{ file: FileRecord; created: boolean }> {
+    return this.durable(() => {
+      const r = this.stmts.insertFile.run({ ...file, partner: file.partner ?? null, originalPath: file.originalPath ?? null });
+      return { file: toFile(this.stmts.getFile.get(file.id) as FileRow), created: r.changes === 1 };
+    });
+  }
+
+  async getFile(id: string): Promise<FileRecord | null> {
+    const r = this.stmts.getFile.get(id) as FileRow | undefined;
+    return r ? toFile(r) : null;
+  }
+
+  async listFiles(filter: { state?: FileState | FileState[]; limit?: number } = {}): Promise<FileRecord[]> {
+    const states = filter.state === undefined ? null : Array.isArray(filter.state) ? filter.state : [filter.state];
+    const where = states ? `WHERE state IN (${states.map(() => '?').join(',')})` : '';
+    const rows = this.db.prepare(`SELECT * FROM files ${where} ORDER BY received_at, id LIMIT ?`).all(...(states ?? []), filter.limit ?? 1000) as FileRow[];
+    return rows.map(toFile);
+  }
+
+  async setFileState(id: string, state: FileState, extra: { partner?: string | null; errors?: LedgerError[] } = {}): Promise<void> {
+    const sets = ['state = @state', 'updated_at = @at'];
+    if (state === 'translating') sets.push('attempts = attempts + 1');
+    if (extra.partner !== undefined) sets.push('partner = @partner');
+    if (extra.errors !== undefined) sets.push('errors = @errors');
+    this.db.prepare(`UPDATE files SET ${sets.join(', ')} WHERE id = @id`).run({
+      id, state, at: now(), partner: extra.partner ?? null, errors: JSON.stringify(extra.errors ?? []),
+    });
+  }
+
+  async commitBatch(batch: UnitBatch): Promise<BatchResult> {
+    return this.db.transaction((): BatchResult => {
+      for (const u of batch.units) {
+        this.stmts.insertUnit.run({
+          id: u.id, fileId: u.fileId, index: u.index, partner: u.partner, label: u.label, setId: u.setId ?? null,
+          control: u.control ?? null, interchangeControl: u.interchangeControl ?? null, groupControl: u.groupControl ?? null,
+          state: u.state, errors: JSON.stringify(u.errors), refs: JSON.stringify(u.references),
+        });
+      }
+      let seq = (this.stmts.nextSeq.get() as { n: number }).n;
+      let newEvents = 0;
+      const duplicateFacts: string[] = [];
+      const createdAt = now();
+      for (const e of batch.events) {
+        if (e.factKey) {
+          this.stmts.insertFact.run(e.factKey, e.id);
+          const owner = (this.stmts.getFact.get(e.factKey) as { event_id: string }).event_id;
+          if (owner !== e.id) {
+            this.stmts.insertDupFact.run(e.id, e.factKey, owner, e.fileId);
+            duplicateFacts.push(e.id);
+            continue;
+          }
+        }
+        const r = this.stmts.insertEvent.run({ ...e, seq, createdAt });
+        if (r.changes === 1) {
+          newEvents++;
+          seq++;
+        }
+      }
+      this.stmts.checkpoint.run(batch.unitsDone, createdAt, batch.fileId);
+      return { newEvents, duplicateFacts };
+    }).immediate();
+  }
+
+  async finishFile(fileId: string, state: FileState, acks: NewOutboundDocument[]): Promise<void> {
+    this.durable(() => {
+      for (const a of acks) this.insertDoc(a);
+      this.db.prepare('UPDATE files SET state = ?, updated_at = ? WHERE id = ?').run(state, now(), fileId);
+    });
+  }
+
+  async units(fileId: string): Promise<UnitRecord[]> {
+    const rows = this.db.prepare('SELECT * FROM units WHERE file_id = ? ORDER BY idx').all(fileId) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      id: r.id as string, fileId: r.file_id as string, index: r.idx as number, partner: r.partner as string | null,
+      label: r.label as string, setId: (r.set_id as string) ?? undefined, control: (r.control as string) ?? undefined,
+      interchangeControl: (r.interchange_control as string) ?? undefined, groupControl: (r.group_control as string) ?? undefined,
+      state: r.state as UnitRecord['state'], errors: JSON.parse(r.errors as string) as LedgerError[],
+      references: JSON.parse(r.refs as string) as Record<string, unknown>,
+    }));
+  }
+
+  async noteInterchange(seen: InterchangeSeen, windowDays: number): Promise<{ duplicateOf: string | null }> {
+    return this.db.transaction(() => {
+      const since = new Date(Date.parse(seen.receivedAt) - windowDays * 86_400_000).toISOString();
+      const prior = this.db.prepare(`SELECT file_id FROM interchanges WHERE sender_qualifier = ? AND sender_id = ? AND control = ?
+        AND file_id <> ? AND received_at >= ? ORDER BY received_at LIMIT 1`)
+        .get(seen.senderQualifier, seen.senderId, seen.control, seen.fileId, since) as { file_id: string } | undefined;
+      this.db.prepare('INSERT OR IGNORE INTO interchanges (sender_qualifier, sender_id, control, file_id, received_at) VALUES (?, ?, ?, ?, ?)')
+        .run(seen.senderQualifier, seen.senderId, seen.control, seen.fileId, seen.receivedAt);
+      return { duplicateOf: prior?.file_id ?? null };
+    }).immediate();
+  }
+
+  async unpublished(limit: number): Promise<OutboxRow[]> {
+    return (this.stmts.unpublished.all(limit) as OutboxDbRow[]).map(toOutbox);
+  }
+
+  async markPublished(ids: string[], at: string): Promise<void> {
+    const stmt = this.db.prepare('UPDATE outbox SET published_at = ? WHERE id = ? AND published_at IS NULL');
+    this.db.transaction(() => { for (const id of ids) stmt.run(at, id); }).immediate();
+  }
+
+  async markConsumed(ids: string[], at: string): Promise<void> {
+    const stmt = this.db.prepare('UPDATE outbox SET consumed_at = ?, published_at = COALESCE(published_at, ?) WHERE id = ? AND consumed_at IS NULL');
+    this.db.transaction(() => { for (const id of ids) stmt.run(at, at, id); }).immediate();
+  }
+
+  async republishUnconsumed(): Promise<number> {
+    return this.db.prepare('UPDATE outbox SET published_at = NULL WHERE published_at IS NOT NULL AND consumed_at IS NULL').run().changes;
+  }
+
+  async getEvent(id: string): Promise<OutboxRow | null> {
+    const r = this.db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxDbRow | undefined;
+    return r ? toOutbox(r) : null;
+  }
+
+  async countEvents(): Promise<{ total: number; unpublished: number; published: number; consumed: number }> {
+    return this.db.prepare(`SELECT COUNT(*) AS total, SUM(published_at IS NULL) AS unpublished,
+      SUM(published_at IS NOT NULL) AS published, SUM(consumed_at IS NOT NULL) AS consumed FROM outbox`).get() as
+      { total: number; unpublished: number; published: number; consumed: number };
+  }
+
+  async nextControlNumbers(partner: string, kind: ControlKind, count = 1): Promise<number[]> {
+    return this.durable(() => {
+      const last = (this.stmts.control.get(partner, kind) as { last: number } | undefined)?.last ?? 0;
+      const end = last + count;
+      if (end > CONTROL_MAX[kind]) {
+        throw new LedgerFault('LEDGER_CONTROL_EXHAUSTED', `${kind} control numbers for '${partner}' are exhausted at ${last}`);
+      }
+      this.stmts.upsertControl.run(partner, kind, end);
+      return Array.from({ length: count }, (_, i) => last + 1 + i);
+    });
+  }
+
+  private insertDoc(doc: NewOutboundDocument): boolean {
+    return this.stmts.insertDoc.run({
+      id: doc.id, partner: doc.partner, kind: doc.kind, relatedFileId: doc.relatedFileId ?? null,
+      relatedCommandId: doc.relatedCommandId ?? null, content: doc.content, controls: JSON.stringify(doc.controls ?? {}), createdAt: now(),
+    }).changes === 1;
+  }
+
+  async addOutboundDocument(doc: NewOutboundDocument): Promise<{ created: boolean }> {
+    return this.durable(() => ({ created: this.insertDoc(doc) }));
+  }
+
+  async listOutboundDocuments(filter: { partner?: string; relatedFileId?: string; state?: OutboundDocument['state']; limit?: number } = {}): Promise<OutboundDocument[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.partner) { where.push('partner = ?'); args.push(filter.partner); }
+    if (filter.relatedFileId) { where.push('related_file_id = ?'); args.push(filter.relatedFileId); }
+    if (filter.state) { where.push('state = ?'); args.push(filter.state); }
+    const rows = this.db.prepare(`SELECT * FROM outbound_documents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT ?`)
+      .all(...args, filter.limit ?? 1000) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      id: r.id as string, partner: r.partner as string | null, kind: r.kind as string, relatedFileId: r.related_file_id as string | null,
+      relatedCommandId: r.related_command_id as string | null, content: r.content as string,
+      controls: JSON.parse(r.controls as string) as OutboundDocument['controls'], createdAt: r.created_at as string,
+      state: r.state as OutboundDocument['state'], attempts: r.attempts as number, lastError: r.last_error as string | null,
+    }));
+  }
+
+  async setOutboundState(id: string, state: OutboundDocument['state'], error: string | null = null): Promise<void> {
+    this.durable(() => {
+      this.db.prepare('UPDATE outbound_documents SET state = ?, attempts = attempts + 1, last_error = ? WHERE id = ?').run(state, error, id);
+    });
+  }
+
+  async recordDelivery(eventId: string, result: { ok: boolean; status?: number | null; error?: string | null; dead?: boolean }): Promise<DeliveryState> {
+    return this.db.transaction((): DeliveryState => {
+      const prev = this.stmts.getDelivery.get(eventId) as Record<string, unknown> | undefined;
+      const attempts = ((prev?.attempts as number) ?? 0) + 1;
+      const state: DeliveryState['state'] = result.ok ? 'delivered' : result.dead ? 'dead' : 'pending';
+      const updatedAt = now();
+      this.db.prepare(`INSERT INTO deliveries (event_id, attempts, state, last_error, last_status, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (event_id) DO UPDATE SET attempts = excluded.attempts, state = excluded.state, last_error = excluded.last_error,
+        last_status = excluded.last_status, updated_at = excluded.updated_at`)
+        .run(eventId, attempts, state, result.error ?? null, result.status ?? null, updatedAt);
+      return { eventId, attempts, state, lastError: result.error ?? null, lastStatus: result.status ?? null, updatedAt };
+    }).immediate();
+  }
+
+  async deliveries(filter: { state?: DeliveryState['state']; limit?: number } = {}): Promise<DeliveryState[]> {
+    const rows = this.db.prepare(`SELECT * FROM deliveries ${filter.state ? 'WHERE state = ?' : ''} ORDER BY updated_at, event_id LIMIT ?`)
+      .all(...(filter.state ? [filter.state] : []), filter.limit ?? 1000) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      eventId: r.event_id as string, attempts: r.attempts as number, state: r.state as DeliveryState['state'],
+      lastError: r.last_error as string | null, lastStatus: r.last_status as number | null, updatedAt: r.updated_at as string,
+    }));
+  }
+
+  async reviveDelivery(eventId: string): Promise<boolean> {
+    return this.db.prepare(`UPDATE deliveries SET state = 'pending', attempts = 0, updated_at = ? WHERE event_id = ? AND state = 'dead'`)
+      .run(now(), eventId).changes === 1;
+  }
+
+  async audit(entry: AuditEntry): Promise<void> {
+    this.db.prepare('INSERT INTO audit (at, action, correlation_id, file_id, event_id, details) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(now(), entry.action, entry.correlationId ?? null, entry.fileId ?? null, entry.eventId ?? null, JSON.stringify(entry.details ?? {}));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

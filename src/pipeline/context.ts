@@ -1,0 +1,36 @@
+// What the pipeline needs from the running gateway, as one object passed around (no globals).
+import type { Ledger } from '../ledger/ledger.js';
+import type { PartnerRegistry } from '../mappings/registry.js';
+
+export interface Logger {
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+  debug?(obj: Record<string, unknown>, msg?: string): void;
+}
+
+/** Hands a stored file to translation: a BullMQ job when Redis is there, in-process otherwise. */
+export interface Dispatcher {
+  dispatch(fileId: string): Promise<void>;
+}
+
+export interface DuplicatePolicy {
+  /** How long an interchange control number is remembered per sender. */
+  windowDays: number;
+  /** What to do with the same sender + ISA13 again: skip it silently, or reject it with TA1 note 025. */
+  interchange: 'ignore' | 'reject';
+}
+
+export interface PipelineContext {
+  dataDir: string;
+  ledger: Ledger;
+  /** The current registry; reloads swap it, so always ask for it rather than keeping one. */
+  registry: () => PartnerRegistry;
+  log: Logger;
+  duplicates: DuplicatePolicy;
+  /** Units per SQLite transaction while translating. */
+  batchSize: number;
+  now?: () => Date;
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

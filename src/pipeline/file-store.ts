@@ -1,0 +1,70 @@
+// Raw files, content-addressed by SHA-256 and fsynced before anything else happens to them.
+// data/files/ab/cd/<sha256-hex>; written to data/tmp first, fsynced, renamed into place, and the folder
+// fsynced, so a crash leaves either no file or the whole file.
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+
+export interface StoredFile {
+  /** "sha256-<hex>" */
+  id: string;
+  size: number;
+  /** Relative to the data directory. */
+  storedPath: string;
+}
+
+export type FileInput = Buffer | Readable | AsyncIterable<Buffer | Uint8Array> | { path: string };
+
+export function storedPathFor(id: string): string {
+  const hex = id.replace(/^sha256-/, '');
+  return join('files', hex.slice(0, 2), hex.slice(2, 4), hex);
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fd = await open(dir, 'r');
+  try {
+    await fd.sync();
+  } finally {
+    await fd.close();
+  }
+}
+
+export async function storeFile(dataDir: string, input: FileInput): Promise<StoredFile> {
+  const tmpDir = join(dataDir, 'tmp');
+  await mkdir(tmpDir, { recursive: true });
+  const tmp = join(tmpDir, `${Date.now()}-${randomBytes(6).toString('hex')}.part`);
+  const hash = createHash('sha256');
+  let size = 0;
+  const fd = await open(tmp, 'wx');
+  try {
+    const chunks: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer> =
+      Buffer.isBuffer(input) ? [input] : 'path' in input && typeof input.path === 'string' && !(Symbol.asyncIterator in input)
+        ? createReadStream((input as { path: string }).path) : (input as AsyncIterable<Buffer | Uint8Array>);
+    for await (const chunk of chunks) {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      hash.update(buf);
+      size += buf.length;
+      let off = 0;
+      while (off < buf.length) off += (await fd.write(buf, off)).bytesWritten;
+    }
+    await fd.sync();
+  } catch (err) {
+    await fd.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fd.close();
+  const id = `sha256-${hash.digest('hex')}`;
+  const storedPath = storedPathFor(id);
+  const target = join(dataDir, storedPath);
+  if (existsSync(target) && (await stat(target)).size === size) {
+    await rm(tmp, { force: true }); // the same bytes are already stored
+    return { id, size, storedPath };
+  }
+  await mkdir(dirname(target), { recursive: true });
+  await rename(tmp, target);
+  await fsyncDir(dirname(target));
+  return { id, size, storedPath };
+}
