@@ -15,6 +15,7 @@ import {
   getSchema, T_AN, T_DT, T_NUM, T_R, T_TM, type CompiledElement, type CompiledLoop, type CompiledSchema, type CompiledSegment,
   type SchemaVersion,
 } from '../translators/x12/schema.js';
+import { allIssues, inspectX12Sync } from '../translators/x12/inspect.js';
 import {
   formatX12Date, formatX12Time, X12Writer, type ElementValue, type GsHeader, type IsaHeader, type WriterDelimiters,
 } from '../translators/x12/writer.js';
@@ -62,7 +63,9 @@ export type OutboundFailureCode =
   /** A value does not fit its target: not a single value, wrong X12 type, bad code, bad character. */
   | 'MAP_VALUE_INVALID'
   /** A value is longer than its X12 element allows (use `truncate` where cutting is acceptable). */
-  | 'MAP_VALUE_TOO_LONG';
+  | 'MAP_VALUE_TOO_LONG'
+  /** The rendered document fails X12 validation (a mandatory segment missing, ...). */
+  | 'MAP_OUTPUT_INVALID';
 
 /**
  * A render-time failure: `instanceof MappingFailure` holds, and `code` is one of OutboundFailureCode
@@ -1016,6 +1019,14 @@ class OutboundCompiler {
       }
       text += w.endGroup();
       text += w.endInterchange();
+      // Never hand a partner a document our own validator rejects (a cancel without its S5 loop, a
+      // code the set does not allow): read the output back and check it against the set's schema.
+      const problems = allIssues(inspectX12Sync(text)).filter((i) => i.severity === 'error');
+      if (problems.length) {
+        const list = problems.slice(0, 5).map((i) => `${i.code} ${i.message}${i.segmentId ? ` [${i.segmentId}]` : ''}`).join('; ');
+        throw new OutboundFailure('MAP_OUTPUT_INVALID', `the rendered ${setId} does not pass X12 validation: ${list}${problems.length > 5 ? '; ...' : ''}`,
+          undefined, { file: this.src.file, line: 1, column: 1 });
+      }
       return {
         format: 'x12',
         text,

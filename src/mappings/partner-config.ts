@@ -109,6 +109,9 @@ export function loadPartner(dir: string): LoadedPartner {
     if (new Set(set).size !== set.length || set.some((c) => /[A-Za-z0-9 ]/.test(c))) {
       diagnostics.push(src.diagnostic('PARTNER_CONFIG_INVALID', 'x12 delimiters must be distinct, and none may be a letter, digit or space', ['x12', 'delimiters']));
     }
+    if (!d.repetition && config.x12.version === '005010') {
+      diagnostics.push(src.diagnostic('PARTNER_CONFIG_INVALID', 'version 005010 writes a repetition separator in ISA11: set x12.delimiters.repetition (e.g. "^", or "{" when "^" is the component separator)', ['x12', 'delimiters']));
+    }
     if (d.repetition && config.x12.version === '004010') {
       diagnostics.push(src.diagnostic('PARTNER_CONFIG_INVALID', 'a repetition separator needs version 005010 (ISA12 00402 or later)', ['x12', 'delimiters', 'repetition']));
     }

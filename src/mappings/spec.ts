@@ -32,7 +32,7 @@ export class MappingFailure extends Error {
   constructor(
     readonly code:
       | 'MAP_REQUIRED_MISSING' | 'MAP_UNMAPPED_CODE' | 'MAP_BAD_DATE' | 'MAP_BAD_TIME' | 'MAP_BAD_DECIMAL' | 'MAP_BAD_TIMEZONE'
-      | 'MAP_CANONICAL_INVALID' | 'MAP_DELIMITER_IN_DATA' | 'MAP_VALUE_INVALID' | 'MAP_VALUE_TOO_LONG',
+      | 'MAP_CANONICAL_INVALID' | 'MAP_DELIMITER_IN_DATA' | 'MAP_VALUE_INVALID' | 'MAP_VALUE_TOO_LONG' | 'MAP_OUTPUT_INVALID',
     message: string,
     readonly source: SourceLoc | undefined,
     readonly mapping: { file: string; line: number; column: number } | undefined,

@@ -7,14 +7,15 @@ export class TransformError extends Error {
   }
 }
 
-/** X12 DT (CCYYMMDD, or YYMMDD with a 50-year pivot) -> YYYY-MM-DD. */
+/** X12 DT (CCYYMMDD, or YYMMDD with a 50-year pivot), or an ISO date YYYY-MM-DD -> YYYY-MM-DD. */
 export function x12Date(v: string): string {
   let y: number, m: number, d: number;
   if (/^\d{8}$/.test(v)) [y, m, d] = [+v.slice(0, 4), +v.slice(4, 6), +v.slice(6, 8)];
+  else if (/^\d{4}-\d{2}-\d{2}$/.test(v)) [y, m, d] = [+v.slice(0, 4), +v.slice(5, 7), +v.slice(8, 10)];
   else if (/^\d{6}$/.test(v)) {
     const yy = +v.slice(0, 2);
     [y, m, d] = [yy < 50 ? 2000 + yy : 1900 + yy, +v.slice(2, 4), +v.slice(4, 6)];
-  } else throw new TransformError('MAP_BAD_DATE', `'${v}' is not a date (CCYYMMDD or YYMMDD)`);
+  } else throw new TransformError('MAP_BAD_DATE', `'${v}' is not a date (CCYYMMDD, YYMMDD or YYYY-MM-DD)`);
   const dt = new Date(Date.UTC(y, m - 1, d));
   if (dt.getUTCFullYear() !== y || dt.getUTCMonth() !== m - 1 || dt.getUTCDate() !== d) {
     throw new TransformError('MAP_BAD_DATE', `'${v}' is not a calendar date`);
@@ -22,11 +23,13 @@ export function x12Date(v: string): string {
   return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 }
 
-/** X12 TM (HHMM, HHMMSS, HHMMSSD..) -> HH:MM:SS (fraction dropped beyond milliseconds). */
-export function x12Time(v: string): string {
-  if (!/^\d{4}(\d{2}(\d{1,2})?)?$/.test(v)) throw new TransformError('MAP_BAD_TIME', `'${v}' is not a time (HHMM[SS[D[D]]])`);
+/** X12 TM (HHMM, HHMMSS, HHMMSSD..) or HH:MM[:SS] -> HH:MM:SS (fractions of a second dropped). */
+export function x12Time(raw: string): string {
+  // HH:MM[:SS] (CSV, XML) is read as the X12 form HHMM[SS].
+  const v = /^\d{2}:\d{2}(:\d{2})?$/.test(raw) ? raw.replace(/:/g, '') : raw;
+  if (!/^\d{4}(\d{2}(\d{1,2})?)?$/.test(v)) throw new TransformError('MAP_BAD_TIME', `'${raw}' is not a time (HHMM[SS[D[D]]] or HH:MM[:SS])`);
   const h = +v.slice(0, 2), m = +v.slice(2, 4), s = v.length >= 6 ? +v.slice(4, 6) : 0;
-  if (h > 23 || m > 59 || s > 59) throw new TransformError('MAP_BAD_TIME', `'${v}' is not a valid time of day`);
+  if (h > 23 || m > 59 || s > 59) throw new TransformError('MAP_BAD_TIME', `'${raw}' is not a valid time of day`);
   return `${v.slice(0, 2)}:${v.slice(2, 4)}:${String(s).padStart(2, '0')}`;
 }
 

@@ -150,14 +150,53 @@ function root(node: LoopNode): LoopNode {
  * occurrence becomes a context of its own, whose enclosing context is the loop it sits in.
  */
 export function evalLoops(path: X12Path, ctx: LoopNode, d: Delimiters): LoopNode[] {
-  const start = path.absolute ? root(ctx) : ctx;
-  const found = selectLoops([start], path.loops, d);
+  if (path.absolute) return loopsBelow([root(ctx)], path, d);
+  const here = loopsBelow([ctx], path, d);
+  if (here.length > 0) return here;
+  for (const scope of enclosingScopes(ctx)) {
+    const found = loopsBelow(scope, path, d, true);
+    if (found.length > 0) return found;
+  }
+  return [];
+}
+
+/** Like selectLoops, but the scope's own loops may match the first step (not only their descendants). */
+function selectLoopsFromScope(scope: LoopNode[], steps: PathStep[], d: Delimiters): LoopNode[] {
+  const [first, ...rest] = steps;
+  const firstMatches: LoopNode[] = [];
+  for (const n of scope) {
+    if (n.parent === null && n.children.length === 0) continue; // the pseudo node of own segments
+    if (n.trigger === first.segment) {
+      if (n.segments[0] && matches(n.segments[0], first, d)) firstMatches.push(n);
+    } else descendantLoops(n, first, d, firstMatches);
+  }
+  return rest.length ? selectLoops(firstMatches, rest, d) : firstMatches;
+}
+
+function loopsBelow(starts: LoopNode[], path: X12Path, d: Delimiters, fromScope = false): LoopNode[] {
+  const found = fromScope ? selectLoopsFromScope(starts, path.loops, d) : selectLoops(starts, path.loops, d);
   if (found.length > 0) return found;
-  const outer = path.loops.length > 1 ? selectLoops([start], path.loops.slice(0, -1), d) : [start];
+  const outer = path.loops.length > 1 ? selectLoops(starts, path.loops.slice(0, -1), d) : starts;
   const last = path.loops[path.loops.length - 1];
   const segs: { seg: Segment; owner: LoopNode }[] = [];
   for (const o of outer) collectOwned(o, last, d, segs);
   return segs.map(({ seg, owner }) => ({ id: owner.id, trigger: seg.id, segments: [seg], children: [], parent: owner }));
+}
+
+/**
+ * What a relative path may see beyond the current iteration, nearest first: for each enclosing loop,
+ * its own segments and its loops other than the kind we came through. From an AT7 iteration that is the
+ * LX's own segments and its N1 loops, then the transaction's heading (B10, heading N1 loops), but never
+ * another LX or another AT7.
+ */
+function enclosingScopes(ctx: LoopNode): LoopNode[][] {
+  const scopes: LoopNode[][] = [];
+  let came = ctx;
+  for (let n = ctx.parent; n; came = n, n = n.parent) {
+    const own: LoopNode = { id: n.id, trigger: n.trigger, segments: came.segments[0] && n.segments.includes(came.segments[0]) ? n.segments.filter((s) => s !== came.segments[0]) : n.segments, children: [], parent: null };
+    scopes.push([own, ...n.children.filter((c) => c.trigger !== came.trigger)]);
+  }
+  return scopes;
 }
 
 function collectOwned(node: LoopNode, step: PathStep, d: Delimiters, out: { seg: Segment; owner: LoopNode }[]): void {
@@ -191,19 +230,24 @@ function valuesIn(segs: Segment[], t: NonNullable<X12Path['target']>, d: Delimit
 export function evalValues(path: X12Path, ctx: LoopNode, d: Delimiters, all: boolean): Located[] {
   const t = path.target!;
   if (path.absolute || path.loops.length > 0) {
-    const start = path.absolute ? root(ctx) : ctx;
-    const nodes = path.loops.length ? selectLoops([start], path.loops, d) : [start];
-    const segs: Segment[] = [];
-    for (const n of nodes) collectSegments(n, t, d, segs, false);
-    return valuesIn(segs, t, d, all);
+    const scopes = path.absolute ? [[root(ctx)]] : [[ctx], ...enclosingScopes(ctx)];
+    for (const [i, scope] of scopes.entries()) {
+      // In an enclosing scope the loops listed are themselves candidates for the first step.
+      const nodes = path.loops.length ? (i === 0 ? selectLoops(scope, path.loops, d) : selectLoopsFromScope(scope, path.loops, d)) : scope;
+      const segs: Segment[] = [];
+      for (const n of nodes) collectSegments(n, t, d, segs, false);
+      if (segs.length > 0 || path.absolute) return valuesIn(segs, t, d, all);
+    }
+    return [];
   }
   const inside: Segment[] = [];
   collectSegments(ctx, t, d, inside, false);
   const here = valuesIn(inside, t, d, all);
   if (here.length > 0 || inside.length > 0) return here;
-  for (let n = ctx.parent; n; n = n.parent) {
-    const own = n.segments.filter((s) => matches(s, t, d));
-    if (own.length > 0) return valuesIn(own, t, d, all);
+  for (const scope of enclosingScopes(ctx)) {
+    const segs: Segment[] = [];
+    for (const n of scope) collectSegments(n, t, d, segs, false);
+    if (segs.length > 0) return valuesIn(segs, t, d, all);
   }
   return [];
 }

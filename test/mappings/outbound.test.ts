@@ -266,14 +266,18 @@ describe('outbound X12 204', () => {
 
   it('writes B2A01 01 for a cancellation, and optional segments without data disappear', () => {
     const mapping = compiled(MAP_204, 'x12', 'load.tender@1');
-    const doc = mapping.render(CANCEL, frozen());
-    const tx = transactions(doc.text)[0];
-    const ids = tx.segments.map((s) => s.id);
+    // A cancel that still lists its stops renders; B2A01 says cancellation.
+    const withStops = { ...structuredClone(TENDER), purpose: 'cancel' } as typeof TENDER;
+    const tx = transactions(mapping.render(withStops, frozen()).text)[0];
     expect(tx.segments.find((s) => s.id === 'B2A')?.elements.slice(1)).toEqual(['01', 'LT']);
-    expect(tx.segments.find((s) => s.id === 'B2')?.elements.slice(1)).toEqual(['', 'RDRN', '', 'SHP-20240311-0107', '', 'CC']);
-    // no respondBy, no BOL, no stops, no totals: G62 (constants only left), L11, S5 and L3 are omitted
-    expect(ids).toEqual(['ST', 'B2', 'B2A', 'NTE', 'SE']);
-    expect(doc.text).toContain('NTE**Order cancelled by customer~\n');
+  });
+
+  it('refuses to render a document its own validator rejects (a cancel without the mandatory S5 loop)', () => {
+    const mapping = compiled(MAP_204, 'x12', 'load.tender@1');
+    const err = failure(() => mapping.render(CANCEL, frozen()));
+    expect(err.code).toBe('MAP_OUTPUT_INVALID');
+    expect(err.message).toMatch(/X12_SEGMENT_MANDATORY_MISSING/);
+    expect(err.message).toMatch(/S5/);
   });
 
   it('converts timestamps to the partner time zone, or keeps their own offset with timezone: keep', () => {

@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import type { Delimiters, Segment } from '../../src/translators/x12/model.js';
+import { evalLoops, evalValues, parseX12Path, PathSyntaxError, type LoopNode } from '../../src/mappings/x12-path.js';
+import { fixtureTx } from './support.js';
+
+function syntaxError(text: string, kind: 'value' | 'loop' = 'value'): PathSyntaxError {
+  try {
+    parseX12Path(text, kind);
+  } catch (err) {
+    expect(err).toBeInstanceOf(PathSyntaxError);
+    return err as PathSyntaxError;
+  }
+  throw new Error(`'${text}' parsed without error`);
+}
+
+const values = (path: string, node: LoopNode, d: Delimiters, all = true) =>
+  evalValues(parseX12Path(path, 'value'), node, d, all).map((v) => v.value);
+
+describe('parseX12Path', () => {
+  it('parses segments, elements, components, repetitions and filters', () => {
+    expect(parseX12Path('B10.01', 'value')).toEqual({
+      text: 'B10.01', absolute: false, loops: [],
+      target: { segment: 'B10', element: 1, component: undefined, repetition: undefined },
+    });
+    expect(parseX12Path('AK4.01.2', 'value').target).toMatchObject({ segment: 'AK4', element: 1, component: 2 });
+    expect(parseX12Path('CTX.01#2', 'value').target).toMatchObject({ segment: 'CTX', element: 1, repetition: 2 });
+    expect(parseX12Path('L11[02=BM].01', 'value').target).toMatchObject({ segment: 'L11', element: 1, filter: { element: 2, values: ['BM'] } });
+    const p = parseX12Path('/N1[01=SH|SF]/N4.01', 'value');
+    expect(p.absolute).toBe(true);
+    expect(p.loops).toEqual([{ segment: 'N1', filter: { element: 1, values: ['SH', 'SF'] } }]);
+    expect(p.target).toMatchObject({ segment: 'N4', element: 1 });
+    expect(parseX12Path('AK4[01.2=X].02', 'value').target?.filter).toEqual({ element: 1, component: 2, values: ['X'] });
+    expect(parseX12Path('LX/AT7', 'loop')).toEqual({ text: 'LX/AT7', absolute: false, loops: [{ segment: 'LX' }, { segment: 'AT7' }] });
+  });
+
+  it('reports syntax errors with the column of the offending step', () => {
+    expect(syntaxError('')).toMatchObject({ column: 1, message: 'empty path' });
+    expect(syntaxError('/')).toMatchObject({ column: 1, message: 'empty path' });
+    const lower = syntaxError('B10/at7.01');
+    expect(lower.column).toBe(5);
+    expect(lower.message).toMatch(/^'at7.01' is not a path step/);
+    expect(syntaxError('/N1[01=SH]/n4.01').column).toBe(12);
+    expect(syntaxError('N1[01=SH/N4.01').column).toBe(1); // unclosed filter: the '/' inside splits the step
+    expect(syntaxError('B10.001').message).toMatch(/is not a path step/);
+    expect(syntaxError('LX/AT7').message).toBe("'LX/AT7' names no element; write e.g. AT7.01");
+    expect(syntaxError('B10.00').message).toBe('elements are numbered from 01');
+    expect(syntaxError('LX/AT7.01', 'loop').message).toMatch(/a loop path names segments, not elements/);
+    expect(syntaxError('L11.01/B10.01').message).toBe("only the last step may address an element ('L11.1')");
+  });
+
+  // The column of "only the last step may address an element" is always 1, also when the offending step
+  // is not the first one (here it starts at column 4).
+  it.fails('points at the step that wrongly addresses an element, not at column 1', () => {
+    expect(syntaxError('LX/AT7.01/MS1.01').column).toBe(4);
+  });
+});
+
+describe('evaluating paths on a 214 loop tree (fixtures/edi/214/004010/ltl-multi-status.edi)', () => {
+  const { ctx, d } = fixtureTx('214/004010/ltl-multi-status.edi');
+  const root = ctx.node;
+  const at7 = evalLoops(parseX12Path('LX/AT7', 'loop'), root, d);
+
+  it('selects loops by path: every AT7 loop inside every LX loop', () => {
+    expect(at7).toHaveLength(6);
+    expect(at7.map((n) => n.segments[0].elements[1] || n.segments[0].elements[3])).toEqual(['AA', 'X3', 'AF', 'X6', 'AB', 'D1']);
+    expect(evalLoops(parseX12Path('N1', 'loop'), root, d).map((n) => n.segments[0].elements[2]))
+      .toEqual(['TRI-COUNTY HARDWARE SUPPLY', 'GREENLEAF HARDWARE 212']);
+    expect(evalLoops(parseX12Path('N1[01=CN]', 'loop'), root, d)).toHaveLength(1);
+  });
+
+  it('filters on an element: L11[02=BM].01 and L11[02=PO].01', () => {
+    expect(values('L11[02=BM].01', root, d)).toEqual(['TCH-BOL-40771']);
+    expect(values('L11[02=PO].01', root, d)).toEqual(['4500183327']);
+    expect(values('L11[02=ZZ].01', root, d)).toEqual([]);
+    expect(values('L11.01', root, d, false)).toEqual(['4500183327']); // first in file order
+  });
+
+  it('filters a loop by its trigger: N1[01=SH|SF]/N4.01', () => {
+    expect(values('N1[01=SH|SF]/N4.01', root, d)).toEqual(['JOLIET']);
+    expect(values('N1[01=CN]/N4.01', root, d)).toEqual(['SPRINGFIELD']);
+    expect(values('N1[01=SH|CN]/N4.01', root, d)).toEqual(['JOLIET', 'SPRINGFIELD']);
+    expect(values('N1[01=BT]/N4.01', root, d)).toEqual([]);
+  });
+
+  it('a relative path sees header segments and its enclosing loop, but not sibling iterations', () => {
+    const [lx1, lx2, lx3] = at7;
+    // B10 is a header segment: visible from every iteration.
+    expect(values('B10.01', lx1, d)).toEqual(['0048213377']);
+    // MS2 exists in the second and third LX, not in the first: the first sees none of theirs.
+    expect(values('MS2.02', lx1, d)).toEqual([]);
+    expect(values('MS2.02', lx2, d)).toEqual(['4417']);
+    // AT8 sits in the LX loop itself (not in the AT7 loop): visible from that LX's AT7 only.
+    expect(values('AT8.03', lx3, d)).toEqual(['1820']);
+    expect(values('AT8.03', lx2, d)).toEqual([]);
+    // The heading N1 loops are content of the transaction other than LX loops: visible from an AT7
+    // iteration (nearest scope first), while other LX iterations stay invisible.
+    expect(values('N4.01', lx1, d)).toEqual(['JOLIET', 'SPRINGFIELD']);
+    expect(values('N1[01=CN]/N4.01', lx1, d)).toEqual(['SPRINGFIELD']);
+    // From the root, a relative path searches everything below it.
+    expect(values('MS1.01', root, d)).toEqual(['JOLIET', 'JOLIET', 'JOLIET', 'SAINT LOUIS', 'SPRINGFIELD', 'SPRINGFIELD']);
+  });
+
+  it('an absolute path starts at the transaction, from any iteration', () => {
+    const last = at7[5];
+    expect(values('/N1/N4.01', last, d)).toEqual(['JOLIET', 'SPRINGFIELD']);
+    expect(values('/N1[01=CN]/N1.02', last, d)).toEqual(['GREENLEAF HARDWARE 212']);
+    expect(values('/MS1.01', last, d, false)).toEqual(['JOLIET']);
+    expect(values('/LX/AT7.05', last, d)).toHaveLength(6);
+    expect(evalLoops(parseX12Path('/N1', 'loop'), last, d)).toHaveLength(2);
+  });
+
+  it('locates each value at its segment (line and column)', () => {
+    const [v] = evalValues(parseX12Path('L11[02=BM].01', 'value'), root, d, false);
+    expect(v.segment.id).toBe('L11');
+    expect(v.segment.loc).toMatchObject({ line: 6, column: 1 });
+  });
+});
+
+describe('each over repeated segments (fixtures/edi/210/004010/ltl-invoice-n9.edi)', () => {
+  const { ctx, d } = fixtureTx('210/004010/ltl-invoice-n9.edi');
+
+  it('LX/L1 gives one context per L1, enclosed by its LX loop', () => {
+    const l1s = evalLoops(parseX12Path('LX/L1', 'loop'), ctx.node, d);
+    expect(l1s).toHaveLength(3);
+    expect(l1s.map((c) => values('L1.08', c, d, false)[0])).toEqual(['400', '405', 'DSC']);
+    // L5 is a sibling of the L1 in the same LX: visible through the enclosing context.
+    expect(l1s.map((c) => values('L5.02', c, d, false)[0])).toEqual(['HARDWARE NOI', 'FUEL SURCHARGE', 'CONTRACT DISCOUNT']);
+    // Header segments stay visible.
+    expect(values('B3.02', l1s[2], d)).toEqual(['0048213377']);
+  });
+
+  it('a segment step that is neither a loop nor present gives no contexts', () => {
+    expect(evalLoops(parseX12Path('LX/L7', 'loop'), ctx.node, d)).toEqual([]);
+    expect(evalLoops(parseX12Path('N9', 'loop'), ctx.node, d)).toHaveLength(3);
+  });
+});
+
+describe('components and repetitions', () => {
+  const d5010: Delimiters = { element: '|', component: '^', repetition: '{', segment: '~' };
+  const d4010: Delimiters = { element: '*', component: '>', repetition: null, segment: '~' };
+  const seg = (id: string, ...els: string[]): Segment => ({ id, elements: [id, ...els], loc: { offset: 0, line: 1, column: 1 }, position: 1 });
+  const node = (...segments: Segment[]): LoopNode => ({ id: 'ST', trigger: 'ST', segments, children: [], parent: null });
+
+  it('.NN.N addresses a component', () => {
+    const n = node(seg('AK4', '6^2^1', '373', '8'));
+    expect(values('AK4.01.1', n, d5010)).toEqual(['6']);
+    expect(values('AK4.01.2', n, d5010)).toEqual(['2']);
+    expect(values('AK4.01.3', n, d5010)).toEqual(['1']);
+    expect(values('AK4.01.4', n, d5010)).toEqual([]);
+    expect(values('AK4.01', n, d5010)).toEqual(['6^2^1']);
+  });
+
+  it('#N addresses a repetition (5010), and a component inside it', () => {
+    const n = node(seg('CTX', 'SITUATIONAL TRIGGER{CLM01^123456', 'CLM', '5'));
+    expect(values('CTX.01#1', n, d5010)).toEqual(['SITUATIONAL TRIGGER']);
+    expect(values('CTX.01#2', n, d5010)).toEqual(['CLM01^123456']);
+    expect(values('CTX.01.2#2', n, d5010)).toEqual(['123456']);
+    expect(values('CTX.01#3', n, d5010)).toEqual([]);
+    // Without a repetition number, a repeated element gives its first repetition.
+    expect(values('CTX.01', n, d5010)).toEqual(['SITUATIONAL TRIGGER']);
+  });
+
+  it('without a repetition separator (4010) only #1 has a value', () => {
+    const n = node(seg('L11', 'A{B', 'PO'));
+    expect(values('L11.01#1', n, d4010)).toEqual(['A{B']);
+    expect(values('L11.01#2', n, d4010)).toEqual([]);
+  });
+
+  it('filters can look at a component', () => {
+    const n = node(seg('AK4', '6^2', 'X'), seg('AK4', '7^3', 'Y'));
+    expect(values('AK4[01.2=3].02', n, d5010)).toEqual(['Y']);
+  });
+
+  it('empty elements count as absent, so the next matching segment gives the value', () => {
+    const n = node(seg('N9', 'BM', ''), seg('N9', 'BM', 'SECOND'));
+    expect(values('N9[01=BM].02', n, d4010, false)).toEqual(['SECOND']);
+  });
+});
