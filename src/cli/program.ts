@@ -94,6 +94,39 @@ export function buildProgram(): { program: Command; exitCode: () => number } {
     .addHelpText('after', '\nExit status: 0 all passed, 1 some failed, 2 usage error.')
     .action(run(testCommand));
 
+  program
+    .command('serve')
+    .description('Run the gateway: intake from the configured transports, translation, the event relay to BullMQ, webhook delivery, and HTTP /healthz /readyz /metrics')
+    .option('--config <file>', 'waybill.yaml (default: embedded defaults: data in .data, partners in partners, inbound folder inbound, Redis at REDIS_URL)')
+    .addHelpText('after', '\nStops cleanly on SIGTERM/SIGINT: intake stops first, in-flight work finishes.\nExit status: 0 stopped cleanly, 2 configuration or start-up error.')
+    .action(run(async (flags) => (await import('./commands/serve.js')).serveCommand(flags)));
+
+  program
+    .command('demo')
+    .description('Run the whole flow once on embedded defaults: a fresh gateway and data folder, sample files from the example partners dropped in, and the events an example ERP consumer receives from BullMQ')
+    .option('--keep', 'keep the demo data folder instead of deleting it')
+    .addHelpText('after', '\nNeeds Redis at REDIS_URL (default redis://127.0.0.1:6379).\nExit status: 0 every sample processed and every event consumed, 1 otherwise (or Redis unreachable).')
+    .action(run(async (flags) => (await import('./commands/demo.js')).demoCommand(flags)));
+
+  // dlq: loaded on use, so the other commands do not pay for BullMQ, ioredis and SQLite at start-up.
+  const dlqOptions = (c: Command) => c
+    .option('--data <dir>', 'the gateway\'s data directory, holding ledger.db (env WAYBILL_DATA)', process.env.WAYBILL_DATA ?? '.data')
+    .addOption(new Option('--redis-url <url>', 'Redis of the events queue (env REDIS_URL)')
+      .default(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'REDIS_URL or redis://127.0.0.1:6379')) // never print a password
+    .option('--queue-prefix <prefix>', 'BullMQ key prefix of the events queue (env WAYBILL_QUEUE_PREFIX)', process.env.WAYBILL_QUEUE_PREFIX ?? 'bull');
+  const dlq = program.command('dlq').description('Webhook deliveries in the dead-letter state: list them, replay them');
+  dlqOptions(dlq.command('list'))
+    .description('List dead-lettered events: id, type, partner, attempts, last HTTP status or error, last update')
+    .option('--json', 'print one JSON object')
+    .addHelpText('after', '\nExit status: 0 listed (also when there are none), 2 usage error or unreadable ledger.')
+    .action(run(async (flags) => (await import('./commands/dlq.js')).dlqListCommand(flags)));
+  dlqOptions(dlq.command('replay'))
+    .description('Deliver dead-lettered events again: revive them in the ledger and queue them as <id>-replay-<n> (same event id, so the ERP still dedupes)')
+    .argument('[event-ids...]', 'events to replay')
+    .option('--all', 'replay every dead-lettered event')
+    .addHelpText('after', '\nExit status: 0 replayed, 1 some could not be replayed (the rest were), 2 usage error, unknown or not dead-lettered id (nothing replayed), unreadable ledger or Redis unreachable.')
+    .action(run(async (ids: string[], flags) => (await import('./commands/dlq.js')).dlqReplayCommand(ids, flags)));
+
   return { program, exitCode: () => status };
 }
 

@@ -15,7 +15,7 @@ export const configSchema = z.strictObject({
   /** Redis for BullMQ; the environment variable REDIS_URL overrides it. */
   redisUrl: z.string().default('redis://127.0.0.1:6379'),
   /** BullMQ key prefix, so several gateways (or tests) can share one Redis. */
-  queuePrefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('waybill'),
+  queuePrefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('bull'),
   http: z.strictObject({
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8080),

@@ -192,7 +192,19 @@ export interface Ledger {
   reviveDelivery(eventId: string): Promise<boolean>;
 
   audit(entry: AuditEntry): Promise<void>;
+  /** Totals for metrics and the operations console. */
+  stats(): Promise<LedgerStats>;
   close(): Promise<void>;
+}
+
+export interface LedgerStats {
+  files: Record<string, number>;
+  units: Record<string, number>;
+  events: { total: number; unpublished: number; published: number; consumed: number; duplicateFacts: number };
+  /** Unit errors by code. */
+  errors: Record<string, number>;
+  deliveries: Record<string, number>;
+  outbound: Record<string, number>;
 }
 
 /** Thrown for ledger problems the caller cannot fix by retrying (a schema newer than this code, ...). */

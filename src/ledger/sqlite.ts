@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   LedgerFault, type AuditEntry, type BatchResult, type ControlKind, type DeliveryState, type FileRecord, type FileState,
-  type InterchangeSeen, type Ledger, type LedgerError, type NewFile, type NewOutboundDocument, type OutboundDocument,
+  type InterchangeSeen, type Ledger, type LedgerError, type LedgerStats, type NewFile, type NewOutboundDocument, type OutboundDocument,
   type OutboxRow, type UnitBatch, type UnitRecord,
 } from './ledger.js';
 
@@ -95,7 +95,12 @@ export class SqliteLedger implements Ledger {
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
-    this.migrate();
+    try {
+      this.migrate();
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     const db = this.db;
     this.stmts = {
       getFile: db.prepare('SELECT * FROM files WHERE id = ?'),
@@ -129,6 +134,7 @@ export class SqliteLedger implements Ledger {
     }
     for (let v = current + 1; v <= MIGRATIONS.length; v++) {
       this.db.transaction(() => {
+        if ((this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v >= v) return; // another process migrated first
         this.db.exec(MIGRATIONS[v - 1]);
         this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(v, now());
       }).immediate();
@@ -253,7 +259,9 @@ export class SqliteLedger implements Ledger {
   }
 
   async republishUnconsumed(): Promise<number> {
-    return this.db.prepare('UPDATE outbox SET published_at = NULL WHERE published_at IS NOT NULL AND consumed_at IS NULL').run().changes;
+    // Dead letters stay dead: they are replayed on purpose (waybill dlq replay), not by a Redis flush.
+    return this.db.prepare(`UPDATE outbox SET published_at = NULL WHERE published_at IS NOT NULL AND consumed_at IS NULL
+      AND id NOT IN (SELECT event_id FROM deliveries WHERE state = 'dead')`).run().changes;
   }
 
   async getEvent(id: string): Promise<OutboxRow | null> {
@@ -262,12 +270,13 @@ export class SqliteLedger implements Ledger {
   }
 
   async countEvents(): Promise<{ total: number; unpublished: number; published: number; consumed: number }> {
-    return this.db.prepare(`SELECT COUNT(*) AS total, SUM(published_at IS NULL) AS unpublished,
-      SUM(published_at IS NOT NULL) AS published, SUM(consumed_at IS NOT NULL) AS consumed FROM outbox`).get() as
+    return this.db.prepare(`SELECT COUNT(*) AS total, TOTAL(published_at IS NULL) AS unpublished,
+      TOTAL(published_at IS NOT NULL) AS published, TOTAL(consumed_at IS NOT NULL) AS consumed FROM outbox`).get() as
       { total: number; unpublished: number; published: number; consumed: number };
   }
 
   async nextControlNumbers(partner: string, kind: ControlKind, count = 1): Promise<number[]> {
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`control number count must be a whole number >= 0, got ${count}`);
     return this.durable(() => {
       const last = (this.stmts.control.get(partner, kind) as { last: number } | undefined)?.last ?? 0;
       const end = last + count;
@@ -343,6 +352,23 @@ export class SqliteLedger implements Ledger {
   async audit(entry: AuditEntry): Promise<void> {
     this.db.prepare('INSERT INTO audit (at, action, correlation_id, file_id, event_id, details) VALUES (?, ?, ?, ?, ?, ?)')
       .run(now(), entry.action, entry.correlationId ?? null, entry.fileId ?? null, entry.eventId ?? null, JSON.stringify(entry.details ?? {}));
+  }
+
+  async stats(): Promise<LedgerStats> {
+    const groups = (sql: string) =>
+      Object.fromEntries((this.db.prepare(sql).all() as { k: string; n: number }[]).map((r) => [r.k, r.n]));
+    const ev = await this.countEvents();
+    return {
+      files: groups('SELECT state AS k, COUNT(*) AS n FROM files GROUP BY state'),
+      units: groups('SELECT state AS k, COUNT(*) AS n FROM units GROUP BY state'),
+      events: {
+        total: ev.total ?? 0, unpublished: ev.unpublished ?? 0, published: ev.published ?? 0, consumed: ev.consumed ?? 0,
+        duplicateFacts: (this.db.prepare('SELECT COUNT(*) AS n FROM duplicate_facts').get() as { n: number }).n,
+      },
+      errors: groups(`SELECT json_extract(e.value, '$.code') AS k, COUNT(*) AS n FROM units, json_each(units.errors) AS e GROUP BY k`),
+      deliveries: groups('SELECT state AS k, COUNT(*) AS n FROM deliveries GROUP BY state'),
+      outbound: groups('SELECT state AS k, COUNT(*) AS n FROM outbound_documents GROUP BY state'),
+    };
   }
 
   async close(): Promise<void> {

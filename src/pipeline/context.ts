@@ -31,6 +31,8 @@ export interface PipelineContext {
   /** Units per SQLite transaction while translating. */
   batchSize: number;
   now?: () => Date;
+  /** Told when a file's translation is committed (metrics). */
+  onProcessed?: (done: { fileId: string; state: string; units: number; newEvents: number; receivedAt: string }) => void;
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

@@ -214,5 +214,6 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
   await writer.flush();
   await ctx.ledger.finishFile(fileId, finalState, acks);
   ctx.log.info({ fileId, units: writer.count, newEvents: writer.newEvents, duplicateFacts: writer.duplicateFacts, acks: acks.length, state: finalState }, 'file translated');
+  ctx.onProcessed?.({ fileId, state: finalState, units: writer.count, newEvents: writer.newEvents, receivedAt: file.receivedAt });
   return { fileId, state: finalState, units: writer.count, newEvents: writer.newEvents, duplicateFacts: writer.duplicateFacts, acks: acks.length };
 }

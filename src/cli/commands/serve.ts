@@ -1,0 +1,35 @@
+import { formatDiagnostic } from '../../mappings/diagnostics.js';
+import { loadConfig } from '../../gateway/config.js';
+import { createLogger } from '../../gateway/logger.js';
+import { startGateway } from '../../gateway/gateway.js';
+import { CliError } from '../cli-error.js';
+
+export interface ServeFlags {
+  config?: string;
+}
+
+export async function serveCommand(flags: ServeFlags): Promise<number> {
+  const { config, diagnostics } = loadConfig(flags.config);
+  for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+  if (!config) throw new CliError('CLI_USAGE', `the configuration ${flags.config ?? '(defaults)'} has errors`);
+  const log = createLogger(config.log.level);
+  let gateway;
+  try {
+    gateway = await startGateway(config, log);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    throw new CliError(e.code === 'LEDGER_SCHEMA_TOO_NEW' || e.code === 'LEDGER_OPEN_FAILED' ? 'CLI_USAGE' : 'CLI_USAGE', `cannot start: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'signal received');
+      gateway.stop().then(resolve, (err: Error) => {
+        log.error({ err: err.message }, 'error while stopping');
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}

@@ -1,0 +1,133 @@
+// `waybill serve`: one gateway process. It wires the rooms together: intake from the configured
+// transports, translation (BullMQ worker, or in-process while Redis is away), the outbox relay, optional
+// webhook delivery, partner reloads, and HTTP health/readiness/metrics. stop() shuts down in order:
+// stop intake, finish in-flight work, close cleanly.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { startHttp } from '../api/http.js';
+import { GatewayMetrics } from '../api/metrics.js';
+import { startWebhookDelivery, type WebhookDelivery } from '../delivery/webhook.js';
+import { SqliteLedger } from '../ledger/sqlite.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { Logger, PipelineContext } from '../pipeline/context.js';
+import { intake, type IntakeRequest } from '../pipeline/intake.js';
+import { QueueDispatcher, startInboundWorker, startRecoverySweeps } from '../queue/dispatcher.js';
+import { createConnection, EVENTS_QUEUE, INBOUND_QUEUE, redisStatus } from '../queue/queues.js';
+import { OutboxRelay } from '../queue/relay.js';
+import { FolderTransport } from '../transports/folder/folder.js';
+import type { GatewayConfig } from './config.js';
+import { PartnerHolder } from './partners.js';
+
+export interface Gateway {
+  url: string;
+  ledger: Ledger;
+  partners: PartnerHolder;
+  relay: OutboxRelay;
+  /** Takes a file in as a transport would (tests, the CLI). */
+  intake(req: IntakeRequest): ReturnType<typeof intake>;
+  /** One pass over the inbound folder (tests and the demo use it to avoid waiting for the poll). */
+  pollInbound(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const ledger = new SqliteLedger(join(config.dataDir, 'ledger.db'));
+  const partners = new PartnerHolder(config.partnersDir, log);
+  partners.reload();
+  partners.watch(config.reloadMs);
+  const metrics = new GatewayMetrics();
+
+  const onRedisError = (() => {
+    let last = 0;
+    return (err: Error) => {
+      if (Date.now() - last > 30_000) log.warn({ err: err.message }, 'redis connection problem (retrying)');
+      last = Date.now();
+    };
+  })();
+  const producer = createConnection(config.redisUrl, { role: 'producer', name: 'waybill-producer', onError: onRedisError });
+  const workerConnection = createConnection(config.redisUrl, { role: 'worker', name: 'waybill-worker', onError: onRedisError });
+  const prefix = config.queuePrefix;
+
+  const ctx: PipelineContext = {
+    dataDir: config.dataDir, ledger, registry: () => partners.current, log,
+    duplicates: config.duplicates, batchSize: config.translation.batchSize,
+    onProcessed: (done) => metrics.fileLatency.observe((Date.now() - Date.parse(done.receivedAt)) / 1000),
+  };
+  const dispatcher = new QueueDispatcher(ctx, producer, { prefix });
+  const intakeCtx = { ...ctx, dispatcher };
+  const inboundWorker = startInboundWorker(ctx, workerConnection, { concurrency: config.translation.concurrency, prefix, locks: dispatcher.locks });
+  const sweeps = startRecoverySweeps(ctx, dispatcher, { intervalMs: 30_000 });
+  const relay = new OutboxRelay({
+    ledger, connection: producer, prefix, batchSize: config.relay.batchSize, idleMs: config.relay.idleMs,
+    epochFile: join(config.dataDir, 'relay-epoch'), log,
+  });
+  relay.start();
+  let webhook: WebhookDelivery | null = null;
+  if (config.webhook) {
+    const w = config.webhook;
+    webhook = startWebhookDelivery({
+      url: w.url, secret: w.secret, timeoutMs: w.timeoutMs, attempts: w.attempts, baseDelayMs: w.backoffMs, maxDelayMs: w.maxBackoffMs,
+      ledger, connection: workerConnection, prefix, log,
+    });
+  }
+
+  const folder = config.inbound.folder
+    ? new FolderTransport({
+      folder: config.inbound.folder, pollMs: config.inbound.pollMs, afterIntake: config.inbound.afterIntake,
+      take: async (f) => {
+        await intake(intakeCtx, { input: { path: f.path }, transport: 'folder', originalName: f.name, originalPath: f.path, partner: f.partner });
+      },
+      onError: (f, err) => log.error({ path: f?.path, err: err.message }, 'inbound folder: intake failed; the file stays where it is'),
+    })
+    : null;
+  await folder?.start();
+
+  const depthQueues = [INBOUND_QUEUE, EVENTS_QUEUE].map((name) => new Queue(name, { connection: producer, prefix }));
+  for (const q of depthQueues) q.on('error', () => undefined);
+  const http = await startHttp({
+    host: config.http.host, port: config.http.port, metrics,
+    checks: [
+      { name: 'ledger', check: async () => ({ ok: true, detail: await ledger.countEvents() }) },
+      { name: 'redis', check: async () => { const r = await redisStatus(producer); return { ok: r.ok, detail: r }; } },
+      { name: 'relay', check: async () => { const s = relay.status(); return { ok: s.redisReachable, detail: s }; } },
+      { name: 'partners', check: async () => ({ ok: partners.current.list().length > 0, detail: partners.current.list().map((p) => p.id) }) },
+    ],
+    beforeMetrics: async () => {
+      metrics.fromLedger(await ledger.stats());
+      const r = await redisStatus(producer);
+      metrics.redisUp.set(r.ok ? 1 : 0);
+      if (r.ok) {
+        for (const q of depthQueues) metrics.queueDepth.set({ queue: q.name }, await q.getWaitingCount().catch(() => 0));
+      }
+    },
+  });
+  log.info({ url: http.url, dataDir: config.dataDir, partners: partners.current.list().map((p) => p.id), inbound: config.inbound.folder }, 'gateway started');
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url: http.url, ledger, partners, relay,
+    intake: (req) => intake(intakeCtx, req),
+    pollInbound: async () => (folder ? folder.poll() : 0),
+    stop() {
+      stopping ??= (async () => {
+        log.info({}, 'gateway stopping: no new intake, finishing in-flight work');
+        await folder?.stop();
+        await sweeps.stop();
+        await inboundWorker.close();
+        await dispatcher.close();
+        await webhook?.close();
+        await relay.stop();
+        await http.app.close();
+        partners.stop();
+        for (const q of depthQueues) await q.close().catch(() => undefined);
+        producer.disconnect();
+        workerConnection.disconnect();
+        await ledger.close();
+        log.info({}, 'gateway stopped');
+      })();
+      return stopping;
+    },
+  };
+}

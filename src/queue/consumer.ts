@@ -1,0 +1,90 @@
+// A small typed consumer for ERP teams on Node. Plain BullMQ works as well (queue `waybill-events`,
+// job name = event type, job data = the event, job id = event id); this helper adds types and the
+// contract below.
+
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { CanonicalMessage } from '../canonical/index.js';
+import { DEFAULT_PREFIX, EVENTS_QUEUE, createConnection } from './queues.js';
+
+/** Every canonical event Waybill publishes; narrow on `type` ("shipment.status@1", ...). */
+export type WaybillEvent = Extract<CanonicalMessage, { kind: 'event' }>;
+
+export interface EventMeta {
+  /** The event id (= `event.id` = the BullMQ job id): the key to deduplicate by. */
+  id: string;
+  /** `<type>@<version>`, e.g. "shipment.status@1" (= the BullMQ job name). */
+  type: string;
+  /** 1 on the first delivery of this job, 2 on its first retry, ... */
+  attempt: number;
+  /** Deliveries of this job before it is left in the failed set. */
+  maxAttempts: number;
+}
+
+export interface ConsumeEventsOptions<E = WaybillEvent> {
+  /**
+   * A Redis URL, or an ioredis connection created with `maxRetriesPerRequest: null` (BullMQ requires it
+   * for workers and duplicates the connection; yours stays yours to close).
+   */
+  connection: Redis | string;
+  handler: (event: E, meta: EventMeta) => Promise<void>;
+  /** Events handled at the same time. Default 1. Above 1, events are handled out of order. */
+  concurrency?: number;
+  /** The gateway's BullMQ key prefix, if it sets one. Default "bull". */
+  prefix?: string;
+  /** Told about each failed delivery (it will be retried unless attempt === maxAttempts). */
+  onFailure?: (err: Error, meta: EventMeta) => void;
+}
+
+export interface EventConsumer {
+  readonly worker: Worker;
+  /** Lets handlers in progress finish, then disconnects. */
+  close(): Promise<void>;
+}
+
+/**
+ * Consumes Waybill's canonical events from the `waybill-events` queue.
+ *
+ * Delivery contract:
+ * - **At least once.** An event is delivered again when the handler throws (up to the job's attempts,
+ *   with exponential backoff: 8 attempts over about 20 minutes by default), when this process dies
+ *   mid-handler, and after Redis loses its data (the gateway then republishes everything it has not
+ *   seen consumed). **Deduplicate by event id** (`event.id` = `meta.id`): record processed ids in the
+ *   same database transaction as the handler's effect, and return without effect for a known id.
+ * - An event id is stable: the same carrier fact always carries the same id, also when the carrier
+ *   resends the file.
+ * - **No ordering guarantee** across events (retries, concurrency, several consumers): order by the
+ *   event's own times (`occurredAt`), not by arrival.
+ * - The handler returning means "done": the job completes, and the gateway records the event consumed.
+ *   Throwing means "try again later". After the last attempt the job stays in the queue's failed set
+ *   (kept 30 days) for you to inspect and retry with BullMQ tools.
+ */
+export function consumeEvents<E = WaybillEvent>(opts: ConsumeEventsOptions<E>): EventConsumer {
+  const owned = typeof opts.connection === 'string' ? createConnection(opts.connection, { role: 'worker', name: 'waybill-erp-consumer' }) : null;
+  const meta = (job: Job): EventMeta => ({
+    id: job.id ?? (job.data as { id?: string }).id ?? '',
+    type: job.name,
+    attempt: job.attemptsMade + 1,
+    maxAttempts: job.opts.attempts ?? 1,
+  });
+  const worker = new Worker(
+    EVENTS_QUEUE,
+    async (job: Job) => {
+      await opts.handler(job.data as E, meta(job));
+      // No return value: nothing more to keep in Redis per completed event.
+    },
+    { connection: owned ?? (opts.connection as Redis), prefix: opts.prefix ?? DEFAULT_PREFIX, concurrency: opts.concurrency ?? 1 },
+  );
+  worker.on('failed', (job, err) => {
+    // attemptsMade already counts the failed attempt here.
+    if (job && opts.onFailure) opts.onFailure(err, { ...meta(job), attempt: job.attemptsMade });
+  });
+  worker.on('error', () => undefined); // connection trouble: BullMQ reconnects by itself
+  return {
+    worker,
+    async close() {
+      await worker.close();
+      if (owned) await owned.quit().catch(() => owned.disconnect());
+    },
+  };
+}

@@ -1,0 +1,330 @@
+// The embedded SQLite ledger on its own: migrations, idempotent writes, the outbox life cycle,
+// deliveries, control numbers.
+import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LEDGER_SCHEMA_VERSION, SqliteLedger } from '../../src/ledger/sqlite.js';
+import { LedgerFault, type NewFile, type NewOutboundDocument, type OutboxEvent, type UnitRecord } from '../../src/ledger/ledger.js';
+
+const cleanup: Array<() => void | Promise<void>> = [];
+afterEach(async () => {
+  while (cleanup.length) await cleanup.pop()!();
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wb-ledger-'));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function open(path: string): SqliteLedger {
+  const ledger = new SqliteLedger(path);
+  cleanup.push(() => ledger.close());
+  return ledger;
+}
+
+function fresh(): { ledger: SqliteLedger; path: string } {
+  const path = join(tempDir(), 'ledger.db');
+  return { ledger: open(path), path };
+}
+
+const FILE: NewFile = {
+  id: 'sha256-aaaa', size: 120, partner: 'acme-freight', transport: 'folder', originalName: 'in.edi',
+  originalPath: '/inbound/in.edi', storedPath: 'files/sha256-aaaa', receivedAt: '2025-01-01T00:00:00.000Z',
+};
+
+function unit(i: number, fileId = FILE.id): UnitRecord {
+  return {
+    id: `${fileId}-u${i}`, fileId, index: i, partner: 'acme-freight', label: `214 #${i}`, setId: '214', control: String(1000 + i),
+    state: 'translated', errors: [], references: { pro: `PRO${i}` },
+  };
+}
+
+function event(i: number, extra: Partial<OutboxEvent> = {}): OutboxEvent {
+  return {
+    id: `evt_${String(i).padStart(4, '0')}`, fileId: FILE.id, unitId: `${FILE.id}-u${i}`, type: 'shipment.status@1', partner: 'acme-freight',
+    payload: JSON.stringify({ id: `evt_${i}`, n: i }), ...extra,
+  };
+}
+
+describe('migrations', () => {
+  it('a new ledger gets every migration once, in WAL mode; reopening applies nothing again', async () => {
+    const { ledger, path } = fresh();
+    await ledger.close();
+    const db = new Database(path, { readonly: true });
+    try {
+      const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>;
+      expect(versions.map((v) => v.version)).toEqual(Array.from({ length: LEDGER_SCHEMA_VERSION }, (_, i) => i + 1));
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name);
+      expect(tables).toEqual(expect.arrayContaining(['files', 'units', 'outbox', 'interchanges', 'facts', 'duplicate_facts',
+        'control_numbers', 'outbound_documents', 'deliveries', 'audit']));
+    } finally {
+      db.close();
+    }
+    const again = open(path);
+    expect((await again.recordFile(FILE)).created).toBe(true);
+    await again.close();
+    const db2 = new Database(path, { readonly: true });
+    expect((db2.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(LEDGER_SCHEMA_VERSION);
+    db2.close();
+    // The data survived the reopen.
+    expect((await open(path).getFile(FILE.id))?.originalName).toBe('in.edi');
+  });
+
+  it('refuses a ledger with a newer schema (LEDGER_SCHEMA_TOO_NEW) and leaves it untouched', async () => {
+    const { ledger, path } = fresh();
+    await ledger.recordFile(FILE);
+    await ledger.close();
+    const db = new Database(path);
+    db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(LEDGER_SCHEMA_VERSION + 1, new Date().toISOString());
+    db.close();
+    let err: unknown;
+    try {
+      open(path);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(LedgerFault);
+    expect((err as LedgerFault).code).toBe('LEDGER_SCHEMA_TOO_NEW');
+    expect((err as Error).message).toMatch(new RegExp(`schema version ${LEDGER_SCHEMA_VERSION + 1}, newer than this Waybill knows \\(${LEDGER_SCHEMA_VERSION}\\)`));
+    const check = new Database(path, { readonly: true });
+    expect((check.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v).toBe(LEDGER_SCHEMA_VERSION + 1);
+    expect((check.prepare('SELECT COUNT(*) AS n FROM files').get() as { n: number }).n).toBe(1);
+    check.close();
+  });
+
+  it('two processes migrating a new ledger at once: both open it (the version is re-read under the write lock)', async () => {
+    // Deterministic: this process holds the write lock while two children open the ledger. Both read
+    // "version 0" and wait for the lock; when it is released, one migrates, and the other must see that
+    // instead of running migration 1 again ("table files already exists").
+    const dir = tempDir();
+    const path = join(dir, 'ledger.db');
+    const holder = new Database(path);
+    holder.pragma('journal_mode = WAL');
+    holder.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    holder.exec('BEGIN IMMEDIATE');
+    const script = fileURLToPath(new URL('./allocate-control.ts', import.meta.url));
+    const children = [0, 1].map(() => {
+      const proc = spawn(process.execPath, ['--import', 'tsx', script, path, 'acme', '1', '7'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+      let out = '';
+      let err = '';
+      proc.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+      proc.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+      const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+      return { proc, exit, out: () => out, err: () => err };
+    });
+    try {
+      // Both are about to open the ledger (bounded wait) ...
+      for (let i = 0; i < 400 && !children.every((c) => c.out().includes('OPENING')); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(children.every((c) => c.out().includes('OPENING'))).toBe(true);
+      // ... give them a moment to read the version and queue on the lock (busy_timeout is 10 s).
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      holder.exec('COMMIT');
+      holder.close();
+    }
+    const codes = await Promise.all(children.map((c) => c.exit));
+    for (const [i, c] of children.entries()) expect({ code: codes[i], stderr: c.err().split('\n').find((l) => /Error|error/.test(l)) ?? '' }).toEqual({ code: 0, stderr: '' });
+    const check = new Database(path, { readonly: true });
+    expect((check.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(LEDGER_SCHEMA_VERSION);
+    check.close();
+  }, 60_000);
+});
+
+describe('files', () => {
+  it('recordFile is idempotent: the same id again keeps the first record and says created=false', async () => {
+    const { ledger } = fresh();
+    const first = await ledger.recordFile(FILE);
+    expect(first.created).toBe(true);
+    expect(first.file).toMatchObject({ id: FILE.id, state: 'received', attempts: 0, unitsDone: 0, errors: [], partner: 'acme-freight' });
+    const second = await ledger.recordFile({ ...FILE, originalName: 'again.edi', receivedAt: '2025-02-01T00:00:00.000Z', transport: 'sftp' });
+    expect(second.created).toBe(false);
+    expect(second.file).toEqual(first.file);
+    expect(await ledger.listFiles()).toHaveLength(1);
+  });
+
+  it('setFileState counts translation attempts and keeps errors and partner', async () => {
+    const { ledger } = fresh();
+    await ledger.recordFile({ ...FILE, partner: null });
+    await ledger.setFileState(FILE.id, 'translating');
+    await ledger.setFileState(FILE.id, 'translating', { partner: 'acme-freight' });
+    await ledger.setFileState(FILE.id, 'failed', { errors: [{ code: 'X12_NO_ISA', message: 'no ISA', line: 1, column: 1 }] });
+    expect(await ledger.getFile(FILE.id)).toMatchObject({
+      attempts: 2, state: 'failed', partner: 'acme-freight', errors: [{ code: 'X12_NO_ISA', message: 'no ISA', line: 1, column: 1 }],
+    });
+    expect(await ledger.listFiles({ state: 'failed' })).toHaveLength(1);
+    expect(await ledger.listFiles({ state: ['received', 'translated'] })).toHaveLength(0);
+    expect(await ledger.getFile('sha256-none')).toBeNull();
+  });
+});
+
+describe('commitBatch and finishFile', () => {
+  it('ignores events already in the outbox (a batch committed again after a crash)', async () => {
+    const { ledger } = fresh();
+    await ledger.recordFile(FILE);
+    const batch = { fileId: FILE.id, units: [unit(0), unit(1)], events: [event(0), event(1)], unitsDone: 2 };
+    expect(await ledger.commitBatch(batch)).toEqual({ newEvents: 2, duplicateFacts: [] });
+    expect(await ledger.commitBatch(batch)).toEqual({ newEvents: 0, duplicateFacts: [] });
+    expect(await ledger.commitBatch({ fileId: FILE.id, units: [unit(1), unit(2)], events: [event(1), event(2)], unitsDone: 3 }))
+      .toEqual({ newEvents: 1, duplicateFacts: [] });
+    expect((await ledger.countEvents()).total).toBe(3);
+    expect((await ledger.units(FILE.id)).map((u) => u.index)).toEqual([0, 1, 2]);
+    expect((await ledger.units(FILE.id))[0]).toEqual(unit(0));
+    expect((await ledger.getFile(FILE.id))?.unitsDone).toBe(3);
+    // The checkpoint never goes back.
+    await ledger.commitBatch({ fileId: FILE.id, units: [], events: [], unitsDone: 1 });
+    expect((await ledger.getFile(FILE.id))?.unitsDone).toBe(3);
+    // Outbox order is commit order.
+    expect((await ledger.unpublished(10)).map((e) => e.id)).toEqual(['evt_0000', 'evt_0001', 'evt_0002']);
+  });
+
+  it('flags an event whose business fact is already recorded under another id, and does not publish it', async () => {
+    const { ledger } = fresh();
+    await ledger.recordFile(FILE);
+    const r1 = await ledger.commitBatch({ fileId: FILE.id, units: [unit(0)], events: [event(0, { factKey: 'PRO0|D1|2025-01-01T10:00Z' })], unitsDone: 1 });
+    expect(r1).toEqual({ newEvents: 1, duplicateFacts: [] });
+    // The same fact again, from another transaction (another id): flagged, not in the outbox.
+    const r2 = await ledger.commitBatch({
+      fileId: FILE.id, units: [unit(1)],
+      events: [event(1, { factKey: 'PRO0|D1|2025-01-01T10:00Z' }), event(2, { factKey: 'PRO2|D1|2025-01-01T10:00Z' })], unitsDone: 2,
+    });
+    expect(r2).toEqual({ newEvents: 1, duplicateFacts: ['evt_0001'] });
+    expect(await ledger.getEvent('evt_0001')).toBeNull();
+    // The original event committed again (crash replay) is not a duplicate of itself.
+    expect(await ledger.commitBatch({ fileId: FILE.id, units: [unit(0)], events: [event(0, { factKey: 'PRO0|D1|2025-01-01T10:00Z' })], unitsDone: 1 }))
+      .toEqual({ newEvents: 0, duplicateFacts: [] });
+    expect((await ledger.unpublished(10)).map((e) => e.id)).toEqual(['evt_0000', 'evt_0002']);
+  });
+
+  it('finishFile records acknowledgments once, also when the file is finished again after a crash', async () => {
+    const { ledger } = fresh();
+    await ledger.recordFile(FILE);
+    const ack: NewOutboundDocument = {
+      id: `ack-${FILE.id}-000000001`, partner: 'acme-freight', kind: '997', relatedFileId: FILE.id, content: 'ISA*...~', controls: { interchange: '7', group: '7', transaction: '0001' },
+    };
+    await ledger.finishFile(FILE.id, 'translated', [ack]);
+    await ledger.finishFile(FILE.id, 'translated', [{ ...ack, content: 'ISA*different~' }]);
+    const docs = await ledger.listOutboundDocuments({ relatedFileId: FILE.id });
+    expect(docs).toHaveLength(1);
+    expect(docs[0]).toMatchObject({ id: ack.id, kind: '997', content: 'ISA*...~', state: 'pending', attempts: 0, controls: ack.controls });
+    expect((await ledger.getFile(FILE.id))?.state).toBe('translated');
+    await ledger.setOutboundState(ack.id, 'delivered');
+    expect((await ledger.listOutboundDocuments({ state: 'delivered' }))[0]).toMatchObject({ id: ack.id, attempts: 1, lastError: null });
+    expect(await ledger.addOutboundDocument(ack)).toEqual({ created: false });
+  });
+});
+
+describe('outbox life cycle', () => {
+  async function withEvents(n: number) {
+    const { ledger } = fresh();
+    await ledger.recordFile(FILE);
+    await ledger.commitBatch({ fileId: FILE.id, units: [], events: Array.from({ length: n }, (_, i) => event(i)), unitsDone: n });
+    return ledger;
+  }
+
+  it('unpublished -> markPublished -> markConsumed; republishUnconsumed brings back only what was not consumed', async () => {
+    const ledger = await withEvents(5);
+    expect((await ledger.unpublished(2)).map((e) => e.id)).toEqual(['evt_0000', 'evt_0001']);
+    const t1 = '2025-01-01T00:00:01.000Z';
+    await ledger.markPublished(['evt_0000', 'evt_0001', 'evt_0002', 'evt_0003'], t1);
+    expect((await ledger.unpublished(10)).map((e) => e.id)).toEqual(['evt_0004']);
+    // Published again later: the first time stays.
+    await ledger.markPublished(['evt_0000'], '2025-01-01T00:09:00.000Z');
+    expect((await ledger.getEvent('evt_0000'))?.publishedAt).toBe(t1);
+
+    const t2 = '2025-01-01T00:00:02.000Z';
+    await ledger.markConsumed(['evt_0000', 'evt_0001'], t2);
+    // Consumed without a recorded publish (a consumer faster than the relay's markPublished): both set.
+    await ledger.markConsumed(['evt_0004'], t2);
+    expect(await ledger.getEvent('evt_0004')).toMatchObject({ publishedAt: t2, consumedAt: t2 });
+    await ledger.markConsumed(['evt_0000'], '2025-01-01T00:09:00.000Z');
+    expect((await ledger.getEvent('evt_0000'))?.consumedAt).toBe(t2);
+    expect(await ledger.countEvents()).toEqual({ total: 5, unpublished: 0, published: 5, consumed: 3 });
+
+    // Redis lost its data: published but not consumed (2 and 3) are unpublished again, the rest stays.
+    expect(await ledger.republishUnconsumed()).toBe(2);
+    expect((await ledger.unpublished(10)).map((e) => e.id)).toEqual(['evt_0002', 'evt_0003']);
+    expect(await ledger.countEvents()).toEqual({ total: 5, unpublished: 2, published: 3, consumed: 3 });
+    expect(await ledger.republishUnconsumed()).toBe(0);
+    expect(await ledger.getEvent('evt_0000')).toMatchObject({ fileId: FILE.id, type: 'shipment.status@1', partner: 'acme-freight', payload: event(0).payload });
+    expect(await ledger.getEvent('evt_none')).toBeNull();
+  });
+
+  it('countEvents on an empty outbox is all zeros', async () => {
+    const { ledger } = fresh();
+    expect(await ledger.countEvents()).toEqual({ total: 0, unpublished: 0, published: 0, consumed: 0 });
+  });
+});
+
+describe('deliveries', () => {
+  it('counts attempts, goes dead when told, lists by state, and revives only dead deliveries', async () => {
+    const { ledger } = fresh();
+    expect(await ledger.recordDelivery('evt_a', { ok: false, status: 503, error: 'HTTP 503' })).toMatchObject({ eventId: 'evt_a', attempts: 1, state: 'pending', lastStatus: 503 });
+    expect(await ledger.recordDelivery('evt_a', { ok: false, status: null, error: 'timeout' })).toMatchObject({ attempts: 2, state: 'pending', lastStatus: null, lastError: 'timeout' });
+    expect(await ledger.recordDelivery('evt_a', { ok: false, status: 500, error: 'HTTP 500', dead: true })).toMatchObject({ attempts: 3, state: 'dead' });
+    expect(await ledger.recordDelivery('evt_b', { ok: true, status: 200 })).toMatchObject({ attempts: 1, state: 'delivered', lastError: null });
+    await ledger.recordDelivery('evt_c', { ok: false, status: 400, error: 'HTTP 400', dead: true });
+
+    expect((await ledger.deliveries({ state: 'dead' })).map((d) => d.eventId).sort()).toEqual(['evt_a', 'evt_c']);
+    expect((await ledger.deliveries({ state: 'delivered' })).map((d) => d.eventId)).toEqual(['evt_b']);
+    expect(await ledger.deliveries()).toHaveLength(3);
+    expect(await ledger.deliveries({ limit: 2 })).toHaveLength(2);
+    expect((await ledger.deliveries({ state: 'dead' })).find((d) => d.eventId === 'evt_a')).toMatchObject({ attempts: 3, lastStatus: 500, lastError: 'HTTP 500' });
+
+    expect(await ledger.reviveDelivery('evt_a')).toBe(true);
+    expect(await ledger.reviveDelivery('evt_a')).toBe(false);
+    expect(await ledger.reviveDelivery('evt_b')).toBe(false);
+    expect(await ledger.reviveDelivery('evt_unknown')).toBe(false);
+    expect((await ledger.deliveries({ state: 'pending' }))[0]).toMatchObject({ eventId: 'evt_a', attempts: 0 });
+    // After a revive the attempts count from 1 again.
+    expect(await ledger.recordDelivery('evt_a', { ok: true, status: 204 })).toMatchObject({ attempts: 1, state: 'delivered', lastStatus: 204 });
+    expect((await ledger.deliveries({ state: 'dead' })).map((d) => d.eventId)).toEqual(['evt_c']);
+  });
+});
+
+describe('control numbers and interchanges', () => {
+  it('allocates consecutive numbers per partner and kind, across reopening', async () => {
+    const { ledger, path } = fresh();
+    expect(await ledger.nextControlNumbers('acme', 'interchange')).toEqual([1]);
+    expect(await ledger.nextControlNumbers('acme', 'interchange', 3)).toEqual([2, 3, 4]);
+    expect(await ledger.nextControlNumbers('acme', 'group', 2)).toEqual([1, 2]);
+    expect(await ledger.nextControlNumbers('other', 'interchange')).toEqual([1]);
+    await ledger.close();
+    expect(await open(path).nextControlNumbers('acme', 'interchange')).toEqual([5]);
+  });
+
+  it('throws LEDGER_CONTROL_EXHAUSTED at the 9-digit limit without allocating anything', async () => {
+    const { ledger, path } = fresh();
+    await ledger.nextControlNumbers('acme', 'interchange');
+    const db = new Database(path);
+    db.prepare("UPDATE control_numbers SET last = 999999997 WHERE partner = 'acme'").run();
+    db.close();
+    await expect(ledger.nextControlNumbers('acme', 'interchange', 3)).rejects.toMatchObject({ name: 'LedgerFault', code: 'LEDGER_CONTROL_EXHAUSTED' });
+    expect(await ledger.nextControlNumbers('acme', 'interchange', 2)).toEqual([999999998, 999999999]);
+    await expect(ledger.nextControlNumbers('acme', 'interchange')).rejects.toBeInstanceOf(LedgerFault);
+  });
+
+  it('refuses a count that is not a whole number >= 0 (a negative count would hand out numbers again)', async () => {
+    const { ledger } = fresh();
+    expect(await ledger.nextControlNumbers('acme', 'group', 3)).toEqual([1, 2, 3]);
+    for (const bad of [-2, 1.5, Number.NaN]) await expect(ledger.nextControlNumbers('acme', 'group', bad)).rejects.toThrow(RangeError);
+    expect(await ledger.nextControlNumbers('acme', 'group', 0)).toEqual([]);
+    expect(await ledger.nextControlNumbers('acme', 'group')).toEqual([4]);
+  });
+
+  it('noteInterchange finds the same sender + ISA13 from another file within the window only', async () => {
+    const { ledger } = fresh();
+    const seen = { senderQualifier: 'ZZ', senderId: 'ACME', control: '000000101', fileId: 'sha256-1', receivedAt: '2025-01-10T00:00:00.000Z' };
+    expect(await ledger.noteInterchange(seen, 30)).toEqual({ duplicateOf: null });
+    // The same file again (crash replay) is not a duplicate of itself.
+    expect(await ledger.noteInterchange(seen, 30)).toEqual({ duplicateOf: null });
+    expect(await ledger.noteInterchange({ ...seen, fileId: 'sha256-2', receivedAt: '2025-01-20T00:00:00.000Z' }, 30)).toEqual({ duplicateOf: 'sha256-1' });
+    expect(await ledger.noteInterchange({ ...seen, fileId: 'sha256-3', receivedAt: '2025-03-20T00:00:00.000Z' }, 30)).toEqual({ duplicateOf: null });
+    expect(await ledger.noteInterchange({ ...seen, senderId: 'OTHER', fileId: 'sha256-4' }, 30)).toEqual({ duplicateOf: null });
+  });
+});
