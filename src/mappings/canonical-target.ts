@@ -50,6 +50,22 @@ function shapeOf(s: Schemaish): Record<string, unknown> | null {
   return null;
 }
 
+/** Keys a value must have: for a union, only the keys every option requires. */
+function requiredKeys(s: Schemaish): Set<string> | null {
+  if (s.def?.type === 'object' && s.shape) {
+    return new Set(Object.entries(s.shape).filter(([, v]) => !unwrap(v).optional).map(([k]) => k));
+  }
+  if (s.def?.type === 'union' && Array.isArray(s.def.options)) {
+    let common: Set<string> | null = null;
+    for (const o of s.def.options) {
+      const r: Set<string> = requiredKeys(unwrap(o).schema) ?? new Set<string>();
+      common = common === null ? r : new Set([...common].filter((k: string) => r.has(k)));
+    }
+    return common;
+  }
+  return null;
+}
+
 interface Node {
   schema: Schemaish;
   optional: boolean;
@@ -120,6 +136,7 @@ export class CanonicalTarget {
     const walk = (node: Node, prefix: string[]) => {
       const shape = shapeOf(node.schema);
       if (!shape) return;
+      const required = requiredKeys(node.schema) ?? new Set<string>();
       for (const [k, v] of Object.entries(shape)) {
         if (top && prefix.length === 0 && this.gatewayFields.has(k)) continue;
         const path = [...prefix, k].join('.');
@@ -127,7 +144,7 @@ export class CanonicalTarget {
         if (assigned.has(path)) {
           // Assigned field by field: its own required fields must be there too. Assigned wholesale: done.
           if ([...assigned].some((a) => a.startsWith(`${path}.`))) walk(c, [...prefix, k]);
-        } else if (!c.optional) {
+        } else if (!c.optional && required.has(k)) {
           missing.push(path);
         }
       }

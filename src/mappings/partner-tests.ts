@@ -138,7 +138,8 @@ function readExpected(file: string): string | null {
 async function runCase(testFile: string, partner: CompiledPartner, registry: PartnerRegistry, update: boolean): Promise<PartnerTestResult> {
   const result: PartnerTestResult = { partner: partner.id, file: testFile, ok: true, diffs: [], updated: [] };
   const src = YamlSource.load(testFile);
-  const problems = [...src.diagnostics, ...zodDiagnostics(src, caseSchema, 'TEST_CASE_INVALID')];
+  // After a YAML syntax error the value is unusable: report the syntax error alone, not what it hid.
+  const problems = src.diagnostics.some((d) => d.severity === 'error') ? [...src.diagnostics] : [...src.diagnostics, ...zodDiagnostics(src, caseSchema, 'TEST_CASE_INVALID')];
   const parsed = caseSchema.safeParse(src.value ?? {});
   if (problems.length || !parsed.success) {
     result.ok = false;
@@ -164,7 +165,7 @@ async function runCase(testFile: string, partner: CompiledPartner, registry: Par
       result.diffs.push(`missing expected file ${expectedFile} (run with --update to create it)`);
       return;
     }
-    const diffs = kind === 'json' ? jsonDiff(JSON.parse(expected), JSON.parse(actual)) : textDiff(expected, actual);
+    const diffs = kind === 'json' ? jsonDiff(JSON.parse(expected), JSON.parse(actual), 'events') : textDiff(expected, actual);
     if (diffs.length) {
       result.ok = false;
       result.diffs.push(`${expectedFile}:`, ...diffs.map((d) => `  ${d}`));
@@ -194,7 +195,7 @@ async function runCase(testFile: string, partner: CompiledPartner, registry: Par
       const eventsJson = `${JSON.stringify(events, null, 2)}\n`;
       if (typeof tc.expect.events === 'string') compare(tc.expect.events, eventsJson, 'json');
       else if (Array.isArray(tc.expect.events)) {
-        const d = jsonDiff(tc.expect.events, JSON.parse(eventsJson));
+        const d = jsonDiff(tc.expect.events, JSON.parse(eventsJson), 'events');
         if (d.length) {
           result.ok = false;
           result.diffs.push('events:', ...d.map((x) => `  ${x}`));

@@ -390,11 +390,6 @@ export class SpecCompiler<C> {
         return r === undefined || r === '' ? dflt : r;
       };
     }
-    if (raw.when !== undefined) {
-      const cond = this.compileCondition(raw.when, [...at, 'when']);
-      const prev = ev;
-      ev = (ctx, env) => (cond(ctx, env) ? prev(ctx, env) : undefined);
-    }
     if (raw.required !== undefined) {
       if (typeof raw.required !== 'boolean') this.diag('MAP_SPEC_INVALID', "'required' is true or false", [...at, 'required']);
       else if (raw.required) {
@@ -410,6 +405,12 @@ export class SpecCompiler<C> {
           return r;
         };
       }
+    }
+    // `when` last: a value whose condition does not hold is simply absent, required or not.
+    if (raw.when !== undefined) {
+      const cond = this.compileCondition(raw.when, [...at, 'when']);
+      const prev = ev;
+      ev = (ctx, env) => (cond(ctx, env) ? prev(ctx, env) : undefined);
     }
     return ev;
   }

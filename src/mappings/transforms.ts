@@ -36,8 +36,26 @@ export function x12Time(raw: string): string {
 const FIXED_OFFSET = /^[+-](0\d|1[0-4]):[0-5]\d$/;
 const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
 
-/** The UTC offset (e.g. "-05:00") of an IANA zone at the instant `utcMillis`. */
+/**
+ * Offsets of a zone by 15-minute bucket: zone offsets only change on quarter hours, and Intl is slow
+ * enough to dominate translation when called twice per timestamp.
+ */
+const offsetCache = new Map<string, number>();
+const QUARTER_HOUR = 15 * 60_000;
+
+/** The UTC offset in minutes of an IANA zone at the instant `utcMillis`. */
 function zoneOffsetAt(zone: string, utcMillis: number): number {
+  const key = `${zone}|${Math.floor(utcMillis / QUARTER_HOUR)}`;
+  let cached = offsetCache.get(key);
+  if (cached === undefined) {
+    cached = computeZoneOffset(zone, utcMillis);
+    if (offsetCache.size > 50_000) offsetCache.clear(); // bounded: a long run over many dates
+    offsetCache.set(key, cached);
+  }
+  return cached;
+}
+
+function computeZoneOffset(zone: string, utcMillis: number): number {
   let fmt = offsetFormatters.get(zone);
   if (!fmt) {
     try {

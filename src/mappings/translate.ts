@@ -70,7 +70,8 @@ function fromFailure(f: MappingFailure, fallbackLine: number): TranslationError 
 
 /** Adds the envelope the gateway owns and validates the whole event; throws MappingFailure when invalid. */
 function finishEvent(type: string, body: Record<string, Value>, envelope: Record<string, unknown>, mappingFile: string): CanonicalEvent {
-  const candidate = { kind: 'event', ...envelope, type, references: {}, ...JSON.parse(JSON.stringify(body)) };
+  // The body is built from fresh objects of the mapping, so it can be spread as is (no copy needed).
+  const candidate = { kind: 'event', ...envelope, type, references: {}, ...body };
   const parsed = parseAs(type as TypeKey, candidate);
   if (!parsed.ok) {
     const problems = parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ');

@@ -89,10 +89,9 @@ export class X12Adapter implements SourceAdapter<X12Context> {
   }
 
   values(path: unknown, ctx: X12Context, all: boolean): { value: string; loc?: SourceLoc }[] {
-    return evalValues(path as X12Path, ctx.node, ctx.delimiters, all).map((l) => ({
-      value: l.value,
-      loc: { line: l.segment.loc.line, column: l.segment.loc.column, offset: l.segment.loc.offset, what: l.segment.id },
-    }));
+    // Locations are built only when a failure needs one (adapter.loc): this runs for every field of
+    // every transaction, and the allocations showed in the profile.
+    return evalValues(path as X12Path, ctx.node, ctx.delimiters, all);
   }
 
   loops(path: unknown, ctx: X12Context): X12Context[] {

@@ -189,13 +189,18 @@ function loopsBelow(starts: LoopNode[], path: X12Path, d: Delimiters, fromScope 
  * LX's own segments and its N1 loops, then the transaction's heading (B10, heading N1 loops), but never
  * another LX or another AT7.
  */
+const scopeCache = new WeakMap<LoopNode, LoopNode[][]>();
+
 function enclosingScopes(ctx: LoopNode): LoopNode[][] {
+  const cached = scopeCache.get(ctx);
+  if (cached) return cached;
   const scopes: LoopNode[][] = [];
   let came = ctx;
   for (let n = ctx.parent; n; came = n, n = n.parent) {
     const own: LoopNode = { id: n.id, trigger: n.trigger, segments: came.segments[0] && n.segments.includes(came.segments[0]) ? n.segments.filter((s) => s !== came.segments[0]) : n.segments, children: [], parent: null };
     scopes.push([own, ...n.children.filter((c) => c.trigger !== came.trigger)]);
   }
+  scopeCache.set(ctx, scopes);
   return scopes;
 }
 
@@ -211,12 +216,9 @@ export interface Located {
 
 function valuesIn(segs: Segment[], t: NonNullable<X12Path['target']>, d: Delimiters, all: boolean): Located[] {
   const out: Located[] = [];
-  for (const s of segs) {
+  for (const s of all ? segs : segs.slice(0, 1)) {
     const v = elementValue(s, t.element, t.component, t.repetition, d);
-    if (v !== '') {
-      out.push({ value: v, segment: s });
-      if (!all) break;
-    }
+    if (v !== '') out.push({ value: v, segment: s });
   }
   return out;
 }
@@ -231,22 +233,24 @@ export function evalValues(path: X12Path, ctx: LoopNode, d: Delimiters, all: boo
   const t = path.target!;
   if (path.absolute || path.loops.length > 0) {
     const scopes = path.absolute ? [[root(ctx)]] : [[ctx], ...enclosingScopes(ctx)];
-    for (const [i, scope] of scopes.entries()) {
+    for (let i = 0; i < scopes.length; i++) {
+      const scope = scopes[i];
       // In an enclosing scope the loops listed are themselves candidates for the first step.
       const nodes = path.loops.length ? (i === 0 ? selectLoops(scope, path.loops, d) : selectLoopsFromScope(scope, path.loops, d)) : scope;
       const segs: Segment[] = [];
-      for (const n of nodes) collectSegments(n, t, d, segs, false);
+      for (const n of nodes) if (collectSegments(n, t, d, segs, !all) && !all) break;
       if (segs.length > 0 || path.absolute) return valuesIn(segs, t, d, all);
     }
     return [];
   }
+  // Without `all`, the path names the element of the FIRST matching segment (as the language
+  // reference says), even when that element is empty: no mixing of values from different segments.
   const inside: Segment[] = [];
-  collectSegments(ctx, t, d, inside, false);
-  const here = valuesIn(inside, t, d, all);
-  if (here.length > 0 || inside.length > 0) return here;
+  collectSegments(ctx, t, d, inside, !all);
+  if (inside.length > 0) return valuesIn(inside, t, d, all);
   for (const scope of enclosingScopes(ctx)) {
     const segs: Segment[] = [];
-    for (const n of scope) collectSegments(n, t, d, segs, false);
+    for (const n of scope) if (collectSegments(n, t, d, segs, !all) && !all) break;
     if (segs.length > 0) return valuesIn(segs, t, d, all);
   }
   return [];

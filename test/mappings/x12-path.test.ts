@@ -116,6 +116,24 @@ describe('evaluating paths on a 214 loop tree (fixtures/edi/214/004010/ltl-multi
   });
 });
 
+describe('5010 214 with N1 loops inside each LX (fixtures/edi/214/005010/truckload-gps.edi)', () => {
+  const { ctx, d } = fixtureTx('214/005010/truckload-gps.edi');
+  const at7 = evalLoops(parseX12Path('LX/AT7', 'loop'), ctx.node, d);
+
+  it('an AT7 iteration sees the N1 loops and L11 of its own LX, never those of another LX', () => {
+    expect(at7).toHaveLength(6);
+    expect(at7.map((n) => values('N4.01', n, d, false)[0] ?? null)).toEqual(['APPLETON', 'APPLETON', 'NEENAH', null, 'COLUMBUS', 'COLUMBUS']);
+    expect(at7.map((n) => values('N1[01=SF]/N1.04', n, d)[0] ?? null)).toEqual([null, null, 'NPP-NEE', null, null, null]);
+    expect(at7.map((n) => values('L11[02=QN].01', n, d))).toEqual([['1'], ['1'], ['2'], ['3'], ['3'], ['3']]);
+    expect(at7.map((n) => values('AT8.03', n, d)[0] ?? null)).toEqual([null, '24180', null, null, null, '38420']);
+    // `each: N1` from an AT7 iteration: the N1 loops of its LX only.
+    expect(at7.map((n) => evalLoops(parseX12Path('N1', 'loop'), n, d).length)).toEqual([1, 1, 1, 0, 1, 1]);
+    // The heading stays visible; an absolute path still sees every LX.
+    expect(values('B10.02', at7[3], d)).toEqual(['KLP2503110042']);
+    expect(values('/LX/N1/N4.01', at7[3], d)).toEqual(['APPLETON', 'APPLETON', 'NEENAH', 'COLUMBUS', 'COLUMBUS']);
+  });
+});
+
 describe('each over repeated segments (fixtures/edi/210/004010/ltl-invoice-n9.edi)', () => {
   const { ctx, d } = fixtureTx('210/004010/ltl-invoice-n9.edi');
 
@@ -171,8 +189,9 @@ describe('components and repetitions', () => {
     expect(values('AK4[01.2=3].02', n, d5010)).toEqual(['Y']);
   });
 
-  it('empty elements count as absent, so the next matching segment gives the value', () => {
+  it('a path names the element of the first matching segment; an empty one is absent (never mixed with the next segment)', () => {
     const n = node(seg('N9', 'BM', ''), seg('N9', 'BM', 'SECOND'));
-    expect(values('N9[01=BM].02', n, d4010, false)).toEqual(['SECOND']);
+    expect(values('N9[01=BM].02', n, d4010, false)).toEqual([]);
+    expect(values('N9[01=BM].02', n, d4010, true)).toEqual(['SECOND']);
   });
 });

@@ -1,0 +1,422 @@
+// Inbound translation benchmark: read + validate + map to canonical events (translateX12 with a ~20-field
+// 214 mapping) vs node-x12 X12Parser.parse + X12TransactionMap with an equivalent 20-key map, on the
+// same generated 214 files, in the same run.
+//
+//   npm run build && node bench/translate.mjs [--quick] [--runs N] [--skip-baseline] [--json] [--profile]
+//
+// Files (generated into bench/out/ by bench/gen-214.mjs, shared with bench/x12.mjs):
+//   small: 100,000 transactions (~37 MB)        --quick: 10,000 (~3.7 MB)
+//   large: 1,000,000 transactions (~370 MB)     --quick: 100,000 (~37 MB)   (flat memory check)
+// The generator's ISA sender is 02/WAYBILLCARR: the benchmark writes a partners folder for that sender into
+// bench/out/partners/ (partner.yaml + a 214 mapping of 20 fields, shared code tables).
+// Each measurement runs in its own child process, so peak RSS (VmHWM) belongs to that measurement only.
+// "MB/s" is the median run, "best" the fastest, "cpu MB/s" per CPU second (median). --profile writes a V8 CPU profile of one extra run of ours
+// on the small file to bench/out/prof/ and prints the top functions by self time.
+// The targets are informational: exit code 0 either way (2 when dist/ is missing).
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generate214File } from './gen-214.mjs';
+
+const here = new URL('./', import.meta.url);
+const outDir = fileURLToPath(new URL('out/', here));
+const translateUrl = new URL('../dist/mappings/translate.js', import.meta.url);
+const registryUrl = new URL('../dist/mappings/registry.js', import.meta.url);
+const partnersDir = join(outDir, 'partners');
+
+// ---------------------------------------------------------------------------------------------------
+// The bench partner: the generator's sender, and a 214 mapping of 20 fields (one event per AT7).
+
+const PARTNER_YAML = `# Written by bench/translate.mjs: the sender of bench/gen-214.mjs files.
+id: waybill-carrier
+name: Waybill Bench Carrier
+scac: WBCR
+timezone: America/Chicago
+x12:
+  isa: { qualifier: "02", id: WAYBILLCARR }
+  gs: WAYBILLCARR
+  version: "004010"
+inbound:
+  - document: x12/214
+    mapping: mappings/214-status.yaml
+`;
+
+const MAPPING_YAML = `# Written by bench/translate.mjs: 20 mapped fields (+ estimatedAt, which AG statuses require).
+source: x12/214
+target: shipment.status@1
+foreach: LX/AT7
+fields:
+  occurredAt: { datetime: { date: AT7.05, time: AT7.06, zone: AT7.07 }, required: true }   # 1
+  estimatedAt: { datetime: { date: AT7.05, time: AT7.06, zone: AT7.07 }, when: { path: AT7.01, equals: AG } }
+  carrierScac: B10.03                                                                     # 2
+  references:
+    proNumber: B10.01                                                                     # 3
+    bolNumber: { first: ["L11[02=BM].01", B10.02] }                                       # 4
+    poNumbers: { all: "L11[02=PO].01" }                                                   # 5
+  status:
+    milestone: { path: AT7.01, table: x12-shipment-status, required: true }               # 6
+    rawStatusCode: AT7.01                                                                 # 7
+    reason: { path: AT7.02, table: x12-status-reason }                                    # 8
+    rawReasonCode: AT7.02                                                                 # 9
+    rawTimeCode: AT7.07                                                                   # 10
+  location:
+    city: MS1.01                                                                          # 11
+    state: MS1.02                                                                         # 12
+    country: MS1.03                                                                       # 13
+  equipment:
+    each: MS2
+    fields:
+      scac: MS2.01                                                                        # 14
+      number: MS2.02                                                                      # 15
+  weight:
+    value: { decimal: AT8.03 }                                                            # 16
+    unit: { path: AT8.02, table: x12-weight-unit }                                        # 17
+  parties:
+    each: /N1
+    fields:
+      role: { path: N1.01, table: x12-party-role }                                        # 18
+      name: N1.02                                                                         # 19
+      address:
+        city: N4.01                                                                       # 20
+`;
+
+/** The same 20 values for node-x12 (its query language; no tables, dates or validation). */
+const NODE_X12_MAP = {
+  occurredDate: 'AT705',
+  occurredTime: 'AT706',
+  timeCode: 'AT707',
+  carrierScac: 'B1003',
+  proNumber: 'B1001',
+  bolNumber: 'L1101:L1102["BM"]',
+  poNumber: 'L1101:L1102["PO"]',
+  statusCode: 'AT701',
+  reasonCode: 'AT702',
+  city: 'MS101',
+  state: 'MS102',
+  country: 'MS103',
+  equipmentScac: 'MS201',
+  equipmentNumber: 'MS202',
+  weight: 'AT803',
+  weightUnit: 'AT802',
+  shipperName: 'N102:N101["SH"]',
+  shipperCity: 'N1-N401:N101["SH"]',
+  consigneeName: 'N102:N101["CN"]',
+  consigneeCity: 'N1-N401:N101["CN"]',
+};
+
+function writePartner() {
+  const dir = join(partnersDir, 'waybill-carrier');
+  mkdirSync(join(dir, 'mappings'), { recursive: true });
+  writeFileSync(join(dir, 'partner.yaml'), PARTNER_YAML);
+  writeFileSync(join(dir, 'mappings', '214-status.yaml'), MAPPING_YAML);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Child mode: one measurement, prints one JSON line.
+
+function peakRssMB() {
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch { /* not Linux */ }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/** CPU time (user + system, all threads including GC helpers) since `c0`: less disturbed by a busy machine than wall time. */
+function cpuMsSince(c0) {
+  const u = process.cpuUsage(c0);
+  return (u.user + u.system) / 1000;
+}
+
+async function childOurs(file) {
+  const { translateX12 } = await import(translateUrl.href);
+  const { PartnerRegistry } = await import(registryUrl.href);
+  const l0 = performance.now();
+  const { registry, diagnostics } = PartnerRegistry.load(partnersDir);
+  const compileMs = performance.now() - l0;
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length) throw new Error(`bench partner does not compile: ${errors.map((d) => `${d.file}:${d.line}:${d.column} ${d.code} ${d.message}`).join('; ')}`);
+  const bytes = statSync(file).size;
+  let transactions = 0;
+  let events = 0;
+  let failed = 0;
+  let firstFailure = null;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for await (const u of translateX12(file, registry, { fileId: 'bench', receivedAt: '2024-01-31T00:00:00Z' })) {
+    transactions++;
+    events += u.events.length;
+    if (u.status !== 'translated') {
+      failed++;
+      firstFailure ??= `${u.label}: ${u.status} ${u.errors.map((e) => `${e.code} ${e.message}`).join('; ')}`;
+    }
+  }
+  const ms = performance.now() - t0;
+  return { bytes, ms, cpuMs: cpuMsSince(c0), compileMs, transactions, events, errors: failed, firstFailure };
+}
+
+async function childNodeX12(file) {
+  // node-x12 is CommonJS: its named exports are reached through the default import.
+  const { default: nodeX12 } = await import('node-x12');
+  const { X12Parser, X12TransactionMap } = nodeX12;
+  const bytes = statSync(file).size;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const text = readFileSync(file, 'utf8'); // parse() takes the whole file as one string: reading it is part of its cost
+  const parsed = new X12Parser(true).parse(text);
+  const interchanges = Array.isArray(parsed.interchanges) && parsed.interchanges.length > 0 ? parsed.interchanges : [parsed];
+  let transactions = 0;
+  let events = 0;
+  let sink = 0;
+  const mapper = new X12TransactionMap(NODE_X12_MAP);
+  for (const ic of interchanges) {
+    for (const g of ic.functionalGroups) {
+      for (const tx of g.transactions) {
+        transactions++;
+        mapper.setTransaction(tx);
+        const obj = mapper.toObject();
+        const objs = Array.isArray(obj) ? obj : [obj];
+        events += objs.length;
+        for (const o of objs) sink += Object.keys(o).length;
+      }
+    }
+  }
+  const ms = performance.now() - t0;
+  return { bytes, ms, cpuMs: cpuMsSince(c0), compileMs: 0, transactions, events, errors: 0, sink };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Parent mode.
+
+function parseArgs(argv) {
+  const o = { quick: false, runs: 3, skipBaseline: false, json: false, profile: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') o.quick = true;
+    else if (a === '--runs') o.runs = Math.max(1, Number(argv[++i]) || 1);
+    else if (a === '--skip-baseline') o.skipBaseline = true;
+    else if (a === '--json') o.json = true;
+    else if (a === '--profile') o.profile = true;
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: node bench/translate.mjs [--quick] [--runs N] [--skip-baseline] [--json] [--profile]');
+      process.exit(0);
+    } else {
+      console.error(`unknown argument ${a}`);
+      process.exit(2);
+    }
+  }
+  return o;
+}
+
+/** Generates (or reuses) bench/out/214-<n>.edi; the sidecar .json records the size it was written with (as bench/x12.mjs). */
+async function ensureFile(transactions) {
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `214-${transactions}.edi`);
+  const metaFile = `${file}.json`;
+  if (existsSync(file) && existsSync(metaFile)) {
+    try {
+      const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
+      if (meta.transactions === transactions && meta.bytes === statSync(file).size) return file;
+    } catch { /* regenerate */ }
+  }
+  process.stderr.write(`generating ${file} (${transactions.toLocaleString('en-US')} transactions)... `);
+  const t0 = performance.now();
+  const bytes = await generate214File(file, transactions);
+  writeFileSync(metaFile, JSON.stringify({ transactions, bytes }));
+  process.stderr.write(`${(bytes / 1e6).toFixed(1)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  return file;
+}
+
+function runChild(kind, file, extraNodeArgs = []) {
+  const self = fileURLToPath(import.meta.url);
+  const r = spawnSync(process.execPath, [...extraNodeArgs, self, '--child', kind, file], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) {
+    const why = (r.stderr || '').trim().split('\n').slice(-5).join('\n') || `exit ${r.status} signal ${r.signal}`;
+    return { failed: why };
+  }
+  return JSON.parse(line);
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function measure(label, kind, file, runs, extraNodeArgs) {
+  const results = [];
+  for (let i = 0; i < runs; i++) {
+    process.stderr.write(`  ${label} run ${i + 1}/${runs}... `);
+    const r = runChild(kind, file, extraNodeArgs);
+    if (r.failed) {
+      process.stderr.write('FAILED\n');
+      return { label, failed: r.failed };
+    }
+    process.stderr.write(`${(r.ms / 1000).toFixed(2)} s, ${r.rssMB.toFixed(0)} MB\n`);
+    results.push(r);
+  }
+  const ms = median(results.map((r) => r.ms));
+  const cpuMs = median(results.map((r) => r.cpuMs));
+  const best = Math.min(...results.map((r) => r.ms));
+  const r0 = results[0];
+  return {
+    label,
+    bytes: r0.bytes,
+    transactions: r0.transactions,
+    events: r0.events,
+    errors: r0.errors,
+    firstFailure: r0.firstFailure ?? null,
+    compileMs: median(results.map((r) => r.compileMs)),
+    ms,
+    mbPerSec: r0.bytes / 1e6 / (ms / 1000),
+    bestMbPerSec: r0.bytes / 1e6 / (best / 1000),
+    cpuMbPerSec: r0.bytes / 1e6 / (cpuMs / 1000),
+    txPerSec: r0.transactions / (ms / 1000),
+    eventsPerSec: r0.events / (ms / 1000),
+    rssMB: Math.max(...results.map((r) => r.rssMB)),
+    runs,
+  };
+}
+
+function fmt(n, digits = 1) {
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** Self time per function (and per file) of a .cpuprofile, top `n`. */
+function summarizeProfile(file, n = 25) {
+  const prof = JSON.parse(readFileSync(file, 'utf8'));
+  const byId = new Map(prof.nodes.map((node) => [node.id, node]));
+  const dt = new Map();
+  for (let i = 0; i < prof.samples.length; i++) dt.set(prof.samples[i], (dt.get(prof.samples[i]) ?? 0) + (prof.timeDeltas[i] ?? 0));
+  const total = [...dt.values()].reduce((a, b) => a + b, 0);
+  const fns = new Map();
+  const files = new Map();
+  for (const [id, us] of dt) {
+    const cf = byId.get(id).callFrame;
+    const where = cf.url ? cf.url.replace(/^.*\/(dist|node_modules)\//, '$1/') : '(native)';
+    const key = `${cf.functionName || '(anonymous)'}  ${where}${cf.url ? `:${cf.lineNumber + 1}` : ''}`;
+    fns.set(key, (fns.get(key) ?? 0) + us);
+    files.set(where, (files.get(where) ?? 0) + us);
+  }
+  const top = (m) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, us]) => `${fmt((us / total) * 100, 1).padStart(5)}%  ${k}`);
+  return { totalMs: total / 1000, functions: top(fns), files: top(files) };
+}
+
+async function main() {
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--child') {
+    const [, kind, file] = argv;
+    const r = kind === 'ours' ? await childOurs(file) : await childNodeX12(file);
+    process.stdout.write(`${JSON.stringify({ ...r, rssMB: peakRssMB() })}\n`);
+    return;
+  }
+
+  if (!existsSync(translateUrl)) {
+    console.error('run npm run build first (dist/mappings/translate.js is missing)');
+    process.exit(2);
+  }
+  const o = parseArgs(argv);
+  writePartner();
+  const smallN = o.quick ? 10_000 : 100_000;
+  const largeN = o.quick ? 100_000 : 1_000_000;
+  const small = await ensureFile(smallN);
+  const large = await ensureFile(largeN);
+  const sizeMB = (f) => (statSync(f).size / 1e6).toFixed(1);
+
+  console.error(`node ${process.version}, ${o.runs} run(s) per measurement (median time, max peak RSS)`);
+  const load = loadavg()[0];
+  const cores = availableParallelism();
+  if (load > cores * 0.5) {
+    console.error(`note: load average ${load.toFixed(1)} on ${cores} cores: other work is running, timings will be low and noisy`);
+  }
+  const rows = [];
+  rows.push(measure(`waybill translateX12 small (${smallN.toLocaleString('en-US')} tx, ${sizeMB(small)} MB)`, 'ours', small, o.runs));
+  rows.push(measure(`waybill translateX12 large (${largeN.toLocaleString('en-US')} tx, ${sizeMB(large)} MB)`, 'ours', large, o.runs));
+  let baseline = null;
+  if (!o.skipBaseline) {
+    // node-x12 holds the whole file as objects (~48x its size); give it heap room so it is measured, not killed.
+    baseline = measure(`node-x12 parse+map   small (${smallN.toLocaleString('en-US')} tx, ${sizeMB(small)} MB)`, 'node-x12', small,
+      o.runs, ['--max-old-space-size=8192']);
+    rows.push(baseline);
+  }
+
+  let profile = null;
+  if (o.profile) {
+    const profDir = join(outDir, 'prof');
+    rmSync(profDir, { recursive: true, force: true });
+    mkdirSync(profDir, { recursive: true });
+    process.stderr.write('  profiling ours on the small file... ');
+    const r = runChild('ours', small, ['--cpu-prof', '--cpu-prof-dir', profDir]);
+    process.stderr.write(r.failed ? 'FAILED\n' : 'done\n');
+    const prof = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    if (prof) profile = { file: join(profDir, prof), ...summarizeProfile(join(profDir, prof)) };
+  }
+
+  const [ourSmall, ourLarge] = rows;
+  const ok = (r) => r && !r.failed;
+  const ratios = {
+    throughputVsNodeX12: ok(baseline) && ok(ourSmall) ? ourSmall.mbPerSec / baseline.mbPerSec : null,
+    bestThroughputVsNodeX12: ok(baseline) && ok(ourSmall) ? ourSmall.bestMbPerSec / baseline.bestMbPerSec : null,
+    rssVsNodeX12: ok(baseline) && ok(ourSmall) ? baseline.rssMB / ourSmall.rssMB : null,
+    rssGrowthMB: ok(ourSmall) && ok(ourLarge) ? ourLarge.rssMB - ourSmall.rssMB : null,
+  };
+
+  if (o.json) {
+    console.log(JSON.stringify({ rows, ratios, profile }, null, 2));
+    return;
+  }
+
+  const header = ['measurement', 'MB/s', 'best MB/s', 'cpu MB/s', 'tx/s', 'events/s', 'peak RSS MB', 'transactions', 'events', 'failed'];
+  const body = rows.map((r) => r.failed
+    ? [r.label, 'FAILED', '', '', '', '', '', '', '', r.failed.replace(/\s+/g, ' ').slice(0, 60)]
+    : [r.label, fmt(r.mbPerSec), fmt(r.bestMbPerSec), fmt(r.cpuMbPerSec), fmt(r.txPerSec, 0), fmt(r.eventsPerSec, 0), fmt(r.rssMB, 0),
+      r.transactions.toLocaleString('en-US'), r.events.toLocaleString('en-US'), String(r.errors)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  console.log();
+  console.log(line(header));
+  console.log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
+  for (const b of body) console.log(line(b));
+  console.log();
+  console.log('waybill: read + envelope/schema validation + loop tree + 20-field mapping + canonical (zod) validation, streaming.');
+  console.log('node-x12: X12Parser.parse (whole file as one string) + X12TransactionMap.toObject with 20 query keys; no');
+  console.log('validation, code tables, dates or schema checks. Not run on the large file (it would need ~18 GB).');
+  console.log('"cpu MB/s": bytes per CPU second of the process (GC threads included), for busy machines.');
+  if (ok(ourSmall)) console.log(`(partner compile, once per process: ${fmt(ourSmall.compileMs, 0)} ms, not included above)`);
+  for (const r of rows) if (!r.failed && r.errors > 0) console.log(`WARNING: ${r.label}: ${r.errors} unit(s) not translated, e.g. ${r.firstFailure}`);
+  console.log();
+
+  const check = (v) => (v === null ? ' n/a  ' : v ? '  met ' : 'MISSED');
+  const targets = [
+    ['throughput (small)', '>= 25 MB/s', ok(ourSmall) ? `${fmt(ourSmall.mbPerSec)} MB/s` : null, ok(ourSmall) ? ourSmall.mbPerSec >= 25 : null],
+    ['throughput (large)', '>= 25 MB/s', ok(ourLarge) ? `${fmt(ourLarge.mbPerSec)} MB/s` : null, ok(ourLarge) ? ourLarge.mbPerSec >= 25 : null],
+    ['vs node-x12 parse+map', '>= 10x', ratios.throughputVsNodeX12 === null ? null : `${fmt(ratios.throughputVsNodeX12, 2)}x`,
+      ratios.throughputVsNodeX12 === null ? null : ratios.throughputVsNodeX12 >= 10],
+    ['RSS growth large vs small', 'flat (<= 10%)', ratios.rssGrowthMB === null ? null : `${ratios.rssGrowthMB >= 0 ? '+' : ''}${fmt(ratios.rssGrowthMB, 0)} MB`,
+      ratios.rssGrowthMB === null ? null : ratios.rssGrowthMB <= ourSmall.rssMB * 0.1],
+  ];
+  const tw = [Math.max(...targets.map((t) => t[0].length)), Math.max(...targets.map((t) => t[1].length)), Math.max(...targets.map((t) => (t[2] ?? 'n/a').length))];
+  console.log('targets:');
+  for (const [name, goal, got, met] of targets) {
+    console.log(`  [${check(met)}] ${name.padEnd(tw[0])}  target ${goal.padEnd(tw[1])}  measured ${(got ?? 'n/a').padStart(tw[2])}`);
+  }
+  if (ratios.bestThroughputVsNodeX12 !== null) console.log(`  (best-run throughput vs node-x12: ${fmt(ratios.bestThroughputVsNodeX12, 2)}x; node-x12 peak RSS ${fmt(ratios.rssVsNodeX12, 1)}x ours)`);
+
+  if (profile) {
+    console.log();
+    console.log(`CPU profile (${fmt(profile.totalMs, 0)} ms sampled): ${profile.file}`);
+    console.log('self time by file:');
+    for (const l of profile.files.slice(0, 12)) console.log(`  ${l}`);
+    console.log('self time by function:');
+    for (const l of profile.functions) console.log(`  ${l}`);
+  }
+}
+
+await main();

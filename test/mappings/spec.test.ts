@@ -1,0 +1,382 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adapterForDocument } from '../../src/mappings/adapters.js';
+import { canonicalTarget, canonicalTypes } from '../../src/mappings/canonical-target.js';
+import { compileInbound } from '../../src/mappings/inbound.js';
+import { buildObject, MappingFailure, SpecCompiler, type SourceAdapter, type Value } from '../../src/mappings/spec.js';
+import { sharedTables, type CodeTables } from '../../src/mappings/tables.js';
+import type { X12Context } from '../../src/mappings/x12-adapter.js';
+import { evalLoops, parseX12Path } from '../../src/mappings/x12-path.js';
+import { YamlSource } from '../../src/mappings/yaml-source.js';
+import { interchange, STAR } from '../helpers/x12.js';
+import { transactions } from './support.js';
+
+// A hand-written 214. Lines: 1 ISA, 2 GS, 3 ST, then one segment per line from line 4.
+const BODY = [
+  'B10*PRO123*BOL9*SCAC', //          4
+  'L11*PO-1*PO', //                   5
+  'L11*PO-2*PO', //                   6
+  'L11*BOL9*BM', //                   7
+  'N1*SH*  Acme Shipping  *93*A1', // 8
+  'N3*1 MAIN ST', //                  9
+  'N4*CHICAGO*IL*60601*US', //        10
+  'N1*CN*Big Box DC*93*B2', //        11
+  'N3*9 DOCK RD*SUITE 4', //          12
+  'N4*DALLAS*TX*75201*US', //         13
+  'LX*1', //                          14
+  'AT7*X1*NS***20250115*1430*CT', //  15
+  'MS1*CHICAGO*IL*US', //             16
+  'LX*2', //                          17
+  'AT7*D1*A2***20250715*143015*LT', // 18
+  'MS1****0873752*0414521*W*N', //    19
+  'AT8*G*L*1820.5*3', //              20
+  'LX*3', //                          21
+  'AT7*Q1*ZZ***250228**XX', //        22  (Q1: not in the test table; XX: no such time code)
+];
+const X12 = interchange(STAR, [{ set: '214', control: '0001', body: BODY }]);
+
+let dir: string;
+let tables: CodeTables;
+let root: X12Context;
+let lx: X12Context[];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'waybill-spec-'));
+  writeFileSync(join(dir, 't-error.yaml'), 'unmapped: error\nvalues: { X1: arrived, D1: delivered }\n');
+  writeFileSync(join(dir, 't-pass.yaml'), 'unmapped: pass-through\nvalues: { X1: arrived }\n');
+  writeFileSync(join(dir, 't-default.yaml'), 'unmapped: error\ndefault: other\nvalues: { X1: arrived }\n');
+  tables = sharedTables().tables.clone();
+  expect(tables.loadDir(dir)).toEqual([]);
+  const [t] = transactions(X12);
+  root = t.ctx;
+  lx = evalLoops(parseX12Path('LX/AT7', 'loop'), root.node, t.d).map((node) => ({ node, delimiters: t.d }));
+  expect(lx).toHaveLength(3);
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const adapter = () => adapterForDocument('x12/214', '004010') as SourceAdapter<X12Context>;
+
+/** Compiles `fields:` of a YAML text (no canonical target: just the value specs). */
+function compile(yaml: string) {
+  const src = YamlSource.parse(yaml, 'map.yaml');
+  expect(src.diagnostics).toEqual([]);
+  const compiler = new SpecCompiler<X12Context>(src, adapter(), tables);
+  const fields = compiler.compileFields((src.value as { fields: unknown }).fields, ['fields']);
+  return {
+    diagnostics: compiler.diagnostics,
+    run: (ctx: X12Context, timezone = 'America/Chicago') => buildObject(fields, ctx, { timezone }),
+  };
+}
+
+/** Compiles and evaluates one spec (`v: <spec>`) in a context. */
+function value(spec: string, ctx: X12Context = root, timezone?: string): Value {
+  const c = compile(`fields:\n  v: ${spec}\n`);
+  expect(c.diagnostics).toEqual([]);
+  return c.run(ctx, timezone).v;
+}
+
+function failure(spec: string, ctx: X12Context = root, timezone?: string): MappingFailure {
+  try {
+    value(spec, ctx, timezone);
+  } catch (err) {
+    expect(err).toBeInstanceOf(MappingFailure);
+    return err as MappingFailure;
+  }
+  throw new Error(`${spec} did not fail`);
+}
+
+/** Where `needle` first occurs in `text` (1-based), independent of the compiler's own bookkeeping. */
+function pos(text: string, needle: string): { line: number; column: number } {
+  const i = text.indexOf(needle);
+  if (i < 0) throw new Error(`${needle} not in text`);
+  const before = text.slice(0, i).split('\n');
+  return { line: before.length, column: before[before.length - 1].length + 1 };
+}
+
+describe('value spec kinds', () => {
+  it('path (a string or { path }), with empty values absent', () => {
+    expect(value('B10.01')).toBe('PRO123');
+    expect(value('{ path: B10.02 }')).toBe('BOL9');
+    expect(value('AT7.05', lx[0])).toBe('20250115');
+    expect(value('AT7.03', lx[0])).toBeUndefined(); // empty element
+    expect(value('AT8.01', lx[0])).toBeUndefined(); // no AT8 in this iteration
+  });
+
+  it('const', () => {
+    expect(value('{ const: USD }')).toBe('USD');
+    expect(value('{ const: 42 }')).toBe(42);
+    expect(value('{ const: true }')).toBe(true);
+  });
+
+  it('first: the first spec with a value', () => {
+    expect(value('{ first: ["L11[02=BM].01", B10.02] }')).toBe('BOL9');
+    expect(value('{ first: [AT7.03, AT7.01] }', lx[1])).toBe('D1');
+    expect(value('{ first: [AT7.03, AT7.04] }', lx[1])).toBeUndefined();
+  });
+
+  it('concat: non-empty values joined (default separator a space)', () => {
+    expect(value('{ concat: [N3.01, N3.02], separator: ", " }', { ...root, node: evalLoops(parseX12Path('N1[01=CN]', 'loop'), root.node, root.delimiters)[0] }))
+      .toBe('9 DOCK RD, SUITE 4');
+    expect(value('{ concat: [B10.01, AT7.03, { const: X }] }', lx[0])).toBe('PRO123 X');
+    expect(value('{ concat: [AT7.03, AT7.04] }', lx[0])).toBeUndefined();
+  });
+
+  it('list: the values of several specs, empty ones left out', () => {
+    expect(value('{ list: [N3.01, N3.02] }', { ...root, node: evalLoops(parseX12Path('N1[01=CN]', 'loop'), root.node, root.delimiters)[0] }))
+      .toEqual(['9 DOCK RD', 'SUITE 4']);
+    expect(value('{ list: [B10.01, AT7.03, B10.03] }', lx[0])).toEqual(['PRO123', 'SCAC']);
+    expect(value('{ list: [{ all: "L11[02=PO].01" }, B10.01] }')).toEqual(['PO-1', 'PO-2', 'PRO123']);
+    expect(value('{ list: [AT7.03] }', lx[0])).toBeUndefined();
+  });
+
+  // README: "`B10.01` | element 1 of the first B10 in the current context". Taking the first *non-empty*
+  // element among all N3s instead would give the consignee's SUITE 4 next to the shipper's street: values
+  // from different segments mixed (the node-x12 CONCAT problem library-notes.md warns about).
+  it('a path reads the first matching segment: N3.02 of the first N3 is absent', () => {
+    expect(value('{ list: [N3.01, N3.02] }')).toEqual(['1 MAIN ST']);
+  });
+
+  it('all: every value at a path', () => {
+    expect(value('{ all: "L11[02=PO].01" }')).toEqual(['PO-1', 'PO-2']);
+    expect(value('{ all: /N1/N4.01 }', lx[2])).toEqual(['CHICAGO', 'DALLAS']);
+    expect(value('{ all: "L11[02=CR].01" }')).toBeUndefined();
+  });
+
+  it('each with fields: one object per iteration', () => {
+    expect(value('{ each: /N1, fields: { role: N1.01, name: { path: N1.02, trim: true }, address.city: N4.01, address.lines: { list: [N3.01, N3.02] } } }', lx[0]))
+      .toEqual([
+        { role: 'SH', name: 'Acme Shipping', address: { city: 'CHICAGO', lines: ['1 MAIN ST'] } },
+        { role: 'CN', name: 'Big Box DC', address: { city: 'DALLAS', lines: ['9 DOCK RD', 'SUITE 4'] } },
+      ]);
+  });
+
+  it('each with value: one value per iteration, absent ones dropped', () => {
+    expect(value('{ each: LX/AT7, value: AT7.01 }')).toEqual(['X1', 'D1', 'Q1']);
+    expect(value('{ each: LX/AT7, value: AT8.03 }')).toEqual(['1820.5']);
+    expect(value('{ each: LX/AT7, value: AT7.03 }')).toBeUndefined();
+  });
+
+  describe('datetime', () => {
+    it('uses the time code (CT in winter is -06:00, in summer -05:00)', () => {
+      expect(value('{ datetime: { date: AT7.05, time: AT7.06, zone: AT7.07 } }', lx[0])).toBe('2025-01-15T14:30:00-06:00');
+      expect(value('{ datetime: { date: { const: "20250715" }, time: { const: "1430" }, zone: { const: CT } } }')).toBe('2025-07-15T14:30:00-05:00');
+    });
+
+    it('LT and a missing time code mean the partner time zone, with its daylight saving', () => {
+      expect(value('{ datetime: { date: AT7.05, time: AT7.06, zone: AT7.07 } }', lx[1], 'America/New_York')).toBe('2025-07-15T14:30:15-04:00');
+      expect(value('{ datetime: { date: AT7.05, time: AT7.06, zone: AT7.07 } }', lx[1], 'Europe/Berlin')).toBe('2025-07-15T14:30:15+02:00');
+      expect(value('{ datetime: { date: AT7.05, time: AT7.06 } }', lx[0], 'America/New_York')).toBe('2025-01-15T14:30:00-05:00');
+      expect(value('{ datetime: { date: AT7.05, time: AT7.06 } }', lx[0], '-03:00')).toBe('2025-01-15T14:30:00-03:00');
+    });
+
+    it('fixed-offset and UTC codes, a missing time is midnight', () => {
+      const dt = (zone: string, time = '"0800"') => value(`{ datetime: { date: { const: "20250715" }, time: { const: ${time} }, zone: { const: ${zone} } } }`);
+      expect(dt('ES')).toBe('2025-07-15T08:00:00-05:00');
+      expect(dt('PD')).toBe('2025-07-15T08:00:00-07:00');
+      expect(dt('UT')).toBe('2025-07-15T08:00:00Z');
+      expect(dt('ET')).toBe('2025-07-15T08:00:00-04:00');
+      expect(value('{ datetime: { date: { const: "20250115" } } }', root, 'America/Chicago')).toBe('2025-01-15T00:00:00-06:00');
+    });
+
+    it('across the spring-forward change (2025-03-09 in Chicago)', () => {
+      const at = (hhmm: string) => value(`{ datetime: { date: { const: "20250309" }, time: { const: "${hhmm}" }, zone: { const: CT } } }`);
+      expect(at('0130')).toBe('2025-03-09T01:30:00-06:00');
+      expect(at('0330')).toBe('2025-03-09T03:30:00-05:00');
+      const fallBack = (hhmm: string) => value(`{ datetime: { date: { const: "20251102" }, time: { const: "${hhmm}" }, zone: { const: CT } } }`);
+      expect(fallBack('0030')).toBe('2025-11-02T00:30:00-05:00');
+      expect(fallBack('0300')).toBe('2025-11-02T03:00:00-06:00');
+    });
+
+    it('an unknown time code or a bad date fails with MAP_BAD_TIMEZONE / MAP_BAD_DATE', () => {
+      const spec = '{ datetime: { date: AT7.05, zone: AT7.07 } }';
+      const f = failure(spec, lx[2]);
+      expect(f.code).toBe('MAP_BAD_TIMEZONE');
+      expect(f.message).toBe("time code 'XX' is not in table x12-time-code");
+      expect(f.source).toMatchObject({ line: 22, column: 1, what: 'AT7' });
+      expect(f.mapping).toEqual({ file: 'map.yaml', ...pos(`fields:\n  v: ${spec}\n`, '{ date: AT7') });
+      expect(failure('{ datetime: { date: { const: "20250231" } } }').code).toBe('MAP_BAD_DATE');
+      expect(failure('{ datetime: { date: { const: "20250215" }, time: { const: "2460" } } }').code).toBe('MAP_BAD_TIME');
+    });
+  });
+
+  it('date: CCYYMMDD and YYMMDD', () => {
+    expect(value('{ date: AT7.05 }', lx[0])).toBe('2025-01-15');
+    expect(value('{ date: AT7.05 }', lx[2])).toBe('2025-02-28'); // 250228
+    expect(value('{ date: { const: "490101" } }')).toBe('2049-01-01');
+    expect(value('{ date: { const: "500101" } }')).toBe('1950-01-01');
+    expect(value('{ date: AT7.03 }', lx[0])).toBeUndefined();
+    expect(failure('{ date: B10.01 }').code).toBe('MAP_BAD_DATE');
+  });
+
+  it('time: HHMM and HHMMSS', () => {
+    expect(value('{ time: AT7.06 }', lx[0])).toBe('14:30:00');
+    expect(value('{ time: AT7.06 }', lx[1])).toBe('14:30:15');
+    expect(value('{ time: AT7.06 }', lx[2])).toBeUndefined();
+  });
+
+  it('decimal: implied decimals and explicit ones, exact strings', () => {
+    expect(value('{ decimal: { const: "65940" }, implied: 2 }')).toBe('659.40');
+    expect(value('{ decimal: { const: "-6858" }, implied: 2 }')).toBe('-68.58');
+    expect(value('{ decimal: { const: "5" }, implied: 2 }')).toBe('0.05');
+    expect(value('{ decimal: AT8.03 }', lx[1])).toBe('1820.5');
+    expect(value('{ decimal: { const: "007.250" } }')).toBe('7.250');
+    expect(failure('{ decimal: AT8.03, implied: 2 }', lx[1]).code).toBe('MAP_BAD_DECIMAL'); // has a point
+    expect(failure('{ decimal: B10.01 }').code).toBe('MAP_BAD_DECIMAL');
+  });
+
+  it('number: a JSON number', () => {
+    expect(value('{ number: AT8.04 }', lx[1])).toBe(3);
+    expect(value('{ number: AT8.03 }', lx[1])).toBe(1820.5);
+    expect(failure('{ number: B10.01 }').code).toBe('MAP_BAD_DECIMAL');
+  });
+
+  it('coordinate: DDDMMSS with a hemisphere', () => {
+    // MS104 longitude 087°37'52" W, MS105 latitude 041°45'21" N.
+    expect(value('{ coordinate: MS1.05, hemisphere: MS1.07 }', lx[1])).toBeCloseTo(41.755833, 6);
+    expect(value('{ coordinate: MS1.04, hemisphere: MS1.06 }', lx[1])).toBeCloseTo(-87.631111, 6);
+    expect(value('{ coordinate: MS1.04 }', lx[1])).toBeCloseTo(87.631111, 6);
+    expect(value('{ coordinate: { const: "-87.6298" } }')).toBe(-87.6298);
+    expect(failure('{ coordinate: MS1.05, hemisphere: { const: Q } }', lx[1]).code).toBe('MAP_BAD_DECIMAL');
+    expect(failure('{ coordinate: { const: "0416521" } }').code).toBe('MAP_BAD_DECIMAL'); // 65 minutes
+  });
+});
+
+describe('modifiers', () => {
+  it('table with unmapped: error fails with the source and mapping positions', () => {
+    expect(value('{ path: AT7.01, table: t-error }', lx[0])).toBe('arrived');
+    const spec = '{ path: AT7.01, table: t-error }';
+    const f = failure(spec, lx[2]);
+    expect(f.code).toBe('MAP_UNMAPPED_CODE');
+    expect(f.message).toBe("code 'Q1' is not in table 't-error' (unmapped: error)");
+    expect(f.source).toMatchObject({ line: 22, column: 1, what: 'AT7' });
+    expect(f.mapping).toEqual({ file: 'map.yaml', ...pos(`fields:\n  v: ${spec}\n`, 't-error') });
+  });
+
+  it('table with unmapped: pass-through keeps the raw code; a table default wins over the policy', () => {
+    expect(value('{ path: AT7.01, table: t-pass }', lx[1])).toBe('D1');
+    expect(value('{ path: AT7.01, table: t-pass }', lx[0])).toBe('arrived');
+    expect(value('{ path: AT7.01, table: t-default }', lx[1])).toBe('other');
+    expect(value('{ all: "L11[02=PO].01", table: t-pass }')).toEqual(['PO-1', 'PO-2']);
+  });
+
+  it('shared tables: x12-party-role', () => {
+    expect(value('{ each: /N1, value: { path: N1.01, table: x12-party-role } }')).toEqual(['shipper', 'consignee']);
+  });
+
+  it('trim and case', () => {
+    expect(value('{ path: "N1[01=SH].02" }')).toBe('  Acme Shipping  ');
+    expect(value('{ path: "N1[01=SH].02", trim: true }')).toBe('Acme Shipping');
+    expect(value('{ path: "N1[01=SH].02", trim: true, case: upper }')).toBe('ACME SHIPPING');
+    expect(value('{ path: B10.01, case: lower }')).toBe('pro123');
+    expect(value('{ all: /N1/N1.02, case: upper, trim: true }')).toEqual(['ACME SHIPPING', 'BIG BOX DC']);
+    // case happens before the table lookup
+    expect(value('{ const: x1, case: upper, table: t-error }')).toBe('arrived');
+  });
+
+  it('default', () => {
+    expect(value('{ path: AT7.03, default: NONE }', lx[0])).toBe('NONE');
+    expect(value('{ path: AT7.01, default: NONE }', lx[0])).toBe('X1');
+    expect(value('{ first: [AT7.03, AT7.04], default: USD }', lx[0])).toBe('USD');
+  });
+
+  it('required: a missing value fails with the source context and the mapping position', () => {
+    expect(value('{ path: AT7.01, required: true }', lx[0])).toBe('X1');
+    const spec = '{ path: AT7.03, required: true }';
+    const f = failure(spec, lx[1]);
+    expect(f.code).toBe('MAP_REQUIRED_MISSING');
+    expect(f.message).toBe("required value 'AT7.03' is missing");
+    expect(f.source).toMatchObject({ line: 18, column: 1, what: 'AT7' });
+    expect(f.mapping).toEqual({ file: 'map.yaml', ...pos(`fields:\n  v: ${spec}\n`, '{ path') });
+    // An empty string after trimming is missing too.
+    expect(failure('{ const: "   ", trim: true, required: true }').code).toBe('MAP_REQUIRED_MISSING');
+  });
+
+  it('when with every condition kind', () => {
+    const w = (cond: string, ctx = lx[0]) => value(`{ const: yes, when: ${cond} }`, ctx);
+    expect(w('{ path: AT7.01, equals: X1 }')).toBe('yes');
+    expect(w('{ path: AT7.01, equals: D1 }')).toBeUndefined();
+    expect(w('{ path: AT7.01, in: [D1, X1] }')).toBe('yes');
+    expect(w('{ path: AT7.01, in: [D1] }')).toBeUndefined();
+    expect(w('{ exists: AT7.05 }')).toBe('yes');
+    expect(w('{ exists: AT7.03 }')).toBeUndefined();
+    expect(w('{ not: { exists: AT7.03 } }')).toBe('yes');
+    expect(w('{ all: [{ exists: AT7.05 }, { path: B10.03, equals: SCAC }] }')).toBe('yes');
+    expect(w('{ all: [{ exists: AT7.05 }, { exists: AT7.03 }] }')).toBeUndefined();
+    expect(w('{ any: [{ exists: AT7.03 }, { path: AT7.02, equals: NS }] }')).toBe('yes');
+    expect(w('{ any: [{ exists: AT7.03 }, { exists: AT7.04 }] }')).toBeUndefined();
+    // a condition on a value with a table applied sees the mapped value
+    expect(w('{ path: { path: AT7.01, table: t-error }, equals: arrived }')).toBe('yes');
+  });
+
+  // `required` is applied after `when`, so a value that the condition switches off still fails as
+  // missing: `{ path: AT7.03, required: true, when: { exists: AT7.03 } }` can never pass when AT703 is
+  // empty, which makes "required when ..." impossible to express.
+  it('when switches off required (a value excluded by its condition is not missing)', () => {
+    expect(value('{ path: AT7.03, required: true, when: { exists: AT7.03 } }', lx[0])).toBeUndefined();
+  });
+
+  // A table failure at the transaction level (no foreach) names the ST segment rather than the segment
+  // whose code is unmapped (here B10 on line 4): adapter.loc(ctx) is the context's first segment, while
+  // the value's own location (which adapter.values() returns) is dropped by the path evaluator.
+  it.fails('an unmapped code names the segment that holds it', () => {
+    const f = failure('{ path: B10.03, table: t-error }');
+    expect(f.source).toMatchObject({ line: 4, what: 'B10' });
+  });
+});
+
+describe('compile-time diagnostics of value specs', () => {
+  it('collects every problem with its position and a did-you-mean', () => {
+    const yaml = [
+      'fields:',
+      '  a: { path: B10.01, tables: t-error }',
+      '  b: { path: B10.01, const: x }',
+      '  d: { path: B10.01, table: t-eror }',
+      '  e: { path: AT7.01, when: { path: AT7.01, equal: X1 } }',
+      '  f: { decimal: AT8.03, implied: 12 }',
+      '  g: { each: LX/AT7 }',
+      '  h: { path: B10.01, case: uper }',
+      '  i: "B10"',
+      '',
+    ].join('\n');
+    const c = compile(yaml);
+    const got = c.diagnostics.map((d) => `${d.line}:${d.column} ${d.code}${d.suggestion ? ` ~${d.suggestion}` : ''}`);
+    expect(got).toEqual([
+      `2:${pos(yaml, 'tables').column} MAP_UNKNOWN_KEY ~table`,
+      `3:${pos(yaml, '{ path: B10.01, const').column} MAP_SPEC_INVALID`,
+      `4:${pos(yaml, 't-eror').column} MAP_UNKNOWN_TABLE ~t-error`,
+      `5:${pos(yaml, 'equal:').column} MAP_UNKNOWN_KEY ~equals`,
+      `5:${pos(yaml, '{ path: AT7.01, equal').column} MAP_SPEC_INVALID`,
+      `6:${pos(yaml, '12 }').column} MAP_SPEC_INVALID`,
+      `7:${pos(yaml, '{ each').column} MAP_SPEC_INVALID`,
+      `8:${pos(yaml, 'uper').column} MAP_SPEC_INVALID ~upper`,
+      `9:${pos(yaml, '"B10"').column} MAP_BAD_PATH`,
+    ]);
+  });
+});
+
+describe('a mapping-level when filters whole events', () => {
+  it('drops the iterations whose condition is false', () => {
+    const yaml = [
+      'source: x12/214',
+      'target: shipment.status@1',
+      'foreach: LX/AT7',
+      'when: { path: AT7.01, in: [X1, D1] }',
+      'fields:',
+      '  occurredAt: { datetime: { date: AT7.05, time: AT7.06, zone: AT7.07 } }',
+      '  references.proNumber: B10.01',
+      '  status.milestone: { path: AT7.01, table: x12-shipment-status }',
+      '',
+    ].join('\n');
+    const { mapping, diagnostics } = compileInbound({
+      src: YamlSource.parse(yaml, 'm.yaml'), adapter: adapter(), tables,
+      canonical: (t) => canonicalTarget(t, 'inbound'), canonicalTypes,
+    });
+    expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const bodies = mapping!.run(root, { timezone: 'America/New_York' });
+    expect(bodies.map((b) => (b.status as { milestone: string }).milestone)).toEqual(['arrived_at_delivery', 'delivered']);
+    expect(bodies.map((b) => b.occurredAt)).toEqual(['2025-01-15T14:30:00-06:00', '2025-07-15T14:30:15-04:00']);
+  });
+});

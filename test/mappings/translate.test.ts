@@ -1,0 +1,246 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEvent } from '../../src/canonical/index.js';
+import { compilePartner, PartnerRegistry } from '../../src/mappings/registry.js';
+import { translateCsv, translateX12, translateXml, type TranslatedUnit } from '../../src/mappings/translate.js';
+import { fixture, repoRoot } from './support.js';
+
+// Only prairie-line, so other partners being added to partners/ do not change what these tests see.
+const { partner: prairie, diagnostics } = compilePartner(join(repoRoot, 'partners/prairie-line'));
+const registry = new PartnerRegistry();
+if (prairie) registry.add(prairie);
+const OPTS = { fileId: 'sha256-test', receivedAt: '2025-05-07T12:00:00Z' };
+
+async function units(source: string | Buffer, opts: { partner?: string; fileName?: string } = {}, reg = registry): Promise<TranslatedUnit[]> {
+  const out: TranslatedUnit[] = [];
+  // A string source is a file path; hand-edited X12 text is passed as a Buffer.
+  for await (const u of translateX12(source, reg, { ...OPTS, ...opts })) out.push(u);
+  return out;
+}
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const MAPPING_214 = join(repoRoot, 'partners/prairie-line/mappings/214-status.yaml');
+
+/** Line and column of the first occurrence of `needle` on the line that contains `lineNeedle`. */
+function where(file: string, lineNeedle: string, needle: string): { line: number; column: number } {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const i = lines.findIndex((l) => l.includes(lineNeedle));
+  if (i < 0) throw new Error(`${lineNeedle} not in ${file}`);
+  return { line: i + 1, column: lines[i].indexOf(needle) + 1 };
+}
+
+describe('the prairie-line partner', () => {
+  it('loads without diagnostics', () => {
+    expect(diagnostics).toEqual([]);
+    expect(registry.get('prairie-line')).toBeDefined();
+  });
+
+  it('214 (fixtures/edi/214/004010/ltl-multi-status.edi): one shipment.status@1 per AT7, identified by its ISA sender', async () => {
+    const [u, ...rest] = await units(fixture('214/004010/ltl-multi-status.edi'), { fileName: 'ltl-multi-status.edi' });
+    expect(rest).toEqual([]);
+    expect(u).toMatchObject({ status: 'translated', partner: 'prairie-line', line: 3, errors: [],
+      x12: { interchange: '000002291', group: '2291', setId: '214', control: '0001' } });
+    const ev = u.events as Json[];
+    expect(ev).toHaveLength(6);
+    for (const e of ev) expect(parseEvent(e).ok).toBe(true);
+    expect(ev.map((e) => e.status.milestone)).toEqual(['appointment_set', 'arrived_at_pickup', 'departed_pickup', 'in_transit', 'appointment_set', 'delivered']);
+    expect(ev.map((e) => e.status.rawStatusCode)).toEqual(['AA', 'X3', 'AF', 'X6', 'AB', 'D1']);
+    // April in Chicago (CT) is daylight time.
+    expect(ev.map((e) => e.occurredAt)).toEqual([
+      '2025-04-14T09:00:00-05:00', '2025-04-14T08:52:00-05:00', '2025-04-14T10:36:00-05:00',
+      '2025-04-15T04:12:00-05:00', '2025-04-16T10:00:00-05:00', '2025-04-16T10:47:00-05:00',
+    ]);
+    expect(ev[0].appointment).toEqual({ start: '2025-04-14T09:00:00-05:00', kind: 'pickup' });
+    expect(ev[4].appointment).toEqual({ start: '2025-04-16T10:00:00-05:00', kind: 'delivery' });
+    expect(ev[1].appointment).toBeUndefined();
+    // Equipment and weight come from their own LX only, never a sibling's.
+    expect(ev.map((e) => e.equipment?.[0]?.number ?? null)).toEqual([null, '4417', '4417', null, null, '2209']);
+    expect(ev.map((e) => e.weight?.value ?? null)).toEqual([null, null, '1820', null, null, '1820']);
+    expect(ev[3].location).toEqual({ city: 'SAINT LOUIS', state: 'MO', country: 'US' });
+    expect(ev[5].references).toEqual({ proNumber: '0048213377', bolNumber: 'TCH-BOL-40771', poNumbers: ['4500183327'] });
+    expect(ev[5].parties.map((p: Json) => [p.role, p.address.city])).toEqual([['shipper', 'JOLIET'], ['consignee', 'SPRINGFIELD']]);
+    expect(ev[2].source).toEqual({
+      format: 'x12', fileId: 'sha256-test', fileName: 'ltl-multi-status.edi', index: 2, interchangeControlNumber: '000002291',
+      groupControlNumber: '2291', transactionControlNumber: '0001', transactionSetId: '214', version: '004010', line: 3,
+    });
+    expect(new Set(ev.map((e) => e.id)).size).toBe(6);
+    // Ids are deterministic: the same interchange translated again gives the same ids.
+    const again = await units(fixture('214/004010/ltl-multi-status.edi'));
+    expect(again[0].events.map((e) => e.id)).toEqual(ev.map((e) => e.id));
+  });
+
+  it('210 (fixtures/edi/210/004010/ltl-invoice-n9.edi): one freight.invoice@1 with exact amounts', async () => {
+    const [u] = await units(fixture('210/004010/ltl-invoice-n9.edi'));
+    expect(u.status).toBe('translated');
+    expect(u.events).toHaveLength(1);
+    const inv = u.events[0] as Json;
+    expect(parseEvent(inv).ok).toBe(true);
+    expect(inv).toMatchObject({
+      type: 'freight.invoice@1', occurredAt: '2025-04-18T00:00:00-05:00', invoiceDate: '2025-04-18', deliveredOn: '2025-04-16',
+      carrierScac: 'PRLF', paymentMethod: 'prepaid', amountDue: { amount: '626.34', currency: 'USD' },
+      references: { invoiceNumber: '0048213377', proNumber: '0048213377', bolNumber: 'TCH-BOL-40771', poNumbers: ['4500183327'] },
+      totalWeight: { value: '1820', unit: 'lb' },
+    });
+    expect(inv.charges.map((c: Json) => [c.lineNumber, c.code, c.description, c.amount.amount])).toEqual([
+      [1, 'linehaul', 'HARDWARE NOI', '571.48'], [2, 'fuel_surcharge', 'FUEL SURCHARGE', '123.44'], [3, 'discount', 'CONTRACT DISCOUNT', '-68.58'],
+    ]);
+    expect(inv.parties.map((p: Json) => p.role)).toEqual(['shipper', 'consignee', 'bill_to']);
+    expect(inv.parties[2].address.lines).toEqual(['ATTN FREIGHT PAYABLES', 'PO BOX 3317']);
+  });
+
+  it('a file of two groups (214s and 210s) yields a unit per transaction', async () => {
+    const us = await units(fixture('envelope/multi-group-214-and-210.edi'));
+    expect(us.map((u) => [u.x12?.setId, u.status, u.events.length])).toEqual([
+      ['214', 'translated', 1], ['214', 'translated', 1], ['214', 'translated', 1], ['210', 'translated', 1], ['210', 'translated', 1],
+    ]);
+  });
+
+  it('a transaction with an unmapped code fails alone; its siblings yield their events', async () => {
+    const text = readFileSync(fixture('envelope/multi-group-214-and-210.edi'), 'latin1').replace('AT7*AF*NS***20250506*1544*CT', 'AT7*BO*NS***20250506*1544*CT');
+    const us = await units(Buffer.from(text, 'latin1'));
+    expect(us.map((u) => u.status)).toEqual(['translated', 'failed', 'translated', 'translated', 'translated']);
+    expect(us.map((u) => u.events.length)).toEqual([1, 0, 1, 1, 1]);
+    const failed = us[1];
+    expect(failed.label).toBe('214 0002 (interchange 000002297, group 2297)');
+    const atLine = text.split('\n').findIndex((l) => l.startsWith('AT7*BO')) + 1;
+    expect(failed.errors).toEqual([{
+      code: 'MAP_UNMAPPED_CODE', severity: 'error', message: "code 'BO' is not in table 'x12-shipment-status' (unmapped: error)",
+      line: atLine, column: 1, offset: expect.any(Number),
+      mapping: { file: MAPPING_214, ...where(MAPPING_214, 'milestone:', 'x12-shipment-status') },
+    }]);
+  });
+
+  it('data the validator rejects is rejected, not mapped', async () => {
+    const [u] = await units(fixture('214/004010/at701-invalid-code.edi'));
+    expect(u.status).toBe('rejected');
+    expect(u.events).toEqual([]);
+    expect(u.errors.map((e) => e.code)).toContain('X12_ELEMENT_INVALID_CODE');
+  });
+
+  it('an unknown sender is PARTNER_UNKNOWN_SENDER naming the ids seen and the closest partner', async () => {
+    const text = readFileSync(fixture('214/004010/ltl-multi-status.edi'), 'latin1').replace('*02*PRLF           *', '*02*PRLX           *');
+    const [u] = await units(Buffer.from(text, 'latin1'));
+    expect(u.status).toBe('unidentified');
+    expect(u.partner).toBeUndefined();
+    expect(u.events).toEqual([]);
+    expect(u.errors).toHaveLength(1);
+    expect(u.errors[0]).toMatchObject({ code: 'PARTNER_UNKNOWN_SENDER', line: 1, column: 1 });
+    expect(u.errors[0].message).toBe('no partner sends as ISA 02/PRLX; configured: 02/PRLF; closest: 02/PRLF');
+  });
+
+  it('a forced partner skips identification; an unknown forced partner throws', async () => {
+    const text = readFileSync(fixture('214/004010/ltl-multi-status.edi'), 'latin1').replace('*02*PRLF           *', '*02*PRLX           *');
+    const [u] = await units(Buffer.from(text, 'latin1'), { partner: 'prairie-line' });
+    expect(u.status).toBe('translated');
+    await expect(units(Buffer.from(text, 'latin1'), { partner: 'prairie-lines' })).rejects.toThrow("unknown partner 'prairie-lines'");
+  });
+
+  it('a set the partner does not map is unmapped', async () => {
+    const [u] = await units(fixture('990/004010/tender-accept.edi'), { partner: 'prairie-line' });
+    expect(u.status).toBe('unmapped');
+    expect(u.errors.map((e) => e.code)).toEqual(['MAP_NO_MAPPING']);
+  });
+});
+
+describe('CSV and XML through a temporary partner', () => {
+  let root: string;
+  let reg: PartnerRegistry;
+  const FILES: Record<string, string> = {
+    'flatfile/partner.yaml': `id: flatfile
+name: Flat File Freight
+timezone: America/Denver
+inbound:
+  - document: csv
+    mapping: mappings/status-csv.yaml
+    match: "status-*.csv"
+  - document: xml
+    mapping: mappings/status-xml.yaml
+`,
+    'flatfile/mappings/status-csv.yaml': `source: csv
+target: shipment.status@1
+fields:
+  occurredAt: { datetime: { date: Date, time: Time } }
+  references.proNumber: { path: PRO Number, required: true }
+  status.milestone: { path: Status, table: x12-shipment-status }
+  status.rawStatusCode: Status
+  location.city: { path: "#5", trim: true, case: upper }
+`,
+    'flatfile/mappings/status-xml.yaml': `source: xml
+target: shipment.status@1
+foreach: Shipments/Shipment
+fields:
+  occurredAt: { datetime: { date: Event/Date, time: Event/Time, zone: Event/@zone } }
+  carrierScac: /Shipments/@scac
+  references.proNumber: "@pro"
+  references.poNumbers: { all: Refs/PO }
+  status.milestone: { path: Event/Code, table: x12-shipment-status }
+  status.rawStatusCode: Event/Code
+`,
+  };
+  const CSV = 'PRO Number,Status,Date,Time,City\r\nPRO1,D1,20250716,0930, denver \r\nPRO2,ZZ,20250716,1000,Boulder\r\n,X1,20250716,1100,Boulder\r\n';
+  const XML = `<?xml version="1.0"?>
+<Shipments scac="FLFF">
+  <Shipment pro="P1"><Refs><PO>A1</PO><PO>A2</PO></Refs><Event zone="ET"><Code>X1</Code><Date>20250716</Date><Time>0930</Time></Event></Shipment>
+  <Shipment pro="P2"><Event><Code>D1</Code><Date>20250717</Date><Time>1015</Time></Event></Shipment>
+</Shipments>
+`;
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'waybill-translate-'));
+    for (const [rel, text] of Object.entries(FILES)) {
+      mkdirSync(dirname(join(root, rel)), { recursive: true });
+      writeFileSync(join(root, rel), text);
+    }
+    const loaded = PartnerRegistry.load(root);
+    expect(loaded.diagnostics).toEqual([]);
+    reg = loaded.registry;
+  });
+
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('CSV: one unit per record; a record that fails fails alone', async () => {
+    const out: TranslatedUnit[] = [];
+    for await (const u of translateCsv(Buffer.from(CSV), reg.get('flatfile')!, { ...OPTS, fileName: 'status-0716.csv' })) out.push(u);
+    expect(out.map((u) => [u.label, u.line, u.status])).toEqual([['record 1', 2, 'translated'], ['record 2', 3, 'failed'], ['record 3', 4, 'failed']]);
+    expect(out[0].events).toHaveLength(1);
+    expect(out[0].events[0]).toMatchObject({
+      type: 'shipment.status@1', partner: 'flatfile', occurredAt: '2025-07-16T09:30:00-06:00',
+      references: { proNumber: 'PRO1' }, status: { milestone: 'delivered', rawStatusCode: 'D1' }, location: { city: 'DENVER' },
+      source: { format: 'csv', fileId: 'sha256-test', fileName: 'status-0716.csv', line: 2, index: 0 },
+    });
+    expect(parseEvent(out[0].events[0]).ok).toBe(true);
+    expect(out[1].errors.map((e) => [e.code, e.line])).toEqual([['MAP_UNMAPPED_CODE', 3]]);
+    expect(out[2].errors.map((e) => [e.code, e.line])).toEqual([['MAP_REQUIRED_MISSING', 4]]);
+    expect(out[2].errors[0].mapping).toMatchObject({ line: 5, column: 25 });
+  });
+
+  it('CSV: a file name no mapping matches is unmapped', async () => {
+    const out: TranslatedUnit[] = [];
+    for await (const u of translateCsv(Buffer.from(CSV), reg.get('flatfile')!, { ...OPTS, fileName: 'invoices.csv' })) out.push(u);
+    expect(out.map((u) => u.status)).toEqual(['unmapped']);
+    expect(out[0].errors[0].code).toBe('MAP_NO_MAPPING');
+  });
+
+  it('XML: one unit per document, one event per foreach node', () => {
+    const u = translateXml(Buffer.from(XML), reg.get('flatfile')!, { ...OPTS, fileName: 'status.xml' });
+    expect(u.status).toBe('translated');
+    expect(u.events.map((e) => [(e as Json).references, (e as Json).occurredAt, (e as Json).status.milestone, (e as Json).carrierScac])).toEqual([
+      [{ proNumber: 'P1', poNumbers: ['A1', 'A2'] }, '2025-07-16T09:30:00-04:00', 'arrived_at_delivery', 'FLFF'],
+      [{ proNumber: 'P2' }, '2025-07-17T10:15:00-06:00', 'delivered', 'FLFF'],
+    ]);
+    for (const e of u.events) expect(parseEvent(e).ok).toBe(true);
+    expect(new Set(u.events.map((e) => e.id)).size).toBe(2);
+  });
+
+  it('XML: malformed XML is rejected; a mapping failure fails the document', () => {
+    const bad = translateXml(Buffer.from('<Shipments><Shipment></Shipments>'), reg.get('flatfile')!, OPTS);
+    expect(bad.status).toBe('rejected');
+    const unmapped = translateXml(Buffer.from(XML.replace('<Code>D1</Code>', '<Code>QQ</Code>')), reg.get('flatfile')!, OPTS);
+    expect(unmapped.status).toBe('failed');
+    expect(unmapped.events).toEqual([]);
+    expect(unmapped.errors.map((e) => e.code)).toEqual(['MAP_UNMAPPED_CODE']);
+  });
+});
