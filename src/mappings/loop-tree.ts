@@ -10,6 +10,8 @@ import type { X12SchemaView } from './x12-adapter.js';
 interface LoopInfo {
   parent: string | null;
   trigger: string;
+  /** Loop ids from the outermost down to this one (computed once per schema, not per segment). */
+  chain: string[];
 }
 
 const loopInfoCache = new WeakMap<CompiledSchema, Map<string, LoopInfo>>();
@@ -22,7 +24,8 @@ function loopInfo(schema: CompiledSchema): Map<string, LoopInfo> {
   const walk = (loop: CompiledLoop, parent: string | null) => {
     for (const child of loop.children) {
       if (child.loop && child.loop.id) {
-        info!.set(child.loop.id, { parent, trigger: child.segmentId });
+        const chain = parent ? [...info!.get(parent)!.chain, child.loop.id] : [child.loop.id];
+        info!.set(child.loop.id, { parent, trigger: child.segmentId, chain });
         walk(child.loop, child.loop.id);
       }
     }
@@ -46,11 +49,7 @@ export function buildLoopTree(tx: TransactionSet, loops: (string | null)[] | und
   // Open loop instances, outermost first (root excluded).
   const stack: LoopNode[] = [];
   const top = () => stack[stack.length - 1] ?? root;
-  const ancestry = (id: string): string[] => {
-    const chain: string[] = [];
-    for (let cur: string | null = id; cur; cur = info.get(cur)?.parent ?? null) chain.unshift(cur);
-    return chain;
-  };
+  const ancestry = (id: string): string[] => info.get(id)!.chain;
   const open = (id: string, parent: LoopNode): LoopNode => {
     const node: LoopNode = { id, trigger: info.get(id)?.trigger ?? '', segments: [], children: [], parent };
     parent.children.push(node);
