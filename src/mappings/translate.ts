@@ -14,7 +14,7 @@ import { schemaForTransaction } from '../translators/x12/schema.js';
 import { validateTransaction, type TransactionValidation } from '../translators/x12/validate-transaction.js';
 import { buildLoopTree } from './loop-tree.js';
 import { isFunctionalAckSet, translateFunctionalAck, translateTa1 } from './functional-ack.js';
-import type { CompiledPartner, PartnerRegistry } from './registry.js';
+import type { CompiledPartner, InboundRoute, PartnerRegistry } from './registry.js';
 import { MappingFailure, type Value } from './spec.js';
 
 export interface TranslationError {
@@ -195,20 +195,8 @@ export async function* translateCsv(
       continue;
     }
     const unit: TranslatedUnit = { format: 'csv', partner: partner.id, label: `record ${item.index}`, line: item.line, status: 'translated', events: [], errors: [] };
-    try {
-      const bodies = route.mapping.run({ record: item }, { timezone: partner.config.timezone });
-      bodies.forEach((body, index) => {
-        const sourceRef = { format: 'csv' as const, fileId: opts.fileId, ...(opts.fileName && { fileName: opts.fileName }), line: item.line, index };
-        unit.events.push(finishEvent(route.mapping.target, body, {
-          id: eventIdFromSource(partner.id, sourceRef), partner: partner.id, receivedAt: opts.receivedAt, source: sourceRef,
-        }, route.mapping.file));
-      });
-    } catch (err) {
-      if (!(err instanceof MappingFailure)) throw err;
-      unit.status = 'failed';
-      unit.events = [];
-      unit.errors.push(fromFailure(err, item.line));
-    }
+    mapInto(unit, route, partner, { record: item }, (index) =>
+      ({ format: 'csv' as const, fileId: opts.fileId, ...(opts.fileName && { fileName: opts.fileName }), line: item.line, index }), opts);
     yield unit;
   }
 }
@@ -231,10 +219,23 @@ export function translateXml(input: Buffer | string, partner: CompiledPartner, o
     unit.errors.push({ code: e.code ?? 'XML_MALFORMED', severity: 'error', message: e.message, line: e.details?.line ?? 1, column: e.details?.column ?? 1 });
     return unit;
   }
+  mapInto(unit, route, partner, { node: doc, root: doc, path: '' }, (index) =>
+    ({ format: 'xml' as const, fileId: opts.fileId, ...(opts.fileName && { fileName: opts.fileName }), index }), opts);
+  return unit;
+}
+
+/**
+ * Runs a CSV or XML route over one context and fills the unit with its events (envelope added and
+ * validated), or marks it failed with the mapping's coded error: one unit never sinks another.
+ */
+function mapInto(
+  unit: TranslatedUnit, route: InboundRoute, partner: CompiledPartner, ctx: unknown,
+  sourceFor: (index: number) => Parameters<typeof eventIdFromSource>[1] & Record<string, unknown>, opts: TranslateOptions,
+): void {
   try {
-    const bodies = route.mapping.run({ node: doc, root: doc, path: '' }, { timezone: partner.config.timezone });
+    const bodies = route.mapping.run(ctx, { timezone: partner.config.timezone });
     bodies.forEach((body, index) => {
-      const sourceRef = { format: 'xml' as const, fileId: opts.fileId, ...(opts.fileName && { fileName: opts.fileName }), index };
+      const sourceRef = sourceFor(index);
       unit.events.push(finishEvent(route.mapping.target, body, {
         id: eventIdFromSource(partner.id, sourceRef), partner: partner.id, receivedAt: opts.receivedAt, source: sourceRef,
       }, route.mapping.file));
@@ -243,9 +244,8 @@ export function translateXml(input: Buffer | string, partner: CompiledPartner, o
     if (!(err instanceof MappingFailure)) throw err;
     unit.status = 'failed';
     unit.events = [];
-    unit.errors.push(fromFailure(err, 1));
+    unit.errors.push(fromFailure(err, unit.line));
   }
-  return unit;
 }
 
 /** What kind of file this is, from its first non-blank bytes. */
