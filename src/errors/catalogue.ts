@@ -127,6 +127,34 @@ const entries = {
   XML_WRITE_INVALID_VALUE: { severity: 'error', level: 'element', summary: 'a value given to the XML writer is not a string, or holds a character XML 1.0 cannot carry' },
   XML_WRITE_INVALID_NAME: { severity: 'error', level: 'element', summary: 'an element or attribute name given to the XML writer is not a valid XML name' },
 
+  // ---- remote SFTP: polling partners' servers and pushing to them (src/transports/sftp/remote) ----
+  SFTP_REMOTE_HOSTKEY_MISMATCH: { severity: 'error', level: 'file', summary: 'the remote SFTP server presented a host key whose fingerprint is not the pinned one; the connection was refused' },
+  SFTP_REMOTE_CONNECT_FAILED: { severity: 'error', level: 'file', summary: 'the remote SFTP server could not be reached or refused the login; retried with backoff' },
+  SFTP_REMOTE_KEY_UNAVAILABLE: { severity: 'error', level: 'file', summary: 'the private key for the remote SFTP server cannot be read (missing file or unset environment variable)' },
+  SFTP_REMOTE_CONFIG_INVALID: { severity: 'error', level: 'file', summary: "a partner's transports.remote block is not valid" },
+  SFTP_REMOTE_SIZE_MISMATCH: { severity: 'error', level: 'file', summary: 'the downloaded file is not the size the server listed; it was not taken in' },
+  SFTP_REMOTE_FILE_CHANGED: { severity: 'warning', level: 'file', summary: 'the remote file changed while it was downloaded; it is taken on a later poll' },
+
+  // ---- hosted SFTP server: partners' mailboxes on our side (src/transports/sftp/server) ----
+  SFTP_AUTH_FAILED: { severity: 'warning', level: 'file', summary: 'a login to the hosted SFTP server failed (unknown user, unlisted key, bad signature, wrong or disabled password)' },
+  SFTP_ADDRESS_NOT_ALLOWED: { severity: 'warning', level: 'file', summary: "a login came from an address outside the account's allowFrom list" },
+  SFTP_SESSION_LIMIT: { severity: 'warning', level: 'file', summary: 'an SFTP session was refused: the account already has maxSessions sessions open' },
+  SFTP_PATH_REFUSED: { severity: 'warning', level: 'file', summary: "a path outside the account's mailbox root (.. escape) or with forbidden characters was refused" },
+  SFTP_OPERATION_REFUSED: { severity: 'warning', level: 'file', summary: 'an SFTP request the mailbox does not allow (links, folders, writing into outbound/, renaming outside inbound/) was refused' },
+  SFTP_NOT_REGULAR_FILE: { severity: 'warning', level: 'file', summary: 'something in a mailbox that is not a regular file was hidden or refused' },
+  SFTP_NAME_NOT_ACCEPTED: { severity: 'warning', level: 'file', summary: "an upload name is neither temporary nor a final name the account's completion rule accepts" },
+  SFTP_FILE_BUSY: { severity: 'warning', level: 'file', summary: 'the file is being written or taken in by another request; try again' },
+  SFTP_FILE_TOO_LARGE: { severity: 'error', level: 'file', summary: "an upload went past the account's maxFileBytes; the write failed and the partial file was deleted" },
+  SFTP_WRITE_FAILED: { severity: 'error', level: 'file', summary: 'an upload could not be written to disk; the partial file was deleted' },
+  SFTP_UPLOAD_INCOMPLETE: { severity: 'warning', level: 'file', summary: 'a session ended before its upload was completed (closed, or renamed from its temporary name); the partial file was deleted, nothing was taken in' },
+  SFTP_INTAKE_FAILED: { severity: 'error', level: 'file', summary: 'a completed upload could not be taken in; the uploader got a failure and the file was kept for a retry' },
+  SFTP_HOST_KEY_INVALID: { severity: 'error', level: 'file', summary: 'the hosted SFTP server host key file cannot be read as an unencrypted private key' },
+
+  // ---- outbound delivery (src/transports/delivery) ----
+  DELIVERY_TARGET_EXISTS: { severity: 'error', level: 'file', summary: 'the outbound file name already exists at the partner and onExists is fail' },
+  DELIVERY_NO_TRANSPORT: { severity: 'warning', level: 'file', summary: 'the partner has no outbound transport (no remote block, no hosted account); documents stay pending' },
+  DELIVERY_FAILED: { severity: 'error', level: 'file', summary: 'an outbound document could not be delivered; retried with backoff' },
+
   // ---- CLI / usage ----
   CLI_FILE_NOT_FOUND: { severity: 'error', level: 'file', summary: 'no such file' },
   CLI_FILE_UNREADABLE: { severity: 'error', level: 'file', summary: 'the file cannot be read' },

@@ -142,6 +142,44 @@ export interface DeliveryState {
   updatedAt: string;
 }
 
+// ---- remote SFTP files and outbound transfers (migration 2) ----
+
+/** A file on a partner's SFTP server, identified as listed: the same path with another size or mtime is another file. */
+export interface RemoteFileKey {
+  partner: string;
+  /** Absolute path on the partner's server. */
+  path: string;
+  size: number;
+  /** Modification time as listed by the server, in milliseconds. */
+  mtime: number;
+}
+
+/** 'taken': intake stored it, the remote delete/move is still to do; 'done': removed/moved remotely too. */
+export type RemoteFileState = 'taken' | 'done';
+
+export interface RemoteFileRecord extends RemoteFileKey {
+  /** The file id intake returned ("sha256-<hex>"). */
+  sha256: string;
+  state: RemoteFileState;
+  takenAt: string;
+  updatedAt: string;
+}
+
+/**
+ * Where an outbound document is being placed: written before the final rename, so that after a crash the
+ * deliverer can tell "renamed already" (temp gone) from "never placed" without delivering twice.
+ */
+export interface OutboundTransfer {
+  docId: string;
+  /** 'remote' or 'hosted'. */
+  transport: string;
+  /** Final path (remote server path, or local path in the hosted outbound folder). */
+  target: string;
+  temp: string;
+  stage: 'placing';
+  updatedAt: string;
+}
+
 export interface AuditEntry {
   action: string;
   correlationId?: string;
@@ -190,6 +228,16 @@ export interface Ledger {
   deliveries(filter?: { state?: DeliveryState['state']; limit?: number }): Promise<DeliveryState[]>;
   /** Makes a dead delivery pending again (attempts reset); returns whether it was dead. */
   reviveDelivery(eventId: string): Promise<boolean>;
+
+  // ---- remote SFTP files and outbound transfers (migration 2) ----
+  getRemoteFile(key: RemoteFileKey): Promise<RemoteFileRecord | null>;
+  /** Records a remote file as taken in (state 'taken'), durably: the remote delete/move follows it. */
+  recordRemoteFile(file: RemoteFileKey & { sha256: string }): Promise<{ created: boolean }>;
+  setRemoteFileState(key: RemoteFileKey, state: RemoteFileState): Promise<void>;
+  listRemoteFiles(filter?: { partner?: string; state?: RemoteFileState; limit?: number }): Promise<RemoteFileRecord[]>;
+  getOutboundTransfer(docId: string): Promise<OutboundTransfer | null>;
+  /** Durably notes the final rename about to happen (or clears the note with null). */
+  setOutboundTransfer(docId: string, transfer: Omit<OutboundTransfer, 'docId' | 'updatedAt' | 'stage'> | null): Promise<void>;
 
   audit(entry: AuditEntry): Promise<void>;
   /** Totals for metrics and the operations console. */

@@ -8,6 +8,7 @@ import {
   LedgerFault, type AuditEntry, type BatchResult, type ControlKind, type DeliveryState, type FileRecord, type FileState,
   type InterchangeSeen, type Ledger, type LedgerError, type LedgerStats, type NewFile, type NewOutboundDocument, type OutboundDocument,
   type OutboxRow, type UnitBatch, type UnitRecord,
+  type OutboundTransfer, type RemoteFileKey, type RemoteFileRecord, type RemoteFileState,
 } from './ledger.js';
 
 /** Ordered schema migrations. Append only: a released migration never changes. */
@@ -46,6 +47,15 @@ const MIGRATIONS: string[] = [
    CREATE TABLE audit (
      id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, action TEXT NOT NULL, correlation_id TEXT,
      file_id TEXT, event_id TEXT, details TEXT NOT NULL DEFAULT '{}');`,
+  // 2: remote SFTP files taken in (so a crash between intake and the remote delete never takes a file
+  // twice), and outbound transfers (the final rename noted before it happens, so nothing is sent twice).
+  `CREATE TABLE remote_files (
+     partner TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL, sha256 TEXT NOT NULL,
+     state TEXT NOT NULL, taken_at TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (partner, path, size, mtime));
+   CREATE INDEX remote_files_state ON remote_files(partner, state);
+   CREATE TABLE outbound_transfers (
+     doc_id TEXT PRIMARY KEY, transport TEXT NOT NULL, target TEXT NOT NULL, temp TEXT NOT NULL, stage TEXT NOT NULL,
+     updated_at TEXT NOT NULL);`,
 ];
 
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS.length;
@@ -78,6 +88,14 @@ function toOutbox(r: OutboxDbRow): OutboxRow {
     id: r.id, fileId: r.file_id, unitId: r.unit_id, type: r.type, partner: r.partner, payload: r.payload,
     createdAt: r.created_at, publishedAt: r.published_at, consumedAt: r.consumed_at,
   };
+}
+
+interface RemoteFileRow {
+  partner: string; path: string; size: number; mtime: number; sha256: string; state: RemoteFileState; taken_at: string; updated_at: string;
+}
+
+function toRemoteFile(r: RemoteFileRow): RemoteFileRecord {
+  return { partner: r.partner, path: r.path, size: r.size, mtime: r.mtime, sha256: r.sha256, state: r.state, takenAt: r.taken_at, updatedAt: r.updated_at };
 }
 
 export class SqliteLedger implements Ledger {
@@ -347,6 +365,56 @@ export class SqliteLedger implements Ledger {
   async reviveDelivery(eventId: string): Promise<boolean> {
     return this.db.prepare(`UPDATE deliveries SET state = 'pending', attempts = 0, updated_at = ? WHERE event_id = ? AND state = 'dead'`)
       .run(now(), eventId).changes === 1;
+  }
+
+  // ---- remote SFTP files and outbound transfers (migration 2) ----
+
+  async getRemoteFile(key: RemoteFileKey): Promise<RemoteFileRecord | null> {
+    const r = this.db.prepare('SELECT * FROM remote_files WHERE partner = ? AND path = ? AND size = ? AND mtime = ?')
+      .get(key.partner, key.path, key.size, key.mtime) as RemoteFileRow | undefined;
+    return r ? toRemoteFile(r) : null;
+  }
+
+  async recordRemoteFile(file: RemoteFileKey & { sha256: string }): Promise<{ created: boolean }> {
+    // Durable: the remote delete/move that follows must never happen before this commit is on disk.
+    return this.durable(() => {
+      const at = now();
+      const r = this.db.prepare(`INSERT OR IGNORE INTO remote_files (partner, path, size, mtime, sha256, state, taken_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, 'taken', ?, ?)`).run(file.partner, file.path, file.size, file.mtime, file.sha256, at, at);
+      return { created: r.changes === 1 };
+    });
+  }
+
+  async setRemoteFileState(key: RemoteFileKey, state: RemoteFileState): Promise<void> {
+    this.db.prepare('UPDATE remote_files SET state = ?, updated_at = ? WHERE partner = ? AND path = ? AND size = ? AND mtime = ?')
+      .run(state, now(), key.partner, key.path, key.size, key.mtime);
+  }
+
+  async listRemoteFiles(filter: { partner?: string; state?: RemoteFileState; limit?: number } = {}): Promise<RemoteFileRecord[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.partner) { where.push('partner = ?'); args.push(filter.partner); }
+    if (filter.state) { where.push('state = ?'); args.push(filter.state); }
+    const rows = this.db.prepare(`SELECT * FROM remote_files ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY taken_at, path LIMIT ?`)
+      .all(...args, filter.limit ?? 1000) as RemoteFileRow[];
+    return rows.map(toRemoteFile);
+  }
+
+  async getOutboundTransfer(docId: string): Promise<OutboundTransfer | null> {
+    const r = this.db.prepare('SELECT * FROM outbound_transfers WHERE doc_id = ?').get(docId) as Record<string, string> | undefined;
+    return r ? { docId: r.doc_id, transport: r.transport, target: r.target, temp: r.temp, stage: 'placing', updatedAt: r.updated_at } : null;
+  }
+
+  async setOutboundTransfer(docId: string, transfer: Omit<OutboundTransfer, 'docId' | 'updatedAt' | 'stage'> | null): Promise<void> {
+    // Durable: the rename it announces follows, and a crash right after must still find the note.
+    this.durable(() => {
+      if (!transfer) this.db.prepare('DELETE FROM outbound_transfers WHERE doc_id = ?').run(docId);
+      else {
+        this.db.prepare(`INSERT INTO outbound_transfers (doc_id, transport, target, temp, stage, updated_at) VALUES (?, ?, ?, ?, 'placing', ?)
+          ON CONFLICT (doc_id) DO UPDATE SET transport = excluded.transport, target = excluded.target, temp = excluded.temp,
+          stage = excluded.stage, updated_at = excluded.updated_at`).run(docId, transfer.transport, transfer.target, transfer.temp, now());
+      }
+    });
   }
 
   async audit(entry: AuditEntry): Promise<void> {

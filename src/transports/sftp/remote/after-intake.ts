@@ -1,0 +1,50 @@
+// The remote side of "taken in": delete the file, or move it to an archive folder. Runs only after the
+// ledger has durably recorded the file as taken, and is safe to repeat after a crash (already gone = done).
+import type { RemoteConnection } from './connect.js';
+import type { PollDirConfig } from './config.js';
+import type { RemoteEntry } from './listing.js';
+import { remoteJoin } from './names.js';
+
+export type AfterIntakeOutcome = 'deleted' | 'moved' | 'gone' | 'replaced';
+
+/** SFTP status codes that concern one file, not the connection. */
+export function isFileLevelError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === 2 || code === 3 || code === 4 || code === 'ERR_BAD_PATH' || code === 'ENOENT' || code === 'EACCES';
+}
+
+export async function statOrNull(conn: RemoteConnection, path: string): Promise<{ size: number; modifyTime: number } | null> {
+  try {
+    return await conn.sftp.stat(path);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ENOENT' || code === 2) return null;
+    throw err;
+  }
+}
+
+export async function finishRemote(conn: RemoteConnection, poll: PollDirConfig, file: RemoteEntry): Promise<AfterIntakeOutcome> {
+  // SFTP has no conditional delete: check just before that the file is still the one we took, so a new
+  // upload under the same name (a new file to us) is not destroyed.
+  const now = await statOrNull(conn, file.path);
+  if (!now) return 'gone';
+  if (now.size !== file.size || now.modifyTime !== file.mtime) return 'replaced';
+  if (poll.afterIntake === 'delete') {
+    await conn.sftp.delete(file.path, true);
+    return 'deleted';
+  }
+  const dir = poll.moveTo as string;
+  // A plain SFTP rename never overwrites (OpenSSH links then unlinks): on a clash, add a suffix.
+  for (let i = 0; i < 20; i++) {
+    const target = remoteJoin(dir, i === 0 ? file.name : `${file.name}.${file.mtime}${i > 1 ? `-${i}` : ''}`);
+    try {
+      await conn.sftp.rename(file.path, target);
+      return 'moved';
+    } catch (err) {
+      if (!isFileLevelError(err)) throw err;
+      if (!(await statOrNull(conn, file.path))) return 'gone';
+      if (!(await statOrNull(conn, target))) throw err; // not a name clash: permissions, missing folder
+    }
+  }
+  throw new Error(`cannot move ${file.path} into ${dir}: every candidate name exists`);
+}

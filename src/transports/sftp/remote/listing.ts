@@ -1,0 +1,48 @@
+// Which remote files are ready to take: regular files matching the poll pattern, not temporary names,
+// old enough, and unchanged between two listings (a writer that is still appending changes the size).
+import type { RemoteConnection } from './connect.js';
+import type { PollDirConfig } from './config.js';
+import { matchesAny, remoteJoin } from './names.js';
+
+export interface RemoteEntry {
+  name: string;
+  path: string;
+  size: number;
+  /** Milliseconds (the server reports whole seconds). */
+  mtime: number;
+}
+
+export interface Listing {
+  /** Every regular file in the directory, by name (for the crash-recovery sweep). */
+  all: Map<string, RemoteEntry>;
+  /** Regular files that match the pattern and are not temporary names. */
+  wanted: RemoteEntry[];
+}
+
+export async function listDir(conn: RemoteConnection, poll: PollDirConfig, tempPattern: readonly string[]): Promise<Listing> {
+  const all = new Map<string, RemoteEntry>();
+  const wanted: RemoteEntry[] = [];
+  for (const f of await conn.sftp.list(poll.dir)) {
+    if (f.type !== '-') continue; // directories, symlinks, devices: never taken
+    const e: RemoteEntry = { name: f.name, path: remoteJoin(poll.dir, f.name), size: f.size, mtime: f.modifyTime };
+    all.set(f.name, e);
+    if (!matchesAny(f.name, tempPattern) && matchesAny(f.name, poll.pattern)) wanted.push(e);
+  }
+  wanted.sort((a, b) => a.mtime - b.mtime || a.name.localeCompare(b.name));
+  return { all, wanted };
+}
+
+export type SkipReason = 'changing' | 'young';
+
+/** Splits the second listing into files ready to take and files to leave for a later poll. */
+export function readyFiles(first: Listing, second: Listing, nowMs: number, minAgeSeconds: number): { ready: RemoteEntry[]; skipped: Array<RemoteEntry & { reason: SkipReason }> } {
+  const ready: RemoteEntry[] = [];
+  const skipped: Array<RemoteEntry & { reason: SkipReason }> = [];
+  for (const e of second.wanted) {
+    const before = first.all.get(e.name);
+    if (!before || before.size !== e.size || before.mtime !== e.mtime) skipped.push({ ...e, reason: 'changing' });
+    else if (nowMs - e.mtime < minAgeSeconds * 1000) skipped.push({ ...e, reason: 'young' });
+    else ready.push(e);
+  }
+  return { ready, skipped };
+}

@@ -1,0 +1,90 @@
+// Uploading a file to a partner's server so that the partner never sees a partial file: write it under a
+// temporary name in the target folder, then rename it into place (a rename within one folder is atomic
+// on the server). An existing target name is handled as configured: fail, overwrite (atomically, with
+// OpenSSH's posix-rename), or a unique name beside it.
+import { WaybillError } from '../../../errors/catalogue.js';
+import { isFileLevelError, statOrNull } from './after-intake.js';
+import type { OutboundConfig } from './config.js';
+import type { RemoteConnection } from './connect.js';
+import { remoteJoin } from './names.js';
+
+export interface PushResult {
+  /** Final remote path. */
+  path: string;
+  /** Final name (differs from the requested one after onExists: unique). */
+  name: string;
+  /** True when onExists: overwrite replaced an existing file. */
+  replaced: boolean;
+}
+
+export interface PushHooks {
+  /**
+   * Called (and awaited) right before each rename attempt, with the name about to be used: the delivery
+   * records it durably, so that after a crash "temp gone" proves the rename happened.
+   */
+  beforeRename?: (target: string, temp: string) => Promise<void>;
+  /** The server refused the rename (so it did not happen); called before the temp file is removed. */
+  renameRefused?: () => Promise<void>;
+}
+
+/** name.ext -> name-1.ext (the counter goes before the last extension, so partners' patterns still match). */
+export function uniqueName(name: string, n: number): string {
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? `${name.slice(0, dot)}-${n}${name.slice(dot)}` : `${name}-${n}`;
+}
+
+export async function pushFile(conn: RemoteConnection, out: OutboundConfig, name: string, content: string | Buffer, hooks: PushHooks = {}): Promise<PushResult> {
+  const target = remoteJoin(out.dir, name);
+  const temp = `${target}${out.tempSuffix}`;
+  const existed = (await statOrNull(conn, target)) !== null;
+  if (existed && out.onExists === 'fail') {
+    throw new WaybillError('DELIVERY_TARGET_EXISTS', `${target} already exists on ${conn.partner}'s server (onExists: fail)`, { path: target });
+  }
+  let renaming = false;
+  try {
+    await conn.sftp.put(Buffer.isBuffer(content) ? content : Buffer.from(content), temp);
+    renaming = true;
+    return await renameIntoPlace(conn, out, name, temp, existed, hooks);
+  } catch (err) {
+    // When the connection dropped during a rename we cannot know whether it happened: keep the temp file
+    // and the caller's note, so the next attempt can tell (temp gone = renamed). Otherwise clean up.
+    if (renaming && !(conn.alive() && isFileLevelError(err) || err instanceof WaybillError)) throw err;
+    if (renaming) await hooks.renameRefused?.();
+    if (conn.alive()) await conn.sftp.delete(temp, true).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function renameIntoPlace(conn: RemoteConnection, out: OutboundConfig, name: string, temp: string, existed: boolean, hooks: PushHooks): Promise<PushResult> {
+  const target = remoteJoin(out.dir, name);
+  if (out.onExists === 'overwrite') {
+    await hooks.beforeRename?.(target, temp);
+    try {
+      await conn.sftp.posixRename(temp, target);
+    } catch (err) {
+      if (!/does not support/i.test((err as Error).message)) throw err;
+      // No posix-rename on this server: remove then rename (briefly absent, never partial).
+      await conn.sftp.delete(target, true);
+      await conn.sftp.rename(temp, target);
+    }
+    return { path: target, name, replaced: existed };
+  }
+  // A plain SFTP rename never replaces an existing file (SFTP v3; OpenSSH uses link+unlink), so a name
+  // that appeared meanwhile is detected by the server rather than overwritten.
+  for (let n = 0; n < 100; n++) {
+    const candidate = n === 0 ? name : uniqueName(name, n);
+    const path = remoteJoin(out.dir, candidate);
+    if (n > 0 && (await statOrNull(conn, path))) continue;
+    await hooks.beforeRename?.(path, temp);
+    try {
+      await conn.sftp.rename(temp, path);
+      return { path, name: candidate, replaced: false };
+    } catch (err) {
+      if (!conn.alive() || !isFileLevelError(err) || !(await statOrNull(conn, path))) throw err;
+      if (out.onExists === 'fail') {
+        throw new WaybillError('DELIVERY_TARGET_EXISTS', `${path} appeared on ${conn.partner}'s server during the upload (onExists: fail)`, { path });
+      }
+    }
+  }
+  throw new WaybillError('DELIVERY_TARGET_EXISTS', `no free name for ${name} in ${out.dir} after 100 tries`, { path: target });
+}
