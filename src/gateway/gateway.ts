@@ -16,6 +16,8 @@ import { QueueDispatcher, startInboundWorker, startRecoverySweeps } from '../que
 import { createConnection, EVENTS_QUEUE, INBOUND_QUEUE, redisStatus } from '../queue/queues.js';
 import { OutboxRelay } from '../queue/relay.js';
 import { FolderTransport } from '../transports/folder/folder.js';
+import { OutboundDelivery } from '../transports/delivery/outbound-delivery.js';
+import { remotePollersFor } from '../transports/sftp/remote/index.js';
 import type { GatewayConfig } from './config.js';
 import { PartnerHolder } from './partners.js';
 
@@ -84,6 +86,21 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     : null;
   await folder?.start();
 
+  // Partners whose server we poll (transports.remote): one independent poller each. The file came
+  // through that partner's account, which identifies it (CSV/XML need that; X12 keeps its ISA check).
+  const remote = remotePollersFor(
+    partners.current.list().map((p) => ({ id: p.id, transports: p.config.transports })),
+    {
+      ledger, log, workDir: join(config.dataDir, 'tmp', 'remote'),
+      take: (path, meta) => intake(intakeCtx, { input: { path }, transport: 'sftp-poll', originalName: meta.name, originalPath: meta.remotePath, partner: meta.partner }),
+    },
+  );
+  for (const problem of remote.problems) log.error({ problem }, 'remote SFTP configuration problem');
+  for (const p of remote.pollers) p.start();
+  // Acknowledgments (and later tenders and invoices) go out through each partner's transport.
+  const delivery = new OutboundDelivery({ ledger, dataDir: config.dataDir, log, partnerTransports: (id) => partners.current.get(id)?.config.transports });
+  delivery.start();
+
   const depthQueues = [INBOUND_QUEUE, EVENTS_QUEUE].map((name) => new Queue(name, { connection: producer, prefix }));
   for (const q of depthQueues) q.on('error', () => undefined);
   const http = await startHttp({
@@ -114,10 +131,23 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       stopping ??= (async () => {
         log.info({}, 'gateway stopping: no new intake, finishing in-flight work');
         await folder?.stop();
+        await Promise.all(remote.pollers.map((p) => p.stop()));
+        await delivery.stop();
         await sweeps.stop();
-        await inboundWorker.close();
+        // Finish the translations in flight (BullMQ worker or local runner), taking no new inbound job; then
+        // close the workers. While Redis is unreachable BullMQ's graceful close() never returns (it waits
+        // for its blocking connection), so they are closed with force then: nothing of theirs is in flight.
+        await inboundWorker.pause(true);
+        await dispatcher.idle();
+        for (;;) {
+          const open = await ledger.listFiles({ state: ['received', 'translating'] });
+          if (!open.some((f) => dispatcher.isBusy(f.id))) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const redisDown = workerConnection.status !== 'ready';
+        await inboundWorker.close(redisDown);
         await dispatcher.close();
-        await webhook?.close();
+        if (webhook) await (redisDown ? webhook.worker.close(true) : webhook.close());
         await relay.stop();
         await http.app.close();
         partners.stop();
