@@ -1,0 +1,506 @@
+// The hosted SFTP server against real OpenSSH: the `sftp` client in batch mode (keys from ssh-keygen)
+// uploads, lists, downloads and tries to escape; ssh2's client covers what the batch client cannot do
+// on cue (hold a session open, drop the TCP connection mid-write, time an answer, send raw requests).
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import type { Client as SshClient, SFTPWrapper } from 'ssh2';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  hashPassword, hostedSftpAccounts, hostedSftpAccountSchema, hostedSftpServerSchema, resolveHostKeyPath, verifyPassword, type HostedSftpAccountInput,
+} from '../../src/transports/sftp/config.js';
+import { HostedSftpServer, partnerDirs, type AccountEntry, type HostedInboundFile } from '../../src/transports/sftp/server/index.js';
+
+const { STATUS_CODE } = ssh2.utils.sftp;
+
+interface Taken { partner: string; username: string; name: string; size: number; sha256: string; virtualPath: string }
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('hosted SFTP server (OpenSSH sftp client)', () => {
+  let dir: string;
+  let dataDir: string;
+  let server: HostedSftpServer;
+  let port: number;
+  const keys: Record<string, string> = {};
+  const accounts = new Map<string, AccountEntry>();
+  const taken: Taken[] = [];
+  /** Runs inside take before the bytes are read: delay or fail a take. */
+  let takeHook: ((f: HostedInboundFile) => Promise<void>) | null = null;
+
+  const pub = (k: string) => readFileSync(`${keys[k]}.pub`, 'utf8').trim();
+  const setAccount = (partner: string, input: HostedSftpAccountInput) => {
+    const account = hostedSftpAccountSchema.parse(input);
+    accounts.set(account.username, { partner, account });
+  };
+  const inbound = (partner: string) => partnerDirs(dataDir, partner).inbound;
+  const outbound = (partner: string) => partnerDirs(dataDir, partner).outbound;
+  const list = (d: string) => (existsSync(d) ? readdirSync(d).sort() : []);
+  const takenNamed = (name: string) => taken.filter((t) => t.name === name);
+
+  /** OpenSSH's sftp in batch mode. Commands prefixed with '-' may fail without ending the batch. */
+  function sftp(user: string, key: string, commands: string[], extra: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
+    const batch = join(dir, `batch-${randomBytes(4).toString('hex')}`);
+    writeFileSync(batch, `${commands.join('\n')}\n`);
+    const args = [
+      '-b', batch, '-i', keys[key], '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+      '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', ...extra, '-P', String(port), `${user}@127.0.0.1`,
+    ];
+    // Asynchronous on purpose: the server runs in this process.
+    return new Promise((resolve) => {
+      execFile('sftp', args, { encoding: 'utf8', timeout: 30_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      });
+    });
+  }
+
+  /** ssh2's client, for what the batch client cannot do on cue. */
+  async function connect(user: string, auth: { key?: string; password?: string }, atPort = port): Promise<SshClient> {
+    const client = new ssh2.Client();
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', () => resolve()).once('error', reject).connect({
+        host: '127.0.0.1', port: atPort, username: user, readyTimeout: 10_000,
+        ...(auth.key ? { privateKey: readFileSync(keys[auth.key]) } : {}),
+        ...(auth.password !== undefined ? { password: auth.password, tryKeyboard: false } : {}),
+      });
+    });
+    client.on('error', () => undefined);
+    return client;
+  }
+  const openSftp = (c: SshClient) => new Promise<SFTPWrapper>((resolve, reject) => c.sftp((err, s) => (err ? reject(err) : resolve(s))));
+  const call = <T = void>(fn: (cb: (err: Error | null | undefined, v?: T) => void) => void) =>
+    new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
+  const statusOf = async (p: Promise<unknown>) => p.then(() => STATUS_CODE.OK, (err: { code?: number }) => err.code);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'waybill-sftp-'));
+    dataDir = join(dir, 'data');
+    for (const k of ['acme', 'acme2', 'beta', 'small', 'stranger']) {
+      keys[k] = join(dir, `id_${k}`);
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', k, '-f', keys[k]]);
+    }
+    // acme: rename mode, two keys (rotation). beta: pattern mode, archive. small: tight limits.
+    setAccount('acme', { username: 'acme', publicKeys: [pub('acme'), pub('acme2')] });
+    setAccount('beta', { username: 'beta', publicKeys: [pub('beta')], completion: { mode: 'pattern', pattern: '*.edi' }, afterIntake: 'archive' });
+    setAccount('small', { username: 'small', publicKeys: [pub('small')], maxFileBytes: 64 * 1024, maxSessions: 1 });
+    server = new HostedSftpServer({
+      dataDir, config: { host: '127.0.0.1', port: 0 }, accounts: () => accounts,
+      take: async (f) => {
+        if (takeHook) await takeHook(f);
+        const bytes = await readFile(f.path);
+        taken.push({ partner: f.partner, username: f.username, name: f.name, size: f.size, sha256: sha(bytes), virtualPath: f.virtualPath });
+      },
+    });
+    ({ port } = await server.start());
+    for (const [name, size] of [['small.bin', 20_000], ['medium.bin', 1_000_000], ['big.bin', 8_000_000], ['200k.bin', 200_000]] as const) {
+      writeFileSync(join(dir, name), randomBytes(size));
+    }
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    takeHook = null;
+  });
+
+  it('rename mode: a file put under a temporary name and renamed is taken exactly once, with its bytes, and leaves inbound/', async () => {
+    const local = join(dir, 'medium.bin');
+    const r = await sftp('acme', 'acme', ['put ' + local + ' inbound/x.edi.tmp', 'ls -l inbound', 'rename inbound/x.edi.tmp inbound/x.edi', 'ls -1 inbound']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    // Before the rename the upload is visible under its temporary name; afterwards inbound/ is empty.
+    expect(r.stdout).toMatch(/ls -l inbound\n-rw-r--r--.* 1000000 .* x\.edi\.tmp\n/);
+    expect(r.stdout).toMatch(/ls -1 inbound\n$/);
+    expect(takenNamed('x.edi')).toEqual([{ partner: 'acme', username: 'acme', name: 'x.edi', size: 1_000_000, sha256: sha(readFileSync(local)), virtualPath: '/inbound/x.edi' }]);
+    expect(takenNamed('x.edi.tmp')).toEqual([]);
+    expect(list(inbound('acme'))).toEqual([]);
+
+    // The second (rotated-in) key works just the same.
+    const r2 = await sftp('acme', 'acme2', ['cd inbound', `put ${join(dir, 'small.bin')} y.edi.part`, 'rename y.edi.part y.edi']);
+    expect(r2.code).toBe(0);
+    expect(takenNamed('y.edi')).toHaveLength(1);
+    expect(takenNamed('y.edi')[0].sha256).toBe(sha(readFileSync(join(dir, 'small.bin'))));
+  });
+
+  it('rename mode: an upload straight to a final name is refused (it could never be known complete)', async () => {
+    const r = await sftp('acme', 'acme', [`put ${join(dir, 'small.bin')} inbound/direct.edi`]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Permission denied/);
+    expect(list(inbound('acme'))).toEqual([]);
+    expect(takenNamed('direct.edi')).toEqual([]);
+  });
+
+  it('pattern mode: a closed upload whose name matches is taken at CLOSE and archived outside the mailbox; other names are refused', async () => {
+    const local = join(dir, 'medium.bin');
+    const r = await sftp('beta', 'beta', [`put ${local} inbound/p1.edi`, 'ls -1 inbound', `-put ${local} inbound/p1.txt`, `put ${local} inbound/p2.tmp`, 'rename inbound/p2.tmp inbound/p2.EDI']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/p1\.txt.*Permission denied/);
+    expect(takenNamed('p1.edi')).toEqual([expect.objectContaining({ partner: 'beta', size: 1_000_000, sha256: sha(readFileSync(local)) })]);
+    expect(takenNamed('p2.EDI')).toHaveLength(1); // globs match case-insensitively; temp + rename works too
+    expect(takenNamed('p1.txt')).toEqual([]);
+    expect(list(inbound('beta'))).toEqual([]);
+    const day = new Date().toISOString().slice(0, 10);
+    const archived = join(partnerDirs(dataDir, 'beta').archive, day);
+    expect(list(archived)).toEqual(['p1.edi', 'p2.EDI']);
+    expect(sha(readFileSync(join(archived, 'p1.edi')))).toBe(sha(readFileSync(local)));
+    // The archive is not reachable from the account's root.
+    const r2 = await sftp('beta', 'beta', ['-ls /archive', '-get ../archive/' + day + '/p1.edi ' + join(dir, 'nope')]);
+    expect(r2.stderr).toMatch(/not found/);
+    expect(existsSync(join(dir, 'nope'))).toBe(false);
+  });
+
+  it('answers the completing RENAME only after take resolved; a failed take answers FAILURE and keeps the file', async () => {
+    let resolvedAt = 0;
+    takeHook = async (f) => {
+      if (f.name === 'slow.edi') {
+        await sleep(400);
+        resolvedAt = Date.now();
+      }
+      if (f.name === 'fails.edi') throw new Error('ledger is down');
+    };
+    const c = await connect('acme', { key: 'acme' });
+    try {
+      const s = await openSftp(c);
+      for (const name of ['slow.tmp', 'fails.tmp']) {
+        const h = await call<Buffer>((cb) => s.open(`inbound/${name}`, 'w', cb));
+        await call((cb) => s.write(h, Buffer.from('ISA*00*...~'), 0, 11, 0, cb));
+        await call((cb) => s.close(h, cb));
+      }
+      await call((cb) => s.rename('inbound/slow.tmp', 'inbound/slow.edi', cb));
+      const answeredAt = Date.now();
+      expect(resolvedAt).toBeGreaterThan(0);
+      expect(answeredAt).toBeGreaterThanOrEqual(resolvedAt);
+      expect(takenNamed('slow.edi')).toHaveLength(1);
+
+      expect(await statusOf(call((cb) => s.rename('inbound/fails.tmp', 'inbound/fails.edi', cb)))).toBe(STATUS_CODE.FAILURE);
+      expect(takenNamed('fails.edi')).toEqual([]);
+      expect(list(inbound('acme'))).toEqual(['fails.tmp']);
+      // Once intake works again, the same rename takes it.
+      takeHook = null;
+      await call((cb) => s.rename('inbound/fails.tmp', 'inbound/fails.edi', cb));
+      expect(takenNamed('fails.edi')).toHaveLength(1);
+    } finally {
+      c.end();
+    }
+    await waitFor('inbound empty', () => list(inbound('acme')).length === 0);
+  });
+
+  it("another partner's account cannot list, read or delete acme's files", async () => {
+    mkdirSync(inbound('acme'), { recursive: true });
+    mkdirSync(outbound('acme'), { recursive: true });
+    writeFileSync(join(inbound('acme'), 'kept.edi.tmp'), 'secret inbound');
+    writeFileSync(join(outbound('acme'), 'ack.997'), 'secret outbound');
+    try {
+      const r = await sftp('beta', 'beta', ['ls -1 inbound', 'ls -1 outbound', '-get inbound/kept.edi.tmp ' + join(dir, 'x1'), '-get /outbound/ack.997 ' + join(dir, 'x2'),
+        '-get ../acme/outbound/ack.997 ' + join(dir, 'x3'), '-ls ../acme', '-ls /acme/outbound', '-rm outbound/ack.997']);
+      const shown = r.stdout.split('\n').filter((l) => !l.startsWith('sftp> '));
+      expect(shown.join('\n')).not.toMatch(/kept|ack/);
+      expect(r.stdout).toMatch(/ls -1 inbound\nsftp> ls -1 outbound\nsftp> /);
+      for (const f of ['x1', 'x2', 'x3']) expect(existsSync(join(dir, f))).toBe(false);
+      expect(r.stderr).toMatch(/not found/);
+      expect(list(outbound('acme'))).toEqual(['ack.997']);
+      expect(list(inbound('acme'))).toEqual(['kept.edi.tmp']);
+    } finally {
+      rmSync(join(inbound('acme'), 'kept.edi.tmp'), { force: true });
+      rmSync(join(outbound('acme'), 'ack.997'), { force: true });
+    }
+  });
+
+  it('outbound/: the owner lists, downloads and removes what we deliver; it cannot upload there; our temporary files stay hidden', async () => {
+    mkdirSync(outbound('acme'), { recursive: true });
+    const content = randomBytes(300_000);
+    writeFileSync(join(outbound('acme'), 'ack-0001.997'), content);
+    writeFileSync(join(outbound('acme'), '.ack-0002.997.tmp'), 'being written');
+    const dest = join(dir, 'downloaded.997');
+    const r = await sftp('acme', 'acme', ['ls -1 outbound', `get outbound/ack-0001.997 ${dest}`, `-put ${join(dir, 'small.bin')} outbound/mine.tmp`,
+      `-get outbound/.ack-0002.997.tmp ${join(dir, 'hidden')}`, 'rm outbound/ack-0001.997', 'ls -1 outbound']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/ls -1 outbound\noutbound\/ack-0001\.997\nsftp> get/);
+    expect(sha(readFileSync(dest))).toBe(sha(content));
+    expect(r.stderr).toMatch(/mine\.tmp.*Permission denied/);
+    expect(existsSync(join(dir, 'hidden'))).toBe(false);
+    expect(list(outbound('acme'))).toEqual(['.ack-0002.997.tmp']);
+    rmSync(join(outbound('acme'), '.ack-0002.997.tmp'));
+  });
+
+  it('refuses path traversal, absolute paths, links, folders and anything that is not a regular file', async () => {
+    mkdirSync(inbound('acme'), { recursive: true });
+    // Planted on disk (never possible through SFTP): a symlink out of the mailbox and a folder.
+    symlinkSync('/etc/passwd', join(inbound('acme'), 'passwd.tmp'));
+    mkdirSync(join(inbound('acme'), 'sub.tmp'));
+    try {
+      const out = (n: string) => join(dir, `esc-${n}`);
+      const r = await sftp('acme', 'acme', [
+        `-get ../../etc/passwd ${out('a')}`, `-get /etc/passwd ${out('b')}`, `-get inbound/../../etc/passwd ${out('c')}`,
+        `-get inbound/passwd.tmp ${out('d')}`, '-cd ..', '-cd /etc', 'cd /', 'pwd', 'ls -1', '-ls /etc', 'ls -1 inbound',
+        `-put ${join(dir, 'small.bin')} ../escape.tmp`, `-put ${join(dir, 'small.bin')} /tmp/escape.tmp`,
+        '-symlink /etc/passwd inbound/link.tmp', '-ln -s /etc/passwd inbound/link2.tmp', '-ln inbound/x inbound/y', '-mkdir inbound/d', '-rmdir inbound',
+        '-rename inbound/sub.tmp inbound/sub.edi',
+      ]);
+      for (const n of ['a', 'b', 'c', 'd']) expect(existsSync(out(n)), n).toBe(false);
+      expect(r.stdout).toMatch(/pwd\nRemote working directory: \/\nsftp> ls -1\ninbound\noutbound\nsftp> /);
+      expect(r.stdout).toMatch(/ls -1 inbound\nsftp> /); // the planted symlink and folder are not shown
+      expect(r.stderr).toMatch(/remote symlink .*Permission denied/);
+      expect(r.stderr).toMatch(/hardlink/);
+      expect(r.stderr).toMatch(/remote mkdir .*Permission denied/);
+      expect(r.stderr).not.toMatch(/root:/);
+      expect(existsSync(join(dir, 'escape.tmp'))).toBe(false);
+      expect(existsSync('/tmp/escape.tmp')).toBe(false);
+      expect(list(inbound('acme'))).toEqual(['passwd.tmp', 'sub.tmp']);
+      expect(takenNamed('sub.edi')).toEqual([]);
+
+      // The same at the protocol level, with the statuses a client sees.
+      const c = await connect('acme', { key: 'acme' });
+      try {
+        const s = await openSftp(c);
+        expect(await statusOf(call((cb) => s.stat('../..', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+        expect(await statusOf(call((cb) => s.realpath('/..', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+        expect(await call<string>((cb) => s.realpath('inbound/../outbound/./x', cb))).toBe('/outbound/x');
+        expect(await statusOf(call((cb) => s.stat('/etc/passwd', cb)))).toBe(STATUS_CODE.NO_SUCH_FILE);
+        expect(await statusOf(call((cb) => s.open('inbound/passwd.tmp', 'r', cb)))).toBe(STATUS_CODE.NO_SUCH_FILE);
+        expect(await statusOf(call((cb) => s.open('inbound/passwd.tmp', 'w', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+        expect(readFileSync('/etc/passwd', 'utf8')).toMatch(/root:/); // still intact
+        expect(await statusOf(call((cb) => s.symlink('/etc/passwd', 'inbound/l.tmp', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+        expect(await statusOf(call((cb) => s.readlink('inbound/passwd.tmp', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+        expect(await statusOf(call((cb) => s.mkdir('inbound/d', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+        expect(await statusOf(call((cb) => s.rename('inbound/sub.tmp', 'inbound/sub.edi', cb)))).toBe(STATUS_CODE.NO_SUCH_FILE);
+        expect(await statusOf(call((cb) => s.open('inbound/a/b.tmp', 'w', cb)))).toBe(STATUS_CODE.NO_SUCH_FILE);
+      } finally {
+        c.end();
+      }
+    } finally {
+      rmSync(join(inbound('acme'), 'passwd.tmp'), { force: true });
+      rmSync(join(inbound('acme'), 'sub.tmp'), { recursive: true, force: true });
+    }
+  });
+
+  it('an upload killed halfway (sftp process killed mid-transfer) is never taken in and leaves nothing in inbound/', async () => {
+    const batch = join(dir, 'batch-killed');
+    writeFileSync(batch, `put ${join(dir, 'big.bin')} inbound/killed.edi.tmp\nrename inbound/killed.edi.tmp inbound/killed.edi\n`);
+    // -l: 8 Mbit/s, so the 8 MB transfer takes about 8 s and can be caught in the middle.
+    const child = spawn('sftp', ['-l', '8000', '-b', batch, '-i', keys.acme, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+      '-o', 'LogLevel=ERROR', '-o', 'IdentitiesOnly=yes', '-P', String(port), 'acme@127.0.0.1'], { stdio: 'ignore' });
+    const partial = join(inbound('acme'), 'killed.edi.tmp');
+    await waitFor('partial upload on disk', () => existsSync(partial) && statSync(partial).size > 256 * 1024, 20_000);
+    expect(statSync(partial).size).toBeLessThan(8_000_000);
+    child.kill('SIGKILL');
+    await waitFor('partial file removed', () => !existsSync(partial), 15_000);
+    await sleep(200);
+    expect(takenNamed('killed.edi')).toEqual([]);
+    expect(list(inbound('acme'))).toEqual([]);
+  });
+
+  it('a connection dropped mid-write (rename and pattern mode) is never taken in and leaves nothing behind', async () => {
+    for (const [user, name] of [['acme', 'dropped.tmp'], ['beta', 'dropped.edi']] as const) {
+      const c = await connect(user, { key: user });
+      const s = await openSftp(c);
+      const h = await call<Buffer>((cb) => s.open(`inbound/${name}`, 'w', cb));
+      const half = randomBytes(128 * 1024);
+      await call((cb) => s.write(h, half, 0, half.length, 0, cb));
+      expect(statSync(join(inbound(user), name)).size).toBe(half.length);
+      c.destroy(); // the TCP connection just goes away: no CLOSE, no channel close
+      await waitFor(`${name} removed`, () => !existsSync(join(inbound(user), name)));
+      expect(takenNamed(name)).toEqual([]);
+    }
+    // A temporary upload closed but never renamed before the connection ended is not complete either.
+    const c = await connect('acme', { key: 'acme' });
+    const s = await openSftp(c);
+    const h = await call<Buffer>((cb) => s.open('inbound/unrenamed.tmp', 'w', cb));
+    await call((cb) => s.write(h, Buffer.from('abc'), 0, 3, 0, cb));
+    await call((cb) => s.close(h, cb));
+    c.destroy();
+    await waitFor('unrenamed upload removed', () => !existsSync(join(inbound('acme'), 'unrenamed.tmp')));
+    expect(takenNamed('unrenamed')).toEqual([]);
+    expect(list(inbound('acme'))).toEqual([]);
+    expect(list(inbound('beta'))).toEqual([]);
+  });
+
+  it('enforces maxFileBytes during WRITE and discards the partial file', async () => {
+    const r = await sftp('small', 'small', [`put ${join(dir, '200k.bin')} inbound/huge.tmp`]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Failure/);
+    expect(list(inbound('small'))).toEqual([]);
+    // Below the limit is fine.
+    const ok = await sftp('small', 'small', [`put ${join(dir, 'small.bin')} inbound/fine.tmp`, 'rename inbound/fine.tmp inbound/fine.edi']);
+    expect(ok.code).toBe(0);
+    expect(takenNamed('fine.edi')).toHaveLength(1);
+    // The protocol status, and the message that says why.
+    const c = await connect('small', { key: 'small' });
+    try {
+      const s = await openSftp(c);
+      const h = await call<Buffer>((cb) => s.open('inbound/huge2.tmp', 'w', cb));
+      const err = await call((cb) => s.write(h, Buffer.alloc(10), 0, 10, 64 * 1024, cb)).catch((e: Error & { code: number }) => e);
+      expect(err).toMatchObject({ code: STATUS_CODE.FAILURE, message: expect.stringMatching(/at most 65536 bytes/) });
+      expect(await statusOf(call((cb) => s.close(h, cb)))).toBe(STATUS_CODE.FAILURE);
+      expect(list(inbound('small'))).toEqual([]);
+    } finally {
+      c.end();
+    }
+  });
+
+  it('enforces maxSessions per account with a clear message, and frees the slot when a session ends', async () => {
+    const holder = await connect('small', { key: 'small' });
+    await openSftp(holder);
+    const refused = await sftp('small', 'small', ['ls']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/too many concurrent sessions for account 'small' \(limit 1\)/);
+    // Other accounts are not affected.
+    expect((await sftp('acme', 'acme', ['ls'])).code).toBe(0);
+    holder.end();
+    // The slot is freed when the server sees the session close; allow it a moment.
+    let code = -1;
+    for (let i = 0; i < 20 && code !== 0; i++) {
+      if (i) await sleep(100);
+      code = (await sftp('small', 'small', ['ls'])).code;
+    }
+    expect(code).toBe(0);
+  });
+
+  it('refuses a key that is not listed, an unknown user, and passwords unless the account has a hash', async () => {
+    const wrong = await sftp('acme', 'stranger', ['ls']);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/Permission denied \(publickey\)/); // password is not even offered
+    const unknown = await sftp('nobody', 'acme', ['ls']);
+    expect(unknown.stderr).toMatch(/Permission denied \(publickey\)/);
+    await expect(connect('acme', { password: 'anything' })).rejects.toThrow(/authentication methods failed/);
+
+    // Enabled only with a stored hash; then the right password works and a wrong one does not.
+    setAccount('pw', { username: 'pw', publicKeys: [pub('small')], password: { hash: await hashPassword('correct horse') } });
+    try {
+      await expect(connect('pw', { password: 'wrong horse' })).rejects.toThrow(/authentication methods failed/);
+      const c = await connect('pw', { password: 'correct horse' });
+      const s = await openSftp(c);
+      expect((await call<{ filename: string }[]>((cb) => s.readdir('/', cb))).map((e) => e.filename)).toEqual(['inbound', 'outbound']);
+      c.end();
+    } finally {
+      accounts.delete('pw');
+    }
+  });
+
+  it('applies allowFrom and account changes without a restart', async () => {
+    setAccount('acme', { username: 'acme', publicKeys: [pub('acme')], allowFrom: ['10.0.0.0/8', '2001:db8::/32'] });
+    try {
+      expect((await sftp('acme', 'acme', ['ls'])).stderr).toMatch(/Permission denied/);
+      setAccount('acme', { username: 'acme', publicKeys: [pub('acme')], allowFrom: ['127.0.0.0/8'] });
+      expect((await sftp('acme', 'acme', ['ls'])).code).toBe(0);
+      // acme2 was removed from the list by the "reload" above.
+      expect((await sftp('acme', 'acme2', ['ls'])).code).not.toBe(0);
+    } finally {
+      setAccount('acme', { username: 'acme', publicKeys: [pub('acme'), pub('acme2')] });
+    }
+  });
+
+  it('stop() waits for the intake in flight and deletes uploads still open', async () => {
+    let tookAt = 0;
+    const other = new HostedSftpServer({
+      dataDir, config: { host: '127.0.0.1', port: 0 }, accounts: () => accounts,
+      take: async () => { await sleep(300); tookAt = Date.now(); },
+    });
+    const { port: otherPort } = await other.start();
+    const c = await connect('acme', { key: 'acme' }, otherPort);
+    const s = await openSftp(c);
+    const a = await call<Buffer>((cb) => s.open('inbound/a.tmp', 'w', cb));
+    await call((cb) => s.write(a, Buffer.from('complete'), 0, 8, 0, cb));
+    await call((cb) => s.close(a, cb));
+    const b = await call<Buffer>((cb) => s.open('inbound/b.tmp', 'w', cb));
+    await call((cb) => s.write(b, Buffer.from('half'), 0, 4, 0, cb));
+    const renamed = call((cb) => s.rename('inbound/a.tmp', 'inbound/a.edi', cb)).catch(() => undefined);
+    await sleep(50); // the take has begun
+    await other.stop();
+    const stoppedAt = Date.now();
+    await renamed;
+    expect(tookAt).toBeGreaterThan(0);
+    expect(stoppedAt).toBeGreaterThanOrEqual(tookAt);
+    expect(list(inbound('acme'))).toEqual([]);
+  });
+
+  it('reports the host key fingerprint ssh-keygen prints, keeps the key 0600 and reuses it after a restart', async () => {
+    const keyPath = join(dataDir, 'sftp', 'host_ed25519');
+    const printed = execFileSync('ssh-keygen', ['-lf', keyPath], { encoding: 'utf8' }).split(' ')[1];
+    expect(server.hostKeyFingerprint()).toBe(printed);
+    expect(printed).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+    expect(statSync(keyPath).mode & 0o777).toBe(0o600);
+    // The key the client is shown is that one.
+    const scanned = await new Promise<string>((resolve, reject) => execFile('ssh-keyscan', ['-p', String(port), '-t', 'ed25519', '127.0.0.1'], { encoding: 'utf8' },
+      (err, stdout) => (err ? reject(err) : resolve(stdout.trim()))));
+    writeFileSync(join(dir, 'scanned'), `${scanned}\n`);
+    expect(execFileSync('ssh-keygen', ['-lf', join(dir, 'scanned')], { encoding: 'utf8' }).split(' ')[1]).toBe(printed);
+
+    const again = new HostedSftpServer({ dataDir, config: { host: '127.0.0.1', port: 0 }, accounts: () => accounts, take: async () => undefined });
+    const started = await again.start();
+    await again.stop();
+    expect(started.fingerprint).toBe(printed);
+  });
+});
+
+describe('hosted SFTP config', () => {
+  const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test';
+
+  it('fills in the documented defaults', () => {
+    const a = hostedSftpAccountSchema.parse({ username: 'acme', publicKeys: [key] });
+    expect(a).toEqual({
+      username: 'acme', publicKeys: [key], completion: { mode: 'rename' }, tempPattern: ['*.tmp', '*.part', '.*'],
+      maxFileBytes: 100 * 1024 * 1024, maxSessions: 4, afterIntake: 'delete',
+    });
+    expect(a.password).toBeUndefined();
+    const s = hostedSftpServerSchema.parse({});
+    expect(s).toEqual({ host: '0.0.0.0', port: 2222, maxConnections: 64, loginGraceMs: 30_000, maxAuthTries: 6 });
+    expect(resolveHostKeyPath(s, '/data')).toBe('/data/sftp/host_ed25519');
+  });
+
+  it('collects every problem of a bad account block', () => {
+    const r = hostedSftpAccountSchema.safeParse({
+      username: 'bad user', publicKeys: ['not a key'], password: { hash: 'plaintext' }, allowFrom: ['10.0.0.0/33', 'example.com'],
+      completion: { mode: 'pattern' },
+    });
+    expect(r.success).toBe(false);
+    const paths = r.error!.issues.map((i) => i.path.join('.')).sort();
+    expect(paths).toEqual(['allowFrom.0', 'allowFrom.1', 'completion.pattern', 'password.hash', 'publicKeys.0', 'username']);
+    const noAuth = hostedSftpAccountSchema.safeParse({ username: 'a', completion: { mode: 'pattern' } });
+    expect(noAuth.error!.issues.map((i) => i.path.join('.')).sort()).toEqual(['completion.pattern', 'publicKeys']);
+    expect(hostedSftpAccountSchema.parse({ username: 'a', publicKeys: [key], tempPattern: ['*.tmp', '*.filepart, .*'] }).tempPattern)
+      .toEqual(['*.tmp', '*.filepart', '.*']);
+  });
+
+  it('hashes passwords with scrypt and a salt, and verifies them', async () => {
+    const h = await hashPassword('s3cret');
+    expect(h).toMatch(/^scrypt\$16384\$8\$1\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*$/);
+    expect(await hashPassword('s3cret')).not.toBe(h); // salted
+    expect(await verifyPassword('s3cret', h)).toBe(true);
+    expect(await verifyPassword('s3cret!', h)).toBe(false);
+    expect(await verifyPassword('s3cret', 'scrypt$1048576000$8$1$AAAA$AAAA')).toBe(false);
+    expect(hostedSftpAccountSchema.safeParse({ username: 'a', password: { hash: h } }).success).toBe(true);
+  });
+
+  it('builds the accounts map from partners and serves a clashing username to nobody', () => {
+    const { accounts, problems } = hostedSftpAccounts([
+      { id: 'a', transports: { sftp: { username: 'same', publicKeys: [key] } } },
+      { id: 'b', transports: { sftp: { username: 'same', publicKeys: [key] } } },
+      { id: 'c', transports: { sftp: { username: 'c-user', publicKeys: [key] } } },
+      { id: 'd', transports: { sftp: { username: 'd' } } },
+      { id: 'e', transports: {} },
+    ]);
+    expect([...accounts.keys()]).toEqual(['c-user']);
+    expect(accounts.get('c-user')!.partner).toBe('c');
+    expect(problems).toEqual([
+      expect.stringMatching(/^b: .*'same' is also used by a/),
+      expect.stringMatching(/^d: transports.sftp: publicKeys: /),
+    ]);
+  });
+});
