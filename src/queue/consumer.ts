@@ -5,7 +5,7 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CanonicalMessage } from '../canonical/index.js';
-import { DEFAULT_PREFIX, EVENTS_QUEUE, createConnection } from './queues.js';
+import { DEFAULT_PREFIX, EVENTS_QUEUE, closeWorker, createConnection } from './queues.js';
 
 /** Every canonical event Waybill publishes; narrow on `type` ("shipment.status@1", ...). */
 export type WaybillEvent = Extract<CanonicalMessage, { kind: 'event' }>;
@@ -38,7 +38,7 @@ export interface ConsumeEventsOptions<E = WaybillEvent> {
 
 export interface EventConsumer {
   readonly worker: Worker;
-  /** Lets handlers in progress finish, then disconnects. */
+  /** Lets handlers in progress finish, then disconnects (promptly also while Redis is down). */
   close(): Promise<void>;
 }
 
@@ -83,8 +83,8 @@ export function consumeEvents<E = WaybillEvent>(opts: ConsumeEventsOptions<E>): 
   return {
     worker,
     async close() {
-      await worker.close();
-      if (owned) await owned.quit().catch(() => owned.disconnect());
+      await closeWorker(worker, { connection: owned ?? (opts.connection as Redis) });
+      owned?.disconnect();
     },
   };
 }

@@ -247,6 +247,8 @@ export interface InboundWorkerOptions {
  * (createConnection(url, { role: 'worker' })); BullMQ duplicates it and owns the copies.
  * Transient faults are rethrown so BullMQ retries with the job's backoff; any other fault marks the
  * file failed and ends the job without retries (UnrecoverableError).
+ * Stop it with closeWorker(worker, { connection }) (queues.ts): plain worker.close() can wait for Redis
+ * to come back when it is down.
  */
 export function startInboundWorker(ctx: PipelineContext, connection: Redis, opts: InboundWorkerOptions = {}): Worker<InboundJobData, ProcessResult> {
   const locks = opts.locks ?? new FileLocks();
@@ -261,8 +263,15 @@ export function startInboundWorker(ctx: PipelineContext, connection: Redis, opts
     ctx.log.warn({ fileId: job.data.fileId, attempt: job.attemptsMade, final, err: err.message },
       final ? 'inbound job failed for good' : 'inbound job failed; BullMQ will retry');
   });
-  // Connection trouble is reported here while BullMQ reconnects; without a listener it would throw.
-  worker.on('error', (err) => ctx.log.warn({ err: err.message }, 'inbound worker error'));
+  // Connection trouble is reported here while BullMQ reconnects (without a listener it would throw);
+  // the same message at most once a minute, not once per reconnect attempt.
+  let last = { message: '', at: 0 };
+  worker.on('error', (err) => {
+    const now = Date.now();
+    if (err.message === last.message && now - last.at < 60_000) return;
+    last = { message: err.message, at: now };
+    ctx.log.warn({ err: err.message }, 'inbound worker error');
+  });
   return worker;
 }
 

@@ -3,7 +3,7 @@
 // queue names, key prefix and connection behaviour.
 
 import { Redis, type RedisOptions } from 'ioredis';
-import { Queue } from 'bullmq';
+import { Queue, type Worker } from 'bullmq';
 
 /** Stored files waiting to be translated. Job id = file id, data = { fileId }. */
 export const INBOUND_QUEUE = 'waybill-inbound';
@@ -39,7 +39,7 @@ export function reconnectDelay(attempt: number): number {
  */
 export type ConnectionRole = 'producer' | 'worker';
 
-export interface ConnectionOptions {
+export interface RedisConnectionOptions {
   role?: ConnectionRole;
   /** Shown by CLIENT LIST; helps when several gateways share a Redis. */
   name?: string;
@@ -48,7 +48,7 @@ export interface ConnectionOptions {
   onError?: (err: Error) => void;
 }
 
-export function createConnection(url: string, opts: ConnectionOptions = {}): Redis {
+export function createConnection(url: string, opts: RedisConnectionOptions = {}): Redis {
   const role = opts.role ?? 'producer';
   const common: RedisOptions = {
     connectionName: opts.name,
@@ -60,9 +60,32 @@ export function createConnection(url: string, opts: ConnectionOptions = {}): Red
   const roleOptions: RedisOptions = role === 'worker'
     ? { maxRetriesPerRequest: null, enableOfflineQueue: true }
     : { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 15_000 };
-  const connection = new Redis(url, { ...common, ...roleOptions });
+  const connection = withCleanDisconnect(new Redis(url, { ...common, ...roleOptions }));
   connection.on('error', opts.onError ?? (() => undefined));
   return connection;
+}
+
+/**
+ * Works around an ioredis gap: disconnect() while the client waits to reconnect (Redis down or just
+ * restarted) cancels the reconnect but leaves the status at 'reconnecting' and never emits 'end'.
+ * BullMQ's Worker.close() waits for that 'end', so a shutdown during a Redis outage would hang. Here
+ * the client ends as ioredis's own close handler would (queued commands fail, status 'end'). Copies
+ * made by duplicate() — BullMQ workers make theirs that way — get the same fix.
+ */
+function withCleanDisconnect(client: Redis): Redis {
+  const internals = client as unknown as { setStatus(status: string): void; flushQueue(err: Error): void };
+  const disconnect = client.disconnect.bind(client);
+  client.disconnect = (reconnect = false) => {
+    const waiting = !reconnect && client.status === 'reconnecting';
+    disconnect(reconnect);
+    if (waiting && client.status === 'reconnecting') {
+      internals.flushQueue(new Error('Connection is closed.'));
+      internals.setStatus('end');
+    }
+  };
+  const duplicate = client.duplicate.bind(client);
+  client.duplicate = ((override?: Partial<RedisOptions>) => withCleanDisconnect(duplicate(override))) as Redis['duplicate'];
+  return client;
 }
 
 /**
@@ -120,6 +143,35 @@ export async function waitForRedis(connection: Redis, timeoutMs = 3000): Promise
     }, timeoutMs);
     connection.once('ready', onReady);
   });
+}
+
+/**
+ * Closes a BullMQ Worker without hanging on a Redis outage. Worker.close() lets jobs in progress finish
+ * (good), but its fetch loop also waits for a command queued on a connection that only Redis's return
+ * would answer, so during an outage it never resolves. When `connection` (any connection to the same
+ * Redis) is not ready, or after `graceMs`, the worker's connections are cut so the loop can end; jobs
+ * whose completion was not recorded are found stalled later and run again (processFile and event
+ * consumers are idempotent). Resolves true when the worker closed.
+ */
+export async function closeWorker(worker: Worker, opts: { connection?: Redis; graceMs?: number } = {}): Promise<boolean> {
+  let closed = false;
+  const closing = worker.close().then(() => { closed = true; }, () => { closed = true; });
+  const deadline = Date.now() + (opts.graceMs ?? 30_000);
+  while (!closed) {
+    const redisDown = opts.connection !== undefined && opts.connection.status !== 'ready';
+    if (redisDown || Date.now() >= deadline) {
+      await worker.disconnect().catch(() => undefined);
+      // Jobs in progress still finish (a translation does not need Redis) within what is left of the grace.
+      await Promise.race([closing, delay(Math.max(5000, deadline - Date.now()))]);
+      return closed;
+    }
+    await Promise.race([closing, delay(100)]);
+  }
+  return true;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Rejects after `ms` (the operation itself is not cancelled: callers must tolerate it completing later). */

@@ -186,7 +186,7 @@ export class OutboxRelay {
         const pass = await this.runOnce();
         backoff = 0;
         if (this.current.state !== 'running') {
-          this.log.info({ published: pass.published }, 'outbox relay: Redis reachable again, draining the outbox');
+          this.log.info({ published: pass.published, was: this.current.state }, 'outbox relay running again; draining the outbox');
           this.setState('running', null);
         }
         if (pass.published < this.batchSize && pass.consumed < this.consumedBatchSize) await this.sleep(this.idleMs);
@@ -209,34 +209,31 @@ export class OutboxRelay {
     const [epoch, seqText] = await this.connection.hmget(this.markerKey, 'epoch', 'seq');
     const seq = Number(seqText ?? 0);
     if (epoch === null) {
-      await this.recover(this.epoch === null ? null : 'the relay marker is gone from Redis (FLUSHALL, or a restart without persistence)');
-      return true;
+      return this.recover(this.epoch === null ? null : 'the relay marker is gone from Redis (FLUSHALL, or a restart without persistence)');
     }
     if (this.epoch !== null && epoch !== this.epoch) {
-      await this.recover(`Redis holds another epoch (${epoch}, expected ${this.epoch}): it lost its data and another relay noticed first`);
-      return true;
+      return this.recover(`Redis holds another epoch (${epoch}, expected ${this.epoch}): it lost its data and another relay noticed first`);
     }
     if (this.epoch !== null && seq < this.seq) {
-      await this.recover(`Redis went back in time (marker seq ${seq} < ${this.seq}): it lost its latest writes`);
-      return true;
+      return this.recover(`Redis went back in time (marker seq ${seq} < ${this.seq}): it lost its latest writes`);
     }
     if (this.epoch === null) this.adopt(epoch, seq);
     return false;
   }
 
   /** Everything not consumed is published again; then the marker is (re)created (in that order: a crash
-   * in between leaves the marker missing, so the next pass recovers again). */
-  private async recover(reason: string | null): Promise<void> {
+   * in between leaves the marker missing, so the next pass recovers again). True when data was lost. */
+  private async recover(reason: string | null): Promise<boolean> {
     const republished = await this.ledger.republishUnconsumed();
     await this.connection.hsetnx(this.markerKey, 'epoch', randomUUID());
     const [epoch, seqText] = await this.connection.hmget(this.markerKey, 'epoch', 'seq');
-    // Without a known earlier epoch and nothing to republish this is simply a first start.
-    if (reason !== null || republished > 0) {
-      this.current.dataLosses++;
-      this.current.republished += republished;
-      this.log.warn({ reason: reason ?? 'no relay marker in Redis', republished, epoch }, 'outbox relay: Redis lost data; republishing everything not yet consumed');
-    }
     this.adopt(epoch ?? randomUUID(), Number(seqText ?? 0));
+    // Without a known earlier epoch and nothing to republish this is simply a first start.
+    if (reason === null && republished === 0) return false;
+    this.current.dataLosses++;
+    this.current.republished += republished;
+    this.log.warn({ reason: reason ?? 'no relay marker in Redis', republished, epoch }, 'outbox relay: Redis lost data; republishing everything not yet consumed');
+    return true;
   }
 
   private adopt(epoch: string, seq: number): void {
