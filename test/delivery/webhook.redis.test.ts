@@ -303,7 +303,7 @@ function cli(rig: Rig, args: string[]) {
   return waybill([...args, '--data', rig.dir, '--redis-url', REDIS_URL, '--queue-prefix', rig.prefix]);
 }
 
-describe('webhook delivery (real Redis, real HTTP receiver)', () => {
+describe('webhook delivery (real Redis, real HTTP receiver)', { timeout: 180_000 }, () => {
   it('receiver failing with 500s, then timing out, then back: every event delivered, each id accepted once, all signed', async () => {
     const EVENTS = 6;
     const FIVE_HUNDREDS = 8;
