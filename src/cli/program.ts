@@ -108,6 +108,15 @@ export function buildProgram(): { program: Command; exitCode: () => number } {
     .addHelpText('after', '\nNeeds Redis at REDIS_URL (default redis://127.0.0.1:6379).\nExit status: 0 every sample processed and every event consumed, 1 otherwise (or Redis unreachable).')
     .action(run(async (flags) => (await import('./commands/demo.js')).demoCommand(flags)));
 
+  program
+    .command('sftp')
+    .description('The hosted SFTP server')
+    .command('host-key')
+    .description('Print the host key fingerprint (SHA256:...) partners pin for the hosted SFTP server')
+    .option('--config <file>', 'waybill.yaml (default: embedded defaults)')
+    .addHelpText('after', '\nExit status: 0 printed, 2 no host key yet or configuration error.')
+    .action(run(async (flags) => (await import('./commands/sftp.js')).sftpHostKeyCommand(flags)));
+
   // dlq: loaded on use, so the other commands do not pay for BullMQ, ioredis and SQLite at start-up.
   const dlqOptions = (c: Command) => c
     .option('--data <dir>', 'the gateway\'s data directory, holding ledger.db (env WAYBILL_DATA)', process.env.WAYBILL_DATA ?? '.data')

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Diagnostic } from '../mappings/diagnostics.js';
 import { YamlSource } from '../mappings/yaml-source.js';
 import { zodDiagnostics } from '../mappings/zod-diagnostics.js';
+import { hostedSftpServerSchema } from '../transports/sftp/config.js';
 
 export const configSchema = z.strictObject({
   /** Where raw files, the SQLite ledger and the SFTP host key live. */
@@ -48,6 +49,8 @@ export const configSchema = z.strictObject({
     backoffMs: z.number().int().min(10).default(1_000),
     maxBackoffMs: z.number().int().min(10).default(300_000),
   }).nullable().default(null),
+  /** The hosted SFTP server partners log into (accounts in each partner.yaml, transports.sftp); null: off. */
+  sftp: hostedSftpServerSchema.nullable().default(null),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),
@@ -80,6 +83,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   config.dataDir = abs(env.WAYBILL_DATA ?? config.dataDir);
   config.partnersDir = abs(env.WAYBILL_PARTNERS ?? config.partnersDir);
   if (config.inbound.folder) config.inbound.folder = abs(config.inbound.folder);
+  if (config.sftp?.hostKeyPath) config.sftp.hostKeyPath = abs(config.sftp.hostKeyPath);
   if (env.REDIS_URL) config.redisUrl = env.REDIS_URL;
   if (config.webhook?.secret.startsWith('env:')) {
     const name = config.webhook.secret.slice(4);

@@ -18,11 +18,15 @@ import { OutboxRelay } from '../queue/relay.js';
 import { FolderTransport } from '../transports/folder/folder.js';
 import { OutboundDelivery } from '../transports/delivery/outbound-delivery.js';
 import { remotePollersFor } from '../transports/sftp/remote/index.js';
+import { hostedSftpAccounts } from '../transports/sftp/config.js';
+import { HostedSftpServer } from '../transports/sftp/server/index.js';
 import type { GatewayConfig } from './config.js';
 import { PartnerHolder } from './partners.js';
 
 export interface Gateway {
   url: string;
+  /** Port of the hosted SFTP server, when it runs. */
+  sftpPort: number | null;
   ledger: Ledger;
   partners: PartnerHolder;
   relay: OutboxRelay;
@@ -86,6 +90,32 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     : null;
   await folder?.start();
 
+  // The hosted SFTP server: accounts come from the current partner registry at every login, so a
+  // partner reload applies without a restart.
+  let sftp: HostedSftpServer | null = null;
+  let sftpPort: number | null = null;
+  if (config.sftp) {
+    let seen: unknown = null;
+    let hosted = hostedSftpAccounts([]);
+    const accounts = () => {
+      if (partners.current !== seen) {
+        seen = partners.current;
+        hosted = hostedSftpAccounts(partners.current.list().map((p) => ({ id: p.id, transports: p.config.transports })));
+        for (const problem of hosted.problems) log.error({ problem }, 'hosted SFTP account problem');
+      }
+      return hosted.accounts;
+    };
+    sftp = new HostedSftpServer({
+      dataDir: config.dataDir, config: config.sftp, accounts, log,
+      take: async (f) => {
+        await intake(intakeCtx, { input: { path: f.path }, transport: 'sftp', originalName: f.name, originalPath: f.virtualPath, partner: f.partner });
+      },
+    });
+    const started = await sftp.start();
+    sftpPort = started.port;
+    log.info({ port: started.port, fingerprint: started.fingerprint }, 'hosted SFTP server listening');
+  }
+
   // Partners whose server we poll (transports.remote): one independent poller each. The file came
   // through that partner's account, which identifies it (CSV/XML need that; X12 keeps its ISA check).
   const remote = remotePollersFor(
@@ -124,13 +154,14 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
 
   let stopping: Promise<void> | null = null;
   return {
-    url: http.url, ledger, partners, relay,
+    url: http.url, sftpPort, ledger, partners, relay,
     intake: (req) => intake(intakeCtx, req),
     pollInbound: async () => (folder ? folder.poll() : 0),
     stop() {
       stopping ??= (async () => {
         log.info({}, 'gateway stopping: no new intake, finishing in-flight work');
         await folder?.stop();
+        await sftp?.stop();
         await Promise.all(remote.pollers.map((p) => p.stop()));
         await delivery.stop();
         await sweeps.stop();

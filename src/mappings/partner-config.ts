@@ -7,6 +7,8 @@ import { didYouMean, type Diagnostic } from './diagnostics.js';
 import { YamlSource } from './yaml-source.js';
 import { zodDiagnostics } from './zod-diagnostics.js';
 import { isValidZone } from './transforms.js';
+import { hostedSftpAccountSchema } from '../transports/sftp/config.js';
+import { remoteSftpSchema } from '../transports/sftp/remote/config.js';
 
 const isaId = z.strictObject({
   qualifier: z.string().regex(/^[0-9A-Z]{2}$/, 'an ISA qualifier is 2 characters (ZZ, 01, 02, 12, ...)'),
@@ -90,6 +92,20 @@ export function loadPartner(dir: string): LoadedPartner {
   }
   if (!isValidZone(config.timezone)) {
     diagnostics.push(src.diagnostic('PARTNER_CONFIG_INVALID', `unknown time zone '${config.timezone}' (use an IANA name such as America/Chicago, or an offset such as -06:00)`, ['timezone']));
+  }
+  // Transport blocks are defined by their transports; checked here so lint shows them with positions.
+  const t = config.transports;
+  if (t.sftp !== undefined) diagnostics.push(...zodDiagnostics(src, hostedSftpAccountSchema, 'PARTNER_TRANSPORT_INVALID', ['transports', 'sftp']));
+  if (t.remote !== undefined) diagnostics.push(...zodDiagnostics(src, remoteSftpSchema, 'PARTNER_TRANSPORT_INVALID', ['transports', 'remote']));
+  if (t.outbound !== undefined && t.outbound !== 'hosted' && t.outbound !== 'remote') {
+    diagnostics.push(src.diagnostic('PARTNER_TRANSPORT_INVALID', "transports.outbound is 'hosted' or 'remote'", ['transports', 'outbound'],
+      { suggestion: typeof t.outbound === 'string' ? didYouMean(t.outbound, ['hosted', 'remote']) : undefined }));
+  }
+  for (const k of Object.keys(t)) {
+    if (!['sftp', 'remote', 'outbound', 'as2'].includes(k)) {
+      diagnostics.push(src.diagnostic('PARTNER_TRANSPORT_INVALID', `unknown transport '${k}' (sftp, remote, outbound)`, ['transports', k],
+        { key: true, suggestion: didYouMean(k, ['sftp', 'remote', 'outbound']) }));
+    }
   }
   config.inbound.forEach((entry, i) => {
     if (!existsSync(join(dir, entry.mapping))) {

@@ -31,14 +31,16 @@ export function knownKeysAt(schema: unknown, path: YamlPath): string[] {
   return s?.def?.type === 'object' && s.shape ? Object.keys(s.shape) : [];
 }
 
-export function zodDiagnostics(src: YamlSource, schema: z.ZodType, code: string): Diagnostic[] {
-  const result = schema.safeParse(src.value ?? {});
+/** Validates the value at `base` (the whole document by default); positions point into the YAML. */
+export function zodDiagnostics(src: YamlSource, schema: z.ZodType, code: string, base: YamlPath = []): Diagnostic[] {
+  const result = schema.safeParse(base.length ? lookup(src.value, base) : src.value ?? {});
   if (result.success) return [];
   const out: Diagnostic[] = [];
   for (const iss of result.error.issues) {
-    const path = iss.path as (string | number)[];
+    const path = [...base, ...(iss.path as (string | number)[])];
+    const inner = iss.path as (string | number)[];
     if (iss.code === 'unrecognized_keys') {
-      const known = knownKeysAt(schema, path);
+      const known = knownKeysAt(schema, inner);
       for (const k of iss.keys) {
         out.push(src.diagnostic(code, `unknown key '${k}'${known.length ? `; allowed here: ${known.join(', ')}` : ''}`, [...path, k],
           { key: true, suggestion: didYouMean(k, known) }));
@@ -48,7 +50,7 @@ export function zodDiagnostics(src: YamlSource, schema: z.ZodType, code: string)
       const got = lookup(src.value, path);
       out.push(src.diagnostic(code, `'${String(got)}' is not one of ${values.join(', ')} (at ${pathText(path)})`, path,
         { suggestion: typeof got === 'string' ? didYouMean(got, values) : undefined }));
-    } else if (iss.code === 'invalid_type' && lookup(src.value, path) === undefined) {
+    } else if ((iss.code === 'invalid_type' || iss.code === 'invalid_union') && lookup(src.value, path) === undefined) {
       out.push(src.diagnostic(code, `'${pathText(path)}' is required (${iss.message.replace(/^Invalid input: /, '')})`, path, { key: true }));
     } else {
       out.push(src.diagnostic(code, `${pathText(path)}: ${iss.message.replace(/^Invalid input: /, '')}`, path));
