@@ -155,6 +155,12 @@ const entries = {
   DELIVERY_NO_TRANSPORT: { severity: 'warning', level: 'file', summary: 'the partner has no outbound transport (no remote block, no hosted account); documents stay pending' },
   DELIVERY_FAILED: { severity: 'error', level: 'file', summary: 'an outbound document could not be delivered; retried with backoff' },
 
+  // ---- pipeline (files that cannot be translated; recorded on the file in the ledger) ----
+  PIPELINE_STORED_FILE_MISSING: { severity: 'error', level: 'file', summary: 'the stored copy of a file taken in is missing from the data directory' },
+  PIPELINE_TRANSLATION_FAULT: { severity: 'error', level: 'file', summary: 'translation failed with a fault that retrying will not heal' },
+  PIPELINE_TOO_MANY_ATTEMPTS: { severity: 'error', level: 'file', summary: 'translation was started too many times without finishing (it probably crashes the process)' },
+  PARTNER_UNKNOWN: { severity: 'error', level: 'file', summary: 'a CSV or XML file arrived without a known partner (folder or account)' },
+
   // ---- CLI / usage ----
   CLI_FILE_NOT_FOUND: { severity: 'error', level: 'file', summary: 'no such file' },
   CLI_FILE_UNREADABLE: { severity: 'error', level: 'file', summary: 'the file cannot be read' },

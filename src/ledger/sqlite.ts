@@ -267,8 +267,13 @@ export class SqliteLedger implements Ledger {
   }
 
   async markPublished(ids: string[], at: string): Promise<void> {
-    const stmt = this.db.prepare('UPDATE outbox SET published_at = ? WHERE id = ? AND published_at IS NULL');
-    this.db.transaction(() => { for (const id of ids) stmt.run(at, id); }).immediate();
+    // One statement per chunk of ids (not one per id): the relay calls this for every published batch.
+    this.db.transaction(() => {
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        this.db.prepare(`UPDATE outbox SET published_at = ? WHERE published_at IS NULL AND id IN (${chunk.map(() => '?').join(',')})`).run(at, ...chunk);
+      }
+    }).immediate();
   }
 
   async markConsumed(ids: string[], at: string): Promise<void> {
