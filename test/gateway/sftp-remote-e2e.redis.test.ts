@@ -1,0 +1,353 @@
+// End to end over a partner's own SFTP server: a real OpenSSH sshd (throwaway host key, key-only root
+// login, internal-sftp in a root-owned chroot, loopback port) plays the partner. A gateway running in this
+// process polls its out/ folder, translates the 214, publishes the events to BullMQ, and pushes the 997
+// back into its in/ folder. Then a restarted gateway over the same data dir is handed the same bytes again.
+// Needs root, /usr/sbin/sshd and ssh-keygen (skipped otherwise) and Redis (REDIS_URL). Loops are bounded;
+// nothing asserts timing.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema, type GatewayConfig } from '../../src/gateway/config.js';
+import { startGateway, type Gateway } from '../../src/gateway/gateway.js';
+import type { FileRecord } from '../../src/ledger/ledger.js';
+import { silentLogger } from '../../src/pipeline/context.js';
+import { consumeEvents, type EventConsumer } from '../../src/queue/consumer.js';
+import { EVENTS_QUEUE, INBOUND_QUEUE } from '../../src/queue/queues.js';
+import { relayMarkerKey } from '../../src/queue/relay.js';
+
+const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SSHD = '/usr/sbin/sshd';
+const SSH_KEYGEN = '/usr/bin/ssh-keygen';
+const canRun = process.getuid?.() === 0 && existsSync(SSHD) && existsSync(SSH_KEYGEN);
+if (!canRun) console.warn('sftp-remote-e2e tests skipped: they need root and OpenSSH (/usr/sbin/sshd, ssh-keygen)');
+
+// ---------------------------------------------------------------- helpers (after test/transports/sftp-remote.test.ts)
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await sleep(25);
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+const sha = (b: Buffer) => `sha256-${createHash('sha256').update(b).digest('hex')}`;
+
+/** A base folder for a chroot: every path component must be root-owned and writable by root only. */
+function chrootBase(): string {
+  for (const dir of ['/srv', '/run', '/var/lib']) {
+    try {
+      const st = statSync(dir);
+      if (st.isDirectory() && st.uid === 0 && (st.mode & 0o022) === 0) return dir;
+    } catch { /* try the next */ }
+  }
+  throw new Error('no root-owned, non-world-writable folder for the sshd chroot');
+}
+
+function keyFingerprint(pubFile: string): string {
+  return execFileSync(SSH_KEYGEN, ['-lf', pubFile], { encoding: 'utf8' }).split(' ')[1];
+}
+
+/** Our own sshd: started and stopped by this file only, addressed by its pid. */
+class TestSshd {
+  proc: ChildProcess | null = null;
+  stderr = '';
+  readonly chroot: string;
+  readonly clientKey: string;
+  hostKey = '';
+
+  private constructor(readonly base: string, readonly port: number) {
+    this.chroot = join(base, 'chroot');
+    this.clientKey = join(base, 'client_ed25519');
+  }
+
+  static async start(): Promise<TestSshd> {
+    const base = mkdtempSync(join(chrootBase(), 'waybill-sshd-e2e-'));
+    execFileSync('chmod', ['755', base]);
+    const s = new TestSshd(base, await freePort());
+    mkdirSync(s.chroot, { mode: 0o755 });
+    execFileSync(SSH_KEYGEN, ['-q', '-t', 'ed25519', '-N', '', '-C', 'waybill-test-host', '-f', join(base, 'host_ed25519')]);
+    execFileSync(SSH_KEYGEN, ['-q', '-t', 'ed25519', '-N', '', '-C', 'waybill-test-client', '-f', s.clientKey]);
+    writeFileSync(join(base, 'authorized_keys'), readFileSync(`${s.clientKey}.pub`), { mode: 0o600 });
+    s.hostKey = keyFingerprint(join(base, 'host_ed25519.pub'));
+    writeFileSync(join(base, 'sshd_config'), [
+      `Port ${s.port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(base, 'host_ed25519')}`, `PidFile ${join(base, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(base, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'Subsystem sftp internal-sftp', `ChrootDirectory ${s.chroot}`,
+      'ForceCommand internal-sftp', 'AllowUsers root', 'MaxStartups 50', 'LogLevel ERROR', '',
+    ].join('\n'));
+    mkdirSync('/run/sshd', { recursive: true }); // Debian's sshd needs its privilege-separation folder
+    s.proc = spawn(SSHD, ['-D', '-e', '-f', join(base, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    s.proc.stderr?.on('data', (d: Buffer) => { s.stderr += d.toString(); });
+    await waitFor(`sshd on port ${s.port}`, () => new Promise<boolean>((resolve, reject) => {
+      if (s.proc?.exitCode !== null) { reject(new Error(`sshd exited: ${s.stderr}`)); return; }
+      const sock = connect(s.port, '127.0.0.1');
+      sock.once('connect', () => { sock.destroy(); resolve(true); });
+      sock.once('error', () => resolve(false));
+    }), 15_000);
+    return s;
+  }
+
+  /** A folder inside the chroot (created), as the remote path and the local path. */
+  dir(remote: string): { remote: string; local: string } {
+    const local = join(this.chroot, remote);
+    mkdirSync(local, { recursive: true });
+    return { remote, local };
+  }
+
+  /** Kills the per-connection processes of our sshd (its descendants), dropping every open session. */
+  dropConnections(): void {
+    const pid = this.proc?.pid;
+    if (!pid) return;
+    const parent = new Map<number, number>();
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      } catch { /* exited meanwhile */ }
+    }
+    const mine = (p: number): boolean => { for (let q = parent.get(p), n = 0; q && n < 20; q = parent.get(q), n++) if (q === pid) return true; return false; };
+    for (const p of parent.keys()) {
+      if (p !== pid && mine(p)) {
+        try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc && this.proc.exitCode === null) {
+      this.dropConnections();
+      this.proc.kill('SIGTERM');
+      await Promise.race([once(this.proc, 'exit'), sleep(5_000)]);
+    }
+    rmSync(this.base, { recursive: true, force: true });
+  }
+}
+
+/** Removes everything this file left under its prefix (both queues and the relay marker). Never FLUSHALL. */
+async function cleanRedis(prefix: string): Promise<void> {
+  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true });
+  connection.on('error', () => undefined);
+  try {
+    await connection.connect();
+    for (const name of [INBOUND_QUEUE, EVENTS_QUEUE]) {
+      const q = new Queue(name, { connection, prefix });
+      await q.obliterate({ force: true });
+      await q.close();
+    }
+    await connection.del(relayMarkerKey(prefix));
+  } catch {
+    // nothing reachable: nothing to clean
+  } finally {
+    connection.disconnect();
+  }
+}
+
+/**
+ * Watches a local folder (the chroot side of a remote one) as fast as the event loop allows, until stopped:
+ * every time the file at `name` is seen missing after it was seen present, `whenGone` is asked and its
+ * answer kept; every read of a
+ * final (non-temp) name is kept with its bytes.
+ */
+function watchFolder(folder: string, opts: { name?: string; whenGone?: () => Promise<string | null> } = {}) {
+  const violations: string[] = [];
+  const reads: Array<{ name: string; bytes: Buffer }> = [];
+  let sawTemp = 0;
+  let present = false;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const names = await readdir(folder).catch(() => [] as string[]);
+      if (opts.name && names.includes(opts.name)) present = true;
+      else if (opts.name && present && opts.whenGone) {
+        const problem = await opts.whenGone();
+        if (problem) violations.push(problem);
+      }
+      for (const n of names) {
+        if (n.endsWith('.part') || n.startsWith('.')) { sawTemp++; continue; }
+        const bytes = await readFile(join(folder, n)).catch(() => null);
+        if (bytes) reads.push({ name: n, bytes });
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  })();
+  return {
+    violations, reads,
+    get sawTemp() { return sawTemp; },
+    get sawPresent() { return present; },
+    async stop() { running = false; await loop; },
+  };
+}
+
+// ---------------------------------------------------------------- the test
+
+const SAMPLE = join(ROOT, 'partners/prairie-line/samples/214-multi-status.edi');
+const NAME = '214-multi-status.edi';
+
+describe.skipIf(!canRun)('remote SFTP end to end (partner sshd -> gateway poller -> BullMQ, 997 pushed back)', { timeout: 60_000 }, () => {
+  let sshd: TestSshd;
+  let work: string;
+  let config: GatewayConfig;
+  let out: { remote: string; local: string };
+  let inbox: { remote: string; local: string };
+  let gateway: Gateway | null = null;
+  let consumer: EventConsumer | null = null;
+  const prefix = `wbg-sftpremote-${process.pid}-${Date.now().toString(36)}`;
+  const sample = readFileSync(SAMPLE);
+  const fileId = sha(sample);
+  /** Event id -> deliveries to our BullMQ consumer. */
+  const seen = new Map<string, number>();
+
+  /** Drops the sample into out/ as a partner should (temp name, then rename), with a chosen mtime. */
+  function drop(mtimeSeconds: number): void {
+    const part = join(out.local, `${NAME}.part`);
+    writeFileSync(part, sample);
+    utimesSync(part, mtimeSeconds, mtimeSeconds);
+    renameSync(part, join(out.local, NAME));
+  }
+
+  beforeAll(async () => {
+    sshd = await TestSshd.start();
+    out = sshd.dir('/out');
+    inbox = sshd.dir('/in');
+    work = mkdtempSync(join(tmpdir(), 'wb-sftp-remote-e2e-'));
+    const partnersDir = join(work, 'partners');
+    cpSync(join(ROOT, 'partners/prairie-line'), join(partnersDir, 'prairie-line'), { recursive: true });
+    const remote = {
+      host: '127.0.0.1', port: sshd.port, username: 'root', privateKey: { path: sshd.clientKey }, hostKey: sshd.hostKey,
+      poll: [{ dir: out.remote, pattern: '*.edi', afterIntake: 'delete' }],
+      intervalSeconds: 0.2, minAgeSeconds: 0, settleSeconds: 0.1, retry: { baseSeconds: 0.2, maxSeconds: 1 },
+      outbound: { dir: inbox.remote, fileName: '{kind}_{control}_{id}.edi', onExists: 'fail' },
+    };
+    appendFileSync(join(partnersDir, 'prairie-line/partner.yaml'), `\ntransports:\n  remote: ${JSON.stringify(remote)}\n`);
+    config = configSchema.parse({
+      dataDir: join(work, 'data'), partnersDir, redisUrl: REDIS_URL, queuePrefix: prefix,
+      http: { port: 0 }, inbound: { folder: null }, reloadMs: 0,
+    });
+    consumer = consumeEvents({
+      connection: REDIS_URL, prefix,
+      handler: async (e) => { const id = (e as { id: string }).id; seen.set(id, (seen.get(id) ?? 0) + 1); },
+    });
+  });
+
+  afterAll(async () => {
+    await gateway?.stop().catch(() => undefined);
+    await consumer?.close().catch(() => undefined);
+    await cleanRedis(prefix);
+    await sshd?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('polls the 214, deletes it remotely only after intake, publishes 6 events, pushes the 997 complete; a resend after restart changes nothing', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    gateway = await startGateway(config, silentLogger);
+    const gw = gateway;
+    expect(gw.partners.current.get('prairie-line')?.config.transports.remote).toMatchObject({ host: '127.0.0.1', port: sshd.port });
+
+    // The remote file may disappear only once intake holds it and the ledger has recorded it as taken.
+    const outWatch = watchFolder(out.local, {
+      name: NAME,
+      whenGone: async () => {
+        if (!(await gw.ledger.listFiles()).some((f) => f.id === fileId)) return 'remote file gone before intake';
+        if (!(await gw.ledger.listRemoteFiles({ partner: 'prairie-line' })).some((r) => r.sha256 === fileId)) return 'remote file gone before the ledger record';
+        return null;
+      },
+    });
+    const inWatch = watchFolder(inbox.local);
+    let outWatchStopped = false;
+    let firstFile: FileRecord | undefined;
+    try {
+      drop(now - 120);
+
+      await waitFor('the remote file taken in and deleted', () => !existsSync(join(out.local, NAME)));
+      await outWatch.stop();
+      outWatchStopped = true;
+      expect(outWatch.sawPresent).toBe(true);
+      expect(outWatch.violations).toEqual([]);
+
+      await waitFor('the file translated', async () => (await gw.ledger.listFiles())[0]?.state === 'translated');
+      const files = await gw.ledger.listFiles();
+      expect(files).toHaveLength(1);
+      expect(files[0]).toMatchObject({
+        id: fileId, transport: 'sftp-poll', partner: 'prairie-line', state: 'translated',
+        originalName: NAME, originalPath: `${out.remote}/${NAME}`, size: sample.length,
+      });
+      firstFile = files[0];
+      const remoteRecs = await gw.ledger.listRemoteFiles({ partner: 'prairie-line' });
+      expect(remoteRecs).toHaveLength(1);
+      expect(remoteRecs[0]).toMatchObject({ path: `${out.remote}/${NAME}`, size: sample.length, sha256: fileId, state: 'done' });
+
+      await waitFor('6 events at the BullMQ consumer', () => seen.size === 6);
+      expect((await gw.ledger.countEvents()).total).toBe(6);
+
+      // OutboundDelivery runs every 5 s in the gateway: the bound allows for a few passes.
+      await waitFor('the 997 delivered', async () => (await gw.ledger.listOutboundDocuments({ relatedFileId: fileId }))[0]?.state === 'delivered');
+    } finally {
+      if (!outWatchStopped) await outWatch.stop();
+      await inWatch.stop();
+    }
+    const docs = await gw.ledger.listOutboundDocuments({ partner: 'prairie-line' });
+    expect(docs).toHaveLength(1);
+    const [ack] = docs;
+    expect(ack).toMatchObject({ kind: '997', state: 'delivered', attempts: 1, lastError: null });
+    const pushed = readdirSync(inbox.local);
+    expect(pushed).toHaveLength(1);
+    expect(pushed[0]).toMatch(/^997_\d+_ack-sha256-[0-9a-f]{64}-0\.edi$/);
+    const body = readFileSync(join(inbox.local, pushed[0]), 'utf8');
+    expect(body).toBe(ack.content);
+    expect(body).toMatch(/^ISA\*/);
+    expect(body).toContain('ST*997*');
+    expect(body).toMatch(/AK1\*QM\*2291~/);
+    expect(body).toMatch(/AK9\*A\*1\*1\*1~/);
+    // Every time the watcher saw the final name, the file was already complete.
+    expect(inWatch.reads.filter((r) => !r.bytes.equals(Buffer.from(ack.content)))).toEqual([]);
+    expect(inWatch.reads.every((r) => r.name === pushed[0])).toBe(true);
+
+    // ---- restart: the same bytes again (another mtime: a new remote file to the poller)
+    await gw.stop();
+    gateway = null;
+    const eventIds = new Set(seen.keys());
+    drop(now - 60);
+    gateway = await startGateway(config, silentLogger);
+    const gw2 = gateway;
+    await waitFor('the resent file taken in and deleted', async () =>
+      !existsSync(join(out.local, NAME))
+      && (await gw2.ledger.listRemoteFiles({ partner: 'prairie-line' })).filter((r) => r.state === 'done').length === 2);
+    const recs = await gw2.ledger.listRemoteFiles({ partner: 'prairie-line' });
+    expect(recs).toHaveLength(2);
+    expect(recs.every((r) => r.sha256 === fileId && r.path === `${out.remote}/${NAME}`)).toBe(true);
+    expect(new Set(recs.map((r) => r.mtime)).size).toBe(2);
+
+    // Nothing new comes of it: give a wrong translation, event or 997 a moment to show up, then look.
+    await sleep(1_500);
+    const after = await gw2.ledger.listFiles();
+    expect(after).toHaveLength(1);
+    expect(after[0]).toEqual(firstFile); // not translated again: same state, attempts, receivedAt
+    expect((await gw2.ledger.countEvents()).total).toBe(6);
+    expect(new Set(seen.keys())).toEqual(eventIds);
+    expect(await gw2.ledger.listOutboundDocuments()).toHaveLength(1);
+    expect(readdirSync(inbox.local)).toEqual(pushed);
+  });
+});
