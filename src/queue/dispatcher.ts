@@ -255,7 +255,15 @@ export function startInboundWorker(ctx: PipelineContext, connection: Redis, opts
   const worker = new Worker<InboundJobData, ProcessResult>(
     INBOUND_QUEUE,
     async (job: Job<InboundJobData>) => locks.run(job.data.fileId, () => translate(ctx, job.data.fileId)),
-    { connection, prefix: opts.prefix ?? DEFAULT_PREFIX, concurrency: opts.concurrency ?? 2 },
+    {
+      connection, prefix: opts.prefix ?? DEFAULT_PREFIX, concurrency: opts.concurrency ?? 2,
+      // A gateway killed mid-file leaves its job active; BullMQ's defaults (30 s lock, 30 s stalled check,
+      // one stall allowed) kept a restarted gateway waiting 60-90 s before resuming it. The lock is renewed
+      // every lockDuration/2 while translation runs, so shorter values cost a little Redis traffic only;
+      // stalls are allowed several times because a stall here means a crash, not a poison file
+      // (processFile resumes from its checkpoint, and the recovery sweep gives up on endless restarts).
+      lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 5,
+    },
   );
   worker.on('failed', (job, err) => {
     if (!job) return;
