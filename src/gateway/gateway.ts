@@ -133,23 +133,31 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
 
   const depthQueues = [INBOUND_QUEUE, EVENTS_QUEUE].map((name) => new Queue(name, { connection: producer, prefix }));
   for (const q of depthQueues) q.on('error', () => undefined);
-  const http = await startHttp({
-    host: config.http.host, port: config.http.port, metrics,
-    checks: [
-      { name: 'ledger', check: async () => ({ ok: true, detail: await ledger.countEvents() }) },
-      { name: 'redis', check: async () => { const r = await redisStatus(producer); return { ok: r.ok, detail: r }; } },
-      { name: 'relay', check: async () => { const s = relay.status(); return { ok: s.redisReachable, detail: s }; } },
-      { name: 'partners', check: async () => ({ ok: partners.current.list().length > 0, detail: partners.current.list().map((p) => p.id) }) },
-    ],
-    beforeMetrics: async () => {
-      metrics.fromLedger(await ledger.stats());
-      const r = await redisStatus(producer);
-      metrics.redisUp.set(r.ok ? 1 : 0);
-      if (r.ok) {
-        for (const q of depthQueues) metrics.queueDepth.set({ queue: q.name }, await q.getWaitingCount().catch(() => 0));
-      }
-    },
-  });
+  let http: Awaited<ReturnType<typeof startHttp>> | null = null;
+  try {
+    http = await startHttp({
+      host: config.http.host, port: config.http.port, metrics,
+      checks: [
+        { name: 'ledger', check: async () => ({ ok: true, detail: await ledger.countEvents() }) },
+        { name: 'redis', check: async () => { const r = await redisStatus(producer); return { ok: r.ok, detail: r }; } },
+        { name: 'relay', check: async () => { const s = relay.status(); return { ok: s.redisReachable, detail: s }; } },
+        { name: 'partners', check: async () => ({ ok: partners.current.list().length > 0, detail: partners.current.list().map((p) => p.id) }) },
+      ],
+      beforeMetrics: async () => {
+        metrics.fromLedger(await ledger.stats());
+        const r = await redisStatus(producer);
+        metrics.redisUp.set(r.ok ? 1 : 0);
+        if (r.ok) {
+          for (const q of depthQueues) metrics.queueDepth.set({ queue: q.name }, await q.getWaitingCount().catch(() => 0));
+        }
+      },
+    });
+  } catch (err) {
+    // Stop what already runs (workers, relay, Redis connections, pollers), or a failed start (the port
+    // is taken) would leave a process that never exits.
+    await shutdown('gateway could not start; stopping what was started');
+    throw err;
+  }
   log.info({ url: http.url, dataDir: config.dataDir, partners: partners.current.list().map((p) => p.id), inbound: config.inbound.folder }, 'gateway started');
 
   let stopping: Promise<void> | null = null;
@@ -158,37 +166,40 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     intake: (req) => intake(intakeCtx, req),
     pollInbound: async () => (folder ? folder.poll() : 0),
     stop() {
-      stopping ??= (async () => {
-        log.info({}, 'gateway stopping: no new intake, finishing in-flight work');
-        await folder?.stop();
-        await sftp?.stop();
-        await Promise.all(remote.pollers.map((p) => p.stop()));
-        await delivery.stop();
-        await sweeps.stop();
-        // Finish the translations in flight (BullMQ worker or local runner), taking no new inbound job; then
-        // close the workers. While Redis is unreachable BullMQ's graceful close() never returns (it waits
-        // for its blocking connection), so they are closed with force then: nothing of theirs is in flight.
-        await inboundWorker.pause(true);
-        await dispatcher.idle();
-        for (;;) {
-          const open = await ledger.listFiles({ state: ['received', 'translating'] });
-          if (!open.some((f) => dispatcher.isBusy(f.id))) break;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        const redisDown = workerConnection.status !== 'ready';
-        await inboundWorker.close(redisDown);
-        await dispatcher.close();
-        if (webhook) await (redisDown ? webhook.worker.close(true) : webhook.close());
-        await relay.stop();
-        await http.app.close();
-        partners.stop();
-        for (const q of depthQueues) await q.close().catch(() => undefined);
-        producer.disconnect();
-        workerConnection.disconnect();
-        await ledger.close();
-        log.info({}, 'gateway stopped');
-      })();
+      stopping ??= shutdown('gateway stopping: no new intake, finishing in-flight work');
       return stopping;
     },
   };
+
+  /** Stops everything in order: intake, in-flight work, workers, relay, HTTP, connections, the ledger. */
+  async function shutdown(why: string): Promise<void> {
+    log.info({}, why);
+    await folder?.stop();
+    await sftp?.stop();
+    await Promise.all(remote.pollers.map((p) => p.stop()));
+    await delivery.stop();
+    await sweeps.stop();
+    // Finish the translations in flight (BullMQ worker or local runner), taking no new inbound job; then
+    // close the workers. While Redis is unreachable BullMQ's graceful close() never returns (it waits
+    // for its blocking connection), so they are closed with force then: nothing of theirs is in flight.
+    await inboundWorker.pause(true);
+    await dispatcher.idle();
+    for (;;) {
+      const open = await ledger.listFiles({ state: ['received', 'translating'] });
+      if (!open.some((f) => dispatcher.isBusy(f.id))) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const redisDown = workerConnection.status !== 'ready';
+    await inboundWorker.close(redisDown);
+    await dispatcher.close();
+    if (webhook) await (redisDown ? webhook.worker.close(true) : webhook.close());
+    await relay.stop();
+    await http?.app.close();
+    partners.stop();
+    for (const q of depthQueues) await q.close().catch(() => undefined);
+    producer.disconnect();
+    workerConnection.disconnect();
+    await ledger.close();
+    log.info({}, 'gateway stopped');
+  }
 }
