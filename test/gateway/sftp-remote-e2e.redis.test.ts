@@ -4,12 +4,9 @@
 // back into its in/ folder. Then a restarted gateway over the same data dir is handed the same bytes again.
 // Needs root, /usr/sbin/sshd and ssh-keygen (skipped otherwise) and Redis (REDIS_URL). Loops are bounded;
 // nothing asserts timing.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +20,7 @@ import { silentLogger } from '../../src/pipeline/context.js';
 import { consumeEvents, type EventConsumer } from '../../src/queue/consumer.js';
 import { EVENTS_QUEUE, INBOUND_QUEUE } from '../../src/queue/queues.js';
 import { relayMarkerKey } from '../../src/queue/relay.js';
+import { TestSshd } from '../helpers/sshd.js';
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -43,108 +41,8 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ti
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
 const sha = (b: Buffer) => `sha256-${createHash('sha256').update(b).digest('hex')}`;
 
-/** A base folder for a chroot: every path component must be root-owned and writable by root only. */
-function chrootBase(): string {
-  for (const dir of ['/srv', '/run', '/var/lib']) {
-    try {
-      const st = statSync(dir);
-      if (st.isDirectory() && st.uid === 0 && (st.mode & 0o022) === 0) return dir;
-    } catch { /* try the next */ }
-  }
-  throw new Error('no root-owned, non-world-writable folder for the sshd chroot');
-}
-
-function keyFingerprint(pubFile: string): string {
-  return execFileSync(SSH_KEYGEN, ['-lf', pubFile], { encoding: 'utf8' }).split(' ')[1];
-}
-
-/** Our own sshd: started and stopped by this file only, addressed by its pid. */
-class TestSshd {
-  proc: ChildProcess | null = null;
-  stderr = '';
-  readonly chroot: string;
-  readonly clientKey: string;
-  hostKey = '';
-
-  private constructor(readonly base: string, readonly port: number) {
-    this.chroot = join(base, 'chroot');
-    this.clientKey = join(base, 'client_ed25519');
-  }
-
-  static async start(): Promise<TestSshd> {
-    const base = mkdtempSync(join(chrootBase(), 'waybill-sshd-e2e-'));
-    execFileSync('chmod', ['755', base]);
-    const s = new TestSshd(base, await freePort());
-    mkdirSync(s.chroot, { mode: 0o755 });
-    execFileSync(SSH_KEYGEN, ['-q', '-t', 'ed25519', '-N', '', '-C', 'waybill-test-host', '-f', join(base, 'host_ed25519')]);
-    execFileSync(SSH_KEYGEN, ['-q', '-t', 'ed25519', '-N', '', '-C', 'waybill-test-client', '-f', s.clientKey]);
-    writeFileSync(join(base, 'authorized_keys'), readFileSync(`${s.clientKey}.pub`), { mode: 0o600 });
-    s.hostKey = keyFingerprint(join(base, 'host_ed25519.pub'));
-    writeFileSync(join(base, 'sshd_config'), [
-      `Port ${s.port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(base, 'host_ed25519')}`, `PidFile ${join(base, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${join(base, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'Subsystem sftp internal-sftp', `ChrootDirectory ${s.chroot}`,
-      'ForceCommand internal-sftp', 'AllowUsers root', 'MaxStartups 50', 'LogLevel ERROR', '',
-    ].join('\n'));
-    mkdirSync('/run/sshd', { recursive: true }); // Debian's sshd needs its privilege-separation folder
-    s.proc = spawn(SSHD, ['-D', '-e', '-f', join(base, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    s.proc.stderr?.on('data', (d: Buffer) => { s.stderr += d.toString(); });
-    await waitFor(`sshd on port ${s.port}`, () => new Promise<boolean>((resolve, reject) => {
-      if (s.proc?.exitCode !== null) { reject(new Error(`sshd exited: ${s.stderr}`)); return; }
-      const sock = connect(s.port, '127.0.0.1');
-      sock.once('connect', () => { sock.destroy(); resolve(true); });
-      sock.once('error', () => resolve(false));
-    }), 15_000);
-    return s;
-  }
-
-  /** A folder inside the chroot (created), as the remote path and the local path. */
-  dir(remote: string): { remote: string; local: string } {
-    const local = join(this.chroot, remote);
-    mkdirSync(local, { recursive: true });
-    return { remote, local };
-  }
-
-  /** Kills the per-connection processes of our sshd (its descendants), dropping every open session. */
-  dropConnections(): void {
-    const pid = this.proc?.pid;
-    if (!pid) return;
-    const parent = new Map<number, number>();
-    for (const name of readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) continue;
-      try {
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-      } catch { /* exited meanwhile */ }
-    }
-    const mine = (p: number): boolean => { for (let q = parent.get(p), n = 0; q && n < 20; q = parent.get(q), n++) if (q === pid) return true; return false; };
-    for (const p of parent.keys()) {
-      if (p !== pid && mine(p)) {
-        try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
-      }
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (this.proc && this.proc.exitCode === null) {
-      this.dropConnections();
-      this.proc.kill('SIGTERM');
-      await Promise.race([once(this.proc, 'exit'), sleep(5_000)]);
-    }
-    rmSync(this.base, { recursive: true, force: true });
-  }
-}
 
 /** Removes everything this file left under its prefix (both queues and the relay marker). Never FLUSHALL. */
 async function cleanRedis(prefix: string): Promise<void> {
@@ -229,7 +127,7 @@ describe.skipIf(!canRun)('remote SFTP end to end (partner sshd -> gateway poller
   }
 
   beforeAll(async () => {
-    sshd = await TestSshd.start();
+    sshd = await TestSshd.start('waybill-sshd-e2e-');
     out = sshd.dir('/out');
     inbox = sshd.dir('/in');
     work = mkdtempSync(join(tmpdir(), 'wb-sftp-remote-e2e-'));

@@ -2,12 +2,12 @@
 // key-only root login, internal-sftp in a root-owned chroot, on a free loopback port. Needs root and
 // /usr/sbin/sshd (CI installs openssh-server); skipped otherwise. Loops are bounded; nothing asserts timing.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { connect, createServer, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,7 @@ import { connectRemote, fingerprint } from '../../src/transports/sftp/remote/con
 import type { TransportLogger } from '../../src/transports/sftp/remote/log.js';
 import { RemoteSftpPoller, type PollStep, type RemoteFileMeta } from '../../src/transports/sftp/remote/poller.js';
 import { pushFile } from '../../src/transports/sftp/remote/push.js';
+import { keyFingerprint, TestSshd } from '../helpers/sshd.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SSHD = '/usr/sbin/sshd';
@@ -41,15 +42,6 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ti
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
 function sha(b: Buffer): string {
   return `sha256-${createHash('sha256').update(b).digest('hex')}`;
 }
@@ -66,99 +58,6 @@ function captureLog(): TransportLogger & { entries: LogEntry[] } {
   };
 }
 
-/** A base folder for a chroot: every path component must be root-owned and writable by root only. */
-function chrootBase(): string {
-  for (const dir of ['/srv', '/run', '/var/lib']) {
-    try {
-      const st = statSync(dir);
-      if (st.isDirectory() && st.uid === 0 && (st.mode & 0o022) === 0) return dir;
-    } catch { /* try the next */ }
-  }
-  throw new Error('no root-owned, non-world-writable folder for the sshd chroot');
-}
-
-function keyFingerprint(pubFile: string): string {
-  return execFileSync('/usr/bin/ssh-keygen', ['-lf', pubFile], { encoding: 'utf8' }).split(' ')[1];
-}
-
-/** Our own sshd: started and stopped by this file only, addressed by its pid. */
-class TestSshd {
-  proc: ChildProcess | null = null;
-  stderr = '';
-  readonly chroot: string;
-  readonly clientKey: string;
-  hostKey = '';
-
-  private constructor(readonly base: string, readonly port: number) {
-    this.chroot = join(base, 'chroot');
-    this.clientKey = join(base, 'client_ed25519');
-  }
-
-  static async start(): Promise<TestSshd> {
-    const base = mkdtempSync(join(chrootBase(), 'waybill-sshd-'));
-    execFileSync('chmod', ['755', base]);
-    const s = new TestSshd(base, await freePort());
-    mkdirSync(s.chroot, { mode: 0o755 });
-    execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'waybill-test-host', '-f', join(base, 'host_ed25519')]);
-    execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'waybill-test-client', '-f', s.clientKey]);
-    writeFileSync(join(base, 'authorized_keys'), readFileSync(`${s.clientKey}.pub`), { mode: 0o600 });
-    s.hostKey = keyFingerprint(join(base, 'host_ed25519.pub'));
-    writeFileSync(join(base, 'sshd_config'), [
-      `Port ${s.port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(base, 'host_ed25519')}`, `PidFile ${join(base, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${join(base, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'Subsystem sftp internal-sftp', `ChrootDirectory ${s.chroot}`,
-      'ForceCommand internal-sftp', 'AllowUsers root', 'MaxStartups 50', 'LogLevel ERROR', '',
-    ].join('\n'));
-    mkdirSync('/run/sshd', { recursive: true }); // Debian's sshd needs its privilege-separation folder
-    s.proc = spawn(SSHD, ['-D', '-e', '-f', join(base, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    s.proc.stderr?.on('data', (d: Buffer) => { s.stderr += d.toString(); });
-    await waitFor(`sshd on port ${s.port}`, () => new Promise<boolean>((resolve) => {
-      if (s.proc?.exitCode !== null) throw new Error(`sshd exited: ${s.stderr}`);
-      const sock = connect(s.port, '127.0.0.1');
-      sock.once('connect', () => { sock.destroy(); resolve(true); });
-      sock.once('error', () => resolve(false));
-    }), 15_000);
-    return s;
-  }
-
-  /** A folder inside the chroot (created), as the remote path and the local path. */
-  dir(remote: string): { remote: string; local: string } {
-    const local = join(this.chroot, remote);
-    mkdirSync(local, { recursive: true });
-    return { remote, local };
-  }
-
-  /** Kills the per-connection processes of our sshd (its descendants), dropping every open session. */
-  dropConnections(): number {
-    const pid = this.proc?.pid;
-    if (!pid) return 0;
-    const parent = new Map<number, number>();
-    for (const name of readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) continue;
-      try {
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-      } catch { /* exited meanwhile */ }
-    }
-    const mine = (p: number): boolean => { for (let q = parent.get(p), n = 0; q && n < 20; q = parent.get(q), n++) if (q === pid) return true; return false; };
-    let killed = 0;
-    for (const p of parent.keys()) {
-      if (p !== pid && mine(p)) {
-        try { process.kill(p, 'SIGKILL'); killed++; } catch { /* gone */ }
-      }
-    }
-    return killed;
-  }
-
-  async stop(): Promise<void> {
-    if (this.proc && this.proc.exitCode === null) {
-      this.dropConnections();
-      this.proc.kill('SIGTERM');
-      await Promise.race([once(this.proc, 'exit'), sleep(5_000)]);
-    }
-    rmSync(this.base, { recursive: true, force: true });
-  }
-}
 
 // ---------------------------------------------------------------- the tests
 
