@@ -10,17 +10,14 @@ import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type GatewayConfig } from '../../src/gateway/config.js';
 import { startGateway, type Gateway } from '../../src/gateway/gateway.js';
 import type { FileRecord } from '../../src/ledger/ledger.js';
 import { silentLogger } from '../../src/pipeline/context.js';
 import { consumeEvents, type EventConsumer } from '../../src/queue/consumer.js';
-import { EVENTS_QUEUE, INBOUND_QUEUE } from '../../src/queue/queues.js';
-import { relayMarkerKey } from '../../src/queue/relay.js';
 import { TestSshd } from '../helpers/sshd.js';
+import { cleanRedisPrefix } from '../helpers/redis.js';
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -46,21 +43,7 @@ const sha = (b: Buffer) => `sha256-${createHash('sha256').update(b).digest('hex'
 
 /** Removes everything this file left under its prefix (both queues and the relay marker). Never FLUSHALL. */
 async function cleanRedis(prefix: string): Promise<void> {
-  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true });
-  connection.on('error', () => undefined);
-  try {
-    await connection.connect();
-    for (const name of [INBOUND_QUEUE, EVENTS_QUEUE]) {
-      const q = new Queue(name, { connection, prefix });
-      await q.obliterate({ force: true });
-      await q.close();
-    }
-    await connection.del(relayMarkerKey(prefix));
-  } catch {
-    // nothing reachable: nothing to clean
-  } finally {
-    connection.disconnect();
-  }
+  await cleanRedisPrefix(REDIS_URL, prefix);
 }
 
 /**

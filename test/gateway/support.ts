@@ -9,12 +9,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
-import { EVENTS_QUEUE, INBOUND_QUEUE } from '../../src/queue/queues.js';
-import { relayMarkerKey } from '../../src/queue/relay.js';
 import { repoRoot } from '../helpers/cli.js';
+import { cleanRedisPrefix } from '../helpers/redis.js';
 
 export const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 export { repoRoot };
@@ -245,22 +242,9 @@ export class LedgerView {
 }
 
 /** Removes everything a test left under its prefix (both queues and the relay marker). Never FLUSHALL. */
+/** Removes everything a test left under its prefix (both queues and the relay marker). Never FLUSHALL. */
 export async function cleanRedis(prefix: string, url = REDIS_URL): Promise<void> {
-  const connection = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true });
-  connection.on('error', () => undefined);
-  try {
-    await connection.connect();
-    for (const name of [INBOUND_QUEUE, EVENTS_QUEUE]) {
-      const q = new Queue(name, { connection, prefix });
-      await q.obliterate({ force: true });
-      await q.close();
-    }
-    await connection.del(relayMarkerKey(prefix));
-  } catch {
-    // nothing reachable: nothing to clean
-  } finally {
-    connection.disconnect();
-  }
+  await cleanRedisPrefix(url, prefix);
 }
 
 export function ensureDir(file: string): string {

@@ -10,16 +10,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { PartnerRegistry } from '../../src/mappings/registry.js';
 import { silentLogger, type Dispatcher, type Logger, type PipelineContext } from '../../src/pipeline/context.js';
 import { intake } from '../../src/pipeline/intake.js';
 import { processFile } from '../../src/pipeline/process-file.js';
-import { EVENTS_QUEUE, INBOUND_QUEUE } from '../../src/queue/queues.js';
-import { relayMarkerKey } from '../../src/queue/relay.js';
 import { generate214String } from '../../bench/gen-214.mjs';
+import { cleanRedisPrefix } from '../helpers/redis.js';
 
 export const SHARED_REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -199,22 +197,9 @@ export function allEventIds(ledger: SqliteLedger): string[] {
 }
 
 /** Removes everything a test left under its prefix (queues and the relay marker). */
+/** Removes everything a test left under its prefix (queues and the relay marker). */
 export async function cleanRedis(url: string, prefix: string): Promise<void> {
-  const connection = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true });
-  connection.on('error', () => undefined);
-  try {
-    await connection.connect();
-    for (const name of [INBOUND_QUEUE, EVENTS_QUEUE]) {
-      const q = new Queue(name, { connection, prefix });
-      await q.obliterate({ force: true });
-      await q.close();
-    }
-    await connection.del(relayMarkerKey(prefix));
-  } catch {
-    // a private server that is already gone: nothing to clean
-  } finally {
-    connection.disconnect();
-  }
+  await cleanRedisPrefix(url, prefix);
 }
 
 /** A logger that keeps what it is told, for assertions on warnings. */
