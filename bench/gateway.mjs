@@ -21,7 +21,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, r
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generate214File } from './gen-214.mjs';
+import { ensureFile } from './harness.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const outDir = join(root, 'bench/out');
@@ -52,22 +52,6 @@ function parseArgs(argv) {
 }
 
 /** bench/out/214-<n>.edi, shared with bench/x12.mjs and bench/translate.mjs (same sidecar). */
-async function ensureFile(transactions) {
-  mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, `214-${transactions}.edi`);
-  const metaFile = `${file}.json`;
-  if (existsSync(file) && existsSync(metaFile)) {
-    try {
-      const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
-      if (meta.transactions === transactions && meta.bytes === statSync(file).size) return file;
-    } catch { /* regenerate */ }
-  }
-  process.stderr.write(`generating ${file}... `);
-  const bytes = await generate214File(file, transactions);
-  writeFileSync(metaFile, JSON.stringify({ transactions, bytes }));
-  process.stderr.write(`${(bytes / 1e6).toFixed(1)} MB\n`);
-  return file;
-}
 
 /**
  * The partners folder: the example LTL carrier prairie-line answering to the generator's sender

@@ -14,12 +14,11 @@
 // on the small file to bench/out/prof/ and prints the top functions by self time.
 // The targets are informational: exit code 0 either way (2 when dist/ is missing).
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generate214File } from './gen-214.mjs';
+import { ensureFile, runChild, median } from './harness.mjs';
 
 const here = new URL('./', import.meta.url);
 const outDir = fileURLToPath(new URL('out/', here));
@@ -212,49 +211,14 @@ function parseArgs(argv) {
 }
 
 /** Generates (or reuses) bench/out/214-<n>.edi; the sidecar .json records the size it was written with (as bench/x12.mjs). */
-async function ensureFile(transactions) {
-  mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, `214-${transactions}.edi`);
-  const metaFile = `${file}.json`;
-  if (existsSync(file) && existsSync(metaFile)) {
-    try {
-      const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
-      if (meta.transactions === transactions && meta.bytes === statSync(file).size) return file;
-    } catch { /* regenerate */ }
-  }
-  process.stderr.write(`generating ${file} (${transactions.toLocaleString('en-US')} transactions)... `);
-  const t0 = performance.now();
-  const bytes = await generate214File(file, transactions);
-  writeFileSync(metaFile, JSON.stringify({ transactions, bytes }));
-  process.stderr.write(`${(bytes / 1e6).toFixed(1)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-  return file;
-}
 
-function runChild(kind, file, extraNodeArgs = []) {
-  const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, [...extraNodeArgs, self, '--child', kind, file], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 20,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
-  if (r.status !== 0 || !line.startsWith('{')) {
-    const why = (r.stderr || '').trim().split('\n').slice(-5).join('\n') || `exit ${r.status} signal ${r.signal}`;
-    return { failed: why };
-  }
-  return JSON.parse(line);
-}
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 function measure(label, kind, file, runs, extraNodeArgs) {
   const results = [];
   for (let i = 0; i < runs; i++) {
     process.stderr.write(`  ${label} run ${i + 1}/${runs}... `);
-    const r = runChild(kind, file, extraNodeArgs);
+    const r = runChild(import.meta.url, kind, file, extraNodeArgs);
     if (r.failed) {
       process.stderr.write('FAILED\n');
       return { label, failed: r.failed };
@@ -353,7 +317,7 @@ async function main() {
     rmSync(profDir, { recursive: true, force: true });
     mkdirSync(profDir, { recursive: true });
     process.stderr.write('  profiling ours on the small file... ');
-    const r = runChild('ours', small, ['--cpu-prof', '--cpu-prof-dir', profDir]);
+    const r = runChild(import.meta.url, 'ours', small, ['--cpu-prof', '--cpu-prof-dir', profDir]);
     process.stderr.write(r.failed ? 'FAILED\n' : 'done\n');
     const prof = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
     if (prof) profile = { file: join(profDir, prof), ...summarizeProfile(join(profDir, prof)) };

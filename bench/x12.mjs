@@ -9,11 +9,9 @@
 // Results are printed as a table with ratios measured in this same run; "MB/s" is the median run, "best"
 // the fastest (the better figure on a busy machine). The targets are informational: exit code 0 either way.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { generate214File } from './gen-214.mjs';
+import { ensureFile, runChild, median } from './harness.mjs';
 
 const here = new URL('./', import.meta.url);
 const readerUrl = new URL('../dist/translators/x12/reader.js', import.meta.url);
@@ -93,51 +91,15 @@ function parseArgs(argv) {
 }
 
 /** Generates (or reuses) bench/out/214-<n>.edi; a sidecar .json records the size it was written with. */
-async function ensureFile(transactions) {
-  const outDir = new URL('out/', here);
-  mkdirSync(outDir, { recursive: true });
-  const file = fileURLToPath(new URL(`214-${transactions}.edi`, outDir));
-  const metaFile = `${file}.json`;
-  if (existsSync(file) && existsSync(metaFile)) {
-    try {
-      const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
-      if (meta.transactions === transactions && meta.bytes === statSync(file).size) return file;
-    } catch { /* regenerate */ }
-  }
-  process.stderr.write(`generating ${file} (${transactions.toLocaleString('en-US')} transactions)... `);
-  const t0 = performance.now();
-  const bytes = await generate214File(file, transactions);
-  writeFileSync(metaFile, JSON.stringify({ transactions, bytes }));
-  process.stderr.write(`${(bytes / 1e6).toFixed(1)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-  return file;
-}
 
-function runChild(kind, file, extraNodeArgs = []) {
-  const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, [...extraNodeArgs, self, '--child', kind, file], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 20,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
-  if (r.status !== 0 || !line.startsWith('{')) {
-    const why = (r.stderr || '').trim().split('\n').slice(-5).join('\n') || `exit ${r.status} signal ${r.signal}`;
-    return { failed: why };
-  }
-  return JSON.parse(line);
-}
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** Runs one measurement `runs` times (each in a fresh process); reports median time and max peak RSS. */
 function measure(label, kind, file, runs, extraNodeArgs) {
   const results = [];
   for (let i = 0; i < runs; i++) {
     process.stderr.write(`  ${label} run ${i + 1}/${runs}... `);
-    const r = runChild(kind, file, extraNodeArgs);
+    const r = runChild(import.meta.url, kind, file, extraNodeArgs);
     if (r.failed) {
       process.stderr.write('FAILED\n');
       return { label, failed: r.failed };

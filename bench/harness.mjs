@@ -1,0 +1,51 @@
+// What the benchmarks share: the generated 214 input files (bench/out, reused while their recorded size
+// matches) and running one measurement in a fresh child process, so its peak RSS is its own.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generate214File } from './gen-214.mjs';
+
+export const outDir = fileURLToPath(new URL('out/', import.meta.url));
+
+/** Generates (or reuses) bench/out/214-<n>.edi; a sidecar .json records the size it was written with. */
+export async function ensureFile(transactions) {
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `214-${transactions}.edi`);
+  const metaFile = `${file}.json`;
+  if (existsSync(file) && existsSync(metaFile)) {
+    try {
+      const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
+      if (meta.transactions === transactions && meta.bytes === statSync(file).size) return file;
+    } catch { /* regenerate */ }
+  }
+  process.stderr.write(`generating ${file} (${transactions.toLocaleString('en-US')} transactions)... `);
+  const t0 = performance.now();
+  const bytes = await generate214File(file, transactions);
+  writeFileSync(metaFile, JSON.stringify({ transactions, bytes }));
+  process.stderr.write(`${(bytes / 1e6).toFixed(1)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  return file;
+}
+
+/**
+ * Runs `script --child kind file` in a new node process and returns the JSON object it prints last,
+ * or { failed } with the end of its stderr.
+ */
+export function runChild(scriptUrl, kind, file, extraNodeArgs = []) {
+  const r = spawnSync(process.execPath, [...extraNodeArgs, fileURLToPath(scriptUrl), '--child', kind, file], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) {
+    const why = (r.stderr || '').trim().split('\n').slice(-5).join('\n') || `exit ${r.status} signal ${r.signal}`;
+    return { failed: why };
+  }
+  return JSON.parse(line);
+}
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
