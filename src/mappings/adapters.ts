@@ -29,6 +29,10 @@ export class CsvAdapter implements SourceAdapter<CsvContext> {
     return { code: 'MAP_NOT_A_LOOP', error: `CSV records have no loops ('${text}'): each record is one context` };
   }
 
+  first(path: unknown, ctx: CsvContext): string | undefined {
+    return this.values(path, ctx)[0]?.value;
+  }
+
   values(path: unknown, ctx: CsvContext): { value: string; loc?: SourceLoc }[] {
     const v = csvField(ctx.record, path as string | number);
     return v === undefined || v === '' ? [] : [{ value: v, loc: this.loc(ctx) }];
@@ -74,6 +78,10 @@ export class XmlAdapter implements SourceAdapter<XmlContext> {
 
   private select(path: string, ctx: XmlContext): XmlChild[] {
     return path.startsWith('/') ? selectXml(ctx.root, path.slice(1)) : selectXml(ctx.node, path);
+  }
+
+  first(path: unknown, ctx: XmlContext): string | undefined {
+    return this.values(path, ctx, false)[0]?.value;
   }
 
   values(path: unknown, ctx: XmlContext, all: boolean): { value: string; loc?: SourceLoc }[] {

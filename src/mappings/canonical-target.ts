@@ -4,7 +4,7 @@
 import type { z } from 'zod';
 import { FreightInvoiceCommandV1, FreightInvoiceEventV1, schemas } from '../canonical/index.js';
 import { didYouMean, type Diagnostic } from './diagnostics.js';
-import { MODIFIER_KEYS, SOURCE_KEYS, type CompiledField } from './spec.js';
+import { MODIFIER_KEYS, SOURCE_KEYS, type CompiledField, type ObjectPlan } from './spec.js';
 import type { YamlSource } from './yaml-source.js';
 
 /** Envelope fields the gateway fills; a mapping may not assign them. */
@@ -73,7 +73,8 @@ interface Node {
 
 function child(node: Node, key: string): Node | null {
   const shape = shapeOf(node.schema);
-  if (!shape || !(key in shape)) return null;
+  // Own keys only: `key in shape` would find 'constructor' or '__proto__' on Object.prototype.
+  if (!shape || !Object.hasOwn(shape, key)) return null;
   return unwrap(shape[key]);
 }
 
@@ -87,6 +88,26 @@ export class CanonicalTarget {
     private readonly schema: z.ZodType,
     private readonly gatewayFields: Set<string>,
   ) {}
+
+  /**
+   * Sorts a checked plan's keys into the schema's order at every level (array items included), so that
+   * events read the same whichever partner's mapping made them.
+   */
+  orderPlan<C>(plan: ObjectPlan<C>): void {
+    const sort = (p: ObjectPlan<C>, node: Node | null) => {
+      const shape = node ? shapeOf(node.schema) : null;
+      if (shape) {
+        const rank = new Map(Object.keys(shape).map((k, i) => [k, i]));
+        p.entries.sort((a, b) => (rank.get(a.key) ?? Infinity) - (rank.get(b.key) ?? Infinity));
+      }
+      for (const e of p.entries) {
+        const c = node ? child(node, e.key) : null;
+        if (e.plan) sort(e.plan, c);
+        if (e.field?.itemPlan) sort(e.field.itemPlan, c ? arrayElement(c) : null);
+      }
+    };
+    sort(plan, unwrap(this.schema));
+  }
 
   /** Compile-time checks of a mapping's fields against the schema. */
   checkFields<C>(fields: CompiledField<C>[], src: YamlSource): Diagnostic[] {

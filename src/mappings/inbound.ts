@@ -3,7 +3,7 @@
 
 import { didYouMean, type Diagnostic } from './diagnostics.js';
 import {
-  buildObject, SpecCompiler, type CompiledField, type EvalEnv, type SourceAdapter, type Value,
+  evaluatePlan, SpecCompiler, type EvalEnv, type SourceAdapter, type Value,
 } from './spec.js';
 import type { CodeTables } from './tables.js';
 import type { YamlSource } from './yaml-source.js';
@@ -66,10 +66,13 @@ export function compileInbound<C>(input: InboundCompileInput<C>): { mapping: Com
   }
   const when = m.when !== undefined ? compiler.compileCondition(m.when, ['when']) : null;
   const fields = 'fields' in m ? compiler.compileFields(m.fields, ['fields']) : [];
+  const plan = compiler.plan(fields);
   diagnostics.push(...compiler.diagnostics);
   if (schema) diagnostics.push(...schema.checkFields(fields, src));
 
   if (diagnostics.some((d) => d.severity === 'error') || !schema) return { mapping: null, diagnostics };
+  // Events list their fields in the schema's order, whatever order the mapping assigns them in.
+  schema.orderPlan(plan);
 
   const file = src.file;
   const mapping: CompiledInbound<C> = {
@@ -81,8 +84,7 @@ export function compileInbound<C>(input: InboundCompileInput<C>): { mapping: Com
       const out: Record<string, Value>[] = [];
       for (const c of contexts) {
         if (when && !when(c, env)) continue;
-        const body = buildObject(fields as CompiledField<C>[], c, env);
-        out.push(body);
+        out.push(evaluatePlan(plan, c, env) ?? {});
       }
       return out;
     },

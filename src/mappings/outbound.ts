@@ -487,6 +487,10 @@ export class JsonAdapter implements SourceAdapter<JsonContext> {
     return [path.root ? { value: ctx.root, ptr: '' } : { value: ctx.item, ptr: ctx.pointer }];
   }
 
+  first(path: unknown, ctx: JsonContext): string | undefined {
+    return this.values(path, ctx, false)[0]?.value;
+  }
+
   values(path: unknown, ctx: JsonContext, all: boolean): { value: string; loc?: SourceLoc }[] {
     const p = path as JsonPath;
     if (p.special === 'index') return [{ value: String(ctx.index) }];

@@ -23,6 +23,8 @@ export interface SourceAdapter<C> {
   valuePath(text: string): { path: unknown } | { error: string; code: string; suggestion?: string };
   loopPath(text: string): { path: unknown } | { error: string; code: string; suggestion?: string };
   values(path: unknown, ctx: C, all: boolean): { value: string; loc?: SourceLoc }[];
+  /** values(path, ctx, false)[0]?.value, without building the list (the common case, on the hot path). */
+  first(path: unknown, ctx: C): string | undefined;
   loops(path: unknown, ctx: C): C[];
   loc(ctx: C): SourceLoc | undefined;
 }
@@ -56,6 +58,8 @@ export interface CompiledField<C> {
   evaluate: Evaluator<C>;
   /** Nested fields of an `each: ... fields:` (for canonical checks of array items). */
   itemFields?: CompiledField<C>[];
+  /** The object plan of those items (reordered to the canonical schema once it is known). */
+  itemPlan?: ObjectPlan<C>;
   yamlPath: YamlPath;
 }
 
@@ -123,6 +127,13 @@ export class SpecCompiler<C> {
     return out;
   }
 
+  /** The object plan of compiled fields; a path assigned twice (or a value with fields under it) is an error. */
+  plan(fields: CompiledField<C>[]): ObjectPlan<C> {
+    const { plan, conflicts } = planFields(fields);
+    for (const c of conflicts) this.diag('MAP_FIELD_CONFLICT', c.message, c.field.yamlPath, { key: true });
+    return plan;
+  }
+
   /** Compiles one value spec. Problems become diagnostics; the returned evaluator then yields nothing. */
   compileSpec(raw: Raw, at: YamlPath, field?: CompiledField<C>): Evaluator<C> {
     if (typeof raw === 'string') return this.pathEvaluator(raw, at, false) as Evaluator<C>;
@@ -166,7 +177,7 @@ export class SpecCompiler<C> {
         return vs.length ? vs.map((v) => v.value) : undefined;
       };
     }
-    return (ctx) => adapter.values(path, ctx, false)[0]?.value;
+    return (ctx) => adapter.first(path, ctx);
   }
 
   private compileSource(kind: (typeof SOURCE_KEYS)[number], raw: Record<string, unknown>, at: YamlPath, field?: CompiledField<C>): Evaluator<C> {
@@ -222,10 +233,17 @@ export class SpecCompiler<C> {
         const adapter = this.adapter;
         if ('fields' in raw) {
           const fields = this.compileFields(raw.fields, [...at, 'fields']);
-          if (field) field.itemFields = fields;
+          const plan = this.plan(fields);
+          if (field) {
+            field.itemFields = fields;
+            field.itemPlan = plan;
+          }
           return (ctx, env) => {
-            const items = adapter.loops(loop.path, ctx).map((c) => buildObject(fields, c, env));
-            return items.length ? items : undefined;
+            const contexts = adapter.loops(loop.path, ctx);
+            if (contexts.length === 0) return undefined;
+            const items: Value[] = [];
+            for (const c of contexts) items.push(evaluatePlan(plan, c, env) ?? {});
+            return items;
           };
         }
         if ('value' in raw) {
@@ -244,7 +262,11 @@ export class SpecCompiler<C> {
         return (ctx, env) => {
           const d = inner(ctx, env);
           if (d === undefined) return undefined;
-          return this.guard(() => x12Date(String(d)), ctx, mpos);
+          try {
+            return x12Date(String(d));
+          } catch (err) {
+            throw this.failure(err, ctx, mpos);
+          }
         };
       }
       case 'time': {
@@ -253,7 +275,11 @@ export class SpecCompiler<C> {
         return (ctx, env) => {
           const t = inner(ctx, env);
           if (t === undefined) return undefined;
-          return this.guard(() => x12Time(String(t)), ctx, mpos);
+          try {
+            return x12Time(String(t));
+          } catch (err) {
+            throw this.failure(err, ctx, mpos);
+          }
         };
       }
       case 'decimal': {
@@ -266,7 +292,11 @@ export class SpecCompiler<C> {
         return (ctx, env) => {
           const d = inner(ctx, env);
           if (d === undefined) return undefined;
-          return this.guard(() => (typeof implied === 'number' ? impliedDecimal(String(d), implied) : decimalString(String(d))), ctx, mpos);
+          try {
+            return typeof implied === 'number' ? impliedDecimal(String(d), implied) : decimalString(String(d));
+          } catch (err) {
+            throw this.failure(err, ctx, mpos);
+          }
         };
       }
       case 'number': {
@@ -275,7 +305,11 @@ export class SpecCompiler<C> {
         return (ctx, env) => {
           const d = inner(ctx, env);
           if (d === undefined) return undefined;
-          return this.guardValue(() => Number(decimalString(String(d))), ctx, mpos);
+          try {
+            return Number(decimalString(String(d)));
+          } catch (err) {
+            throw this.failure(err, ctx, mpos);
+          }
         };
       }
       case 'coordinate': {
@@ -286,7 +320,11 @@ export class SpecCompiler<C> {
           const d = inner(ctx, env);
           if (d === undefined) return undefined;
           const h = hemi(ctx, env);
-          return this.guardValue(() => coordinate(String(d), h === undefined ? undefined : String(h)), ctx, mpos);
+          try {
+            return coordinate(String(d), h === undefined ? undefined : String(h));
+          } catch (err) {
+            throw this.failure(err, ctx, mpos);
+          }
         };
       }
       case 'datetime': {
@@ -307,7 +345,7 @@ export class SpecCompiler<C> {
           if (d === undefined) return undefined;
           const t = time(ctx, env);
           const z = zone(ctx, env);
-          return this.guard(() => {
+          try {
             const day = x12Date(String(d));
             const clock = t === undefined ? '00:00:00' : x12Time(String(t));
             let tz = env.timezone;
@@ -317,7 +355,9 @@ export class SpecCompiler<C> {
               if (mapped !== 'local') tz = mapped;
             }
             return zonedIso(day, clock, tz);
-          }, ctx, mpos);
+          } catch (err) {
+            throw this.failure(err, ctx, mpos);
+          }
         };
       }
     }
@@ -328,22 +368,9 @@ export class SpecCompiler<C> {
     return () => undefined;
   }
 
-  private guardValue<T>(fn: () => T, ctx: C, mpos: { file: string; line: number; column: number }): T {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof TransformError) throw new MappingFailure(err.code, err.message, this.adapter.loc(ctx), mpos);
-      throw err;
-    }
-  }
-
-  private guard(fn: () => string, ctx: C, mpos: { file: string; line: number; column: number }): string {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof TransformError) throw new MappingFailure(err.code, err.message, this.adapter.loc(ctx), mpos);
-      throw err;
-    }
+  /** A transform's error becomes a MappingFailure pointing at the source and the mapping; anything else is a bug. */
+  private failure(err: unknown, ctx: C, mpos: { file: string; line: number; column: number }): unknown {
+    return err instanceof TransformError ? new MappingFailure(err.code, err.message, this.adapter.loc(ctx), mpos) : err;
   }
 
   private applyModifiers(base: Evaluator<C>, raw: Record<string, unknown>, at: YamlPath): Evaluator<C> {
@@ -373,13 +400,18 @@ export class SpecCompiler<C> {
         const prev = ev;
         const mpos = this.mappingPos([...at, 'table']);
         const adapter = this.adapter;
-        ev = (ctx, env) => mapStrings(prev(ctx, env), (s) => {
+        const lookup = (s: string, ctx: C): Value => {
           const hit = table.values.get(s);
           if (hit !== undefined) return hit;
           if (table.default !== undefined) return table.default;
           if (table.unmapped === 'pass-through') return s;
           throw new MappingFailure('MAP_UNMAPPED_CODE', `code '${s}' is not in table '${name}' (unmapped: error)`, adapter.loc(ctx), mpos);
-        });
+        };
+        ev = (ctx, env) => {
+          const v = prev(ctx, env);
+          if (typeof v === 'string') return lookup(v, ctx);
+          return Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? lookup(x, ctx) : x)) : v;
+        };
       }
     }
     if (raw.default !== undefined) {
@@ -476,27 +508,65 @@ function mapStrings(v: Value, fn: (s: string) => Value): Value {
   return v;
 }
 
-/** Sets `value` at a dotted target path, creating objects on the way. */
-export function setPath(obj: Record<string, Value>, target: string[], value: Value): void {
-  let o = obj;
-  for (let i = 0; i < target.length - 1; i++) {
-    const k = target[i];
-    let next = o[k];
-    if (!isPlainObject(next)) {
-      next = Object.create(null) as Record<string, Value>;
-      o[k] = next;
-    }
-    o = next as Record<string, Value>;
-  }
-  o[target[target.length - 1]] = value;
+/**
+ * The objects a list of fields builds, as a tree compiled once: `status.milestone` and `status.reason`
+ * share one `status` entry. Evaluating a plan creates ordinary objects, always assigning keys in the
+ * same order, so V8 gives every event of a mapping the same hidden classes; dictionary-mode objects
+ * (Object.create(null)) made every later property read slow. Keys are safe to assign: each one was
+ * checked against the canonical schema (own properties only), so none can be `__proto__`.
+ */
+export interface ObjectPlan<C> {
+  entries: PlanEntry<C>[];
 }
 
-/** Evaluates compiled fields into a fresh object (no prototype, so no key can reach Object.prototype). */
-export function buildObject<C>(fields: CompiledField<C>[], ctx: C, env: EvalEnv): Record<string, Value> {
-  const obj = Object.create(null) as Record<string, Value>;
+export interface PlanEntry<C> {
+  key: string;
+  /** A leaf: the value of one field. */
+  evaluate?: Evaluator<C>;
+  /** An object made of several fields. */
+  plan?: ObjectPlan<C>;
+  /** The field of a leaf (for its item plan and its position). */
+  field?: CompiledField<C>;
+}
+
+/** Groups fields by target path. A conflict is a path assigned twice or a value that also has fields under it. */
+export function planFields<C>(fields: CompiledField<C>[]): { plan: ObjectPlan<C>; conflicts: { field: CompiledField<C>; message: string }[] } {
+  const plan: ObjectPlan<C> = { entries: [] };
+  const conflicts: { field: CompiledField<C>; message: string }[] = [];
   for (const f of fields) {
-    const v = f.evaluate(ctx, env);
-    if (v !== undefined) setPath(obj, f.target, v);
+    let level = plan;
+    for (let i = 0; i < f.target.length; i++) {
+      const key = f.target[i];
+      const path = f.target.slice(0, i + 1).join('.');
+      let entry = level.entries.find((e) => e.key === key);
+      if (i === f.target.length - 1) {
+        if (entry) {
+          conflicts.push({ field: f, message: entry.plan ? `'${path}' is given a value here and fields elsewhere; use one or the other` : `'${path}' is assigned twice` });
+        } else level.entries.push({ key, evaluate: f.evaluate, field: f });
+        break;
+      }
+      if (entry?.evaluate) {
+        conflicts.push({ field: f, message: `'${path}' is given a value elsewhere, so '${f.target.join('.')}' cannot be assigned under it` });
+        break;
+      }
+      if (!entry) {
+        entry = { key, plan: { entries: [] } };
+        level.entries.push(entry);
+      }
+      level = entry.plan!;
+    }
+  }
+  return { plan, conflicts };
+}
+
+/** Evaluates a plan into a fresh object; undefined when no field had a value (no empty objects). */
+export function evaluatePlan<C>(plan: ObjectPlan<C>, ctx: C, env: EvalEnv): Record<string, Value> | undefined {
+  let obj: Record<string, Value> | undefined;
+  const entries = plan.entries;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    const v = e.evaluate !== undefined ? e.evaluate(ctx, env) : evaluatePlan(e.plan!, ctx, env);
+    if (v !== undefined) (obj ??= {})[e.key] = v;
   }
   return obj;
 }

@@ -9,6 +9,12 @@ export class TransformError extends Error {
 
 /** X12 DT (CCYYMMDD, or YYMMDD with a 50-year pivot), or an ISO date YYYY-MM-DD -> YYYY-MM-DD. */
 export function x12Date(v: string): string {
+  // Fast path for the common CCYYMMDD: no regex, no Date object.
+  if (v.length === 8 && allDigits(v)) {
+    const y = digitsAt(v, 0, 4), m = digitsAt(v, 4, 2), d = digitsAt(v, 6, 2);
+    if (m < 1 || m > 12 || d < 1 || d > daysInMonth(y, m)) throw new TransformError('MAP_BAD_DATE', `'${v}' is not a calendar date`);
+    return `${v.slice(0, 4)}-${v.slice(4, 6)}-${v.slice(6, 8)}`;
+  }
   let y: number, m: number, d: number;
   if (/^\d{8}$/.test(v)) [y, m, d] = [+v.slice(0, 4), +v.slice(4, 6), +v.slice(6, 8)];
   else if (/^\d{4}-\d{2}-\d{2}$/.test(v)) [y, m, d] = [+v.slice(0, 4), +v.slice(5, 7), +v.slice(8, 10)];
@@ -25,6 +31,11 @@ export function x12Date(v: string): string {
 
 /** X12 TM (HHMM, HHMMSS, HHMMSSD..) or HH:MM[:SS] -> HH:MM:SS (fractions of a second dropped). */
 export function x12Time(raw: string): string {
+  if ((raw.length === 4 || raw.length === 6) && allDigits(raw)) {
+    const h = digitsAt(raw, 0, 2), m = digitsAt(raw, 2, 2), sec = raw.length === 6 ? digitsAt(raw, 4, 2) : 0;
+    if (h > 23 || m > 59 || sec > 59) throw new TransformError('MAP_BAD_TIME', `'${raw}' is not a valid time of day`);
+    return `${raw.slice(0, 2)}:${raw.slice(2, 4)}:${raw.length === 6 ? raw.slice(4, 6) : '00'}`;
+  }
   // HH:MM[:SS] (CSV, XML) is read as the X12 form HHMM[SS].
   const v = /^\d{2}:\d{2}(:\d{2})?$/.test(raw) ? raw.replace(/:/g, '') : raw;
   if (!/^\d{4}(\d{2}(\d{1,2})?)?$/.test(v)) throw new TransformError('MAP_BAD_TIME', `'${raw}' is not a time (HHMM[SS[D[D]]] or HH:MM[:SS])`);
@@ -33,24 +44,43 @@ export function x12Time(raw: string): string {
   return `${v.slice(0, 2)}:${v.slice(2, 4)}:${String(s).padStart(2, '0')}`;
 }
 
+function allDigits(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+function daysInMonth(y: number, m: number): number {
+  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+}
+
 const FIXED_OFFSET = /^[+-](0\d|1[0-4]):[0-5]\d$/;
 const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
 
 /**
  * Offsets of a zone by 15-minute bucket: zone offsets only change on quarter hours, and Intl is slow
- * enough to dominate translation when called twice per timestamp.
+ * enough to dominate translation when called twice per timestamp. Numeric keys per zone: building a
+ * string key per lookup showed in the profile too.
  */
-const offsetCache = new Map<string, number>();
+const offsetCache = new Map<string, Map<number, number>>();
 const QUARTER_HOUR = 15 * 60_000;
 
 /** The UTC offset in minutes of an IANA zone at the instant `utcMillis`. */
 function zoneOffsetAt(zone: string, utcMillis: number): number {
-  const key = `${zone}|${Math.floor(utcMillis / QUARTER_HOUR)}`;
-  let cached = offsetCache.get(key);
+  let byBucket = offsetCache.get(zone);
+  if (!byBucket) {
+    byBucket = new Map();
+    offsetCache.set(zone, byBucket);
+  }
+  const bucket = Math.floor(utcMillis / QUARTER_HOUR);
+  let cached = byBucket.get(bucket);
   if (cached === undefined) {
     cached = computeZoneOffset(zone, utcMillis);
-    if (offsetCache.size > 50_000) offsetCache.clear(); // bounded: a long run over many dates
-    offsetCache.set(key, cached);
+    if (byBucket.size > 50_000) byBucket.clear(); // bounded: a long run over many dates
+    byBucket.set(bucket, cached);
   }
   return cached;
 }
@@ -70,10 +100,37 @@ function computeZoneOffset(zone: string, utcMillis: number): number {
   return m ? (m[1] === '-' ? -1 : 1) * (+m[2] * 60 + +m[3]) : 0;
 }
 
+const offsetTexts = new Map<number, string>();
+
 function formatOffset(minutes: number): string {
-  const sign = minutes < 0 ? '-' : '+';
-  const a = Math.abs(minutes);
-  return `${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+  let text = offsetTexts.get(minutes);
+  if (text === undefined) {
+    const sign = minutes < 0 ? '-' : '+';
+    const a = Math.abs(minutes);
+    text = `${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+    offsetTexts.set(minutes, text);
+  }
+  return text;
+}
+
+/** Fixed offsets (-05:00) in minutes by zone text, null for IANA names: one regex test per zone, not per value. */
+const fixedOffsets = new Map<string, number | null>();
+
+function fixedOffset(zone: string): number | null {
+  let m = fixedOffsets.get(zone);
+  if (m === undefined) {
+    m = FIXED_OFFSET.test(zone) ? (zone[0] === '-' ? -1 : 1) * (+zone.slice(1, 3) * 60 + +zone.slice(4, 6)) : null;
+    if (fixedOffsets.size > 1000) fixedOffsets.clear();
+    fixedOffsets.set(zone, m);
+  }
+  return m;
+}
+
+/** The number written in `s` from `start` for `length` digits (callers pass validated digits). */
+function digitsAt(s: string, start: number, length: number): number {
+  let n = 0;
+  for (let i = start; i < start + length; i++) n = n * 10 + (s.charCodeAt(i) - 48);
+  return n;
 }
 
 /** Is `zone` usable: an IANA zone name or a fixed offset like -05:00. */
@@ -92,14 +149,10 @@ export function isValidZone(zone: string): boolean {
  * -06:00) -> ISO 8601 with the offset in force there and then (daylight saving included).
  */
 export function zonedIso(date: string, time: string, zone: string): string {
-  const [y, mo, d] = date.split('-').map(Number);
-  const [h, mi, s] = time.split(':').map(Number);
-  let offset: number;
-  if (FIXED_OFFSET.test(zone)) {
-    const sign = zone[0] === '-' ? -1 : 1;
-    offset = sign * (+zone.slice(1, 3) * 60 + +zone.slice(4, 6));
-  } else {
-    const wallAsUtc = Date.UTC(y, mo - 1, d, h, mi, s);
+  // date is YYYY-MM-DD and time HH:MM:SS, as x12Date and x12Time return them.
+  let offset = fixedOffset(zone);
+  if (offset === null) {
+    const wallAsUtc = Date.UTC(digitsAt(date, 0, 4), digitsAt(date, 5, 2) - 1, digitsAt(date, 8, 2), digitsAt(time, 0, 2), digitsAt(time, 3, 2), digitsAt(time, 6, 2));
     // Two passes settle the offset for wall times near a daylight-saving change.
     offset = zoneOffsetAt(zone, wallAsUtc);
     offset = zoneOffsetAt(zone, wallAsUtc - offset * 60_000);

@@ -4,7 +4,7 @@
 import type { Delimiters } from '../translators/x12/model.js';
 import { didYouMean } from './diagnostics.js';
 import type { SourceAdapter, SourceLoc } from './spec.js';
-import { evalLoops, evalValues, parseX12Path, PathSyntaxError, type LoopNode, type PathStep, type X12Path } from './x12-path.js';
+import { evalFirst, evalLoops, evalValues, parseX12Path, PathSyntaxError, type LoopNode, type PathStep, type X12Path } from './x12-path.js';
 
 /** What the compiler may ask of a transaction-set schema (null members mean "unknown, do not check"). */
 export interface X12SchemaView {
@@ -86,6 +86,10 @@ export class X12Adapter implements SourceAdapter<X12Context> {
 
   loopPath(text: string) {
     return this.parse(text, 'loop');
+  }
+
+  first(path: unknown, ctx: X12Context): string | undefined {
+    return evalFirst(path as X12Path, ctx.node, ctx.delimiters);
   }
 
   values(path: unknown, ctx: X12Context, all: boolean): { value: string; loc?: SourceLoc }[] {

@@ -13,6 +13,8 @@ export interface LoopNode {
   segments: Segment[];
   children: LoopNode[];
   parent: LoopNode | null;
+  /** What a relative path sees beyond this node (enclosingScopes), computed on first use. */
+  scopes?: LoopNode[][];
 }
 
 export interface SegmentFilter {
@@ -189,18 +191,17 @@ function loopsBelow(starts: LoopNode[], path: X12Path, d: Delimiters, fromScope 
  * LX's own segments and its N1 loops, then the transaction's heading (B10, heading N1 loops), but never
  * another LX or another AT7.
  */
-const scopeCache = new WeakMap<LoopNode, LoopNode[][]>();
-
 function enclosingScopes(ctx: LoopNode): LoopNode[][] {
-  const cached = scopeCache.get(ctx);
-  if (cached) return cached;
+  // Kept on the node (not in a WeakMap): a tree lives as long as its transaction, and WeakMap entries
+  // for every node of every transaction showed in the collector's time.
+  if (ctx.scopes) return ctx.scopes;
   const scopes: LoopNode[][] = [];
   let came = ctx;
   for (let n = ctx.parent; n; came = n, n = n.parent) {
     const own: LoopNode = { id: n.id, trigger: n.trigger, segments: came.segments[0] && n.segments.includes(came.segments[0]) ? n.segments.filter((s) => s !== came.segments[0]) : n.segments, children: [], parent: null };
     scopes.push([own, ...n.children.filter((c) => c.trigger !== came.trigger)]);
   }
-  scopeCache.set(ctx, scopes);
+  ctx.scopes = scopes;
   return scopes;
 }
 
@@ -254,4 +255,57 @@ export function evalValues(path: X12Path, ctx: LoopNode, d: Delimiters, all: boo
     if (segs.length > 0) return valuesIn(segs, t, d, all);
   }
   return [];
+}
+
+/** The first segment in `node` (own segments, then its loops, depth first) that matches `step`. */
+function firstMatch(node: LoopNode, step: PathStep, d: Delimiters): Segment | undefined {
+  const segs = node.segments;
+  for (let i = 0; i < segs.length; i++) if (matches(segs[i], step, d)) return segs[i];
+  const kids = node.children;
+  for (let i = 0; i < kids.length; i++) {
+    const hit = firstMatch(kids[i], step, d);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+function firstIn(nodes: LoopNode[], step: PathStep, d: Delimiters): Segment | undefined {
+  for (let i = 0; i < nodes.length; i++) {
+    const hit = firstMatch(nodes[i], step, d);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/**
+ * evalValues(path, ctx, d, false)[0]?.value without the arrays: the value of the first matching
+ * segment, or undefined when there is none or its element is empty. This runs for nearly every field of
+ * every transaction.
+ */
+export function evalFirst(path: X12Path, ctx: LoopNode, d: Delimiters): string | undefined {
+  const t = path.target!;
+  let seg: Segment | undefined;
+  if (path.absolute) {
+    const r = root(ctx);
+    seg = firstIn(path.loops.length ? selectLoops([r], path.loops, d) : [r], t, d);
+  } else if (path.loops.length > 0) {
+    seg = firstIn(selectLoops([ctx], path.loops, d), t, d);
+    if (!seg) {
+      for (const scope of enclosingScopes(ctx)) {
+        seg = firstIn(selectLoopsFromScope(scope, path.loops, d), t, d);
+        if (seg) break;
+      }
+    }
+  } else {
+    seg = firstMatch(ctx, t, d);
+    if (!seg) {
+      for (const scope of enclosingScopes(ctx)) {
+        seg = firstIn(scope, t, d);
+        if (seg) break;
+      }
+    }
+  }
+  if (!seg) return undefined;
+  const v = elementValue(seg, t.element, t.component, t.repetition, d);
+  return v === '' ? undefined : v;
 }

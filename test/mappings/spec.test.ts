@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adapterForDocument } from '../../src/mappings/adapters.js';
 import { canonicalTarget, canonicalTypes } from '../../src/mappings/canonical-target.js';
 import { compileInbound } from '../../src/mappings/inbound.js';
-import { buildObject, MappingFailure, SpecCompiler, type SourceAdapter, type Value } from '../../src/mappings/spec.js';
+import { evaluatePlan, MappingFailure, SpecCompiler, type SourceAdapter, type Value } from '../../src/mappings/spec.js';
 import { sharedTables, type CodeTables } from '../../src/mappings/tables.js';
 import type { X12Context } from '../../src/mappings/x12-adapter.js';
 import { evalLoops, parseX12Path } from '../../src/mappings/x12-path.js';
@@ -65,9 +65,10 @@ function compile(yaml: string) {
   expect(src.diagnostics).toEqual([]);
   const compiler = new SpecCompiler<X12Context>(src, adapter(), tables);
   const fields = compiler.compileFields((src.value as { fields: unknown }).fields, ['fields']);
+  const plan = compiler.plan(fields);
   return {
     diagnostics: compiler.diagnostics,
-    run: (ctx: X12Context, timezone = 'America/Chicago') => buildObject(fields, ctx, { timezone }),
+    run: (ctx: X12Context, timezone = 'America/Chicago') => evaluatePlan(plan, ctx, { timezone }) ?? {},
   };
 }
 
@@ -354,6 +355,35 @@ describe('compile-time diagnostics of value specs', () => {
       `8:${pos(yaml, 'uper').column} MAP_SPEC_INVALID ~upper`,
       `9:${pos(yaml, '"B10"').column} MAP_BAD_PATH`,
     ]);
+  });
+});
+
+describe('field paths', () => {
+  it('a path assigned twice, or a value with fields under it, is MAP_FIELD_CONFLICT', () => {
+    const yaml = [
+      'fields:',
+      '  location.city: MS1.01',
+      '  location:',
+      '    city: MS1.02',
+      '  status: { const: x }',
+      '  status.code: AT7.01',
+      '',
+    ].join('\n');
+    const c = compile(yaml);
+    expect(c.diagnostics.map((d) => `${d.line} ${d.code} ${d.message}`)).toEqual([
+      "4 MAP_FIELD_CONFLICT 'location.city' is assigned twice",
+      "6 MAP_FIELD_CONFLICT 'status' is given a value elsewhere, so 'status.code' cannot be assigned under it",
+    ]);
+  });
+
+  it('nested and dotted keys build the same plain objects; empty objects are left out', () => {
+    const c = compile(['fields:', '  a.b: B10.01', '  a:', '    c: B10.02', '  z.y: N9.99', ''].join('\n'));
+    const v = c.run(root);
+    expect(Object.keys(v)).toEqual(['a']);
+    expect(Object.keys(v.a as object)).toEqual(['b', 'c']);
+    expect(typeof (v.a as Record<string, unknown>).b).toBe('string');
+    expect(Object.getPrototypeOf(v.a)).toBe(Object.prototype);
+    expect('z' in v).toBe(false);
   });
 });
 
