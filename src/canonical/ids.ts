@@ -7,7 +7,7 @@
 //   safe as a BullMQ job id.
 // - This scheme is frozen: events already in the ERP were deduplicated by these ids. Changing it is a
 //   breaking change for every type.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 const SEPARATOR = '\u0000';
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
@@ -15,23 +15,21 @@ const ID_CHARS = 26; // 26 * 5 = 130 bits of the digest
 
 function digest(prefix: string, parts: readonly string[]): string {
   if (!Array.isArray(parts) || parts.length === 0) throw new TypeError(`${prefix}id needs at least one part`);
-  for (const [i, part] of parts.entries()) {
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
     if (typeof part !== 'string') throw new TypeError(`${prefix}id part ${i} is not a string`);
     if (part.includes(SEPARATOR)) throw new TypeError(`${prefix}id part ${i} contains U+0000, which is reserved as the separator`);
   }
-  const bytes = createHash('sha256').update(parts.join(SEPARATOR), 'utf8').digest();
+  // crypto.hash: one call instead of a Hash object per id (this runs once per event). Reading the hex
+  // digest 20 bits (5 hex digits, 4 base32 characters) at a time gives the same characters as reading
+  // the bytes 5 bits at a time, most significant first.
+  const hex = hash('sha256', parts.join(SEPARATOR), 'hex');
   let out = '';
-  let buffer = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    buffer = ((buffer << 8) | byte) & 0xffff;
-    bits += 8;
-    while (bits >= 5 && out.length < ID_CHARS) {
-      out += BASE32[(buffer >> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    if (out.length === ID_CHARS) break;
+  for (let i = 0; out.length < ID_CHARS; i += 5) {
+    const v = parseInt(hex.slice(i, i + 5), 16);
+    out += BASE32[(v >>> 15) & 31] + BASE32[(v >>> 10) & 31] + BASE32[(v >>> 5) & 31] + BASE32[v & 31];
   }
+  out = out.slice(0, ID_CHARS);
   return prefix + out;
 }
 

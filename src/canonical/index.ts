@@ -9,3 +9,4 @@ export * from './load-tender.js';
 export * from './functional-ack.js';
 export * from './registry.js';
 export * from './parse.js';
+export * from './fast-validate.js';

@@ -1,0 +1,200 @@
+// Canonical validation at translation speed. zod (`parseAs`) stays the reference: it owns the messages and
+// has the last word. Translation validates every event it makes, and zod's per-event cost (about 9 us for a
+// 214 status, more than mapping it) dominated the translator. So on the hot path a candidate is first checked
+// by ajv, compiled once from the same zod schema (its JSON Schema export), plus the schema's own refinements
+// (the superRefine checks zod holds, run directly, since JSON Schema cannot express them). A candidate that
+// passes both is accepted as is; anything else goes through zod, which then decides and explains.
+//
+// The fast path must never accept what zod refuses; test/canonical/fast-validate.test.ts compares both
+// verdicts over the fixtures and thousands of mutated events. Settings that keep ajv aligned with zod:
+// string lengths in UTF-16 units (`unicode: false`, zod counts `.length`), patterns without the `u` flag
+// (zod's regexes have none), numbers finite (`strictNumbers`). `oneOf` (zod unions) only makes ajv
+// stricter (zod takes the first option that fits), which is the safe direction: zod then decides.
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv';
+import { z } from 'zod';
+import { parseAs, type ParseResult } from './parse.js';
+import { schemas, type MessageOf, type TypeKey } from './registry.js';
+
+/** A refinement (zod custom check) and where in the value it applies: keys, `*` for every array item. */
+interface Refinement {
+  path: string[];
+  run: (value: unknown) => boolean;
+}
+
+interface FastValidator {
+  structure: ValidateFunction;
+  refinements: Refinement[];
+}
+
+type Def = {
+  type?: string;
+  innerType?: unknown;
+  in?: unknown;
+  element?: unknown;
+  shape?: Record<string, unknown>;
+  options?: unknown[];
+  discriminator?: string;
+  checks?: { _zod: { def: { check?: string }; check: (payload: unknown) => void } }[];
+  values?: unknown[];
+};
+
+function defOf(schema: unknown): Def {
+  return ((schema as { _zod?: { def?: Def } } | null)?._zod?.def ?? {}) as Def;
+}
+
+/** Thrown while collecting refinements when one sits where the fast path cannot reach it (inside a union). */
+class Unreachable extends Error {}
+
+/** Runs one zod custom check on a value that already has the right structure; true when it adds no issue. */
+function checkRunner(check: NonNullable<Def['checks']>[number]): (value: unknown) => boolean {
+  return (value) => {
+    const payload = { value, issues: [] as unknown[] };
+    check._zod.check(payload);
+    return payload.issues.length === 0;
+  };
+}
+
+/** Every refinement of a schema with its path; unions with refinements inside are not supported (Unreachable). */
+function collectRefinements(schema: unknown, path: string[], out: Refinement[], seen: Set<unknown>): void {
+  if (seen.has(schema)) return; // recursive schemas (none today) would loop
+  const def = defOf(schema);
+  for (const check of def.checks ?? []) {
+    if (check._zod.def.check === 'custom') out.push({ path, run: checkRunner(check) });
+  }
+  switch (def.type) {
+    case 'optional': case 'nullable': case 'readonly': case 'default': case 'prefault': case 'nonoptional':
+      collectRefinements(def.innerType, path, out, seen);
+      return;
+    case 'pipe':
+      collectRefinements(def.in, path, out, seen);
+      return;
+    case 'object':
+      seen.add(schema);
+      for (const [key, child] of Object.entries(def.shape ?? {})) collectRefinements(child, [...path, key], out, seen);
+      seen.delete(schema);
+      return;
+    case 'array':
+      collectRefinements(def.element, [...path, '*'], out, seen);
+      return;
+    case 'union': {
+      // Which option a value matched is not known here: a refinement inside an option cannot be placed.
+      const inner: Refinement[] = [];
+      for (const o of def.options ?? []) collectRefinements(o, path, inner, seen);
+      if (inner.length > 0) throw new Unreachable();
+      return;
+    }
+    case 'string': case 'number': case 'int': case 'boolean': case 'enum': case 'literal': case 'null': case 'undefined':
+      return;
+    default:
+      // A schema kind this walker does not know could hide refinements.
+      throw new Unreachable();
+  }
+}
+
+function applyRefinement(r: Refinement, value: unknown, i: number): boolean {
+  if (i === r.path.length) return r.run(value);
+  const key = r.path[i];
+  if (key === '*') {
+    if (!Array.isArray(value)) return true;
+    for (const item of value) if (!applyRefinement(r, item, i + 1)) return false;
+    return true;
+  }
+  if (typeof value !== 'object' || value === null) return true;
+  const next = (value as Record<string, unknown>)[key];
+  return next === undefined || applyRefinement(r, next, i + 1);
+}
+
+let ajv: Ajv2020 | undefined;
+/** Per type and discriminator value; null when the schema cannot have a fast path (zod always). */
+const validators = new Map<string, FastValidator | null>();
+
+/**
+ * For a discriminated union, the option the value's discriminator selects (null when none does);
+ * otherwise the schema itself. `valueOf` reads a top-level key of the value.
+ */
+function optionFor(schema: unknown, valueOf: (key: string) => unknown): { schema: unknown; key: string } | null {
+  const def = defOf(schema);
+  if (def.type !== 'union' || !def.discriminator) return { schema, key: '' };
+  const wanted = valueOf(def.discriminator);
+  for (const o of def.options ?? []) {
+    const lit = defOf(defOf(o).shape?.[def.discriminator]);
+    if (lit.type === 'literal' && lit.values?.includes(wanted)) return { schema: o, key: `${def.discriminator}=${String(wanted)}` };
+  }
+  return null;
+}
+
+/** Types whose schema is not a discriminated union: one validator each, found without building a key. */
+const plainValidators = new Map<TypeKey, FastValidator | null>();
+
+function fastValidatorFor(type: TypeKey, value: Record<string, unknown>): FastValidator | null {
+  const plain = plainValidators.get(type);
+  if (plain !== undefined) return plain;
+  const option = optionFor(schemas[type], (k) => value[k]);
+  const key = `${type}\u0000${option?.key ?? '?'}`;
+  let v = validators.get(key);
+  if (v !== undefined) return v;
+  v = null;
+  if (option) {
+    try {
+      const refinements: Refinement[] = [];
+      // A union's own refinements apply whichever option was chosen.
+      if (option.schema !== schemas[type]) {
+        for (const check of defOf(schemas[type]).checks ?? []) {
+          if (check._zod.def.check === 'custom') refinements.push({ path: [], run: checkRunner(check) });
+        }
+      }
+      collectRefinements(option.schema, [], refinements, new Set());
+      ajv ??= new Ajv2020({ logger: false, strict: false, allErrors: false, validateFormats: false, unicode: false, unicodeRegExp: false, strictNumbers: true });
+      const json = z.toJSONSchema(option.schema as z.ZodType, { target: 'draft-2020-12', io: 'input' });
+      v = { structure: ajv.compile(json), refinements };
+    } catch (err) {
+      if (!(err instanceof Unreachable)) throw err;
+    }
+  }
+  validators.set(key, v);
+  if (option?.key === '') plainValidators.set(type, v);
+  return v;
+}
+
+/** True when the fast path accepts `value` as `type` (false means: ask zod, not necessarily invalid). */
+export function fastAccepts(type: TypeKey, value: Record<string, unknown>): boolean {
+  const v = fastValidatorFor(type, value);
+  if (!v || !v.structure(value)) return false;
+  for (const r of v.refinements) if (!applyRefinement(r, value, 0)) return false;
+  return true;
+}
+
+/**
+ * Validates a candidate event or command as `type`, like parseAs, but returns the candidate itself
+ * (not a copy) when the fast path accepts it. Callers build candidates without unknown keys (zod would
+ * strip them) and in the schema's key order (zod's copy would reorder them), so both paths give equal
+ * JSON.
+ */
+export function validateCanonical<K extends TypeKey>(type: K, value: Record<string, unknown>): ParseResult<MessageOf<K>> {
+  if (fastAccepts(type, value)) return { ok: true, type, value: value as MessageOf<K> };
+  return parseAs(type, value);
+}
+
+const keyOrders = new Map<string, readonly string[] | null>();
+
+/**
+ * The top-level keys of `type` in the schema's order (for a discriminated union, of the option the
+ * value selects; `valueOf` reads the value's top-level keys). Null when the schema is not an object.
+ */
+const plainKeyOrders = new Map<TypeKey, readonly string[] | null>();
+
+export function schemaKeyOrder(type: TypeKey, valueOf: (key: string) => unknown): readonly string[] | null {
+  const plain = plainKeyOrders.get(type);
+  if (plain !== undefined) return plain;
+  const option = optionFor(schemas[type], valueOf);
+  const key = `${type}\u0000${option?.key ?? '?'}`;
+  let keys = keyOrders.get(key);
+  if (keys === undefined) {
+    const def = defOf(option?.schema);
+    keys = def.type === 'object' && def.shape ? Object.keys(def.shape) : null;
+    keyOrders.set(key, keys);
+    if (option?.key === '') plainKeyOrders.set(type, keys);
+  }
+  return keys;
+}

@@ -1,0 +1,113 @@
+// The fast validation path (ajv + the schemas' refinements) must never accept what zod refuses: zod is the
+// reference. Checked over every fixture and thousands of mutated fixtures (keys removed, values replaced by
+// values chosen to sit on the edges: lengths, astral characters, impossible dates, non-finite numbers,
+// wrong types, refinement breakers).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fastAccepts, isTypeKey, parseAs, schemaKeyOrder, validateCanonical, type TypeKey } from '../../src/canonical/index.js';
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+
+const fixtures: { type: TypeKey; name: string; doc: Record<string, unknown> }[] = [];
+for (const dir of readdirSync(FIXTURES).sort()) {
+  if (!isTypeKey(dir)) continue;
+  for (const f of readdirSync(join(FIXTURES, dir)).filter((x) => x.endsWith('.json')).sort()) {
+    fixtures.push({ type: dir, name: `${dir}/${f}`, doc: JSON.parse(readFileSync(join(FIXTURES, dir, f), 'utf8')) as Record<string, unknown> });
+  }
+}
+
+/** Every path to a value inside a document (object keys and array indices). */
+function paths(v: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
+  if (Array.isArray(v)) v.forEach((x, i) => { out.push([...prefix, i]); paths(x, [...prefix, i], out); });
+  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) { out.push([...prefix, k]); paths(x, [...prefix, k], out); }
+  return out;
+}
+
+const EDGE_VALUES: unknown[] = [
+  '', ' ', 'x', 'X'.repeat(2), 'AB', 'ab', 'ABCDE', 'x'.repeat(35), 'x'.repeat(36), 'x'.repeat(60), 'x'.repeat(61), 'x'.repeat(256), 'x'.repeat(1025),
+  '\u{1F69A}'.repeat(18), '\u{1F69A}'.repeat(30), '\u{1F69A}'.repeat(40), 'caf\u00e9', 'line\nbreak', 'tab\there',
+  '2024-02-30T00:00:00Z', '2024-02-29T00:00:00Z', '2023-02-29T12:00:00-05:00', '2024-01-28T23:01:00-06:00', '2024-01-28T24:00:00Z', '2024-01-28', '2024-13-01',
+  '0', '00', '-1', '1.5', '1.', '.5', '12.50', '-12.50', '1e3', 'NaN', '999999999', '1234567890',
+  0, 1, -1, 0.5, 90, 91, -180, -181, 1e21, Number.MAX_SAFE_INTEGER + 2, Number.NaN, Number.POSITIVE_INFINITY, true, false, null,
+  [], [''], ['x'], {}, { unknown: 1 },
+  'event', 'command', 'lb', 'kg', 'USD', 'usd', 'in_transit', 'appointment_set', 'estimated_delivery', 'delivered',
+  'evt_aaaaaaaaaaaaaaaaaaaaaaaaaa', 'evt_AAAAAAAAAAAAAAAAAAAAAAAAAA', 'x12', 'csv', 'xml', '214', 'TA1',
+];
+
+function mutate(doc: unknown, path: (string | number)[], op: 'delete' | 'set' | 'add', value: unknown): unknown {
+  const copy = structuredClone(doc) as Record<string | number, unknown>;
+  let parent: Record<string | number, unknown> = copy;
+  for (const k of path.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
+  const last = path[path.length - 1];
+  if (op === 'delete') {
+    if (Array.isArray(parent)) parent.splice(Number(last), 1);
+    else delete parent[last];
+  } else if (op === 'set') parent[last] = value;
+  else if (Array.isArray(parent)) parent.push(structuredClone(parent[Number(last)]));
+  else parent[`extra_${String(last)}`] = value;
+  return copy;
+}
+
+describe('fast canonical validation agrees with zod', () => {
+  it.each(fixtures.map((f) => [f.name, f] as const))('accepts fixture %s like zod does', (_name, f) => {
+    expect(parseAs(f.type, f.doc).ok).toBe(true);
+    // functional.ack@1 has no fast path when its schema is out of the walker's reach; every other type has one.
+    expect(fastAccepts(f.type, f.doc)).toBe(true);
+  });
+
+  it('never accepts a mutated event that zod refuses (and agrees on most)', () => {
+    let agreed = 0;
+    let total = 0;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: fixtures.length - 1 }),
+        fc.nat(),
+        fc.constantFrom('delete', 'set', 'set', 'add') as fc.Arbitrary<'delete' | 'set' | 'add'>,
+        fc.constantFrom(...EDGE_VALUES),
+        (fi, pi, op, value) => {
+          const f = fixtures[fi];
+          const ps = paths(f.doc);
+          const m = mutate(f.doc, ps[pi % ps.length], op, value) as Record<string, unknown>;
+          const zodOk = parseAs(f.type, m).ok;
+          const fast = fastAccepts(f.type, m);
+          total++;
+          if (fast === zodOk) agreed++;
+          if (fast && !zodOk) throw new Error(`fast path accepted what zod refuses: ${f.name} ${op} ${JSON.stringify(ps[pi % ps.length])} = ${JSON.stringify(value)}`);
+        },
+      ),
+      { numRuns: 4000, seed: 20261123 },
+    );
+    // The fast path is worth having only if it rarely sends a valid event to zod.
+    expect(agreed / total).toBeGreaterThan(0.95);
+  });
+
+  it('refinements (cross-field rules) are applied on the fast path', () => {
+    const status = fixtures.find((f) => f.name === 'shipment.status@1/x12-214-delayed-weather.json')!;
+    const noAppointment = { ...status.doc, status: { ...(status.doc.status as object), milestone: 'appointment_set' } };
+    delete (noAppointment as Record<string, unknown>).appointment;
+    expect(parseAs('shipment.status@1', noAppointment).ok).toBe(false);
+    expect(fastAccepts('shipment.status@1', noAppointment)).toBe(false);
+    const latOnly = { ...status.doc, location: { city: 'RENO', latitude: 39.5 } };
+    expect(parseAs('shipment.status@1', latOnly).ok).toBe(false);
+    expect(fastAccepts('shipment.status@1', latOnly)).toBe(false);
+  });
+
+  it('validateCanonical returns the candidate itself when accepted, and zod\'s issues when not', () => {
+    const f = fixtures.find((x) => x.type === 'shipment.status@1')!;
+    const ok = validateCanonical(f.type, f.doc);
+    expect(ok.ok && ok.value).toBe(f.doc);
+    const bad = validateCanonical(f.type, { ...f.doc, carrierScac: 'lowercase!' });
+    expect(bad.ok).toBe(false);
+    expect(!bad.ok && bad.issues.map((i) => i.path)).toEqual(['carrierScac']);
+  });
+
+  it('gives the schema key order of each type (of the selected union option)', () => {
+    expect(schemaKeyOrder('shipment.status@1', () => undefined)?.slice(0, 4)).toEqual(['kind', 'id', 'type', 'partner']);
+    expect(schemaKeyOrder('freight.invoice@1', (k) => (k === 'kind' ? 'event' : undefined))).toContain('receivedAt');
+    expect(schemaKeyOrder('freight.invoice@1', (k) => (k === 'kind' ? 'command' : undefined))).toContain('requestId');
+    expect(schemaKeyOrder('freight.invoice@1', () => 'neither')).toBeNull();
+  });
+});
