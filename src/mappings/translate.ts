@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { eventIdFromSource, parseAs, type TypeKey } from '../canonical/index.js';
+import { eventIdFromSource, schemaKeyOrder, validateCanonical, type TypeKey } from '../canonical/index.js';
 import { readCsv, type CsvReadOptions } from '../translators/csv/reader.js';
 import { parseXml } from '../translators/xml/reader.js';
 import type { TransactionSet, X12Issue } from '../translators/x12/model.js';
@@ -54,6 +54,11 @@ export interface TranslateOptions {
   fileId: string;
   fileName?: string;
   receivedAt: string;
+  /**
+   * Translate only every `of`-th unit starting at `index` (TA1s and transactions counted together in
+   * file order): how translateX12InWorkers splits one file between workers that each read all of it.
+   */
+  share?: { index: number; of: number };
 }
 
 function fromIssue(i: X12Issue): TranslationError {
@@ -68,11 +73,26 @@ function fromFailure(f: MappingFailure, fallbackLine: number): TranslationError 
   };
 }
 
-/** Adds the envelope the gateway owns and validates the whole event; throws MappingFailure when invalid. */
+/**
+ * Adds the envelope the gateway owns and validates the whole event; throws MappingFailure when invalid.
+ * The event lists its keys in the schema's order (the body already is: see orderPlan), as zod's own
+ * output would, so the fast validation path and zod give the same JSON.
+ */
 function finishEvent(type: string, body: Record<string, Value>, envelope: Record<string, unknown>, mappingFile: string): CanonicalEvent {
-  // The body is built from fresh objects of the mapping, so it can be spread as is (no copy needed).
-  const candidate = { kind: 'event', ...envelope, type, references: {}, ...body };
-  const parsed = parseAs(type as TypeKey, candidate);
+  const valueOf = (key: string): unknown =>
+    key === 'kind' ? 'event' : key === 'type' ? type : key in envelope ? envelope[key] : key === 'references' ? (body.references ?? {}) : body[key];
+  const order = schemaKeyOrder(type as TypeKey, valueOf);
+  let candidate: Record<string, unknown>;
+  if (order) {
+    candidate = {};
+    for (const key of order) {
+      const v = valueOf(key);
+      if (v !== undefined) candidate[key] = v;
+    }
+  } else {
+    candidate = { kind: 'event', ...envelope, type, references: {}, ...body };
+  }
+  const parsed = validateCanonical(type as TypeKey, candidate);
   if (!parsed.ok) {
     const problems = parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
     throw new MappingFailure('MAP_CANONICAL_INVALID', `the event does not satisfy ${type}: ${problems}`, undefined, { file: mappingFile, line: 1, column: 1 });
@@ -93,6 +113,8 @@ export async function* translateX12(source: X12Source, registry: PartnerRegistry
   let partner: CompiledPartner | undefined;
   let identifyError: TranslationError | undefined;
   let ta1Index = 0; // position of a TA1 among the TA1s of its interchange (part of its event id)
+  let ordinal = -1; // units so far (TA1s and transactions), for opts.share
+  const mine = opts.share ? (n: number) => n % opts.share!.of === opts.share!.index : () => true;
 
   for await (const ev of readX12(source)) {
     if (ev.type === 'interchange-start') {
@@ -108,12 +130,26 @@ export async function* translateX12(source: X12Source, registry: PartnerRegistry
     }
     // Built-in (functional-ack.ts): an inbound TA1 is a unit of its own, one functional.ack@1 event, never mapped.
     if (ev.type === 'ta1') {
-      yield translateTa1(ev.segment, ev.interchange, partner, identifyError, opts, ta1Index++);
+      const index = ta1Index++;
+      if (mine(++ordinal)) yield translateTa1(ev.segment, ev.interchange, partner, identifyError, opts, index);
       continue;
     }
     if (ev.type !== 'transaction') continue;
-    yield translateTransaction(ev.transaction, partner, identifyError, opts);
+    if (mine(++ordinal)) yield translateTransaction(ev.transaction, partner, identifyError, opts);
   }
+}
+
+/** The partner's inbound route for an X12 set, looked up once per partner and set id. */
+const x12Routes = new WeakMap<CompiledPartner, Map<string, InboundRoute | undefined>>();
+
+function x12Route(partner: CompiledPartner, setId: string): InboundRoute | undefined {
+  let bySet = x12Routes.get(partner);
+  if (!bySet) {
+    bySet = new Map();
+    x12Routes.set(partner, bySet);
+  }
+  if (!bySet.has(setId)) bySet.set(setId, partner.inbound.find((r) => r.document === `x12/${setId}`));
+  return bySet.get(setId);
 }
 
 /**
@@ -133,9 +169,14 @@ export function translateTransaction(
     line: st?.loc.line ?? 1, status: 'translated', events: [], errors: [],
     x12: { interchange, group, setId: tx.setId, control: tx.control },
   };
-  const issues = [...tx.issues, ...validation.issues];
-  unit.errors.push(...issues.map(fromIssue));
-  if (issues.some((i) => i.severity === 'error') || !tx.interchange || !tx.group) {
+  let rejected = !tx.interchange || !tx.group;
+  for (const list of [tx.issues, validation.issues]) {
+    for (const i of list) {
+      unit.errors.push(fromIssue(i));
+      if (i.severity === 'error') rejected = true;
+    }
+  }
+  if (rejected) {
     unit.status = 'rejected';
     return unit;
   }
@@ -144,7 +185,7 @@ export function translateTransaction(
     if (identifyError) unit.errors.push(identifyError);
     return unit;
   }
-  const route = partner.inbound.find((r) => r.document === `x12/${tx.setId}`);
+  const route = x12Route(partner, tx.setId);
   // Built-in (functional-ack.ts): a 997/999 becomes one functional.ack@1 event without a partner mapping,
   // unless the partner routes x12/997 or x12/999 to a mapping of its own.
   if (!route && isFunctionalAckSet(tx.setId)) return translateFunctionalAck(tx, partner, unit, opts);
@@ -156,7 +197,7 @@ export function translateTransaction(
   try {
     const schema = validation.schemaChecked ? schemaForTransaction(tx) : null;
     const root = buildLoopTree(tx, validation.loops, schema);
-    const bodies = route.mapping.run({ node: root, delimiters: tx.interchange.delimiters }, { timezone: partner.config.timezone });
+    const bodies = route.mapping.run({ node: root, delimiters: tx.interchange!.delimiters }, { timezone: partner.config.timezone });
     bodies.forEach((body, index) => {
       const sourceRef = {
         format: 'x12' as const, fileId: opts.fileId, ...(opts.fileName && { fileName: opts.fileName }), index,
