@@ -24,6 +24,7 @@ const here = new URL('./', import.meta.url);
 const outDir = fileURLToPath(new URL('out/', here));
 const translateUrl = new URL('../dist/mappings/translate.js', import.meta.url);
 const registryUrl = new URL('../dist/mappings/registry.js', import.meta.url);
+const parallelUrl = new URL('../dist/mappings/parallel.js', import.meta.url);
 const partnersDir = join(outDir, 'partners');
 
 // ---------------------------------------------------------------------------------------------------
@@ -157,6 +158,29 @@ async function childOurs(file) {
   return { bytes, ms, cpuMs: cpuMsSince(c0), compileMs, transactions, events, errors: failed, firstFailure };
 }
 
+/** translateX12InWorkers: every worker reads the file and translates its share; events come back as JSON text. */
+async function childWorkers(file) {
+  const { translateX12InWorkers, defaultWorkerCount } = await import(parallelUrl.href);
+  const bytes = statSync(file).size;
+  let transactions = 0;
+  let events = 0;
+  let failed = 0;
+  let firstFailure = null;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for await (const u of translateX12InWorkers(file, partnersDir, { fileId: 'bench', receivedAt: '2024-01-31T00:00:00Z' })) {
+    transactions++;
+    events += u.events.length;
+    if (u.status !== 'translated') {
+      failed++;
+      firstFailure ??= `${u.label}: ${u.status} ${u.errors.map((e) => `${e.code} ${e.message}`).join('; ')}`;
+    }
+  }
+  const ms = performance.now() - t0;
+  // Worker threads' CPU time is part of the process's (process.cpuUsage covers all threads).
+  return { bytes, ms, cpuMs: cpuMsSince(c0), compileMs: 0, transactions, events, errors: failed, firstFailure, workers: defaultWorkerCount() };
+}
+
 async function childNodeX12(file) {
   // node-x12 is CommonJS: its named exports are reached through the default import.
   const { default: nodeX12 } = await import('node-x12');
@@ -277,7 +301,7 @@ async function main() {
   const argv = process.argv.slice(2);
   if (argv[0] === '--child') {
     const [, kind, file] = argv;
-    const r = kind === 'ours' ? await childOurs(file) : await childNodeX12(file);
+    const r = kind === 'ours' ? await childOurs(file) : kind === 'workers' ? await childWorkers(file) : await childNodeX12(file);
     process.stdout.write(`${JSON.stringify({ ...r, rssMB: peakRssMB() })}\n`);
     return;
   }
@@ -303,6 +327,9 @@ async function main() {
   const rows = [];
   rows.push(measure(`waybill translateX12 small (${smallN.toLocaleString('en-US')} tx, ${sizeMB(small)} MB)`, 'ours', small, o.runs));
   rows.push(measure(`waybill translateX12 large (${largeN.toLocaleString('en-US')} tx, ${sizeMB(large)} MB)`, 'ours', large, o.runs));
+  const workerCount = Math.max(1, Math.min(4, cores));
+  const parallel = measure(`waybill on ${workerCount} workers small (${smallN.toLocaleString('en-US')} tx, ${sizeMB(small)} MB)`, 'workers', small, o.runs);
+  rows.push(parallel);
   let baseline = null;
   if (!o.skipBaseline) {
     // node-x12 holds the whole file as objects (~48x its size); give it heap room so it is measured, not killed.
@@ -327,6 +354,7 @@ async function main() {
   const ok = (r) => r && !r.failed;
   const ratios = {
     throughputVsNodeX12: ok(baseline) && ok(ourSmall) ? ourSmall.mbPerSec / baseline.mbPerSec : null,
+    workersVsNodeX12: ok(baseline) && ok(parallel) ? parallel.mbPerSec / baseline.mbPerSec : null,
     bestThroughputVsNodeX12: ok(baseline) && ok(ourSmall) ? ourSmall.bestMbPerSec / baseline.bestMbPerSec : null,
     rssVsNodeX12: ok(baseline) && ok(ourSmall) ? baseline.rssMB / ourSmall.rssMB : null,
     rssGrowthMB: ok(ourSmall) && ok(ourLarge) ? ourLarge.rssMB - ourSmall.rssMB : null,
@@ -349,7 +377,9 @@ async function main() {
   console.log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
   for (const b of body) console.log(line(b));
   console.log();
-  console.log('waybill: read + envelope/schema validation + loop tree + 20-field mapping + canonical (zod) validation, streaming.');
+  console.log('waybill: read + envelope/schema validation + loop tree + 20-field mapping + canonical validation (ajv fast path,');
+  console.log('zod for anything it refuses), streaming, one thread. "on N workers": translateX12InWorkers, every worker reads the');
+  console.log('file and translates every N-th transaction, events come back to the main thread as JSON text, in file order.');
   console.log('node-x12: X12Parser.parse (whole file as one string) + X12TransactionMap.toObject with 20 query keys; no');
   console.log('validation, code tables, dates or schema checks. Not run on the large file (it would need ~18 GB).');
   console.log('"cpu MB/s": bytes per CPU second of the process (GC threads included), for busy machines.');
@@ -363,6 +393,9 @@ async function main() {
     ['throughput (large)', '>= 25 MB/s', ok(ourLarge) ? `${fmt(ourLarge.mbPerSec)} MB/s` : null, ok(ourLarge) ? ourLarge.mbPerSec >= 25 : null],
     ['vs node-x12 parse+map', '>= 10x', ratios.throughputVsNodeX12 === null ? null : `${fmt(ratios.throughputVsNodeX12, 2)}x`,
       ratios.throughputVsNodeX12 === null ? null : ratios.throughputVsNodeX12 >= 10],
+    [`throughput on ${workerCount} workers`, '>= 25 MB/s', ok(parallel) ? `${fmt(parallel.mbPerSec)} MB/s` : null, ok(parallel) ? parallel.mbPerSec >= 25 : null],
+    [`on ${workerCount} workers vs node-x12`, '>= 10x', ratios.workersVsNodeX12 === null ? null : `${fmt(ratios.workersVsNodeX12, 2)}x`,
+      ratios.workersVsNodeX12 === null ? null : ratios.workersVsNodeX12 >= 10],
     ['RSS growth large vs small', 'flat (<= 10%)', ratios.rssGrowthMB === null ? null : `${ratios.rssGrowthMB >= 0 ? '+' : ''}${fmt(ratios.rssGrowthMB, 0)} MB`,
       ratios.rssGrowthMB === null ? null : ratios.rssGrowthMB <= ourSmall.rssMB * 0.1],
   ];

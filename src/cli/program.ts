@@ -69,6 +69,7 @@ export function buildProgram(): { program: Command; exitCode: () => number } {
     .option('--partners <dir>', 'the partners root (env WAYBILL_PARTNERS)', partnersDefault)
     .option('--received-at <iso>', 'receivedAt to stamp on events (default: now), for reproducible output')
     .option('--json', 'print one JSON object: events and per-unit status and errors')
+    .option('--workers <n>', 'X12: translate on n worker threads (same output, in file order; for large files)', '1')
     .addHelpText('after', '\nExit status: 0 every transaction/record translated, 1 some failed, 2 usage error.')
     .action(run(translateCommand));
 

@@ -2,6 +2,7 @@ import { openSync, readSync, closeSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { PartnerRegistry } from '../../mappings/registry.js';
 import { formatDiagnostic } from '../../mappings/diagnostics.js';
+import { translateX12InWorkers } from '../../mappings/parallel.js';
 import { fileIdOf, sniffFormat, translateCsv, translateX12, translateXml, type TranslatedUnit } from '../../mappings/translate.js';
 import { didYouMean } from '../../mappings/diagnostics.js';
 import { CliError } from '../cli-error.js';
@@ -12,6 +13,7 @@ export interface TranslateFlags {
   partners: string;
   json?: boolean;
   receivedAt?: string;
+  workers?: string;
 }
 
 function head(path: string): Buffer {
@@ -27,6 +29,8 @@ function head(path: string): Buffer {
 
 export async function translateCommand(file: string, flags: TranslateFlags): Promise<number> {
   requireReadableFile(file);
+  const workers = Number(flags.workers ?? '1');
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new CliError('CLI_USAGE', `--workers takes a whole number from 1 to 64, not '${flags.workers}'`);
   const { registry, diagnostics } = PartnerRegistry.load(flags.partners);
   if (flags.partner && !registry.get(flags.partner)) {
     const broken = diagnostics.filter((d) => d.file.includes(`/${flags.partner}/`));
@@ -41,7 +45,11 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
   const opts = { partner: flags.partner, fileId: await fileIdOf(file), fileName: basename(file), receivedAt };
   const units: TranslatedUnit[] = [];
   const format = sniffFormat(head(file));
-  if (format === 'x12') {
+  if (format === 'x12' && workers > 1) {
+    for await (const { eventIds: _ids, ...u } of translateX12InWorkers(file, flags.partners, opts, { workers })) {
+      units.push({ ...u, events: u.events.map((e) => JSON.parse(e) as TranslatedUnit['events'][number]) });
+    }
+  } else if (format === 'x12') {
     for await (const u of translateX12(file, registry, opts)) units.push(u);
   } else {
     if (!flags.partner) throw new CliError('CLI_USAGE', `${format.toUpperCase()} files carry no sender id: name the partner with --partner`);
