@@ -9,15 +9,24 @@
 //   ak403  997 AK403 / 999 IK403 element syntax error code (723 / 621)
 // An issue at segment or element level also marks its transaction with ak502 = 5 ("one or more segments
 // in error"), which the builders add themselves.
+// Besides the envelope levels, `level` is 'config' for problems in configuration read before any document
+// (gateway config, partner.yaml, mapping files, code tables, test cases: what `waybill lint` reports), and
+// 'system' for the gateway's own state (its ledger database).
+// Every code here is emitted somewhere in src/, or says why not in `reserved`
+// (test/errors/catalogue.test.ts checks both directions).
 
 export type Severity = 'error' | 'warning';
+
+export type Level = 'file' | 'interchange' | 'group' | 'transaction' | 'segment' | 'element' | 'config' | 'system';
 
 export interface CatalogueEntry {
   severity: Severity;
   /** One line: what is wrong, in words an analyst understands. */
   summary: string;
-  /** Which envelope level the finding belongs to. */
-  level: 'file' | 'interchange' | 'group' | 'transaction' | 'segment' | 'element';
+  /** Which envelope level the finding belongs to ('config' / 'system': see the top of this file). */
+  level: Level;
+  /** Set when no code path emits the code (yet): why it is in the catalogue all the same. */
+  reserved?: string;
   ta105?: string;
   ak905?: string;
   ak502?: string;
@@ -31,7 +40,8 @@ const entries = {
   X12_NO_ISA: { severity: 'error', level: 'file', summary: 'no ISA interchange header where one was expected', ta105: '024' },
   X12_BARE_TRANSACTION: { severity: 'error', level: 'file', summary: 'a transaction set (ST..SE) outside any ISA/GS envelope', ta105: '024' },
   X12_UNEXPECTED_DATA: { severity: 'error', level: 'file', summary: 'data that is not X12 where a segment was expected' },
-  X12_READ_FAILED: { severity: 'error', level: 'file', summary: 'the file could not be read' },
+  X12_READ_FAILED: { severity: 'error', level: 'file', summary: 'the file could not be read',
+    reserved: 'not emitted: an unreadable file is CLI_FILE_UNREADABLE in the CLI and a pipeline fault in the gateway' },
 
   // ---- interchange (ISA/IEA) ----
   X12_ISA_TRUNCATED: { severity: 'error', level: 'interchange', summary: 'the ISA segment ends before its 16 elements', ta105: '023' },
@@ -54,7 +64,8 @@ const entries = {
   X12_GS_CONTROL_INVALID: { severity: 'error', level: 'group', summary: 'GS06 is not a 1-9 digit number', ak905: '6' },
   X12_GS_ELEMENT_MISSING: { severity: 'error', level: 'group', summary: 'a mandatory GS element is missing', ak905: '1' },
   X12_DUPLICATE_GROUP_CONTROL: { severity: 'error', level: 'group', summary: 'the same GS06 appears twice in one interchange', ak905: '19' },
-  X12_GROUP_VERSION_UNSUPPORTED: { severity: 'warning', level: 'group', summary: 'the GS08 version is not one Waybill has schemas for' },
+  X12_GROUP_VERSION_UNSUPPORTED: { severity: 'warning', level: 'group', summary: 'the GS08 version is not one Waybill has schemas for',
+    reserved: 'not emitted yet: a version without schemas is reported per transaction set as X12_TRANSACTION_NOT_SUPPORTED' },
   X12_GROUP_FUNCTIONAL_ID_MISMATCH: { severity: 'warning', level: 'group', summary: 'GS01 does not match the transaction sets the group holds' },
 
   // ---- transaction set (ST/SE) ----
@@ -66,7 +77,8 @@ const entries = {
   X12_ST_CONTROL_INVALID: { severity: 'error', level: 'transaction', summary: 'ST02 is missing or not 4-9 characters', ak502: '7' },
   X12_DUPLICATE_TRANSACTION_CONTROL: { severity: 'error', level: 'transaction', summary: 'the same ST02 appears twice in one functional group', ak502: '23' },
   X12_TRANSACTION_NOT_SUPPORTED: { severity: 'warning', level: 'transaction', summary: 'no schema for this transaction set; checked at the envelope level only' },
-  X12_TRANSACTION_SEGMENTS_IN_ERROR: { severity: 'error', level: 'transaction', summary: 'one or more segments in error', ak502: '5' },
+  X12_TRANSACTION_SEGMENTS_IN_ERROR: { severity: 'error', level: 'transaction', summary: 'one or more segments in error', ak502: '5',
+    reserved: 'never a finding of its own: the ack builders add AK502/IK502 = 5 for segment and element issues; documents the mapping' },
 
   // ---- segment level (schema) ----
   X12_SEGMENT_UNRECOGNIZED: { severity: 'error', level: 'segment', summary: 'unrecognized segment id', ak304: '1' },
@@ -76,7 +88,8 @@ const entries = {
   X12_SEGMENT_OVER_MAX: { severity: 'error', level: 'segment', summary: 'a segment occurs more often than its maximum use', ak304: '5' },
   X12_SEGMENT_NOT_IN_SET: { severity: 'error', level: 'segment', summary: 'segment not defined in this transaction set', ak304: '6' },
   X12_SEGMENT_OUT_OF_ORDER: { severity: 'error', level: 'segment', summary: 'segment not in its proper sequence', ak304: '7' },
-  X12_SEGMENT_HAS_ELEMENT_ERRORS: { severity: 'error', level: 'segment', summary: 'segment has data element errors', ak304: '8' },
+  X12_SEGMENT_HAS_ELEMENT_ERRORS: { severity: 'error', level: 'segment', summary: 'segment has data element errors', ak304: '8',
+    reserved: 'not emitted by the validator: element codes carry AK304 = 8 themselves; documents the mapping (the ack builder tests use it)' },
 
   // ---- element level (schema) ----
   X12_ELEMENT_MANDATORY_MISSING: { severity: 'error', level: 'element', summary: 'a mandatory data element is missing', ak304: '8', ak403: '1' },
@@ -131,7 +144,8 @@ const entries = {
   SFTP_REMOTE_HOSTKEY_MISMATCH: { severity: 'error', level: 'file', summary: 'the remote SFTP server presented a host key whose fingerprint is not the pinned one; the connection was refused' },
   SFTP_REMOTE_CONNECT_FAILED: { severity: 'error', level: 'file', summary: 'the remote SFTP server could not be reached or refused the login; retried with backoff' },
   SFTP_REMOTE_KEY_UNAVAILABLE: { severity: 'error', level: 'file', summary: 'the private key for the remote SFTP server cannot be read (missing file or unset environment variable)' },
-  SFTP_REMOTE_CONFIG_INVALID: { severity: 'error', level: 'file', summary: "a partner's transports.remote block is not valid" },
+  SFTP_REMOTE_CONFIG_INVALID: { severity: 'error', level: 'file', summary: "a partner's transports.remote block is not valid",
+    reserved: 'not emitted: an invalid transports.remote block is reported when partner.yaml is loaded, as PARTNER_TRANSPORT_INVALID' },
   SFTP_REMOTE_SIZE_MISMATCH: { severity: 'error', level: 'file', summary: 'the downloaded file is not the size the server listed; it was not taken in' },
   SFTP_REMOTE_FILE_CHANGED: { severity: 'warning', level: 'file', summary: 'the remote file changed while it was downloaded; it is taken on a later poll' },
 
@@ -165,6 +179,74 @@ const entries = {
   CLI_FILE_NOT_FOUND: { severity: 'error', level: 'file', summary: 'no such file' },
   CLI_FILE_UNREADABLE: { severity: 'error', level: 'file', summary: 'the file cannot be read' },
   CLI_USAGE: { severity: 'error', level: 'file', summary: 'the command was called with wrong arguments' },
+
+  // ---- mapping language, compile time (src/mappings: waybill lint, partner load). level 'config': the
+  // mapping file is wrong and is not used until it is fixed. Errors unless marked warning ----
+  MAP_SPEC_INVALID: { severity: 'error', level: 'config', summary: "a mapping entry has the wrong shape (e.g. 'fields' not a map, a required key missing, 'required' not true/false)" },
+  MAP_UNKNOWN_KEY: { severity: 'error', level: 'config', summary: 'a mapping has a key that is not allowed where it stands (with a did-you-mean)' },
+  MAP_UNKNOWN_TARGET: { severity: 'error', level: 'config', summary: "a mapping's target is unknown: no such canonical event type (inbound), or no such output format or transaction-set schema (outbound)" },
+  MAP_UNKNOWN_COMMAND: { severity: 'error', level: 'config', summary: "an outbound mapping's source is not a known canonical command type" },
+  MAP_SOURCE_MISMATCH: { severity: 'error', level: 'config', summary: "a mapping's source is not the document or command the partner.yaml entry that uses it declares" },
+  MAP_TARGET_MISMATCH: { severity: 'error', level: 'config', summary: "an outbound mapping's target is not the format the partner.yaml outbound entry declares" },
+  MAP_UNKNOWN_FIELD: { severity: 'error', level: 'config', summary: 'a mapping names a field the canonical event or command type does not have (with a did-you-mean)' },
+  MAP_ENVELOPE_FIELD: { severity: 'error', level: 'config', summary: 'a mapping assigns an envelope field (id, type, partner, receivedAt, source) that the gateway fills' },
+  MAP_FIELD_CONFLICT: { severity: 'error', level: 'config', summary: 'a canonical field is assigned twice, or given a value and a value for one of its sub-fields' },
+  MAP_REQUIRED_FIELD_UNASSIGNED: { severity: 'error', level: 'config', summary: 'a field the canonical event type requires is never assigned by the mapping' },
+  MAP_BAD_PATH: { severity: 'error', level: 'config', summary: 'a path in the mapping is not valid path syntax (X12 path, CSV column, XML path or command path)' },
+  MAP_NOT_A_LOOP: { severity: 'error', level: 'config', summary: "a loop path ('foreach') names a segment that does not start a loop in the set (CSV records have no loops)" },
+  MAP_NOT_A_VALUE: { severity: 'error', level: 'config', summary: 'an outbound path names an object, a list of lists or the whole command where one value is needed' },
+  MAP_NOT_A_LIST: { severity: 'error', level: 'config', summary: "an outbound 'each' names something that is not a list" },
+  MAP_VALUE_NEVER_VALID: { severity: 'error', level: 'config', summary: 'a filter or condition compares a command field with a value outside its allowed values, so it never matches' },
+  MAP_UNKNOWN_TABLE: { severity: 'error', level: 'config', summary: 'a mapping names a code table that does not exist (with a did-you-mean)' },
+  MAP_TABLE_INCOMPLETE: { severity: 'warning', level: 'config', summary: "a code table with 'unmapped: error' does not cover every value of the field it translates; such commands will fail" },
+  MAP_UNKNOWN_FORMAT: { severity: 'error', level: 'config', summary: "an outbound value spec names a 'format' that does not exist" },
+  MAP_UNKNOWN_SEGMENT: { severity: 'error', level: 'config', summary: 'a mapping names a segment id that is not valid, or not used in the transaction set (with a did-you-mean)' },
+  MAP_SEGMENT_NOT_IN_SET: { severity: 'error', level: 'config', summary: 'an outbound mapping writes a known X12 segment that is not part of this transaction set' },
+  MAP_ENVELOPE_SEGMENT: { severity: 'error', level: 'config', summary: 'an outbound mapping lists ISA, GS, ST, SE, GE or IEA, which the gateway writes itself' },
+  MAP_ELEMENT_OUT_OF_RANGE: { severity: 'error', level: 'config', summary: 'a mapping names an element or component position the segment does not have' },
+  MAP_QUALIFIER_NEVER_VALID: { severity: 'error', level: 'config', summary: "a qualifier filter or constant uses a code that is never valid in the element's closed code list" },
+  MAP_REQUIRED_SEGMENT_UNMAPPED: { severity: 'warning', level: 'config', summary: 'an outbound X12 mapping never writes a segment or loop the transaction set requires' },
+  MAP_REQUIRED_ELEMENT_UNMAPPED: { severity: 'warning', level: 'config', summary: 'an outbound X12 mapping never fills a mandatory element of a segment it writes' },
+  MAP_DUPLICATE_COLUMN: { severity: 'warning', level: 'config', summary: 'an outbound CSV mapping has two columns with the same name' },
+  MAP_PARTNER_X12_MISSING: { severity: 'error', level: 'config', summary: "an outbound X12 mapping's partner has no 'x12' or no 'ours' section in partner.yaml (both identities are needed)" },
+  MAP_PARTNER_X12_INVALID: { severity: 'error', level: 'config', summary: "the partner's X12 delimiters are refused by the X12 writer, so the outbound mapping cannot write" },
+
+  // ---- mapping, run time (translate and render). level 'transaction': fails the transaction set, CSV
+  // record, XML document or outbound command being mapped, never its siblings ----
+  MAP_NO_MAPPING: { severity: 'error', level: 'transaction', summary: 'the partner has no mapping for this document (X12 transaction set, CSV or XML file); it is not translated' },
+  MAP_REQUIRED_MISSING: { severity: 'error', level: 'transaction', summary: "a value, segment or element marked 'required: true' has no value in the document or command" },
+  MAP_UNMAPPED_CODE: { severity: 'error', level: 'transaction', summary: "a code is not in the mapping's code table, and the table says 'unmapped: error'" },
+  MAP_BAD_DATE: { severity: 'error', level: 'transaction', summary: 'a value is not a valid date (or a time has no date to go with it)' },
+  MAP_BAD_TIME: { severity: 'error', level: 'transaction', summary: 'a value is not a valid time of day (or a date has no time where one is needed)' },
+  MAP_BAD_DECIMAL: { severity: 'error', level: 'transaction', summary: 'a value is not a valid number for its format (decimal, implied decimals without rounding, coordinate)' },
+  MAP_BAD_TIMEZONE: { severity: 'error', level: 'transaction', summary: "a time zone or X12 time code is unknown (lint also reports a bad 'timezone' in an outbound mapping)" },
+  MAP_CANONICAL_INVALID: { severity: 'error', level: 'transaction', summary: "the event built does not satisfy its canonical schema, or the command to render is not of the mapping's type" },
+  MAP_VALUE_INVALID: { severity: 'error', level: 'transaction', summary: 'a value does not fit its X12 element or XML text (type, format, code list, length, character) or is a list where one value goes; lint checks constants too' },
+  MAP_VALUE_TOO_LONG: { severity: 'error', level: 'transaction', summary: "a value is longer than its X12 element allows ('truncate' cuts where that is acceptable); lint checks constants too" },
+  MAP_DELIMITER_IN_DATA: { severity: 'error', level: 'transaction', summary: "a value holds one of the partner's X12 delimiters, so it cannot be written" },
+  MAP_OUTPUT_INVALID: { severity: 'error', level: 'transaction', summary: 'the rendered X12 document fails X12 validation, so it is not sent' },
+
+  // ---- partner configuration (partners/<id>: partner.yaml, code tables, test cases, any YAML file) ----
+  PARTNER_FILE_MISSING: { severity: 'error', level: 'config', summary: 'a partner folder has no partner.yaml' },
+  PARTNER_CONFIG_INVALID: { severity: 'error', level: 'config', summary: 'partner.yaml is not valid (unknown or missing keys, wrong values, unknown time zone, bad X12 delimiters)' },
+  PARTNER_ID_MISMATCH: { severity: 'error', level: 'config', summary: 'the id in partner.yaml differs from the name of its folder' },
+  PARTNER_TRANSPORT_INVALID: { severity: 'error', level: 'config', summary: "the transports block of partner.yaml (sftp, remote, outbound) is not valid" },
+  PARTNER_MAPPING_MISSING: { severity: 'error', level: 'config', summary: 'partner.yaml names a mapping file that does not exist' },
+  PARTNER_DUPLICATE_ISA: { severity: 'error', level: 'config', summary: 'two partners claim the same ISA sender qualifier/id' },
+  PARTNER_UNKNOWN_SENDER: { severity: 'error', level: 'interchange', summary: 'an inbound interchange comes from an ISA sender (or GS02 id) that no partner is configured with' },
+  TABLE_INVALID: { severity: 'error', level: 'config', summary: 'a code table file (tables/*.yaml) is not valid' },
+  TEST_CASE_INVALID: { severity: 'error', level: 'config', summary: 'a partner test case file (waybill test) is not valid' },
+  YAML_SYNTAX: { severity: 'error', level: 'config', summary: 'a configuration file is not valid YAML' },
+  YAML_WARNING: { severity: 'warning', level: 'config', summary: 'the YAML parser has a warning about a configuration file; it is read all the same' },
+
+  // ---- gateway configuration (waybill serve --config) ----
+  CONFIG_FILE_MISSING: { severity: 'error', level: 'config', summary: 'the gateway configuration file does not exist' },
+  CONFIG_INVALID: { severity: 'error', level: 'config', summary: 'the gateway configuration is not valid, or names an environment variable that is not set' },
+
+  // ---- ledger (src/ledger) ----
+  LEDGER_OPEN_FAILED: { severity: 'error', level: 'system', summary: 'the ledger database cannot be opened (path, permissions, damaged file); the gateway does not start' },
+  LEDGER_SCHEMA_TOO_NEW: { severity: 'error', level: 'system', summary: 'the ledger database was written by a newer Waybill; upgrade before starting on it' },
+  LEDGER_CONTROL_EXHAUSTED: { severity: 'error', level: 'interchange', summary: "a partner's outbound interchange, group or transaction control numbers have reached their maximum; nothing more can be numbered" },
 } satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof entries;

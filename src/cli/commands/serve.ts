@@ -18,7 +18,8 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     gateway = await startGateway(config, log);
   } catch (err) {
     const e = err as Error & { code?: string };
-    throw new CliError(e.code === 'LEDGER_SCHEMA_TOO_NEW' || e.code === 'LEDGER_OPEN_FAILED' ? 'CLI_USAGE' : 'CLI_USAGE', `cannot start: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+    // Exit 2 whatever the cause (a newer ledger schema, a port in use, ...); the message names the code.
+    throw new CliError('CLI_USAGE', `cannot start: ${e.code ? `${e.code}: ` : ''}${e.message}`);
   }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
