@@ -9,7 +9,7 @@ import { eventIdFromSource, schemaKeyOrder, validateCanonical, type TypeKey } fr
 import { readCsv, type CsvReadOptions } from '../translators/csv/reader.js';
 import { parseXml } from '../translators/xml/reader.js';
 import type { TransactionSet, X12Issue } from '../translators/x12/model.js';
-import { readX12, type X12Source } from '../translators/x12/reader.js';
+import { readX12Batches, type X12Source } from '../translators/x12/reader.js';
 import { schemaForTransaction } from '../translators/x12/schema.js';
 import { validateTransaction, type TransactionValidation } from '../translators/x12/validate-transaction.js';
 import { buildLoopTree } from './loop-tree.js';
@@ -116,26 +116,29 @@ export async function* translateX12(source: X12Source, registry: PartnerRegistry
   let ordinal = -1; // units so far (TA1s and transactions), for opts.share
   const mine = opts.share ? (n: number) => n % opts.share!.of === opts.share!.index : () => true;
 
-  for await (const ev of readX12(source)) {
-    if (ev.type === 'interchange-start') {
-      partner = forced;
-      identifyError = undefined;
-      ta1Index = 0;
-      if (!forced) {
-        const who = registry.identifyX12(ev.header);
-        if ('partner' in who) partner = who.partner;
-        else identifyError = { code: who.code, severity: 'error', message: who.message, line: ev.header.isa.loc.line, column: ev.header.isa.loc.column };
+  // One await per chunk read, not per event (readX12Batches).
+  for await (const batch of readX12Batches(source)) {
+    for (const ev of batch) {
+      if (ev.type === 'interchange-start') {
+        partner = forced;
+        identifyError = undefined;
+        ta1Index = 0;
+        if (!forced) {
+          const who = registry.identifyX12(ev.header);
+          if ('partner' in who) partner = who.partner;
+          else identifyError = { code: who.code, severity: 'error', message: who.message, line: ev.header.isa.loc.line, column: ev.header.isa.loc.column };
+        }
+        continue;
       }
-      continue;
+      // Built-in (functional-ack.ts): an inbound TA1 is a unit of its own, one functional.ack@1 event, never mapped.
+      if (ev.type === 'ta1') {
+        const index = ta1Index++;
+        if (mine(++ordinal)) yield translateTa1(ev.segment, ev.interchange, partner, identifyError, opts, index);
+        continue;
+      }
+      if (ev.type !== 'transaction') continue;
+      if (mine(++ordinal)) yield translateTransaction(ev.transaction, partner, identifyError, opts);
     }
-    // Built-in (functional-ack.ts): an inbound TA1 is a unit of its own, one functional.ack@1 event, never mapped.
-    if (ev.type === 'ta1') {
-      const index = ta1Index++;
-      if (mine(++ordinal)) yield translateTa1(ev.segment, ev.interchange, partner, identifyError, opts, index);
-      continue;
-    }
-    if (ev.type !== 'transaction') continue;
-    if (mine(++ordinal)) yield translateTransaction(ev.transaction, partner, identifyError, opts);
   }
 }
 

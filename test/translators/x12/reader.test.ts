@@ -232,3 +232,22 @@ describe('envelope validation', () => {
     expect(transactions(evs)).toHaveLength(2);
   });
 });
+
+describe('readX12Batches', () => {
+  it('gives the events of readX12, one array per chunk read, for files, streams and buffers', async () => {
+    const { readX12Batches } = await import('../../../src/translators/x12/reader.js');
+    const { readFileSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    const file = fileURLToPath(new URL('../../../fixtures/edi/214/004010/ltl-multi-status.edi', import.meta.url));
+    const expected: X12Event[] = [];
+    for await (const e of readX12(file)) expected.push(e);
+    expect(expected.length).toBeGreaterThan(3);
+    const buf = readFileSync(file);
+    for (const source of [file, buf, Readable.from([buf.subarray(0, 100), buf.subarray(100)])]) {
+      const batches: X12Event[][] = [];
+      for await (const b of readX12Batches(source, { chunkSize: 64 })) batches.push(b);
+      expect(batches.flat()).toEqual(expected);
+      if (typeof source === 'string' || Buffer.isBuffer(source)) expect(batches.length).toBeGreaterThan(1); // per chunk, not all at once
+    }
+  });
+});
