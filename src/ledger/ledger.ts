@@ -82,6 +82,8 @@ export interface OutboxEvent {
 }
 
 export interface OutboxRow extends OutboxEvent {
+  /** Position in the outbox: commit order, increasing, never reused. */
+  seq: number;
   createdAt: string;
   publishedAt: string | null;
   consumedAt: string | null;
@@ -208,8 +210,11 @@ export interface Ledger {
   /** Records an interchange header; returns the earlier file that carried the same sender + ISA13 within the window. */
   noteInterchange(seen: InterchangeSeen, windowDays: number): Promise<{ duplicateOf: string | null }>;
 
-  /** Events not yet published to the queue, oldest first. */
-  unpublished(limit: number): Promise<OutboxRow[]>;
+  /**
+   * Events not yet published to the queue, oldest first; only those after `afterSeq` when given (a relay
+   * reading its next batch while the previous one is still being published).
+   */
+  unpublished(limit: number, afterSeq?: number): Promise<OutboxRow[]>;
   markPublished(ids: string[], at: string): Promise<void>;
   markConsumed(ids: string[], at: string): Promise<void>;
   /** After the queue lost its data: published-but-not-consumed events become unpublished again. */

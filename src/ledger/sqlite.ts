@@ -2,6 +2,7 @@
 // file, versioned migrations, and synchronous=FULL for the commits that precede an acknowledgment.
 
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
@@ -10,6 +11,7 @@ import {
   type OutboxRow, type UnitBatch, type UnitRecord,
   type OutboundTransfer, type RemoteFileKey, type RemoteFileRecord, type RemoteFileState,
 } from './ledger.js';
+import { WalCheckpointer } from './checkpointer.js';
 
 /** Ordered schema migrations. Append only: a released migration never changes. */
 const MIGRATIONS: string[] = [
@@ -56,14 +58,78 @@ const MIGRATIONS: string[] = [
    CREATE TABLE outbound_transfers (
      doc_id TEXT PRIMARY KEY, transport TEXT NOT NULL, target TEXT NOT NULL, temp TEXT NOT NULL, stage TEXT NOT NULL,
      updated_at TEXT NOT NULL);`,
+  // 3: the translation and relay hot path (bench/gateway.mjs). The outbox is keyed by its sequence, so rows
+  // are stored in publishing order and both the appends and the relay's scan are sequential; only
+  // unpublished rows are indexed (the (published_at, seq) index made SQLite scan every unpublished row
+  // for each markPublished of a few hundred ids, and grew and shrank with every publish). Business-fact
+  // keys become 32-byte BLOBs in a WITHOUT ROWID table: one B-tree with half the key size instead of a
+  // table plus an index on 64 hex characters, so each batch of random keys dirties fewer pages.
+  // waybill_fact_key() is the JS function factKeyBytes(), registered on the connection before migrating.
+  `CREATE TABLE outbox_v3 (
+     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, file_id TEXT NOT NULL, unit_id TEXT NOT NULL,
+     type TEXT NOT NULL, partner TEXT NOT NULL, payload TEXT NOT NULL, created_at TEXT NOT NULL,
+     published_at TEXT, consumed_at TEXT);
+   INSERT INTO outbox_v3 (seq, id, file_id, unit_id, type, partner, payload, created_at, published_at, consumed_at)
+     SELECT seq, id, file_id, unit_id, type, partner, payload, created_at, published_at, consumed_at FROM outbox ORDER BY seq;
+   DROP TABLE outbox;
+   ALTER TABLE outbox_v3 RENAME TO outbox;
+   CREATE INDEX outbox_unpublished ON outbox(seq) WHERE published_at IS NULL;
+   CREATE TABLE facts_v3 (key BLOB PRIMARY KEY, event_id TEXT NOT NULL) WITHOUT ROWID;
+   INSERT OR IGNORE INTO facts_v3 (key, event_id) SELECT waybill_fact_key(key), event_id FROM facts;
+   DROP TABLE facts;
+   ALTER TABLE facts_v3 RENAME TO facts;`,
 ];
 
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS.length;
+/** The migrations' SQL, for tests that build a ledger of an older version. */
+export const LEDGER_MIGRATIONS: readonly string[] = MIGRATIONS;
 
 /** Largest control number per kind (ISA13/GS06: 9 digits; ST02 is 4-9 characters). */
 const CONTROL_MAX: Record<ControlKind, number> = { interchange: 999_999_999, group: 999_999_999, transaction: 999_999_999 };
 
 const now = () => new Date().toISOString();
+
+const HEX_DIGEST = /^[0-9a-f]{64}$/;
+
+/**
+ * How a business-fact key is stored: a SHA-256 hex digest (what the pipeline's factKey() produces) as its
+ * 32 bytes, any other string as the SHA-256 of its UTF-8 text (also 32 bytes). Two different keys only
+ * meet if a hex key is the digest of another key, which would make them the same fact anyway.
+ */
+export function factKeyBytes(key: string): Buffer {
+  return HEX_DIGEST.test(key) ? Buffer.from(key, 'hex') : createHash('sha256').update(key, 'utf8').digest();
+}
+
+/**
+ * Page cache per connection (negative: KiB). SQLite's default 2 MB cannot hold the random-key indexes
+ * (event ids, fact keys) of one large file, so every batch re-read their pages from the OS.
+ */
+const CACHE_KIB = 32 * 1024;
+/**
+ * WAL pages before the committing connection checkpoints by itself (SQLite's default is 1000). Each
+ * checkpoint copies the WAL into the database and fsyncs it, on the committing thread: larger intervals
+ * mean fewer fsyncs and each index page copied once for several batches. With background checkpoints
+ * (WalCheckpointer) this is only the safety net should that thread stop or fall behind.
+ */
+const WAL_AUTOCHECKPOINT_PAGES = 4000;
+const WAL_AUTOCHECKPOINT_PAGES_WITH_BACKGROUND = 25_000;
+/** A WAL file grown past this (a long write burst) is truncated back to it once checkpointed. */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+
+export interface SqliteLedgerOptions {
+  /**
+   * Run WAL checkpoints on a worker thread instead of inside commits (long-running processes that
+   * write a lot: the gateway). Default false.
+   */
+  backgroundCheckpoints?: boolean;
+  /**
+   * Another connection of this process runs the background checkpoints (the relay's thread): this one
+   * only keeps the safety-net threshold. Default false.
+   */
+  checkpointedElsewhere?: boolean;
+  /** Told when a background checkpoint fails. */
+  onCheckpointError?: (message: string) => void;
+}
 
 interface FileRow {
   id: string; size: number; partner: string | null; transport: string; original_name: string; original_path: string | null;
@@ -79,13 +145,13 @@ function toFile(r: FileRow): FileRecord {
 }
 
 interface OutboxDbRow {
-  id: string; file_id: string; unit_id: string; type: string; partner: string; payload: string;
+  seq: number; id: string; file_id: string; unit_id: string; type: string; partner: string; payload: string;
   created_at: string; published_at: string | null; consumed_at: string | null;
 }
 
 function toOutbox(r: OutboxDbRow): OutboxRow {
   return {
-    id: r.id, fileId: r.file_id, unitId: r.unit_id, type: r.type, partner: r.partner, payload: r.payload,
+    seq: r.seq, id: r.id, fileId: r.file_id, unitId: r.unit_id, type: r.type, partner: r.partner, payload: r.payload,
     createdAt: r.created_at, publishedAt: r.published_at, consumedAt: r.consumed_at,
   };
 }
@@ -101,8 +167,12 @@ function toRemoteFile(r: RemoteFileRow): RemoteFileRecord {
 export class SqliteLedger implements Ledger {
   private readonly db: Database.Database;
   private readonly stmts;
+  /** The hot-path transactions, wrapped once (better-sqlite3 transaction functions). */
+  private readonly txs;
 
-  constructor(readonly path: string) {
+  private checkpointer: WalCheckpointer | null = null;
+
+  constructor(readonly path: string, opts: SqliteLedgerOptions = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     try {
       this.db = new Database(path);
@@ -113,6 +183,12 @@ export class SqliteLedger implements Ledger {
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
+    this.db.pragma(`cache_size = -${CACHE_KIB}`);
+    const background = opts.backgroundCheckpoints === true && path !== ':memory:';
+    const threshold = background || opts.checkpointedElsewhere ? WAL_AUTOCHECKPOINT_PAGES_WITH_BACKGROUND : WAL_AUTOCHECKPOINT_PAGES;
+    this.db.pragma(`wal_autocheckpoint = ${threshold}`);
+    this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+    this.db.function('waybill_fact_key', { deterministic: true }, (key: unknown) => factKeyBytes(String(key)));
     try {
       this.migrate();
     } catch (err) {
@@ -124,22 +200,36 @@ export class SqliteLedger implements Ledger {
       getFile: db.prepare('SELECT * FROM files WHERE id = ?'),
       insertFile: db.prepare(`INSERT OR IGNORE INTO files (id, size, partner, transport, original_name, original_path, stored_path, received_at, state, updated_at)
         VALUES (@id, @size, @partner, @transport, @originalName, @originalPath, @storedPath, @receivedAt, 'received', @receivedAt)`),
+      // Positional parameters on the per-row statements: no parameter object built per row.
       insertUnit: db.prepare(`INSERT OR REPLACE INTO units (id, file_id, idx, partner, label, set_id, control, interchange_control, group_control, state, errors, refs)
-        VALUES (@id, @fileId, @index, @partner, @label, @setId, @control, @interchangeControl, @groupControl, @state, @errors, @refs)`),
-      nextSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM outbox'),
-      insertEvent: db.prepare(`INSERT OR IGNORE INTO outbox (id, seq, file_id, unit_id, type, partner, payload, created_at)
-        VALUES (@id, @seq, @fileId, @unitId, @type, @partner, @payload, @createdAt)`),
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      // seq is the rowid: SQLite gives the next one (largest + 1), so the outbox order is commit order.
+      insertEvent: db.prepare(`INSERT OR IGNORE INTO outbox (id, file_id, unit_id, type, partner, payload, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`),
       insertFact: db.prepare('INSERT OR IGNORE INTO facts (key, event_id) VALUES (?, ?)'),
-      getFact: db.prepare('SELECT event_id FROM facts WHERE key = ?'),
+      getFact: db.prepare('SELECT event_id FROM facts WHERE key = ?').pluck(),
       insertDupFact: db.prepare('INSERT OR IGNORE INTO duplicate_facts (event_id, fact_key, original_event_id, file_id) VALUES (?, ?, ?, ?)'),
       checkpoint: db.prepare('UPDATE files SET units_done = MAX(units_done, ?), updated_at = ? WHERE id = ?'),
       insertDoc: db.prepare(`INSERT OR IGNORE INTO outbound_documents (id, partner, kind, related_file_id, related_command_id, content, controls, created_at)
         VALUES (@id, @partner, @kind, @relatedFileId, @relatedCommandId, @content, @controls, @createdAt)`),
-      unpublished: db.prepare('SELECT * FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?'),
+      unpublished: db.prepare('SELECT * FROM outbox WHERE published_at IS NULL AND seq > ? ORDER BY seq LIMIT ?'),
+      markPublished: db.prepare('UPDATE outbox SET published_at = ? WHERE id = ? AND published_at IS NULL'),
+      markConsumed: db.prepare('UPDATE outbox SET consumed_at = ?, published_at = COALESCE(published_at, ?) WHERE id = ? AND consumed_at IS NULL'),
       control: db.prepare('SELECT last FROM control_numbers WHERE partner = ? AND kind = ?'),
       upsertControl: db.prepare(`INSERT INTO control_numbers (partner, kind, last) VALUES (?, ?, ?)
         ON CONFLICT (partner, kind) DO UPDATE SET last = excluded.last`),
       getDelivery: db.prepare('SELECT * FROM deliveries WHERE event_id = ?'),
+    };
+    if (background) this.checkpointer = new WalCheckpointer(path, { onError: opts.onCheckpointError });
+    const stmts = this.stmts;
+    this.txs = {
+      commitBatch: db.transaction((batch: UnitBatch) => this.commitBatchRows(batch)),
+      markPublished: db.transaction((ids: string[], at: string) => {
+        for (const id of ids) stmts.markPublished.run(at, id);
+      }),
+      markConsumed: db.transaction((ids: string[], at: string) => {
+        for (const id of ids) stmts.markConsumed.run(at, at, id);
+      }),
     };
   }
 
@@ -199,37 +289,36 @@ export class SqliteLedger implements Ledger {
   }
 
   async commitBatch(batch: UnitBatch): Promise<BatchResult> {
-    return this.db.transaction((): BatchResult => {
-      for (const u of batch.units) {
-        this.stmts.insertUnit.run({
-          id: u.id, fileId: u.fileId, index: u.index, partner: u.partner, label: u.label, setId: u.setId ?? null,
-          control: u.control ?? null, interchangeControl: u.interchangeControl ?? null, groupControl: u.groupControl ?? null,
-          state: u.state, errors: JSON.stringify(u.errors), refs: JSON.stringify(u.references),
-        });
-      }
-      let seq = (this.stmts.nextSeq.get() as { n: number }).n;
-      let newEvents = 0;
-      const duplicateFacts: string[] = [];
-      const createdAt = now();
-      for (const e of batch.events) {
-        if (e.factKey) {
-          this.stmts.insertFact.run(e.factKey, e.id);
-          const owner = (this.stmts.getFact.get(e.factKey) as { event_id: string }).event_id;
+    return this.txs.commitBatch.immediate(batch);
+  }
+
+  private commitBatchRows(batch: UnitBatch): BatchResult {
+    const { insertUnit, insertFact, getFact, insertDupFact, insertEvent, checkpoint } = this.stmts;
+    for (const u of batch.units) {
+      insertUnit.run(u.id, u.fileId, u.index, u.partner, u.label, u.setId ?? null, u.control ?? null, u.interchangeControl ?? null,
+        u.groupControl ?? null, u.state, JSON.stringify(u.errors), JSON.stringify(u.references));
+    }
+    let newEvents = 0;
+    const duplicateFacts: string[] = [];
+    const createdAt = now();
+    for (const e of batch.events) {
+      if (e.factKey) {
+        const key = factKeyBytes(e.factKey);
+        // A new fact takes one INSERT; the owner is read only when the key was there already (a duplicate
+        // fact, or this very event committed again after a crash).
+        if (insertFact.run(key, e.id).changes === 0) {
+          const owner = getFact.get(key) as string;
           if (owner !== e.id) {
-            this.stmts.insertDupFact.run(e.id, e.factKey, owner, e.fileId);
+            insertDupFact.run(e.id, e.factKey, owner, e.fileId);
             duplicateFacts.push(e.id);
             continue;
           }
         }
-        const r = this.stmts.insertEvent.run({ ...e, seq, createdAt });
-        if (r.changes === 1) {
-          newEvents++;
-          seq++;
-        }
       }
-      this.stmts.checkpoint.run(batch.unitsDone, createdAt, batch.fileId);
-      return { newEvents, duplicateFacts };
-    }).immediate();
+      newEvents += insertEvent.run(e.id, e.fileId, e.unitId, e.type, e.partner, e.payload, createdAt).changes;
+    }
+    checkpoint.run(batch.unitsDone, createdAt, batch.fileId);
+    return { newEvents, duplicateFacts };
   }
 
   async finishFile(fileId: string, state: FileState, acks: NewOutboundDocument[]): Promise<void> {
@@ -262,23 +351,18 @@ export class SqliteLedger implements Ledger {
     }).immediate();
   }
 
-  async unpublished(limit: number): Promise<OutboxRow[]> {
-    return (this.stmts.unpublished.all(limit) as OutboxDbRow[]).map(toOutbox);
+  async unpublished(limit: number, afterSeq = 0): Promise<OutboxRow[]> {
+    return (this.stmts.unpublished.all(afterSeq, limit) as OutboxDbRow[]).map(toOutbox);
   }
 
   async markPublished(ids: string[], at: string): Promise<void> {
-    // One statement per chunk of ids (not one per id): the relay calls this for every published batch.
-    this.db.transaction(() => {
-      for (let i = 0; i < ids.length; i += 500) {
-        const chunk = ids.slice(i, i + 500);
-        this.db.prepare(`UPDATE outbox SET published_at = ? WHERE published_at IS NULL AND id IN (${chunk.map(() => '?').join(',')})`).run(at, ...chunk);
-      }
-    }).immediate();
+    // One prepared statement run per id, each a lookup in the id index. (A single `id IN (...)` of
+    // hundreds of ids made SQLite's planner prefer the unpublished index and scan all of it, per call.)
+    this.txs.markPublished.immediate(ids, at);
   }
 
   async markConsumed(ids: string[], at: string): Promise<void> {
-    const stmt = this.db.prepare('UPDATE outbox SET consumed_at = ?, published_at = COALESCE(published_at, ?) WHERE id = ? AND consumed_at IS NULL');
-    this.db.transaction(() => { for (const id of ids) stmt.run(at, at, id); }).immediate();
+    this.txs.markConsumed.immediate(ids, at);
   }
 
   async republishUnconsumed(): Promise<number> {
@@ -445,6 +529,9 @@ export class SqliteLedger implements Ledger {
   }
 
   async close(): Promise<void> {
+    const checkpointer = this.checkpointer;
+    this.checkpointer = null;
+    await checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 }

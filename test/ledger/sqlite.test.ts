@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LEDGER_SCHEMA_VERSION, SqliteLedger } from '../../src/ledger/sqlite.js';
+import { LEDGER_MIGRATIONS, LEDGER_SCHEMA_VERSION, SqliteLedger, factKeyBytes } from '../../src/ledger/sqlite.js';
 import { LedgerFault, type NewFile, type NewOutboundDocument, type OutboxEvent, type UnitRecord } from '../../src/ledger/ledger.js';
 
 const cleanup: Array<() => void | Promise<void>> = [];
@@ -96,6 +96,47 @@ describe('migrations', () => {
     expect((check.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v).toBe(LEDGER_SCHEMA_VERSION + 1);
     expect((check.prepare('SELECT COUNT(*) AS n FROM files').get() as { n: number }).n).toBe(1);
     check.close();
+  });
+
+  it('migration 3 keeps a version-2 ledger\'s outbox (order, publication, consumption) and its business facts', async () => {
+    const path = join(tempDir(), 'ledger.db');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    for (const [i, sql] of LEDGER_MIGRATIONS.slice(0, 2).entries()) {
+      old.exec(sql);
+      old.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, '2025-01-01T00:00:00.000Z');
+    }
+    const hexKey = 'ab'.repeat(32); // what the pipeline's factKey() writes
+    const insert = old.prepare(`INSERT INTO outbox (id, seq, file_id, unit_id, type, partner, payload, created_at, published_at, consumed_at)
+      VALUES (?, ?, ?, ?, 'shipment.status@1', 'acme-freight', ?, '2025-01-01T00:00:00.000Z', ?, ?)`);
+    // Stored out of seq order on purpose: the outbox order is seq, not insertion order.
+    insert.run('evt_0002', 7, FILE.id, `${FILE.id}-u2`, event(2).payload, null, null);
+    insert.run('evt_0000', 3, FILE.id, `${FILE.id}-u0`, event(0).payload, '2025-01-01T00:00:01.000Z', '2025-01-01T00:00:02.000Z');
+    insert.run('evt_0001', 5, FILE.id, `${FILE.id}-u1`, event(1).payload, '2025-01-01T00:00:01.000Z', null);
+    old.prepare('INSERT INTO facts (key, event_id) VALUES (?, ?)').run(hexKey, 'evt_0000');
+    old.prepare('INSERT INTO facts (key, event_id) VALUES (?, ?)').run('PRO1|D1|2025-01-01T10:00Z', 'evt_0001');
+    old.close();
+
+    const ledger = open(path);
+    expect((await ledger.unpublished(10)).map((e) => [e.id, e.seq])).toEqual([['evt_0002', 7]]);
+    expect(await ledger.getEvent('evt_0000')).toMatchObject({ seq: 3, publishedAt: '2025-01-01T00:00:01.000Z', consumedAt: '2025-01-01T00:00:02.000Z', payload: event(0).payload });
+    expect(await ledger.countEvents()).toEqual({ total: 3, unpublished: 1, published: 2, consumed: 1 });
+    expect(await ledger.republishUnconsumed()).toBe(1);
+    expect((await ledger.unpublished(10)).map((e) => e.id)).toEqual(['evt_0001', 'evt_0002']);
+    // The migrated facts still recognise the same business fact under another event id (both key forms).
+    await ledger.recordFile(FILE);
+    expect(await ledger.commitBatch({ fileId: FILE.id, units: [unit(8), unit(9)],
+      events: [event(8, { factKey: hexKey }), event(9, { factKey: 'PRO1|D1|2025-01-01T10:00Z' })], unitsDone: 10 }))
+      .toEqual({ newEvents: 0, duplicateFacts: ['evt_0008', 'evt_0009'] });
+    // New events go after the migrated ones.
+    await ledger.commitBatch({ fileId: FILE.id, units: [unit(10)], events: [event(10)], unitsDone: 11 });
+    expect((await ledger.unpublished(10)).map((e) => [e.id, e.seq])).toEqual([['evt_0001', 5], ['evt_0002', 7], ['evt_0010', 8]]);
+    await ledger.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT hex(key) AS k FROM facts ORDER BY event_id').pluck().all()).toEqual(
+      [factKeyBytes(hexKey).toString('hex').toUpperCase(), factKeyBytes('PRO1|D1|2025-01-01T10:00Z').toString('hex').toUpperCase()]);
+    db.close();
   });
 
   it('two processes migrating a new ledger at once: both open it (the version is re-read under the write lock)', async () => {
