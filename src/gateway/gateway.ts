@@ -14,7 +14,7 @@ import type { Logger, PipelineContext } from '../pipeline/context.js';
 import { intake, type IntakeRequest } from '../pipeline/intake.js';
 import { QueueDispatcher, startInboundWorker, startRecoverySweeps } from '../queue/dispatcher.js';
 import { createConnection, EVENTS_QUEUE, INBOUND_QUEUE, redisStatus } from '../queue/queues.js';
-import { OutboxRelay } from '../queue/relay.js';
+import { RelayThread, type RelayControl } from '../queue/relay-thread.js';
 import { FolderTransport } from '../transports/folder/folder.js';
 import { OutboundDelivery } from '../transports/delivery/outbound-delivery.js';
 import { remotePollersFor } from '../transports/sftp/remote/index.js';
@@ -29,7 +29,7 @@ export interface Gateway {
   sftpPort: number | null;
   ledger: Ledger;
   partners: PartnerHolder;
-  relay: OutboxRelay;
+  relay: RelayControl;
   /** Takes a file in as a transport would (tests, the CLI). */
   intake(req: IntakeRequest): ReturnType<typeof intake>;
   /** One pass over the inbound folder (tests and the demo use it to avoid waiting for the poll). */
@@ -39,7 +39,10 @@ export interface Gateway {
 
 export async function startGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
   mkdirSync(config.dataDir, { recursive: true });
-  const ledger = new SqliteLedger(join(config.dataDir, 'ledger.db'));
+  const ledger = new SqliteLedger(join(config.dataDir, 'ledger.db'), {
+    backgroundCheckpoints: true,
+    onCheckpointError: (err) => log.warn({ err }, 'ledger: background WAL checkpoint failed (commits checkpoint by themselves meanwhile)'),
+  });
   const partners = new PartnerHolder(config.partnersDir, log);
   partners.reload();
   partners.watch(config.reloadMs);
@@ -59,16 +62,18 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const ctx: PipelineContext = {
     dataDir: config.dataDir, ledger, registry: () => partners.current, log,
     duplicates: config.duplicates, batchSize: config.translation.batchSize,
+    onEvents: () => relay.wake(),
     onProcessed: (done) => metrics.fileLatency.observe((Date.now() - Date.parse(done.receivedAt)) / 1000),
   };
   const dispatcher = new QueueDispatcher(ctx, producer, { prefix });
   const intakeCtx = { ...ctx, dispatcher };
   const inboundWorker = startInboundWorker(ctx, workerConnection, { concurrency: config.translation.concurrency, prefix, locks: dispatcher.locks });
   const sweeps = startRecoverySweeps(ctx, dispatcher, { intervalMs: 30_000 });
-  const relay = new OutboxRelay({
-    ledger, connection: producer, prefix, batchSize: config.relay.batchSize, idleMs: config.relay.idleMs,
-    epochFile: join(config.dataDir, 'relay-epoch'), log,
-  });
+  // The relay runs on a thread of its own (relay-thread.ts): publishing overlaps translation.
+  const relay: RelayControl = new RelayThread({
+    ledgerPath: join(config.dataDir, 'ledger.db'), redisUrl: config.redisUrl,
+    options: { prefix, batchSize: config.relay.batchSize, idleMs: config.relay.idleMs, epochFile: join(config.dataDir, 'relay-epoch') },
+  }, log);
   relay.start();
   let webhook: WebhookDelivery | null = null;
   if (config.webhook) {

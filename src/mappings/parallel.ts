@@ -8,10 +8,9 @@
 //
 // Workers also get a larger young generation than the default: translation allocates many short-lived
 // objects, and with 64 MB semi-spaces the scavenger's share of the time falls by about a third.
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../runtime/module-worker.js';
 import type { TranslatedUnit, TranslateOptions } from './translate.js';
 import type { TranslateWorkerData } from './translate-worker.js';
 
@@ -39,20 +38,6 @@ export function defaultWorkerCount(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
-/**
- * Starts the worker script: the compiled JavaScript next to this file, or, when running from the
- * TypeScript sources (the tests), the .ts file through tsx's loader, registered inside the worker.
- */
-function startWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./translate-worker.js', import.meta.url), options);
-  const script = new URL('./translate-worker.ts', import.meta.url).href;
-  // tsx's ESM register API, found from this repo whatever the cwd (require.resolve would give its CommonJS build).
-  const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
-  const tsx = new URL('./dist/esm/api/index.mjs', pathToFileURL(tsxPackage)).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(script)}); })`;
-  return new Worker(boot, { ...options, eval: true });
-}
-
 class WorkerFeed {
   private readonly worker: Worker;
   private readonly batches: SerializedUnit[][] = [];
@@ -62,7 +47,7 @@ class WorkerFeed {
   private wake: (() => void) | null = null;
 
   constructor(data: TranslateWorkerData, youngGenerationMb: number) {
-    this.worker = startWorker({ workerData: data, resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb } });
+    this.worker = startModuleWorker(import.meta.url, 'translate-worker', { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb } });
     this.worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'batch') this.batches.push(m.units);
       else if (m.type === 'done') this.done = true;

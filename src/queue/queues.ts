@@ -189,20 +189,22 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, message: string)
  * (BullMQ initialises a Queue once — wait for ready, load scripts, read the Redis version — and a Queue
  * whose initialisation failed, e.g. Redis died in that instant, stays broken for good.)
  */
-export class QueueRef {
-  private queue: Queue | null = null;
+export class QueueRef<Q extends Queue = Queue> {
+  private queue: Q | null = null;
   private broken = false;
 
-  constructor(private readonly name: string, private readonly connection: Redis, private readonly prefix = DEFAULT_PREFIX) {}
+  /** `QueueClass`: a Queue subclass to use instead (the relay's RawJsonQueue). */
+  constructor(private readonly name: string, private readonly connection: Redis, private readonly prefix = DEFAULT_PREFIX,
+    private readonly QueueClass: new (name: string, opts: { connection: Redis; prefix: string }) => Q = Queue as never) {}
 
-  get(): Queue {
+  get(): Q {
     if (this.queue && this.broken) {
       const old = this.queue;
       this.queue = null;
       old.close().catch(() => undefined);
     }
     if (!this.queue) {
-      const queue = new Queue(this.name, { connection: this.connection, prefix: this.prefix });
+      const queue = new this.QueueClass(this.name, { connection: this.connection, prefix: this.prefix });
       queue.on('error', () => undefined); // surfaced by the failing calls themselves
       this.broken = false;
       queue.waitUntilReady().catch(() => {

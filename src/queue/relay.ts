@@ -2,6 +2,9 @@
 // records what the ERP has consumed. The ledger, not Redis, is the source of truth:
 // - publish: addBulk with jobId = event id, then markPublished. A crash between the two re-adds the same
 //   ids, which BullMQ ignores while the jobs exist (they do until the relay saw them consumed).
+//   Batches are pipelined: while Redis runs one addBulk, the next batch is read and serialized (two in
+//   flight by default), and each is marked published, in order, once its addBulk has answered. The job
+//   data is the outbox's JSON text as it is (RawJsonQueue), never parsed and serialized again.
 // - Redis down: every pass fails fast, the relay backs off, events wait in the outbox; the pass that
 //   works again drains them. status() says which (for /readyz).
 // - consumption: the relay reads the queue's `completed` set (oldest first), marks those events
@@ -22,9 +25,10 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Ledger } from '../ledger/ledger.js';
+import type { Ledger, OutboxRow } from '../ledger/ledger.js';
 import { silentLogger, type Logger } from '../pipeline/context.js';
 import { DEFAULT_PREFIX, EVENTS_QUEUE, QueueRef, eventJobId, waitForRedis } from './queues.js';
+import { RawJsonQueue } from './raw-json.js';
 
 /**
  * Options of every event job. They govern the ERP consumer's retries, so they are set here, by the
@@ -57,6 +61,13 @@ export interface OutboxRelayOptions {
   prefix?: string;
   /** Events per addBulk. Default 1000 (BullMQ's addBulk rate is flat from 100 to 1000). */
   batchSize?: number;
+  /**
+   * addBulk calls in flight at once. Default 2: Redis runs one batch's scripts while this process reads
+   * and serializes the next, instead of each waiting for the other.
+   */
+  inFlight?: number;
+  /** Batches published per pass before the marker and consumption are looked at again. Default 10. */
+  batchesPerPass?: number;
   /** Completed jobs recorded per pass. Default 2000. */
   consumedBatchSize?: number;
   /** Pause when there is nothing to do (new events are picked up at most this late unless wake()). Default 100 ms. */
@@ -101,9 +112,11 @@ export interface RelayPass {
 export class OutboxRelay {
   private readonly ledger: Ledger;
   private readonly connection: Redis;
-  private readonly queue: QueueRef;
+  private readonly queue: QueueRef<RawJsonQueue>;
   private readonly markerKey: string;
   private readonly batchSize: number;
+  private readonly inFlight: number;
+  private readonly batchesPerPass: number;
   private readonly consumedBatchSize: number;
   private readonly idleMs: number;
   private readonly maxBackoffMs: number;
@@ -126,9 +139,11 @@ export class OutboxRelay {
   constructor(opts: OutboxRelayOptions) {
     this.ledger = opts.ledger;
     this.connection = opts.connection;
-    this.queue = new QueueRef(EVENTS_QUEUE, opts.connection, opts.prefix ?? DEFAULT_PREFIX);
+    this.queue = new QueueRef(EVENTS_QUEUE, opts.connection, opts.prefix ?? DEFAULT_PREFIX, RawJsonQueue);
     this.markerKey = relayMarkerKey(opts.prefix ?? DEFAULT_PREFIX);
     this.batchSize = opts.batchSize ?? 1000;
+    this.inFlight = Math.max(1, opts.inFlight ?? 2);
+    this.batchesPerPass = Math.max(1, opts.batchesPerPass ?? 10);
     this.consumedBatchSize = opts.consumedBatchSize ?? 2000;
     this.idleMs = opts.idleMs ?? 100;
     this.maxBackoffMs = opts.maxBackoffMs ?? 5000;
@@ -166,7 +181,10 @@ export class OutboxRelay {
     return { ...this.current, redisReachable: this.current.redisReachable && this.connection.status === 'ready', epoch: this.epoch };
   }
 
-  /** One pass: data-loss check, consumption, one batch published. Throws when Redis is unreachable. */
+  /**
+   * One pass: data-loss check, consumption, then publishing until the outbox is drained (at most
+   * batchesPerPass batches). Throws when Redis is unreachable.
+   */
   async runOnce(): Promise<RelayPass> {
     // Right after start the connection may still be connecting: give it a moment instead of failing.
     if (this.connection.status !== 'ready' && !(await waitForRedis(this.connection, 1000))) {
@@ -174,7 +192,7 @@ export class OutboxRelay {
     }
     const dataLoss = await this.checkMarker();
     const consumed = await this.recordConsumed();
-    const published = await this.publishBatch();
+    const published = await this.publish();
     this.current.redisReachable = true;
     return { published, consumed, dataLoss };
   }
@@ -254,21 +272,51 @@ export class OutboxRelay {
     return ids.length;
   }
 
-  private async publishBatch(): Promise<number> {
-    const rows = await this.ledger.unpublished(this.batchSize);
-    if (rows.length === 0) return 0;
-    await this.queue.get().addBulk(rows.map((row) => ({
-      name: row.type,
-      data: JSON.parse(row.payload) as unknown,
-      opts: { ...this.jobOptions, jobId: eventJobId(row.id) },
-    })));
+  /**
+   * Publishes unpublished events in outbox order, up to `inFlight` addBulk calls at a time. A batch is
+   * marked published only after its own addBulk answered and every earlier batch was marked; when one
+   * fails, the batches after it are left unpublished (they are published again, and BullMQ ignores the
+   * job ids it already has) and the error is thrown once nothing is in flight any more.
+   */
+  private async publish(): Promise<number> {
+    const pending: { rows: OutboxRow[]; added: Promise<unknown> }[] = [];
+    let afterSeq = 0;
+    let sent = 0;
+    let drained = false;
+    let published = 0;
+    try {
+      for (;;) {
+        while (!drained && !this.stopping && pending.length < this.inFlight && sent < this.batchesPerPass) {
+          const rows = await this.ledger.unpublished(this.batchSize, afterSeq);
+          drained = rows.length < this.batchSize;
+          if (rows.length === 0) break;
+          afterSeq = rows[rows.length - 1].seq;
+          const added = this.queue.get().addBulk(rows.map((row) => ({
+            name: row.type, data: row.payload, opts: { ...this.jobOptions, jobId: eventJobId(row.id) },
+          })));
+          added.catch(() => undefined); // awaited in order below; this one may be skipped after a failure
+          pending.push({ rows, added });
+          sent++;
+        }
+        const next = pending.shift();
+        if (!next) return published;
+        await next.added;
+        await this.markPublished(next.rows);
+        published += next.rows.length;
+      }
+    } finally {
+      // After a failure: let the batches still in flight settle before the next pass sends them again.
+      await Promise.allSettled(pending.map((p) => p.added));
+    }
+  }
+
+  private async markPublished(rows: OutboxRow[]): Promise<void> {
     // After the jobs, so losing the jobs (a rollback to older data) also loses this increment.
     this.seq = Math.max(this.seq, await this.connection.hincrby(this.markerKey, 'seq', 1));
     const at = new Date().toISOString();
     await this.ledger.markPublished(rows.map((r) => r.id), at);
     this.current.published += rows.length;
     this.current.lastPublishedAt = at;
-    return rows.length;
   }
 
   private setState(state: RelayState, error: string | null): void {

@@ -239,6 +239,8 @@ describe('gateway in-process, Redis unreachable', () => {
     await waitFor('file translated in-process', async () => (await gw.ledger.getFile(file.id))?.state === 'translated');
     const events = await gw.ledger.countEvents();
     expect(events).toMatchObject({ total: 6, unpublished: 6, published: 0 });
+    // The relay runs on its own thread and reports its state from there: wait for its first failed pass.
+    await waitFor('relay reports Redis down', () => gw.relay.status().state === 'waiting-for-redis');
     expect(gw.relay.status()).toMatchObject({ redisReachable: false, state: 'waiting-for-redis' });
     expect(existsSync(join(inbound, 'status.edi'))).toBe(false);
 
