@@ -28,9 +28,14 @@ export interface PipelineContext {
   registry: () => PartnerRegistry;
   log: Logger;
   duplicates: DuplicatePolicy;
-  /** Units per SQLite transaction while translating. */
+  /**
+   * Units per SQLite transaction while translating. A file's first batches are smaller (FIRST_BATCH_UNITS,
+   * doubling up to this), so its first events reach the outbox early.
+   */
   batchSize: number;
   now?: () => Date;
+  /** Told after a batch put new events in the outbox (the gateway wakes its relay instead of letting it idle). */
+  onEvents?: () => void;
   /** Told when a file's translation is committed (metrics). */
   onProcessed?: (done: { fileId: string; state: string; units: number; newEvents: number; receivedAt: string }) => void;
 }

@@ -17,7 +17,7 @@ import { buildAcks } from '../translators/x12/acks/build.js';
 import { ReportBuilder } from '../translators/x12/inspect.js';
 import { issue } from '../translators/x12/issues.js';
 import type { InterchangeHeader } from '../translators/x12/model.js';
-import { readX12 } from '../translators/x12/reader.js';
+import { readX12Batches } from '../translators/x12/reader.js';
 import { validateTransaction } from '../translators/x12/validate-transaction.js';
 import type { PipelineContext } from './context.js';
 
@@ -66,14 +66,24 @@ function head(path: string): Buffer {
   }
 }
 
+/**
+ * Units in a file's first batch; each next batch is twice as large up to ctx.batchSize. Large batches
+ * make the ledger cheaper per unit (each page of the random-key indexes is written once per commit for
+ * more rows), small first ones let the relay start publishing while the rest is being translated.
+ */
+export const FIRST_BATCH_UNITS = 250;
+
 class BatchWriter {
   private units: UnitRecord[] = [];
   private events: OutboxEvent[] = [];
+  private limit: number;
   newEvents = 0;
   duplicateFacts = 0;
   count = 0;
 
-  constructor(private readonly ctx: PipelineContext, private readonly fileId: string, private readonly resumeFrom: number) {}
+  constructor(private readonly ctx: PipelineContext, private readonly fileId: string, private readonly resumeFrom: number) {
+    this.limit = Math.min(FIRST_BATCH_UNITS, ctx.batchSize);
+  }
 
   /** Adds the next unit (in file order). Units a crashed run already committed are skipped. */
   async add(unit: TranslatedUnit | null, make: () => TranslatedUnit): Promise<void> {
@@ -90,7 +100,7 @@ class BatchWriter {
       this.events.push({ id: e.id, fileId: this.fileId, unitId, type: e.type, partner: String(e.partner), payload: JSON.stringify(e),
         factKey: factKey(String(e.partner), e) });
     }
-    if (this.units.length >= this.ctx.batchSize) await this.flush();
+    if (this.units.length >= this.limit) await this.flush();
   }
 
   async flush(): Promise<void> {
@@ -100,6 +110,8 @@ class BatchWriter {
     this.duplicateFacts += r.duplicateFacts.length;
     this.units = [];
     this.events = [];
+    this.limit = Math.min(this.limit * 2, this.ctx.batchSize);
+    if (r.newEvents > 0) this.ctx.onEvents?.();
   }
 }
 
@@ -139,7 +151,8 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
     const report = new ReportBuilder();
     const interchanges: { header: InterchangeHeader; partner?: CompiledPartner; duplicateOf: string | null; identifyError?: TranslationError; ta1s?: number }[] = [];
     let current: (typeof interchanges)[number] | undefined;
-    for await (const ev of readX12(path)) {
+    // One await per chunk read (readX12Batches), not per event.
+    for await (const batch of readX12Batches(path)) for (const ev of batch) {
       if (ev.type === 'interchange-start') {
         const who = file.partner ? { partner: registry.get(file.partner) } : registry.identifyX12(ev.header);
         const partner = 'partner' in who ? who.partner : undefined;
