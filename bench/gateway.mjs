@@ -16,6 +16,7 @@
 // The target is informational: exit code 0 either way (2 when dist/ is missing or Redis is unreachable).
 
 import { spawn } from 'node:child_process';
+import { WAYBILL_NODE_FLAGS } from './harness.mjs';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -120,7 +121,8 @@ async function measure(file, transactions, o, libs, runIndex) {
     rmSync(profDir, { recursive: true, force: true });
     mkdirSync(profDir, { recursive: true });
   }
-  const nodeArgs = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  // Started as `npm run serve` starts it (and as bin/waybill.js's shebang does): same V8 flags.
+  const nodeArgs = [...WAYBILL_NODE_FLAGS, ...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])];
   const gw = spawn(process.execPath, [...nodeArgs, join(root, 'bin/waybill.js'), 'serve', '--config', join(work, 'waybill.yaml')], {
     cwd: work, env: { ...process.env, REDIS_URL }, stdio: ['ignore', 'pipe', 'pipe'],
   });

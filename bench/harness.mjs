@@ -49,3 +49,9 @@ export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
+
+/**
+ * The V8 flags Waybill runs with: bin/waybill.js's shebang and package.json's serve/demo scripts pass
+ * them (64 MB semi-spaces: see bin/waybill.js). Benchmarks of the product start it the same way.
+ */
+export const WAYBILL_NODE_FLAGS = ['--max-semi-space-size=64'];

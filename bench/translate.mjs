@@ -12,13 +12,14 @@
 // Each measurement runs in its own child process, so peak RSS (VmHWM) belongs to that measurement only.
 // "MB/s" is the median run, "best" the fastest, "cpu MB/s" per CPU second (median). --profile writes a V8 CPU profile of one extra run of ours
 // on the small file to bench/out/prof/ and prints the top functions by self time.
+// Every child runs with the V8 flags waybill itself runs with (harness.mjs WAYBILL_NODE_FLAGS, node-x12 too).
 // The targets are informational: exit code 0 either way (2 when dist/ is missing).
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureFile, runChild, median } from './harness.mjs';
+import { ensureFile, runChild, median, WAYBILL_NODE_FLAGS } from './harness.mjs';
 
 const here = new URL('./', import.meta.url);
 const outDir = fileURLToPath(new URL('out/', here));
@@ -325,16 +326,17 @@ async function main() {
     console.error(`note: load average ${load.toFixed(1)} on ${cores} cores: other work is running, timings will be low and noisy`);
   }
   const rows = [];
-  rows.push(measure(`waybill translateX12 small (${smallN.toLocaleString('en-US')} tx, ${sizeMB(small)} MB)`, 'ours', small, o.runs));
-  rows.push(measure(`waybill translateX12 large (${largeN.toLocaleString('en-US')} tx, ${sizeMB(large)} MB)`, 'ours', large, o.runs));
+  // Every measurement runs with the V8 flags waybill runs with (bin/waybill.js): node-x12 too, to be fair.
+  rows.push(measure(`waybill translateX12 small (${smallN.toLocaleString('en-US')} tx, ${sizeMB(small)} MB)`, 'ours', small, o.runs, WAYBILL_NODE_FLAGS));
+  rows.push(measure(`waybill translateX12 large (${largeN.toLocaleString('en-US')} tx, ${sizeMB(large)} MB)`, 'ours', large, o.runs, WAYBILL_NODE_FLAGS));
   const workerCount = Math.max(1, Math.min(4, cores));
-  const parallel = measure(`waybill on ${workerCount} workers small (${smallN.toLocaleString('en-US')} tx, ${sizeMB(small)} MB)`, 'workers', small, o.runs);
+  const parallel = measure(`waybill on ${workerCount} workers small (${smallN.toLocaleString('en-US')} tx, ${sizeMB(small)} MB)`, 'workers', small, o.runs, WAYBILL_NODE_FLAGS);
   rows.push(parallel);
   let baseline = null;
   if (!o.skipBaseline) {
     // node-x12 holds the whole file as objects (~48x its size); give it heap room so it is measured, not killed.
     baseline = measure(`node-x12 parse+map   small (${smallN.toLocaleString('en-US')} tx, ${sizeMB(small)} MB)`, 'node-x12', small,
-      o.runs, ['--max-old-space-size=8192']);
+      o.runs, [...WAYBILL_NODE_FLAGS, '--max-old-space-size=8192']);
     rows.push(baseline);
   }
 
@@ -344,7 +346,7 @@ async function main() {
     rmSync(profDir, { recursive: true, force: true });
     mkdirSync(profDir, { recursive: true });
     process.stderr.write('  profiling ours on the small file... ');
-    const r = runChild(import.meta.url, 'ours', small, ['--cpu-prof', '--cpu-prof-dir', profDir]);
+    const r = runChild(import.meta.url, 'ours', small, [...WAYBILL_NODE_FLAGS, '--cpu-prof', '--cpu-prof-dir', profDir]);
     process.stderr.write(r.failed ? 'FAILED\n' : 'done\n');
     const prof = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
     if (prof) profile = { file: join(profDir, prof), ...summarizeProfile(join(profDir, prof)) };

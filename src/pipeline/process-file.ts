@@ -4,7 +4,7 @@
 // checkpoint skips the mapping of units a crashed run already committed. The file's final state and its
 // acknowledgments are committed together, so exactly one acknowledgment exists per interchange.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { openSync, readSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NewOutboundDocument, OutboxEvent, UnitRecord, LedgerError } from '../ledger/ledger.js';
@@ -43,7 +43,7 @@ export function factKey(partner: string, event: CanonicalEvent): string | undefi
   } else if (event.type === 'tender.response@1' && shipment) {
     parts = [partner, event.type, shipment, event.decision, event.occurredAt];
   }
-  return parts ? createHash('sha256').update(parts.map(String).join('\u0000')).digest('hex') : undefined;
+  return parts ? hash('sha256', parts.map(String).join('\u0000'), 'hex') : undefined;
 }
 
 function referencesOf(events: CanonicalEvent[]): Record<string, unknown> {
