@@ -268,6 +268,33 @@ describe('outbox life cycle', () => {
     return ledger;
   }
 
+  it('countEvents (kept by triggers) always equals a count of the rows, through every kind of change', async () => {
+    const ledger = await withEvents(6);
+    const scan = () => {
+      const db = new Database(ledger.path, { readonly: true });
+      try {
+        return db.prepare(`SELECT COUNT(*) AS total, TOTAL(published_at IS NULL) AS unpublished,
+          TOTAL(published_at IS NOT NULL) AS published, TOTAL(consumed_at IS NOT NULL) AS consumed FROM outbox`).get();
+      } finally {
+        db.close();
+      }
+    };
+    const t = '2025-01-01T00:00:01.000Z';
+    const steps: [string, () => Promise<unknown>][] = [
+      ['committed', async () => undefined],
+      ['the same batch again (ignored)', () => ledger.commitBatch({ fileId: FILE.id, units: [], events: [event(0), event(1)], unitsDone: 6 })],
+      ['published', () => ledger.markPublished(['evt_0000', 'evt_0001', 'evt_0002', 'evt_0003', 'evt_0003'], t)],
+      ['consumed (one never published)', () => ledger.markConsumed(['evt_0000', 'evt_0005', 'evt_0005'], t)],
+      ['republished', () => ledger.republishUnconsumed()],
+      ['more events', () => ledger.commitBatch({ fileId: FILE.id, units: [], events: [event(6), event(7)], unitsDone: 8 })],
+    ];
+    for (const [what, step] of steps) {
+      await step();
+      expect(await ledger.countEvents(), what).toEqual(scan());
+    }
+    expect(await ledger.countEvents()).toEqual({ total: 8, unpublished: 6, published: 2, consumed: 2 });
+  });
+
   it('unpublished -> markPublished -> markConsumed; republishUnconsumed brings back only what was not consumed', async () => {
     const ledger = await withEvents(5);
     expect((await ledger.unpublished(2)).map((e) => e.id)).toEqual(['evt_0000', 'evt_0001']);
