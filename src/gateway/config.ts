@@ -34,9 +34,10 @@ export const configSchema = z.strictObject({
   }).prefault({}),
   translation: z.strictObject({
     /**
-     * Units per ledger commit. Larger batches dirty each random-key index page once for more rows (bench/
-     * gateway.mjs, 100k-transaction 214: 500 -> 3.9k events/s, 2000 -> 4.6-5.1k/s); the cost is the first
-     * events of a file appearing one batch later and a crash re-mapping up to one batch.
+     * Units per ledger commit, at most: a file's first commit holds 250 units and each next one twice as
+     * many up to this (process-file.ts), so first events appear early while large batches dirty each
+     * random-key index page once for more rows. A crash re-maps up to one batch. (bench/gateway.mjs,
+     * 100k-transaction 214, before the ledger's migration 3: 500 -> 3.9k events/s, 2000 -> 4.6-5.1k/s.)
      */
     batchSize: z.number().int().min(1).max(10_000).default(2000),
     concurrency: z.number().int().min(1).max(32).default(1),
