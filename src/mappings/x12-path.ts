@@ -51,7 +51,7 @@ export function parseX12Path(text: string, kind: 'value' | 'loop'): X12Path {
   const body = absolute ? text.slice(1) : text;
   if (body === '') throw new PathSyntaxError('empty path', 1);
   const parts = body.split('/');
-  const steps: (PathStep & { element?: number; component?: number; repetition?: number })[] = [];
+  const steps: (PathStep & { element?: number; component?: number; repetition?: number; column: number })[] = [];
   let col = absolute ? 2 : 1;
   for (const part of parts) {
     const m = STEP.exec(part);
@@ -61,7 +61,7 @@ export function parseX12Path(text: string, kind: 'value' | 'loop'): X12Path {
     }
     const [, segment, fEl, fComp, fVals, el, comp, rep] = m;
     steps.push({
-      segment,
+      segment, column: col,
       ...(fEl !== undefined && { filter: { element: +fEl, ...(fComp !== undefined && { component: +fComp }), values: fVals.split('|') } }),
       ...(el !== undefined && { element: +el }),
       ...(comp !== undefined && { component: +comp }),
@@ -71,16 +71,21 @@ export function parseX12Path(text: string, kind: 'value' | 'loop'): X12Path {
   }
   const last = steps[steps.length - 1];
   for (const s of steps.slice(0, -1)) {
-    if (s.element !== undefined) throw new PathSyntaxError(`only the last step may address an element ('${s.segment}.${s.element}')`, 1);
+    if (s.element !== undefined) throw new PathSyntaxError(`only the last step may address an element ('${s.segment}.${s.element}')`, s.column);
   }
   if (kind === 'value') {
     if (last.element === undefined) throw new PathSyntaxError(`'${text}' names no element; write e.g. ${last.segment}.01`, col - 1);
     if (last.element === 0) throw new PathSyntaxError('elements are numbered from 01', col - 1);
-    const { element, component, repetition, ...step } = last;
-    return { text, absolute, loops: steps.slice(0, -1), target: { ...step, element, component, repetition } };
+    const { element, component, repetition, column: _column, ...step } = last;
+    return { text, absolute, loops: steps.slice(0, -1).map(stepOnly), target: { ...step, element, component, repetition } };
   }
-  if (last.element !== undefined) throw new PathSyntaxError(`a loop path names segments, not elements ('${text}')`, 1);
-  return { text, absolute, loops: steps };
+  if (last.element !== undefined) throw new PathSyntaxError(`a loop path names segments, not elements ('${text}')`, last.column);
+  return { text, absolute, loops: steps.map(stepOnly) };
+}
+
+/** A parsed step without its parse-time extras (element, column): what loop steps keep. */
+function stepOnly(s: PathStep & { column: number }): PathStep {
+  return s.filter ? { segment: s.segment, filter: s.filter } : { segment: s.segment };
 }
 
 // ---- evaluation ----------------------------------------------------------------------------------

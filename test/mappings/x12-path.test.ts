@@ -48,10 +48,10 @@ describe('parseX12Path', () => {
     expect(syntaxError('L11.01/B10.01').message).toBe("only the last step may address an element ('L11.1')");
   });
 
-  // The column of "only the last step may address an element" is always 1, also when the offending step
-  // is not the first one (here it starts at column 4).
-  it.fails('points at the step that wrongly addresses an element, not at column 1', () => {
+  it('points at the step that wrongly addresses an element, not at column 1', () => {
     expect(syntaxError('LX/AT7.01/MS1.01').column).toBe(4);
+    expect(syntaxError('/LX/AT7.01/MS1.01').column).toBe(5);
+    expect(syntaxError('LX/AT7.01', 'loop').column).toBe(4);
   });
 });
 
