@@ -132,6 +132,30 @@ function cpuMsSince(c0) {
   return (u.user + u.system) / 1000;
 }
 
+/** Drains a stream of translated units, timing it: the measurement both of our children make. */
+async function countUnits(file, units) {
+  const bytes = statSync(file).size;
+  let transactions = 0;
+  let events = 0;
+  let failed = 0;
+  let firstFailure = null;
+  // process.cpuUsage covers every thread of the process, worker threads included.
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for await (const u of units()) {
+    transactions++;
+    events += u.events.length;
+    if (u.status !== 'translated') {
+      failed++;
+      firstFailure ??= `${u.label}: ${u.status} ${u.errors.map((e) => `${e.code} ${e.message}`).join('; ')}`;
+    }
+  }
+  const ms = performance.now() - t0;
+  return { bytes, ms, cpuMs: cpuMsSince(c0), transactions, events, errors: failed, firstFailure };
+}
+
+const BENCH_OPTS = { fileId: 'bench', receivedAt: '2024-01-31T00:00:00Z' };
+
 async function childOurs(file) {
   const { translateX12 } = await import(translateUrl.href);
   const { PartnerRegistry } = await import(registryUrl.href);
@@ -140,46 +164,13 @@ async function childOurs(file) {
   const compileMs = performance.now() - l0;
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) throw new Error(`bench partner does not compile: ${errors.map((d) => `${d.file}:${d.line}:${d.column} ${d.code} ${d.message}`).join('; ')}`);
-  const bytes = statSync(file).size;
-  let transactions = 0;
-  let events = 0;
-  let failed = 0;
-  let firstFailure = null;
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  for await (const u of translateX12(file, registry, { fileId: 'bench', receivedAt: '2024-01-31T00:00:00Z' })) {
-    transactions++;
-    events += u.events.length;
-    if (u.status !== 'translated') {
-      failed++;
-      firstFailure ??= `${u.label}: ${u.status} ${u.errors.map((e) => `${e.code} ${e.message}`).join('; ')}`;
-    }
-  }
-  const ms = performance.now() - t0;
-  return { bytes, ms, cpuMs: cpuMsSince(c0), compileMs, transactions, events, errors: failed, firstFailure };
+  return { ...(await countUnits(file, () => translateX12(file, registry, BENCH_OPTS))), compileMs };
 }
 
 /** translateX12InWorkers: every worker reads the file and translates its share; events come back as JSON text. */
 async function childWorkers(file) {
   const { translateX12InWorkers, defaultWorkerCount } = await import(parallelUrl.href);
-  const bytes = statSync(file).size;
-  let transactions = 0;
-  let events = 0;
-  let failed = 0;
-  let firstFailure = null;
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  for await (const u of translateX12InWorkers(file, partnersDir, { fileId: 'bench', receivedAt: '2024-01-31T00:00:00Z' })) {
-    transactions++;
-    events += u.events.length;
-    if (u.status !== 'translated') {
-      failed++;
-      firstFailure ??= `${u.label}: ${u.status} ${u.errors.map((e) => `${e.code} ${e.message}`).join('; ')}`;
-    }
-  }
-  const ms = performance.now() - t0;
-  // Worker threads' CPU time is part of the process's (process.cpuUsage covers all threads).
-  return { bytes, ms, cpuMs: cpuMsSince(c0), compileMs: 0, transactions, events, errors: failed, firstFailure, workers: defaultWorkerCount() };
+  return { ...(await countUnits(file, () => translateX12InWorkers(file, partnersDir, BENCH_OPTS))), compileMs: 0, workers: defaultWorkerCount() };
 }
 
 async function childNodeX12(file) {

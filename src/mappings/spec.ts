@@ -258,29 +258,11 @@ export class SpecCompiler<C> {
       }
       case 'date': {
         const inner = this.compileSpec(v, here);
-        const mpos = this.mappingPos(here);
-        return (ctx, env) => {
-          const d = inner(ctx, env);
-          if (d === undefined) return undefined;
-          try {
-            return x12Date(String(d));
-          } catch (err) {
-            throw this.failure(err, ctx, mpos);
-          }
-        };
+        return this.transformed(inner, this.mappingPos(here), x12Date);
       }
       case 'time': {
         const inner = this.compileSpec(v, here);
-        const mpos = this.mappingPos(here);
-        return (ctx, env) => {
-          const t = inner(ctx, env);
-          if (t === undefined) return undefined;
-          try {
-            return x12Time(String(t));
-          } catch (err) {
-            throw this.failure(err, ctx, mpos);
-          }
-        };
+        return this.transformed(inner, this.mappingPos(here), x12Time);
       }
       case 'decimal': {
         const inner = this.compileSpec(v, here);
@@ -288,29 +270,12 @@ export class SpecCompiler<C> {
         if (implied !== undefined && (typeof implied !== 'number' || !Number.isInteger(implied) || implied < 0 || implied > 9)) {
           this.diag('MAP_SPEC_INVALID', "'implied' is the number of implied decimals (0-9)", [...at, 'implied']);
         }
-        const mpos = this.mappingPos(here);
-        return (ctx, env) => {
-          const d = inner(ctx, env);
-          if (d === undefined) return undefined;
-          try {
-            return typeof implied === 'number' ? impliedDecimal(String(d), implied) : decimalString(String(d));
-          } catch (err) {
-            throw this.failure(err, ctx, mpos);
-          }
-        };
+        return this.transformed(inner, this.mappingPos(here),
+          typeof implied === 'number' ? (d) => impliedDecimal(d, implied) : decimalString);
       }
       case 'number': {
         const inner = this.compileSpec(v, here);
-        const mpos = this.mappingPos(here);
-        return (ctx, env) => {
-          const d = inner(ctx, env);
-          if (d === undefined) return undefined;
-          try {
-            return Number(decimalString(String(d)));
-          } catch (err) {
-            throw this.failure(err, ctx, mpos);
-          }
-        };
+        return this.transformed(inner, this.mappingPos(here), (d) => Number(decimalString(d)));
       }
       case 'coordinate': {
         const inner = this.compileSpec(v, here);
@@ -366,6 +331,22 @@ export class SpecCompiler<C> {
   private bad(kind: string, expected: string, at: YamlPath): Evaluator<C> {
     this.diag('MAP_SPEC_INVALID', `'${kind}' takes ${expected}`, at);
     return () => undefined;
+  }
+
+  /**
+   * `inner`'s value through a transform (dates, times, decimals), absent when `inner` is; a transform's
+   * error fails the unit with the source and mapping positions. `fn` is built once, at compile time.
+   */
+  private transformed(inner: Evaluator<C>, mpos: { file: string; line: number; column: number }, fn: (s: string) => Value): Evaluator<C> {
+    return (ctx, env) => {
+      const v = inner(ctx, env);
+      if (v === undefined) return undefined;
+      try {
+        return fn(String(v));
+      } catch (err) {
+        throw this.failure(err, ctx, mpos);
+      }
+    };
   }
 
   /** A transform's error becomes a MappingFailure pointing at the source and the mapping; anything else is a bug. */
