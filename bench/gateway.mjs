@@ -164,7 +164,7 @@ async function measure(file, transactions, o, libs, runIndex) {
     const fileRow = () => db.prepare('SELECT received_at, updated_at, state, units_done FROM files').get();
     for (let i = 0; i < 100 && fileRow()?.state === 'translating'; i++) await sleep(50);
     const f = fileRow();
-    const rows = db.prepare('SELECT id, type, payload FROM outbox ORDER BY seq').all();
+    const rows = db.prepare('SELECT o.id, o.type, p.payload FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq ORDER BY o.seq').all();
     db.close();
 
     gw.kill('SIGTERM');

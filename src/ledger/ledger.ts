@@ -216,6 +216,11 @@ export interface Ledger {
    */
   unpublished(limit: number, afterSeq?: number): Promise<OutboxRow[]>;
   markPublished(ids: string[], at: string): Promise<void>;
+  /**
+   * Marks published every unpublished event with firstSeq <= seq <= lastSeq: one batch as unpublished()
+   * returned it (it returns every unpublished event of that range, and new events only ever come after it).
+   */
+  markBatchPublished(firstSeq: number, lastSeq: number, at: string): Promise<void>;
   markConsumed(ids: string[], at: string): Promise<void>;
   /** After the queue lost its data: published-but-not-consumed events become unpublished again. */
   republishUnconsumed(): Promise<number>;

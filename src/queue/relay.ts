@@ -314,7 +314,7 @@ export class OutboxRelay {
     // After the jobs, so losing the jobs (a rollback to older data) also loses this increment.
     this.seq = Math.max(this.seq, await this.connection.hincrby(this.markerKey, 'seq', 1));
     const at = new Date().toISOString();
-    await this.ledger.markPublished(rows.map((r) => r.id), at);
+    await this.ledger.markBatchPublished(rows[0].seq, rows[rows.length - 1].seq, at);
     this.current.published += rows.length;
     this.current.lastPublishedAt = at;
   }

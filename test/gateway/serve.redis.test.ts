@@ -73,7 +73,7 @@ describe('gateway in-process, Redis up', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const eventsOf = (fileId: string) => view.all<{ id: string; payload: string; published_at: string | null }>('SELECT id, payload, published_at FROM outbox WHERE file_id = ? ORDER BY seq', fileId)
+  const eventsOf = (fileId: string) => view.all<{ id: string; payload: string; published_at: string | null }>('SELECT o.id, p.payload, o.published_at FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq WHERE o.file_id = ? ORDER BY o.seq', fileId)
     .map((r) => ({ ...r, event: JSON.parse(r.payload) as Record<string, unknown> }));
   const translated = (fileId: string) => waitFor(`file ${fileId} translated`, async () => (await gw.ledger.getFile(fileId))?.state === 'translated');
 

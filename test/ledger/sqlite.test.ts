@@ -121,6 +121,9 @@ describe('migrations', () => {
     const ledger = open(path);
     expect((await ledger.unpublished(10)).map((e) => [e.id, e.seq])).toEqual([['evt_0002', 7]]);
     expect(await ledger.getEvent('evt_0000')).toMatchObject({ seq: 3, publishedAt: '2025-01-01T00:00:01.000Z', consumedAt: '2025-01-01T00:00:02.000Z', payload: event(0).payload });
+    // Migration 5 moved every payload beside its row.
+    expect((await ledger.unpublished(10))[0].payload).toBe(event(2).payload);
+    expect((await ledger.getEvent('evt_0001'))?.payload).toBe(event(1).payload);
     expect(await ledger.countEvents()).toEqual({ total: 3, unpublished: 1, published: 2, consumed: 1 });
     expect(await ledger.republishUnconsumed()).toBe(1);
     expect((await ledger.unpublished(10)).map((e) => e.id)).toEqual(['evt_0001', 'evt_0002']);
@@ -136,6 +139,8 @@ describe('migrations', () => {
     const db = new Database(path, { readonly: true });
     expect(db.prepare('SELECT hex(key) AS k FROM facts ORDER BY event_id').pluck().all()).toEqual(
       [factKeyBytes(hexKey).toString('hex').toUpperCase(), factKeyBytes('PRO1|D1|2025-01-01T10:00Z').toString('hex').toUpperCase()]);
+    expect(db.prepare("SELECT COUNT(*) FROM pragma_table_info('outbox') WHERE name = 'payload'").pluck().get()).toBe(0);
+    expect(db.prepare('SELECT COUNT(*) FROM outbox_payloads').pluck().get()).toBe(4);
     db.close();
   });
 
@@ -285,6 +290,7 @@ describe('outbox life cycle', () => {
       ['the same batch again (ignored)', () => ledger.commitBatch({ fileId: FILE.id, units: [], events: [event(0), event(1)], unitsDone: 6 })],
       ['published', () => ledger.markPublished(['evt_0000', 'evt_0001', 'evt_0002', 'evt_0003', 'evt_0003'], t)],
       ['consumed (one never published)', () => ledger.markConsumed(['evt_0000', 'evt_0005', 'evt_0005'], t)],
+      ['a batch published by seq range', () => ledger.markBatchPublished(4, 6, t)],
       ['republished', () => ledger.republishUnconsumed()],
       ['more events', () => ledger.commitBatch({ fileId: FILE.id, units: [], events: [event(6), event(7)], unitsDone: 8 })],
     ];
@@ -293,6 +299,21 @@ describe('outbox life cycle', () => {
       expect(await ledger.countEvents(), what).toEqual(scan());
     }
     expect(await ledger.countEvents()).toEqual({ total: 8, unpublished: 6, published: 2, consumed: 2 });
+  });
+
+  it('markBatchPublished marks the unpublished events of a seq range (what one unpublished() call returned), nothing else', async () => {
+    const ledger = await withEvents(6); // seq 1..6
+    const t0 = '2025-01-01T00:00:01.000Z';
+    await ledger.markPublished(['evt_0002'], t0);
+    const batch = await ledger.unpublished(3); // evt_0000, evt_0001, evt_0003: seq 1..4
+    expect(batch.map((e) => [e.id, e.seq])).toEqual([['evt_0000', 1], ['evt_0001', 2], ['evt_0003', 4]]);
+    const t1 = '2025-01-01T00:00:02.000Z';
+    await ledger.markBatchPublished(batch[0].seq, batch[batch.length - 1].seq, t1);
+    expect((await ledger.unpublished(10)).map((e) => e.id)).toEqual(['evt_0004', 'evt_0005']);
+    expect((await ledger.getEvent('evt_0000'))?.publishedAt).toBe(t1);
+    expect((await ledger.getEvent('evt_0002'))?.publishedAt).toBe(t0); // published before: its time stays
+    expect((await ledger.getEvent('evt_0004'))?.publishedAt).toBeNull();
+    expect(await ledger.countEvents()).toEqual({ total: 6, unpublished: 2, published: 4, consumed: 0 });
   });
 
   it('unpublished -> markPublished -> markConsumed; republishUnconsumed brings back only what was not consumed', async () => {
