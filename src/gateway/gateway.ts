@@ -41,6 +41,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   mkdirSync(config.dataDir, { recursive: true });
   const ledger = new SqliteLedger(join(config.dataDir, 'ledger.db'), {
     backgroundCheckpoints: true,
+    commitThread: true,
     onCheckpointError: (err) => log.warn({ err }, 'ledger: background WAL checkpoint failed (commits checkpoint by themselves meanwhile)'),
   });
   const partners = new PartnerHolder(config.partnersDir, log);

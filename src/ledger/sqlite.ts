@@ -12,6 +12,7 @@ import {
   type OutboundTransfer, type RemoteFileKey, type RemoteFileRecord, type RemoteFileState,
 } from './ledger.js';
 import { WalCheckpointer } from './checkpointer.js';
+import { CommitThread } from './commit-thread.js';
 
 /** Ordered schema migrations. Append only: a released migration never changes. */
 const MIGRATIONS: string[] = [
@@ -159,6 +160,11 @@ export interface SqliteLedgerOptions {
   checkpointedElsewhere?: boolean;
   /** Told when a background checkpoint fails. */
   onCheckpointError?: (message: string) => void;
+  /**
+   * Run the writes of file translation (commitBatch, noteInterchange, finishFile) on a thread of their
+   * own (CommitThread), so that the calling thread goes on translating while a batch commits. Default false.
+   */
+  commitThread?: boolean;
 }
 
 interface FileRow {
@@ -201,6 +207,7 @@ export class SqliteLedger implements Ledger {
   private readonly txs;
 
   private checkpointer: WalCheckpointer | null = null;
+  private commits: CommitThread | null = null;
 
   constructor(readonly path: string, opts: SqliteLedgerOptions = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -254,6 +261,7 @@ export class SqliteLedger implements Ledger {
       getDelivery: db.prepare('SELECT * FROM deliveries WHERE event_id = ?'),
     };
     if (background) this.checkpointer = new WalCheckpointer(path, { onError: opts.onCheckpointError });
+    if (opts.commitThread === true && path !== ':memory:') this.commits = new CommitThread(path);
     const stmts = this.stmts;
     this.txs = {
       commitBatch: db.transaction((batch: UnitBatch) => this.commitBatchRows(batch)),
@@ -322,6 +330,7 @@ export class SqliteLedger implements Ledger {
   }
 
   async commitBatch(batch: UnitBatch): Promise<BatchResult> {
+    if (this.commits) return this.commits.call('commitBatch', [batch]);
     return this.txs.commitBatch.immediate(batch);
   }
 
@@ -358,6 +367,7 @@ export class SqliteLedger implements Ledger {
   }
 
   async finishFile(fileId: string, state: FileState, acks: NewOutboundDocument[]): Promise<void> {
+    if (this.commits) return this.commits.call('finishFile', [fileId, state, acks]);
     this.durable(() => {
       for (const a of acks) this.insertDoc(a);
       this.db.prepare('UPDATE files SET state = ?, updated_at = ? WHERE id = ?').run(state, now(), fileId);
@@ -376,6 +386,7 @@ export class SqliteLedger implements Ledger {
   }
 
   async noteInterchange(seen: InterchangeSeen, windowDays: number): Promise<{ duplicateOf: string | null }> {
+    if (this.commits) return this.commits.call('noteInterchange', [seen, windowDays]);
     return this.db.transaction(() => {
       const since = new Date(Date.parse(seen.receivedAt) - windowDays * 86_400_000).toISOString();
       const prior = this.db.prepare(`SELECT file_id FROM interchanges WHERE sender_qualifier = ? AND sender_id = ? AND control = ?
@@ -573,6 +584,9 @@ export class SqliteLedger implements Ledger {
   }
 
   async close(): Promise<void> {
+    const commits = this.commits;
+    this.commits = null;
+    await commits?.stop();
     const checkpointer = this.checkpointer;
     this.checkpointer = null;
     await checkpointer?.stop();

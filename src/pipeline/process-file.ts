@@ -72,11 +72,15 @@ function head(path: string): Buffer {
  * more rows), small first ones let the relay start publishing while the rest is being translated.
  */
 export const FIRST_BATCH_UNITS = 250;
+/** Batches translated ahead of the ledger's commits (see BatchWriter.send). */
+const COMMITS_IN_FLIGHT = 2;
 
 class BatchWriter {
   private units: UnitRecord[] = [];
   private events: OutboxEvent[] = [];
   private limit: number;
+  /** Batches handed to the ledger and not yet committed (a ledger that commits on its own thread), oldest first. */
+  private committing: Promise<void>[] = [];
   newEvents = 0;
   duplicateFacts = 0;
   count = 0;
@@ -100,18 +104,34 @@ class BatchWriter {
       this.events.push({ id: e.id, fileId: this.fileId, unitId, type: e.type, partner: String(e.partner), payload: JSON.stringify(e),
         factKey: factKey(String(e.partner), e) });
     }
-    if (this.units.length >= this.limit) await this.flush();
+    if (this.units.length >= this.limit) await this.send();
   }
 
-  async flush(): Promise<void> {
+  /**
+   * Hands the batch to the ledger. Up to COMMITS_IN_FLIGHT batches wait to commit while the next is
+   * translated; the ledger commits them in the order they were handed over (file order).
+   */
+  private async send(): Promise<void> {
+    while (this.committing.length >= COMMITS_IN_FLIGHT) await this.committing.shift();
     if (this.units.length === 0) return;
-    const r = await this.ctx.ledger.commitBatch({ fileId: this.fileId, units: this.units, events: this.events, unitsDone: this.count });
-    this.newEvents += r.newEvents;
-    this.duplicateFacts += r.duplicateFacts.length;
+    const batch = { fileId: this.fileId, units: this.units, events: this.events, unitsDone: this.count };
     this.units = [];
     this.events = [];
     this.limit = Math.min(this.limit * 2, this.ctx.batchSize);
-    if (r.newEvents > 0) this.ctx.onEvents?.();
+    const committed = this.ctx.ledger.commitBatch(batch).then((r) => {
+      this.newEvents += r.newEvents;
+      this.duplicateFacts += r.duplicateFacts.length;
+      if (r.newEvents > 0) this.ctx.onEvents?.();
+    });
+    // A failed commit fails the file when it is awaited (the next send or the flush); not unhandled before.
+    committed.catch(() => {});
+    this.committing.push(committed);
+  }
+
+  /** Commits what is left and waits until every batch has committed. */
+  async flush(): Promise<void> {
+    await this.send();
+    while (this.committing.length > 0) await this.committing.shift();
   }
 }
 

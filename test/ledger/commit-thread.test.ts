@@ -1,0 +1,75 @@
+// SqliteLedger with commitThread: the translation writes (commitBatch, noteInterchange, finishFile) run on
+// a worker thread's connection, in the order asked, and what they commit is what the ledger's own
+// connection reads afterwards.
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteLedger } from '../../src/ledger/sqlite.js';
+import type { OutboxEvent, UnitRecord } from '../../src/ledger/ledger.js';
+
+const cleanup: Array<() => void | Promise<void>> = [];
+afterEach(async () => {
+  while (cleanup.length) await cleanup.pop()!();
+});
+
+function threaded(): SqliteLedger {
+  const dir = mkdtempSync(join(tmpdir(), 'wb-commit-thread-'));
+  const ledger = new SqliteLedger(join(dir, 'ledger.db'), { commitThread: true });
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  cleanup.push(() => ledger.close());
+  return ledger;
+}
+
+const FILE_ID = 'sha256-cccc';
+const unit = (i: number): UnitRecord => ({
+  id: `${FILE_ID}-u${i}`, fileId: FILE_ID, index: i, partner: 'acme', label: `214 #${i}`, state: 'translated', errors: [], references: { pro: `PRO${i}` },
+});
+const event = (i: number, factKey?: string): OutboxEvent => ({
+  id: `evt_${i}`, fileId: FILE_ID, unitId: `${FILE_ID}-u${i}`, type: 'shipment.status@1', partner: 'acme', payload: JSON.stringify({ n: i }), factKey,
+});
+
+describe('SqliteLedger commitThread', () => {
+  it('commits batches asked for without waiting, in order; results and rows are those of an in-thread commit', async () => {
+    const ledger = threaded();
+    await ledger.recordFile({ id: FILE_ID, size: 1, transport: 'folder', originalName: 'a.edi', storedPath: 'files/a', receivedAt: '2025-01-01T00:00:00.000Z' });
+    // Four batches handed over at once (as the pipeline does while it translates the next ones).
+    const results = await Promise.all([0, 1, 2, 3].map((b) => ledger.commitBatch({
+      fileId: FILE_ID, units: [unit(2 * b), unit(2 * b + 1)], events: [event(2 * b, `fact-${b}`), event(2 * b + 1, `fact-${b}`)], unitsDone: 2 * b + 2,
+    })));
+    // Within each batch the second event repeats the first one's business fact.
+    expect(results).toEqual([0, 1, 2, 3].map((b) => ({ newEvents: 1, duplicateFacts: [`evt_${2 * b + 1}`] })));
+    expect((await ledger.unpublished(10)).map((e) => [e.id, e.seq])).toEqual([['evt_0', 1], ['evt_2', 2], ['evt_4', 3], ['evt_6', 4]]);
+    expect((await ledger.getFile(FILE_ID))?.unitsDone).toBe(8);
+    expect((await ledger.units(FILE_ID)).map((u) => u.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+
+    expect(await ledger.noteInterchange({ senderQualifier: 'ZZ', senderId: 'ACME', control: '000000001', fileId: FILE_ID, receivedAt: '2025-01-01T00:00:00.000Z' }, 30))
+      .toEqual({ duplicateOf: null });
+    expect(await ledger.noteInterchange({ senderQualifier: 'ZZ', senderId: 'ACME', control: '000000001', fileId: 'sha256-other', receivedAt: '2025-01-01T01:00:00.000Z' }, 30))
+      .toEqual({ duplicateOf: FILE_ID });
+    await ledger.finishFile(FILE_ID, 'translated', [{ id: `ack-${FILE_ID}-0`, partner: 'acme', kind: '997', relatedFileId: FILE_ID, content: 'ISA*...~' }]);
+    expect((await ledger.getFile(FILE_ID))?.state).toBe('translated');
+  });
+
+  it('a call that fails on the thread rejects with its message; the thread goes on with the next', async () => {
+    const ledger = threaded();
+    await expect(ledger.commitBatch({ fileId: FILE_ID, units: null as unknown as UnitRecord[], events: [], unitsDone: 0 }))
+      .rejects.toThrow(/units|iterable|null/);
+    await ledger.recordFile({ id: FILE_ID, size: 1, transport: 'folder', originalName: 'a.edi', storedPath: 'files/a', receivedAt: '2025-01-01T00:00:00.000Z' });
+    expect(await ledger.commitBatch({ fileId: FILE_ID, units: [unit(0)], events: [event(0)], unitsDone: 1 })).toEqual({ newEvents: 1, duplicateFacts: [] });
+  });
+
+  it('close() lets the calls already asked for commit first', async () => {
+    const ledger = threaded();
+    await ledger.recordFile({ id: FILE_ID, size: 1, transport: 'folder', originalName: 'a.edi', storedPath: 'files/a', receivedAt: '2025-01-01T00:00:00.000Z' });
+    const pending = ledger.commitBatch({ fileId: FILE_ID, units: [unit(0)], events: [event(0)], unitsDone: 1 });
+    await ledger.close();
+    expect(await pending).toEqual({ newEvents: 1, duplicateFacts: [] });
+    const again = new SqliteLedger(ledger.path);
+    try {
+      expect((await again.unpublished(10)).map((e) => e.id)).toEqual(['evt_0']);
+    } finally {
+      await again.close();
+    }
+  });
+});
