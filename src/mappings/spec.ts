@@ -26,7 +26,13 @@ export interface SourceAdapter<C> {
   /** values(path, ctx, false)[0]?.value, without building the list (the common case, on the hot path). */
   first(path: unknown, ctx: C): string | undefined;
   loops(path: unknown, ctx: C): C[];
+  /** Where the context starts (its first segment, the record, the element): the fallback location of a failure. */
   loc(ctx: C): SourceLoc | undefined;
+  /**
+   * Where a value path's value is, or would be: for X12 the segment the path addresses (also when the
+   * element is empty). Undefined when the source has nothing there (then `loc` is used).
+   */
+  locate?(path: unknown, ctx: C): SourceLoc | undefined;
 }
 
 /** A run-time mapping failure: fails the transaction (or record) being mapped, never its siblings. */
@@ -42,6 +48,11 @@ export class MappingFailure extends Error {
     super(message);
     this.name = 'MappingFailure';
   }
+}
+
+/** A transform's error becomes a MappingFailure pointing at the source and the mapping; anything else is a bug. */
+function failure(err: unknown, source: SourceLoc | undefined, mpos: { file: string; line: number; column: number }): unknown {
+  return err instanceof TransformError ? new MappingFailure(err.code, err.message, source, mpos) : err;
 }
 
 export interface EvalEnv {
@@ -136,6 +147,39 @@ export class SpecCompiler<C> {
 
   /** Compiles one value spec. Problems become diagnostics; the returned evaluator then yields nothing. */
   compileSpec(raw: Raw, at: YamlPath, field?: CompiledField<C>): Evaluator<C> {
+    // The source paths this spec reads (its own and those of the specs inside it), so that a failure can
+    // point at the source segment rather than only at the context (locatorFor).
+    const paths: unknown[] = [];
+    this.collecting.push(paths);
+    try {
+      const ev = this.compileSpecUnlocated(raw, at, field);
+      this.pathsOf.set(ev, paths);
+      return ev;
+    } finally {
+      this.collecting.pop();
+    }
+  }
+
+  /** Source paths compiled while compiling specs, innermost spec last. */
+  private readonly collecting: unknown[][] = [];
+  private readonly pathsOf = new WeakMap<Evaluator<C>, unknown[]>();
+
+  /** Where a failure of `ev` points: the first of its paths the source has, else the context. */
+  private locatorFor(ev: Evaluator<C> | unknown[]): (ctx: C) => SourceLoc | undefined {
+    const paths = Array.isArray(ev) ? ev : this.pathsOf.get(ev) ?? [];
+    const adapter = this.adapter;
+    return (ctx) => {
+      if (adapter.locate) {
+        for (const p of paths) {
+          const at = adapter.locate(p, ctx);
+          if (at) return at;
+        }
+      }
+      return adapter.loc(ctx);
+    };
+  }
+
+  private compileSpecUnlocated(raw: Raw, at: YamlPath, field?: CompiledField<C>): Evaluator<C> {
     if (typeof raw === 'string') return this.pathEvaluator(raw, at, false) as Evaluator<C>;
     if (!isPlainObject(raw)) {
       this.diag('MAP_SPEC_INVALID', `a value spec is a path string or a map with one of ${SOURCE_KEYS.join(', ')} (for a constant write { const: ${JSON.stringify(raw)} })`, at);
@@ -159,7 +203,7 @@ export class SpecCompiler<C> {
       }
     }
     let base = this.compileSource(kind, raw, at, field);
-    base = this.applyModifiers(base, raw, at);
+    base = this.applyModifiers(base, raw, at, this.collecting[this.collecting.length - 1] ?? []);
     return base;
   }
 
@@ -170,6 +214,7 @@ export class SpecCompiler<C> {
       return () => undefined;
     }
     const path = parsed.path;
+    for (const c of this.collecting) c.push(path);
     const adapter = this.adapter;
     if (all) {
       return (ctx) => {
@@ -281,6 +326,7 @@ export class SpecCompiler<C> {
         const inner = this.compileSpec(v, here);
         const hemi = raw.hemisphere !== undefined ? this.compileSpec(raw.hemisphere, [...at, 'hemisphere']) : () => undefined;
         const mpos = this.mappingPos(here);
+        const locate = this.locatorFor(inner);
         return (ctx, env) => {
           const d = inner(ctx, env);
           if (d === undefined) return undefined;
@@ -288,7 +334,7 @@ export class SpecCompiler<C> {
           try {
             return coordinate(String(d), h === undefined ? undefined : String(h));
           } catch (err) {
-            throw this.failure(err, ctx, mpos);
+            throw failure(err, locate(ctx), mpos);
           }
         };
       }
@@ -305,6 +351,7 @@ export class SpecCompiler<C> {
         const zone = 'zone' in v ? this.compileSpec(v.zone, [...here, 'zone']) : () => undefined;
         const zoneTable = this.tables.get('x12-time-code');
         const mpos = this.mappingPos(here);
+        const locate = this.locatorFor([...(this.pathsOf.get(date) ?? []), ...(this.pathsOf.get(time) ?? []), ...(this.pathsOf.get(zone) ?? [])]);
         return (ctx, env) => {
           const d = date(ctx, env);
           if (d === undefined) return undefined;
@@ -321,7 +368,7 @@ export class SpecCompiler<C> {
             }
             return zonedIso(day, clock, tz);
           } catch (err) {
-            throw this.failure(err, ctx, mpos);
+            throw failure(err, locate(ctx), mpos);
           }
         };
       }
@@ -338,24 +385,21 @@ export class SpecCompiler<C> {
    * error fails the unit with the source and mapping positions. `fn` is built once, at compile time.
    */
   private transformed(inner: Evaluator<C>, mpos: { file: string; line: number; column: number }, fn: (s: string) => Value): Evaluator<C> {
+    const locate = this.locatorFor(inner);
     return (ctx, env) => {
       const v = inner(ctx, env);
       if (v === undefined) return undefined;
       try {
         return fn(String(v));
       } catch (err) {
-        throw this.failure(err, ctx, mpos);
+        throw failure(err, locate(ctx), mpos);
       }
     };
   }
 
-  /** A transform's error becomes a MappingFailure pointing at the source and the mapping; anything else is a bug. */
-  private failure(err: unknown, ctx: C, mpos: { file: string; line: number; column: number }): unknown {
-    return err instanceof TransformError ? new MappingFailure(err.code, err.message, this.adapter.loc(ctx), mpos) : err;
-  }
-
-  private applyModifiers(base: Evaluator<C>, raw: Record<string, unknown>, at: YamlPath): Evaluator<C> {
+  private applyModifiers(base: Evaluator<C>, raw: Record<string, unknown>, at: YamlPath, paths: unknown[]): Evaluator<C> {
     let ev = base;
+    const locate = this.locatorFor(paths);
     if (raw.trim !== undefined) {
       if (typeof raw.trim !== 'boolean') this.diag('MAP_SPEC_INVALID', "'trim' is true or false", [...at, 'trim']);
       else if (raw.trim) {
@@ -380,13 +424,12 @@ export class SpecCompiler<C> {
       } else {
         const prev = ev;
         const mpos = this.mappingPos([...at, 'table']);
-        const adapter = this.adapter;
         const lookup = (s: string, ctx: C): Value => {
           const hit = table.values.get(s);
           if (hit !== undefined) return hit;
           if (table.default !== undefined) return table.default;
           if (table.unmapped === 'pass-through') return s;
-          throw new MappingFailure('MAP_UNMAPPED_CODE', `code '${s}' is not in table '${name}' (unmapped: error)`, adapter.loc(ctx), mpos);
+          throw new MappingFailure('MAP_UNMAPPED_CODE', `code '${s}' is not in table '${name}' (unmapped: error)`, locate(ctx), mpos);
         };
         ev = (ctx, env) => {
           const v = prev(ctx, env);
@@ -408,12 +451,11 @@ export class SpecCompiler<C> {
       else if (raw.required) {
         const prev = ev;
         const mpos = this.mappingPos(at);
-        const adapter = this.adapter;
         const what = describe(raw);
         ev = (ctx, env) => {
           const r = prev(ctx, env);
           if (r === undefined || r === '') {
-            throw new MappingFailure('MAP_REQUIRED_MISSING', `required value ${what} is missing`, adapter.loc(ctx), mpos);
+            throw new MappingFailure('MAP_REQUIRED_MISSING', `required value ${what} is missing`, locate(ctx), mpos);
           }
           return r;
         };

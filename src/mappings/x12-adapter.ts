@@ -4,7 +4,7 @@
 import type { Delimiters } from '../translators/x12/model.js';
 import { didYouMean } from './diagnostics.js';
 import type { SourceAdapter, SourceLoc } from './spec.js';
-import { evalFirst, evalLoops, evalValues, parseX12Path, PathSyntaxError, type LoopNode, type PathStep, type X12Path } from './x12-path.js';
+import { evalFirst, evalLoops, firstSegment, evalValues, parseX12Path, PathSyntaxError, type LoopNode, type PathStep, type X12Path } from './x12-path.js';
 
 /** What the compiler may ask of a transaction-set schema (null members mean "unknown, do not check"). */
 export interface X12SchemaView {
@@ -100,6 +100,13 @@ export class X12Adapter implements SourceAdapter<X12Context> {
 
   loops(path: unknown, ctx: X12Context): X12Context[] {
     return evalLoops(path as X12Path, ctx.node, ctx.delimiters).map((node) => ({ node, delimiters: ctx.delimiters }));
+  }
+
+  locate(path: unknown, ctx: X12Context): SourceLoc | undefined {
+    const p = path as X12Path;
+    const s = firstSegment(p, ctx.node, ctx.delimiters);
+    if (!s) return undefined;
+    return { line: s.loc.line, column: s.loc.column, offset: s.loc.offset, what: s.id };
   }
 
   loc(ctx: X12Context): SourceLoc | undefined {

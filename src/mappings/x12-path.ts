@@ -288,6 +288,15 @@ function firstIn(nodes: LoopNode[], step: PathStep, d: Delimiters): Segment | un
  * every transaction.
  */
 export function evalFirst(path: X12Path, ctx: LoopNode, d: Delimiters): string | undefined {
+  const seg = firstSegment(path, ctx, d);
+  if (!seg) return undefined;
+  const t = path.target!;
+  const v = elementValue(seg, t.element, t.component, t.repetition, d);
+  return v === '' ? undefined : v;
+}
+
+/** The segment a value path names from `ctx` (its first match, as evalFirst reads), whether or not the element has a value. */
+export function firstSegment(path: X12Path, ctx: LoopNode, d: Delimiters): Segment | undefined {
   const t = path.target!;
   let seg: Segment | undefined;
   if (path.absolute) {
@@ -310,7 +319,5 @@ export function evalFirst(path: X12Path, ctx: LoopNode, d: Delimiters): string |
       }
     }
   }
-  if (!seg) return undefined;
-  const v = elementValue(seg, t.element, t.component, t.repetition, d);
-  return v === '' ? undefined : v;
+  return seg;
 }

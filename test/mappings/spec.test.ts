@@ -295,6 +295,19 @@ describe('modifiers', () => {
     expect(failure('{ const: "   ", trim: true, required: true }').code).toBe('MAP_REQUIRED_MISSING');
   });
 
+  it('a failure points at the segment its path reads (also outside the context, also an empty element); the context when there is none', () => {
+    // Context: the first LX/AT7 iteration (AT7 on line 15, MS1 on 16).
+    expect(failure('{ path: MS1.04, required: true }', lx[0]).source).toMatchObject({ line: 16, what: 'MS1' }); // MS1 there, MS104 empty
+    expect(failure('{ path: "L11[02=ZZ].01", required: true }', lx[0]).source).toMatchObject({ line: 15, what: 'AT7' }); // no such L11
+    expect(failure('{ first: ["L11[02=ZZ].01", MS1.04], required: true }', lx[0]).source).toMatchObject({ line: 16, what: 'MS1' });
+    expect(failure('{ path: AT8.02, table: t-error }', lx[1]).source).toMatchObject({ line: 20, what: 'AT8' });
+    expect(failure('{ path: B10.03, table: t-error }', lx[0]).source).toMatchObject({ line: 4, what: 'B10' }); // a header segment
+    expect(failure('{ date: MS1.01 }', lx[0]).source).toMatchObject({ line: 16, what: 'MS1' });
+    expect(failure('{ datetime: { date: MS1.01, time: AT7.06 } }', lx[0]).source).toMatchObject({ line: 16, what: 'MS1' });
+    expect(failure('{ decimal: AT8.03, implied: 2 }', lx[1]).code).toBe('MAP_BAD_DECIMAL');
+    expect(failure('{ decimal: AT8.03, implied: 2 }', lx[1]).source).toMatchObject({ line: 20, what: 'AT8' });
+  });
+
   it('when with every condition kind', () => {
     const w = (cond: string, ctx = lx[0]) => value(`{ const: yes, when: ${cond} }`, ctx);
     expect(w('{ path: AT7.01, equals: X1 }')).toBe('yes');
@@ -319,10 +332,8 @@ describe('modifiers', () => {
     expect(value('{ path: AT7.03, required: true, when: { exists: AT7.03 } }', lx[0])).toBeUndefined();
   });
 
-  // A table failure at the transaction level (no foreach) names the ST segment rather than the segment
-  // whose code is unmapped (here B10 on line 4): adapter.loc(ctx) is the context's first segment, while
-  // the value's own location (which adapter.values() returns) is dropped by the path evaluator.
-  it.fails('an unmapped code names the segment that holds it', () => {
+  // At the transaction level (no foreach) the context's first segment is ST; the failure names B10 (line 4).
+  it('an unmapped code names the segment that holds it', () => {
     const f = failure('{ path: B10.03, table: t-error }');
     expect(f.source).toMatchObject({ line: 4, what: 'B10' });
   });
