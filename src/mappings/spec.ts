@@ -4,7 +4,7 @@
 
 import { didYouMean, type Diagnostic } from './diagnostics.js';
 import type { CodeTables } from './tables.js';
-import { coordinate, decimalString, impliedDecimal, TransformError, x12Date, x12Time, zonedIso } from './transforms.js';
+import { compileFormat, coordinate, decimalString, impliedDecimal, TransformError, x12Date, x12Time, zonedIso } from './transforms.js';
 import type { YamlPath, YamlSource } from './yaml-source.js';
 
 /** Where a value came from in the source file, for run-time errors. */
@@ -77,6 +77,9 @@ export interface CompiledField<C> {
 export const SOURCE_KEYS = ['path', 'const', 'first', 'concat', 'list', 'all', 'each', 'datetime', 'date', 'decimal', 'time', 'number', 'coordinate'] as const;
 export const MODIFIER_KEYS = ['table', 'trim', 'case', 'default', 'required', 'when'] as const;
 const EXTRA_KEYS: Record<string, string[]> = {
+  date: ['format'],
+  time: ['format'],
+  datetime: ['format'],
   concat: ['separator'],
   decimal: ['implied'],
   coordinate: ['hemisphere'],
@@ -303,11 +306,11 @@ export class SpecCompiler<C> {
       }
       case 'date': {
         const inner = this.compileSpec(v, here);
-        return this.transformed(inner, this.mappingPos(here), x12Date);
+        return this.transformed(inner, this.mappingPos(here), this.layout('date', raw.format, [...at, 'format']));
       }
       case 'time': {
         const inner = this.compileSpec(v, here);
-        return this.transformed(inner, this.mappingPos(here), x12Time);
+        return this.transformed(inner, this.mappingPos(here), this.layout('time', raw.format, [...at, 'format']));
       }
       case 'decimal': {
         const inner = this.compileSpec(v, here);
@@ -346,6 +349,21 @@ export class SpecCompiler<C> {
           }
         }
         if (!('date' in v)) this.diag('MAP_SPEC_INVALID', "a datetime needs 'date'", here);
+        // format: { date: MM/DD/YYYY, time: h:mm a } for layouts other than X12's (and ISO's).
+        let formats: Record<string, unknown> = {};
+        if (raw.format !== undefined) {
+          if (!isPlainObject(raw.format)) this.diag('MAP_SPEC_INVALID', "a datetime's 'format' is a map with date and/or time layouts", [...at, 'format']);
+          else {
+            formats = raw.format;
+            for (const k of Object.keys(formats)) {
+              if (k !== 'date' && k !== 'time') {
+                this.diag('MAP_UNKNOWN_KEY', `'${k}' is not a datetime format (date, time)`, [...at, 'format', k], { key: true, suggestion: didYouMean(k, ['date', 'time']) });
+              }
+            }
+          }
+        }
+        const readDate = this.layout('date', formats.date, [...at, 'format', 'date']);
+        const readTime = this.layout('time', formats.time, [...at, 'format', 'time']);
         const date = 'date' in v ? this.compileSpec(v.date, [...here, 'date']) : () => undefined;
         const time = 'time' in v ? this.compileSpec(v.time, [...here, 'time']) : () => undefined;
         const zone = 'zone' in v ? this.compileSpec(v.zone, [...here, 'zone']) : () => undefined;
@@ -358,8 +376,8 @@ export class SpecCompiler<C> {
           const t = time(ctx, env);
           const z = zone(ctx, env);
           try {
-            const day = x12Date(String(d));
-            const clock = t === undefined ? '00:00:00' : x12Time(String(t));
+            const day = readDate(String(d));
+            const clock = t === undefined ? '00:00:00' : readTime(String(t));
             let tz = env.timezone;
             if (z !== undefined && z !== '') {
               const mapped = zoneTable?.values.get(String(z));
@@ -373,6 +391,25 @@ export class SpecCompiler<C> {
         };
       }
     }
+  }
+
+  /**
+   * The reader of a date or time: the X12 forms (and ISO's) when no format is given, else the partner's
+   * layout (compileFormat), checked here once.
+   */
+  private layout(kind: 'date' | 'time', format: unknown, at: YamlPath): (v: string) => string {
+    const standard = kind === 'date' ? x12Date : x12Time;
+    if (format === undefined) return standard;
+    if (typeof format !== 'string' || format === '') {
+      this.diag('MAP_SPEC_INVALID', `'format' is a ${kind} layout such as ${kind === 'date' ? 'MM/DD/YYYY' : 'HH:mm or h:mm a'}`, at);
+      return standard;
+    }
+    const compiled = compileFormat(kind, format);
+    if ('error' in compiled) {
+      this.diag('MAP_SPEC_INVALID', compiled.error, at);
+      return standard;
+    }
+    return compiled.parse;
   }
 
   private bad(kind: string, expected: string, at: YamlPath): Evaluator<C> {

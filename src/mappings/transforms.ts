@@ -44,6 +44,90 @@ export function x12Time(raw: string): string {
   return `${v.slice(0, 2)}:${v.slice(2, 4)}:${String(s).padStart(2, '0')}`;
 }
 
+const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+
+/** The tokens of a date `format:`, longest first (so that MMM is not read as MM + M). */
+export const DATE_FORMAT_TOKENS = ['YYYY', 'MMM', 'YY', 'MM', 'DD', 'M', 'D'] as const;
+/** The tokens of a time `format:`: 24-hour HH/H, 12-hour hh/h with `a` (AM/PM), minutes, seconds. */
+export const TIME_FORMAT_TOKENS = ['HH', 'hh', 'mm', 'ss', 'H', 'h', 'a'] as const;
+
+const TOKEN_PATTERN: Record<string, string> = {
+  YYYY: '(\\d{4})', YY: '(\\d{2})', MMM: '([A-Za-z]{3})', MM: '(\\d{2})', M: '(\\d{1,2})', DD: '(\\d{2})', D: '(\\d{1,2})',
+  HH: '(\\d{2})', H: '(\\d{1,2})', hh: '(\\d{2})', h: '(\\d{1,2})', mm: '(\\d{2})', ss: '(\\d{2})', a: '([AaPp][Mm])',
+};
+
+/**
+ * A partner's own date or time layout (`format: MM/DD/YYYY`, `format: h:mm a`): tokens from
+ * DATE_FORMAT_TOKENS or TIME_FORMAT_TOKENS, anything else literal. Compiled once; the parser gives
+ * YYYY-MM-DD or HH:MM:SS, or throws MAP_BAD_DATE / MAP_BAD_TIME. An error message when the layout is wrong.
+ */
+export function compileFormat(kind: 'date' | 'time', format: string): { parse: (v: string) => string } | { error: string } {
+  const tokens: readonly string[] = kind === 'date' ? DATE_FORMAT_TOKENS : TIME_FORMAT_TOKENS;
+  const order: string[] = [];
+  let re = '';
+  for (let i = 0; i < format.length;) {
+    const tok = tokens.find((t) => format.startsWith(t, i));
+    if (tok) {
+      if (order.includes(tok)) return { error: `'${tok}' appears twice in format '${format}'` };
+      order.push(tok);
+      re += TOKEN_PATTERN[tok];
+      i += tok.length;
+    } else {
+      re += format[i].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      i++;
+    }
+  }
+  const has = (...ts: string[]) => ts.some((t) => order.includes(t));
+  if (kind === 'date') {
+    if (!has('YYYY', 'YY') || !has('MMM', 'MM', 'M') || !has('DD', 'D')) {
+      return { error: `a date format needs a year (YYYY or YY), a month (MM, M or MMM) and a day (DD or D); got '${format}'` };
+    }
+  } else {
+    if (!has('HH', 'H', 'hh', 'h') || !has('mm')) return { error: `a time format needs an hour (HH, H, hh or h) and minutes (mm); got '${format}'` };
+    if (has('hh', 'h') !== has('a')) return { error: `a 12-hour format (hh or h) goes with 'a' (AM/PM), and 'a' with hh or h; got '${format}'` };
+    if (has('HH', 'H') && has('hh', 'h')) return { error: `a time format has either a 24-hour (HH, H) or a 12-hour (hh, h) hour; got '${format}'` };
+  }
+  const matcher = new RegExp(`^${re}$`);
+  const at = (m: RegExpExecArray, ...ts: string[]): string | undefined => {
+    for (const t of ts) {
+      const k = order.indexOf(t);
+      if (k >= 0) return m[k + 1];
+    }
+    return undefined;
+  };
+  if (kind === 'date') {
+    return {
+      parse(v) {
+        const m = matcher.exec(v);
+        if (!m) throw new TransformError('MAP_BAD_DATE', `'${v}' does not match the date format '${format}'`);
+        const yText = at(m, 'YYYY', 'YY')!;
+        const y = yText.length === 4 ? +yText : (+yText < 50 ? 2000 : 1900) + +yText;
+        const monthName = at(m, 'MMM');
+        const mo = monthName !== undefined ? MONTHS.indexOf(monthName.toUpperCase()) + 1 : +at(m, 'MM', 'M')!;
+        const d = +at(m, 'DD', 'D')!;
+        if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) throw new TransformError('MAP_BAD_DATE', `'${v}' is not a calendar date`);
+        return `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+      },
+    };
+  }
+  return {
+    parse(v) {
+      const m = matcher.exec(v);
+      if (!m) throw new TransformError('MAP_BAD_TIME', `'${v}' does not match the time format '${format}'`);
+      let h = +at(m, 'HH', 'H', 'hh', 'h')!;
+      const half = at(m, 'a');
+      if (half !== undefined) {
+        if (h < 1 || h > 12) throw new TransformError('MAP_BAD_TIME', `'${v}' is not a valid time of day`);
+        h = (h % 12) + (half.toUpperCase() === 'PM' ? 12 : 0);
+      }
+      const min = +at(m, 'mm')!;
+      const sec = +(at(m, 'ss') ?? 0);
+      if (h > 23 || min > 59 || sec > 59) throw new TransformError('MAP_BAD_TIME', `'${v}' is not a valid time of day`);
+      return `${String(h).padStart(2, '0')}:${String(min).padStart(2, '0')}:${String(sec).padStart(2, '0')}`;
+    },
+  };
+}
+
 function allDigits(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

@@ -212,6 +212,43 @@ describe('value spec kinds', () => {
     expect(failure('{ date: B10.01 }').code).toBe('MAP_BAD_DATE');
   });
 
+  it('date, time and datetime with a partner layout (format)', () => {
+    expect(value('{ date: { const: "05/12/2025" }, format: MM/DD/YYYY }')).toBe('2025-05-12');
+    expect(value('{ date: { const: "5/2/25" }, format: M/D/YY }')).toBe('2025-05-02');
+    expect(value('{ date: { const: "12-may-2025" }, format: DD-MMM-YYYY }')).toBe('2025-05-12');
+    expect(value('{ time: { const: "2:05 pm" }, format: "h:mm a" }')).toBe('14:05:00');
+    expect(value('{ time: { const: "12:00 AM" }, format: "hh:mm a" }')).toBe('00:00:00');
+    expect(value('{ time: { const: "14.05.09" }, format: HH.mm.ss }')).toBe('14:05:09');
+    expect(value('{ datetime: { date: { const: "05/12/2025" }, time: { const: "2:05 PM" } }, format: { date: MM/DD/YYYY, time: "h:mm a" } }'))
+      .toBe('2025-05-12T14:05:00-05:00');
+    // Only the layout given is read: the X12 form is no longer accepted there.
+    expect(failure('{ date: { const: "20250512" }, format: MM/DD/YYYY }').message).toBe("'20250512' does not match the date format 'MM/DD/YYYY'");
+    expect(failure('{ date: { const: "02/30/2025" }, format: MM/DD/YYYY }').code).toBe('MAP_BAD_DATE');
+    expect(failure('{ date: { const: "01-Foo-2025" }, format: DD-MMM-YYYY }').code).toBe('MAP_BAD_DATE');
+    expect(failure('{ time: { const: "13:05 PM" }, format: "h:mm a" }').code).toBe('MAP_BAD_TIME');
+    expect(failure('{ datetime: { date: { const: "2025-05-12" } }, format: { date: MM/DD/YYYY } }').code).toBe('MAP_BAD_DATE');
+  });
+
+  it('a wrong layout is a compile-time diagnostic at its position', () => {
+    const yaml = [
+      'fields:',
+      '  a: { date: B10.01, format: MM/DD }',
+      '  b: { time: B10.01, format: "h:mm" }',
+      '  c: { datetime: { date: B10.01 }, format: { dat: MM/DD/YYYY } }',
+      '  d: { date: B10.01, format: 8 }',
+      '  e: { time: B10.01, format: "HH:mm:ss:ss" }',
+      '',
+    ].join('\n');
+    const got = compile(yaml).diagnostics.map((d) => `${d.line}:${d.column} ${d.code}${d.suggestion ? ` ~${d.suggestion}` : ''} ${d.message}`);
+    expect(got).toEqual([
+      `2:${pos(yaml, 'MM/DD }').column} MAP_SPEC_INVALID a date format needs a year (YYYY or YY), a month (MM, M or MMM) and a day (DD or D); got 'MM/DD'`,
+      `3:${pos(yaml, '"h:mm"').column} MAP_SPEC_INVALID a 12-hour format (hh or h) goes with 'a' (AM/PM), and 'a' with hh or h; got 'h:mm'`,
+      `4:${pos(yaml, 'dat:').column} MAP_UNKNOWN_KEY ~date 'dat' is not a datetime format (date, time)`,
+      `5:${pos(yaml, '8 }').column} MAP_SPEC_INVALID 'format' is a date layout such as MM/DD/YYYY`,
+      `6:${pos(yaml, '"HH:mm:ss:ss"').column} MAP_SPEC_INVALID 'ss' appears twice in format 'HH:mm:ss:ss'`,
+    ]);
+  });
+
   it('time: HHMM and HHMMSS', () => {
     expect(value('{ time: AT7.06 }', lx[0])).toBe('14:30:00');
     expect(value('{ time: AT7.06 }', lx[1])).toBe('14:30:15');
