@@ -104,6 +104,7 @@ export class CanonicalTarget {
         const c = node ? child(node, e.key) : null;
         if (e.plan) sort(e.plan, c);
         if (e.field?.itemPlan) sort(e.field.itemPlan, c ? arrayElement(c) : null);
+        for (const set of e.field?.itemSets ?? []) sort(set.plan, c ? arrayElement(c) : null);
       }
     };
     sort(plan, unwrap(this.schema));
@@ -143,12 +144,13 @@ export class CanonicalTarget {
       }
       if (!node) continue;
       for (let i = 1; i <= f.target.length; i++) assigned.add(f.target.slice(0, i).join('.'));
-      if (f.itemFields) {
+      if (f.itemFields || f.itemSets) {
         const el = arrayElement(node);
         if (!el) {
-          out.push(src.diagnostic('MAP_SPEC_INVALID', `'${f.target.join('.')}' is not a list, so 'each' cannot fill it`, f.yamlPath, { key: true }));
+          out.push(src.diagnostic('MAP_SPEC_INVALID', `'${f.target.join('.')}' is not a list, so '${f.itemSets ? 'items' : 'each'}' cannot fill it`, f.yamlPath, { key: true }));
         } else {
-          this.check(f.itemFields, el, src, out, false);
+          if (f.itemFields) this.check(f.itemFields, el, src, out, false);
+          for (const set of f.itemSets ?? []) this.check(set.fields, el, src, out, false);
         }
       }
     }

@@ -71,10 +71,12 @@ export interface CompiledField<C> {
   itemFields?: CompiledField<C>[];
   /** The object plan of those items (reordered to the canonical schema once it is known). */
   itemPlan?: ObjectPlan<C>;
+  /** The items of an `items: [...]` list, each its own fields and plan (checked and ordered like itemFields). */
+  itemSets?: { fields: CompiledField<C>[]; plan: ObjectPlan<C> }[];
   yamlPath: YamlPath;
 }
 
-export const SOURCE_KEYS = ['path', 'const', 'first', 'concat', 'list', 'all', 'each', 'datetime', 'date', 'decimal', 'time', 'number', 'coordinate'] as const;
+export const SOURCE_KEYS = ['path', 'const', 'first', 'concat', 'list', 'all', 'each', 'items', 'datetime', 'date', 'decimal', 'time', 'number', 'coordinate'] as const;
 export const MODIFIER_KEYS = ['table', 'trim', 'case', 'default', 'required', 'when'] as const;
 const EXTRA_KEYS: Record<string, string[]> = {
   date: ['format'],
@@ -303,6 +305,24 @@ export class SpecCompiler<C> {
         }
         this.diag('MAP_SPEC_INVALID', "'each' needs 'fields' (an object per iteration) or 'value' (a value per iteration)", at);
         return () => undefined;
+      }
+      case 'items': {
+        // A list of objects written out one by one, for sources without loops (a CSV record's shipper and
+        // consignee columns -> parties[]): each item is a fields map; an item with no value is left out.
+        if (!Array.isArray(v) || v.length === 0) return this.bad('items', 'a list of field maps (one per array item)', here);
+        const sets = v.map((item, i) => {
+          const fields = this.compileFields(item, [...here, i]);
+          return { fields, plan: this.plan(fields) };
+        });
+        if (field) field.itemSets = sets;
+        return (ctx, env) => {
+          const out: Value[] = [];
+          for (const set of sets) {
+            const obj = evaluatePlan(set.plan, ctx, env);
+            if (obj !== undefined) out.push(obj);
+          }
+          return out.length ? out : undefined;
+        };
       }
       case 'date': {
         const inner = this.compileSpec(v, here);

@@ -240,7 +240,8 @@ export async function* translateCsv(
     }
     const unit: TranslatedUnit = { format: 'csv', partner: partner.id, label: `record ${item.index}`, line: item.line, status: 'translated', events: [], errors: [] };
     mapInto(unit, route, partner, { record: item }, (index) =>
-      ({ format: 'csv' as const, fileId: opts.fileId, ...(opts.fileName && { fileName: opts.fileName }), line: item.line, index }), opts);
+      // In CsvSource's key order (index, then line): the fast validation path keeps the candidate as it is.
+      ({ format: 'csv' as const, fileId: opts.fileId, ...(opts.fileName && { fileName: opts.fileName }), index, line: item.line }), opts);
     yield unit;
   }
 }

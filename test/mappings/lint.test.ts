@@ -90,7 +90,7 @@ const EXPECTED = [
   "partners/bad-map/mappings/214.yaml:11:39 MAP_UNKNOWN_TABLE no code table 'x12-shipment-statu' (did you mean 'x12-shipment-status'?)",
   "partners/bad-map/mappings/214.yaml:12:36 MAP_UNKNOWN_KEY 'tables' is not allowed in a 'path' spec; allowed: path, table, trim, case, default, required, when (did you mean 'table'?)",
   "partners/bad-map/mappings/214.yaml:13:5 MAP_UNKNOWN_FIELD shipment.status@1 has no field 'status.reasn'; fields here: milestone, rawStatusCode, reason, rawReasonCode, rawTimeCode, description (did you mean 'reason'?)",
-  "partners/bad-map/mappings/214.yaml:14:20 MAP_UNKNOWN_FIELD 'location.city' is a value, it has no field 'pth' (a value spec needs one of path, const, first, concat, list, all, each, datetime, date, decimal, time, number, coordinate) (did you mean 'path'?)",
+  "partners/bad-map/mappings/214.yaml:14:20 MAP_UNKNOWN_FIELD 'location.city' is a value, it has no field 'pth' (a value spec needs one of path, const, first, concat, list, all, each, items, datetime, date, decimal, time, number, coordinate) (did you mean 'path'?)",
 ];
 
 describe('waybill lint', () => {

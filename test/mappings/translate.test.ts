@@ -244,3 +244,92 @@ fields:
     expect(unmapped.errors.map((e) => e.code)).toEqual(['MAP_UNMAPPED_CODE']);
   });
 });
+
+describe('CSV: lists of objects (items) and partner date layouts (format)', () => {
+  let root: string;
+  const PARTNER = `id: rowfreight
+name: Row Freight
+timezone: America/Chicago
+inbound:
+  - document: csv
+    mapping: mappings/status.yaml
+`;
+  const MAPPING = `source: csv
+target: shipment.status@1
+fields:
+  occurredAt: { datetime: { date: Date, time: Time }, format: { date: MM/DD/YYYY, time: "h:mm a" }, required: true }
+  references.proNumber: { path: PRO, required: true }
+  status.milestone: { path: Status, table: x12-shipment-status, required: true }
+  status.rawStatusCode: Status
+  parties:
+    items:
+      - role: { const: shipper, when: { exists: Shipper } }
+        name: Shipper
+        address.city: Shipper City
+      - role: { const: consignee, when: { exists: Consignee } }
+        name: Consignee
+        address.city: Consignee City
+`;
+  const CSV = [
+    'PRO,Status,Date,Time,Shipper,Shipper City,Consignee,Consignee City',
+    'PRO1,D1,07/16/2025,2:05 PM,ACME,DENVER,BIG BOX,RENO',
+    'PRO2,X1,07/17/2025,9:30 AM,,,BIG BOX,RENO',
+    'PRO3,X1,2025-07-17,9:30 AM,ACME,DENVER,,',
+    '',
+  ].join('\r\n');
+
+  function partnerWith(mapping: string) {
+    root = mkdtempSync(join(tmpdir(), 'waybill-items-'));
+    mkdirSync(join(root, 'rowfreight/mappings'), { recursive: true });
+    writeFileSync(join(root, 'rowfreight/partner.yaml'), PARTNER);
+    writeFileSync(join(root, 'rowfreight/mappings/status.yaml'), mapping);
+    return compilePartner(join(root, 'rowfreight'));
+  }
+
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('each item is an object of the list, in order; an item with no value is left out; events follow the canonical key order', async () => {
+    const { partner, diagnostics } = partnerWith(MAPPING);
+    expect(diagnostics).toEqual([]);
+    const out: TranslatedUnit[] = [];
+    for await (const u of translateCsv(Buffer.from(CSV), partner!, { ...OPTS, fileName: 'status.csv' })) out.push(u);
+    expect(out.map((u) => u.status)).toEqual(['translated', 'translated', 'failed']);
+    const [first, second] = out.map((u) => u.events[0] as Json);
+    expect(first.occurredAt).toBe('2025-07-16T14:05:00-05:00');
+    expect(first.parties).toEqual([
+      { role: 'shipper', name: 'ACME', address: { city: 'DENVER' } },
+      { role: 'consignee', name: 'BIG BOX', address: { city: 'RENO' } },
+    ]);
+    expect(second.parties).toEqual([{ role: 'consignee', name: 'BIG BOX', address: { city: 'RENO' } }]);
+    expect(parseEvent(first).ok).toBe(true);
+    // The same JSON zod's own output would give (key order included).
+    const parsed = parseEvent(first);
+    expect(JSON.stringify(parsed.ok && parsed.value)).toBe(JSON.stringify(first));
+    // An ISO date where the partner's layout is MM/DD/YYYY fails that record alone.
+    expect(out[2].errors.map((e) => [e.code, e.line, e.message])).toEqual([['MAP_BAD_DATE', 4, "'2025-07-17' does not match the date format 'MM/DD/YYYY'"]]);
+  });
+
+  it('an item is checked against the list element schema: unknown fields, required fields never assigned, a target that is no list', () => {
+    const { partner, diagnostics } = partnerWith(`source: csv
+target: shipment.status@1
+fields:
+  occurredAt: { datetime: { date: Date } }
+  references.proNumber: PRO
+  status.milestone: { const: delivered }
+  parties:
+    items:
+      - role: { const: shipper }
+        nmae: Shipper
+      - name: Consignee
+  carrierScac:
+    items:
+      - name: Shipper
+`);
+    expect(partner).toBeNull();
+    expect(diagnostics.map((d) => `${d.line} ${d.code}${d.suggestion ? ` ~${d.suggestion}` : ''}`)).toEqual([
+      '10 MAP_UNKNOWN_FIELD ~name',
+      '11 MAP_REQUIRED_FIELD_UNASSIGNED',
+      '12 MAP_SPEC_INVALID',
+    ]);
+  });
+});
