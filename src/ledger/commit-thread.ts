@@ -33,6 +33,11 @@ export class CommitThread {
 
   constructor(private readonly path: string) {}
 
+  /** Starts the thread now, so that the first file does not wait for it (module loading, opening the ledger). */
+  warm(): void {
+    if (!this.worker) this.start();
+  }
+
   /** Runs `method` on the thread's connection; started (or restarted, after a crash) on first use. */
   call<T>(method: ThreadedMethod, args: unknown[]): Promise<T> {
     const worker = this.worker ?? this.start();

@@ -261,7 +261,10 @@ export class SqliteLedger implements Ledger {
       getDelivery: db.prepare('SELECT * FROM deliveries WHERE event_id = ?'),
     };
     if (background) this.checkpointer = new WalCheckpointer(path, { onError: opts.onCheckpointError });
-    if (opts.commitThread === true && path !== ':memory:') this.commits = new CommitThread(path);
+    if (opts.commitThread === true && path !== ':memory:') {
+      this.commits = new CommitThread(path);
+      this.commits.warm();
+    }
     const stmts = this.stmts;
     this.txs = {
       commitBatch: db.transaction((batch: UnitBatch) => this.commitBatchRows(batch)),
