@@ -41,7 +41,8 @@ export async function storeFile(dataDir: string, input: FileInput): Promise<Stor
   try {
     const chunks: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer> =
       Buffer.isBuffer(input) ? [input] : 'path' in input && typeof input.path === 'string' && !(Symbol.asyncIterator in input)
-        ? createReadStream((input as { path: string }).path) : (input as AsyncIterable<Buffer | Uint8Array>);
+        // 1 MB reads: a 37 MB file in 37 awaited writes, not 570.
+        ? createReadStream((input as { path: string }).path, { highWaterMark: 1 << 20 }) : (input as AsyncIterable<Buffer | Uint8Array>);
     for await (const chunk of chunks) {
       const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
       hash.update(buf);
