@@ -72,7 +72,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const sweeps = startRecoverySweeps(ctx, dispatcher, { intervalMs: 30_000 });
   // The relay runs on a thread of its own (relay-thread.ts): publishing overlaps translation.
   const relay: RelayControl = new RelayThread({
-    ledgerPath: join(config.dataDir, 'ledger.db'), redisUrl: config.redisUrl,
+    ledger: ledger.location, redisUrl: config.redisUrl,
     options: { prefix, batchSize: config.relay.batchSize, idleMs: config.relay.idleMs, epochFile: join(config.dataDir, 'relay-epoch') },
   }, log);
   relay.start();

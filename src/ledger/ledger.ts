@@ -190,7 +190,15 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
+/**
+ * Where a ledger is, as plain data: what a worker thread (the relay's) or another process is given to open
+ * its own connection to the same ledger (openLedger, open.ts). A second database adds its kind here.
+ */
+export type LedgerLocation = { kind: 'sqlite'; path: string };
+
 export interface Ledger {
+  /** Where other threads and processes open this same ledger. */
+  readonly location: LedgerLocation;
   /** Records a stored file (durable before returning: synchronous=FULL). Same id again: created=false. */
   recordFile(file: NewFile): Promise<{ file: FileRecord; created: boolean }>;
   getFile(id: string): Promise<FileRecord | null>;

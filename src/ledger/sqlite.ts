@@ -10,6 +10,7 @@ import {
   type InterchangeSeen, type Ledger, type LedgerError, type LedgerStats, type NewFile, type NewOutboundDocument, type OutboundDocument,
   type OutboxRow, type UnitBatch, type UnitRecord,
   type OutboundTransfer, type RemoteFileKey, type RemoteFileRecord, type RemoteFileState,
+  type LedgerLocation,
 } from './ledger.js';
 import { WalCheckpointer } from './checkpointer.js';
 import { CommitThread } from './commit-thread.js';
@@ -208,6 +209,10 @@ export class SqliteLedger implements Ledger {
 
   private checkpointer: WalCheckpointer | null = null;
   private commits: CommitThread | null = null;
+
+  get location(): LedgerLocation {
+    return { kind: 'sqlite', path: this.path };
+  }
 
   constructor(readonly path: string, opts: SqliteLedgerOptions = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });

@@ -11,6 +11,7 @@
 
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../runtime/module-worker.js';
+import type { LedgerLocation } from '../ledger/ledger.js';
 import { silentLogger, type Logger } from '../pipeline/context.js';
 import type { OutboxRelayOptions, RelayStatus } from './relay.js';
 
@@ -23,7 +24,8 @@ export interface RelayControl {
 }
 
 export interface RelayThreadData {
-  ledgerPath: string;
+  /** The gateway's ledger (Ledger.location): the thread opens its own connection to it. */
+  ledger: LedgerLocation;
   redisUrl: string;
   options: Omit<OutboxRelayOptions, 'ledger' | 'connection' | 'log'>;
 }

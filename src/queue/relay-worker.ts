@@ -3,7 +3,7 @@
 // status, log lines).
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { SqliteLedger } from '../ledger/sqlite.js';
+import { openLedger } from '../ledger/open.js';
 import type { Logger } from '../pipeline/context.js';
 import { createConnection } from './queues.js';
 import { OutboxRelay } from './relay.js';
@@ -20,8 +20,8 @@ const log: Logger = {
   error: (obj, msg) => post({ type: 'log', level: 'error', obj, msg }),
 };
 
-// The gateway's own ledger connection runs the background WAL checkpoints.
-const ledger = new SqliteLedger(data.ledgerPath, { checkpointedElsewhere: true });
+// The gateway's own ledger connection runs the maintenance (SQLite's background WAL checkpoints).
+const ledger = openLedger(data.ledger, { secondary: true });
 // Connection errors are reported by the relay's own state (waiting-for-redis), as on the main thread.
 const connection = createConnection(data.redisUrl, { role: 'producer', name: 'waybill-relay' });
 const relay = new OutboxRelay({ ...data.options, ledger, connection, log });

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
+import { openLedger } from '../../src/ledger/open.js';
 import type { OutboxEvent, UnitRecord } from '../../src/ledger/ledger.js';
 
 const cleanup: Array<() => void | Promise<void>> = [];
@@ -71,5 +72,21 @@ describe('SqliteLedger commitThread', () => {
     } finally {
       await again.close();
     }
+  });
+});
+
+describe('Ledger.location and openLedger', () => {
+  it('a connection opened from a ledger\'s location (as the relay thread opens one) sees the same data', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wb-location-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const ledger = new SqliteLedger(join(dir, 'ledger.db'));
+    cleanup.push(() => ledger.close());
+    expect(ledger.location).toEqual({ kind: 'sqlite', path: join(dir, 'ledger.db') });
+    // Plain data: it crosses threads as it is.
+    expect(structuredClone(ledger.location)).toEqual(ledger.location);
+    await ledger.recordFile({ id: FILE_ID, size: 1, transport: 'folder', originalName: 'a.edi', storedPath: 'files/a', receivedAt: '2025-01-01T00:00:00.000Z' });
+    const other = openLedger(ledger.location, { secondary: true });
+    cleanup.push(() => other.close());
+    expect((await other.getFile(FILE_ID))?.originalName).toBe('a.edi');
   });
 });
