@@ -10,6 +10,7 @@ import { GatewayMetrics } from '../api/metrics.js';
 import { startWebhookDelivery, type WebhookDelivery } from '../delivery/webhook.js';
 import { SqliteLedger } from '../ledger/sqlite.js';
 import type { Ledger } from '../ledger/ledger.js';
+import type { PartnerRegistry } from '../mappings/registry.js';
 import type { Logger, PipelineContext } from '../pipeline/context.js';
 import { intake, type IntakeRequest } from '../pipeline/intake.js';
 import { QueueDispatcher, startInboundWorker, startRecoverySweeps } from '../queue/dispatcher.js';
@@ -17,7 +18,7 @@ import { createConnection, EVENTS_QUEUE, INBOUND_QUEUE, redisStatus } from '../q
 import { RelayThread, type RelayControl } from '../queue/relay-thread.js';
 import { FolderTransport } from '../transports/folder/folder.js';
 import { OutboundDelivery } from '../transports/delivery/outbound-delivery.js';
-import { remotePollersFor } from '../transports/sftp/remote/index.js';
+import { RemotePollerSet } from '../transports/sftp/remote/index.js';
 import { hostedSftpAccounts } from '../transports/sftp/config.js';
 import { HostedSftpServer } from '../transports/sftp/server/index.js';
 import type { GatewayConfig } from './config.js';
@@ -122,17 +123,21 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     log.info({ port: started.port, fingerprint: started.fingerprint }, 'hosted SFTP server listening');
   }
 
-  // Partners whose server we poll (transports.remote): one independent poller each. The file came
-  // through that partner's account, which identifies it (CSV/XML need that; X12 keeps its ISA check).
-  const remote = remotePollersFor(
-    partners.current.list().map((p) => ({ id: p.id, transports: p.config.transports })),
-    {
-      ledger, log, workDir: join(config.dataDir, 'tmp', 'remote'),
-      take: (path, meta) => intake(intakeCtx, { input: { path }, transport: 'sftp-poll', originalName: meta.name, originalPath: meta.remotePath, partner: meta.partner }),
-    },
-  );
-  for (const problem of remote.problems) log.error({ problem }, 'remote SFTP configuration problem');
-  for (const p of remote.pollers) p.start();
+  // Partners whose server we poll (transports.remote): one independent poller each, following partner
+  // reloads. The file came through that partner's account, which identifies it (CSV/XML need that; X12
+  // keeps its ISA check).
+  const remote = new RemotePollerSet({
+    ledger, log, workDir: join(config.dataDir, 'tmp', 'remote'),
+    take: (path, meta) => intake(intakeCtx, { input: { path }, transport: 'sftp-poll', originalName: meta.name, originalPath: meta.remotePath, partner: meta.partner }),
+  });
+  const syncPollers = async (registry: PartnerRegistry) => {
+    const problems = await remote.sync(registry.list().map((p) => ({ id: p.id, transports: p.config.transports })));
+    for (const problem of problems) log.error({ problem }, 'remote SFTP configuration problem');
+  };
+  await syncPollers(partners.current);
+  partners.onReload((registry) => {
+    syncPollers(registry).catch((err: Error) => log.error({ err: err.message }, 'remote SFTP pollers could not follow the partner reload'));
+  });
   // Acknowledgments (and later tenders and invoices) go out through each partner's transport.
   const delivery = new OutboundDelivery({ ledger, dataDir: config.dataDir, log, partnerTransports: (id) => partners.current.get(id)?.config.transports });
   delivery.start();
@@ -182,7 +187,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     log.info({}, why);
     await folder?.stop();
     await sftp?.stop();
-    await Promise.all(remote.pollers.map((p) => p.stop()));
+    await remote.stop();
     await delivery.stop();
     await sweeps.stop();
     // Finish the translations in flight (BullMQ worker or local runner), taking no new inbound job; then

@@ -36,11 +36,17 @@ export class PartnerHolder {
   private timer: NodeJS.Timeout | null = null;
   /** Diagnostics of the last load, for /readyz and the logs. */
   lastDiagnostics: Diagnostic[] = [];
+  private readonly listeners: Array<(registry: PartnerRegistry) => void> = [];
 
   constructor(private readonly dir: string, private readonly log: Logger) {}
 
   get current(): PartnerRegistry {
     return this.registry;
+  }
+
+  /** Told after every reload, with the registry now current (transports follow partner changes). */
+  onReload(listener: (registry: PartnerRegistry) => void): void {
+    this.listeners.push(listener);
   }
 
   /** Loads every partner; on reload, broken partners keep their previous version. */
@@ -65,6 +71,7 @@ export class PartnerHolder {
     this.registry = next;
     this.lastDiagnostics = diagnostics;
     this.log.info({ partners: next.list().map((p) => p.id) }, 'partners loaded');
+    for (const listener of this.listeners) listener(next);
     return { swapped: true, diagnostics };
   }
 

@@ -232,3 +232,67 @@ describe.skipIf(!canRun)('remote SFTP end to end (partner sshd -> gateway poller
     expect(readdirSync(inbox.local)).toEqual(pushed);
   });
 });
+
+describe.skipIf(!canRun)('remote SFTP pollers follow partner reloads', { timeout: 60_000 }, () => {
+  let sshd: TestSshd;
+  let work: string;
+  let gateway: Gateway | null = null;
+  const prefix = `wbg-sftpreload-${process.pid}-${Date.now().toString(36)}`;
+  const sample = readFileSync(SAMPLE);
+
+  beforeAll(async () => {
+    sshd = await TestSshd.start('waybill-sshd-reload-');
+    work = mkdtempSync(join(tmpdir(), 'wb-sftp-reload-'));
+  });
+
+  afterAll(async () => {
+    await gateway?.stop().catch(() => undefined);
+    await cleanRedis(prefix);
+    await sshd?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('a remote block added by a reload starts polling; removed, polling stops; the gateway never restarts', async () => {
+    const out = sshd.dir('/out');
+    const partnersDir = join(work, 'partners');
+    cpSync(join(ROOT, 'partners/prairie-line'), join(partnersDir, 'prairie-line'), { recursive: true });
+    const partnerYaml = join(partnersDir, 'prairie-line/partner.yaml');
+    const plain = readFileSync(partnerYaml, 'utf8');
+    const remote = {
+      host: '127.0.0.1', port: sshd.port, username: 'root', privateKey: { path: sshd.clientKey }, hostKey: sshd.hostKey,
+      poll: [{ dir: out.remote, pattern: '*.edi', afterIntake: 'delete' }],
+      intervalSeconds: 0.2, minAgeSeconds: 0, settleSeconds: 0.1, retry: { baseSeconds: 0.2, maxSeconds: 1 },
+    };
+    const config = configSchema.parse({
+      dataDir: join(work, 'data'), partnersDir, redisUrl: REDIS_URL, queuePrefix: prefix,
+      http: { port: 0 }, inbound: { folder: null }, reloadMs: 100,
+    });
+    gateway = await startGateway(config, silentLogger);
+    const gw = gateway;
+    const drop = (name: string) => {
+      writeFileSync(join(out.local, `${name}.part`), sample);
+      renameSync(join(out.local, `${name}.part`), join(out.local, name));
+    };
+
+    // No remote block yet: nobody polls. (A bounded look: a poller at 0.2 s would have taken it many times over.)
+    drop('first.edi');
+    await sleep(1_500);
+    expect(existsSync(join(out.local, 'first.edi'))).toBe(true);
+    expect(await gw.ledger.listFiles()).toEqual([]);
+
+    // The analyst adds the remote block: the reload starts a poller, which takes the file.
+    writeFileSync(partnerYaml, `${plain}\ntransports:\n  remote: ${JSON.stringify(remote)}\n`);
+    await waitFor('the file taken in by the poller the reload started', () => !existsSync(join(out.local, 'first.edi')));
+    await waitFor('the file translated', async () => (await gw.ledger.listFiles())[0]?.state === 'translated');
+    expect((await gw.ledger.listFiles())[0]).toMatchObject({ transport: 'sftp-poll', partner: 'prairie-line', originalName: 'first.edi' });
+
+    // And removes it again: the poller stops (the reload is seen within a few polls of the folder).
+    writeFileSync(partnerYaml, plain);
+    await waitFor('the reload without the remote block', () => gw.partners.current.get('prairie-line')?.config.transports.remote === undefined);
+    await sleep(500); // the poller stops between files
+    drop('second.edi');
+    await sleep(1_500);
+    expect(existsSync(join(out.local, 'second.edi'))).toBe(true);
+    expect((await gw.ledger.listRemoteFiles({ partner: 'prairie-line' })).map((r) => r.path)).toEqual([`${out.remote}/first.edi`]);
+  });
+});

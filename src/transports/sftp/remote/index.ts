@@ -1,6 +1,7 @@
 // Remote SFTP transport: poll partners' servers for inbound files, push outbound files to them.
-// The gateway builds one poller per partner with a `transports.remote` block that has `poll` entries.
-import { parseRemoteSftp } from './config.js';
+// The gateway keeps one poller per partner with a `transports.remote` block that has `poll` entries
+// (RemotePollerSet), in step with partner reloads.
+import { parseRemoteSftp, type RemoteSftpConfig } from './config.js';
 import { RemoteSftpPoller, type RemoteSftpPollerOptions } from './poller.js';
 
 export { remoteSftpSchema, parseRemoteSftp, type RemoteSftpConfig, type RemoteSftpInput, type OutboundConfig, type PollDirConfig } from './config.js';
@@ -10,20 +11,56 @@ export { pushFile, type PushResult, type PushHooks } from './push.js';
 export { renderFileName } from './names.js';
 
 /**
- * One poller per partner whose transports.remote block polls something. Partners whose block is invalid
- * are returned with their problems (and get no poller) instead of stopping the others.
+ * The pollers of the current partner configuration, kept in step with it: sync() after a partner reload
+ * starts the pollers of partners that gained a remote block, restarts those whose block changed (the old
+ * one stops between files first; the ledger's record of taken files keeps the new one from taking a file
+ * twice) and stops those that lost it. Calls are serialized.
  */
-export function remotePollersFor(
-  partners: Array<{ id: string; transports: Record<string, unknown> }>,
-  opts: Omit<RemoteSftpPollerOptions, 'partner' | 'config'>,
-): { pollers: RemoteSftpPoller[]; problems: Array<{ partner: string; problems: string[] }> } {
-  const pollers: RemoteSftpPoller[] = [];
-  const problems: Array<{ partner: string; problems: string[] }> = [];
-  for (const p of partners) {
-    if (p.transports.remote === undefined) continue;
-    const parsed = parseRemoteSftp(p.transports.remote);
-    if (!parsed.config) problems.push({ partner: p.id, problems: parsed.problems });
-    else if (parsed.config.poll.length) pollers.push(new RemoteSftpPoller({ ...opts, partner: p.id, config: parsed.config }));
+export class RemotePollerSet {
+  private readonly running = new Map<string, { key: string; poller: RemoteSftpPoller }>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+
+  constructor(private readonly opts: Omit<RemoteSftpPollerOptions, 'partner' | 'config'>) {}
+
+  get pollers(): RemoteSftpPoller[] {
+    return [...this.running.values()].map((r) => r.poller);
   }
-  return { pollers, problems };
+
+  /** Brings the running pollers in line with `partners`; resolves with the partners whose remote block is invalid. */
+  sync(partners: Array<{ id: string; transports: Record<string, unknown> }>): Promise<Array<{ partner: string; problems: string[] }>> {
+    const next = this.chain.then(async () => {
+      if (this.stopped) return [];
+      const wanted = new Map<string, { key: string; config: RemoteSftpConfig }>();
+      const problems: Array<{ partner: string; problems: string[] }> = [];
+      for (const p of partners) {
+        if (p.transports.remote === undefined) continue;
+        const parsed = parseRemoteSftp(p.transports.remote);
+        if (!parsed.config) problems.push({ partner: p.id, problems: parsed.problems });
+        else if (parsed.config.poll.length) wanted.set(p.id, { key: JSON.stringify(parsed.config), config: parsed.config });
+      }
+      for (const [id, r] of [...this.running]) {
+        if (wanted.get(id)?.key === r.key) continue;
+        await r.poller.stop();
+        this.running.delete(id);
+      }
+      for (const [id, w] of wanted) {
+        if (this.running.has(id)) continue;
+        const poller = new RemoteSftpPoller({ ...this.opts, partner: id, config: w.config });
+        this.running.set(id, { key: w.key, poller });
+        poller.start();
+      }
+      return problems;
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Stops every poller (each between files) and any sync still to come. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.chain;
+    await Promise.all(this.pollers.map((p) => p.stop()));
+    this.running.clear();
+  }
 }
