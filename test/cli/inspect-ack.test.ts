@@ -10,16 +10,16 @@ const valid = 'fixtures/edi/214/004010/ltl-multi-status.edi';
 const seCount = 'fixtures/edi/envelope/se-count-wrong.edi';
 
 describe('waybill inspect', () => {
-  it('prints a readable report and exits 0 for a valid file', () => {
-    const r = waybill(['inspect', valid]);
+  it('prints a readable report and exits 0 for a valid file', async () => {
+    const r = await waybill(['inspect', valid]);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(': valid');
     expect(r.stdout).toMatch(/interchange 000002291/);
     expect(r.stdout).toMatch(/delimiters: element '\*', component '>', repetition none, segment '~'/);
   });
 
-  it('--json prints exactly one JSON object with the documented shape, exit 1 when invalid', () => {
-    const r = waybill(['inspect', '--json', seCount]);
+  it('--json prints exactly one JSON object with the documented shape, exit 1 when invalid', async () => {
+    const r = await waybill(['inspect', '--json', seCount]);
     expect(r.status).toBe(1);
     const out = JSON.parse(r.stdout);
     expect(out.valid).toBe(false);
@@ -30,36 +30,36 @@ describe('waybill inspect', () => {
     for (const e of out.errors) expect(Object.keys(e)).toEqual(expect.arrayContaining(['code', 'message', 'line', 'column']));
   });
 
-  it('bad paths and unreadable files give one coded line and exit 2', () => {
-    const missing = waybill(['inspect', 'no/such/file.edi']);
+  it('bad paths and unreadable files give one coded line and exit 2', async () => {
+    const missing = await waybill(['inspect', 'no/such/file.edi']);
     expect(missing.status).toBe(2);
     expect(missing.stderr.trim()).toBe('waybill: CLI_FILE_NOT_FOUND: no such file: no/such/file.edi');
-    expect(waybill(['inspect', 'fixtures']).stderr).toMatch(/^waybill: CLI_FILE_UNREADABLE: .* is a directory/);
+    expect((await waybill(['inspect', 'fixtures'])).stderr).toMatch(/^waybill: CLI_FILE_UNREADABLE: .* is a directory/);
     if (process.getuid?.() !== 0) {
       const dir = mkdtempSync(join(tmpdir(), 'wb-'));
       const f = join(dir, 'locked.edi');
       writeFileSync(f, 'x');
       chmodSync(f, 0o000);
-      expect(waybill(['inspect', f]).stderr).toMatch(/CLI_FILE_UNREADABLE/);
+      expect((await waybill(['inspect', f])).stderr).toMatch(/CLI_FILE_UNREADABLE/);
     }
   });
 
-  it('usage errors exit 2; --help exits 0 and documents every command', () => {
-    expect(waybill(['inspect']).status).toBe(2);
-    expect(waybill(['frobnicate']).status).toBe(2);
-    expect(waybill(['inspect', '--isa-width', 'sometimes', valid]).status).toBe(2);
-    const help = waybill(['--help']);
+  it('usage errors exit 2; --help exits 0 and documents every command', async () => {
+    expect((await waybill(['inspect'])).status).toBe(2);
+    expect((await waybill(['frobnicate'])).status).toBe(2);
+    expect((await waybill(['inspect', '--isa-width', 'sometimes', valid])).status).toBe(2);
+    const help = await waybill(['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/inspect/);
     expect(help.stdout).toMatch(/ack/);
-    expect(waybill(['inspect', '--help']).stdout).toMatch(/Exit status: 0 valid, 1 invalid, 2 usage/);
+    expect((await waybill(['inspect', '--help'])).stdout).toMatch(/Exit status: 0 valid, 1 invalid, 2 usage/);
   });
 
-  it('a binary or empty file is a readable report, never a crash', () => {
+  it('a binary or empty file is a readable report, never a crash', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wb-'));
     const f = join(dir, 'junk.bin');
     writeFileSync(f, Buffer.from([0, 1, 2, 0xff, 0xfe, 10, 13, 0x49, 0x53, 0x41]));
-    const r = waybill(['inspect', '--json', f]);
+    const r = await waybill(['inspect', '--json', f]);
     expect(r.status).toBe(1);
     expect(JSON.parse(r.stdout).valid).toBe(false);
     expect(r.stderr).toBe('');
@@ -67,8 +67,8 @@ describe('waybill inspect', () => {
 });
 
 describe('waybill ack', () => {
-  it('prints a 997 that rejects the transaction with the SE01 count error (AK5 R 4)', () => {
-    const r = waybill(['ack', seCount]);
+  it('prints a 997 that rejects the transaction with the SE01 count error (AK5 R 4)', async () => {
+    const r = await waybill(['ack', seCount]);
     expect(r.status).toBe(0);
     const text = r.stdout.split('\n').filter((l) => !l.startsWith('#')).join('\n');
     const tx = [...readX12Sync(text)].flatMap((e) => (e.type === 'transaction' ? [e.transaction] : []));
@@ -79,8 +79,8 @@ describe('waybill ack', () => {
     expect(ack.transactions[0].state).toBe('rejected');
   });
 
-  it('never acknowledges an inbound 997', () => {
-    const r = waybill(['ack', 'fixtures/edi/997/004010/accept-214-group.edi']);
+  it('never acknowledges an inbound 997', async () => {
+    const r = await waybill(['ack', 'fixtures/edi/997/004010/accept-214-group.edi']);
     expect(r.status).toBe(0);
     expect(r.stdout).not.toMatch(/ST\*997/);
   });

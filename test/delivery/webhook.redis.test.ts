@@ -31,7 +31,7 @@ describe('webhook signature and retry arithmetic', () => {
   const now = new Date('2025-01-01T00:00:00Z');
   const ts = String(now.getTime() / 1000);
 
-  it('signs timestamp + "." + body with HMAC-SHA256 and verifies it', () => {
+  it('signs timestamp + "." + body with HMAC-SHA256 and verifies it', async () => {
     const sig = signWaybillPayload(SECRET, ts, body);
     expect(sig).toMatch(/^sha256=[0-9a-f]{64}$/);
     expect(verifyWaybillSignature({ secret: SECRET, body, signature: sig, timestamp: ts, now })).toBe(true);
@@ -40,7 +40,7 @@ describe('webhook signature and retry arithmetic', () => {
     expect(verifyWaybillSignature({ secret: ['old', SECRET], body, signature: sig, timestamp: ts, now })).toBe(true);
   });
 
-  it('rejects a changed body, timestamp or secret, a stale timestamp and malformed headers', () => {
+  it('rejects a changed body, timestamp or secret, a stale timestamp and malformed headers', async () => {
     const sig = signWaybillPayload(SECRET, ts, body);
     expect(verifyWaybillSignature({ secret: SECRET, body: `${body} `, signature: sig, timestamp: ts, now })).toBe(false);
     expect(verifyWaybillSignature({ secret: SECRET, body, signature: sig, timestamp: String(Number(ts) + 1), now })).toBe(false);
@@ -54,7 +54,7 @@ describe('webhook signature and retry arithmetic', () => {
     expect(verifyWaybillSignature({ secret: SECRET, body, signature: sig, timestamp: 'x', now })).toBe(false);
   });
 
-  it('reads Retry-After as seconds or an HTTP date', () => {
+  it('reads Retry-After as seconds or an HTTP date', async () => {
     expect(parseRetryAfter('3', now)).toBe(3000);
     expect(parseRetryAfter(' 0 ', now)).toBe(0);
     expect(parseRetryAfter(new Date(now.getTime() + 5000).toUTCString(), now)).toBe(5000);
@@ -64,7 +64,7 @@ describe('webhook signature and retry arithmetic', () => {
     expect(parseRetryAfter('soon', now)).toBeNull();
   });
 
-  it('backs off exponentially up to the max delay; Retry-After replaces it, capped too', () => {
+  it('backs off exponentially up to the max delay; Retry-After replaces it, capped too', async () => {
     const opts = { baseDelayMs: 100, maxDelayMs: 1000, jitter: 0 };
     expect([1, 2, 3, 4, 5, 6].map((a) => retryDelay(a, opts))).toEqual([100, 200, 400, 800, 1000, 1000]);
     expect(retryDelay(60, opts)).toBe(1000);
@@ -408,7 +408,7 @@ describe('webhook delivery (real Redis, real HTTP receiver)', { timeout: 180_000
     expect((await rig.ledger.getEvent(down))?.consumedAt).toBeNull();
 
     // waybill dlq list --json
-    const listed = cli(rig, ['dlq', 'list', '--json']);
+    const listed = await cli(rig, ['dlq', 'list', '--json']);
     expect(listed.stderr).toBe('');
     expect(listed.status).toBe(0);
     const list = JSON.parse(listed.stdout) as { count: number; dead: Array<Record<string, unknown>> };
@@ -419,27 +419,27 @@ describe('webhook delivery (real Redis, real HTTP receiver)', { timeout: 180_000
     });
     expect(list.dead.find((d) => d.eventId === down)).toMatchObject({ attempts: 3, lastStatus: 503 });
     // ... and the readable table
-    const text = cli(rig, ['dlq', 'list']);
+    const text = await cli(rig, ['dlq', 'list']);
     expect(text.status).toBe(0);
     expect(text.stdout.split('\n')[0]).toMatch(/^EVENT ID\s+TYPE\s+PARTNER\s+ATTEMPTS\s+STATUS\s+UPDATED\s+LAST ERROR$/);
     expect(text.stdout).toMatch(new RegExp(`${bad}\\s+shipment\\.status@1\\s+acme-freight\\s+1\\s+400\\s+\\S+\\s+HTTP 400`));
     expect(text.stderr).toMatch(/3 dead-lettered/);
 
     // Unknown ids and ids that are not dead: one coded line, exit 2, nothing replayed.
-    const unknown = cli(rig, ['dlq', 'replay', bad, 'evt_nosuchevent']);
+    const unknown = await cli(rig, ['dlq', 'replay', bad, 'evt_nosuchevent']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
     expect(unknown.stderr).toMatch(/^waybill: CLI_USAGE: unknown event id 'evt_nosuchevent'/);
     expect(await rig.queue.getJob(`${bad}-replay-1`)).toBeUndefined();
-    const delivered = cli(rig, ['dlq', 'replay', fine]);
+    const delivered = await cli(rig, ['dlq', 'replay', fine]);
     expect(delivered.status).toBe(2);
     expect(delivered.stderr).toMatch(/^waybill: CLI_USAGE: event '.*' cannot be replayed: it was delivered at /);
-    expect(cli(rig, ['dlq', 'replay']).status).toBe(2);
-    expect(cli(rig, ['dlq', 'replay', bad, '--all']).status).toBe(2);
+    expect((await cli(rig, ['dlq', 'replay'])).status).toBe(2);
+    expect((await cli(rig, ['dlq', 'replay', bad, '--all'])).status).toBe(2);
 
     // The ERP fixed what made it refuse: replay one by id, the rest with --all.
     rig.receiver.setDecide(() => ({ status: 200 }));
-    const one = cli(rig, ['dlq', 'replay', bad]);
+    const one = await cli(rig, ['dlq', 'replay', bad]);
     expect(one.stderr).toMatch(/1 of 1 event\(s\) replayed/);
     expect(one.status).toBe(0);
     expect(one.stdout.trim()).toBe(`replayed ${bad} as job ${bad}-replay-1`);
@@ -449,7 +449,7 @@ describe('webhook delivery (real Redis, real HTTP receiver)', { timeout: 180_000
     expect(rig.receiver.requestsFor(bad)).toHaveLength(2);
     expect(rig.receiver.requestsFor(bad)[1].headers['idempotency-key']).toBe(bad);
 
-    const all = cli(rig, ['dlq', 'replay', '--all']);
+    const all = await cli(rig, ['dlq', 'replay', '--all']);
     expect(all.status).toBe(0);
     expect(all.stdout.trim().split('\n').sort()).toEqual([
       `replayed ${down} as job ${down}-replay-1`, `replayed ${unprocessable} as job ${unprocessable}-replay-1`,
@@ -461,15 +461,15 @@ describe('webhook delivery (real Redis, real HTTP receiver)', { timeout: 180_000
     expect((await rig.ledger.deliveries()).every((d) => d.state === 'delivered')).toBe(true);
     expect([...rig.receiver.accepted.keys()].sort()).toEqual(rig.events.map((e) => e.id).sort());
 
-    const empty = cli(rig, ['dlq', 'list', '--json']);
+    const empty = await cli(rig, ['dlq', 'list', '--json']);
     expect(JSON.parse(empty.stdout)).toEqual({ count: 0, dead: [] });
     // A delivered event cannot be replayed a second time.
-    expect(cli(rig, ['dlq', 'replay', bad]).status).toBe(2);
+    expect((await cli(rig, ['dlq', 'replay', bad])).status).toBe(2);
   });
 
   it('dlq without a ledger or with Redis unreachable: one coded line, exit 2', async () => {
     const rig = await makeRig(1, 'c', () => ({ status: 400 }));
-    const noLedger = waybill(['dlq', 'list', '--data', join(rig.dir, 'nope')]);
+    const noLedger = await waybill(['dlq', 'list', '--data', join(rig.dir, 'nope')]);
     expect(noLedger.status).toBe(2);
     expect(noLedger.stderr).toMatch(/^waybill: CLI_FILE_NOT_FOUND: no data directory .*nope/);
     rig.delivery = startWebhookDelivery({
@@ -477,7 +477,7 @@ describe('webhook delivery (real Redis, real HTTP receiver)', { timeout: 180_000
     });
     await publish(rig);
     expect(await waitFor(async () => (await rig.ledger.deliveries({ state: 'dead' })).length === 1)).toBe(true);
-    const r = waybill(['dlq', 'replay', rig.events[0].id, '--data', rig.dir, '--redis-url', 'redis://127.0.0.1:1', '--queue-prefix', rig.prefix]);
+    const r = await waybill(['dlq', 'replay', rig.events[0].id, '--data', rig.dir, '--redis-url', 'redis://127.0.0.1:1', '--queue-prefix', rig.prefix]);
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^waybill: CLI_USAGE: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);

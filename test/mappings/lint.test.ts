@@ -94,8 +94,8 @@ const EXPECTED = [
 ];
 
 describe('waybill lint', () => {
-  it('reports every mistake as file:line:col CODE message (did you mean ...), sorted, and exits 1', () => {
-    const r = waybill(['lint', '--partners', 'partners'], { cwd });
+  it('reports every mistake as file:line:col CODE message (did you mean ...), sorted, and exits 1', async () => {
+    const r = await waybill(['lint', '--partners', 'partners'], { cwd });
     expect(r.status).toBe(1);
     const lines = r.stdout.trim().split('\n');
     // YAML_SYNTAX carries the parser's own wording after the stable part.
@@ -103,8 +103,8 @@ describe('waybill lint', () => {
     expect(r.stderr).toContain(`lint: 2 partner(s), ${EXPECTED.length} error(s), 0 warning(s)`);
   });
 
-  it('covers every diagnostic code the compiler emits for these mistakes', () => {
-    const r = waybill(['lint', '--json', '--partners', 'partners'], { cwd });
+  it('covers every diagnostic code the compiler emits for these mistakes', async () => {
+    const r = await waybill(['lint', '--json', '--partners', 'partners'], { cwd });
     expect(r.status).toBe(1);
     const out = JSON.parse(r.stdout) as { errors: number; diagnostics: { code: string; file: string; line: number; column: number; suggestion?: string }[] };
     expect(new Set(out.diagnostics.map((d) => d.code))).toEqual(new Set([
@@ -118,22 +118,22 @@ describe('waybill lint', () => {
     });
   });
 
-  it('lints one partner when given its folder or a file inside it', () => {
-    const folder = waybill(['lint', 'partners/bad-config', '--partners', 'partners'], { cwd });
+  it('lints one partner when given its folder or a file inside it', async () => {
+    const folder = await waybill(['lint', 'partners/bad-config', '--partners', 'partners'], { cwd });
     expect(folder.status).toBe(1);
     expect(folder.stdout.trim().split('\n')).toEqual(EXPECTED.filter((l) => l.startsWith('partners/bad-config/')));
-    const file = waybill(['lint', 'partners/bad-map/mappings/214.yaml', '--partners', 'partners'], { cwd });
+    const file = await waybill(['lint', 'partners/bad-map/mappings/214.yaml', '--partners', 'partners'], { cwd });
     expect(file.status).toBe(1);
     expect(file.stdout).not.toContain('bad-config');
     expect(file.stdout).toContain('MAP_ENVELOPE_FIELD');
   });
 
-  it('exits 0 for a clean partner and 2 for a path that does not exist', () => {
-    const ok = waybill(['lint', 'partners/prairie-line']);
+  it('exits 0 for a clean partner and 2 for a path that does not exist', async () => {
+    const ok = await waybill(['lint', 'partners/prairie-line']);
     expect(ok.stdout).toBe('');
     expect(ok.stderr).toContain('lint: 1 partner(s), 0 error(s), 0 warning(s)');
     expect(ok.status).toBe(0);
-    const missing = waybill(['lint', 'partners/no-such-partner', '--partners', 'partners'], { cwd });
+    const missing = await waybill(['lint', 'partners/no-such-partner', '--partners', 'partners'], { cwd });
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/CLI_FILE_NOT_FOUND/);
   });

@@ -66,18 +66,18 @@ describe('translateX12InWorkers', () => {
     expect(n).toBe(20); // and the test run does not hang on live workers
   }, 60_000);
 
-  it('waybill translate --workers N prints what --workers 1 prints; a bad count is a usage error', () => {
+  it('waybill translate --workers N prints what --workers 1 prints; a bad count is a usage error', async () => {
     // A smaller file: spawnSync keeps at most 1 MB of output.
     const small = join(dir, 'small.edi');
     writeFileSync(small, Buffer.concat([generated214(60, 8), Buffer.from('\n'), readFileSync(FIXTURES.badTx214)]));
     const args = ['translate', small, '--partners', partners, '--json', '--received-at', '2024-02-01T00:00:00Z'];
-    const one = waybill(args);
-    const two = waybill([...args, '--workers', '2']);
+    const one = await waybill(args);
+    const two = await waybill([...args, '--workers', '2']);
     expect(one.status).toBe(1); // the bad transaction
     expect(two.status).toBe(1);
     expect(JSON.parse(two.stdout)).toEqual(JSON.parse(one.stdout));
     expect(JSON.parse(one.stdout).events.length).toBeGreaterThan(40);
-    const bad = waybill([...args, '--workers', '0']);
+    const bad = await waybill([...args, '--workers', '0']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--workers takes a whole number from 1 to 64/);
   }, 120_000);

@@ -48,16 +48,16 @@ expect:
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
 describe('waybill test', () => {
-  it('a case without its expected files fails and says how to create them', () => {
-    const r = run();
+  it('a case without its expected files fails and says how to create them', async () => {
+    const r = await run();
     expect(r.status).toBe(1);
     expect(r.stdout).toContain(`FAIL ${rel}/tests/214-status.yaml\n    missing expected file expected/214-status.json (run with --update to create it)`);
     expect(r.stdout).toContain(`ok   ${rel}/tests/214-unmapped.yaml`);
     expect(r.stdout).toContain('partner tests: 1 passed, 1 failed');
   });
 
-  it('--update writes the expected files from the actual output', () => {
-    const r = run('--update');
+  it('--update writes the expected files from the actual output', async () => {
+    const r = await run('--update');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`ok   ${rel}/tests/214-status.yaml  (updated ${rel}/tests/expected/214-status.json, ${rel}/tests/expected/214-status.997)`);
     const events = JSON.parse(readFileSync(expectedJson(), 'utf8')) as Json[];
@@ -68,18 +68,18 @@ describe('waybill test', () => {
     expect(ack).toContain('*250417*1300*'); // ISA09/10: the frozen clock in UTC
   });
 
-  it('a passing run exits 0', () => {
-    const r = run();
+  it('a passing run exits 0', async () => {
+    const r = await run();
     expect(r.stdout).toBe(`ok   ${rel}/tests/214-status.yaml\nok   ${rel}/tests/214-unmapped.yaml\npartner tests: 2 passed, 0 failed\n`);
     expect(r.status).toBe(0);
   });
 
-  it('a changed expectation fails with a diff naming the path, expected and actual values', () => {
+  it('a changed expectation fails with a diff naming the path, expected and actual values', async () => {
     const events = JSON.parse(readFileSync(expectedJson(), 'utf8')) as Json[];
     events[2].status.milestone = 'delivered';
     delete events[4].appointment.kind;
     writeFileSync(expectedJson(), `${JSON.stringify(events, null, 2)}\n`);
-    const r = run();
+    const r = await run();
     expect(r.status).toBe(1);
     expect(r.stdout).toContain(`FAIL ${rel}/tests/214-status.yaml\n    expected/214-status.json:\n`);
     expect(r.stdout).toContain('events[2].status.milestone: expected "delivered", got "departed_pickup"');
@@ -89,36 +89,36 @@ describe('waybill test', () => {
 
   // The brief (and analysts reading the output) expect the path to start at `events`; the runner diffs the
   // array itself, so the line reads `~ [2].status.milestone: ...`.
-  it('the diff path starts with events: events[2].status.milestone', () => {
-    const r = run();
+  it('the diff path starts with events: events[2].status.milestone', async () => {
+    const r = await run();
     expect(r.stdout).toContain('events[2].status.milestone: expected "delivered", got "departed_pickup"');
   });
 
-  it('--update rewrites only what changed', () => {
+  it('--update rewrites only what changed', async () => {
     const ackBefore = readFileSync(join(partner, 'tests/expected/214-status.997'), 'utf8');
-    const r = run('--update');
+    const r = await run('--update');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`ok   ${rel}/tests/214-status.yaml  (updated ${rel}/tests/expected/214-status.json)\n`);
     expect((JSON.parse(readFileSync(expectedJson(), 'utf8')) as Json[])[2].status.milestone).toBe('departed_pickup');
     expect(readFileSync(join(partner, 'tests/expected/214-status.997'), 'utf8')).toBe(ackBefore);
-    expect(run().status).toBe(0);
+    expect((await run()).status).toBe(0);
   });
 
-  it('expected unit failures are compared too', () => {
+  it('expected unit failures are compared too', async () => {
     writeFileSync(join(partner, 'tests/214-unmapped.yaml'), readFileSync(join(partner, 'tests/214-unmapped.yaml'), 'utf8').replace('line: 27', 'line: 26'));
-    const r = run();
+    const r = await run();
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('~ errors[0].line: expected 26, got 27');
     expect(r.stdout).toContain("27:1 MAP_UNMAPPED_CODE code 'BO' is not in table 'x12-shipment-status' (unmapped: error)");
     writeFileSync(join(partner, 'tests/214-unmapped.yaml'), readFileSync(join(partner, 'tests/214-unmapped.yaml'), 'utf8').replace('line: 26', 'line: 27'));
-    expect(run().status).toBe(0);
+    expect((await run()).status).toBe(0);
   });
 
-  it('a broken test file is reported with its position and a did-you-mean', () => {
+  it('a broken test file is reported with its position and a did-you-mean', async () => {
     const file = join(partner, 'tests/zz-broken.yaml');
     writeFileSync(file, 'description: broken\ninput: ../samples/214-multi.edi\nexpect:\n  errorz: []\n');
     try {
-      const r = run();
+      const r = await run();
       expect(r.status).toBe(1);
       expect(r.stdout).toContain(`FAIL ${rel}/tests/zz-broken.yaml\n`);
       expect(r.stdout).toContain(`${file}:4:3 TEST_CASE_INVALID unknown key 'errorz'; allowed here: events, errors, ack, output (did you mean 'errors'?)`);
@@ -159,8 +159,8 @@ describe('waybill test', () => {
     }
   });
 
-  it('--json prints the results as one object', () => {
-    const r = run('--json');
+  it('--json prints the results as one object', async () => {
+    const r = await run('--json');
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout) as { passed: number; failed: number; results: { file: string; ok: boolean }[] };
     expect(out).toMatchObject({ passed: 2, failed: 0 });
@@ -170,7 +170,7 @@ describe('waybill test', () => {
 });
 
 describe('jsonDiff and textDiff', () => {
-  it('names each differing path', () => {
+  it('names each differing path', async () => {
     expect(jsonDiff({ a: [1, { b: 'x' }], c: 1 }, { a: [1, { b: 'y' }, 3], d: 2 })).toEqual([
       '~ a[1].b: expected "x", got "y"',
       '+ a[2]: unexpected 3',
@@ -181,7 +181,7 @@ describe('jsonDiff and textDiff', () => {
     expect(jsonDiff('a', 'b')).toEqual(['~ (root): expected "a", got "b"']);
   });
 
-  it('shows the differing lines of a text', () => {
+  it('shows the differing lines of a text', async () => {
     expect(textDiff('A~\nB~\nC~\n', 'A~\nX~\nC~\n')).toEqual(['line 2:', '- B~', '+ X~']);
     expect(textDiff('same', 'same')).toEqual([]);
   });
