@@ -67,7 +67,7 @@ describe('translateX12InWorkers', () => {
   }, 60_000);
 
   it('waybill translate --workers N prints what --workers 1 prints; a bad count is a usage error', async () => {
-    // A smaller file: spawnSync keeps at most 1 MB of output.
+    // A small file: the test reads the whole output of both runs.
     const small = join(dir, 'small.edi');
     writeFileSync(small, Buffer.concat([generated214(60, 8), Buffer.from('\n'), readFileSync(FIXTURES.badTx214)]));
     const args = ['translate', small, '--partners', partners, '--json', '--received-at', '2024-02-01T00:00:00Z'];
