@@ -169,9 +169,13 @@ export class SpecCompiler<C> {
   private readonly collecting: unknown[][] = [];
   private readonly pathsOf = new WeakMap<Evaluator<C>, unknown[]>();
 
-  /** Where a failure of `ev` points: the first of its paths the source has, else the context. */
-  private locatorFor(ev: Evaluator<C> | unknown[]): (ctx: C) => SourceLoc | undefined {
-    const paths = Array.isArray(ev) ? ev : this.pathsOf.get(ev) ?? [];
+  /** The source paths a compiled spec reads (its own and those of the specs inside it). */
+  private pathsIn(...evs: Evaluator<C>[]): unknown[] {
+    return evs.flatMap((ev) => this.pathsOf.get(ev) ?? []);
+  }
+
+  /** Where a failure points: the first of `paths` the source has, else the context. */
+  private locatorFor(paths: unknown[]): (ctx: C) => SourceLoc | undefined {
     const adapter = this.adapter;
     return (ctx) => {
       if (adapter.locate) {
@@ -349,7 +353,7 @@ export class SpecCompiler<C> {
         const inner = this.compileSpec(v, here);
         const hemi = raw.hemisphere !== undefined ? this.compileSpec(raw.hemisphere, [...at, 'hemisphere']) : () => undefined;
         const mpos = this.mappingPos(here);
-        const locate = this.locatorFor(inner);
+        const locate = this.locatorFor(this.pathsIn(inner));
         return (ctx, env) => {
           const d = inner(ctx, env);
           if (d === undefined) return undefined;
@@ -389,7 +393,7 @@ export class SpecCompiler<C> {
         const zone = 'zone' in v ? this.compileSpec(v.zone, [...here, 'zone']) : () => undefined;
         const zoneTable = this.tables.get('x12-time-code');
         const mpos = this.mappingPos(here);
-        const locate = this.locatorFor([...(this.pathsOf.get(date) ?? []), ...(this.pathsOf.get(time) ?? []), ...(this.pathsOf.get(zone) ?? [])]);
+        const locate = this.locatorFor(this.pathsIn(date, time, zone));
         return (ctx, env) => {
           const d = date(ctx, env);
           if (d === undefined) return undefined;
@@ -442,7 +446,7 @@ export class SpecCompiler<C> {
    * error fails the unit with the source and mapping positions. `fn` is built once, at compile time.
    */
   private transformed(inner: Evaluator<C>, mpos: { file: string; line: number; column: number }, fn: (s: string) => Value): Evaluator<C> {
-    const locate = this.locatorFor(inner);
+    const locate = this.locatorFor(this.pathsIn(inner));
     return (ctx, env) => {
       const v = inner(ctx, env);
       if (v === undefined) return undefined;
