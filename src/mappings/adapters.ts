@@ -3,9 +3,8 @@
 import { csvField, type CsvRecord } from '../translators/csv/reader.js';
 import { selectXml, type XmlChild } from '../translators/xml/reader.js';
 import { getSchema, resolveSchemaVersion } from '../translators/x12/schema.js';
-import { schemaView } from './loop-tree.js';
 import type { SourceAdapter, SourceLoc } from './spec.js';
-import { X12Adapter } from './x12-adapter.js';
+import { schemaView, X12Adapter } from './x12-adapter.js';
 
 // ---- CSV: one record is one context; paths are column names or #N positions ----------------------
 

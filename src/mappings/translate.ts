@@ -10,9 +10,7 @@ import { readCsv, type CsvReadOptions } from '../translators/csv/reader.js';
 import { parseXml } from '../translators/xml/reader.js';
 import type { TransactionSet, X12Issue } from '../translators/x12/model.js';
 import { readX12Batches, type X12Source } from '../translators/x12/reader.js';
-import { schemaForTransaction } from '../translators/x12/schema.js';
 import { validateTransaction, type TransactionValidation } from '../translators/x12/validate-transaction.js';
-import { buildLoopTree } from './loop-tree.js';
 import { isFunctionalAckSet, translateFunctionalAck, translateTa1 } from './functional-ack.js';
 import type { CompiledPartner, InboundRoute, PartnerRegistry } from './registry.js';
 import { MappingFailure, type Value } from './spec.js';
@@ -161,7 +159,7 @@ function x12Route(partner: CompiledPartner, setId: string): InboundRoute | undef
  */
 export function translateTransaction(
   tx: TransactionSet, partner: CompiledPartner | undefined, identifyError: TranslationError | undefined, opts: TranslateOptions,
-  validation: TransactionValidation = validateTransaction(tx, { loops: true }),
+  validation: TransactionValidation = validateTransaction(tx, { tree: true }),
 ): TranslatedUnit {
   const st = tx.segments[0];
   const interchange = tx.interchange?.control.trim() ?? '';
@@ -198,8 +196,7 @@ export function translateTransaction(
     return unit;
   }
   try {
-    const schema = validation.schemaChecked ? schemaForTransaction(tx) : null;
-    const root = buildLoopTree(tx, validation.loops, schema);
+    const root = validation.tree ?? validateTransaction(tx, { tree: true }).tree!;
     const bodies = route.mapping.run({ node: root, delimiters: tx.interchange!.delimiters }, { timezone: partner.config.timezone });
     bodies.forEach((body, index) => {
       const sourceRef = {

@@ -2,6 +2,7 @@
 // compile time, and evaluated against each transaction's loop tree at run time.
 
 import type { Delimiters } from '../translators/x12/model.js';
+import type { CompiledLoop, CompiledSchema, CompiledSegment } from '../translators/x12/schema.js';
 import { didYouMean } from './diagnostics.js';
 import type { SourceAdapter, SourceLoc } from './spec.js';
 import { evalFirst, evalLoops, firstSegment, evalValues, parseX12Path, PathSyntaxError, type LoopNode, type PathStep, type X12Path } from './x12-path.js';
@@ -113,4 +114,35 @@ export class X12Adapter implements SourceAdapter<X12Context> {
     const s = ctx.node.segments[0];
     return s ? { line: s.loc.line, column: s.loc.column, offset: s.loc.offset, what: s.id } : undefined;
   }
+}
+
+const viewCache = new WeakMap<CompiledSchema, X12SchemaView>();
+
+/** What the mapping compiler needs to know of a schema: segments, loop triggers, element counts and codes. */
+export function schemaView(schema: CompiledSchema): X12SchemaView {
+  let view = viewCache.get(schema);
+  if (view) return view;
+  const segments = new Map<string, CompiledSegment>();
+  const triggers = new Set<string>();
+  const walk = (loop: CompiledLoop) => {
+    for (const child of loop.children) {
+      if (child.segment) segments.set(child.segmentId, child.segment);
+      if (child.loop) {
+        triggers.add(child.segmentId);
+        walk(child.loop);
+      }
+    }
+  };
+  walk(schema.root);
+  view = {
+    segmentIds: () => [...schema.segmentIds],
+    loopTriggers: () => [...triggers],
+    elementCount: (id) => segments.get(id)?.elements?.length ?? null,
+    codes: (id, element) => {
+      const el = segments.get(id)?.elements?.[element - 1];
+      return el?.codes && el.closed ? [...el.codes] : null;
+    },
+  };
+  viewCache.set(schema, view);
+  return view;
 }

@@ -2,20 +2,10 @@
 // `N1[01=SH|SF]/N4.01`, loop paths such as `LX/AT7`, and a leading `/` for the transaction root.
 // Parsed once at compile time; evaluated against the loop tree of each transaction.
 
-import type { Delimiters, Segment } from '../translators/x12/model.js';
+import type { Delimiters, LoopInstance, Segment } from '../translators/x12/model.js';
 
-/** One loop instance of a transaction: its own segments (trigger first) and its child loops, in order. */
-export interface LoopNode {
-  /** Loop id from the schema (e.g. "0100"), or "ST" for the transaction itself. */
-  id: string;
-  /** Trigger segment id (e.g. "N1"); "ST" for the root. */
-  trigger: string;
-  segments: Segment[];
-  children: LoopNode[];
-  parent: LoopNode | null;
-  /** What a relative path sees beyond this node (enclosingScopes), computed on first use. */
-  scopes?: LoopNode[][];
-}
+/** One loop instance of a transaction (built by validateTransaction with `tree: true`). */
+export type LoopNode = LoopInstance;
 
 export interface SegmentFilter {
   element: number;

@@ -194,7 +194,7 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
       }
       if (ev.type === 'transaction') {
         const tx = ev.transaction;
-        const validation = validateTransaction(tx, { loops: true });
+        const validation = validateTransaction(tx, { tree: true });
         report.acceptTransaction(tx, validation);
         const ic = current;
         await writer.add(null, () => {

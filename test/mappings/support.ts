@@ -1,11 +1,9 @@
-// Shared by the mapping tests: X12 text -> loop trees (as translate.ts builds them), and small fixtures.
+// Shared by the mapping tests: X12 text -> loop trees (as translate.ts gets them), and small fixtures.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { buildLoopTree } from '../../src/mappings/loop-tree.js';
 import type { X12Context } from '../../src/mappings/x12-adapter.js';
 import type { Delimiters, TransactionSet } from '../../src/translators/x12/model.js';
 import { readX12Sync } from '../../src/translators/x12/reader.js';
-import { schemaForTransaction } from '../../src/translators/x12/schema.js';
 import { validateTransaction } from '../../src/translators/x12/validate-transaction.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -25,8 +23,8 @@ export function transactions(x12: string | Buffer): Tx[] {
   for (const ev of readX12Sync(x12)) {
     if (ev.type !== 'transaction') continue;
     const tx = ev.transaction;
-    const v = validateTransaction(tx, { loops: true });
-    const root = buildLoopTree(tx, v.loops, v.schemaChecked ? schemaForTransaction(tx) : null);
+    const v = validateTransaction(tx, { tree: true });
+    const root = v.tree!;
     const d = tx.interchange!.delimiters;
     out.push({ tx, ctx: { node: root, delimiters: d }, d, issues: v.issues.map((i) => i.code) });
   }

@@ -118,6 +118,23 @@ export interface TransactionSet {
   index: number;
 }
 
+/**
+ * One loop instance of a transaction set: its own segments (trigger first) and the loop instances nested
+ * in it, in order. The root stands for the transaction itself (id and trigger "ST"). validateTransaction
+ * builds this tree as it places segments (option `tree`); mappings read values from it.
+ */
+export interface LoopInstance {
+  /** Loop id from the schema (e.g. "0100"), or "ST" for the transaction itself. */
+  id: string;
+  /** Trigger segment id (e.g. "N1"); "ST" for the root. */
+  trigger: string;
+  segments: Segment[];
+  children: LoopInstance[];
+  parent: LoopInstance | null;
+  /** Path evaluation's cache of what a relative path sees beyond this node (x12-path.ts enclosingScopes). */
+  scopes?: LoopInstance[][];
+}
+
 /** Events the streaming reader produces, in file order. */
 export type X12Event =
   | { type: 'interchange-start'; header: InterchangeHeader; issues: X12Issue[] }

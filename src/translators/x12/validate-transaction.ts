@@ -13,7 +13,7 @@
 
 import type { ErrorCode } from '../../errors/catalogue.js';
 import { issue, type IssueDetails } from './issues.js';
-import type { Segment, TransactionSet, X12Issue } from './model.js';
+import type { LoopInstance, Segment, TransactionSet, X12Issue } from './model.js';
 import {
   loopTrigger, schemaForTransaction, T_DT, T_NUM, T_R, T_TM,
   type CompiledElement, type CompiledLoop, type CompiledSchema, type CompiledSegment, type SyntaxRule,
@@ -38,6 +38,8 @@ export interface ValidateTransactionOptions {
   openCodeLists?: 'warning' | 'ignore';
   /** Also return the loop id of every segment (index-aligned with tx.segments). */
   loops?: boolean;
+  /** Also return the loop tree (what mappings read): built while placing segments, so no second pass. */
+  tree?: boolean;
 }
 
 export interface TransactionValidation {
@@ -51,6 +53,22 @@ export interface TransactionValidation {
    * and for segments that could not be placed).
    */
   loops?: (string | null)[];
+  /**
+   * With `options.tree`: the transaction as nested loop instances. Segments that could not be placed sit
+   * in the root and end the open loop instances. Without a schema the tree is flat (all segments in the root).
+   */
+  tree?: LoopInstance;
+}
+
+function rootInstance(): LoopInstance {
+  return { id: 'ST', trigger: 'ST', segments: [], children: [], parent: null };
+}
+
+/** The tree of a transaction no schema describes: every segment in the root. */
+function flatTree(tx: TransactionSet): LoopInstance {
+  const root = rootInstance();
+  root.segments = Array.isArray(tx?.segments) ? tx.segments : [];
+  return root;
 }
 
 export function validateTransaction(tx: TransactionSet, options: ValidateTransactionOptions = {}): TransactionValidation {
@@ -63,9 +81,10 @@ export function validateTransaction(tx: TransactionSet, options: ValidateTransac
       issues: [issue('X12_TRANSACTION_NOT_SUPPORTED', `the transaction-set schema could not be loaded: ${errorMessage(err)}`,
         first?.loc ?? { offset: 0, line: 1, column: 1 }, { segmentId: 'ST', segmentPosition: 1 })],
       schemaChecked: false,
+      ...(options.tree && { tree: flatTree(tx) }),
     };
   }
-  if (!schema) return { issues: [], schemaChecked: false };
+  if (!schema) return { issues: [], schemaChecked: false, ...(options.tree && { tree: flatTree(tx) }) };
   const v = new Validator(tx, schema, options);
   try {
     v.run();
@@ -77,6 +96,7 @@ export function validateTransaction(tx: TransactionSet, options: ValidateTransac
   }
   const result: TransactionValidation = { issues: v.issues, schemaChecked: true, schemaVersion: schema.version };
   if (options.loops) result.loops = v.loops;
+  if (v.tree) result.tree = v.tree[0];
   return result;
 }
 
@@ -108,6 +128,13 @@ class Validator {
   private readonly syntaxSeverity: 'error' | 'warning' | null;
   private readonly openCodes: boolean;
   private readonly wantLoops: boolean;
+  /**
+   * With options.tree: the current loop instance at each stack level (tree[0] is the root). Instances
+   * from level `treeValid` up are stale (a loop was re-entered, or an unplaced segment ended them) and are
+   * opened afresh when the next segment is placed.
+   */
+  readonly tree: LoopInstance[] | null;
+  private treeValid = 1;
 
   constructor(private readonly tx: TransactionSet, private readonly schema: CompiledSchema, options: ValidateTransactionOptions) {
     const d = tx.interchange?.delimiters;
@@ -117,6 +144,7 @@ class Validator {
     this.syntaxSeverity = sn === 'ignore' ? null : sn;
     this.openCodes = options.openCodeLists === 'warning';
     this.wantLoops = options.loops === true;
+    this.tree = options.tree === true ? [rootInstance()] : null;
   }
 
   run(): void {
@@ -134,6 +162,7 @@ class Validator {
           this.loops.length = mark;
           this.loops.push(null);
         }
+        if (this.tree) this.unplacedInTree(seg);
       }
     }
     try {
@@ -155,6 +184,8 @@ class Validator {
     ctx.counts = loop.scratch;
     ctx.counts.fill(0);
     ctx.lenient = lenient;
+    // A (re-)entered loop gets a new instance in the tree (the root, at depth 0, is made up front).
+    if (this.depth > 0 && this.treeValid > this.depth) this.treeValid = this.depth;
     this.stack[this.depth++] = ctx;
     return ctx;
   }
@@ -194,13 +225,37 @@ class Validator {
     if (level < 0) {
       this.unplaced(seg, id);
       if (this.wantLoops) this.loops.push(null);
+      if (this.tree) this.unplacedInTree(seg);
       return;
     }
     while (this.depth - 1 > level) this.close(this.stack[--this.depth], seg);
     const def = this.place(this.stack[level], cand, seg);
     const loopId = this.innermost.id;
-    if (this.wantLoops) this.loops.push(loopId);
     this.elements(seg, def, loopId);
+    // Last, so that a segment whose check threw is not in the tree twice (run() puts it in the root).
+    if (this.wantLoops) this.loops.push(loopId);
+    if (this.tree) this.placeInTree(seg);
+  }
+
+  /** Adds a placed segment to the current loop instance, opening the instances it needs. */
+  private placeInTree(seg: Segment): void {
+    const tree = this.tree!;
+    const depth = this.depth;
+    for (let level = this.treeValid; level < depth; level++) {
+      const loop = this.stack[level].loop;
+      const parent = tree[level - 1];
+      const node: LoopInstance = { id: loop.id ?? 'ST', trigger: loop.children[0]?.segmentId ?? '', segments: [], children: [], parent };
+      parent.children.push(node);
+      tree[level] = node;
+    }
+    this.treeValid = depth;
+    tree[depth - 1].segments.push(seg);
+  }
+
+  /** A segment that could not be placed goes to the root and ends the open loop instances. */
+  private unplacedInTree(seg: Segment): void {
+    this.tree![0].segments.push(seg);
+    this.treeValid = 1;
   }
 
   /** Puts the segment in child `cand` of `ctx`, opening loops as needed; returns its definition. */
