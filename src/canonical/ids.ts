@@ -12,6 +12,7 @@ import { hash } from 'node:crypto';
 const SEPARATOR = '\u0000';
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 const ID_CHARS = 26; // 26 * 5 = 130 bits of the digest
+const BASE32_CODES = Array.from(BASE32, (ch) => ch.charCodeAt(0));
 
 function digest(prefix: string, parts: readonly string[]): string {
   if (!Array.isArray(parts) || parts.length === 0) throw new TypeError(`${prefix}id needs at least one part`);
@@ -20,17 +21,26 @@ function digest(prefix: string, parts: readonly string[]): string {
     if (typeof part !== 'string') throw new TypeError(`${prefix}id part ${i} is not a string`);
     if (part.includes(SEPARATOR)) throw new TypeError(`${prefix}id part ${i} contains U+0000, which is reserved as the separator`);
   }
-  // crypto.hash: one call instead of a Hash object per id (this runs once per event). Reading the hex
-  // digest 20 bits (5 hex digits, 4 base32 characters) at a time gives the same characters as reading
-  // the bytes 5 bits at a time, most significant first.
+  // crypto.hash: one call instead of a Hash object per id (this runs once per event). Each hex digit is 4
+  // bits; the characters come from the bits 5 at a time, most significant first, read straight from the
+  // hex text (no slices or parseInt: this ran at a few percent of translation).
   const hex = hash('sha256', parts.join(SEPARATOR), 'hex');
-  let out = '';
-  for (let i = 0; out.length < ID_CHARS; i += 5) {
-    const v = parseInt(hex.slice(i, i + 5), 16);
-    out += BASE32[(v >>> 15) & 31] + BASE32[(v >>> 10) & 31] + BASE32[(v >>> 5) & 31] + BASE32[v & 31];
+  // One flat string, prefix included (prefix + out would be a cons string, flattened later by every reader).
+  const codes = new Array<number>(prefix.length + ID_CHARS);
+  for (let i = 0; i < prefix.length; i++) codes[i] = prefix.charCodeAt(i);
+  let acc = 0;
+  let bits = 0;
+  let h = 0;
+  for (let i = 0; i < ID_CHARS; i++) {
+    while (bits < 5) {
+      const c = hex.charCodeAt(h++);
+      acc = ((acc << 4) | (c <= 0x39 ? c - 0x30 : c - 0x57)) & 0xff;
+      bits += 4;
+    }
+    bits -= 5;
+    codes[prefix.length + i] = BASE32_CODES[(acc >>> bits) & 31];
   }
-  out = out.slice(0, ID_CHARS);
-  return prefix + out;
+  return String.fromCharCode.apply(null, codes);
 }
 
 /** Deterministic event id from its parts: `evt_` + 26 base32 characters. */
