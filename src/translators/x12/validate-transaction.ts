@@ -125,6 +125,9 @@ class Validator {
   private depth = 0;
   private readonly comp: string | null;
   private readonly rep: string | null;
+  /** The delimiters as char codes for plainValue: -1 when absent, -2 when longer than one char (never plain). */
+  private readonly compCode: number;
+  private readonly repCode: number;
   private readonly syntaxSeverity: 'error' | 'warning' | null;
   private readonly openCodes: boolean;
   private readonly wantLoops: boolean;
@@ -140,6 +143,8 @@ class Validator {
     const d = tx.interchange?.delimiters;
     this.comp = d?.component ? d.component : null;
     this.rep = d?.repetition ? d.repetition : null;
+    this.compCode = delimiterCode(this.comp);
+    this.repCode = delimiterCode(this.rep);
     const sn = options.syntaxNotes ?? 'warning';
     this.syntaxSeverity = sn === 'ignore' ? null : sn;
     this.openCodes = options.openCodeLists === 'warning';
@@ -384,7 +389,10 @@ class Validator {
         }
         continue;
       }
-      this.element(seg, ed, v, p, loopId);
+      // Most values are one simple occurrence with nothing unusual in it: one scan proves that, and the
+      // value goes straight to its type, length and code checks.
+      if (ed.components === null && this.plainValue(v)) this.simple(seg, ed, v, 0, v.length, p, 0, ed.repeat > 1 ? 1 : 0, loopId, true);
+      else this.element(seg, ed, v, p, loopId);
     }
     if (this.syntaxSeverity && def.syntax.length > 0) this.syntax(seg, def, els, loopId);
   }
@@ -470,9 +478,24 @@ class Validator {
     }
   }
 
-  /** A simple value v[start, end), non-empty: characters, type, length, date/time, code list. */
-  private simple(seg: Segment, ed: CompiledElement, v: string, start: number, end: number, p: number, c: number, r: number, loopId: string | null): void {
-    const bad = badCharAt(v, start, end);
+  /** True when `v` holds no control character, no repetition separator and no component separator. */
+  private plainValue(v: string): boolean {
+    const rep = this.repCode;
+    const comp = this.compCode;
+    if (rep === -2 || comp === -2) return false;
+    for (let i = 0; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      if (c < 32 || c === 127 || (c >= 128 && c < 160) || c === rep || c === comp) return false;
+    }
+    return true;
+  }
+
+  /**
+   * A simple value v[start, end), non-empty: characters (unless `clean`: plainValue checked them),
+   * type, length, date/time, code list.
+   */
+  private simple(seg: Segment, ed: CompiledElement, v: string, start: number, end: number, p: number, c: number, r: number, loopId: string | null, clean = false): void {
+    const bad = clean ? -1 : badCharAt(v, start, end);
     if (bad >= 0) {
       this.add('X12_ELEMENT_INVALID_CHARACTER', `${ed.label} holds a control character (code ${v.charCodeAt(bad)})`, seg, loopId,
         elementDetails(p, c, r, ed, v.slice(start, end)));
@@ -720,6 +743,10 @@ function isSegmentId(id: string): boolean {
 }
 
 /** Index of the first control character (C0, DEL, C1) in v[start, end), or -1. */
+function delimiterCode(d: string | null): number {
+  return d === null ? -1 : d.length === 1 ? d.charCodeAt(0) : -2;
+}
+
 function badCharAt(v: string, start: number, end: number): number {
   for (let i = start; i < end; i++) {
     const c = v.charCodeAt(i);
