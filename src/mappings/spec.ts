@@ -262,18 +262,28 @@ export class SpecCompiler<C> {
         const parts = v.map((s, i) => this.compileSpec(s, [...here, i]));
         const sep = typeof raw.separator === 'string' ? raw.separator : ' ';
         return (ctx, env) => {
-          const vals = parts.map((p) => p(ctx, env)).filter((x) => x !== undefined && x !== '').map(String);
-          return vals.length ? vals.join(sep) : undefined;
+          // Plain loops in these evaluators: they run for every unit, and map/filter/flatMap chains
+          // allocated an array and a closure call per step.
+          let out: string | undefined;
+          for (let i = 0; i < parts.length; i++) {
+            const x = parts[i](ctx, env);
+            if (x === undefined || x === '') continue;
+            out = out === undefined ? String(x) : out + sep + String(x);
+          }
+          return out;
         };
       }
       case 'list': {
         if (!Array.isArray(v) || v.length === 0) return this.bad('list', 'a list of value specs', here);
         const parts = v.map((s, i) => this.compileSpec(s, [...here, i]));
         return (ctx, env) => {
-          const vals = parts.flatMap((p) => {
-            const r = p(ctx, env);
-            return r === undefined || r === '' ? [] : Array.isArray(r) ? r : [r];
-          });
+          const vals: Value[] = [];
+          for (let i = 0; i < parts.length; i++) {
+            const r = parts[i](ctx, env);
+            if (r === undefined || r === '') continue;
+            if (Array.isArray(r)) for (let k = 0; k < r.length; k++) vals.push(r[k]);
+            else vals.push(r);
+          }
           return vals.length ? vals : undefined;
         };
       }
@@ -303,7 +313,12 @@ export class SpecCompiler<C> {
         if ('value' in raw) {
           const value = this.compileSpec(raw.value, [...at, 'value']);
           return (ctx, env) => {
-            const items = adapter.loops(loop.path, ctx).map((c) => value(c, env)).filter((x) => x !== undefined);
+            const contexts = adapter.loops(loop.path, ctx);
+            const items: Value[] = [];
+            for (let i = 0; i < contexts.length; i++) {
+              const x = value(contexts[i], env);
+              if (x !== undefined) items.push(x);
+            }
             return items.length ? items : undefined;
           };
         }
