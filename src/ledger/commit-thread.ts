@@ -5,14 +5,15 @@
 // on a worker thread runs them, one at a time, in the order they were asked for; the caller keeps
 // translating while its previous batch commits.
 //
-// Only the writes a file's translation makes go through the thread (commitBatch, noteInterchange,
-// finishFile), so they stay in order with one another. Nothing changes for durability: each call is still
+// Only the writes a file's translation makes go through the thread (commitBatch, finishFile), so they stay
+// in order with one another. (Interchange headers ride with the batches: a call of their own waited behind
+// the commits in flight, once per interchange.) Nothing changes for durability: each call is still
 // one SQLite transaction, and its promise resolves only after the commit.
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../runtime/module-worker.js';
 
 /** The ledger methods that run on the commit thread. */
-export type ThreadedMethod = 'commitBatch' | 'noteInterchange' | 'finishFile';
+export type ThreadedMethod = 'commitBatch' | 'finishFile';
 
 export type CommitRequest = { id: number; method: ThreadedMethod; args: unknown[] } | { id: number; method: 'stop' };
 export type CommitReply = { id: number; result: unknown } | { id: number; error: { message: string; code?: string } };

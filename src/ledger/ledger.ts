@@ -95,6 +95,11 @@ export interface UnitBatch {
   events: OutboxEvent[];
   /** The file's checkpoint after this batch. */
   unitsDone: number;
+  /**
+   * Interchange headers read since the previous batch (see priorInterchange), recorded in the same
+   * commit. Recording one again (a batch retried after a crash) changes nothing.
+   */
+  interchanges?: InterchangeSeen[];
 }
 
 export interface BatchResult {
@@ -215,8 +220,13 @@ export interface Ledger {
   finishFile(fileId: string, state: FileState, acks: NewOutboundDocument[]): Promise<void>;
   units(fileId: string): Promise<UnitRecord[]>;
 
-  /** Records an interchange header; returns the earlier file that carried the same sender + ISA13 within the window. */
-  noteInterchange(seen: InterchangeSeen, windowDays: number): Promise<{ duplicateOf: string | null }>;
+  /**
+   * The earlier file that carried the same sender + ISA13 within the window, if any: a read that never
+   * waits for the commits in flight (the header itself is recorded with the file's next batch,
+   * UnitBatch.interchanges). Two files carrying the same interchange and translated at the same moment
+   * may both find none; their events then have the same ids, so the outbox keeps one of each.
+   */
+  priorInterchange(seen: InterchangeSeen, windowDays: number): Promise<{ duplicateOf: string | null }>;
 
   /**
    * Events not yet published to the queue, oldest first; only those after `afterSeq` when given (a relay

@@ -162,7 +162,7 @@ export interface SqliteLedgerOptions {
   /** Told when a background checkpoint fails. */
   onCheckpointError?: (message: string) => void;
   /**
-   * Run the writes of file translation (commitBatch, noteInterchange, finishFile) on a thread of their
+   * Run the writes of file translation (commitBatch, finishFile) on a thread of their
    * own (CommitThread), so that the calling thread goes on translating while a batch commits. Default false.
    */
   commitThread?: boolean;
@@ -253,6 +253,9 @@ export class SqliteLedger implements Ledger {
       getFact: db.prepare('SELECT event_id FROM facts WHERE key = ?').pluck(),
       insertDupFact: db.prepare('INSERT OR IGNORE INTO duplicate_facts (event_id, fact_key, original_event_id, file_id) VALUES (?, ?, ?, ?)'),
       checkpoint: db.prepare('UPDATE files SET units_done = MAX(units_done, ?), updated_at = ? WHERE id = ?'),
+      priorInterchange: db.prepare(`SELECT file_id FROM interchanges WHERE sender_qualifier = ? AND sender_id = ? AND control = ?
+        AND file_id <> ? AND received_at >= ? ORDER BY received_at LIMIT 1`),
+      insertInterchange: db.prepare('INSERT OR IGNORE INTO interchanges (sender_qualifier, sender_id, control, file_id, received_at) VALUES (?, ?, ?, ?, ?)'),
       insertDoc: db.prepare(`INSERT OR IGNORE INTO outbound_documents (id, partner, kind, related_file_id, related_command_id, content, controls, created_at)
         VALUES (@id, @partner, @kind, @relatedFileId, @relatedCommandId, @content, @controls, @createdAt)`),
       unpublished: db.prepare(`SELECT o.*, p.payload FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq
@@ -348,6 +351,9 @@ export class SqliteLedger implements Ledger {
       insertUnit.run(u.id, u.fileId, u.index, u.partner, u.label, u.setId ?? null, u.control ?? null, u.interchangeControl ?? null,
         u.groupControl ?? null, u.state, JSON.stringify(u.errors), JSON.stringify(u.references));
     }
+    for (const i of batch.interchanges ?? []) {
+      this.stmts.insertInterchange.run(i.senderQualifier, i.senderId, i.control, i.fileId, i.receivedAt);
+    }
     let newEvents = 0;
     const duplicateFacts: string[] = [];
     const createdAt = now();
@@ -393,17 +399,11 @@ export class SqliteLedger implements Ledger {
     }));
   }
 
-  async noteInterchange(seen: InterchangeSeen, windowDays: number): Promise<{ duplicateOf: string | null }> {
-    if (this.commits) return this.commits.call('noteInterchange', [seen, windowDays]);
-    return this.db.transaction(() => {
-      const since = new Date(Date.parse(seen.receivedAt) - windowDays * 86_400_000).toISOString();
-      const prior = this.db.prepare(`SELECT file_id FROM interchanges WHERE sender_qualifier = ? AND sender_id = ? AND control = ?
-        AND file_id <> ? AND received_at >= ? ORDER BY received_at LIMIT 1`)
-        .get(seen.senderQualifier, seen.senderId, seen.control, seen.fileId, since) as { file_id: string } | undefined;
-      this.db.prepare('INSERT OR IGNORE INTO interchanges (sender_qualifier, sender_id, control, file_id, received_at) VALUES (?, ?, ?, ?, ?)')
-        .run(seen.senderQualifier, seen.senderId, seen.control, seen.fileId, seen.receivedAt);
-      return { duplicateOf: prior?.file_id ?? null };
-    }).immediate();
+  async priorInterchange(seen: InterchangeSeen, windowDays: number): Promise<{ duplicateOf: string | null }> {
+    // On this connection even with a commit thread: a read in WAL mode does not wait for its commits.
+    const since = new Date(Date.parse(seen.receivedAt) - windowDays * 86_400_000).toISOString();
+    const prior = this.stmts.priorInterchange.get(seen.senderQualifier, seen.senderId, seen.control, seen.fileId, since) as { file_id: string } | undefined;
+    return { duplicateOf: prior?.file_id ?? null };
   }
 
   async unpublished(limit: number, afterSeq = 0): Promise<OutboxRow[]> {

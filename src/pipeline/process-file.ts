@@ -7,7 +7,7 @@
 import { hash } from 'node:crypto';
 import { openSync, readSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NewOutboundDocument, OutboxEvent, UnitRecord, LedgerError } from '../ledger/ledger.js';
+import type { InterchangeSeen, NewOutboundDocument, OutboxEvent, UnitBatch, UnitRecord, LedgerError } from '../ledger/ledger.js';
 import type { CompiledPartner } from '../mappings/registry.js';
 import {
   sniffFormat, translateCsv, translateTransaction, translateXml, type CanonicalEvent, type TranslatedUnit, type TranslationError,
@@ -78,6 +78,7 @@ const COMMITS_IN_FLIGHT = 2;
 class BatchWriter {
   private units: UnitRecord[] = [];
   private events: OutboxEvent[] = [];
+  private interchanges: InterchangeSeen[] = [];
   private limit: number;
   /** Batches handed to the ledger and not yet committed (a ledger that commits on its own thread), oldest first. */
   private committing: Promise<void>[] = [];
@@ -107,16 +108,22 @@ class BatchWriter {
     if (this.units.length >= this.limit) await this.send();
   }
 
+  /** An interchange header read from the file: recorded with the next batch (Ledger.priorInterchange). */
+  noteInterchange(seen: InterchangeSeen): void {
+    this.interchanges.push(seen);
+  }
+
   /**
    * Hands the batch to the ledger. Up to COMMITS_IN_FLIGHT batches wait to commit while the next is
    * translated; the ledger commits them in the order they were handed over (file order).
    */
   private async send(): Promise<void> {
     while (this.committing.length >= COMMITS_IN_FLIGHT) await this.committing.shift();
-    if (this.units.length === 0) return;
-    const batch = { fileId: this.fileId, units: this.units, events: this.events, unitsDone: this.count };
+    if (this.units.length === 0 && this.interchanges.length === 0) return;
+    const batch: UnitBatch = { fileId: this.fileId, units: this.units, events: this.events, unitsDone: this.count, interchanges: this.interchanges };
     this.units = [];
     this.events = [];
+    this.interchanges = [];
     this.limit = Math.min(this.limit * 2, this.ctx.batchSize);
     const committed = this.ctx.ledger.commitBatch(batch).then((r) => {
       this.newEvents += r.newEvents;
@@ -177,9 +184,9 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
         const who = file.partner ? { partner: registry.get(file.partner) } : registry.identifyX12(ev.header);
         const partner = 'partner' in who ? who.partner : undefined;
         const identifyError = 'code' in who ? { code: who.code, severity: 'error' as const, message: who.message, line: ev.header.isa.loc.line, column: ev.header.isa.loc.column } : undefined;
-        const { duplicateOf } = await ctx.ledger.noteInterchange({
-          senderQualifier: ev.header.senderQualifier, senderId: ev.header.senderId, control: ev.header.control.trim(), fileId, receivedAt: file.receivedAt,
-        }, ctx.duplicates.windowDays);
+        const seen = { senderQualifier: ev.header.senderQualifier, senderId: ev.header.senderId, control: ev.header.control.trim(), fileId, receivedAt: file.receivedAt };
+        const { duplicateOf } = await ctx.ledger.priorInterchange(seen, ctx.duplicates.windowDays);
+        writer.noteInterchange(seen);
         const issues = [...ev.issues];
         if (duplicateOf && ctx.duplicates.interchange === 'reject') {
           issues.push(issue('X12_DUPLICATE_INTERCHANGE_CONTROL',

@@ -1,4 +1,4 @@
-// SqliteLedger with commitThread: the translation writes (commitBatch, noteInterchange, finishFile) run on
+// SqliteLedger with commitThread: the translation writes (commitBatch, finishFile) run on
 // a worker thread's connection, in the order asked, and what they commit is what the ledger's own
 // connection reads afterwards.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -44,9 +44,12 @@ describe('SqliteLedger commitThread', () => {
     expect((await ledger.getFile(FILE_ID))?.unitsDone).toBe(8);
     expect((await ledger.units(FILE_ID)).map((u) => u.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
 
-    expect(await ledger.noteInterchange({ senderQualifier: 'ZZ', senderId: 'ACME', control: '000000001', fileId: FILE_ID, receivedAt: '2025-01-01T00:00:00.000Z' }, 30))
-      .toEqual({ duplicateOf: null });
-    expect(await ledger.noteInterchange({ senderQualifier: 'ZZ', senderId: 'ACME', control: '000000001', fileId: 'sha256-other', receivedAt: '2025-01-01T01:00:00.000Z' }, 30))
+    // An interchange header recorded with a batch on the thread is what priorInterchange (this thread's
+    // connection) finds for another file.
+    const seen = { senderQualifier: 'ZZ', senderId: 'ACME', control: '000000001', fileId: FILE_ID, receivedAt: '2025-01-01T00:00:00.000Z' };
+    expect(await ledger.priorInterchange(seen, 30)).toEqual({ duplicateOf: null });
+    await ledger.commitBatch({ fileId: FILE_ID, units: [], events: [], unitsDone: 8, interchanges: [seen] });
+    expect(await ledger.priorInterchange({ ...seen, fileId: 'sha256-other', receivedAt: '2025-01-01T01:00:00.000Z' }, 30))
       .toEqual({ duplicateOf: FILE_ID });
     await ledger.finishFile(FILE_ID, 'translated', [{ id: `ack-${FILE_ID}-0`, partner: 'acme', kind: '997', relatedFileId: FILE_ID, content: 'ISA*...~' }]);
     expect((await ledger.getFile(FILE_ID))?.state).toBe('translated');

@@ -406,14 +406,18 @@ describe('control numbers and interchanges', () => {
     expect(await ledger.nextControlNumbers('acme', 'group')).toEqual([4]);
   });
 
-  it('noteInterchange finds the same sender + ISA13 from another file within the window only', async () => {
+  it('priorInterchange finds the same sender + ISA13 recorded by another file within the window only', async () => {
     const { ledger } = fresh();
     const seen = { senderQualifier: 'ZZ', senderId: 'ACME', control: '000000101', fileId: 'sha256-1', receivedAt: '2025-01-10T00:00:00.000Z' };
-    expect(await ledger.noteInterchange(seen, 30)).toEqual({ duplicateOf: null });
+    expect(await ledger.priorInterchange(seen, 30)).toEqual({ duplicateOf: null });
+    // Recorded with a batch (one without units too); a batch retried after a crash records nothing new.
+    await ledger.recordFile({ id: 'sha256-1', size: 1, transport: 'folder', originalName: 'a.edi', storedPath: 'files/a', receivedAt: seen.receivedAt });
+    for (let i = 0; i < 2; i++) await ledger.commitBatch({ fileId: 'sha256-1', units: [], events: [], unitsDone: 0, interchanges: [seen] });
     // The same file again (crash replay) is not a duplicate of itself.
-    expect(await ledger.noteInterchange(seen, 30)).toEqual({ duplicateOf: null });
-    expect(await ledger.noteInterchange({ ...seen, fileId: 'sha256-2', receivedAt: '2025-01-20T00:00:00.000Z' }, 30)).toEqual({ duplicateOf: 'sha256-1' });
-    expect(await ledger.noteInterchange({ ...seen, fileId: 'sha256-3', receivedAt: '2025-03-20T00:00:00.000Z' }, 30)).toEqual({ duplicateOf: null });
-    expect(await ledger.noteInterchange({ ...seen, senderId: 'OTHER', fileId: 'sha256-4' }, 30)).toEqual({ duplicateOf: null });
+    expect(await ledger.priorInterchange(seen, 30)).toEqual({ duplicateOf: null });
+    expect(await ledger.priorInterchange({ ...seen, fileId: 'sha256-2', receivedAt: '2025-01-20T00:00:00.000Z' }, 30)).toEqual({ duplicateOf: 'sha256-1' });
+    expect(await ledger.priorInterchange({ ...seen, fileId: 'sha256-3', receivedAt: '2025-03-20T00:00:00.000Z' }, 30)).toEqual({ duplicateOf: null });
+    expect(await ledger.priorInterchange({ ...seen, senderId: 'OTHER', fileId: 'sha256-4' }, 30)).toEqual({ duplicateOf: null });
+    expect(await ledger.priorInterchange({ ...seen, control: '000000102', fileId: 'sha256-5' }, 30)).toEqual({ duplicateOf: null });
   });
 });

@@ -57,6 +57,37 @@ describe('inbound pipeline', () => {
     expect(acks[0].content).toMatch(/AK9\*A\*1\*1\*1~/);
   });
 
+  it('records every interchange of a multi-interchange file (one without transactions too), with the ledger committing on its own thread', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'wb-pipe-'));
+    const ledger = new SqliteLedger(join(dataDir, 'ledger.db'), { commitThread: true });
+    try {
+      const ctx: PipelineContext = { dataDir, ledger, registry: () => registry, log: silentLogger, duplicates: { windowDays: 30, interchange: 'ignore' }, batchSize: 500 };
+      const take = async (bytes: Buffer, name: string) => {
+        const r = await intake(ctx, { input: bytes, transport: 'test', originalName: name });
+        return { ...r, result: await processFile(ctx, r.fileId) };
+      };
+      const text = multiStatus.toString('latin1');
+      const isa = text.slice(0, text.indexOf('GS'));
+      const empty = `${isa.replace(/\*\d{9}\*/, '*000000777*')}IEA*0*000000777~\n`;
+      const file = Buffer.concat([withIsa13(multiStatus, '000000701'), withIsa13(multiStatus, '000000702'), Buffer.from(empty, 'latin1')]);
+      const first = await take(file, 'three.edi');
+      expect(first.result).toMatchObject({ state: 'translated', units: 2, newEvents: 6 });
+      // Each interchange, alone in a later file, is a duplicate of the first file's.
+      for (const control of ['000000701', '000000702']) {
+        const later = await take(resentWithOtherBytes(withIsa13(multiStatus, control)), `again-${control}.edi`);
+        expect((await ledger.units(later.fileId)).map((u) => u.state)).toEqual(['duplicate']);
+      }
+      // The interchange without transactions was recorded too (it made no batch of units of its own).
+      const header = [...readX12Sync(multiStatus)].find((e) => e.type === 'interchange-start');
+      if (header?.type !== 'interchange-start') throw new Error('no ISA');
+      const { senderQualifier, senderId } = header.header;
+      expect(await ledger.priorInterchange({ senderQualifier, senderId, control: '000000777', fileId: 'sha256-other', receivedAt: new Date().toISOString() }, 30))
+        .toEqual({ duplicateOf: first.fileId });
+    } finally {
+      await ledger.close();
+    }
+  });
+
   it('the same bytes again produce no new events and no second acknowledgment', async () => {
     const { ledger, take } = setup();
     await take(multiStatus);
