@@ -50,11 +50,10 @@ export class EnvelopeAssembler {
   private readonly seenInterchanges = new Set<string>();
 
   accept(token: Token, out: X12Event[]): void {
+    if (!('kind' in token)) return this.onSegment(token, out); // a segment (the common case)
     switch (token.kind) {
       case 'isa':
         return this.onIsa(token.segment, token.delimiters, token.issues, out);
-      case 'segment':
-        return this.onSegment(token.segment, out);
       case 'junk': {
         // Whatever was open cannot continue past unreadable data.
         this.closeAll(out, token.loc);

@@ -19,9 +19,12 @@ export interface TokenizerOptions {
   maxSegmentLength?: number;
 }
 
-/** What the tokenizer emits: segments, the start of each interchange (delimiters), and findings. */
+/**
+ * What the tokenizer emits: segments (the Segment itself, not wrapped: one object less for each of
+ * the millions of segments a large file holds), the start of each interchange (delimiters), and findings.
+ */
 export type Token =
-  | { kind: 'segment'; segment: Segment }
+  | Segment
   | { kind: 'isa'; segment: Segment; delimiters: Delimiters; issues: X12Issue[] }
   | { kind: 'issue'; issue: X12Issue }
   | { kind: 'junk'; code: ErrorCode; loc: Location; text: string };
@@ -468,7 +471,7 @@ export class X12Tokenizer {
     else if (this.position > 0) this.position++;
     const segment: Segment = { id, elements, loc, position: this.position };
     if (id === 'SE' || id === 'GE' || id === 'GS' || id === 'IEA') this.position = 0;
-    out.push({ kind: 'segment', segment });
+    out.push(segment);
     // After the IEA the next interchange may use other delimiters.
     if (id === 'IEA') this.elementSep = null;
     this.pos = next;
