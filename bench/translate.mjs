@@ -10,6 +10,9 @@
 // The generator's ISA sender is 02/WAYBILLCARR: the benchmark writes a partners folder for that sender into
 // bench/out/partners/ (partner.yaml + a 214 mapping of 20 fields, shared code tables).
 // Each measurement runs in its own child process, so peak RSS (VmHWM) belongs to that measurement only.
+// The small-file measurements run interleaved (ours, workers, node-x12, then again), and "vs node-x12" is
+// the median of each round's ratio: on a shared machine whose speed drifts, a ratio of runs made minutes
+// apart measured the drift as much as the code.
 // "MB/s" is the median run, "best" the fastest, "cpu MB/s" per CPU second (median). --profile writes a V8 CPU profile of one extra run of ours
 // on the small file to bench/out/prof/ and prints the top functions by self time.
 // Every child runs with the V8 flags waybill itself runs with (harness.mjs WAYBILL_NODE_FLAGS, node-x12 too).
@@ -230,24 +233,28 @@ function parseArgs(argv) {
 
 
 
-function measure(label, kind, file, runs, extraNodeArgs) {
-  const results = [];
-  for (let i = 0; i < runs; i++) {
-    process.stderr.write(`  ${label} run ${i + 1}/${runs}... `);
-    const r = runChild(import.meta.url, kind, file, extraNodeArgs);
-    if (r.failed) {
-      process.stderr.write('FAILED\n');
-      return { label, failed: r.failed };
-    }
-    process.stderr.write(`${(r.ms / 1000).toFixed(2)} s, ${r.rssMB.toFixed(0)} MB\n`);
-    results.push(r);
+/** One child run of a measurement spec; null (and `spec.failed` set) when it failed. */
+function runOnce(spec, i, runs) {
+  process.stderr.write(`  ${spec.label} run ${i + 1}/${runs}... `);
+  const r = runChild(import.meta.url, spec.kind, spec.file, spec.nodeArgs);
+  if (r.failed) {
+    process.stderr.write('FAILED\n');
+    spec.failed = r.failed;
+    return null;
   }
+  process.stderr.write(`${(r.ms / 1000).toFixed(2)} s, ${r.rssMB.toFixed(0)} MB\n`);
+  return r;
+}
+
+/** A measurement's row from its runs: median time, best time, max peak RSS. */
+function summarize(spec, results, runs) {
+  if (spec.failed) return { label: spec.label, failed: spec.failed };
   const ms = median(results.map((r) => r.ms));
   const cpuMs = median(results.map((r) => r.cpuMs));
   const best = Math.min(...results.map((r) => r.ms));
   const r0 = results[0];
   return {
-    label,
+    label: spec.label,
     bytes: r0.bytes,
     transactions: r0.transactions,
     events: r0.events,
@@ -262,7 +269,34 @@ function measure(label, kind, file, runs, extraNodeArgs) {
     eventsPerSec: r0.events / (ms / 1000),
     rssMB: Math.max(...results.map((r) => r.rssMB)),
     runs,
+    perRunMs: results.map((r) => r.ms),
   };
+}
+
+function measure(label, kind, file, runs, nodeArgs) {
+  const spec = { label, kind, file, nodeArgs };
+  const results = [];
+  for (let i = 0; i < runs && !spec.failed; i++) {
+    const r = runOnce(spec, i, runs);
+    if (r) results.push(r);
+  }
+  return summarize(spec, results, runs);
+}
+
+/**
+ * Several measurements run in rounds, one run of each per round (A B A B ...): on a machine whose speed
+ * drifts (a shared VM), runs of the same round see the same machine, so ratios are taken per round.
+ */
+function measureInterleaved(specs, runs) {
+  const results = specs.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    specs.forEach((spec, k) => {
+      if (spec.failed) return;
+      const r = runOnce(spec, i, runs);
+      if (r) results[k].push(r);
+    });
+  }
+  return specs.map((spec, k) => summarize(spec, results[k], runs));
 }
 
 function fmt(n, digits = 1) {
@@ -316,20 +350,22 @@ async function main() {
   if (load > cores * 0.5) {
     console.error(`note: load average ${load.toFixed(1)} on ${cores} cores: other work is running, timings will be low and noisy`);
   }
-  const rows = [];
   // Every measurement runs with the V8 flags waybill runs with (bin/waybill.js): node-x12 too, to be fair.
-  rows.push(measure(`waybill translateX12 small (${smallN.toLocaleString('en-US')} tx, ${sizeMB(small)} MB)`, 'ours', small, o.runs, WAYBILL_NODE_FLAGS));
-  rows.push(measure(`waybill translateX12 large (${largeN.toLocaleString('en-US')} tx, ${sizeMB(large)} MB)`, 'ours', large, o.runs, WAYBILL_NODE_FLAGS));
+  // The small-file measurements (ours, on workers, node-x12) run interleaved, so that each round's
+  // ratios compare runs made on the same machine state; the large file (flat memory) runs after.
   const workerCount = Math.max(1, Math.min(4, cores));
-  const parallel = measure(`waybill on ${workerCount} workers small (${smallN.toLocaleString('en-US')} tx, ${sizeMB(small)} MB)`, 'workers', small, o.runs, WAYBILL_NODE_FLAGS);
-  rows.push(parallel);
-  let baseline = null;
+  const specs = [
+    { label: `waybill translateX12 small (${smallN.toLocaleString('en-US')} tx, ${sizeMB(small)} MB)`, kind: 'ours', file: small, nodeArgs: WAYBILL_NODE_FLAGS },
+    { label: `waybill on ${workerCount} workers small (${smallN.toLocaleString('en-US')} tx, ${sizeMB(small)} MB)`, kind: 'workers', file: small, nodeArgs: WAYBILL_NODE_FLAGS },
+  ];
   if (!o.skipBaseline) {
     // node-x12 holds the whole file as objects (~48x its size); give it heap room so it is measured, not killed.
-    baseline = measure(`node-x12 parse+map   small (${smallN.toLocaleString('en-US')} tx, ${sizeMB(small)} MB)`, 'node-x12', small,
-      o.runs, [...WAYBILL_NODE_FLAGS, '--max-old-space-size=8192']);
-    rows.push(baseline);
+    specs.push({ label: `node-x12 parse+map   small (${smallN.toLocaleString('en-US')} tx, ${sizeMB(small)} MB)`, kind: 'node-x12', file: small,
+      nodeArgs: [...WAYBILL_NODE_FLAGS, '--max-old-space-size=8192'] });
   }
+  const [ourSmallRow, parallel, baseline = null] = measureInterleaved(specs, o.runs);
+  const ourLargeRow = measure(`waybill translateX12 large (${largeN.toLocaleString('en-US')} tx, ${sizeMB(large)} MB)`, 'ours', large, o.runs, WAYBILL_NODE_FLAGS);
+  const rows = [ourSmallRow, ourLargeRow, parallel, ...(baseline ? [baseline] : [])];
 
   let profile = null;
   if (o.profile) {
@@ -345,9 +381,12 @@ async function main() {
 
   const [ourSmall, ourLarge] = rows;
   const ok = (r) => r && !r.failed;
+  // Per round (node-x12 time / ours), then the median: see measureInterleaved.
+  const perRound = (r) => (ok(baseline) && ok(r) && r.perRunMs.length === baseline.perRunMs.length
+    ? median(r.perRunMs.map((ms, i) => baseline.perRunMs[i] / ms)) : null);
   const ratios = {
-    throughputVsNodeX12: ok(baseline) && ok(ourSmall) ? ourSmall.mbPerSec / baseline.mbPerSec : null,
-    workersVsNodeX12: ok(baseline) && ok(parallel) ? parallel.mbPerSec / baseline.mbPerSec : null,
+    throughputVsNodeX12: perRound(ourSmall),
+    workersVsNodeX12: perRound(parallel),
     bestThroughputVsNodeX12: ok(baseline) && ok(ourSmall) ? ourSmall.bestMbPerSec / baseline.bestMbPerSec : null,
     rssVsNodeX12: ok(baseline) && ok(ourSmall) ? baseline.rssMB / ourSmall.rssMB : null,
     rssGrowthMB: ok(ourSmall) && ok(ourLarge) ? ourLarge.rssMB - ourSmall.rssMB : null,
@@ -376,6 +415,7 @@ async function main() {
   console.log('node-x12: X12Parser.parse (whole file as one string) + X12TransactionMap.toObject with 20 query keys; no');
   console.log('validation, code tables, dates or schema checks. Not run on the large file (it would need ~18 GB).');
   console.log('"cpu MB/s": bytes per CPU second of the process (GC threads included), for busy machines.');
+  console.log('"vs node-x12": the small-file runs are interleaved (ours, workers, node-x12, again); the median of each round\'s ratio.');
   if (ok(ourSmall)) console.log(`(partner compile, once per process: ${fmt(ourSmall.compileMs, 0)} ms, not included above)`);
   for (const r of rows) if (!r.failed && r.errors > 0) console.log(`WARNING: ${r.label}: ${r.errors} unit(s) not translated, e.g. ${r.firstFailure}`);
   console.log();
