@@ -235,10 +235,12 @@ export interface Ledger {
   unpublished(limit: number, afterSeq?: number): Promise<OutboxRow[]>;
   markPublished(ids: string[], at: string): Promise<void>;
   /**
-   * Marks published every unpublished event with firstSeq <= seq <= lastSeq: one batch as unpublished()
-   * returned it (it returns every unpublished event of that range, and new events only ever come after it).
+   * Marks published every unpublished event with firstSeq <= seq <= lastSeq: batches as unpublished()
+   * returned them (it returns every unpublished event of that range, and new events only ever come after
+   * it). With `wait: false` it does not wait for another writer (a batch committing): it returns false
+   * and marks nothing when it would have to; the relay then marks the range later, with the next one.
    */
-  markBatchPublished(firstSeq: number, lastSeq: number, at: string): Promise<void>;
+  markBatchPublished(firstSeq: number, lastSeq: number, at: string, options?: { wait?: boolean }): Promise<boolean>;
   markConsumed(ids: string[], at: string): Promise<void>;
   /** After the queue lost its data: published-but-not-consumed events become unpublished again. */
   republishUnconsumed(): Promise<number>;

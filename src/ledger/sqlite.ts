@@ -120,6 +120,8 @@ export const LEDGER_MIGRATIONS: readonly string[] = MIGRATIONS;
 const CONTROL_MAX: Record<ControlKind, number> = { interchange: 999_999_999, group: 999_999_999, transaction: 999_999_999 };
 
 const now = () => new Date().toISOString();
+/** How long a write waits for another connection's write lock (several processes may share the file). */
+const BUSY_TIMEOUT_MS = 10_000;
 
 const HEX_DIGEST = /^[0-9a-f]{64}$/;
 
@@ -222,7 +224,7 @@ export class SqliteLedger implements Ledger {
       throw new LedgerFault('LEDGER_OPEN_FAILED', `cannot open ledger ${path}: ${(err as Error).message}`);
     }
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma(`cache_size = -${CACHE_KIB}`);
@@ -416,9 +418,24 @@ export class SqliteLedger implements Ledger {
     this.txs.markPublished.immediate(ids, at);
   }
 
-  async markBatchPublished(firstSeq: number, lastSeq: number, at: string): Promise<void> {
+  async markBatchPublished(firstSeq: number, lastSeq: number, at: string, options: { wait?: boolean } = {}): Promise<boolean> {
     // One statement walking the rows in seq order, instead of an index lookup per id.
-    this.stmts.markSeqsPublished.run(at, firstSeq, lastSeq);
+    if (options.wait !== false) {
+      this.stmts.markSeqsPublished.run(at, firstSeq, lastSeq);
+      return true;
+    }
+    // Not waiting: with no busy timeout SQLite answers SQLITE_BUSY at once while another connection
+    // holds the write lock (better-sqlite3 would otherwise block this thread in SQLite's busy handler).
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.stmts.markSeqsPublished.run(at, firstSeq, lastSeq);
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_BUSY') return false;
+      throw err;
+    } finally {
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
   }
 
   async markConsumed(ids: string[], at: string): Promise<void> {

@@ -277,6 +277,11 @@ export class OutboxRelay {
    * marked published only after its own addBulk answered and every earlier batch was marked; when one
    * fails, the batches after it are left unpublished (they are published again, and BullMQ ignores the
    * job ids it already has) and the error is thrown once nothing is in flight any more.
+   *
+   * Marks do not wait for the ledger's write lock while a batch of translation commits there (that
+   * stalled this thread's whole event loop, publishing included, for as long as the commit took): a
+   * range that could not be marked at once is marked with the next one, and whatever is left is marked,
+   * waiting, before the pass ends. Within a pass the read cursor (afterSeq) never returns to it.
    */
   private async publish(): Promise<number> {
     const pending: { rows: OutboxRow[]; added: Promise<unknown> }[] = [];
@@ -284,6 +289,7 @@ export class OutboxRelay {
     let sent = 0;
     let drained = false;
     let published = 0;
+    let failed = false;
     try {
       for (;;) {
         while (!drained && !this.stopping && pending.length < this.inFlight && sent < this.batchesPerPass) {
@@ -299,22 +305,39 @@ export class OutboxRelay {
           sent++;
         }
         const next = pending.shift();
-        if (!next) return published;
+        if (!next) break;
         await next.added;
         await this.markPublished(next.rows);
         published += next.rows.length;
       }
+    } catch (err) {
+      failed = true;
+      throw err;
     } finally {
       // After a failure: let the batches still in flight settle before the next pass sends them again.
       await Promise.allSettled(pending.map((p) => p.added));
+      // What was published is marked before the pass ends (after a failure too: those jobs are in Redis).
+      if (this.unmarked) {
+        const { first, last } = this.unmarked;
+        this.unmarked = null;
+        // Left unmarked, those events are simply published again next pass (BullMQ keeps one job per id).
+        await this.ledger.markBatchPublished(first, last, new Date().toISOString()).catch((err: unknown) => {
+          if (!failed) throw err;
+        });
+      }
     }
+    return published;
   }
+
+  /** Published (in Redis) but not yet marked in the ledger: the write lock was busy (see publish). */
+  private unmarked: { first: number; last: number } | null = null;
 
   private async markPublished(rows: OutboxRow[]): Promise<void> {
     // After the jobs, so losing the jobs (a rollback to older data) also loses this increment.
     this.seq = Math.max(this.seq, await this.connection.hincrby(this.markerKey, 'seq', 1));
     const at = new Date().toISOString();
-    await this.ledger.markBatchPublished(rows[0].seq, rows[rows.length - 1].seq, at);
+    const range = { first: this.unmarked?.first ?? rows[0].seq, last: rows[rows.length - 1].seq };
+    this.unmarked = (await this.ledger.markBatchPublished(range.first, range.last, at, { wait: false })) ? null : range;
     this.current.published += rows.length;
     this.current.lastPublishedAt = at;
   }

@@ -1,4 +1,5 @@
 // The outbox relay against the shared Redis (own prefix per test; nothing here flushes or stops Redis).
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -60,6 +61,39 @@ describe('outbox relay', () => {
       expect(job?.name).toBe(row?.type);
       expect(job?.data).toEqual(JSON.parse(row!.payload));
       expect(row?.publishedAt).not.toBeNull();
+    }
+  });
+
+  it('goes on publishing while another process holds the ledger write lock; what it could not mark is marked before the pass ends', async () => {
+    // A first pass publishes what is there (and writes the relay's first-start bookkeeping); then more.
+    const relay = new OutboxRelay({ ledger: ws.ctx.ledger, connection, prefix, batchSize: 50 });
+    const before = await drain(relay);
+    await processFile(ws.ctx, await take(ws.ctx, { name: 'more.edi', data: generated214(150, 77, 7777) }));
+    const fresh = (await ws.ctx.ledger.countEvents()).unpublished;
+    expect(fresh).toBeGreaterThan(100);
+    // Another process (as a batch of translation committing) holds the write lock until told to commit.
+    const holder = spawn(process.execPath, ['-e', `
+      const db = new (require('better-sqlite3'))(process.argv[1]);
+      db.prepare('BEGIN IMMEDIATE').run();
+      console.log('locked');
+      process.stdin.once('data', () => { db.prepare('COMMIT').run(); db.close(); process.exit(0); });
+    `, join(ws.ctx.dataDir, 'ledger.db')], { cwd: process.cwd(), stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => holder.once('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.once('data', () => resolve());
+      holder.once('exit', (code) => reject(new Error(`the lock holder exited (${code})`)));
+    });
+    try {
+      const pass = relay.runOnce();
+      // Every event reaches Redis while the lock is held: marking did not block the relay's thread.
+      await waitFor('every event in Redis while the lock is held', async () => (await events.getWaitingCount()) === before + fresh, 20_000);
+      expect((await ws.ctx.ledger.countEvents()).unpublished).toBe(fresh);
+      holder.stdin.write('commit\n');
+      expect((await pass).published).toBe(fresh);
+      expect((await ws.ctx.ledger.countEvents()).unpublished).toBe(0);
+    } finally {
+      holder.stdin.end();
+      await exited;
     }
   });
 
