@@ -71,30 +71,38 @@ describe('outbox relay', () => {
     await processFile(ws.ctx, await take(ws.ctx, { name: 'more.edi', data: generated214(150, 77, 7777) }));
     const fresh = (await ws.ctx.ledger.countEvents()).unpublished;
     expect(fresh).toBeGreaterThan(100);
-    // Another process (as a batch of translation committing) holds the write lock until told to commit.
+    // Another process (as a batch of translation committing) holds the write lock, and lets it go only
+    // once every event is in Redis (or after 20 s): it watches the queue itself, since this thread may be
+    // blocked in SQLite while the relay's last mark waits for the lock.
+    const expected = before + fresh;
     const holder = spawn(process.execPath, ['-e', `
-      const db = new (require('better-sqlite3'))(process.argv[1]);
+      const [dbPath, url, key, expected] = process.argv.slice(1);
+      const db = new (require('better-sqlite3'))(dbPath);
+      const redis = new (require('ioredis'))(url);
       db.prepare('BEGIN IMMEDIATE').run();
       console.log('locked');
-      process.stdin.once('data', () => { db.prepare('COMMIT').run(); db.close(); process.exit(0); });
-    `, join(ws.ctx.dataDir, 'ledger.db')], { cwd: process.cwd(), stdio: ['pipe', 'pipe', 'inherit'] });
-    const exited = new Promise((resolve) => holder.once('exit', resolve));
-    await new Promise<void>((resolve, reject) => {
-      holder.stdout.once('data', () => resolve());
-      holder.once('exit', (code) => reject(new Error(`the lock holder exited (${code})`)));
-    });
-    try {
-      const pass = relay.runOnce();
-      // Every event reaches Redis while the lock is held: marking did not block the relay's thread.
-      await waitFor('every event in Redis while the lock is held', async () => (await events.getWaitingCount()) === before + fresh, 20_000);
-      expect((await ws.ctx.ledger.countEvents()).unpublished).toBe(fresh);
-      holder.stdin.write('commit\n');
-      expect((await pass).published).toBe(fresh);
-      expect((await ws.ctx.ledger.countEvents()).unpublished).toBe(0);
-    } finally {
-      holder.stdin.end();
-      await exited;
-    }
+      const deadline = Date.now() + 20000;
+      (async () => {
+        let n = 0;
+        while ((n = await redis.llen(key)) < Number(expected) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        db.prepare('COMMIT').run();
+        db.close();
+        console.log('released with ' + n + ' jobs waiting');
+        redis.disconnect();
+      })();
+    `, join(ws.ctx.dataDir, 'ledger.db'), SHARED_REDIS_URL, `${prefix}:${EVENTS_QUEUE}:wait`, String(expected)],
+    { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    let said = '';
+    holder.stdout.on('data', (c: Buffer) => { said += c.toString(); });
+    const exited = new Promise<number | null>((resolve) => holder.once('exit', resolve));
+    await waitFor('the lock holder to hold the lock', () => said.includes('locked') || holder.exitCode !== null, 20_000);
+    expect(said).toContain('locked');
+    expect((await relay.runOnce()).published).toBe(fresh);
+    expect(await exited).toBe(0);
+    // Every event reached Redis while the lock was held: marking did not block the relay's thread.
+    expect(said).toContain(`released with ${expected} jobs waiting`);
+    expect((await ws.ctx.ledger.countEvents()).unpublished).toBe(0);
+    expect(await events.getWaitingCount()).toBe(expected);
   });
 
   it('does not duplicate when run again, by another relay, or after the ledger asks for a republish', async () => {
