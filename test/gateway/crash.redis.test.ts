@@ -33,10 +33,11 @@ const KILLS_PER_RUN = Math.max(1, Number(process.env.WAYBILL_CRASH_KILLS ?? Math
 if (!process.env.WAYBILL_CRASH_RUNS && !process.env.WAYBILL_CRASH_KILLS && RUNS * KILLS_PER_RUN < 10) throw new Error('the default mix must kill at least 10 times');
 /**
  * Per run, for the whole of it; a bound for a hung run, not a timing assertion. Ten gateways (each with
- * its relay, commit and checkpoint threads) and their consumers share 2 cores here: a healthy run has
- * taken 135-155 s, and a CI run on a slow moment went past the earlier 160 s bound.
+ * its relay, commit and checkpoint threads) and their consumers share 2 cores here, alongside the rest of
+ * the suite: healthy runs took 143 s alone, 180-216 s within the full suite, and one CI run on a slow
+ * host went past the earlier 240 s bound.
  */
-const RUN_BOUND_MS = 120_000 + KILLS_PER_RUN * 120_000;
+const RUN_BOUND_MS = 120_000 + KILLS_PER_RUN * 240_000;
 
 let shared: string;
 let file214: string;
