@@ -485,7 +485,7 @@ class Validator {
     if (rep === -2 || comp === -2) return false;
     for (let i = 0; i < v.length; i++) {
       const c = v.charCodeAt(i);
-      if (c < 32 || c === 127 || (c >= 128 && c < 160) || c === rep || c === comp) return false;
+      if (isControlChar(c) || c === rep || c === comp) return false;
     }
     return true;
   }
@@ -747,11 +747,13 @@ function delimiterCode(d: string | null): number {
   return d === null ? -1 : d.length === 1 ? d.charCodeAt(0) : -2;
 }
 
+/** C0 and C1 control characters and DEL: never valid in an X12 value. */
+function isControlChar(c: number): boolean {
+  return c < 32 || c === 127 || (c >= 128 && c < 160);
+}
+
 function badCharAt(v: string, start: number, end: number): number {
-  for (let i = start; i < end; i++) {
-    const c = v.charCodeAt(i);
-    if (c < 32 || c === 127 || (c >= 128 && c < 160)) return i;
-  }
+  for (let i = start; i < end; i++) if (isControlChar(v.charCodeAt(i))) return i;
   return -1;
 }
 
