@@ -134,10 +134,22 @@ export async function* translateX12(source: X12Source, registry: PartnerRegistry
         if (mine(++ordinal)) yield translateTa1(ev.segment, ev.interchange, partner, identifyError, opts, index);
         continue;
       }
+      // Data outside any interchange (garbage, no ISA, an empty file): a unit of its own, as CSV's file-level
+      // findings are, so that a file of nothing readable is reported rather than translated to nothing.
+      if (ev.type === 'issue') {
+        if (mine(++ordinal)) yield fileIssueUnit(ev.issue);
+        continue;
+      }
       if (ev.type !== 'transaction') continue;
       if (mine(++ordinal)) yield translateTransaction(ev.transaction, partner, identifyError, opts);
     }
   }
+}
+
+function fileIssueUnit(i: X12Issue): TranslatedUnit {
+  return {
+    format: 'x12', label: 'file', line: i.loc.line, status: i.severity === 'error' ? 'rejected' : 'translated', events: [], errors: [fromIssue(i)],
+  };
 }
 
 /** The partner's inbound route for an X12 set, looked up once per partner and set id. */

@@ -138,6 +138,18 @@ describe('the prairie-line partner', () => {
     await expect(units(Buffer.from(text, 'latin1'), { partner: 'prairie-lines' })).rejects.toThrow("unknown partner 'prairie-lines'");
   });
 
+  it('data outside any interchange is a rejected file unit with its code and position; the interchanges around it still translate', async () => {
+    expect(await units(Buffer.from('ISA*00*garbage~'))).toEqual([{
+      format: 'x12', label: 'file', line: 1, status: 'rejected', events: [],
+      errors: [expect.objectContaining({ code: 'X12_ISA_TRUNCATED', severity: 'error', line: 1, column: 1 })],
+    }]);
+    const good = readFileSync(fixture('214/004010/ltl-multi-status.edi'));
+    const mixed = await units(Buffer.concat([good, Buffer.from('\nNOT X12 AT ALL~\n')]));
+    expect(mixed.map((u) => [u.label, u.status])).toEqual([[expect.stringMatching(/^214 /), 'translated'], ['file', 'rejected']]);
+    expect(mixed[0].events).toHaveLength(6);
+    expect(mixed[1].errors[0].line).toBeGreaterThan(1);
+  });
+
   it('a set the partner does not map is unmapped', async () => {
     const [u] = await units(fixture('990/004010/tender-accept.edi'), { partner: 'prairie-line' });
     expect(u.status).toBe('unmapped');
