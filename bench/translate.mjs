@@ -410,8 +410,9 @@ async function main() {
   for (const b of body) console.log(line(b));
   console.log();
   console.log('waybill: read + envelope/schema validation + loop tree + 20-field mapping + canonical validation (ajv fast path,');
-  console.log('zod for anything it refuses), streaming, one thread. "on N workers": translateX12InWorkers, every worker reads the');
-  console.log('file and translates every N-th transaction, events come back to the main thread as JSON text, in file order.');
+  console.log('zod for anything it refuses), streaming, one thread. "on N workers": translateX12InWorkers, the file dealt to the');
+  console.log('workers in 128 KiB blocks (each skims the sets of the others\' blocks), events back to the main thread as JSON text,');
+  console.log('merged into file order; includes the workers\' start-up (module load, partner and schema compile) and JSON.stringify.');
   console.log('node-x12: X12Parser.parse (whole file as one string) + X12TransactionMap.toObject with 20 query keys; no');
   console.log('validation, code tables, dates or schema checks. Not run on the large file (it would need ~18 GB).');
   console.log('"cpu MB/s": bytes per CPU second of the process (GC threads included), for busy machines.');

@@ -1,8 +1,12 @@
 // X12 translation on worker threads: one file, several workers, units back in file order.
 //
-// Every worker reads the whole file (reading is the cheap part: the reader runs at 50-100 MB/s) and
-// translates every n-th unit; the main thread takes unit k from worker k mod n, so merging needs no
-// sorting and no buffering beyond each worker's small window of batches. Events come back as JSON text:
+// The file is cut into blocks of bytes dealt round-robin (TranslateOptions.share). Every worker reads the
+// whole file, because the envelope (delimiters, partner, group and interchange counts) runs through it,
+// but it cuts into elements and translates only the transaction sets that start in its own blocks: the
+// others it skims, looking at segment ids only. Each unit comes back numbered with its position in the
+// file, and the main thread merges by that number: the unit it needs next is at the head of exactly one
+// worker's queue, so merging needs no sorting and no buffering beyond each worker's small window of
+// batches. Events come back as JSON text:
 // structured-cloning event objects costs the main thread more (~15 us per unit) than translating them
 // did, while a string crosses threads as a copy.
 //
@@ -14,8 +18,11 @@ import { startModuleWorker } from '../runtime/module-worker.js';
 import type { TranslatedUnit, TranslateOptions } from './translate.js';
 import type { TranslateWorkerData } from './translate-worker.js';
 
-/** A translated unit whose events are JSON text (with their ids alongside, for the ledger). */
-export type SerializedUnit = Omit<TranslatedUnit, 'events'> & { events: string[]; eventIds: string[] };
+/**
+ * A translated unit whose events are JSON text (with their ids alongside, for the ledger), and its
+ * position among the file's units.
+ */
+export type SerializedUnit = Omit<TranslatedUnit, 'events' | 'ordinal'> & { events: string[]; eventIds: string[]; ordinal: number };
 
 export type WorkerMessage =
   | { type: 'batch'; units: SerializedUnit[] }
@@ -28,8 +35,13 @@ export interface WorkerOptions {
   workers?: number;
   /** Units per message. Default 256. */
   batchSize?: number;
-  /** Batches a worker may send ahead of the consumer. Default 4. */
+  /** Batches a worker may send ahead of the consumer. Default 8. */
   window?: number;
+  /**
+   * Bytes per block of the file dealt to the workers in turn. Default 128 KiB: small enough that the
+   * workers stay level with each other, large enough that a block holds hundreds of transaction sets.
+   */
+  blockBytes?: number;
   /** Young generation per worker, MB. Default 192 (64 MB semi-spaces). */
   youngGenerationMb?: number;
 }
@@ -69,23 +81,31 @@ class WorkerFeed {
     this.wake = null;
   }
 
-  /** The worker's next unit, or undefined when it has no more. */
-  async next(): Promise<SerializedUnit | undefined> {
+  /** The worker's next unit if it has arrived (without taking it). */
+  buffered(): SerializedUnit | undefined {
+    return this.batches.length > 0 ? this.batches[0][this.head] : undefined;
+  }
+
+  /** The worker's next unit without taking it (waiting for it), or undefined when it has no more. */
+  async peek(): Promise<SerializedUnit | undefined> {
     for (;;) {
-      if (this.batches.length > 0) {
-        const batch = this.batches[0];
-        const unit = batch[this.head++];
-        if (this.head === batch.length) {
-          this.batches.shift();
-          this.head = 0;
-          this.worker.postMessage({ type: 'credit' } satisfies WorkerRequest);
-        }
-        return unit;
-      }
+      if (this.batches.length > 0) return this.batches[0][this.head];
       if (this.failure) throw this.failure;
       if (this.done) return undefined;
       await new Promise<void>((resolve) => { this.wake = resolve; });
     }
+  }
+
+  /** Takes the unit peek() returned. */
+  take(): SerializedUnit {
+    const batch = this.batches[0];
+    const unit = batch[this.head++];
+    if (this.head === batch.length) {
+      this.batches.shift();
+      this.head = 0;
+      this.worker.postMessage({ type: 'credit' } satisfies WorkerRequest);
+    }
+    return unit;
   }
 
   async stop(): Promise<void> {
@@ -101,15 +121,31 @@ export async function* translateX12InWorkers(
   file: string, partnersDir: string, opts: Omit<TranslateOptions, 'share'>, options: WorkerOptions = {},
 ): AsyncGenerator<SerializedUnit> {
   const n = Math.max(1, options.workers ?? defaultWorkerCount());
+  const blockBytes = Math.max(1, options.blockBytes ?? 128 * 1024);
   const feeds = Array.from({ length: n }, (_, index) => new WorkerFeed({
-    file, partnersDir, opts: { ...opts, share: { index, of: n } }, batchSize: options.batchSize ?? 256, window: options.window ?? 4,
+    file, partnersDir, opts: { ...opts, share: { index, of: n, blockBytes } }, batchSize: options.batchSize ?? 256, window: options.window ?? 8,
   }, options.youngGenerationMb ?? 192));
   try {
+    let current = 0; // the feed that gave the last unit: the next one is most likely its too (same block)
     for (let ordinal = 0; ; ordinal++) {
-      const unit = await feeds[ordinal % n].next();
-      // Units are dealt round-robin, so the first worker to run dry marks the end of the file.
-      if (unit === undefined) return;
-      yield unit;
+      let from = -1;
+      let ahead = false;
+      // Whoever already holds it; else wait on each worker in turn for its next unit (a worker that is
+      // not the owner yields a later unit or ends, so no wait is forever).
+      for (let k = 0; k < n && from < 0; k++) if (feeds[(current + k) % n].buffered()?.ordinal === ordinal) from = (current + k) % n;
+      for (let k = 0; k < n && from < 0; k++) {
+        const f = (current + k) % n;
+        const head = await feeds[f].peek();
+        if (head?.ordinal === ordinal) from = f;
+        else if (head) ahead = true;
+      }
+      if (from < 0) {
+        // Every unit belongs to exactly one worker: if none holds this one, all of them are done.
+        if (ahead) throw new Error(`translation workers disagree: no worker produced unit ${ordinal}`);
+        return;
+      }
+      current = from;
+      yield feeds[from].take();
     }
   } finally {
     await Promise.all(feeds.map((f) => f.stop()));

@@ -1,5 +1,5 @@
 // Worker side of translateX12InWorkers (parallel.ts): reads the whole file, translates its share of the
-// units (every `of`-th, see TranslateOptions.share) and posts them in batches, events already as JSON
+// units (those starting in its blocks, see TranslateOptions.share) and posts them in batches, events already as JSON
 // text (cheap to pass between threads, and what the ledger and the CLI want anyway). It posts at most
 // `window` batches ahead of what the main thread has taken, so memory stays flat whatever the file size.
 import { parentPort, workerData } from 'node:worker_threads';
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
       events.push(JSON.stringify(e));
       eventIds.push(e.id);
     }
-    batch.push({ ...u, events, eventIds });
+    batch.push({ ...u, events, eventIds, ordinal: u.ordinal! });
     if (batch.length >= data.batchSize) {
       await send(batch);
       batch = [];

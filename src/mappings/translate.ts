@@ -44,6 +44,14 @@ export interface TranslatedUnit {
   errors: TranslationError[];
   /** X12 only: which transaction this was. */
   x12?: { interchange: string; group: string; setId: string; control: string };
+  /** Only under TranslateOptions.share: the unit's position among all the file's units (0-based). */
+  ordinal?: number;
+}
+
+export interface TranslationShare {
+  index: number;
+  of: number;
+  blockBytes: number;
 }
 
 export interface TranslateOptions {
@@ -53,10 +61,13 @@ export interface TranslateOptions {
   fileName?: string;
   receivedAt: string;
   /**
-   * Translate only every `of`-th unit starting at `index` (TA1s and transactions counted together in
-   * file order): how translateX12InWorkers splits one file between workers that each read all of it.
+   * Translate only one worker's part of the file (translateX12InWorkers). The file is cut into blocks of
+   * `blockBytes` bytes dealt round-robin to `of` workers; a unit (a transaction set, a TA1, a finding
+   * outside any interchange) belongs to the block its first byte lies in. The transaction sets of other
+   * blocks are skimmed (TokenizerOptions.skimSetAt), not read into elements. Units yielded carry their
+   * `ordinal` in the whole file, so the parts merge back into file order.
    */
-  share?: { index: number; of: number };
+  share?: TranslationShare;
 }
 
 function fromIssue(i: X12Issue): TranslationError {
@@ -111,11 +122,16 @@ export async function* translateX12(source: X12Source, registry: PartnerRegistry
   let partner: CompiledPartner | undefined;
   let identifyError: TranslationError | undefined;
   let ta1Index = 0; // position of a TA1 among the TA1s of its interchange (part of its event id)
-  let ordinal = -1; // units so far (TA1s and transactions), for opts.share
-  const mine = opts.share ? (n: number) => n % opts.share!.of === opts.share!.index : () => true;
+  let ordinal = -1; // units so far (TA1s, findings and transactions), in file order
+  const share = opts.share;
+  const mine = share ? (offset: number) => Math.floor(offset / share.blockBytes) % share.of === share.index : null;
+  const numbered = (u: TranslatedUnit): TranslatedUnit => {
+    u.ordinal = ordinal;
+    return u;
+  };
 
   // One await per chunk read, not per event (readX12Batches).
-  for await (const batch of readX12Batches(source)) {
+  for await (const batch of readX12Batches(source, mine ? { skimSetAt: (offset) => !mine(offset) } : {})) {
     for (const ev of batch) {
       if (ev.type === 'interchange-start') {
         partner = forced;
@@ -131,17 +147,23 @@ export async function* translateX12(source: X12Source, registry: PartnerRegistry
       // Built-in (functional-ack.ts): an inbound TA1 is a unit of its own, one functional.ack@1 event, never mapped.
       if (ev.type === 'ta1') {
         const index = ta1Index++;
-        if (mine(++ordinal)) yield translateTa1(ev.segment, ev.interchange, partner, identifyError, opts, index);
+        ordinal++;
+        if (!mine) yield translateTa1(ev.segment, ev.interchange, partner, identifyError, opts, index);
+        else if (mine(ev.segment.loc.offset)) yield numbered(translateTa1(ev.segment, ev.interchange, partner, identifyError, opts, index));
         continue;
       }
       // Data outside any interchange (garbage, no ISA, an empty file): a unit of its own, as CSV's file-level
       // findings are, so that a file of nothing readable is reported rather than translated to nothing.
       if (ev.type === 'issue') {
-        if (mine(++ordinal)) yield fileIssueUnit(ev.issue);
+        ordinal++;
+        if (!mine) yield fileIssueUnit(ev.issue);
+        else if (mine(ev.issue.loc.offset)) yield numbered(fileIssueUnit(ev.issue));
         continue;
       }
       if (ev.type !== 'transaction') continue;
-      if (mine(++ordinal)) yield translateTransaction(ev.transaction, partner, identifyError, opts);
+      ordinal++;
+      if (!mine) yield translateTransaction(ev.transaction, partner, identifyError, opts);
+      else if (mine(ev.transaction.segments[0].loc.offset)) yield numbered(translateTransaction(ev.transaction, partner, identifyError, opts));
     }
   }
 }

@@ -35,7 +35,7 @@ async function inOneThread(): Promise<TranslatedUnit[]> {
 }
 
 function revive(u: SerializedUnit): TranslatedUnit {
-  const { eventIds, events, ...rest } = u;
+  const { eventIds, events, ordinal: _ordinal, ...rest } = u;
   const parsed = events.map((e) => JSON.parse(e) as TranslatedUnit['events'][number]);
   expect(parsed.map((e) => e.id)).toEqual(eventIds);
   return { ...rest, events: parsed };

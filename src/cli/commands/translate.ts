@@ -46,7 +46,7 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
   const units: TranslatedUnit[] = [];
   const format = sniffFormat(head(file));
   if (format === 'x12' && workers > 1) {
-    for await (const { eventIds: _ids, ...u } of translateX12InWorkers(file, flags.partners, opts, { workers })) {
+    for await (const { eventIds: _ids, ordinal: _ordinal, ...u } of translateX12InWorkers(file, flags.partners, opts, { workers })) {
       units.push({ ...u, events: u.events.map((e) => JSON.parse(e) as TranslatedUnit['events'][number]) });
     }
   } else if (format === 'x12') {

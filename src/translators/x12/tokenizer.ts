@@ -17,6 +17,14 @@ export interface TokenizerOptions {
   encoding?: 'utf8' | 'latin1';
   /** Longest segment accepted before the data is declared garbage (bounds memory). Default 1 MiB. */
   maxSegmentLength?: number;
+  /**
+   * Skimming, for a reader that will not look inside some transaction sets (a translation worker that
+   * owns only part of the file): when this returns true for the byte offset of an ST, the segments of
+   * that set up to its trailer are passed over without being cut into elements or emitted. Only the
+   * envelope segments (ST, SE, GS, GE, ISA, IEA) still come out, so the envelope's own findings, counts and
+   * events are exactly what a full read gives; the skimmed set comes out holding just its ST and SE.
+   */
+  skimSetAt?: (offset: number) => boolean;
 }
 
 /**
@@ -48,6 +56,20 @@ function isAlnum(c: number): boolean {
 }
 function isLineBreak(c: number): boolean {
   return c === 0x0a || c === 0x0d;
+}
+
+/** Whether text[from, to) is the id of a segment the envelope assembler reads (ST SE GS GE ISA IEA). */
+function isEnvelopeId(t: string, from: number, to: number): boolean {
+  const len = to - from;
+  const a = t.charCodeAt(from);
+  const b = t.charCodeAt(from + 1);
+  if (len === 2) return (a === 0x53 && (b === 0x54 || b === 0x45)) || (a === 0x47 && (b === 0x53 || b === 0x45)); // ST SE GS GE
+  return len === 3 && a === 0x49 && ((b === 0x53 && t.charCodeAt(from + 2) === 0x41) || (b === 0x45 && t.charCodeAt(from + 2) === 0x41)); // ISA IEA
+}
+
+function hasLineBreak(t: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (isLineBreak(t.charCodeAt(i))) return true;
+  return false;
 }
 
 /** Length in bytes of the UTF-8 character starting at text[i] (latin1 view), or 1 when not a valid sequence. */
@@ -88,6 +110,9 @@ export class X12Tokenizer {
   private readonly isaWidth: 'warn' | 'error';
   private readonly encoding: 'utf8' | 'latin1';
   private readonly maxSegmentLength: number;
+  private readonly skimSetAt: ((offset: number) => boolean) | undefined;
+  /** Inside a transaction set being skimmed (see TokenizerOptions.skimSetAt). */
+  private skimming = false;
 
   /** Unconsumed text (latin1) and the absolute byte offset of its first char. */
   private text = '';
@@ -117,6 +142,7 @@ export class X12Tokenizer {
     this.isaWidth = options.isaWidth ?? 'warn';
     this.encoding = options.encoding ?? 'utf8';
     this.maxSegmentLength = options.maxSegmentLength ?? 1024 * 1024;
+    this.skimSetAt = options.skimSetAt;
   }
 
   /** Feed the next chunk; returns the tokens it completes. */
@@ -397,6 +423,7 @@ export class X12Tokenizer {
     this.stripLineBreaks = !isLineBreak(segmentTerm.charCodeAt(0));
     this.position = 0;
     this.sawIsa = true;
+    this.skimming = false;
     out.push({ kind: 'isa', segment, delimiters, issues });
     this.consume(termIdx + termLen);
     return true;
@@ -449,6 +476,20 @@ export class X12Tokenizer {
       next = end + this.segmentTerm.length;
     }
 
+    if (this.skimming) {
+      // Pass over a segment of a skimmed set, unless it belongs to the envelope (then read it as usual,
+      // and skimming ends with it). An id with a line break in it takes the usual path, which strips them.
+      const sep = t.indexOf(this.elementSep!, start);
+      const idEnd = sep >= 0 && sep < end ? sep : end;
+      if (isEnvelopeId(t, start, idEnd)) {
+        this.skimming = false;
+      } else if (!hasLineBreak(t, start, idEnd)) {
+        this.position++;
+        this.pos = next;
+        return true;
+      }
+    }
+
     // Copy the segment out of the chunk: element values are slices of the string they were cut from,
     // and a value someone keeps must pin its own segment, not the whole 64 KiB chunk (flattening a
     // one-char cons string is the cheapest copy V8 offers).
@@ -471,6 +512,7 @@ export class X12Tokenizer {
     else if (this.position > 0) this.position++;
     const segment: Segment = { id, elements, loc, position: this.position };
     if (id === 'SE' || id === 'GE' || id === 'GS' || id === 'IEA') this.position = 0;
+    if (id === 'ST' && this.skimSetAt !== undefined) this.skimming = this.skimSetAt(loc.offset);
     out.push(segment);
     // After the IEA the next interchange may use other delimiters.
     if (id === 'IEA') this.elementSep = null;
