@@ -13,11 +13,11 @@ const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
  * loop for as long as the CLI runs (seconds under tsx on a busy machine), and vitest's worker RPC times out
  * after 60 s of that ("Timeout calling onTaskUpdate").
  */
-export function waybill(args: string[], opts: { cwd?: string; input?: string } = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+export function waybill(args: string[], opts: { cwd?: string; input?: string; env?: Record<string, string> } = {}): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', tsx, `${repoRoot}src/cli/main.ts`, ...args], {
       cwd: opts.cwd ?? repoRoot,
-      env: { ...process.env, NODE_NO_WARNINGS: '1' },
+      env: { ...process.env, NODE_NO_WARNINGS: '1', ...opts.env },
       timeout: 60_000,
     });
     let stdout = '';

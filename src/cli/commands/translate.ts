@@ -1,9 +1,10 @@
-import { openSync, readSync, closeSync, readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { PartnerRegistry } from '../../mappings/registry.js';
 import { formatDiagnostic } from '../../mappings/diagnostics.js';
 import { translateX12InWorkers } from '../../mappings/parallel.js';
-import { fileIdOf, sniffFormat, translateCsv, translateX12, translateXml, type TranslatedUnit } from '../../mappings/translate.js';
+import { fileIdOf, sniffFormat, translateCsv, translateX12, translateXml, type CanonicalEvent, type TranslatedUnit } from '../../mappings/translate.js';
 import { didYouMean } from '../../mappings/diagnostics.js';
 import { CliError } from '../cli-error.js';
 import { requireReadableFile } from '../files.js';
@@ -43,37 +44,89 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
   }
   const receivedAt = flags.receivedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const opts = { partner: flags.partner, fileId: await fileIdOf(file), fileName: basename(file), receivedAt };
-  const units: TranslatedUnit[] = [];
   const format = sniffFormat(head(file));
-  if (format === 'x12' && workers > 1) {
-    for await (const { eventIds: _ids, ordinal: _ordinal, ...u } of translateX12InWorkers(file, flags.partners, opts, { workers })) {
-      units.push({ ...u, events: u.events.map((e) => JSON.parse(e) as TranslatedUnit['events'][number]) });
+  if (format !== 'x12' && !flags.partner) throw new CliError('CLI_USAGE', `${format.toUpperCase()} files carry no sender id: name the partner with --partner`);
+  const report = new TranslateReport(file, format, flags.json === true);
+  try {
+    if (format === 'x12' && workers > 1) {
+      // Events arrive as JSON text: printed as they are, never parsed back into objects.
+      for await (const u of translateX12InWorkers(file, flags.partners, opts, { workers })) report.unit(u, u.events);
+    } else if (format === 'x12') {
+      for await (const u of translateX12(file, registry, opts)) report.unit(u, u.events);
+    } else {
+      const partner = registry.get(flags.partner!)!;
+      const units = format === 'csv' ? translateCsv(file, partner, opts) : [translateXml(readFileSync(file), partner, opts)];
+      for await (const u of units) report.unit(u, u.events);
     }
-  } else if (format === 'x12') {
-    for await (const u of translateX12(file, registry, opts)) units.push(u);
-  } else {
-    if (!flags.partner) throw new CliError('CLI_USAGE', `${format.toUpperCase()} files carry no sender id: name the partner with --partner`);
-    const partner = registry.get(flags.partner)!;
-    if (format === 'csv') for await (const u of translateCsv(file, partner, opts)) units.push(u);
-    else units.push(translateXml(readFileSync(file), partner, opts));
+    return report.finish();
+  } finally {
+    report.dispose();
   }
-  const events = units.flatMap((u) => u.events);
-  const failed = units.filter((u) => u.status !== 'translated');
-  if (flags.json) {
-    process.stdout.write(`${JSON.stringify({
-      file, format, valid: failed.length === 0, events,
-      units: units.map((u) => ({ label: u.label, line: u.line, partner: u.partner, status: u.status, events: u.events.length, errors: u.errors })),
-    }, null, 2)}\n`);
-  } else {
-    for (const u of units) {
-      process.stdout.write(`${u.status === 'translated' ? 'ok ' : 'BAD'} ${u.label}  line ${u.line}  ${u.status}  ${u.events.length} event(s)${u.partner ? `  partner ${u.partner}` : ''}\n`);
-      for (const e of u.errors) {
-        const m = e.mapping ? `  (mapping ${e.mapping.file}:${e.mapping.line}:${e.mapping.column})` : '';
-        process.stdout.write(`    ${file}:${e.line}:${e.column} ${e.severity} ${e.code} ${e.message}${m}\n`);
+}
+
+/**
+ * Prints units as they are translated, so that memory stays flat however large the file: events go out
+ * at once; for --json, the per-unit summaries (printed after the events) wait in a temporary file.
+ * Text: each unit's status line, its errors, then its events as JSON lines; a count on stderr at the end.
+ * JSON: one object, { file, format, events, units, valid }, in the layout JSON.stringify(_, null, 2) gives.
+ */
+class TranslateReport {
+  private units = 0;
+  private events = 0;
+  private failed = 0;
+  private readonly spool: { dir: string; fd: number } | null = null;
+
+  constructor(private readonly file: string, private readonly format: string, private readonly json: boolean) {
+    if (!json) return;
+    const dir = mkdtempSync(join(tmpdir(), 'waybill-translate-'));
+    this.spool = { dir, fd: openSync(join(dir, 'units.json'), 'w+') };
+    process.stdout.write(`{\n  "file": ${JSON.stringify(file)},\n  "format": ${JSON.stringify(format)},\n  "events": [`);
+  }
+
+  /** A unit and its events, as objects or as JSON text (from the workers). */
+  unit(u: Omit<TranslatedUnit, 'events'>, events: readonly (CanonicalEvent | string)[]): void {
+    if (u.status !== 'translated') this.failed++;
+    if (this.spool) {
+      for (const e of events) {
+        const pretty = JSON.stringify(typeof e === 'string' ? JSON.parse(e) : e, null, 2);
+        process.stdout.write(`${this.events++ === 0 ? '' : ','}\n    ${pretty.replace(/\n/g, '\n    ')}`);
       }
+      const summary = { label: u.label, line: u.line, partner: u.partner, status: u.status, events: events.length, errors: u.errors };
+      writeSync(this.spool.fd, `${this.units++ === 0 ? '' : ','}\n    ${JSON.stringify(summary, null, 2).replace(/\n/g, '\n    ')}`);
+      return;
     }
-    for (const e of events) process.stdout.write(`${JSON.stringify(e)}\n`);
-    process.stderr.write(`translate: ${units.length} unit(s), ${events.length} event(s), ${failed.length} failed\n`);
+    this.units++;
+    this.events += events.length;
+    let out = `${u.status === 'translated' ? 'ok ' : 'BAD'} ${u.label}  line ${u.line}  ${u.status}  ${events.length} event(s)${u.partner ? `  partner ${u.partner}` : ''}\n`;
+    for (const e of u.errors) {
+      const m = e.mapping ? `  (mapping ${e.mapping.file}:${e.mapping.line}:${e.mapping.column})` : '';
+      out += `    ${this.file}:${e.line}:${e.column} ${e.severity} ${e.code} ${e.message}${m}\n`;
+    }
+    for (const e of events) out += `${typeof e === 'string' ? e : JSON.stringify(e)}\n`;
+    process.stdout.write(out);
   }
-  return failed.length > 0 ? 1 : 0;
+
+  /** Ends the output; returns the exit status (1 when a unit failed). */
+  finish(): number {
+    if (this.spool) {
+      process.stdout.write(`${this.events === 0 ? '' : '\n  '}],\n  "units": [`);
+      const buf = Buffer.alloc(1 << 20);
+      for (let pos = 0; ;) {
+        const n = readSync(this.spool.fd, buf, 0, buf.length, pos);
+        if (n === 0) break;
+        process.stdout.write(Buffer.from(buf.subarray(0, n)));
+        pos += n;
+      }
+      process.stdout.write(`${this.units === 0 ? '' : '\n  '}],\n  "valid": ${this.failed === 0}\n}\n`);
+    } else {
+      process.stderr.write(`translate: ${this.units} unit(s), ${this.events} event(s), ${this.failed} failed\n`);
+    }
+    return this.failed > 0 ? 1 : 0;
+  }
+
+  dispose(): void {
+    if (!this.spool) return;
+    closeSync(this.spool.fd);
+    rmSync(this.spool.dir, { recursive: true, force: true });
+  }
 }

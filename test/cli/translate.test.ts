@@ -1,0 +1,86 @@
+// `waybill translate`: what it prints for X12, CSV and XML, in text and --json, checked against the
+// translator itself. The output is streamed (each unit as it is translated; --json's unit summaries wait
+// in a temporary file), and --json must still be exactly the document JSON.stringify(_, null, 2) prints.
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PartnerRegistry } from '../../src/mappings/registry.js';
+import { fileIdOf, translateCsv, translateX12, type TranslatedUnit } from '../../src/mappings/translate.js';
+import { repoRoot, waybill } from '../helpers/cli.js';
+
+const partners = join(repoRoot, 'partners');
+const { registry } = PartnerRegistry.load(partners);
+const receivedAt = '2024-02-01T00:00:00Z';
+const badTx = join(partners, 'prairie-line/samples/214-one-bad-transaction.edi');
+const csv = join(partners, 'sangamon-valley/samples/svxp_status_20250513_1100.csv');
+const dir = mkdtempSync(join(tmpdir(), 'wb-translate-cli-'));
+const spoolDir = join(dir, 'tmp');
+mkdirSync(spoolDir);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function reference(units: AsyncIterable<TranslatedUnit>): Promise<TranslatedUnit[]> {
+  const out: TranslatedUnit[] = [];
+  for await (const u of units) out.push(u);
+  return out;
+}
+
+const opts = async (file: string) => ({ fileId: await fileIdOf(file), fileName: file.split('/').pop()!, receivedAt });
+
+describe('waybill translate', () => {
+  it('--json: the events and unit summaries the translator gives, in JSON.stringify layout; exit 1 for a failed unit', async () => {
+    const expected = await reference(translateX12(badTx, registry, await opts(badTx)));
+    // TMPDIR: the spool for the unit summaries goes there, and must be gone afterwards.
+    const r = await waybill(['translate', badTx, '--json', '--partners', partners, '--received-at', receivedAt], { env: { TMPDIR: spoolDir } });
+    expect(r.status).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(r.stdout).toBe(`${JSON.stringify(doc, null, 2)}\n`);
+    expect(doc).toEqual({
+      file: badTx, format: 'x12', valid: false,
+      events: expected.flatMap((u) => u.events),
+      units: expected.map((u) => ({ label: u.label, line: u.line, partner: u.partner, status: u.status, events: u.events.length, errors: u.errors })),
+    });
+    expect(doc.units.map((u: { status: string }) => u.status)).toEqual(['translated', 'failed']);
+    // TMPDIR was honoured (tsx keeps its cache there) and the spool is gone.
+    expect(readdirSync(spoolDir).length).toBeGreaterThan(0);
+    expect(readdirSync(spoolDir).filter((n) => n.startsWith('waybill-translate-'))).toEqual([]);
+  }, 60_000);
+
+  it('text: each unit, its errors, then its events as JSON lines; the count on stderr', async () => {
+    const expected = await reference(translateX12(badTx, registry, await opts(badTx)));
+    const r = await waybill(['translate', badTx, '--partners', partners, '--received-at', receivedAt]);
+    expect(r.status).toBe(1);
+    const lines = r.stdout.trimEnd().split('\n');
+    const want: string[] = [];
+    for (const u of expected) {
+      want.push(`${u.status === 'translated' ? 'ok ' : 'BAD'} ${u.label}  line ${u.line}  ${u.status}  ${u.events.length} event(s)  partner ${u.partner}`);
+      for (const e of u.errors) want.push(`    ${badTx}:${e.line}:${e.column} ${e.severity} ${e.code} ${e.message}  (mapping ${e.mapping!.file}:${e.mapping!.line}:${e.mapping!.column})`);
+      for (const e of u.events) want.push(JSON.stringify(e));
+    }
+    expect(lines).toEqual(want);
+    expect(r.stderr).toBe('translate: 2 unit(s), 1 event(s), 1 failed\n');
+  }, 60_000);
+
+  it('CSV with --partner: one unit per record; without --partner a usage error', async () => {
+    const partner = registry.get('sangamon-valley')!;
+    const expected = await reference(translateCsv(csv, partner, await opts(csv)));
+    const r = await waybill(['translate', csv, '--json', '--partner', 'sangamon-valley', '--partners', partners, '--received-at', receivedAt]);
+    expect(r.status).toBe(expected.every((u) => u.status === 'translated') ? 0 : 1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.format).toBe('csv');
+    expect(doc.events).toEqual(expected.flatMap((u) => u.events));
+    expect(doc.units).toHaveLength(expected.length);
+    const bare = await waybill(['translate', csv, '--partners', partners]);
+    expect(bare.status).toBe(2);
+    expect(bare.stderr).toMatch(/CLI_USAGE: CSV files carry no sender id: name the partner with --partner/);
+  }, 60_000);
+
+  it('--json for a file with nothing readable: no events, one rejected file unit, valid false', async () => {
+    const junk = join(dir, 'junk.edi');
+    writeFileSync(junk, 'ISA*00*bad~');
+    const r = await waybill(['translate', junk, '--json', '--partners', partners]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe(`${JSON.stringify(JSON.parse(r.stdout), null, 2)}\n`);
+    expect(JSON.parse(r.stdout)).toMatchObject({ events: [], valid: false, units: [{ label: 'file', status: 'rejected', errors: [{ code: 'X12_ISA_TRUNCATED' }] }] });
+  }, 60_000);
+});
