@@ -86,6 +86,24 @@ function peakRssMB(pid) {
   }
 }
 
+/** CPU seconds a process has used so far, all its threads (utime + stime from /proc, in clock ticks of 10 ms). */
+function processCpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds the Redis server has used so far (INFO cpu: main thread and its helpers). */
+async function redisCpuSeconds(redis) {
+  const info = await redis.info('cpu');
+  const num = (k) => Number((new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info) ?? [])[1] ?? NaN);
+  return num('used_cpu_user') + num('used_cpu_sys');
+}
+
 async function cleanPrefix(connection, Queue, prefix, relayMarkerKey) {
   for (const name of ['waybill-inbound', 'waybill-events']) {
     const q = new Queue(name, { connection, prefix });
@@ -142,6 +160,8 @@ async function measure(file, transactions, o, libs, runIndex) {
     mkdirSync(inbound, { recursive: true });
     cpSync(file, join(inbound, '.arriving.tmp')); // hidden name: not taken until renamed
 
+    const gwCpu0 = processCpuSeconds(gw.pid);
+    const redisCpu0 = await redisCpuSeconds(redis);
     const arrival = performance.now();
     renameSync(join(inbound, '.arriving.tmp'), join(inbound, `214-${transactions}.edi`));
     let first = null;
@@ -156,6 +176,8 @@ async function measure(file, transactions, o, libs, runIndex) {
     }
     const done = performance.now();
     const rssMB = peakRssMB(gw.pid);
+    const gatewayCpu = processCpuSeconds(gw.pid) - gwCpu0;
+    const gatewayRedisCpu = (await redisCpuSeconds(redis)) - redisCpu0;
 
     // The ledger's view of the same run (read-only): intake and translation times. The relay publishes
     // while the file is translated, so the last events can be in the queue just before the file's final
@@ -177,9 +199,14 @@ async function measure(file, transactions, o, libs, runIndex) {
     const jobs = rows.map((r) => ({ name: r.type, data: JSON.parse(r.payload), opts: { ...EVENT_JOB_OPTIONS, jobId: r.id } }));
     const raw = new Queue('waybill-events', { connection: redis, prefix: rawPrefix });
     await raw.waitUntilReady();
+    const rawRedisCpu0 = await redisCpuSeconds(redis);
+    const c0 = process.cpuUsage();
     const r0 = performance.now();
     for (let i = 0; i < jobs.length; i += relayBatch) await raw.addBulk(jobs.slice(i, i + relayBatch));
     const rawMs = performance.now() - r0;
+    const rawCpu = process.cpuUsage(c0);
+    const rawClientCpu = (rawCpu.user + rawCpu.system) / 1e6;
+    const rawRedisCpu = (await redisCpuSeconds(redis)) - rawRedisCpu0;
     const rawCount = await raw.count();
     await raw.close();
 
@@ -193,6 +220,8 @@ async function measure(file, transactions, o, libs, runIndex) {
       rawMs, rawEventsPerSec: rows.length / (rawMs / 1000), relayBatch,
       ratio: (rows.length / (ms / 1000)) / (rows.length / (rawMs / 1000)),
       rssMB, stopped, profDir: o.profile ? profDir : null, translationBatch: config.translation.batchSize,
+      // CPU seconds, for a view that does not move with the host's load as elapsed times do.
+      cpu: { gateway: gatewayCpu, gatewayRedis: gatewayRedisCpu, rawClient: rawClientCpu, rawRedis: rawRedisCpu },
     };
   } finally {
     if (gw.exitCode === null && gw.signalCode === null) {
@@ -289,6 +318,7 @@ async function main() {
     eventsPerSec: med('eventsPerSec'), rawEventsPerSec: med('rawEventsPerSec'), ratio: med('ratio'),
     firstEventMs: med('firstEventMs'), intakeMs: med('intakeMs'), translatedMs: med('translatedMs'), ms: med('ms'),
     rssMB: Math.max(...results.map((r) => r.rssMB ?? 0)), relayBatch: results[0].relayBatch, translationBatch: results[0].translationBatch,
+    cpu: Object.fromEntries(Object.keys(results[0].cpu).map((k) => [k, [...results.map((r) => r.cpu[k])].sort((a, b) => a - b)[Math.floor(results.length / 2)]])),
   };
   const profile = o.profile ? summariseProfile(results.at(-1).profDir) : null;
   if (o.json) {
@@ -309,6 +339,10 @@ async function main() {
   console.log(`  arrival -> first event in queue   ${fmt(summary.firstEventMs)} ms`);
   console.log(`  arrival -> file translated        ${fmt(summary.translatedMs)} ms`);
   console.log(`  peak RSS of the gateway process   ${fmt(summary.rssMB)} MB`);
+  const c = summary.cpu;
+  const per100k = (sec) => fmt((sec * 100_000) / transactions, 1);
+  console.log(`  CPU per 100,000 events (median s): gateway ${per100k(c.gateway)} + Redis ${per100k(c.gatewayRedis)} = ${per100k(c.gateway + c.gatewayRedis)}; ` +
+    `raw client ${per100k(c.rawClient)} + Redis ${per100k(c.rawRedis)} = ${per100k(c.rawClient + c.rawRedis)}`);
   const met = summary.ratio >= 0.7;
   console.log(`targets (from the issue):\n  [${met ? '  met ' : 'MISSED'}] end-to-end vs raw addBulk  target >= 70%  measured ${fmt(summary.ratio * 100, 1)}%`);
   if (profile) {
