@@ -62,6 +62,8 @@ const MESSY: Record<string, string> = {
   'line break inside an id': [ISA, GS, 'ST*214*0001', 'B1\n0*PRO1*BOL1*PRLN', 'LX*1', 'S\nE*4*0001', 'GE*1*1', 'IEA*1*000000001', ''].join('~'),
   'sets cut short by GS, GE and IEA': [ISA, GS, ...tx('0001').slice(0, -1), GS.replace('*1*X', '*2*X'), ...tx('0002').slice(0, -1), 'GE*1*2',
     GS.replace('*1*X', '*3*X'), ...tx('0003').slice(0, -1), 'IEA*3*000000001', ''].join('~\n'),
+  'an ISA with other delimiters inside a set': [ISA, GS, ...tx('0001').slice(0, 3), ''].join('~\n') + [ISA.replace('000000001', '000000005'), GS,
+    ...tx('0005'), 'GE*1*1', 'IEA*1*000000005', ''].join('~\n').replaceAll('*', '|'),
   'garbage only': 'hello, world\n',
 };
 

@@ -58,13 +58,19 @@ function isLineBreak(c: number): boolean {
   return c === 0x0a || c === 0x0d;
 }
 
-/** Whether text[from, to) is the id of a segment the envelope assembler reads (ST SE GS GE ISA IEA). */
-function isEnvelopeId(t: string, from: number, to: number): boolean {
-  const len = to - from;
+/**
+ * Whether the segment in text[from, end) with id text[from, idEnd) is one the envelope reads: ST, SE, GS,
+ * GE, IEA, or an ISA. An ISA is recognised as the usual path recognises it (ISA then any non-alphanumeric
+ * character), since a new interchange may bring another element separator.
+ */
+function isEnvelopeSegment(t: string, from: number, idEnd: number, end: number): boolean {
+  const len = idEnd - from;
   const a = t.charCodeAt(from);
   const b = t.charCodeAt(from + 1);
   if (len === 2) return (a === 0x53 && (b === 0x54 || b === 0x45)) || (a === 0x47 && (b === 0x53 || b === 0x45)); // ST SE GS GE
-  return len === 3 && a === 0x49 && ((b === 0x53 && t.charCodeAt(from + 2) === 0x41) || (b === 0x45 && t.charCodeAt(from + 2) === 0x41)); // ISA IEA
+  if (a !== 0x49 || t.charCodeAt(from + 2) !== 0x41) return false;
+  if (b === 0x45) return len === 3; // IEA
+  return b === 0x53 && end - from > 3 && !isAlnum(t.charCodeAt(from + 3)); // ISA
 }
 
 function hasLineBreak(t: string, from: number, to: number): boolean {
@@ -481,7 +487,7 @@ export class X12Tokenizer {
       // and skimming ends with it). An id with a line break in it takes the usual path, which strips them.
       const sep = t.indexOf(this.elementSep!, start);
       const idEnd = sep >= 0 && sep < end ? sep : end;
-      if (isEnvelopeId(t, start, idEnd)) {
+      if (isEnvelopeSegment(t, start, idEnd, end)) {
         this.skimming = false;
       } else if (!hasLineBreak(t, start, idEnd)) {
         this.position++;
