@@ -1,6 +1,6 @@
 // `waybill ... | head`: the reader closing the pipe early ends the CLI quietly, without a stack trace.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,8 +17,10 @@ describe('CLI output into a pipe closed early', () => {
   it('stops with its exit status and no EPIPE stack trace', async () => {
     const file = join(dir, 'big.edi');
     writeFileSync(file, generated214(2000, 3)); // a few MB of --json output: many writes
+    const tmp = join(dir, 'tmp'); // TMPDIR: where --json spools its unit summaries
+    mkdirSync(tmp);
     const child = spawn(process.execPath, ['--import', tsx, `${repoRoot}src/cli/main.ts`, 'translate', file, '--json', '--partners', partnersRoot(dir)],
-      { cwd: repoRoot, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+      { cwd: repoRoot, env: { ...process.env, NODE_NO_WARNINGS: '1', TMPDIR: tmp } });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
     // Like `head -c 1`: read the first chunk, then close our end.
@@ -30,5 +32,7 @@ describe('CLI output into a pipe closed early', () => {
     // the 1 of a crash: the stack trace check above is what tells them apart.
     expect([0, 1]).toContain(code);
     expect(stderr).toMatch(/^translate: \d+ unit\(s\)|^$/);
+    // The spool went away with the process, although it stopped early.
+    expect(readdirSync(tmp).filter((n) => n.startsWith('waybill-translate-'))).toEqual([]);
   }, 60_000);
 });

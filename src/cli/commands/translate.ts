@@ -76,10 +76,22 @@ class TranslateReport {
   private failed = 0;
   private readonly spool: { dir: string; fd: number } | null = null;
 
+  /** Removes the spool however the process ends: a reader closing the pipe early exits from main.ts. */
+  private readonly removeSpool = (): void => {
+    if (this.spool) rmSync(this.spool.dir, { recursive: true, force: true });
+  };
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    this.removeSpool();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+
   constructor(private readonly file: string, private readonly format: string, private readonly json: boolean) {
     if (!json) return;
     const dir = mkdtempSync(join(tmpdir(), 'waybill-translate-'));
     this.spool = { dir, fd: openSync(join(dir, 'units.json'), 'w+') };
+    process.once('exit', this.removeSpool);
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
     process.stdout.write(`{\n  "file": ${JSON.stringify(file)},\n  "format": ${JSON.stringify(format)},\n  "events": [`);
   }
 
@@ -127,6 +139,9 @@ class TranslateReport {
   dispose(): void {
     if (!this.spool) return;
     closeSync(this.spool.fd);
-    rmSync(this.spool.dir, { recursive: true, force: true });
+    this.removeSpool();
+    process.off('exit', this.removeSpool);
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
   }
 }
