@@ -25,6 +25,33 @@ export interface X12Path {
   loops: PathStep[];
   /** The addressed segment and element, absent for pure loop paths (foreach/each). */
   target?: PathStep & { element: number; component?: number; repetition?: number };
+  /**
+   * Value paths: the number of the segment this path names, element aside (`AT7.01` and `AT7.05` share
+   * one, `L11[02=BM].01` has its own). Paths with the same number find the same segment from the same
+   * context, so a context remembers each segment found (X12Adapter.first) instead of walking its loops
+   * again for every field that reads it.
+   */
+  segmentSlot?: number;
+  /** Loop paths: every step but the last (computed once rather than per evaluation). */
+  outerLoops?: PathStep[];
+}
+
+/** Segment locators (a value path without its element) -> their number, shared by every mapping. */
+const segmentSlots = new Map<string, number>();
+
+function stepKey(s: PathStep): string {
+  const f = s.filter;
+  return f ? `${s.segment}[${f.element}${f.component === undefined ? '' : `.${f.component}`}=${f.values.join('|')}]` : s.segment;
+}
+
+function segmentSlotOf(absolute: boolean, loops: PathStep[], target: PathStep): number {
+  const key = (absolute ? '/' : '') + [...loops, target].map(stepKey).join('/');
+  let slot = segmentSlots.get(key);
+  if (slot === undefined) {
+    slot = segmentSlots.size;
+    segmentSlots.set(key, slot);
+  }
+  return slot;
 }
 
 export class PathSyntaxError extends Error {
@@ -67,10 +94,12 @@ export function parseX12Path(text: string, kind: 'value' | 'loop'): X12Path {
     if (last.element === undefined) throw new PathSyntaxError(`'${text}' names no element; write e.g. ${last.segment}.01`, col - 1);
     if (last.element === 0) throw new PathSyntaxError('elements are numbered from 01', col - 1);
     const { element, component, repetition, column: _column, ...step } = last;
-    return { text, absolute, loops: steps.slice(0, -1).map(stepOnly), target: { ...step, element, component, repetition } };
+    const loops = steps.slice(0, -1).map(stepOnly);
+    return { text, absolute, loops, target: { ...step, element, component, repetition }, segmentSlot: segmentSlotOf(absolute, loops, step) };
   }
   if (last.element !== undefined) throw new PathSyntaxError(`a loop path names segments, not elements ('${text}')`, last.column);
-  return { text, absolute, loops: steps.map(stepOnly) };
+  const loops = steps.map(stepOnly);
+  return { text, absolute, loops, outerLoops: loops.slice(0, -1) };
 }
 
 /** A parsed step without its parse-time extras (element, column): what loop steps keep. */
@@ -173,11 +202,11 @@ function selectLoopsFromScope(scope: LoopNode[], steps: PathStep[], d: Delimiter
 function loopsBelow(starts: LoopNode[], path: X12Path, d: Delimiters, fromScope = false): LoopNode[] {
   const found = fromScope ? selectLoopsFromScope(starts, path.loops, d) : selectLoops(starts, path.loops, d);
   if (found.length > 0) return found;
-  const outer = path.loops.length > 1 ? selectLoops(starts, path.loops.slice(0, -1), d) : starts;
+  const outer = path.loops.length > 1 ? selectLoops(starts, path.outerLoops ?? path.loops.slice(0, -1), d) : starts;
   const last = path.loops[path.loops.length - 1];
-  const segs: { seg: Segment; owner: LoopNode }[] = [];
-  for (const o of outer) collectOwned(o, last, d, segs);
-  return segs.map(({ seg, owner }) => ({ id: owner.id, trigger: seg.id, segments: [seg], children: [], parent: owner }));
+  const out: LoopNode[] = [];
+  for (const o of outer) collectOwned(o, last, d, out);
+  return out;
 }
 
 /**
@@ -200,8 +229,9 @@ function enclosingScopes(ctx: LoopNode): LoopNode[][] {
   return scopes;
 }
 
-function collectOwned(node: LoopNode, step: PathStep, d: Delimiters, out: { seg: Segment; owner: LoopNode }[]): void {
-  for (const s of node.segments) if (matches(s, step, d)) out.push({ seg: s, owner: node });
+/** Each segment matching `step` in `node` and below, as a context of its own inside the loop it sits in. */
+function collectOwned(node: LoopNode, step: PathStep, d: Delimiters, out: LoopNode[]): void {
+  for (const s of node.segments) if (matches(s, step, d)) out.push({ id: node.id, trigger: s.id, segments: [s], children: [], parent: node });
   for (const c of node.children) collectOwned(c, step, d, out);
 }
 
@@ -275,11 +305,16 @@ function firstIn(nodes: LoopNode[], step: PathStep, d: Delimiters): Segment | un
 /**
  * evalValues(path, ctx, d, false)[0]?.value without the arrays: the value of the first matching
  * segment, or undefined when there is none or its element is empty. This runs for nearly every field of
- * every transaction.
+ * every transaction, so the node remembers the segments found from it (LoopInstance.found, by
+ * segmentSlot): a 214 mapping reads AT7 five times and the heading's B10 from every iteration, and
+ * walking the loops once per segment rather than once per field took about a tenth off the mapping.
  */
 export function evalFirst(path: X12Path, ctx: LoopNode, d: Delimiters): string | undefined {
-  const seg = firstSegment(path, ctx, d);
-  if (!seg) return undefined;
+  const slot = path.segmentSlot!;
+  const found = ctx.found ?? (ctx.found = []);
+  let seg = found[slot];
+  if (seg === undefined) found[slot] = seg = firstSegment(path, ctx, d) ?? null;
+  if (seg === null) return undefined;
   const t = path.target!;
   const v = elementValue(seg, t.element, t.component, t.repetition, d);
   return v === '' ? undefined : v;

@@ -20,7 +20,7 @@ describe('parseX12Path', () => {
   it('parses segments, elements, components, repetitions and filters', () => {
     expect(parseX12Path('B10.01', 'value')).toEqual({
       text: 'B10.01', absolute: false, loops: [],
-      target: { segment: 'B10', element: 1, component: undefined, repetition: undefined },
+      target: { segment: 'B10', element: 1, component: undefined, repetition: undefined }, segmentSlot: expect.any(Number),
     });
     expect(parseX12Path('AK4.01.2', 'value').target).toMatchObject({ segment: 'AK4', element: 1, component: 2 });
     expect(parseX12Path('CTX.01#2', 'value').target).toMatchObject({ segment: 'CTX', element: 1, repetition: 2 });
@@ -30,7 +30,16 @@ describe('parseX12Path', () => {
     expect(p.loops).toEqual([{ segment: 'N1', filter: { element: 1, values: ['SH', 'SF'] } }]);
     expect(p.target).toMatchObject({ segment: 'N4', element: 1 });
     expect(parseX12Path('AK4[01.2=X].02', 'value').target?.filter).toEqual({ element: 1, component: 2, values: ['X'] });
-    expect(parseX12Path('LX/AT7', 'loop')).toEqual({ text: 'LX/AT7', absolute: false, loops: [{ segment: 'LX' }, { segment: 'AT7' }] });
+    expect(parseX12Path('LX/AT7', 'loop')).toEqual({ text: 'LX/AT7', absolute: false, loops: [{ segment: 'LX' }, { segment: 'AT7' }], outerLoops: [{ segment: 'LX' }] });
+  });
+
+  it('numbers the segment a value path names, element aside (what a loop node remembers it found)', () => {
+    const slot = (text: string) => parseX12Path(text, 'value').segmentSlot;
+    expect(slot('AT7.01')).toBe(slot('AT7.05'));
+    expect(slot('AT7.01#2')).toBe(slot('AT7.01.2'));
+    expect(slot('L11[02=BM].01')).toBe(slot('L11[02=BM].03'));
+    const distinct = ['AT7.01', '/AT7.01', 'L11.01', 'L11[02=BM].01', 'L11[02=PO].01', 'L11[02.1=BM].01', 'L11[02=BM|PO].01', 'N1/N3.01', 'N1[01=SH]/N3.01', '/N1/N3.01'];
+    expect(new Set(distinct.map(slot)).size).toBe(distinct.length);
   });
 
   it('reports syntax errors with the column of the offending step', () => {

@@ -133,6 +133,11 @@ export interface LoopInstance {
   parent: LoopInstance | null;
   /** Path evaluation's cache of what a relative path sees beyond this node (x12-path.ts enclosingScopes). */
   scopes?: LoopInstance[][];
+  /**
+   * Path evaluation's cache of the segments value paths found from this node, by X12Path.segmentSlot
+   * (null: no such segment). A node belongs to one transaction, whose delimiters never change.
+   */
+  found?: (Segment | null)[];
 }
 
 /** Events the streaming reader produces, in file order. */
