@@ -28,15 +28,19 @@ export interface X12Path {
   /**
    * Value paths: the number of the segment this path names, element aside (`AT7.01` and `AT7.05` share
    * one, `L11[02=BM].01` has its own). Paths with the same number find the same segment from the same
-   * context, so a context remembers each segment found (X12Adapter.first) instead of walking its loops
-   * again for every field that reads it.
+   * loop node, so the node remembers each segment found (evalFirst, LoopInstance.found) instead of its
+   * loops being walked again for every field that reads it. Unset on a path not made by parseX12Path:
+   * such a path is evaluated without the cache.
    */
   segmentSlot?: number;
   /** Loop paths: every step but the last (computed once rather than per evaluation). */
   outerLoops?: PathStep[];
 }
 
-/** Segment locators (a value path without its element) -> their number, shared by every mapping. */
+/**
+ * Segment locators (a value path without its element) -> their number, shared by every mapping so that
+ * numbers never clash. It grows only with distinct locators ever compiled (a few per mapping).
+ */
 const segmentSlots = new Map<string, number>();
 
 function stepKey(s: PathStep): string {
@@ -310,10 +314,14 @@ function firstIn(nodes: LoopNode[], step: PathStep, d: Delimiters): Segment | un
  * walking the loops once per segment rather than once per field took about a tenth off the mapping.
  */
 export function evalFirst(path: X12Path, ctx: LoopNode, d: Delimiters): string | undefined {
-  const slot = path.segmentSlot!;
-  const found = ctx.found ?? (ctx.found = []);
-  let seg = found[slot];
-  if (seg === undefined) found[slot] = seg = firstSegment(path, ctx, d) ?? null;
+  const slot = path.segmentSlot;
+  let seg: Segment | null | undefined;
+  if (slot === undefined) seg = firstSegment(path, ctx, d) ?? null;
+  else {
+    const found = ctx.found ?? (ctx.found = []);
+    seg = found[slot];
+    if (seg === undefined) found[slot] = seg = firstSegment(path, ctx, d) ?? null;
+  }
   if (seg === null) return undefined;
   const t = path.target!;
   const v = elementValue(seg, t.element, t.component, t.repetition, d);

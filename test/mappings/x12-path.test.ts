@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Delimiters, Segment } from '../../src/translators/x12/model.js';
-import { evalLoops, evalValues, parseX12Path, PathSyntaxError, type LoopNode } from '../../src/mappings/x12-path.js';
+import { evalFirst, evalLoops, evalValues, parseX12Path, PathSyntaxError, type LoopNode } from '../../src/mappings/x12-path.js';
 import { fixtureTx } from './support.js';
 
 function syntaxError(text: string, kind: 'value' | 'loop' = 'value'): PathSyntaxError {
@@ -75,6 +75,25 @@ describe('evaluating paths on a 214 loop tree (fixtures/edi/214/004010/ltl-multi
     expect(evalLoops(parseX12Path('N1', 'loop'), root, d).map((n) => n.segments[0].elements[2]))
       .toEqual(['TRI-COUNTY HARDWARE SUPPLY', 'GREENLEAF HARDWARE 212']);
     expect(evalLoops(parseX12Path('N1[01=CN]', 'loop'), root, d)).toHaveLength(1);
+  });
+
+  it('evalFirst: each node remembers the segment a path found, by segment number, and reads any element of it', () => {
+    const [lx1, lx2] = at7;
+    const first = (path: string, node: LoopNode) => evalFirst(parseX12Path(path, 'value'), node, d);
+    // The same segment numbers from different nodes find different segments.
+    expect(first('MS1.01', lx1)).toBe('JOLIET');
+    expect(first('MS2.02', lx1)).toBeUndefined();
+    expect(first('MS2.02', lx2)).toBe('4417');
+    expect(first('MS2.02', lx1)).toBeUndefined(); // remembered as none, not as lx2's
+    // Another element of a remembered segment, and another filter on the same segment id.
+    expect(first('L11[02=BM].01', root)).toBe('TCH-BOL-40771');
+    expect(first('L11[02=BM].02', root)).toBe('BM');
+    expect(first('L11[02=PO].01', root)).toBe('4500183327');
+    // A path built by hand (no segment number) is evaluated without the cache, never confused with another.
+    const { segmentSlot: _slot, ...b10 } = parseX12Path('B10.01', 'value');
+    const { segmentSlot: _slot2, ...ms1 } = parseX12Path('MS1.01', 'value');
+    expect(evalFirst(b10, lx1, d)).toBe('0048213377');
+    expect(evalFirst(ms1, lx1, d)).toBe('JOLIET');
   });
 
   it('filters on an element: L11[02=BM].01 and L11[02=PO].01', () => {
