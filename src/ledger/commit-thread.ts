@@ -5,17 +5,22 @@
 // on a worker thread runs them, one at a time, in the order they were asked for; the caller keeps
 // translating while its previous batch commits.
 //
-// Only the writes a file's translation makes go through the thread (commitBatch, finishFile), so they stay
-// in order with one another. (Interchange headers ride with the batches: a call of their own waited behind
-// the commits in flight, once per interchange.) Nothing changes for durability: each call is still
-// one SQLite transaction, and its promise resolves only after the commit.
+// Only the writes a file's translation makes go through the thread (commitBatch, finishFile, and the rows
+// staged ahead of a commitBatch), so they stay in order with one another. (Interchange headers ride with
+// the batches: a call of their own waited behind the commits in flight, once per interchange.) Nothing
+// changes for durability: each call is still one SQLite transaction, and its promise resolves only after
+// the commit; staged rows are committed by the commitBatch they belong to, never before.
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../runtime/module-worker.js';
+import type { BatchPart } from './ledger.js';
 
 /** The ledger methods that run on the commit thread. */
 export type ThreadedMethod = 'commitBatch' | 'finishFile';
 
-export type CommitRequest = { id: number; method: ThreadedMethod; args: unknown[] } | { id: number; method: 'stop' };
+export type CommitRequest =
+  | { id: number; method: ThreadedMethod; args: unknown[] }
+  | { id: number; method: 'stage'; args: [BatchPart] }
+  | { id: number; method: 'stop' };
 export type CommitReply = { id: number; result: unknown } | { id: number; error: { message: string; code?: string } };
 
 export interface CommitThreadData {
@@ -47,6 +52,14 @@ export class CommitThread {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       worker.postMessage({ id, method, args } satisfies CommitRequest);
     });
+  }
+
+  /**
+   * Hands rows of a coming commitBatch to the thread (Ledger.stage); no answer. A thread that dies
+   * before that commitBatch takes its staged parts with it, and the batch then fails as incomplete.
+   */
+  stage(part: BatchPart): void {
+    (this.worker ?? this.start()).postMessage({ id: 0, method: 'stage', args: [part] } satisfies CommitRequest);
   }
 
   private start(): Worker {

@@ -14,6 +14,10 @@ port.on('message', (m: CommitRequest) => {
     void ledger.close().finally(() => port.close());
     return;
   }
+  if (m.method === 'stage') {
+    ledger.stage(m.args[0]); // kept on this thread's heap until its commitBatch; no answer
+    return;
+  }
   // better-sqlite3 is synchronous: each call has committed (or failed) when its promise settles, before
   // the next message is read.
   const run = ledger[m.method] as (...args: unknown[]) => Promise<unknown>;

@@ -89,17 +89,30 @@ export interface OutboxRow extends OutboxEvent {
   consumedAt: string | null;
 }
 
-export interface UnitBatch {
+/** Rows of a file's next batch: what commitBatch takes, or what Ledger.stage hands over ahead of it. */
+export interface BatchPart {
   fileId: string;
   units: UnitRecord[];
   events: OutboxEvent[];
-  /** The file's checkpoint after this batch. */
-  unitsDone: number;
   /**
    * Interchange headers read since the previous batch (see priorInterchange), recorded in the same
    * commit. Recording one again (a batch retried after a crash) changes nothing.
    */
   interchanges?: InterchangeSeen[];
+}
+
+/** An outbox event as the relay publishes it (Ledger.publishable). */
+export type PublishableEvent = Pick<OutboxRow, 'seq' | 'id' | 'type' | 'payload'>;
+
+export interface UnitBatch extends BatchPart {
+  /** The file's checkpoint after this batch. */
+  unitsDone: number;
+  /**
+   * How many parts of this batch were staged ahead of it (Ledger.stage) since the file's previous
+   * commitBatch. They commit with it, first, in the order staged; if the ledger no longer holds exactly
+   * that many, the batch fails (LEDGER_BATCH_INCOMPLETE) and nothing of it is committed. Default 0.
+   */
+  staged?: number;
 }
 
 export interface BatchResult {
@@ -214,6 +227,13 @@ export interface Ledger {
   /** One atomic batch: unit rows, their outbox events (ignored when already present), the checkpoint. */
   commitBatch(batch: UnitBatch): Promise<BatchResult>;
   /**
+   * Hands over rows of the file's next commitBatch ahead of it; nothing is committed until that call
+   * (UnitBatch.staged counts the parts). Why: translation fills a batch for tens of milliseconds, and rows
+   * the translating thread holds that long are copied by every young-generation GC on the way. A ledger
+   * that commits on its own thread takes them off the translating thread's heap at once.
+   */
+  stage(part: BatchPart): void;
+  /**
    * Finishes a file in one atomic, durable commit: its final state plus the acknowledgments to send.
    * Acknowledgments already recorded for the file (a crash after this commit) are not duplicated.
    */
@@ -233,6 +253,12 @@ export interface Ledger {
    * reading its next batch while the previous one is still being published).
    */
   unpublished(limit: number, afterSeq?: number): Promise<OutboxRow[]>;
+  /**
+   * unpublished(), with only what publishing needs. The relay holds each batch until Redis has answered
+   * its addBulk, and every column more (file and unit ids, times) was copied by each young-generation GC
+   * of the relay's thread meanwhile.
+   */
+  publishable(limit: number, afterSeq?: number): Promise<PublishableEvent[]>;
   markPublished(ids: string[], at: string): Promise<void>;
   /**
    * Marks published every unpublished event with firstSeq <= seq <= lastSeq: batches as unpublished()
@@ -287,7 +313,7 @@ export interface LedgerStats {
 
 /** Thrown for ledger problems the caller cannot fix by retrying (a schema newer than this code, ...). */
 export class LedgerFault extends Error {
-  constructor(readonly code: 'LEDGER_SCHEMA_TOO_NEW' | 'LEDGER_OPEN_FAILED' | 'LEDGER_CONTROL_EXHAUSTED', message: string) {
+  constructor(readonly code: 'LEDGER_SCHEMA_TOO_NEW' | 'LEDGER_OPEN_FAILED' | 'LEDGER_CONTROL_EXHAUSTED' | 'LEDGER_BATCH_INCOMPLETE', message: string) {
     super(message);
     this.name = 'LedgerFault';
   }

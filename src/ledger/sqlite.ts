@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import {
   LedgerFault, type AuditEntry, type BatchResult, type ControlKind, type DeliveryState, type FileRecord, type FileState,
   type InterchangeSeen, type Ledger, type LedgerError, type LedgerStats, type NewFile, type NewOutboundDocument, type OutboundDocument,
-  type OutboxRow, type UnitBatch, type UnitRecord,
+  type OutboxEvent, type OutboxRow, type BatchPart, type PublishableEvent, type UnitBatch, type UnitRecord,
   type OutboundTransfer, type RemoteFileKey, type RemoteFileRecord, type RemoteFileState,
   type LedgerLocation,
 } from './ledger.js';
@@ -211,6 +211,8 @@ export class SqliteLedger implements Ledger {
 
   private checkpointer: WalCheckpointer | null = null;
   private commits: CommitThread | null = null;
+  /** Parts staged per file for its next commitBatch (Ledger.stage), on a ledger without a commit thread. */
+  private readonly staged = new Map<string, BatchPart[]>();
 
   get location(): LedgerLocation {
     return { kind: 'sqlite', path: this.path };
@@ -261,6 +263,8 @@ export class SqliteLedger implements Ledger {
       insertDoc: db.prepare(`INSERT OR IGNORE INTO outbound_documents (id, partner, kind, related_file_id, related_command_id, content, controls, created_at)
         VALUES (@id, @partner, @kind, @relatedFileId, @relatedCommandId, @content, @controls, @createdAt)`),
       unpublished: db.prepare(`SELECT o.*, p.payload FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq
+        WHERE o.published_at IS NULL AND o.seq > ? ORDER BY o.seq LIMIT ?`),
+      publishable: db.prepare(`SELECT o.seq, o.id, o.type, p.payload FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq
         WHERE o.published_at IS NULL AND o.seq > ? ORDER BY o.seq LIMIT ?`),
       markPublished: db.prepare('UPDATE outbox SET published_at = ? WHERE id = ? AND published_at IS NULL'),
       markSeqsPublished: db.prepare('UPDATE outbox SET published_at = ? WHERE seq BETWEEN ? AND ? AND published_at IS NULL'),
@@ -344,7 +348,39 @@ export class SqliteLedger implements Ledger {
 
   async commitBatch(batch: UnitBatch): Promise<BatchResult> {
     if (this.commits) return this.commits.call('commitBatch', [batch]);
-    return this.txs.commitBatch.immediate(batch);
+    return this.txs.commitBatch.immediate(this.withStaged(batch));
+  }
+
+  stage(part: BatchPart): void {
+    // On the commit thread's connection, the parts wait on that thread's heap (its own stage()).
+    if (this.commits) {
+      this.commits.stage(part);
+      return;
+    }
+    const parts = this.staged.get(part.fileId);
+    if (parts) parts.push(part);
+    else this.staged.set(part.fileId, [part]);
+  }
+
+  /** The batch with the parts staged ahead of it, staged rows first; all of them, or a LEDGER_BATCH_INCOMPLETE. */
+  private withStaged(batch: UnitBatch): UnitBatch {
+    const parts = this.staged.get(batch.fileId) ?? [];
+    this.staged.delete(batch.fileId);
+    const expected = batch.staged ?? 0;
+    if (parts.length !== expected) {
+      throw new LedgerFault('LEDGER_BATCH_INCOMPLETE',
+        `a batch of file ${batch.fileId} expected ${expected} staged part(s) and the ledger holds ${parts.length} (its commit thread restarted?); nothing of the batch was committed`);
+    }
+    if (expected === 0) return batch;
+    const units: UnitRecord[] = [];
+    const events: OutboxEvent[] = [];
+    const interchanges: InterchangeSeen[] = [];
+    for (const p of [...parts, batch]) {
+      for (const u of p.units) units.push(u);
+      for (const e of p.events) events.push(e);
+      if (p.interchanges) for (const i of p.interchanges) interchanges.push(i);
+    }
+    return { ...batch, units, events, interchanges };
   }
 
   private commitBatchRows(batch: UnitBatch): BatchResult {
@@ -410,6 +446,10 @@ export class SqliteLedger implements Ledger {
 
   async unpublished(limit: number, afterSeq = 0): Promise<OutboxRow[]> {
     return (this.stmts.unpublished.all(afterSeq, limit) as OutboxDbRow[]).map(toOutbox);
+  }
+
+  async publishable(limit: number, afterSeq = 0): Promise<PublishableEvent[]> {
+    return this.stmts.publishable.all(afterSeq, limit) as PublishableEvent[];
   }
 
   async markPublished(ids: string[], at: string): Promise<void> {

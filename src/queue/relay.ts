@@ -25,7 +25,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Ledger, OutboxRow } from '../ledger/ledger.js';
+import type { Ledger, PublishableEvent } from '../ledger/ledger.js';
 import { silentLogger, type Logger } from '../pipeline/context.js';
 import { DEFAULT_PREFIX, EVENTS_QUEUE, QueueRef, eventJobId, waitForRedis } from './queues.js';
 import { RawJsonQueue } from './raw-json.js';
@@ -284,7 +284,7 @@ export class OutboxRelay {
    * waiting, before the pass ends. Within a pass the read cursor (afterSeq) never returns to it.
    */
   private async publish(): Promise<number> {
-    const pending: { rows: OutboxRow[]; added: Promise<unknown> }[] = [];
+    const pending: { rows: PublishableEvent[]; added: Promise<unknown> }[] = [];
     let afterSeq = 0;
     let sent = 0;
     let drained = false;
@@ -293,7 +293,7 @@ export class OutboxRelay {
     try {
       for (;;) {
         while (!drained && !this.stopping && pending.length < this.inFlight && sent < this.batchesPerPass) {
-          const rows = await this.ledger.unpublished(this.batchSize, afterSeq);
+          const rows = await this.ledger.publishable(this.batchSize, afterSeq);
           drained = rows.length < this.batchSize;
           if (rows.length === 0) break;
           afterSeq = rows[rows.length - 1].seq;
@@ -332,7 +332,7 @@ export class OutboxRelay {
   /** Published (in Redis) but not yet marked in the ledger: the write lock was busy (see publish). */
   private unmarked: { first: number; last: number } | null = null;
 
-  private async markPublished(rows: OutboxRow[]): Promise<void> {
+  private async markPublished(rows: PublishableEvent[]): Promise<void> {
     // After the jobs, so losing the jobs (a rollback to older data) also loses this increment.
     this.seq = Math.max(this.seq, await this.connection.hincrby(this.markerKey, 'seq', 1));
     const at = new Date().toISOString();

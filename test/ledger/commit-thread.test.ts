@@ -63,6 +63,28 @@ describe('SqliteLedger commitThread', () => {
     expect(await ledger.commitBatch({ fileId: FILE_ID, units: [unit(0)], events: [event(0)], unitsDone: 1 })).toEqual({ newEvents: 1, duplicateFacts: [] });
   });
 
+  it('rows staged ahead of a batch wait on the thread and commit with it; parts lost with a restarted thread fail the batch', async () => {
+    const ledger = threaded();
+    await ledger.recordFile({ id: FILE_ID, size: 1, transport: 'folder', originalName: 'a.edi', storedPath: 'files/a', receivedAt: '2025-01-01T00:00:00.000Z' });
+    ledger.stage({ fileId: FILE_ID, units: [unit(0)], events: [event(0)] });
+    ledger.stage({ fileId: FILE_ID, units: [unit(1)], events: [event(1)] });
+    expect(await ledger.commitBatch({ fileId: FILE_ID, units: [unit(2)], events: [event(2)], unitsDone: 3, staged: 2 }))
+      .toEqual({ newEvents: 3, duplicateFacts: [] });
+    expect((await ledger.unpublished(10)).map((e) => [e.id, e.seq])).toEqual([['evt_0', 1], ['evt_1', 2], ['evt_2', 3]]);
+
+    // The thread dies with a part staged on it: the next batch, started on a new thread, is refused whole.
+    ledger.stage({ fileId: FILE_ID, units: [unit(3)], events: [event(3)] });
+    const thread = (ledger as unknown as { commits: { worker: { terminate(): Promise<number> } | null } }).commits;
+    await thread.worker!.terminate();
+    await expect(ledger.commitBatch({ fileId: FILE_ID, units: [unit(4)], events: [event(4)], unitsDone: 5, staged: 1 }))
+      .rejects.toThrow(/expected 1 staged part\(s\) and the ledger holds 0/);
+    expect((await ledger.countEvents()).total).toBe(3);
+    expect((await ledger.getFile(FILE_ID))?.unitsDone).toBe(3);
+    // Translated again from the checkpoint, the same units commit.
+    expect(await ledger.commitBatch({ fileId: FILE_ID, units: [unit(3), unit(4)], events: [event(3), event(4)], unitsDone: 5 }))
+      .toEqual({ newEvents: 2, duplicateFacts: [] });
+  });
+
   it('close() lets the calls already asked for commit first', async () => {
     const ledger = threaded();
     await ledger.recordFile({ id: FILE_ID, size: 1, transport: 'folder', originalName: 'a.edi', storedPath: 'files/a', receivedAt: '2025-01-01T00:00:00.000Z' });

@@ -229,6 +229,50 @@ describe('commitBatch and finishFile', () => {
     expect((await ledger.unpublished(10)).map((e) => e.id)).toEqual(['evt_0000', 'evt_0001', 'evt_0002']);
   });
 
+  it('commits rows staged ahead of a batch with it, staged rows first; a batch missing staged parts commits nothing', async () => {
+    const { ledger } = fresh();
+    await ledger.recordFile(FILE);
+    const seen = { senderQualifier: 'ZZ', senderId: 'ACME', control: '000000001', fileId: FILE.id, receivedAt: '2025-01-01T00:00:00.000Z' };
+    ledger.stage({ fileId: FILE.id, units: [unit(0), unit(1)], events: [event(0), event(1)], interchanges: [seen] });
+    ledger.stage({ fileId: FILE.id, units: [unit(2)], events: [event(2)] });
+    // Staged rows are not committed (nor visible) before their batch.
+    expect((await ledger.countEvents()).total).toBe(0);
+    expect(await ledger.commitBatch({ fileId: FILE.id, units: [unit(3)], events: [event(3)], unitsDone: 4, staged: 2 }))
+      .toEqual({ newEvents: 4, duplicateFacts: [] });
+    expect((await ledger.unpublished(10)).map((e) => [e.id, e.seq])).toEqual([['evt_0000', 1], ['evt_0001', 2], ['evt_0002', 3], ['evt_0003', 4]]);
+    expect((await ledger.units(FILE.id)).map((u) => u.index)).toEqual([0, 1, 2, 3]);
+    expect(await ledger.priorInterchange({ ...seen, fileId: 'sha256-other' }, 30)).toEqual({ duplicateOf: FILE.id });
+    expect((await ledger.getFile(FILE.id))?.unitsDone).toBe(4);
+
+    // One part staged, two announced (a part lost on the way): nothing of the batch is committed, and the
+    // part that was there is dropped with it (the file is translated again from its checkpoint).
+    ledger.stage({ fileId: FILE.id, units: [unit(4)], events: [event(4)] });
+    const err = await ledger.commitBatch({ fileId: FILE.id, units: [unit(5)], events: [event(5)], unitsDone: 6, staged: 2 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LedgerFault);
+    expect((err as LedgerFault).code).toBe('LEDGER_BATCH_INCOMPLETE');
+    expect((err as Error).message).toContain('expected 2 staged part(s) and the ledger holds 1');
+    expect((await ledger.countEvents()).total).toBe(4);
+    expect((await ledger.getFile(FILE.id))?.unitsDone).toBe(4);
+    // Staged parts announced by nobody (staged: 0) are refused too, not committed later by surprise.
+    ledger.stage({ fileId: FILE.id, units: [unit(4)], events: [event(4)] });
+    await expect(ledger.commitBatch({ fileId: FILE.id, units: [unit(5)], events: [event(5)], unitsDone: 6 })).rejects.toThrow(/expected 0 staged/);
+    expect(await ledger.commitBatch({ fileId: FILE.id, units: [unit(4), unit(5)], events: [event(4), event(5)], unitsDone: 6 }))
+      .toEqual({ newEvents: 2, duplicateFacts: [] });
+  });
+
+  it('publishable() reads what the relay publishes, in outbox order, after a given seq', async () => {
+    const { ledger } = fresh();
+    await ledger.recordFile(FILE);
+    await ledger.commitBatch({ fileId: FILE.id, units: [unit(0), unit(1), unit(2)], events: [event(0), event(1), event(2)], unitsDone: 3 });
+    await ledger.markBatchPublished(1, 1, '2025-01-01T00:00:01.000Z');
+    expect(await ledger.publishable(10)).toEqual([
+      { seq: 2, id: 'evt_0001', type: event(1).type, payload: event(1).payload },
+      { seq: 3, id: 'evt_0002', type: event(2).type, payload: event(2).payload },
+    ]);
+    expect((await ledger.publishable(10, 2)).map((e) => e.id)).toEqual(['evt_0002']);
+    expect((await ledger.publishable(1)).map((e) => e.id)).toEqual(['evt_0001']);
+  });
+
   it('flags an event whose business fact is already recorded under another id, and does not publish it', async () => {
     const { ledger } = fresh();
     await ledger.recordFile(FILE);
