@@ -20,6 +20,12 @@ const FUNCTIONAL_ID: Record<string, string> = {
   '850': 'PO', '855': 'PR', '856': 'SH', '810': 'IN', '820': 'RA', '824': 'AG', '940': 'OW', '945': 'SW',
 };
 
+// A report keeps every transaction's entry until the file ends (its acknowledgment needs them all), so
+// an entry holds as little as it can: the issues of a clean transaction are one shared empty list, and a
+// known set id one shared string, not one copy each per transaction.
+const NO_ISSUES: X12Issue[] = Object.freeze([]) as unknown as X12Issue[];
+const SET_IDS = new Map(Object.keys(FUNCTIONAL_ID).map((id) => [id, id]));
+
 /** Incrementally builds a FileReport from reader events. */
 export class ReportBuilder {
   private readonly report: FileReport = { interchanges: [], issues: [], orphanTransactions: [], valid: true };
@@ -83,7 +89,7 @@ export class ReportBuilder {
   }
 
   private transactionReport(tx: TransactionSet, precomputed?: TransactionValidation): TransactionReport {
-    const issues: X12Issue[] = [...tx.issues];
+    let issues: X12Issue[] = [...tx.issues];
     let schemaChecked = false;
     if (!this.options.envelopeOnly && tx.segments.length > 0) {
       const result = precomputed ?? validateTransaction(tx);
@@ -95,9 +101,10 @@ export class ReportBuilder {
           tx.segments[0].loc, { segmentId: 'ST', segmentPosition: 1 }));
       }
     }
-    issues.sort((a, b) => a.loc.offset - b.loc.offset);
+    if (issues.length === 0) issues = NO_ISSUES;
+    else issues.sort((a, b) => a.loc.offset - b.loc.offset);
     return {
-      setId: tx.setId,
+      setId: SET_IDS.get(tx.setId) ?? tx.setId,
       control: tx.control,
       implementationRef: tx.implementationRef,
       loc: tx.segments[0]?.loc ?? { offset: 0, line: 1, column: 1 },
