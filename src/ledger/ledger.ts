@@ -108,9 +108,10 @@ export interface UnitBatch extends BatchPart {
   /** The file's checkpoint after this batch. */
   unitsDone: number;
   /**
-   * How many parts of this batch were staged ahead of it (Ledger.stage) since the file's previous
-   * commitBatch. They commit with it, first, in the order staged; if the ledger no longer holds exactly
-   * that many, the batch fails (LEDGER_BATCH_INCOMPLETE) and nothing of it is committed. Default 0.
+   * How many parts of this batch were staged ahead of it (Ledger.stage): the file's last `staged` parts.
+   * They commit with it, first, in the order staged; if the ledger holds fewer (its commit thread
+   * restarted), the batch fails (LEDGER_BATCH_INCOMPLETE) and nothing of it is committed. Older parts
+   * (from an attempt at the file that failed before its batch committed) are dropped. Default 0.
    */
   staged?: number;
 }

@@ -362,16 +362,21 @@ export class SqliteLedger implements Ledger {
     else this.staged.set(part.fileId, [part]);
   }
 
-  /** The batch with the parts staged ahead of it, staged rows first; all of them, or a LEDGER_BATCH_INCOMPLETE. */
+  /**
+   * The batch with the parts staged ahead of it, staged rows first; all of them, or a LEDGER_BATCH_INCOMPLETE.
+   * Parts staged before those (an earlier attempt at the file that failed before its batch committed) are
+   * dropped: the file goes on from its checkpoint, and their rows come again.
+   */
   private withStaged(batch: UnitBatch): UnitBatch {
-    const parts = this.staged.get(batch.fileId) ?? [];
+    const held = this.staged.get(batch.fileId) ?? [];
     this.staged.delete(batch.fileId);
     const expected = batch.staged ?? 0;
-    if (parts.length !== expected) {
+    if (held.length < expected) {
       throw new LedgerFault('LEDGER_BATCH_INCOMPLETE',
-        `a batch of file ${batch.fileId} expected ${expected} staged part(s) and the ledger holds ${parts.length} (its commit thread restarted?); nothing of the batch was committed`);
+        `a batch of file ${batch.fileId} expected ${expected} staged part(s) and the ledger holds ${held.length} (its commit thread restarted?); nothing of the batch was committed`);
     }
     if (expected === 0) return batch;
+    const parts = held.slice(held.length - expected);
     const units: UnitRecord[] = [];
     const events: OutboxEvent[] = [];
     const interchanges: InterchangeSeen[] = [];
@@ -420,6 +425,7 @@ export class SqliteLedger implements Ledger {
 
   async finishFile(fileId: string, state: FileState, acks: NewOutboundDocument[]): Promise<void> {
     if (this.commits) return this.commits.call('finishFile', [fileId, state, acks]);
+    this.staged.delete(fileId); // left by an attempt that failed before its batch committed
     this.durable(() => {
       for (const a of acks) this.insertDoc(a);
       this.db.prepare('UPDATE files SET state = ?, updated_at = ? WHERE id = ?').run(state, now(), fileId);
