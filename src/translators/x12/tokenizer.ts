@@ -90,19 +90,46 @@ function utf8SequenceLength(text: string, i: number): number {
   return len;
 }
 
-/** String.split, but an indexOf loop: measurably faster for the many short segments of an X12 file. */
-function splitOn(raw: string, sep: string): string[] {
-  const out: string[] = [];
-  let from = 0;
-  for (;;) {
-    const k = raw.indexOf(sep, from);
-    if (k < 0) {
-      out.push(from === 0 ? raw : raw.slice(from));
-      return out;
-    }
-    out.push(raw.slice(from, k));
-    from = k + sep.length;
+/**
+ * Shortest string V8 makes a slice of (pointing into its parent) rather than a copy: V8's
+ * SlicedString::kMinLength. Only memory depends on it (what a kept value pins), never a result.
+ */
+const MIN_SLICED_LENGTH = 13;
+
+/**
+ * The elements of the segment text[start, end), split on a one-char separator, in an array of exactly
+ * their number (an array grown by push allocates twice, and this runs for every segment of a file).
+ *
+ * Values shorter than MIN_SLICED_LENGTH are copies whatever they are cut from, so a segment whose
+ * values are all short is cut straight out of the chunk. A segment with a longer value is copied first
+ * (flattening a one-char cons string is the cheapest copy V8 offers), so that a value someone keeps pins
+ * its own segment rather than the whole 64 KiB chunk.
+ */
+function splitSegment(text: string, start: number, end: number, sep: string): string[] {
+  let n = 1;
+  let longest = 0;
+  let from = start;
+  for (let k = text.indexOf(sep, start); k >= 0 && k < end; k = text.indexOf(sep, k + 1)) {
+    if (k - from > longest) longest = k - from;
+    from = k + 1;
+    n++;
   }
+  if (end - from > longest) longest = end - from;
+  let t = text;
+  if (longest >= MIN_SLICED_LENGTH) {
+    t = (` ${text.slice(start, end)}`).slice(1);
+    end -= start;
+    start = 0;
+  }
+  const out = new Array<string>(n);
+  from = start;
+  for (let i = 0; i < n - 1; i++) {
+    const k = t.indexOf(sep, from);
+    out[i] = t.slice(from, k);
+    from = k + 1;
+  }
+  out[n - 1] = from === 0 && end === t.length ? t : t.slice(from, end);
+  return out;
 }
 
 /** A latin1 string of raw bytes -> the text those bytes mean (UTF-8 when valid, else latin1 as is). */
@@ -134,6 +161,9 @@ export class X12Tokenizer {
   private lineStart = 0;
   private nextNewline = -1;
   private newlineSearchedTo = 0;
+  /** The next carriage return (absolute offset; -1 when none up to crSearchedTo), as for line feeds. */
+  private nextCarriageReturn = -1;
+  private crSearchedTo = 0;
 
   /** Current interchange's raw (latin1) delimiters; null while looking for an ISA. */
   private elementSep: string | null = null;
@@ -198,6 +228,18 @@ export class X12Tokenizer {
       this.nextNewline = -1;
     }
     return { offset: absOffset, line: this.line, column: absOffset - this.lineStart + 1 };
+  }
+
+  /** Whether a carriage return lies in [from, to) (absolute offsets; `from` only moves forward). */
+  private carriageReturnBefore(from: number, to: number): boolean {
+    if (this.nextCarriageReturn < from) {
+      const at = Math.max(from, this.crSearchedTo);
+      const idx = this.text.indexOf('\r', at - this.textBase);
+      this.nextCarriageReturn = idx < 0 ? -1 : this.textBase + idx;
+      this.crSearchedTo = idx < 0 ? this.textBase + this.text.length : this.nextCarriageReturn;
+      if (idx < 0) return false;
+    }
+    return this.nextCarriageReturn < to;
   }
 
   /** Drops consumed text so memory stays bounded by one segment plus one chunk. */
@@ -496,23 +538,28 @@ export class X12Tokenizer {
       }
     }
 
-    // Copy the segment out of the chunk: element values are slices of the string they were cut from,
-    // and a value someone keeps must pin its own segment, not the whole 64 KiB chunk (flattening a
-    // one-char cons string is the cheapest copy V8 offers).
-    let raw = (` ${t.slice(start, end)}`).slice(1);
     // A new ISA while this interchange is still open (IEA missing): re-detect delimiters from it.
-    if (raw.charCodeAt(0) === 0x49 && raw.startsWith('ISA') && raw.length > 3 && !isAlnum(raw.charCodeAt(3))) {
+    if (t.charCodeAt(start) === 0x49 && t.startsWith('ISA', start) && end - start > 3 && !isAlnum(t.charCodeAt(start + 3))) {
       this.pos = start;
       this.elementSep = null;
       return true;
     }
-    if (this.stripLineBreaks) {
-      if (raw.indexOf('\n') >= 0 || raw.indexOf('\r') >= 0) raw = raw.replace(/[\r\n]+/g, '');
-    } else if (raw.charCodeAt(raw.length - 1) === 0x0d) {
-      raw = raw.slice(0, -1);
-    }
     const loc = this.locate(this.textBase + start);
-    const elements = this.decodeElements(splitOn(raw, this.elementSep!));
+    let elements: string[];
+    if (this.stripLineBreaks) {
+      // Line breaks inside a segment (a hard-wrapped file) are not part of it. locate() has just found
+      // the next line feed; carriage returns are tracked the same way, so a file is never rescanned.
+      if ((this.nextNewline >= 0 && this.nextNewline < this.textBase + end) || this.carriageReturnBefore(this.textBase + start, this.textBase + end)) {
+        const raw = t.slice(start, end).replace(/[\r\n]+/g, '');
+        elements = splitSegment(raw, 0, raw.length, this.elementSep!);
+      } else {
+        elements = splitSegment(t, start, end, this.elementSep!);
+      }
+    } else {
+      // The terminator is a line break: a CR before it (CR LF files) is not part of the segment.
+      elements = splitSegment(t, start, t.charCodeAt(end - 1) === 0x0d ? end - 1 : end, this.elementSep!);
+    }
+    elements = this.decodeElements(elements);
     const id = elements[0];
     if (id === 'ST') this.position = 1;
     else if (this.position > 0) this.position++;

@@ -114,6 +114,24 @@ describe('tolerates what real files do', () => {
     expect(transactions(evs)[0].segments.map((s) => s.elements)).toEqual(cleanSegments);
   });
 
+  it('line breaks inside segments (LF, CR, CR LF) are dropped, across long values and chunk boundaries', () => {
+    // Values of 13+ characters are copied out of the chunk with their segment (tokenizer splitSegment):
+    // wrap inside them too, and at every chunk size the elements must be the unwrapped ones.
+    const body = ['B10*PRO0012345678901*BOL7788990011223*ABCD', 'N1*SH*A SHIPPER WITH A LONG NAME*93*SH0287', 'LX*1', 'AT7*X3*NS***20250101*0800*ET'];
+    const flat = interchange(STAR, [{ set: '214', control: '0001', body }]).replaceAll('\n', '');
+    const want = transactions(events(flat))[0].segments.map((s) => s.elements);
+    expect(want[2]).toEqual(['N1', 'SH', 'A SHIPPER WITH A LONG NAME', '93', 'SH0287']);
+    for (const lineBreak of ['\n', '\r', '\r\n']) {
+      const head = flat.slice(0, 106);
+      const wrapped = head + flat.slice(106).match(/.{1,9}/g)!.join(lineBreak);
+      for (const chunkSize of [1, 7, 64, undefined]) {
+        const evs = events(wrapped, chunkSize);
+        expect(codes(evs), `${JSON.stringify(lineBreak)} chunk ${chunkSize}`).toEqual([]);
+        expect(transactions(evs)[0].segments.map((s) => s.elements), `${JSON.stringify(lineBreak)} chunk ${chunkSize}`).toEqual(want);
+      }
+    }
+  });
+
   it('zero-padded counts', () => {
     const padded = clean.replace('SE*5*0001', 'SE*0000000005*0001').replace('GE*1*1', 'GE*000001*000000001').replace('IEA*1*', 'IEA*00001*');
     expect(codes(events(padded))).toEqual([]);
