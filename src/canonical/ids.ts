@@ -14,6 +14,9 @@ const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 const ID_CHARS = 26; // 26 * 5 = 130 bits of the digest
 const BASE32_CODES = Array.from(BASE32, (ch) => ch.charCodeAt(0));
 
+/** The char codes of the id being built: one array for every id (fromCharCode copies them out). */
+let idCodes: number[] = [];
+
 function digest(prefix: string, parts: readonly string[]): string {
   if (!Array.isArray(parts) || parts.length === 0) throw new TypeError(`${prefix}id needs at least one part`);
   for (let i = 0; i < parts.length; i++) {
@@ -26,7 +29,8 @@ function digest(prefix: string, parts: readonly string[]): string {
   // hex text (no slices or parseInt: this ran at a few percent of translation).
   const hex = hash('sha256', parts.join(SEPARATOR), 'hex');
   // One flat string, prefix included (prefix + out would be a cons string, flattened later by every reader).
-  const codes = new Array<number>(prefix.length + ID_CHARS);
+  if (idCodes.length !== prefix.length + ID_CHARS) idCodes = new Array<number>(prefix.length + ID_CHARS);
+  const codes = idCodes;
   for (let i = 0; i < prefix.length; i++) codes[i] = prefix.charCodeAt(i);
   let acc = 0;
   let bits = 0;

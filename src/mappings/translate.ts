@@ -82,20 +82,41 @@ function fromFailure(f: MappingFailure, fallbackLine: number): TranslationError 
   };
 }
 
+/** What the gateway sets on every event; the mapping gives the rest (the body). */
+interface EventEnvelope {
+  id: string;
+  partner: string;
+  receivedAt: string;
+  source: Record<string, unknown>;
+}
+
+/** An event's top-level value for `key`: the gateway's envelope first, then the mapping's body. */
+function topLevelValue(key: string, type: string, body: Record<string, Value>, envelope: EventEnvelope): unknown {
+  switch (key) {
+    case 'kind': return 'event';
+    case 'type': return type;
+    case 'id': return envelope.id;
+    case 'partner': return envelope.partner;
+    case 'receivedAt': return envelope.receivedAt;
+    case 'source': return envelope.source;
+    case 'references': return body.references ?? {};
+    default: return body[key];
+  }
+}
+
 /**
  * Adds the envelope the gateway owns and validates the whole event; throws MappingFailure when invalid.
  * The event lists its keys in the schema's order (the body already is: see orderPlan), as zod's own
  * output would, so the fast validation path and zod give the same JSON.
  */
-function finishEvent(type: string, body: Record<string, Value>, envelope: Record<string, unknown>, mappingFile: string): CanonicalEvent {
-  const valueOf = (key: string): unknown =>
-    key === 'kind' ? 'event' : key === 'type' ? type : key in envelope ? envelope[key] : key === 'references' ? (body.references ?? {}) : body[key];
-  const order = schemaKeyOrder(type as TypeKey, valueOf);
+function finishEvent(type: string, body: Record<string, Value>, envelope: EventEnvelope, mappingFile: string): CanonicalEvent {
+  const order = schemaKeyOrder(type as TypeKey, (key) => topLevelValue(key, type, body, envelope));
   let candidate: Record<string, unknown>;
   if (order) {
     candidate = {};
-    for (const key of order) {
-      const v = valueOf(key);
+    for (let i = 0; i < order.length; i++) {
+      const key = order[i];
+      const v = topLevelValue(key, type, body, envelope);
       if (v !== undefined) candidate[key] = v;
     }
   } else {
@@ -205,11 +226,10 @@ export function translateTransaction(
     x12: { interchange, group, setId: tx.setId, control: tx.control },
   };
   let rejected = !tx.interchange || !tx.group;
-  for (const list of [tx.issues, validation.issues]) {
-    for (const i of list) {
-      unit.errors.push(fromIssue(i));
-      if (i.severity === 'error') rejected = true;
-    }
+  const issues = validation.issues.length === 0 ? tx.issues : tx.issues.length === 0 ? validation.issues : [...tx.issues, ...validation.issues];
+  for (const i of issues) {
+    unit.errors.push(fromIssue(i));
+    if (i.severity === 'error') rejected = true;
   }
   if (rejected) {
     unit.status = 'rejected';
@@ -232,17 +252,24 @@ export function translateTransaction(
   try {
     const root = validation.tree ?? validateTransaction(tx, { tree: true }).tree!;
     const bodies = route.mapping.run({ node: root, delimiters: tx.interchange!.delimiters }, { timezone: partner.config.timezone });
-    bodies.forEach((body, index) => {
-      const sourceRef = {
-        format: 'x12' as const, fileId: opts.fileId, ...(opts.fileName && { fileName: opts.fileName }), index,
-        interchangeControlNumber: interchange, groupControlNumber: group, transactionControlNumber: tx.control,
-        transactionSetId: tx.setId, version: tx.group!.version, line: unit.line,
-      };
+    const version = tx.group!.version;
+    for (let index = 0; index < bodies.length; index++) {
+      // Two literals rather than a spread of the optional fileName: one object, built in the key order
+      // the event keeps (the fast validation path does not reorder).
+      const sourceRef = opts.fileName
+        ? {
+          format: 'x12' as const, fileId: opts.fileId, fileName: opts.fileName, index, interchangeControlNumber: interchange,
+          groupControlNumber: group, transactionControlNumber: tx.control, transactionSetId: tx.setId, version, line: unit.line,
+        }
+        : {
+          format: 'x12' as const, fileId: opts.fileId, index, interchangeControlNumber: interchange,
+          groupControlNumber: group, transactionControlNumber: tx.control, transactionSetId: tx.setId, version, line: unit.line,
+        };
       const envelope = {
         id: eventIdFromSource(partner.id, sourceRef), partner: partner.id, receivedAt: opts.receivedAt, source: sourceRef,
       };
-      unit.events.push(finishEvent(route.mapping.target, body, envelope, route.mapping.file));
-    });
+      unit.events.push(finishEvent(route.mapping.target, bodies[index], envelope, route.mapping.file));
+    }
   } catch (err) {
     if (!(err instanceof MappingFailure)) throw err;
     unit.status = 'failed';

@@ -132,6 +132,28 @@ function splitSegment(text: string, start: number, end: number, sep: string): st
   return out;
 }
 
+/** Segment ids seen so far, each as one shared string (see segmentId). Bounded: garbage has many "ids". */
+const SEGMENT_IDS = new Map<string, string>();
+const MAX_SEGMENT_IDS = 4096;
+
+/**
+ * One string per segment id, whichever segment it was cut from. Every reader of a segment compares
+ * its id (the envelope, the schema's placement, the mappings' paths) or looks it up in a Map, and
+ * V8 answers those from the pointer and the cached hash when both sides are the same string; a fresh
+ * string per segment was hashed and compared character by character each time.
+ */
+function segmentId(id: string): string {
+  const shared = SEGMENT_IDS.get(id);
+  if (shared !== undefined) return shared;
+  if (SEGMENT_IDS.size < MAX_SEGMENT_IDS && id.length <= 3) {
+    // A property key is internalized: the same string V8 uses for the literals ('ST', 'SE') in the code.
+    const internalized = Object.keys({ [id]: 0 })[0] ?? id;
+    SEGMENT_IDS.set(internalized, internalized);
+    return internalized;
+  }
+  return id;
+}
+
 /** A latin1 string of raw bytes -> the text those bytes mean (UTF-8 when valid, else latin1 as is). */
 function decodeBytes(latin1: string, encoding: 'utf8' | 'latin1'): string {
   if (encoding === 'latin1') return latin1;
@@ -560,7 +582,7 @@ export class X12Tokenizer {
       elements = splitSegment(t, start, t.charCodeAt(end - 1) === 0x0d ? end - 1 : end, this.elementSep!);
     }
     elements = this.decodeElements(elements);
-    const id = elements[0];
+    const id = (elements[0] = segmentId(elements[0]));
     if (id === 'ST') this.position = 1;
     else if (this.position > 0) this.position++;
     const segment: Segment = { id, elements, loc, position: this.position };
