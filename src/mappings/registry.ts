@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { GroupHeader, InterchangeHeader } from '../translators/x12/model.js';
 import { getSchema, resolveSchemaVersion } from '../translators/x12/schema.js';
+import { prepareFastValidation } from '../canonical/fast-validate.js';
 import { canonicalTarget, canonicalTypes } from './canonical-target.js';
 import { didYouMean, hasErrorDiagnostics, type Diagnostic } from './diagnostics.js';
 import { compileInbound, type CompiledInbound } from './inbound.js';
@@ -72,7 +73,11 @@ export function compilePartner(dir: string): { partner: CompiledPartner | null; 
     if (source !== undefined && source !== entry.document) {
       diagnostics.push(src.diagnostic('MAP_SOURCE_MISMATCH', `mapping source '${String(source)}' differs from the partner's document '${entry.document}'`, ['source']));
     }
-    if (mapping) inbound.push({ document: entry.document, match: entry.match ? globToRegExp(entry.match) : null, mapping });
+    if (mapping) {
+      // The canonical validator of what the mapping makes is compiled now, not on the first event.
+      prepareFastValidation(mapping.target);
+      inbound.push({ document: entry.document, match: entry.match ? globToRegExp(entry.match) : null, mapping });
+    }
   }
 
   const outbound: OutboundRoute[] = [];
