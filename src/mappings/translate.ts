@@ -253,6 +253,7 @@ export function translateTransaction(
     const root = validation.tree ?? validateTransaction(tx, { tree: true }).tree!;
     const bodies = route.mapping.run({ node: root, delimiters: tx.interchange!.delimiters }, { timezone: partner.config.timezone });
     const version = tx.group!.version;
+    const events = new Array<CanonicalEvent>(bodies.length);
     for (let index = 0; index < bodies.length; index++) {
       // Two literals rather than a spread of the optional fileName: one object, built in the key order
       // the event keeps (the fast validation path does not reorder).
@@ -268,8 +269,9 @@ export function translateTransaction(
       const envelope = {
         id: eventIdFromSource(partner.id, sourceRef), partner: partner.id, receivedAt: opts.receivedAt, source: sourceRef,
       };
-      unit.events.push(finishEvent(route.mapping.target, bodies[index], envelope, route.mapping.file));
+      events[index] = finishEvent(route.mapping.target, bodies[index], envelope, route.mapping.file);
     }
+    unit.events = events;
   } catch (err) {
     if (!(err instanceof MappingFailure)) throw err;
     unit.status = 'failed';

@@ -2,7 +2,7 @@
 // `N1[01=SH|SF]/N4.01`, loop paths such as `LX/AT7`, and a leading `/` for the transaction root.
 // Parsed once at compile time; evaluated against the loop tree of each transaction.
 
-import type { Delimiters, LoopInstance, Segment } from '../translators/x12/model.js';
+import { loopInstance, type Delimiters, type LoopInstance, type Segment } from '../translators/x12/model.js';
 
 /** One loop instance of a transaction (built by validateTransaction with `tree: true`). */
 export type LoopNode = LoopInstance;
@@ -226,7 +226,7 @@ function enclosingScopes(ctx: LoopNode): LoopNode[][] {
   const scopes: LoopNode[][] = [];
   let came = ctx;
   for (let n = ctx.parent; n; came = n, n = n.parent) {
-    const own: LoopNode = { id: n.id, trigger: n.trigger, segments: came.segments[0] && n.segments.includes(came.segments[0]) ? n.segments.filter((s) => s !== came.segments[0]) : n.segments, children: [], parent: null };
+    const own = loopInstance(n.id, n.trigger, came.segments[0] && n.segments.includes(came.segments[0]) ? n.segments.filter((s) => s !== came.segments[0]) : n.segments, null);
     scopes.push([own, ...n.children.filter((c) => c.trigger !== came.trigger)]);
   }
   ctx.scopes = scopes;
@@ -235,7 +235,7 @@ function enclosingScopes(ctx: LoopNode): LoopNode[][] {
 
 /** Each segment matching `step` in `node` and below, as a context of its own inside the loop it sits in. */
 function collectOwned(node: LoopNode, step: PathStep, d: Delimiters, out: LoopNode[]): void {
-  for (const s of node.segments) if (matches(s, step, d)) out.push({ id: node.id, trigger: s.id, segments: [s], children: [], parent: node });
+  for (const s of node.segments) if (matches(s, step, d)) out.push(loopInstance(node.id, s.id, [s], node));
   for (const c of node.children) collectOwned(c, step, d, out);
 }
 

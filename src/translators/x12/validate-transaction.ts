@@ -13,7 +13,7 @@
 
 import type { ErrorCode } from '../../errors/catalogue.js';
 import { issue, type IssueDetails } from './issues.js';
-import type { LoopInstance, Segment, TransactionSet, X12Issue } from './model.js';
+import { loopInstance, type LoopInstance, type Segment, type TransactionSet, type X12Issue } from './model.js';
 import {
   loopTrigger, schemaForTransaction, T_DT, T_NUM, T_R, T_TM,
   type CompiledElement, type CompiledLoop, type CompiledSchema, type CompiledSegment, type SyntaxRule,
@@ -61,7 +61,7 @@ export interface TransactionValidation {
 }
 
 function rootInstance(): LoopInstance {
-  return { id: 'ST', trigger: 'ST', segments: [], children: [], parent: null };
+  return loopInstance('ST', 'ST', [], null);
 }
 
 /** The tree of a transaction no schema describes: every segment in the root. */
@@ -249,7 +249,7 @@ class Validator {
     for (let level = this.treeValid; level < depth; level++) {
       const loop = this.stack[level].loop;
       const parent = tree[level - 1];
-      const node: LoopInstance = { id: loop.id ?? 'ST', trigger: loop.children[0]?.segmentId ?? '', segments: [], children: [], parent };
+      const node = loopInstance(loop.id ?? 'ST', loop.children[0]?.segmentId ?? '', [], parent);
       parent.children.push(node);
       tree[level] = node;
     }
