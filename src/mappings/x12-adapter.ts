@@ -5,7 +5,7 @@ import type { Delimiters } from '../translators/x12/model.js';
 import type { CompiledLoop, CompiledSchema, CompiledSegment } from '../translators/x12/schema.js';
 import { didYouMean } from './diagnostics.js';
 import type { SourceAdapter, SourceLoc } from './spec.js';
-import { evalFirst, evalLoops, firstSegment, evalValues, parseX12Path, PathSyntaxError, type LoopNode, type PathStep, type X12Path } from './x12-path.js';
+import { evalFirst, evalLoops, firstSegment, evalValues, parseX12Path, PathSyntaxError, SegmentSlots, type LoopNode, type PathStep, type X12Path } from './x12-path.js';
 
 /** What the compiler may ask of a transaction-set schema (null members mean "unknown, do not check"). */
 export interface X12SchemaView {
@@ -26,6 +26,8 @@ export interface X12Context {
 
 export class X12Adapter implements SourceAdapter<X12Context> {
   readonly format = 'x12' as const;
+  /** The segment numbers of this mapping's value paths (one adapter per mapping compiled). */
+  private readonly slots = new SegmentSlots();
 
   constructor(private readonly setId: string, private readonly schema: X12SchemaView | null) {}
 
@@ -60,7 +62,7 @@ export class X12Adapter implements SourceAdapter<X12Context> {
   private parse(text: string, kind: 'value' | 'loop'): { path: unknown } | { error: string; code: string; suggestion?: string } {
     let path: X12Path;
     try {
-      path = parseX12Path(text, kind);
+      path = parseX12Path(text, kind, this.slots);
     } catch (err) {
       if (err instanceof PathSyntaxError) return { code: 'MAP_BAD_PATH', error: `bad path '${text}': ${err.message}` };
       throw err;

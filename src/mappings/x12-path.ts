@@ -27,35 +27,41 @@ export interface X12Path {
   target?: PathStep & { element: number; component?: number; repetition?: number };
   /**
    * Value paths: the number of the segment this path names, element aside (`AT7.01` and `AT7.05` share
-   * one, `L11[02=BM].01` has its own). Paths with the same number find the same segment from the same
-   * loop node, so the node remembers each segment found (evalFirst, LoopInstance.found) instead of its
-   * loops being walked again for every field that reads it. Unset on a path not made by parseX12Path:
-   * such a path is evaluated without the cache.
+   * one, `L11[02=BM].01` has its own), in `slots`, the numbering of the mapping the path belongs to. Paths
+   * with the same number find the same segment from the same loop node, so the node remembers each
+   * segment found (evalFirst, LoopInstance.found) instead of its loops being walked again for every field
+   * that reads it. Unset on a path parsed without a numbering: such a path is evaluated without the cache.
    */
   segmentSlot?: number;
+  slots?: SegmentSlots;
   /** Loop paths: every step but the last (computed once rather than per evaluation). */
   outerLoops?: PathStep[];
 }
-
-/**
- * Segment locators (a value path without its element) -> their number, shared by every mapping so that
- * numbers never clash. It grows only with distinct locators ever compiled (a few per mapping).
- */
-const segmentSlots = new Map<string, number>();
 
 function stepKey(s: PathStep): string {
   const f = s.filter;
   return f ? `${s.segment}[${f.element}${f.component === undefined ? '' : `.${f.component}`}=${f.values.join('|')}]` : s.segment;
 }
 
-function segmentSlotOf(absolute: boolean, loops: PathStep[], target: PathStep): number {
-  const key = (absolute ? '/' : '') + [...loops, target].map(stepKey).join('/');
-  let slot = segmentSlots.get(key);
-  if (slot === undefined) {
-    slot = segmentSlots.size;
-    segmentSlots.set(key, slot);
+/**
+ * The segment numbers of one mapping's value paths: segment locators (a value path without its
+ * element) -> numbers from 0. One numbering per mapping keeps the numbers small, so a loop node's cache
+ * (LoopInstance.found) is a short array however many partners the process has loaded; one shared by
+ * every mapping grew with all of them, and with 300 other locators compiled translation took about a
+ * quarter longer.
+ */
+export class SegmentSlots {
+  private readonly byLocator = new Map<string, number>();
+
+  slotOf(absolute: boolean, loops: PathStep[], target: PathStep): number {
+    const key = (absolute ? '/' : '') + [...loops, target].map(stepKey).join('/');
+    let slot = this.byLocator.get(key);
+    if (slot === undefined) {
+      slot = this.byLocator.size;
+      this.byLocator.set(key, slot);
+    }
+    return slot;
   }
-  return slot;
 }
 
 export class PathSyntaxError extends Error {
@@ -66,8 +72,11 @@ export class PathSyntaxError extends Error {
 
 const STEP = /^([A-Z][A-Z0-9]{1,2})(?:\[(\d{1,2})(?:\.(\d{1,2}))?=([^\]]*)\])?(?:\.(\d{1,2})(?:\.(\d{1,2}))?(?:#(\d{1,3}))?)?$/;
 
-/** Parses a path; `kind` says whether it must address an element (value) or a loop (foreach/each). */
-export function parseX12Path(text: string, kind: 'value' | 'loop'): X12Path {
+/**
+ * Parses a path; `kind` says whether it must address an element (value) or a loop (foreach/each). Value
+ * paths are numbered in `slots` (see X12Path.segmentSlot) when it is given.
+ */
+export function parseX12Path(text: string, kind: 'value' | 'loop', slots?: SegmentSlots): X12Path {
   const absolute = text.startsWith('/');
   const body = absolute ? text.slice(1) : text;
   if (body === '') throw new PathSyntaxError('empty path', 1);
@@ -99,7 +108,8 @@ export function parseX12Path(text: string, kind: 'value' | 'loop'): X12Path {
     if (last.element === 0) throw new PathSyntaxError('elements are numbered from 01', col - 1);
     const { element, component, repetition, column: _column, ...step } = last;
     const loops = steps.slice(0, -1).map(stepOnly);
-    return { text, absolute, loops, target: { ...step, element, component, repetition }, segmentSlot: segmentSlotOf(absolute, loops, step) };
+    const target = { ...step, element, component, repetition };
+    return slots ? { text, absolute, loops, target, segmentSlot: slots.slotOf(absolute, loops, step), slots } : { text, absolute, loops, target };
   }
   if (last.element !== undefined) throw new PathSyntaxError(`a loop path names segments, not elements ('${text}')`, last.column);
   const loops = steps.map(stepOnly);
@@ -318,7 +328,12 @@ export function evalFirst(path: X12Path, ctx: LoopNode, d: Delimiters): string |
   let seg: Segment | null | undefined;
   if (slot === undefined) seg = firstSegment(path, ctx, d) ?? null;
   else {
-    const found = ctx.found ?? (ctx.found = []);
+    // A node's cache holds one mapping's numbers: another mapping reading the same tree starts it afresh.
+    let found = ctx.found;
+    if (found === undefined || ctx.foundSlots !== path.slots) {
+      found = ctx.found = [];
+      ctx.foundSlots = path.slots;
+    }
     seg = found[slot];
     if (seg === undefined) found[slot] = seg = firstSegment(path, ctx, d) ?? null;
   }

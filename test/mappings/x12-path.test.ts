@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Delimiters, Segment } from '../../src/translators/x12/model.js';
-import { evalFirst, evalLoops, evalValues, parseX12Path, PathSyntaxError, type LoopNode } from '../../src/mappings/x12-path.js';
+import { evalFirst, evalLoops, evalValues, parseX12Path, PathSyntaxError, SegmentSlots, type LoopNode } from '../../src/mappings/x12-path.js';
 import { fixtureTx } from './support.js';
 
 function syntaxError(text: string, kind: 'value' | 'loop' = 'value'): PathSyntaxError {
@@ -20,7 +20,7 @@ describe('parseX12Path', () => {
   it('parses segments, elements, components, repetitions and filters', () => {
     expect(parseX12Path('B10.01', 'value')).toEqual({
       text: 'B10.01', absolute: false, loops: [],
-      target: { segment: 'B10', element: 1, component: undefined, repetition: undefined }, segmentSlot: expect.any(Number),
+      target: { segment: 'B10', element: 1, component: undefined, repetition: undefined },
     });
     expect(parseX12Path('AK4.01.2', 'value').target).toMatchObject({ segment: 'AK4', element: 1, component: 2 });
     expect(parseX12Path('CTX.01#2', 'value').target).toMatchObject({ segment: 'CTX', element: 1, repetition: 2 });
@@ -34,12 +34,17 @@ describe('parseX12Path', () => {
   });
 
   it('numbers the segment a value path names, element aside (what a loop node remembers it found)', () => {
-    const slot = (text: string) => parseX12Path(text, 'value').segmentSlot;
+    const slots = new SegmentSlots();
+    const slot = (text: string) => parseX12Path(text, 'value', slots).segmentSlot;
+    expect(slot('AT7.01')).toBe(0);
     expect(slot('AT7.01')).toBe(slot('AT7.05'));
     expect(slot('AT7.01#2')).toBe(slot('AT7.01.2'));
     expect(slot('L11[02=BM].01')).toBe(slot('L11[02=BM].03'));
     const distinct = ['AT7.01', '/AT7.01', 'L11.01', 'L11[02=BM].01', 'L11[02=PO].01', 'L11[02.1=BM].01', 'L11[02=BM|PO].01', 'N1/N3.01', 'N1[01=SH]/N3.01', '/N1/N3.01'];
     expect(new Set(distinct.map(slot)).size).toBe(distinct.length);
+    // Each mapping numbers its own paths from 0: the numbers stay small however many mappings are loaded.
+    expect(parseX12Path('N1/N3.01', 'value', new SegmentSlots()).segmentSlot).toBe(0);
+    expect(parseX12Path('B10.01', 'value').segmentSlot).toBeUndefined();
   });
 
   it('reports syntax errors with the column of the offending step', () => {
@@ -79,7 +84,8 @@ describe('evaluating paths on a 214 loop tree (fixtures/edi/214/004010/ltl-multi
 
   it('evalFirst: each node remembers the segment a path found, by segment number, and reads any element of it', () => {
     const [lx1, lx2] = at7;
-    const first = (path: string, node: LoopNode) => evalFirst(parseX12Path(path, 'value'), node, d);
+    const slots = new SegmentSlots();
+    const first = (path: string, node: LoopNode) => evalFirst(parseX12Path(path, 'value', slots), node, d);
     // The same segment numbers from different nodes find different segments.
     expect(first('MS1.01', lx1)).toBe('JOLIET');
     expect(first('MS2.02', lx1)).toBeUndefined();
@@ -89,11 +95,15 @@ describe('evaluating paths on a 214 loop tree (fixtures/edi/214/004010/ltl-multi
     expect(first('L11[02=BM].01', root)).toBe('TCH-BOL-40771');
     expect(first('L11[02=BM].02', root)).toBe('BM');
     expect(first('L11[02=PO].01', root)).toBe('4500183327');
-    // A path built by hand (no segment number) is evaluated without the cache, never confused with another.
-    const { segmentSlot: _slot, ...b10 } = parseX12Path('B10.01', 'value');
-    const { segmentSlot: _slot2, ...ms1 } = parseX12Path('MS1.01', 'value');
-    expect(evalFirst(b10, lx1, d)).toBe('0048213377');
-    expect(evalFirst(ms1, lx1, d)).toBe('JOLIET');
+    // A path without a segment number is evaluated without the cache, never confused with another.
+    expect(evalFirst(parseX12Path('B10.01', 'value'), lx1, d)).toBe('0048213377');
+    expect(evalFirst(parseX12Path('MS1.01', 'value'), lx1, d)).toBe('JOLIET');
+    // Another mapping's numbering on the same nodes: its slot 0 is another segment, and is not answered
+    // from the first mapping's cache (whose slot 0 is MS1).
+    const other = new SegmentSlots();
+    expect(evalFirst(parseX12Path('B10.01', 'value', other), lx1, d)).toBe('0048213377');
+    expect(evalFirst(parseX12Path('MS1.01', 'value', other), lx1, d)).toBe('JOLIET');
+    expect(first('MS1.01', lx1)).toBe('JOLIET');
   });
 
   it('filters on an element: L11[02=BM].01 and L11[02=PO].01', () => {

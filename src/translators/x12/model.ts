@@ -138,6 +138,8 @@ export interface LoopInstance {
    * (null: no such segment). A node belongs to one transaction, whose delimiters never change.
    */
   found?: (Segment | null)[];
+  /** The numbering (mapping) `found` is indexed by. */
+  foundSlots?: unknown;
 }
 
 /**
@@ -145,7 +147,7 @@ export interface LoopInstance {
  * declared: all instances then share one shape (V8 hidden class), and adding a cache allocates nothing.
  */
 export function loopInstance(id: string, trigger: string, segments: Segment[], parent: LoopInstance | null): LoopInstance {
-  return { id, trigger, segments, children: [], parent, scopes: undefined, found: undefined };
+  return { id, trigger, segments, children: [], parent, scopes: undefined, found: undefined, foundSlots: undefined };
 }
 
 /** Events the streaming reader produces, in file order. */
