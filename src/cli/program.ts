@@ -7,6 +7,7 @@ import { lintCommand } from './commands/lint.js';
 import { translateCommand } from './commands/translate.js';
 import { testCommand } from './commands/test.js';
 import { renderCommand } from './commands/render.js';
+import { WaybillError } from '../errors/catalogue.js';
 import { CliError } from './cli-error.js';
 
 // package.json sits two folders up from both src/cli and dist/cli.
@@ -153,6 +154,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CliError) {
       process.stderr.write(`waybill: ${err.code}: ${err.message}\n`);
       return err.exitCode;
+    }
+    if (err instanceof WaybillError) {
+      // A coded failure of the work itself (not of the command line): its code and message, no stack.
+      process.stderr.write(`waybill: ${err.code}: ${err.message}\n`);
+      return 1;
     }
     process.stderr.write(`waybill: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
     return 70;

@@ -246,6 +246,7 @@ const entries = {
   // ---- ledger (src/ledger) ----
   LEDGER_OPEN_FAILED: { severity: 'error', level: 'system', summary: 'the ledger database cannot be opened (path, permissions, damaged file); the gateway does not start' },
   LEDGER_SCHEMA_TOO_NEW: { severity: 'error', level: 'system', summary: 'the ledger database was written by a newer Waybill; upgrade before starting on it' },
+  TRANSLATION_WORKER_FAILED: { severity: 'error', level: 'system', summary: 'a translation worker thread failed or exited before finishing, or the workers\' units did not line up; the translation of the file stops (run it again, or without workers)' },
   LEDGER_BATCH_INCOMPLETE: { severity: 'error', level: 'system', summary: 'rows staged for a translation batch were lost before it committed (the ledger commit thread restarted); the batch is not committed and the file is translated again from its last checkpoint' },
   LEDGER_CONTROL_EXHAUSTED: { severity: 'error', level: 'interchange', summary: "a partner's outbound interchange, group or transaction control numbers have reached their maximum; nothing more can be numbered" },
 } satisfies Record<string, CatalogueEntry>;

@@ -14,6 +14,7 @@
 // objects, and with 64 MB semi-spaces the scavenger's share of the time falls by about a third.
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
+import { WaybillError } from '../errors/catalogue.js';
 import { startModuleWorker } from '../runtime/module-worker.js';
 import type { TranslatedUnit, TranslateOptions } from './translate.js';
 import type { TranslateWorkerData } from './translate-worker.js';
@@ -63,15 +64,15 @@ class WorkerFeed {
     this.worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'batch') this.batches.push(m.units);
       else if (m.type === 'done') this.done = true;
-      else this.failure = Object.assign(new Error(`translation worker failed: ${m.message}`), { stack: m.stack });
+      else this.failure = new WaybillError('TRANSLATION_WORKER_FAILED', `translation worker failed: ${m.message}`, { workerStack: m.stack });
       this.notify();
     });
     this.worker.on('error', (err) => {
-      this.failure ??= err;
+      this.failure ??= new WaybillError('TRANSLATION_WORKER_FAILED', `translation worker failed: ${err.message}`, { workerStack: err.stack });
       this.notify();
     });
     this.worker.on('exit', (code) => {
-      if (!this.done && !this.failure) this.failure = new Error(`translation worker exited with code ${code} before finishing`);
+      if (!this.done && !this.failure) this.failure = new WaybillError('TRANSLATION_WORKER_FAILED', `translation worker exited with code ${code} before finishing`, { exitCode: code });
       this.notify();
     });
   }
@@ -141,7 +142,7 @@ export async function* translateX12InWorkers(
       }
       if (from < 0) {
         // Every unit belongs to exactly one worker: if none holds this one, all of them are done.
-        if (ahead) throw new Error(`translation workers disagree: no worker produced unit ${ordinal}`);
+        if (ahead) throw new WaybillError('TRANSLATION_WORKER_FAILED', `translation workers disagree: no worker produced unit ${ordinal}`, { ordinal });
         return;
       }
       current = from;

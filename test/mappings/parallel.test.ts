@@ -55,7 +55,7 @@ describe('translateX12InWorkers', () => {
     const run = async () => {
       for await (const _ of translateX12InWorkers(file, partners, { ...opts, partner: 'nobody' }, { workers: 2 })) { /* drain */ }
     };
-    await expect(run()).rejects.toThrow(/translation worker failed: unknown partner 'nobody'/);
+    await expect(run()).rejects.toMatchObject({ code: 'TRANSLATION_WORKER_FAILED', message: expect.stringMatching(/translation worker failed: unknown partner 'nobody'/) });
   }, 60_000);
 
   it('stops its workers when the consumer stops early', async () => {
