@@ -160,6 +160,7 @@ const entries = {
   SFTP_FILE_BUSY: { severity: 'warning', level: 'file', summary: 'the file is being written or taken in by another request; try again' },
   SFTP_FILE_TOO_LARGE: { severity: 'error', level: 'file', summary: "an upload went past the account's maxFileBytes; the write failed and the partial file was deleted" },
   SFTP_WRITE_FAILED: { severity: 'error', level: 'file', summary: 'an upload could not be written to disk; the partial file was deleted' },
+  SFTP_UPLOAD_LEFT_OVER: { severity: 'warning', level: 'file', summary: 'at start, a hosted inbound folder holds a file a previous run did not finish with (an upload cut short, or one taken in whose removal failed); it is not taken in and is left for an operator' },
   SFTP_UPLOAD_INCOMPLETE: { severity: 'warning', level: 'file', summary: 'a session ended before its upload was completed (closed, or renamed from its temporary name); the partial file was deleted, nothing was taken in' },
   SFTP_INTAKE_FAILED: { severity: 'error', level: 'file', summary: 'a completed upload could not be taken in; the uploader got a failure and the file was kept for a retry' },
   SFTP_HOST_KEY_INVALID: { severity: 'error', level: 'file', summary: 'the hosted SFTP server host key file cannot be read as an unencrypted private key' },

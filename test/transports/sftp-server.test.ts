@@ -430,6 +430,34 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
     expect(list(inbound('acme'))).toEqual([]);
   });
 
+  it('at start, deletes temporary uploads a stopped run left in inbound/, and names the other files it leaves', async () => {
+    const logs: { level: string; obj: Record<string, unknown>; msg?: string }[] = [];
+    const log = {
+      info: (obj: Record<string, unknown>, msg?: string) => logs.push({ level: 'info', obj, msg }),
+      warn: (obj: Record<string, unknown>, msg?: string) => logs.push({ level: 'warn', obj, msg }),
+      error: (obj: Record<string, unknown>, msg?: string) => logs.push({ level: 'error', obj, msg }),
+    };
+    // What a run killed mid-upload leaves: temporary names (acme, rename mode) and a cut-short final name (beta, pattern mode).
+    mkdirSync(inbound('acme'), { recursive: true });
+    mkdirSync(inbound('beta'), { recursive: true });
+    writeFileSync(join(inbound('acme'), 'half.edi.tmp'), 'ISA*00*');
+    writeFileSync(join(inbound('acme'), '.hidden-part'), 'x');
+    writeFileSync(join(inbound('beta'), 'cut.edi'), 'ISA*00*');
+    mkdirSync(join(inbound('beta'), 'sub.tmp'), { recursive: true }); // not a file: left alone
+    const again = new HostedSftpServer({ dataDir, config: { host: '127.0.0.1', port: 0 }, accounts: () => accounts, take: async () => undefined, log });
+    try {
+      await again.start();
+      expect(list(inbound('acme'))).toEqual([]);
+      expect(list(inbound('beta'))).toEqual(['cut.edi', 'sub.tmp']);
+      expect(logs.find((l) => l.obj.partner === 'acme' && l.level === 'info')?.obj).toMatchObject({ count: 2, files: expect.arrayContaining(['half.edi.tmp', '.hidden-part']) });
+      expect(logs.find((l) => l.obj.partner === 'beta' && l.level === 'warn')?.obj).toMatchObject({ code: 'SFTP_UPLOAD_LEFT_OVER', files: ['cut.edi'], count: 1 });
+    } finally {
+      await again.stop();
+      rmSync(join(inbound('beta'), 'cut.edi'), { force: true });
+      rmSync(join(inbound('beta'), 'sub.tmp'), { recursive: true, force: true });
+    }
+  });
+
   it('reports the host key fingerprint ssh-keygen prints, keeps the key 0600 and reuses it after a restart', async () => {
     const keyPath = join(dataDir, 'sftp', 'host_ed25519');
     const printed = execFileSync('ssh-keygen', ['-lf', keyPath], { encoding: 'utf8' }).split(' ')[1];
