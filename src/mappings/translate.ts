@@ -3,7 +3,7 @@
 // schema refuses) yields its errors and no events; its siblings go on.
 
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { eventIdFromSource, schemaKeyOrder, validateCanonical, type TypeKey } from '../canonical/index.js';
 import { readCsv, type CsvReadOptions } from '../translators/csv/reader.js';
@@ -361,4 +361,15 @@ export function sniffFormat(head: Buffer): 'x12' | 'xml' | 'csv' {
   if (/^ISA.|^(ST|GS)[^A-Za-z0-9]/.test(s)) return 'x12';
   if (s.startsWith('<')) return 'xml';
   return 'csv';
+}
+
+/** sniffFormat of a file on disk, from its first 512 bytes. */
+export function sniffFileFormat(path: string): 'x12' | 'xml' | 'csv' {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(512);
+    return sniffFormat(buf.subarray(0, readSync(fd, buf, 0, 512, 0)));
+  } finally {
+    closeSync(fd);
+  }
 }

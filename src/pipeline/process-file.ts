@@ -5,12 +5,11 @@
 // acknowledgments are committed together, so exactly one acknowledgment exists per interchange.
 
 import { hash } from 'node:crypto';
-import { openSync, readSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InterchangeSeen, NewOutboundDocument, OutboxEvent, UnitBatch, UnitRecord, LedgerError } from '../ledger/ledger.js';
 import type { CompiledPartner } from '../mappings/registry.js';
 import {
-  sniffFormat, translateCsv, translateTransaction, translateXml, type CanonicalEvent, type TranslatedUnit, type TranslationError,
+  sniffFileFormat, translateCsv, translateTransaction, translateXml, type CanonicalEvent, type TranslatedUnit, type TranslationError,
 } from '../mappings/translate.js';
 import { translateTa1 } from '../mappings/functional-ack.js';
 import { buildAcks } from '../translators/x12/acks/build.js';
@@ -54,16 +53,6 @@ function referencesOf(events: CanonicalEvent[]): Record<string, unknown> {
 
 function toLedgerErrors(errors: TranslationError[]): LedgerError[] {
   return errors.map((e) => ({ code: e.code, message: e.message, line: e.line, column: e.column }));
-}
-
-function head(path: string): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(512);
-    return buf.subarray(0, readSync(fd, buf, 0, 512, 0));
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**
@@ -177,7 +166,7 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
   const registry = ctx.registry();
   const opts = { fileId, fileName: file.originalName, receivedAt: file.receivedAt, partner: file.partner ?? undefined };
   const writer = new BatchWriter(ctx, fileId, file.unitsDone);
-  const format = sniffFormat(head(path));
+  const format = sniffFileFormat(path);
   const acks: NewOutboundDocument[] = [];
   let finalState: 'translated' | 'failed' = 'translated';
 

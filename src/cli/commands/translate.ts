@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { PartnerRegistry } from '../../mappings/registry.js';
 import { formatDiagnostic } from '../../mappings/diagnostics.js';
 import { translateX12InWorkers } from '../../mappings/parallel.js';
-import { fileIdOf, sniffFormat, translateCsv, translateX12, translateXml, type CanonicalEvent, type TranslatedUnit } from '../../mappings/translate.js';
+import { fileIdOf, sniffFileFormat, translateCsv, translateX12, translateXml, type CanonicalEvent, type TranslatedUnit } from '../../mappings/translate.js';
 import { didYouMean } from '../../mappings/diagnostics.js';
 import { CliError } from '../cli-error.js';
 import { requireReadableFile } from '../files.js';
@@ -15,17 +15,6 @@ export interface TranslateFlags {
   json?: boolean;
   receivedAt?: string;
   workers?: string;
-}
-
-function head(path: string): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(512);
-    const n = readSync(fd, buf, 0, 512, 0);
-    return buf.subarray(0, n);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export async function translateCommand(file: string, flags: TranslateFlags): Promise<number> {
@@ -44,7 +33,7 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
   }
   const receivedAt = flags.receivedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const opts = { partner: flags.partner, fileId: await fileIdOf(file), fileName: basename(file), receivedAt };
-  const format = sniffFormat(head(file));
+  const format = sniffFileFormat(file);
   if (format !== 'x12' && !flags.partner) throw new CliError('CLI_USAGE', `${format.toUpperCase()} files carry no sender id: name the partner with --partner`);
   const report = new TranslateReport(file, format, flags.json === true);
   try {
