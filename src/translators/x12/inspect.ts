@@ -23,7 +23,7 @@ const FUNCTIONAL_ID: Record<string, string> = {
 // A report keeps every transaction's entry until the file ends (its acknowledgment needs them all), so
 // an entry holds as little as it can: the issues of a clean transaction are one shared empty list, and a
 // known set id one shared string, not one copy each per transaction.
-const NO_ISSUES: X12Issue[] = Object.freeze([]) as unknown as X12Issue[];
+const NO_ISSUES: readonly X12Issue[] = Object.freeze([]);
 const SET_IDS = new Map(Object.keys(FUNCTIONAL_ID).map((id) => [id, id]));
 
 /** Incrementally builds a FileReport from reader events. */
@@ -89,7 +89,7 @@ export class ReportBuilder {
   }
 
   private transactionReport(tx: TransactionSet, precomputed?: TransactionValidation): TransactionReport {
-    let issues: X12Issue[] = [...tx.issues];
+    const issues: X12Issue[] = [...tx.issues];
     let schemaChecked = false;
     if (!this.options.envelopeOnly && tx.segments.length > 0) {
       const result = precomputed ?? validateTransaction(tx);
@@ -101,15 +101,14 @@ export class ReportBuilder {
           tx.segments[0].loc, { segmentId: 'ST', segmentPosition: 1 }));
       }
     }
-    if (issues.length === 0) issues = NO_ISSUES;
-    else issues.sort((a, b) => a.loc.offset - b.loc.offset);
+    issues.sort((a, b) => a.loc.offset - b.loc.offset);
     return {
       setId: SET_IDS.get(tx.setId) ?? tx.setId,
       control: tx.control,
       implementationRef: tx.implementationRef,
       loc: tx.segments[0]?.loc ?? { offset: 0, line: 1, column: 1 },
       segmentCount: tx.segments.length,
-      issues,
+      issues: issues.length === 0 ? NO_ISSUES : issues,
       valid: !hasErrors(issues),
       schemaChecked,
     };

@@ -171,8 +171,11 @@ export interface TransactionReport {
   loc: Location;
   /** Number of segments read (ST..SE inclusive). */
   segmentCount: number;
-  /** Envelope + schema issues; `valid` is false when any has severity error. */
-  issues: X12Issue[];
+  /**
+   * Envelope + schema issues; `valid` is false when any has severity error. Read-only: the transactions
+   * without issues share one frozen empty list (inspect.ts).
+   */
+  issues: readonly X12Issue[];
   valid: boolean;
   /** Whether a transaction-set schema was applied (false: envelope checks only). */
   schemaChecked: boolean;
