@@ -203,6 +203,12 @@ function toRemoteFile(r: RemoteFileRow): RemoteFileRecord {
   return { partner: r.partner, path: r.path, size: r.size, mtime: r.mtime, sha256: r.sha256, state: r.state, takenAt: r.taken_at, updatedAt: r.updated_at };
 }
 
+/** Unpublished outbox events after a seq, in order, with their payload: `columns` says what is read. */
+function unpublishedQuery(db: Database.Database, columns: string): Database.Statement {
+  return db.prepare(`SELECT ${columns} FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq
+    WHERE o.published_at IS NULL AND o.seq > ? ORDER BY o.seq LIMIT ?`);
+}
+
 export class SqliteLedger implements Ledger {
   private readonly db: Database.Database;
   private readonly stmts;
@@ -262,10 +268,8 @@ export class SqliteLedger implements Ledger {
       insertInterchange: db.prepare('INSERT OR IGNORE INTO interchanges (sender_qualifier, sender_id, control, file_id, received_at) VALUES (?, ?, ?, ?, ?)'),
       insertDoc: db.prepare(`INSERT OR IGNORE INTO outbound_documents (id, partner, kind, related_file_id, related_command_id, content, controls, created_at)
         VALUES (@id, @partner, @kind, @relatedFileId, @relatedCommandId, @content, @controls, @createdAt)`),
-      unpublished: db.prepare(`SELECT o.*, p.payload FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq
-        WHERE o.published_at IS NULL AND o.seq > ? ORDER BY o.seq LIMIT ?`),
-      publishable: db.prepare(`SELECT o.seq, o.id, o.type, p.payload FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq
-        WHERE o.published_at IS NULL AND o.seq > ? ORDER BY o.seq LIMIT ?`),
+      unpublished: unpublishedQuery(db, 'o.*, p.payload'),
+      publishable: unpublishedQuery(db, 'o.seq, o.id, o.type, p.payload'),
       markPublished: db.prepare('UPDATE outbox SET published_at = ? WHERE id = ? AND published_at IS NULL'),
       markSeqsPublished: db.prepare('UPDATE outbox SET published_at = ? WHERE seq BETWEEN ? AND ? AND published_at IS NULL'),
       markConsumed: db.prepare('UPDATE outbox SET consumed_at = ?, published_at = COALESCE(published_at, ?) WHERE id = ? AND consumed_at IS NULL'),
