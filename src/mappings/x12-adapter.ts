@@ -11,6 +11,8 @@ import { evalFirst, evalLoops, firstSegment, evalValues, parseX12Path, PathSynta
 export interface X12SchemaView {
   /** Segment ids the set allows anywhere. */
   segmentIds(): string[];
+  /** Whether `id` is a segment of the X12 dictionary at all (in this set or not). */
+  isKnownSegment(id: string): boolean;
   /** Segment ids that trigger a loop. */
   loopTriggers(): string[];
   /** Number of elements a segment defines, or null when unknown. */
@@ -36,7 +38,12 @@ export class X12Adapter implements SourceAdapter<X12Context> {
     if (!s) return null;
     const ids = s.segmentIds();
     if (!ids.includes(step.segment)) {
-      return { code: 'MAP_UNKNOWN_SEGMENT', error: `segment ${step.segment} is not part of transaction set ${this.setId}`, suggestion: didYouMean(step.segment, ids) };
+      // The same two codes as outbound mappings (outbound.ts): a real X12 segment that this set does not
+      // use, or something that is no segment of the dictionary (a typo, most often).
+      if (s.isKnownSegment(step.segment)) {
+        return { code: 'MAP_SEGMENT_NOT_IN_SET', error: `segment ${step.segment} is not part of transaction set ${this.setId}`, suggestion: didYouMean(step.segment, ids) };
+      }
+      return { code: 'MAP_UNKNOWN_SEGMENT', error: `unknown segment ${step.segment}; transaction set ${this.setId} uses ${ids.join(' ')}`, suggestion: didYouMean(step.segment, ids) };
     }
     if (asLoop === 'inner' && !s.loopTriggers().includes(step.segment)) {
       return { code: 'MAP_NOT_A_LOOP', error: `${step.segment} does not start a loop in ${this.setId}; loops start at ${s.loopTriggers().join(', ')}`,
@@ -138,6 +145,7 @@ export function schemaView(schema: CompiledSchema): X12SchemaView {
   walk(schema.root);
   view = {
     segmentIds: () => [...schema.segmentIds],
+    isKnownSegment: (id) => schema.knownSegmentIds.has(id),
     loopTriggers: () => [...triggers],
     elementCount: (id) => segments.get(id)?.elements?.length ?? null,
     codes: (id, element) => {

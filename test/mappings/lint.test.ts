@@ -32,6 +32,7 @@ fields:
     rawStatusCode: { path: AT7.01, tables: x }
     reasn: AT7.02
   location.city: { pth: MS1.01 }
+  location.state: BEG.03
 `,
   'bad-map/mappings/210.yaml': `source: x12/210
 target: freight.invoice@1
@@ -84,13 +85,15 @@ const EXPECTED = [
   'partners/bad-map/mappings/210.yaml:5:3 YAML_SYNTAX Map keys must be unique',
   "partners/bad-map/mappings/214.yaml:4:1 MAP_REQUIRED_FIELD_UNASSIGNED required field 'occurredAt' of shipment.status@1 is never assigned",
   "partners/bad-map/mappings/214.yaml:5:3 MAP_ENVELOPE_FIELD 'partner' is filled by the gateway; a mapping cannot set it",
-  "partners/bad-map/mappings/214.yaml:7:16 MAP_UNKNOWN_SEGMENT segment B11 is not part of transaction set 214 (did you mean 'B10'?)",
+  "partners/bad-map/mappings/214.yaml:7:16 MAP_UNKNOWN_SEGMENT unknown segment B11; transaction set 214 uses ST B10 L11 MAN K1 N1 N2 N3 N4 G61 G62 MS3 LX AT7 MS1 MS2 Q7 AT5 AT8 CD3 NM1 PRF SPO SDQ EFI BIN SE (did you mean 'B10'?)",
   "partners/bad-map/mappings/214.yaml:8:16 MAP_QUALIFIER_NEVER_VALID 'Q9' is never a valid value of AT701 (did you mean 'A9'?)",
   'partners/bad-map/mappings/214.yaml:9:16 MAP_ELEMENT_OUT_OF_RANGE B10 has 7 elements; there is no element 15',
   "partners/bad-map/mappings/214.yaml:11:39 MAP_UNKNOWN_TABLE no code table 'x12-shipment-statu' (did you mean 'x12-shipment-status'?)",
   "partners/bad-map/mappings/214.yaml:12:36 MAP_UNKNOWN_KEY 'tables' is not allowed in a 'path' spec; allowed: path, table, trim, case, default, required, when (did you mean 'table'?)",
   "partners/bad-map/mappings/214.yaml:13:5 MAP_UNKNOWN_FIELD shipment.status@1 has no field 'status.reasn'; fields here: milestone, rawStatusCode, reason, rawReasonCode, rawTimeCode, description (did you mean 'reason'?)",
   "partners/bad-map/mappings/214.yaml:14:20 MAP_UNKNOWN_FIELD 'location.city' is a value, it has no field 'pth' (a value spec needs one of path, const, first, concat, list, all, each, items, datetime, date, decimal, time, number, coordinate) (did you mean 'path'?)",
+  // BEG is a real X12 segment (the 850's), just not one the 214 has: a different code from a typo's.
+  'partners/bad-map/mappings/214.yaml:15:19 MAP_SEGMENT_NOT_IN_SET segment BEG is not part of transaction set 214',
 ];
 
 describe('waybill lint', () => {
@@ -108,7 +111,7 @@ describe('waybill lint', () => {
     expect(r.status).toBe(1);
     const out = JSON.parse(r.stdout) as { errors: number; diagnostics: { code: string; file: string; line: number; column: number; suggestion?: string }[] };
     expect(new Set(out.diagnostics.map((d) => d.code))).toEqual(new Set([
-      'MAP_UNKNOWN_KEY', 'MAP_UNKNOWN_SEGMENT', 'MAP_ELEMENT_OUT_OF_RANGE', 'MAP_QUALIFIER_NEVER_VALID', 'MAP_UNKNOWN_FIELD',
+      'MAP_UNKNOWN_KEY', 'MAP_UNKNOWN_SEGMENT', 'MAP_SEGMENT_NOT_IN_SET', 'MAP_ELEMENT_OUT_OF_RANGE', 'MAP_QUALIFIER_NEVER_VALID', 'MAP_UNKNOWN_FIELD',
       'MAP_REQUIRED_FIELD_UNASSIGNED', 'MAP_UNKNOWN_TABLE', 'MAP_ENVELOPE_FIELD', 'PARTNER_CONFIG_INVALID', 'PARTNER_MAPPING_MISSING',
       'YAML_SYNTAX', 'TABLE_INVALID',
     ]));
