@@ -1,4 +1,4 @@
-// Inbound translation benchmark: read + validate + map to canonical events (translateX12 with a ~20-field
+// Inbound translation benchmark: read + validate + map to canonical events (translateX12Batches with a ~20-field
 // 214 mapping) vs node-x12 X12Parser.parse + X12TransactionMap with an equivalent 20-key map, on the
 // same generated 214 files, in the same run.
 //
@@ -135,8 +135,11 @@ function cpuMsSince(c0) {
   return (u.user + u.system) / 1000;
 }
 
-/** Drains a stream of translated units, timing it: the measurement both of our children make. */
-async function countUnits(file, units) {
+/**
+ * Drains a stream of translated units, timing it: the measurement both of our children make. With
+ * `batched`, the stream yields arrays of units (translateX12Batches: the units of each chunk read).
+ */
+async function countUnits(file, units, batched = false) {
   const bytes = statSync(file).size;
   let transactions = 0;
   let events = 0;
@@ -145,14 +148,16 @@ async function countUnits(file, units) {
   // process.cpuUsage covers every thread of the process, worker threads included.
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  for await (const u of units()) {
+  const count = (u) => {
     transactions++;
     events += u.events.length;
     if (u.status !== 'translated') {
       failed++;
       firstFailure ??= `${u.label}: ${u.status} ${u.errors.map((e) => `${e.code} ${e.message}`).join('; ')}`;
     }
-  }
+  };
+  if (batched) for await (const batch of units()) for (const u of batch) count(u);
+  else for await (const u of units()) count(u);
   const ms = performance.now() - t0;
   return { bytes, ms, cpuMs: cpuMsSince(c0), transactions, events, errors: failed, firstFailure };
 }
@@ -160,14 +165,14 @@ async function countUnits(file, units) {
 const BENCH_OPTS = { fileId: 'bench', receivedAt: '2024-01-31T00:00:00Z' };
 
 async function childOurs(file) {
-  const { translateX12 } = await import(translateUrl.href);
+  const { translateX12Batches } = await import(translateUrl.href);
   const { PartnerRegistry } = await import(registryUrl.href);
   const l0 = performance.now();
   const { registry, diagnostics } = PartnerRegistry.load(partnersDir);
   const compileMs = performance.now() - l0;
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) throw new Error(`bench partner does not compile: ${errors.map((d) => `${d.file}:${d.line}:${d.column} ${d.code} ${d.message}`).join('; ')}`);
-  return { ...(await countUnits(file, () => translateX12(file, registry, BENCH_OPTS))), compileMs };
+  return { ...(await countUnits(file, () => translateX12Batches(file, registry, BENCH_OPTS), true)), compileMs };
 }
 
 /** translateX12InWorkers: every worker reads the file and translates its share; events come back as JSON text. */

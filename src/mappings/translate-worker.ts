@@ -4,7 +4,7 @@
 // `window` batches ahead of what the main thread has taken, so memory stays flat whatever the file size.
 import { parentPort, workerData } from 'node:worker_threads';
 import { PartnerRegistry } from './registry.js';
-import { translateX12, type TranslateOptions } from './translate.js';
+import { translateX12Batches, type TranslateOptions } from './translate.js';
 import type { SerializedUnit, WorkerMessage, WorkerRequest } from './parallel.js';
 
 export interface TranslateWorkerData {
@@ -35,17 +35,19 @@ async function main(): Promise<void> {
 
   const { registry } = PartnerRegistry.load(data.partnersDir);
   let batch: SerializedUnit[] = [];
-  for await (const u of translateX12(data.file, registry, data.opts)) {
-    const events: string[] = [];
-    const eventIds: string[] = [];
-    for (const e of u.events) {
-      events.push(JSON.stringify(e));
-      eventIds.push(e.id);
-    }
-    batch.push({ ...u, events, eventIds, ordinal: u.ordinal! });
-    if (batch.length >= data.batchSize) {
-      await send(batch);
-      batch = [];
+  for await (const units of translateX12Batches(data.file, registry, data.opts)) {
+    for (const u of units) {
+      const events: string[] = [];
+      const eventIds: string[] = [];
+      for (const e of u.events) {
+        events.push(JSON.stringify(e));
+        eventIds.push(e.id);
+      }
+      batch.push({ ...u, events, eventIds, ordinal: u.ordinal! });
+      if (batch.length >= data.batchSize) {
+        await send(batch);
+        batch = [];
+      }
     }
   }
   if (batch.length > 0) await send(batch);

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEvent } from '../../src/canonical/index.js';
 import { compilePartner, PartnerRegistry } from '../../src/mappings/registry.js';
-import { translateCsv, translateX12, translateXml, type TranslatedUnit } from '../../src/mappings/translate.js';
+import { translateCsv, translateX12, translateX12Batches, translateXml, type TranslatedUnit } from '../../src/mappings/translate.js';
 import { fixture, repoRoot } from './support.js';
 
 // Only prairie-line, so other partners being added to partners/ do not change what these tests see.
@@ -96,6 +96,19 @@ describe('the prairie-line partner', () => {
     expect(us.map((u) => [u.x12?.setId, u.status, u.events.length])).toEqual([
       ['214', 'translated', 1], ['214', 'translated', 1], ['214', 'translated', 1], ['210', 'translated', 1], ['210', 'translated', 1],
     ]);
+  });
+
+  it('translateX12Batches yields the units of each chunk read as one array: the same units, in the same order, as translateX12', async () => {
+    // 150 copies of a 5-transaction file (about 0.4 MB): several 64 KiB chunks, so several batches.
+    const one = readFileSync(fixture('envelope/multi-group-214-and-210.edi'));
+    const many = Buffer.concat(Array.from({ length: 150 }, () => one));
+    const batches: TranslatedUnit[][] = [];
+    for await (const b of translateX12Batches(many, registry, OPTS)) batches.push(b);
+    expect(batches.length).toBeGreaterThan(3);
+    for (const b of batches) expect(b.length).toBeGreaterThan(0);
+    const flat = batches.flat();
+    expect(flat).toHaveLength(750);
+    expect(JSON.stringify(flat)).toBe(JSON.stringify(await units(many)));
   });
 
   it('a transaction with an unmapped code fails alone; its siblings yield their events', async () => {

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { PartnerRegistry } from '../../mappings/registry.js';
 import { formatDiagnostic } from '../../mappings/diagnostics.js';
 import { translateX12InWorkers } from '../../mappings/parallel.js';
-import { fileIdOf, sniffFileFormat, translateCsv, translateX12, translateXml, type CanonicalEvent, type TranslatedUnit } from '../../mappings/translate.js';
+import { fileIdOf, sniffFileFormat, translateCsv, translateX12Batches, translateXml, type CanonicalEvent, type TranslatedUnit } from '../../mappings/translate.js';
 import { didYouMean } from '../../mappings/diagnostics.js';
 import { CliError } from '../cli-error.js';
 import { requireReadableFile } from '../files.js';
@@ -41,7 +41,7 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
       // Events arrive as JSON text: printed as they are, never parsed back into objects.
       for await (const u of translateX12InWorkers(file, flags.partners, opts, { workers })) report.unit(u, u.events);
     } else if (format === 'x12') {
-      for await (const u of translateX12(file, registry, opts)) report.unit(u, u.events);
+      for await (const units of translateX12Batches(file, registry, opts)) for (const u of units) report.unit(u, u.events);
     } else {
       const partner = registry.get(flags.partner!)!;
       const units = format === 'csv' ? translateCsv(file, partner, opts) : [translateXml(readFileSync(file), partner, opts)];
