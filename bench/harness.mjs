@@ -52,7 +52,7 @@ export function median(xs) {
 
 /**
  * The V8 flags Waybill runs with: bin/waybill.js's shebang and package.json's serve/demo scripts pass
- * them (32 MB semi-spaces, no allocation-site pretenuring: see bin/waybill.js). Benchmarks of the product
+ * them (32 MB semi-spaces from the start, no allocation-site pretenuring: see bin/waybill.js). Benchmarks of the product
  * start it the same way.
  */
-export const WAYBILL_NODE_FLAGS = ['--max-semi-space-size=32', '--no-allocation-site-pretenuring'];
+export const WAYBILL_NODE_FLAGS = ['--max-semi-space-size=32', '--min-semi-space-size=32', '--no-allocation-site-pretenuring'];
