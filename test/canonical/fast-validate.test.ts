@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { fastAccepts, isTypeKey, parseAs, schemaKeyOrder, validateCanonical, type TypeKey } from '../../src/canonical/index.js';
+import { inlineDefinitions } from '../../src/canonical/fast-validate.js';
+import { schemas } from '../../src/canonical/registry.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
@@ -109,5 +112,42 @@ describe('fast canonical validation agrees with zod', () => {
     expect(schemaKeyOrder('freight.invoice@1', (k) => (k === 'kind' ? 'event' : undefined))).toContain('receivedAt');
     expect(schemaKeyOrder('freight.invoice@1', (k) => (k === 'kind' ? 'command' : undefined))).toContain('requestId');
     expect(schemaKeyOrder('freight.invoice@1', () => 'neither')).toBeNull();
+  });
+});
+
+describe('inlineDefinitions (what the fast path compiles)', () => {
+  it('replaces each $ref to $defs with the definition; sibling keywords become an allOf; recursion stays a $ref', () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        id: { $ref: '#/$defs/Id' },
+        label: { $ref: '#/$defs/Id', maxLength: 5 },
+        tree: { $ref: '#/$defs/Node' },
+      },
+      $defs: {
+        Id: { type: 'string', pattern: '^[a-z]+$' },
+        Node: { type: 'object', properties: { id: { $ref: '#/$defs/Id' }, children: { type: 'array', items: { $ref: '#/$defs/Node' } } } },
+      },
+    };
+    const out = inlineDefinitions(schema);
+    const props = out.properties as Record<string, Record<string, unknown>>;
+    expect(props.id).toEqual({ type: 'string', pattern: '^[a-z]+$' });
+    expect(props.label).toEqual({ allOf: [{ type: 'string', pattern: '^[a-z]+$' }], maxLength: 5 });
+    // Node is inlined once; its reference to itself stays, and so do the $defs it points into.
+    expect(props.tree).toEqual({
+      type: 'object',
+      properties: { id: { type: 'string', pattern: '^[a-z]+$' }, children: { type: 'array', items: { $ref: '#/$defs/Node' } } },
+    });
+    expect(out.$defs).toBe(schema.$defs);
+    // Without recursion nothing of $defs is left.
+    expect(inlineDefinitions({ properties: { a: { $ref: '#/$defs/Id' } }, $defs: { Id: { type: 'string' } } }))
+      .toEqual({ properties: { a: { type: 'string' } } });
+  });
+
+  it('leaves no $ref in any canonical schema, so each type compiles to one function', () => {
+    for (const type of Object.keys(schemas) as TypeKey[]) {
+      const json = z.toJSONSchema(schemas[type], { target: 'draft-2020-12', io: 'input' }) as Record<string, unknown>;
+      expect(JSON.stringify(inlineDefinitions(json)), type).not.toContain('$ref');
+    }
   });
 });
