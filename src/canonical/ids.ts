@@ -24,10 +24,11 @@ function digest(prefix: string, parts: readonly string[]): string {
     if (typeof part !== 'string') throw new TypeError(`${prefix}id part ${i} is not a string`);
     if (part.includes(SEPARATOR)) throw new TypeError(`${prefix}id part ${i} contains U+0000, which is reserved as the separator`);
   }
-  // crypto.hash: one call instead of a Hash object per id (this runs once per event). Each hex digit is 4
-  // bits; the characters come from the bits 5 at a time, most significant first, read straight from the
-  // hex text (no slices or parseInt: this ran at a few percent of translation).
-  const hex = hash('sha256', parts.join(SEPARATOR), 'hex');
+  // crypto.hash: one call instead of a Hash object per id (this runs once per event). The digest comes as
+  // latin1 text, one char per byte; the characters come from its bits 5 at a time, most significant
+  // first, read straight from that text (no Buffer, no slices: this ran at a few percent of translation,
+  // and decoding the hex form took 200 ns per id against 80 for the bytes).
+  const bytes = hash('sha256', parts.join(SEPARATOR), 'latin1');
   // One flat string, prefix included (prefix + out would be a cons string, flattened later by every reader).
   if (idCodes.length !== prefix.length + ID_CHARS) idCodes = new Array<number>(prefix.length + ID_CHARS);
   const codes = idCodes;
@@ -36,10 +37,10 @@ function digest(prefix: string, parts: readonly string[]): string {
   let bits = 0;
   let h = 0;
   for (let i = 0; i < ID_CHARS; i++) {
-    while (bits < 5) {
-      const c = hex.charCodeAt(h++);
-      acc = ((acc << 4) | (c <= 0x39 ? c - 0x30 : c - 0x57)) & 0xff;
-      bits += 4;
+    if (bits < 5) {
+      // At most 4 bits are left over, so 16 hold them and the new byte.
+      acc = ((acc << 8) | bytes.charCodeAt(h++)) & 0xffff;
+      bits += 8;
     }
     bits -= 5;
     codes[prefix.length + i] = BASE32_CODES[(acc >>> bits) & 31];

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
@@ -24,6 +25,24 @@ describe('eventId / commandId', () => {
       index: 0,
     })).toBe('evt_z7ciomcsk6bqhrvgm7h43ar4cy');
     expect(commandIdFor('acme-freight', 'load.tender@1', 'TND-1')).toBe('cmd_brs4snttq6fuam422a7yf2vtz6');
+  });
+
+  it('is the RFC 4648 base32 of the SHA-256 of the parts, for any parts (an independent encoder, bit by bit)', () => {
+    const reference = (prefix: string, parts: string[]) => {
+      const digest = createHash('sha256').update(parts.join('\u0000')).digest();
+      let bits = '';
+      for (const byte of digest) bits += byte.toString(2).padStart(8, '0');
+      let out = prefix;
+      for (let i = 0; i < 26; i++) out += 'abcdefghijklmnopqrstuvwxyz234567'[parseInt(bits.slice(i * 5, i * 5 + 5), 2)];
+      return out;
+    };
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'grapheme' }).filter((s) => !s.includes('\u0000')), { minLength: 1, maxLength: 6 }), (parts) => {
+        expect(eventId(parts)).toBe(reference('evt_', parts));
+        expect(commandId(parts)).toBe(reference('cmd_', parts));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('is a safe BullMQ job id for any parts: no ":", never all digits, fixed shape', () => {
