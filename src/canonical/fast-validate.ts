@@ -112,8 +112,10 @@ type JsonSchemaNode = { [key: string]: unknown };
  * refers back to itself, directly or not, stays a `$ref`). ajv compiles a referenced definition that holds
  * refs of its own into a separate function, and each call of one allocated an options object and built
  * an instance path string (validating a 214 status made 8 such calls); inlined, the same checks run in one
- * function without either: about 0.62 us per event instead of 0.86. The meaning is unchanged: a `$ref` with
- * sibling keywords becomes an `allOf` of the definition and those keywords, as 2020-12 evaluates it.
+ * function without either (0.62 us per event instead of 0.86, six events validated over and over; a
+ * 100,000-transaction translation 1.95 s instead of 2.02, cold, interleaved). The meaning is unchanged:
+ * a `$ref` with sibling keywords becomes an `allOf` of the definition and those keywords, as 2020-12
+ * evaluates it.
  */
 export function inlineDefinitions(schema: JsonSchemaNode): JsonSchemaNode {
   const defs = (schema.$defs ?? {}) as Record<string, unknown>;
