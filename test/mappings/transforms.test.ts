@@ -74,6 +74,47 @@ describe('zonedIso', () => {
     expect(zonedIso('2025-03-30', '03:30:00', 'Europe/Berlin')).toBe('2025-03-30T03:30:00+02:00');
   });
 
+  it('agrees with Intl asked directly, every 5 minutes of the days that change the clocks and of the days around them', () => {
+    // zonedIso caches each zone's offsets by quarter hour and settles wall times next to a change in two
+    // passes: this compares it with an uncached reference on exactly those days, in zones with half-hour
+    // changes (Lord Howe) and offsets (St John's, Chatham) too.
+    const formats = new Map<string, Intl.DateTimeFormat>();
+    const offsetAt = (zone: string, ms: number): number => {
+      let format = formats.get(zone);
+      if (!format) formats.set(zone, (format = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' })));
+      const name = format.formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+      const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
+      return m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+    };
+    const two = (n: number) => String(n).padStart(2, '0');
+    const reference = (date: string, time: string, zone: string): string => {
+      const wall = Date.parse(`${date}T${time}Z`);
+      let off = offsetAt(zone, wall);
+      off = offsetAt(zone, wall - off * 60_000);
+      const a = Math.abs(off);
+      return `${date}T${time}${off < 0 ? '-' : '+'}${two(Math.floor(a / 60))}:${two(a % 60)}`;
+    };
+    const DAY = 86_400_000;
+    let compared = 0;
+    for (const zone of ['America/Chicago', 'Europe/Berlin', 'Australia/Sydney', 'Australia/Lord_Howe', 'America/St_Johns', 'Pacific/Chatham']) {
+      // The days of 2025 whose midnight offset differs from the next day's, and the day on each side.
+      const days = new Set<number>();
+      for (let d = Date.UTC(2025, 0, 1); d < Date.UTC(2026, 0, 1); d += DAY) {
+        if (offsetAt(zone, d) !== offsetAt(zone, d + DAY)) for (const k of [-1, 0, 1, 2]) days.add(d + k * DAY);
+      }
+      expect(days.size, zone).toBeGreaterThanOrEqual(8);
+      for (const d of days) {
+        const date = new Date(d).toISOString().slice(0, 10);
+        for (let minute = 0; minute < 24 * 60; minute += 5) {
+          const time = `${two(Math.floor(minute / 60))}:${two(minute % 60)}:00`;
+          expect(zonedIso(date, time, zone), `${zone} ${date} ${time}`).toBe(reference(date, time, zone));
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(10_000);
+  });
+
   it('fixed offsets and UTC', () => {
     expect(zonedIso('2025-07-15', '08:00:00', '-05:00')).toBe('2025-07-15T08:00:00-05:00');
     expect(zonedIso('2025-07-15', '08:00:00', '+05:45')).toBe('2025-07-15T08:00:00+05:45');
