@@ -25,9 +25,9 @@ function digest(prefix: string, parts: readonly string[]): string {
     if (part.includes(SEPARATOR)) throw new TypeError(`${prefix}id part ${i} contains U+0000, which is reserved as the separator`);
   }
   // crypto.hash: one call instead of a Hash object per id (this runs once per event). The digest comes as
-  // latin1 text ('binary' is Node's name for latin1), one char per byte; the characters come from its bits 5 at a time, most significant
-  // first, read straight from that text (no Buffer, no slices: this ran at a few percent of translation,
-  // and decoding the hex form took 200 ns per id against 80 for the bytes).
+  // latin1 text ('binary' is Node's name for latin1), one char per byte; the characters come from its
+  // bits 5 at a time, most significant first, read straight from that text (no Buffer, no slices: this
+  // ran at a few percent of translation, and decoding the hex form took 200 ns per id against 80).
   const bytes = hash('sha256', parts.join(SEPARATOR), 'binary');
   // One flat string, prefix included (prefix + out would be a cons string, flattened later by every reader).
   if (idCodes.length !== prefix.length + ID_CHARS) idCodes = new Array<number>(prefix.length + ID_CHARS);

@@ -146,7 +146,8 @@ export async function* translateX12(source: X12Source, registry: PartnerRegistry
  * Translates an X12 file, yielding the units of each chunk read as one array, in file order: one await
  * per chunk rather than one per unit. Each await of an async generator costs a promise and a trip through
  * the microtask queue; per unit that came to 20-70 ms for 100,000 transactions. Hot consumers (the CLI,
- * the benchmark) take the batches; translateX12 hands out the same units one by one.
+ * the translation workers, the benchmark) take the batches; translateX12 hands out the same units one by
+ * one.
  */
 export async function* translateX12Batches(source: X12Source, registry: PartnerRegistry, opts: TranslateOptions): AsyncGenerator<TranslatedUnit[]> {
   const forced = opts.partner ? registry.get(opts.partner) : undefined;
