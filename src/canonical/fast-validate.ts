@@ -11,7 +11,7 @@
 // (zod's regexes have none), numbers finite (`strictNumbers`). `oneOf` (zod unions) only makes ajv
 // stricter (zod takes the first option that fits), which is the safe direction: zod then decides.
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import type { ValidateFunction } from 'ajv';
+import type { CodeOptions, ValidateFunction } from 'ajv';
 import { z } from 'zod';
 import { parseAs, type ParseResult } from './parse.js';
 import { schemas, type MessageOf, type TypeKey } from './registry.js';
@@ -145,6 +145,27 @@ export function inlineDefinitions(schema: JsonSchemaNode): JsonSchemaNode {
   return inlined;
 }
 
+/**
+ * ajv's regular expressions, each remembering the last string it accepted. Many patterned values repeat
+ * from one event to the next (the file's receivedAt, the partner, the group's version and control numbers),
+ * and the date-time pattern alone took about a tenth of a 214 event's check. A test is a pure function of
+ * its string, so answering a repeat from memory changes no verdict.
+ */
+const rememberingRegExp: NonNullable<CodeOptions['regExp']> = Object.assign((pattern: string, flags: string) => {
+  const re = new RegExp(pattern, flags);
+  let accepted: string | undefined;
+  return {
+    test(s: string): boolean {
+      if (s === accepted) return true;
+      const ok = re.test(s);
+      if (ok) accepted = s;
+      return ok;
+    },
+    // ajv keeps one compiled pattern per toString(): without this, every pattern would be the first one.
+    toString: () => re.toString(),
+  };
+}, { code: 'new RegExp' }); // `code` matters only to ajv's standalone code generation, which is not used
+
 let ajv: Ajv2020 | undefined;
 /** Per type and discriminator value; null when the schema cannot have a fast path (zod always). */
 const validators = new Map<string, FastValidator | null>();
@@ -185,7 +206,7 @@ function fastValidatorFor(type: TypeKey, value: Record<string, unknown>): FastVa
         }
       }
       collectRefinements(option.schema, [], refinements, new Set());
-      ajv ??= new Ajv2020({ logger: false, strict: false, allErrors: false, validateFormats: false, unicode: false, unicodeRegExp: false, strictNumbers: true });
+      ajv ??= new Ajv2020({ logger: false, strict: false, allErrors: false, validateFormats: false, unicode: false, unicodeRegExp: false, strictNumbers: true, code: { regExp: rememberingRegExp } });
       const json = z.toJSONSchema(option.schema as z.ZodType, { target: 'draft-2020-12', io: 'input' });
       v = { structure: ajv.compile(inlineDefinitions(json as JsonSchemaNode)), refinements };
     } catch (err) {

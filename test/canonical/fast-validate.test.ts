@@ -107,6 +107,17 @@ describe('fast canonical validation agrees with zod', () => {
     expect(!bad.ok && bad.issues.map((i) => i.path)).toEqual(['carrierScac']);
   });
 
+  it('remembers only accepted pattern values: a repeat passes, a new bad value in each pattern still fails', () => {
+    const f = fixtures.find((x) => x.type === 'shipment.status@1')!;
+    // The same patterned values over and over (as a file's events repeat receivedAt and partner), then a
+    // bad value in each of three different patterns: each pattern keeps its own memory and its own regex.
+    for (let i = 0; i < 3; i++) expect(fastAccepts(f.type, { ...f.doc })).toBe(true);
+    expect(fastAccepts(f.type, { ...f.doc, receivedAt: '2024-02-30T00:00:00Z' })).toBe(false);
+    expect(fastAccepts(f.type, { ...f.doc, partner: 'Not A Partner Id' })).toBe(false);
+    expect(fastAccepts(f.type, { ...f.doc, id: 'evt_AAAAAAAAAAAAAAAAAAAAAAAAAA' })).toBe(false);
+    expect(fastAccepts(f.type, { ...f.doc })).toBe(true);
+  });
+
   it('gives the schema key order of each type (of the selected union option)', () => {
     expect(schemaKeyOrder('shipment.status@1', () => undefined)?.slice(0, 4)).toEqual(['kind', 'id', 'type', 'partner']);
     expect(schemaKeyOrder('freight.invoice@1', (k) => (k === 'kind' ? 'event' : undefined))).toContain('receivedAt');
