@@ -99,6 +99,7 @@ export class CanonicalTarget {
       if (shape) {
         const rank = new Map(Object.keys(shape).map((k, i) => [k, i]));
         p.entries.sort((a, b) => (rank.get(a.key) ?? Infinity) - (rank.get(b.key) ?? Infinity));
+        p.build = undefined; // a builder made before now would assign in the old order
       }
       for (const e of p.entries) {
         const c = node ? child(node, e.key) : null;

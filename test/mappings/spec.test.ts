@@ -433,6 +433,27 @@ describe('field paths', () => {
     expect(Object.getPrototypeOf(v.a)).toBe(Object.prototype);
     expect('z' in v).toBe(false);
   });
+
+  it('the generated builder keeps any key a string, keeps the plan order, and refuses __proto__', () => {
+    const ctx = {};
+    const env = { timezone: 'UTC' };
+    const odd = `a"b\\c'); throw new Error('ran'); ('\u2028`;
+    const plan = {
+      entries: [
+        { key: 'z', evaluate: () => 'last-declared-first' as Value },
+        { key: odd, evaluate: () => 1 as Value },
+        { key: 'skipped', evaluate: () => undefined },
+        { key: 'inner', plan: { entries: [{ key: 'x', evaluate: () => undefined }] } },
+        { key: 'nested', plan: { entries: [{ key: 'y', evaluate: () => [true] as Value }] } },
+      ],
+    };
+    const v = evaluatePlan(plan, ctx, env)!;
+    expect(Object.keys(v)).toEqual(['z', odd, 'nested']);
+    expect(v[odd]).toBe(1);
+    expect(v.nested).toEqual({ y: [true] });
+    expect(evaluatePlan({ entries: [{ key: 'a', evaluate: () => undefined }] }, ctx, env)).toBeUndefined();
+    expect(() => evaluatePlan({ entries: [{ key: '__proto__', evaluate: () => ({}) as Value }] }, ctx, env)).toThrow(/__proto__/);
+  });
 });
 
 describe('a mapping-level when filters whole events', () => {
