@@ -8,6 +8,9 @@
 // ST02, SE01 and SE02 are envelope facts the reader checks; they are not checked again here. One bad
 // segment never stops the rest: all findings are collected. The function never throws.
 //
+// A clean placement is remembered by its segment-id sequence (StructurePlan): the next transaction with
+// the same ids is placed from it, and only its elements are checked afresh.
+//
 // For 997 and 999, a few semantic rules that no schema can express are checked too (ackConsistency):
 // AK9 counts must agree with each other, with AK901 and with the AK5/IK5 codes.
 
@@ -40,6 +43,11 @@ export interface ValidateTransactionOptions {
   loops?: boolean;
   /** Also return the loop tree (what mappings read): built while placing segments, so no second pass. */
   tree?: boolean;
+  /**
+   * With `tree`: place a transaction whose segment-id sequence was placed cleanly before from what that
+   * placement decided (default true). False places every segment afresh (the tests compare both).
+   */
+  placementMemory?: boolean;
 }
 
 export interface TransactionValidation {
@@ -118,6 +126,104 @@ interface Ctx {
 /** Reused context objects (validation is synchronous and never re-entered). */
 const ctxPool: Ctx[] = [];
 
+/**
+ * What placing the segments of a transaction decided, when placing them found nothing wrong: per segment,
+ * its definition, its innermost loop, and how the loop tree grew (the level from which new loop instances
+ * opened, the depth it went into, and the loops opened, all segments' in one list).
+ */
+interface StructurePlan {
+  /** The segment-id sequence placed. */
+  ids: string[];
+  defs: CompiledSegment[];
+  loopIds: (string | null)[];
+  openFrom: number[];
+  depths: number[];
+  opened: CompiledLoop[];
+}
+
+interface StructureNode {
+  next: Map<string, StructureNode>;
+  plan: StructurePlan | null;
+}
+
+/**
+ * Placement memory, per schema: a trie of segment-id sequences whose leaves hold the plan their placement
+ * gave. Where a segment goes, which loops open and which mandatory segments are missing depend on nothing
+ * but the sequence of ids, and the transactions of a file mostly repeat a few sequences. A transaction whose
+ * sequence placed cleanly before is placed again from the plan (its elements are still checked one by one);
+ * any other goes through the placement itself. Bounded: the trie is emptied when it grows past
+ * MAX_STRUCTURE_NODES (a file of ever-different transactions then costs one lookup more per segment).
+ */
+interface StructureCache {
+  root: StructureNode;
+  nodes: number;
+  /**
+   * The plan used last, checked before the trie: consecutive transactions mostly share their sequence, and
+   * comparing ids (the reader's shared strings: pointer comparisons) costs less than a Map lookup per segment.
+   */
+  last: StructurePlan | null;
+}
+
+const structures = new WeakMap<CompiledSchema, StructureCache>();
+const MAX_STRUCTURE_NODES = 20_000;
+
+function structureCache(schema: CompiledSchema): StructureCache {
+  let cache = structures.get(schema);
+  if (!cache) {
+    cache = { root: { next: new Map(), plan: null }, nodes: 0, last: null };
+    structures.set(schema, cache);
+  }
+  return cache;
+}
+
+function samePlacement(plan: StructurePlan, segs: Segment[]): boolean {
+  const ids = plan.ids;
+  if (ids.length !== segs.length) return false;
+  for (let i = 0; i < ids.length; i++) if (idOf(segs[i]) !== ids[i]) return false;
+  return true;
+}
+
+/** The segment's id, or null for something that is not a well-formed segment (never memorised). */
+function idOf(seg: Segment): string | null {
+  return seg !== null && typeof seg === 'object' && typeof seg.id === 'string' ? seg.id : null;
+}
+
+function rememberedPlan(schema: CompiledSchema, segs: Segment[]): StructurePlan | null {
+  const cache = structureCache(schema);
+  if (cache.last !== null && samePlacement(cache.last, segs)) return cache.last;
+  let node: StructureNode | undefined = cache.root;
+  for (let i = 0; i < segs.length && node !== undefined; i++) {
+    const id = idOf(segs[i]);
+    node = id === null ? undefined : node.next.get(id);
+  }
+  const plan = node?.plan ?? null;
+  if (plan !== null) cache.last = plan;
+  return plan;
+}
+
+function rememberPlan(schema: CompiledSchema, segs: Segment[], plan: StructurePlan): void {
+  const cache = structureCache(schema);
+  if (cache.nodes + segs.length > MAX_STRUCTURE_NODES) {
+    cache.root.next.clear();
+    cache.nodes = 0;
+    cache.last = null;
+  }
+  let node = cache.root;
+  for (const seg of segs) {
+    const id = idOf(seg);
+    if (id === null) return;
+    let next = node.next.get(id);
+    if (!next) {
+      next = { next: new Map(), plan: null };
+      node.next.set(id, next);
+      cache.nodes++;
+    }
+    node = next;
+  }
+  node.plan = plan;
+  cache.last = plan;
+}
+
 class Validator {
   readonly issues: X12Issue[] = [];
   readonly loops: (string | null)[] = [];
@@ -138,6 +244,12 @@ class Validator {
    */
   readonly tree: LoopInstance[] | null;
   private treeValid = 1;
+  /** The plan being recorded while placing (with options.tree only: replaying rebuilds the tree). */
+  private recording: StructurePlan | null = null;
+  /** Findings about placement (anything not found in a segment's elements): a plan is kept only without any. */
+  private structureIssues = 0;
+  private inElements = false;
+  private readonly placementMemory: boolean;
 
   constructor(private readonly tx: TransactionSet, private readonly schema: CompiledSchema, options: ValidateTransactionOptions) {
     const d = tx.interchange?.delimiters;
@@ -150,10 +262,19 @@ class Validator {
     this.openCodes = options.openCodeLists === 'warning';
     this.wantLoops = options.loops === true;
     this.tree = options.tree === true ? [rootInstance()] : null;
+    this.placementMemory = options.placementMemory !== false;
   }
 
   run(): void {
     const segs: Segment[] = Array.isArray(this.tx.segments) ? this.tx.segments : [];
+    if (this.tree && this.placementMemory) {
+      const plan = rememberedPlan(this.schema, segs);
+      if (plan && this.replay(segs, plan)) {
+        this.afterPlacement(segs);
+        return;
+      }
+      this.recording = { ids: [], defs: [], loopIds: [], openFrom: [], depths: [], opened: [] };
+    }
     this.push(this.schema.root, false);
     for (let i = 0; i < segs.length; i++) {
       const seg = segs[i];
@@ -162,6 +283,7 @@ class Validator {
         this.segment(seg);
       } catch (err) {
         // A malformed segment object must not stop the others.
+        this.inElements = false;
         this.add('X12_SEGMENT_UNRECOGNIZED', `segment could not be checked: ${errorMessage(err)}`, seg, null, {});
         if (this.wantLoops) {
           this.loops.length = mark;
@@ -172,11 +294,60 @@ class Validator {
     }
     try {
       this.finish(segs);
-      if (this.schema.setId === '997' || this.schema.setId === '999') this.ackConsistency(segs);
     } catch (err) {
       const last = segs[segs.length - 1];
       if (last) this.add('X12_SEGMENT_UNRECOGNIZED', `transaction could not be checked to the end: ${errorMessage(err)}`, last, null, {});
     }
+    const plan = this.recording;
+    if (plan !== null && this.structureIssues === 0 && plan.defs.length === segs.length) rememberPlan(this.schema, segs, plan);
+    this.recording = null;
+    this.afterPlacement(segs);
+  }
+
+  /** The checks that follow placement whichever way it was done: today the 997/999 semantic rules. */
+  private afterPlacement(segs: Segment[]): void {
+    if (this.schema.setId !== '997' && this.schema.setId !== '999') return;
+    try {
+      this.ackConsistency(segs);
+    } catch (err) {
+      const last = segs[segs.length - 1];
+      if (last) this.add('X12_SEGMENT_UNRECOGNIZED', `transaction could not be checked to the end: ${errorMessage(err)}`, last, null, {});
+    }
+  }
+
+  /**
+   * Places the segments as `plan` says (a clean placement of the same id sequence) and checks their
+   * elements. False, with everything undone, when checking a segment threw: run() then starts over the
+   * usual way, which knows how to place what follows such a segment.
+   */
+  private replay(segs: Segment[], plan: StructurePlan): boolean {
+    const tree = this.tree!;
+    const { defs, loopIds, openFrom, depths, opened } = plan;
+    let k = 0;
+    for (let i = 0; i < segs.length; i++) {
+      const seg = segs[i];
+      const loopId = loopIds[i];
+      try {
+        this.elements(seg, defs[i], loopId);
+      } catch {
+        this.issues.length = 0;
+        this.loops.length = 0;
+        tree[0] = rootInstance();
+        this.treeValid = 1;
+        return false;
+      }
+      if (this.wantLoops) this.loops.push(loopId);
+      const depth = depths[i];
+      for (let level = openFrom[i]; level < depth; level++) {
+        const loop = opened[k++];
+        const parent = tree[level - 1];
+        const node = loopInstance(loop.id ?? 'ST', loop.children[0]?.segmentId ?? '', [], parent);
+        parent.children.push(node);
+        tree[level] = node;
+      }
+      tree[depth - 1].segments.push(seg);
+    }
+    return true;
   }
 
   // ---- structure -----------------------------------------------------------------------------------
@@ -236,7 +407,14 @@ class Validator {
     while (this.depth - 1 > level) this.close(this.stack[--this.depth], seg);
     const def = this.place(this.stack[level], cand, seg);
     const loopId = this.innermost.id;
+    this.inElements = true;
     this.elements(seg, def, loopId);
+    this.inElements = false;
+    if (this.recording) {
+      this.recording.ids.push(id);
+      this.recording.defs.push(def);
+      this.recording.loopIds.push(loopId);
+    }
     // Last, so that a segment whose check threw is not in the tree twice (run() puts it in the root).
     if (this.wantLoops) this.loops.push(loopId);
     if (this.tree) this.placeInTree(seg);
@@ -246,8 +424,14 @@ class Validator {
   private placeInTree(seg: Segment): void {
     const tree = this.tree!;
     const depth = this.depth;
+    const rec = this.recording;
+    if (rec) {
+      rec.openFrom.push(this.treeValid);
+      rec.depths.push(depth);
+    }
     for (let level = this.treeValid; level < depth; level++) {
       const loop = this.stack[level].loop;
+      rec?.opened.push(loop);
       const parent = tree[level - 1];
       const node = loopInstance(loop.id ?? 'ST', loop.children[0]?.segmentId ?? '', [], parent);
       parent.children.push(node);
@@ -687,6 +871,7 @@ class Validator {
   // ---- issues --------------------------------------------------------------------------------------
 
   private add(code: ErrorCode, message: string, seg: Segment, loopId: string | null, details: IssueDetails, segmentId?: string): void {
+    if (!this.inElements) this.structureIssues++;
     const d: IssueDetails = details;
     const s: Partial<Segment> = seg ?? {};
     d.segmentId = segmentId ?? (typeof s.id === 'string' ? s.id : '');

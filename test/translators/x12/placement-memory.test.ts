@@ -1,0 +1,99 @@
+// validateTransaction remembers how a clean segment-id sequence was placed and replays it for the next
+// transaction with the same ids (option placementMemory, on by default with `tree`). Replaying must give
+// exactly what placing afresh gives: the same findings in the same order, the same loop ids and the same
+// tree, on every fixture and corpus transaction (each validated afresh, then twice from memory), and on
+// hand-made cases where the memory must not be used or must be let go.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { LoopInstance, Segment, TransactionSet } from '../../../src/translators/x12/model.js';
+import { readX12Sync } from '../../../src/translators/x12/reader.js';
+import { validateTransaction, type TransactionValidation } from '../../../src/translators/x12/validate-transaction.js';
+import { corpusDir, hasCorpus } from '../../helpers/corpus.js';
+
+type Shape = { id: string; trigger: string; segments: string[]; children: Shape[] };
+function shape(node: LoopInstance): Shape {
+  return {
+    id: node.id, trigger: node.trigger,
+    segments: node.segments.map((s) => `${s.id}@${s.position}`),
+    children: node.children.map((c) => {
+      expect(c.parent).toBe(node);
+      return shape(c);
+    }),
+  };
+}
+
+function outcome(v: TransactionValidation): unknown {
+  return { issues: v.issues, loops: v.loops, tree: v.tree && shape(v.tree), schemaVersion: v.schemaVersion };
+}
+
+function transactions(x12: Buffer | string): TransactionSet[] {
+  const out: TransactionSet[] = [];
+  for (const ev of readX12Sync(x12)) if (ev.type === 'transaction') out.push(ev.transaction);
+  return out;
+}
+
+/** Afresh, then twice with memory (the second at the latest is a replay): all three the same. */
+function compareAll(txs: TransactionSet[]): void {
+  for (const tx of txs) {
+    const fresh = outcome(validateTransaction(tx, { tree: true, loops: true, placementMemory: false }));
+    for (let i = 0; i < 2; i++) {
+      expect(outcome(validateTransaction(tx, { tree: true, loops: true })), `${tx.setId} ${tx.control} pass ${i}`).toEqual(fresh);
+    }
+  }
+}
+
+function ediFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? ediFiles(p) : p.endsWith('.edi') ? [p] : [];
+  });
+}
+
+const wrap = (...segments: string[]) =>
+  ['ISA*00*          *00*          *02*SENDER         *ZZ*RECEIVER       *240115*0930*U*00401*000000001*0*P*>',
+    'GS*QM*SENDER*RECEIVER*20240115*0930*1*X*004010', ...segments, 'GE*1*1', 'IEA*1*000000001', ''].join('~\n');
+
+const CLEAN_214 = ['ST*214*0001', 'B10*PRO1*BOL1*SCAC', 'N1*SH*SHIPPER', 'N4*DENVER*CO', 'LX*1', 'AT7*X6*NS***20240128*2301*LT',
+  'MS1*DENVER*CO', 'AT7*X1*NS***20240129*0800*LT', 'SE*9*0001'];
+
+describe('placement memory', () => {
+  it('replays to the same findings, loop ids and tree on every fixture', () => {
+    const files = ediFiles(new URL('../../../fixtures/edi/', import.meta.url).pathname);
+    expect(files.length).toBeGreaterThan(40);
+    for (const f of files) compareAll(transactions(readFileSync(f)));
+  });
+
+  it.skipIf(!hasCorpus)('replays to the same on every corpus file', () => {
+    for (const f of ediFiles(corpusDir)) compareAll(transactions(readFileSync(f)));
+  });
+
+  it('checks the elements of a replayed transaction: a bad value in the same sequence is still found', () => {
+    const [clean] = transactions(wrap(...CLEAN_214));
+    expect(validateTransaction(clean, { tree: true }).issues).toEqual([]);
+    const bad = CLEAN_214.map((s) => (s.startsWith('AT7*X1') ? 'AT7*X1*NS***20241399*0800*LT' : s));
+    const [tx] = transactions(wrap(...bad));
+    const codes = validateTransaction(tx, { tree: true }).issues.map((i) => `${i.code} ${i.segmentId}@${i.segmentPosition}`);
+    expect(codes).toEqual(['X12_ELEMENT_INVALID_DATE AT7@8']);
+    expect(outcome(validateTransaction(tx, { tree: true }))).toEqual(outcome(validateTransaction(tx, { tree: true, placementMemory: false })));
+  });
+
+  it('does not remember a sequence whose placement found something: it is reported again each time', () => {
+    const seq = [...CLEAN_214.slice(0, 5), 'B10*LATE', ...CLEAN_214.slice(5)];
+    for (let i = 0; i < 3; i++) {
+      const [tx] = transactions(wrap(...seq));
+      expect(validateTransaction(tx, { tree: true }).issues.map((x) => x.code)).toContain('X12_SEGMENT_OUT_OF_ORDER');
+    }
+  });
+
+  it('lets a replay go when checking a segment throws, and places that transaction afresh', () => {
+    const [clean] = transactions(wrap(...CLEAN_214));
+    validateTransaction(clean, { tree: true });
+    const [tx] = transactions(wrap(...CLEAN_214));
+    const broken = tx.segments[6] as Segment;
+    Object.defineProperty(broken, 'elements', { get() { throw new Error('unreadable'); } });
+    const replayed = outcome(validateTransaction(tx, { tree: true, loops: true }));
+    expect(replayed).toEqual(outcome(validateTransaction(tx, { tree: true, loops: true, placementMemory: false })));
+    expect(JSON.stringify(replayed)).toContain('segment could not be checked: unreadable');
+  });
+});
