@@ -49,6 +49,13 @@ export interface CompiledElement {
   components: CompiledElement[] | null;
   /** Checked by the reader (ST01/ST02/SE01/SE02): skipped by the validator. */
   envelope: boolean;
+  /**
+   * The validator's memory (validate-transaction.ts): the last two simple values this element found
+   * clean, and the delimiters and options they were found clean under (Validator.cleanKey).
+   */
+  clean: [string | undefined, string | undefined];
+  cleanKey: number;
+  cleanNext: number;
 }
 
 export interface SyntaxRule {
@@ -251,7 +258,7 @@ function compileElement(
     return {
       label, ref: undefined, name: use.name ?? composites[use.composite] ?? use.composite, type: T_AN, typeName: use.composite,
       min: 0, max: 0, required: use.req === 'M', codes: null, closed: false, repeat: use.repeat ?? 1, components: comps,
-      envelope: use.envelope === true,
+      envelope: use.envelope === true, clean: [undefined, undefined], cleanKey: 0, cleanNext: 0,
     };
   }
   const def = use.ref ? dict[use.ref] : undefined;
@@ -272,6 +279,9 @@ function compileElement(
     repeat: use.repeat ?? 1,
     components: null,
     envelope: use.envelope === true,
+    clean: [undefined, undefined],
+    cleanKey: 0,
+    cleanNext: 0,
   };
 }
 

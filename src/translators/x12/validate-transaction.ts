@@ -236,6 +236,11 @@ class Validator {
   private readonly repCode: number;
   private readonly syntaxSeverity: 'error' | 'warning' | null;
   private readonly openCodes: boolean;
+  /**
+   * What a simple value's verdict depends on besides the value and its element: the component and
+   * repetition separators and the open-code-list option, as one number (CompiledElement.cleanKey).
+   */
+  private readonly cleanKey: number;
   private readonly wantLoops: boolean;
   /**
    * With options.tree: the current loop instance at each stack level (tree[0] is the root). Instances
@@ -260,6 +265,7 @@ class Validator {
     const sn = options.syntaxNotes ?? 'warning';
     this.syntaxSeverity = sn === 'ignore' ? null : sn;
     this.openCodes = options.openCodeLists === 'warning';
+    this.cleanKey = ((this.compCode + 3) * 0x10003 + (this.repCode + 3)) * 2 + (this.openCodes ? 1 : 0);
     this.wantLoops = options.loops === true;
     this.tree = options.tree === true ? [rootInstance()] : null;
     this.placementMemory = options.placementMemory !== false;
@@ -574,9 +580,18 @@ class Validator {
         continue;
       }
       // Most values are one simple occurrence with nothing unusual in it: one scan proves that, and the
-      // value goes straight to its type, length and code checks.
-      if (ed.components === null && this.plainValue(v)) this.simple(seg, ed, v, 0, v.length, p, 0, ed.repeat > 1 ? 1 : 0, loopId, true);
-      else this.element(seg, ed, v, p, loopId);
+      // value goes straight to its type, length and code checks. Many repeat from one segment to the next
+      // (qualifiers, codes, a SCAC): the element remembers the last two it found clean.
+      if (ed.components === null) {
+        if (ed.cleanKey === this.cleanKey && (v === ed.clean[0] || v === ed.clean[1])) continue;
+        if (this.plainValue(v)) {
+          const before = this.issues.length;
+          this.simple(seg, ed, v, 0, v.length, p, 0, ed.repeat > 1 ? 1 : 0, loopId, true);
+          if (this.issues.length === before) this.rememberClean(ed, v);
+          continue;
+        }
+      }
+      this.element(seg, ed, v, p, loopId);
     }
     if (this.syntaxSeverity && def.syntax.length > 0) this.syntax(seg, def, els, loopId);
   }
@@ -660,6 +675,16 @@ class Validator {
           elementDetails(p, c, r, comps[c - 1], undefined));
       }
     }
+  }
+
+  /** Remembers a simple value found clean (see elements()); a change of delimiters or options forgets. */
+  private rememberClean(ed: CompiledElement, v: string): void {
+    if (ed.cleanKey !== this.cleanKey) {
+      ed.cleanKey = this.cleanKey;
+      ed.clean[0] = ed.clean[1] = undefined;
+    }
+    ed.clean[ed.cleanNext] = v;
+    ed.cleanNext ^= 1;
   }
 
   /** True when `v` holds no control character, no repetition separator and no component separator. */

@@ -1,8 +1,10 @@
-// validateTransaction remembers how a clean segment-id sequence was placed and replays it for the next
-// transaction with the same ids (option placementMemory, on by default with `tree`). Replaying must give
-// exactly what placing afresh gives: the same findings in the same order, the same loop ids and the same
-// tree, on every fixture and corpus transaction (each validated afresh, then twice from memory), and on
-// hand-made cases where the memory must not be used or must be let go.
+// validateTransaction remembers two things. How a clean segment-id sequence was placed, replayed for the
+// next transaction with the same ids (option placementMemory, on by default with `tree`): replaying must give
+// exactly what placing afresh gives (the same findings in the same order, the same loop ids and the same
+// tree) on every fixture and corpus transaction (each validated afresh, then twice from memory), and on
+// hand-made cases where the memory must not be used or must be let go. And, per element, the last simple
+// values found clean: a value clean under one interchange's delimiters or options is checked again under
+// others.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -95,5 +97,28 @@ describe('placement memory', () => {
     const replayed = outcome(validateTransaction(tx, { tree: true, loops: true }));
     expect(replayed).toEqual(outcome(validateTransaction(tx, { tree: true, loops: true, placementMemory: false })));
     expect(JSON.stringify(replayed)).toContain('segment could not be checked: unreadable');
+  });
+});
+
+describe('element memory', () => {
+  it('checks a remembered value again under other delimiters', () => {
+    // B10.01 'PRO:1' is a clean simple value where ':' means nothing...
+    const [first] = transactions(wrap(...CLEAN_214.map((x) => x.replace('B10*PRO1', 'B10*PRO:1'))));
+    expect(validateTransaction(first, { tree: true }).issues).toEqual([]);
+    // ...and holds components in an interchange whose component separator is ':'.
+    const colon = wrap(...CLEAN_214.map((x) => x.replace('B10*PRO1', 'B10*PRO:1'))).replace('*P*>~', '*P*:~');
+    const [second] = transactions(colon);
+    expect(second.interchange?.delimiters.component).toBe(':');
+    expect(validateTransaction(second, { tree: true }).issues.map((i) => `${i.code} ${i.segmentId}${i.elementPosition}`))
+      .toEqual(['X12_ELEMENT_TOO_MANY_COMPONENTS B101']);
+  });
+
+  it('remembers only clean values: a bad value is reported every time, a good one after it still passes', () => {
+    for (let i = 0; i < 3; i++) {
+      const [bad] = transactions(wrap(...CLEAN_214.map((x) => x.replace('AT7*X1*NS***20240129', 'AT7*X1*NS***20240230'))));
+      expect(validateTransaction(bad, { tree: true }).issues.map((x) => x.code)).toEqual(['X12_ELEMENT_INVALID_DATE']);
+      const [good] = transactions(wrap(...CLEAN_214));
+      expect(validateTransaction(good, { tree: true }).issues).toEqual([]);
+    }
   });
 });
