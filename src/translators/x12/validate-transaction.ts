@@ -18,7 +18,7 @@ import type { ErrorCode } from '../../errors/catalogue.js';
 import { issue, type IssueDetails } from './issues.js';
 import { loopInstance, type LoopInstance, type Segment, type TransactionSet, type X12Issue } from './model.js';
 import {
-  loopTrigger, schemaForTransaction, T_DT, T_NUM, T_R, T_TM,
+  loopTrigger, schemaForTransaction, T_DT, T_ID, T_NUM, T_R, T_TM,
   type CompiledElement, type CompiledLoop, type CompiledSchema, type CompiledSegment, type SyntaxRule,
 } from './schema.js';
 
@@ -581,13 +581,16 @@ class Validator {
       }
       // Most values are one simple occurrence with nothing unusual in it: one scan proves that, and the
       // value goes straight to its type, length and code checks. Many repeat from one segment to the next
-      // (qualifiers, codes, a SCAC): the element remembers the last two it found clean.
+      // (qualifiers and other codes): an ID element remembers the last two it found clean. Other types
+      // rarely repeat (names, numbers, dates), and comparing a new value with a remembered one of the same
+      // length cost more than checking it.
       if (ed.components === null) {
-        if (ed.cleanKey === this.cleanKey && (v === ed.clean[0] || v === ed.clean[1])) continue;
+        const remember = ed.type === T_ID;
+        if (remember && ed.cleanKey === this.cleanKey && (v === ed.clean[0] || v === ed.clean[1])) continue;
         if (this.plainValue(v)) {
           const before = this.issues.length;
           this.simple(seg, ed, v, 0, v.length, p, 0, ed.repeat > 1 ? 1 : 0, loopId, true);
-          if (this.issues.length === before) this.rememberClean(ed, v);
+          if (remember && this.issues.length === before) this.rememberClean(ed, v);
           continue;
         }
       }

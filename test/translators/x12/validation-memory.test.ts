@@ -102,15 +102,15 @@ describe('placement memory', () => {
 
 describe('element memory', () => {
   it('checks a remembered value again under other delimiters', () => {
-    // B10.01 'PRO:1' is a clean simple value where ':' means nothing...
-    const [first] = transactions(wrap(...CLEAN_214.map((x) => x.replace('B10*PRO1', 'B10*PRO:1'))));
-    expect(validateTransaction(first, { tree: true }).issues).toEqual([]);
+    // N103 'A:' (an ID element with an open code list) is a clean simple value where ':' means nothing...
+    const withColon = CLEAN_214.map((x) => x.replace('N1*SH*SHIPPER', 'N1*SH*SHIPPER*A:*XX'));
+    const [first] = transactions(wrap(...withColon));
+    for (let i = 0; i < 2; i++) expect(validateTransaction(first, { tree: true }).issues).toEqual([]);
     // ...and holds components in an interchange whose component separator is ':'.
-    const colon = wrap(...CLEAN_214.map((x) => x.replace('B10*PRO1', 'B10*PRO:1'))).replace('*P*>~', '*P*:~');
-    const [second] = transactions(colon);
+    const [second] = transactions(wrap(...withColon).replace('*P*>~', '*P*:~'));
     expect(second.interchange?.delimiters.component).toBe(':');
     expect(validateTransaction(second, { tree: true }).issues.map((i) => `${i.code} ${i.segmentId}${i.elementPosition}`))
-      .toEqual(['X12_ELEMENT_TOO_MANY_COMPONENTS B101']);
+      .toEqual(['X12_ELEMENT_TOO_MANY_COMPONENTS N13']);
   });
 
   it('remembers only clean values: a bad value is reported every time, a good one after it still passes', () => {
