@@ -237,7 +237,12 @@ function enclosingScopes(ctx: LoopNode): LoopNode[][] {
   let came = ctx;
   for (let n = ctx.parent; n; came = n, n = n.parent) {
     const own = loopInstance(n.id, n.trigger, came.segments[0] && n.segments.includes(came.segments[0]) ? n.segments.filter((s) => s !== came.segments[0]) : n.segments, null);
-    scopes.push([own, ...n.children.filter((c) => c.trigger !== came.trigger)]);
+    // A loop rather than [own, ...children.filter()]: this runs for every context of every transaction,
+    // and the spread of a filtered copy was a third of the time spent finding segments.
+    const scope = [own];
+    const children = n.children;
+    for (let i = 0; i < children.length; i++) if (children[i].trigger !== came.trigger) scope.push(children[i]);
+    scopes.push(scope);
   }
   ctx.scopes = scopes;
   return scopes;
