@@ -71,6 +71,13 @@ export interface CompiledSegment {
   /** Element definitions by position (index 0 = position 1), or null when the layout is not modelled. */
   elements: CompiledElement[] | null;
   syntax: SyntaxRule[];
+  /**
+   * Whether the validator may remember syntax-note verdicts by which elements are present (see
+   * syntaxCleanMask): every rule position is a modelled element numbered 1-30 and none is an envelope one.
+   */
+  syntaxMaskable: boolean;
+  /** The validator's memory: the positions present (bit p) in the last segment whose notes all held, or -1. */
+  syntaxCleanMask: number;
 }
 
 export interface CompiledNode {
@@ -296,7 +303,9 @@ function compileSegment(id: string, def: RawSegmentDef, dict: Record<string, Raw
     for (let i = 1; i < text.length; i += 2) positions.push(Number(text.slice(i, i + 2)));
     return { kind, positions, text };
   });
-  return { id, name: def.name, elements, syntax };
+  const syntaxMaskable = elements !== null && syntax.length > 0 && !elements.some((e) => e.envelope)
+    && syntax.every((r) => r.positions.every((p) => p >= 1 && p <= Math.min(30, elements.length)));
+  return { id, name: def.name, elements, syntax, syntaxMaskable, syntaxCleanMask: -1 };
 }
 
 function compileLoop(

@@ -566,12 +566,15 @@ class Validator {
         }
       }
     }
+    // The positions holding a value (bit p), for the syntax notes' memory (syntaxMaskable: positions 1-30).
+    let present = 0;
     for (let k = 0; k < defs.length; k++) {
       const ed = defs[k];
       if (ed.envelope) continue;
       const p = k + 1;
       const raw = p <= n ? els[p] : '';
       const v = typeof raw === 'string' ? raw : '';
+      if (v.length > 0 && p <= 30) present |= 1 << p;
       if (v.length === 0) {
         if (ed.required) {
           this.add('X12_ELEMENT_MANDATORY_MISSING', `${ed.label} (${describe(ed)}) is mandatory but missing`, seg, loopId,
@@ -596,7 +599,14 @@ class Validator {
       }
       this.element(seg, ed, v, p, loopId);
     }
-    if (this.syntaxSeverity && def.syntax.length > 0) this.syntax(seg, def, els, loopId);
+    if (this.syntaxSeverity && def.syntax.length > 0) {
+      // The notes only ask which elements are present: the same pattern as a segment whose notes all held
+      // holds them too.
+      if (def.syntaxMaskable && def.syntaxCleanMask === present) return;
+      const before = this.issues.length;
+      this.syntax(seg, def, els, loopId);
+      if (def.syntaxMaskable && this.issues.length === before) def.syntaxCleanMask = present;
+    }
   }
 
   private element(seg: Segment, ed: CompiledElement, v: string, p: number, loopId: string | null): void {

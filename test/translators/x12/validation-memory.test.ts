@@ -121,4 +121,16 @@ describe('element memory', () => {
       expect(validateTransaction(good, { tree: true }).issues).toEqual([]);
     }
   });
+
+  it('remembers syntax notes by the elements present: another pattern is checked again', () => {
+    const n1 = (x: string) => CLEAN_214.map((seg) => seg.replace('N1*SH*SHIPPER', x));
+    for (let i = 0; i < 2; i++) {
+      const [paired] = transactions(wrap(...n1('N1*SH*SHIPPER*93*SH01')));
+      expect(validateTransaction(paired, { tree: true }).issues).toEqual([]);
+      // N103 without N104 breaks the note P0304 (a warning by default), after the same segment kept it.
+      const [alone] = transactions(wrap(...n1('N1*SH*SHIPPER*93')));
+      expect(validateTransaction(alone, { tree: true }).issues.map((x) => `${x.code} ${x.severity} N1${x.elementPosition}`))
+        .toEqual(['X12_ELEMENT_CONDITIONAL_MISSING warning N14']);
+    }
+  });
 });
