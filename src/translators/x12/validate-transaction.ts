@@ -151,12 +151,14 @@ interface StructureNode {
  * gave. Where a segment goes, which loops open and which mandatory segments are missing depend on nothing
  * but the sequence of ids, and the transactions of a file mostly repeat a few sequences. A transaction whose
  * sequence placed cleanly before is placed again from the plan (its elements are still checked one by one);
- * any other goes through the placement itself. Bounded: the trie is emptied when it grows past
- * MAX_STRUCTURE_NODES (a file of ever-different transactions then costs one lookup more per segment).
+ * any other goes through the placement itself. Bounded: everything is forgotten when the plans kept would
+ * cover more than MAX_REMEMBERED_SEGMENTS segments (the trie has at most that many nodes too), so a file of
+ * ever-different transactions costs one lookup more per segment and a few MB at most.
  */
 interface StructureCache {
   root: StructureNode;
-  nodes: number;
+  /** Segments covered by the plans kept. */
+  size: number;
   /**
    * The plan used last, checked before the trie: consecutive transactions mostly share their sequence, and
    * comparing ids (the reader's shared strings: pointer comparisons) costs less than a Map lookup per segment.
@@ -165,12 +167,12 @@ interface StructureCache {
 }
 
 const structures = new WeakMap<CompiledSchema, StructureCache>();
-const MAX_STRUCTURE_NODES = 20_000;
+const MAX_REMEMBERED_SEGMENTS = 50_000;
 
 function structureCache(schema: CompiledSchema): StructureCache {
   let cache = structures.get(schema);
   if (!cache) {
-    cache = { root: { next: new Map(), plan: null }, nodes: 0, last: null };
+    cache = { root: { next: new Map(), plan: null }, size: 0, last: null };
     structures.set(schema, cache);
   }
   return cache;
@@ -203,9 +205,9 @@ function rememberedPlan(schema: CompiledSchema, segs: Segment[]): StructurePlan 
 
 function rememberPlan(schema: CompiledSchema, segs: Segment[], plan: StructurePlan): void {
   const cache = structureCache(schema);
-  if (cache.nodes + segs.length > MAX_STRUCTURE_NODES) {
+  if (cache.size + segs.length > MAX_REMEMBERED_SEGMENTS) {
     cache.root.next.clear();
-    cache.nodes = 0;
+    cache.size = 0;
     cache.last = null;
   }
   let node = cache.root;
@@ -216,10 +218,10 @@ function rememberPlan(schema: CompiledSchema, segs: Segment[], plan: StructurePl
     if (!next) {
       next = { next: new Map(), plan: null };
       node.next.set(id, next);
-      cache.nodes++;
     }
     node = next;
   }
+  if (node.plan === null) cache.size += segs.length;
   node.plan = plan;
   cache.last = plan;
 }
