@@ -50,8 +50,8 @@ export interface CompiledElement {
   /** Checked by the reader (ST01/ST02/SE01/SE02): skipped by the validator. */
   envelope: boolean;
   /**
-   * The validator's memory (validate-transaction.ts): the last two simple values this element found
-   * clean, and the delimiters and options they were found clean under (Validator.cleanKey).
+   * The validator's memory (validate-transaction.ts, ID elements only): the last two simple values this
+   * element found clean, and the delimiters and options they were found clean under (Validator.cleanKey).
    */
   clean: [string | undefined, string | undefined];
   cleanKey: number;
