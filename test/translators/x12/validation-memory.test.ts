@@ -113,10 +113,13 @@ describe('element memory', () => {
       .toEqual(['X12_ELEMENT_TOO_MANY_COMPONENTS N13']);
   });
 
-  it('remembers only clean values: a bad value is reported every time, a good one after it still passes', () => {
+  it('remembers only clean values: a bad code is reported every time, a good one after it still passes', () => {
+    // AT7.01 (1650) is an ID element with a closed code list: ID elements are the ones that remember.
     for (let i = 0; i < 3; i++) {
-      const [bad] = transactions(wrap(...CLEAN_214.map((x) => x.replace('AT7*X1*NS***20240129', 'AT7*X1*NS***20240230'))));
-      expect(validateTransaction(bad, { tree: true }).issues.map((x) => x.code)).toEqual(['X12_ELEMENT_INVALID_DATE']);
+      // Both AT7s hold the bad code: a remembered 'ZZ' would pass the second one.
+      const [bad] = transactions(wrap(...CLEAN_214.map((x) => x.replace(/^AT7\*X[16]\*/, 'AT7*ZZ*'))));
+      expect(validateTransaction(bad, { tree: true }).issues.map((x) => `${x.code} ${x.badValue} AT7@${x.segmentPosition}`))
+        .toEqual(['X12_ELEMENT_INVALID_CODE ZZ AT7@6', 'X12_ELEMENT_INVALID_CODE ZZ AT7@8']);
       const [good] = transactions(wrap(...CLEAN_214));
       expect(validateTransaction(good, { tree: true }).issues).toEqual([]);
     }
