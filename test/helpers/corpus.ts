@@ -1,5 +1,6 @@
 // Locates the shared corpus beside the clone (../shared/corpus). Tests that need it skip when absent.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const corpusDir = fileURLToPath(new URL('../../../shared/corpus/', import.meta.url));
@@ -19,4 +20,12 @@ export function corpusExpectations(): Record<string, CorpusExpectation> {
 
 export function corpusFile(rel: string): Buffer {
   return readFileSync(`${corpusDir}${rel}`);
+}
+
+/** Every file below `dir` (recursively) whose path matches `pattern` (default: .edi files). */
+export function ediFiles(dir: string, pattern: RegExp = /\.edi$/): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? ediFiles(p, pattern) : pattern.test(p) ? [p] : [];
+  });
 }

@@ -39,3 +39,12 @@ export function interchange(
   segs.push(['IEA', '1', isaControl].join(d.element));
   return segs.map((s) => s + end).join('');
 }
+
+/**
+ * Raw segments (ST..SE included, counts as written) inside one 004010 interchange and group, with * > ~ and
+ * a newline after each segment: for tests that need a segment sequence exactly as given, wrong counts too.
+ */
+export function wrap4010(...segments: string[]): string {
+  return ['ISA*00*          *00*          *02*SENDER         *ZZ*RECEIVER       *240115*0930*U*00401*000000001*0*P*>',
+    'GS*QM*SENDER*RECEIVER*20240115*0930*1*X*004010', ...segments, 'GE*1*1', 'IEA*1*000000001', ''].join('~\n');
+}

@@ -2,14 +2,14 @@
 // the innermost loop ids it reports (option `loops`) describe. The reference below derives a tree from
 // those ids independently (it is how mappings got their trees before the validator built them), and the
 // two are compared on every fixture, every corpus file and hand-made edge cases.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { LoopInstance, TransactionSet } from '../../../src/translators/x12/model.js';
 import { readX12Sync } from '../../../src/translators/x12/reader.js';
 import { schemaForTransaction, type CompiledLoop, type CompiledSchema } from '../../../src/translators/x12/schema.js';
 import { validateTransaction } from '../../../src/translators/x12/validate-transaction.js';
-import { corpusDir, hasCorpus } from '../../helpers/corpus.js';
+import { corpusDir, ediFiles, hasCorpus } from '../../helpers/corpus.js';
+import { wrap4010 } from '../../helpers/x12.js';
 
 /** Loop id -> its chain of loop ids from the outermost down, and its trigger segment. */
 function loopChains(schema: CompiledSchema): Map<string, { chain: string[]; trigger: string }> {
@@ -87,17 +87,6 @@ function compareTrees(x12: Buffer | string): number {
   return n;
 }
 
-function ediFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? ediFiles(p) : p.endsWith('.edi') ? [p] : [];
-  });
-}
-
-const wrap = (...segments: string[]) =>
-  ['ISA*00*          *00*          *02*SENDER         *ZZ*RECEIVER       *240115*0930*U*00401*000000001*0*P*>',
-    'GS*QM*SENDER*RECEIVER*20240115*0930*1*X*004010', ...segments, 'GE*1*1', 'IEA*1*000000001', ''].join('~\n');
-
 describe('loop tree built by validateTransaction', () => {
   it('matches the tree the loop ids describe on every fixture', () => {
     const files = ediFiles(new URL('../../../fixtures/edi/', import.meta.url).pathname);
@@ -114,7 +103,7 @@ describe('loop tree built by validateTransaction', () => {
   });
 
   it('opens a new instance for a repeated trigger and nests loops', () => {
-    const x12 = wrap('ST*214*0001', 'B10*PRO1*BOL1*SCAC', 'N1*SH*SHIPPER', 'N4*DENVER*CO', 'N1*CN*CONSIGNEE', 'N3*1 MAIN',
+    const x12 = wrap4010('ST*214*0001', 'B10*PRO1*BOL1*SCAC', 'N1*SH*SHIPPER', 'N4*DENVER*CO', 'N1*CN*CONSIGNEE', 'N3*1 MAIN',
       'LX*1', 'AT7*X6*NS***20240128*2301*LT', 'MS1*DENVER*CO', 'AT7*X1*NS***20240129*0800*LT', 'LX*2', 'AT7*D1*NS***20240130*1000*LT', 'SE*13*0001');
     expect(compareTrees(x12)).toBe(1);
     const tx = [...readX12Sync(x12)].find((e) => e.type === 'transaction')!;
@@ -124,13 +113,13 @@ describe('loop tree built by validateTransaction', () => {
   });
 
   it('puts an unplaced segment in the root and ends the open instances', () => {
-    const x12 = wrap('ST*214*0001', 'B10*PRO1*BOL1*SCAC', 'LX*1', 'AT7*X6*NS***20240128*2301*LT', 'ZZZ*1',
+    const x12 = wrap4010('ST*214*0001', 'B10*PRO1*BOL1*SCAC', 'LX*1', 'AT7*X6*NS***20240128*2301*LT', 'ZZZ*1',
       'MS1*DENVER*CO', 'B10*PRO2', 'AT7*X1*NS***20240129*0800*LT', 'SE*9*0001');
     expect(compareTrees(x12)).toBe(1);
   });
 
   it('is flat for a transaction set without a schema', () => {
-    const x12 = wrap('ST*850*0001', 'BEG*00*SA*PO1**20240101', 'SE*3*0001');
+    const x12 = wrap4010('ST*850*0001', 'BEG*00*SA*PO1**20240101', 'SE*3*0001');
     expect(compareTrees(x12)).toBe(1);
   });
 });

@@ -5,13 +5,13 @@
 // hand-made cases where the memory must not be used or must be let go. And, per element, the last simple
 // values found clean: a value clean under one interchange's delimiters or options is checked again under
 // others.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { LoopInstance, Segment, TransactionSet } from '../../../src/translators/x12/model.js';
 import { readX12Sync } from '../../../src/translators/x12/reader.js';
 import { validateTransaction, type TransactionValidation } from '../../../src/translators/x12/validate-transaction.js';
-import { corpusDir, hasCorpus } from '../../helpers/corpus.js';
+import { corpusDir, ediFiles, hasCorpus } from '../../helpers/corpus.js';
+import { wrap4010 } from '../../helpers/x12.js';
 
 type Shape = { id: string; trigger: string; segments: string[]; children: Shape[] };
 function shape(node: LoopInstance): Shape {
@@ -45,17 +45,6 @@ function compareAll(txs: TransactionSet[]): void {
   }
 }
 
-function ediFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? ediFiles(p) : p.endsWith('.edi') ? [p] : [];
-  });
-}
-
-const wrap = (...segments: string[]) =>
-  ['ISA*00*          *00*          *02*SENDER         *ZZ*RECEIVER       *240115*0930*U*00401*000000001*0*P*>',
-    'GS*QM*SENDER*RECEIVER*20240115*0930*1*X*004010', ...segments, 'GE*1*1', 'IEA*1*000000001', ''].join('~\n');
-
 const CLEAN_214 = ['ST*214*0001', 'B10*PRO1*BOL1*SCAC', 'N1*SH*SHIPPER', 'N4*DENVER*CO', 'LX*1', 'AT7*X6*NS***20240128*2301*LT',
   'MS1*DENVER*CO', 'AT7*X1*NS***20240129*0800*LT', 'SE*9*0001'];
 
@@ -71,10 +60,10 @@ describe('placement memory', () => {
   });
 
   it('checks the elements of a replayed transaction: a bad value in the same sequence is still found', () => {
-    const [clean] = transactions(wrap(...CLEAN_214));
+    const [clean] = transactions(wrap4010(...CLEAN_214));
     expect(validateTransaction(clean, { tree: true }).issues).toEqual([]);
     const bad = CLEAN_214.map((s) => (s.startsWith('AT7*X1') ? 'AT7*X1*NS***20241399*0800*LT' : s));
-    const [tx] = transactions(wrap(...bad));
+    const [tx] = transactions(wrap4010(...bad));
     const codes = validateTransaction(tx, { tree: true }).issues.map((i) => `${i.code} ${i.segmentId}@${i.segmentPosition}`);
     expect(codes).toEqual(['X12_ELEMENT_INVALID_DATE AT7@8']);
     expect(outcome(validateTransaction(tx, { tree: true }))).toEqual(outcome(validateTransaction(tx, { tree: true, placementMemory: false })));
@@ -83,15 +72,15 @@ describe('placement memory', () => {
   it('does not remember a sequence whose placement found something: it is reported again each time', () => {
     const seq = [...CLEAN_214.slice(0, 5), 'B10*LATE', ...CLEAN_214.slice(5)];
     for (let i = 0; i < 3; i++) {
-      const [tx] = transactions(wrap(...seq));
+      const [tx] = transactions(wrap4010(...seq));
       expect(validateTransaction(tx, { tree: true }).issues.map((x) => x.code)).toContain('X12_SEGMENT_OUT_OF_ORDER');
     }
   });
 
   it('lets a replay go when checking a segment throws, and places that transaction afresh', () => {
-    const [clean] = transactions(wrap(...CLEAN_214));
+    const [clean] = transactions(wrap4010(...CLEAN_214));
     validateTransaction(clean, { tree: true });
-    const [tx] = transactions(wrap(...CLEAN_214));
+    const [tx] = transactions(wrap4010(...CLEAN_214));
     const broken = tx.segments[6] as Segment;
     Object.defineProperty(broken, 'elements', { get() { throw new Error('unreadable'); } });
     const replayed = outcome(validateTransaction(tx, { tree: true, loops: true }));
@@ -104,10 +93,10 @@ describe('element memory', () => {
   it('checks a remembered value again under other delimiters', () => {
     // N103 'A:' (an ID element with an open code list) is a clean simple value where ':' means nothing...
     const withColon = CLEAN_214.map((x) => x.replace('N1*SH*SHIPPER', 'N1*SH*SHIPPER*A:*XX'));
-    const [first] = transactions(wrap(...withColon));
+    const [first] = transactions(wrap4010(...withColon));
     for (let i = 0; i < 2; i++) expect(validateTransaction(first, { tree: true }).issues).toEqual([]);
     // ...and holds components in an interchange whose component separator is ':'.
-    const [second] = transactions(wrap(...withColon).replace('*P*>~', '*P*:~'));
+    const [second] = transactions(wrap4010(...withColon).replace('*P*>~', '*P*:~'));
     expect(second.interchange?.delimiters.component).toBe(':');
     expect(validateTransaction(second, { tree: true }).issues.map((i) => `${i.code} ${i.segmentId}${i.elementPosition}`))
       .toEqual(['X12_ELEMENT_TOO_MANY_COMPONENTS N13']);
@@ -117,10 +106,10 @@ describe('element memory', () => {
     // AT7.01 (1650) is an ID element with a closed code list: ID elements are the ones that remember.
     for (let i = 0; i < 3; i++) {
       // Both AT7s hold the bad code: a remembered 'ZZ' would pass the second one.
-      const [bad] = transactions(wrap(...CLEAN_214.map((x) => x.replace(/^AT7\*X[16]\*/, 'AT7*ZZ*'))));
+      const [bad] = transactions(wrap4010(...CLEAN_214.map((x) => x.replace(/^AT7\*X[16]\*/, 'AT7*ZZ*'))));
       expect(validateTransaction(bad, { tree: true }).issues.map((x) => `${x.code} ${x.badValue} AT7@${x.segmentPosition}`))
         .toEqual(['X12_ELEMENT_INVALID_CODE ZZ AT7@6', 'X12_ELEMENT_INVALID_CODE ZZ AT7@8']);
-      const [good] = transactions(wrap(...CLEAN_214));
+      const [good] = transactions(wrap4010(...CLEAN_214));
       expect(validateTransaction(good, { tree: true }).issues).toEqual([]);
     }
   });
@@ -128,10 +117,10 @@ describe('element memory', () => {
   it('remembers syntax notes by the elements present: another pattern is checked again', () => {
     const n1 = (x: string) => CLEAN_214.map((seg) => seg.replace('N1*SH*SHIPPER', x));
     for (let i = 0; i < 2; i++) {
-      const [paired] = transactions(wrap(...n1('N1*SH*SHIPPER*93*SH01')));
+      const [paired] = transactions(wrap4010(...n1('N1*SH*SHIPPER*93*SH01')));
       expect(validateTransaction(paired, { tree: true }).issues).toEqual([]);
       // N103 without N104 breaks the note P0304 (a warning by default), after the same segment kept it.
-      const [alone] = transactions(wrap(...n1('N1*SH*SHIPPER*93')));
+      const [alone] = transactions(wrap4010(...n1('N1*SH*SHIPPER*93')));
       expect(validateTransaction(alone, { tree: true }).issues.map((x) => `${x.code} ${x.severity} N1${x.elementPosition}`))
         .toEqual(['X12_ELEMENT_CONDITIONAL_MISSING warning N14']);
     }
