@@ -161,13 +161,19 @@ const DAY = 86_400_000;
  */
 const dayOffsetCache = new Map<string, Map<number, number>>();
 
+/** The zone's own map in one of the offset caches. */
+function perZone(cache: Map<string, Map<number, number>>, zone: string): Map<number, number> {
+  let byZone = cache.get(zone);
+  if (!byZone) {
+    byZone = new Map();
+    cache.set(zone, byZone);
+  }
+  return byZone;
+}
+
 /** The UTC offset in minutes of an IANA zone at the instant `utcMillis`. */
 function zoneOffsetAt(zone: string, utcMillis: number): number {
-  let byDay = dayOffsetCache.get(zone);
-  if (!byDay) {
-    byDay = new Map();
-    dayOffsetCache.set(zone, byDay);
-  }
+  const byDay = perZone(dayOffsetCache, zone);
   const day = Math.floor(utcMillis / DAY);
   let whole = byDay.get(day);
   if (whole === undefined) {
@@ -181,11 +187,7 @@ function zoneOffsetAt(zone: string, utcMillis: number): number {
 
 /** The offset by quarter-hour bucket (offsetCache), for instants on a day the offset changes. */
 function bucketOffsetAt(zone: string, utcMillis: number): number {
-  let byBucket = offsetCache.get(zone);
-  if (!byBucket) {
-    byBucket = new Map();
-    offsetCache.set(zone, byBucket);
-  }
+  const byBucket = perZone(offsetCache, zone);
   const bucket = Math.floor(utcMillis / QUARTER_HOUR);
   let cached = byBucket.get(bucket);
   if (cached === undefined) {
