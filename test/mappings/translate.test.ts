@@ -358,3 +358,23 @@ fields:
     ]);
   });
 });
+
+describe('what translation loads', () => {
+  it('reading the partners and translating a file does not load the SSH library', async () => {
+    // ssh2 is loaded on first use (a partner's SFTP public keys to check): about 130 ms of start-up and
+    // 2.5 MB of heap that stays live, in every `waybill translate` and `waybill lint`.
+    const { execFileSync } = await import('node:child_process');
+    const script = `
+      import { createRequire } from 'node:module';
+      const [root] = process.argv.slice(1);
+      const { PartnerRegistry } = await import(root + 'src/mappings/registry.ts');
+      const { translateX12 } = await import(root + 'src/mappings/translate.ts');
+      const { registry } = PartnerRegistry.load(root + 'partners');
+      let events = 0;
+      for await (const u of translateX12(root + 'fixtures/edi/214/004010/ltl-multi-status.edi', registry, { fileId: 'f', receivedAt: '2025-01-01T00:00:00Z' })) events += u.events.length;
+      const ssh2 = Object.keys(createRequire(import.meta.url).cache).some((p) => p.includes('/node_modules/ssh2/'));
+      console.log(JSON.stringify({ events, ssh2 }));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, '--', repoRoot], { encoding: 'utf8' });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ events: 6, ssh2: false });
+  });
+});

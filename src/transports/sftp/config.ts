@@ -31,9 +31,10 @@
 //      maxSessions     concurrent SFTP sessions for the account (default 4)
 //      afterIntake     delete (default; intake already keeps the bytes) or archive (moved to
 //                      <dataDir>/sftp/<partner>/archive/<yyyy-mm-dd>/, outside the account's view)
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
+import type * as Ssh2 from 'ssh2';
 import { z } from 'zod';
 import { splitGlobs } from './glob.js';
 import { isPasswordHash } from './password.js';
@@ -42,9 +43,20 @@ export { hashPassword, verifyPassword, isPasswordHash } from './password.js';
 
 const MiB = 1024 * 1024;
 
+/**
+ * ssh2's key parser, loaded on first use. Every partner.yaml goes through this schema, so an eager import
+ * would load ssh2 (about 130 ms and 2.5 MB of heap that stays live) into every process that reads a
+ * partner folder, `waybill translate` and `waybill lint` included, whether or not it has keys to check.
+ */
+let ssh2Utils: typeof Ssh2.utils | undefined;
+function parseKey(line: string): ReturnType<typeof Ssh2.utils.parseKey> {
+  ssh2Utils ??= (createRequire(import.meta.url)('ssh2') as typeof Ssh2).utils;
+  return ssh2Utils.parseKey(line);
+}
+
 /** An OpenSSH public key line (`<algo> <base64> [comment]`), as in authorized_keys (no options). */
 const publicKeyLine = z.string().trim().refine((line) => {
-  const parsed = ssh2.utils.parseKey(line);
+  const parsed = parseKey(line);
   return !(parsed instanceof Error) && !(Array.isArray(parsed)) && !parsed.isPrivateKey();
 }, 'not an OpenSSH public key line (expected e.g. "ssh-ed25519 AAAAC3... partner-2025"; options before the key are not supported)');
 
