@@ -268,4 +268,43 @@ describe('readX12Batches', () => {
       if (typeof source === 'string' || Buffer.isBuffer(source)) expect(batches.length).toBeGreaterThan(1); // per chunk, not all at once
     }
   });
+
+  it('a file is read through two reused buffers: small chunks give the same events as reading it whole', async () => {
+    const { readX12Batches } = await import('../../../src/translators/x12/reader.js');
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    // A multi-byte terminator and UTF-8 values across chunk boundaries: a chunk overwritten before the
+    // reader had copied it out would show here.
+    const text = Buffer.from(
+      interchange({ element: '*', component: '>', segment: '\u2026', suffix: '\r\n' }, [{ set: '214', control: '0001', body: [...body214, 'N4*MÜNCHEN'] }]) +
+      interchange(PIPE, [{ set: '214', control: '0002', body: ['B10|A|B|ABCD'] }], { isaControl: '000000002' }));
+    const dir = mkdtempSync(join(tmpdir(), 'waybill-reader-'));
+    try {
+      const file = join(dir, 'in.edi');
+      writeFileSync(file, text);
+      const whole = events(text);
+      for (const chunkSize of [1, 7, 64, 1 << 16]) {
+        const got: X12Event[] = [];
+        for await (const b of readX12Batches(file, { chunkSize })) got.push(...b);
+        expect(got, `chunkSize ${chunkSize}`).toEqual(whole);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a consumer that stops early leaves no file open', async () => {
+    const { readX12Batches } = await import('../../../src/translators/x12/reader.js');
+    const { readdirSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    const file = fileURLToPath(new URL('../../../fixtures/edi/214/004010/ltl-multi-status.edi', import.meta.url));
+    const openFds = () => readdirSync('/proc/self/fd').length;
+    const before = openFds();
+    for (let i = 0; i < 20; i++) {
+      // eslint-disable-next-line no-unreachable-loop
+      for await (const b of readX12Batches(file, { chunkSize: 16 })) { expect(b.length).toBeGreaterThan(0); break; }
+    }
+    expect(openFds()).toBe(before);
+  });
 });
