@@ -20,8 +20,9 @@
 // explicitly (defence in depth: without a DTD there is nothing to expand). Every failure is a WaybillError
 // with an XML_* code and, where there is one, details.line / details.column (1-based).
 
-import { XMLParser, XMLValidator, type X2jOptions } from 'fast-xml-parser';
+import type { X2jOptions } from 'fast-xml-parser';
 import { WaybillError, type ErrorCode } from '../../errors/catalogue.js';
+import { fastXmlParser } from './library.js';
 
 export interface XmlNode {
   [key: string]: XmlChild | XmlChild[];
@@ -111,6 +112,7 @@ export function parseXml(input: string | Buffer | Uint8Array, options: XmlReadOp
 
   scan(text);
 
+  const { XMLParser, XMLValidator } = fastXmlParser();
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (valid !== true) {
     const { msg, line, col } = valid.err;
@@ -130,7 +132,7 @@ export function parseXml(input: string | Buffer | Uint8Array, options: XmlReadOp
   const roots = parsed.filter((item) => elementKey(item) !== undefined);
   if (roots.length !== 1) {
     const second = roots[1];
-    const meta = second ? (second as Record<symbol, { startIndex?: number } | undefined>)[META] : undefined;
+    const meta = second ? (second as Record<symbol, { startIndex?: number } | undefined>)[XMLParser.getMetaDataSymbol() as unknown as symbol] : undefined;
     const at = meta?.startIndex !== undefined ? lineCol(text, meta.startIndex) : { line: 1, column: 1 };
     fail('XML_MALFORMED', roots.length === 0 ? 'the document has no root element' : `the document has ${roots.length} root elements; XML allows one`, at);
   }
@@ -280,7 +282,6 @@ function endOf(text: string, terminator: string, from: number): number {
 // preserveOrder output -> tree
 
 type PoItem = Record<string, unknown>;
-const META = XMLParser.getMetaDataSymbol() as unknown as symbol;
 
 /** The element name (or '#text' / '#cdata') an item holds; undefined for anything else. */
 function elementKey(item: PoItem): string | undefined {

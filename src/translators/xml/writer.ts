@@ -10,8 +10,8 @@
 //   references so a reader gets them back unchanged;
 // - the output is deterministic: keys in insertion order, LF line ends, an XML declaration unless turned off.
 
-import { XMLBuilder } from 'fast-xml-parser';
 import { WaybillError } from '../../errors/catalogue.js';
+import { fastXmlParser } from './library.js';
 import { XML_ATTRIBUTE_PREFIX, XML_TEXT_KEY, type XmlNode } from './reader.js';
 
 export interface XmlWriteOptions {
@@ -122,7 +122,7 @@ export function buildXml(tree: XmlWriteTree | XmlNode, options: XmlWriteOptions 
   prepared[root] = prepare(rootValue, `/${root}`, 0);
 
   const pretty = options.pretty ?? true;
-  const builder = new XMLBuilder({
+  const builder = new (fastXmlParser().XMLBuilder)({
     ignoreAttributes: false,
     attributeNamePrefix: XML_ATTRIBUTE_PREFIX,
     textNodeName: XML_TEXT_KEY,
