@@ -97,7 +97,7 @@ function applyRefinement(r: Refinement, value: unknown, i: number): boolean {
   const key = r.path[i];
   if (key === '*') {
     if (!Array.isArray(value)) return true;
-    for (const item of value) if (!applyRefinement(r, item, i + 1)) return false;
+    for (let k = 0; k < value.length; k++) if (!applyRefinement(r, value[k], i + 1)) return false;
     return true;
   }
   if (typeof value !== 'object' || value === null) return true;
@@ -246,7 +246,8 @@ export function prepareFastValidation(type: string): void {
 export function fastAccepts(type: TypeKey, value: Record<string, unknown>): boolean {
   const v = fastValidatorFor(type, value);
   if (!v || !v.structure(value)) return false;
-  for (const r of v.refinements) if (!applyRefinement(r, value, 0)) return false;
+  const refinements = v.refinements;
+  for (let i = 0; i < refinements.length; i++) if (!applyRefinement(refinements[i], value, 0)) return false;
   return true;
 }
 

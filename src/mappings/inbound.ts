@@ -82,7 +82,8 @@ export function compileInbound<C>(input: InboundCompileInput<C>): { mapping: Com
     run(ctx, env) {
       const contexts = foreach === null ? [ctx] : adapter.loops(foreach, ctx);
       const out: Record<string, Value>[] = [];
-      for (const c of contexts) {
+      for (let i = 0; i < contexts.length; i++) {
+        const c = contexts[i];
         if (when && !when(c, env)) continue;
         out.push(evaluatePlan(plan, c, env) ?? {});
       }

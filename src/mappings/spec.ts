@@ -251,8 +251,8 @@ export class SpecCompiler<C> {
         if (!Array.isArray(v) || v.length === 0) return this.bad('first', 'a list of value specs', here);
         const parts = v.map((s, i) => this.compileSpec(s, [...here, i]));
         return (ctx, env) => {
-          for (const p of parts) {
-            const r = p(ctx, env);
+          for (let i = 0; i < parts.length; i++) {
+            const r = parts[i](ctx, env);
             if (r !== undefined && r !== '') return r;
           }
           return undefined;
@@ -307,7 +307,7 @@ export class SpecCompiler<C> {
             const contexts = adapter.loops(loop.path, ctx);
             if (contexts.length === 0) return undefined;
             const items: Value[] = [];
-            for (const c of contexts) items.push(evaluatePlan(plan, c, env) ?? {});
+            for (let i = 0; i < contexts.length; i++) items.push(evaluatePlan(plan, contexts[i], env) ?? {});
             return items;
           };
         }
@@ -337,8 +337,8 @@ export class SpecCompiler<C> {
         if (field) field.itemSets = sets;
         return (ctx, env) => {
           const out: Value[] = [];
-          for (const set of sets) {
-            const obj = evaluatePlan(set.plan, ctx, env);
+          for (let i = 0; i < sets.length; i++) {
+            const obj = evaluatePlan(sets[i].plan, ctx, env);
             if (obj !== undefined) out.push(obj);
           }
           return out.length ? out : undefined;

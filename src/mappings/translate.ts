@@ -188,7 +188,8 @@ export async function* translateX12Batches(source: X12Source, registry: PartnerR
 
   for await (const batch of readX12Batches(source, mine ? { skimSetAt: (offset) => !mine(offset) } : {})) {
     const units: TranslatedUnit[] = [];
-    for (const ev of batch) {
+    for (let e = 0; e < batch.length; e++) {
+      const ev = batch[e];
       if (ev.type === 'interchange-start') {
         partner = forced;
         identifyError = undefined;
@@ -263,7 +264,8 @@ export function translateTransaction(
   };
   let rejected = !tx.interchange || !tx.group;
   const issues = validation.issues.length === 0 ? tx.issues : tx.issues.length === 0 ? validation.issues : [...tx.issues, ...validation.issues];
-  for (const i of issues) {
+  for (let k = 0; k < issues.length; k++) {
+    const i = issues[k];
     unit.errors.push(fromIssue(i));
     if (i.severity === 'error') rejected = true;
   }

@@ -145,7 +145,9 @@ function matches(seg: Segment, step: PathStep, d: Delimiters): boolean {
 
 /** Nearest descendant loops (not the node itself) whose trigger segment matches the step. */
 function descendantLoops(node: LoopNode, step: PathStep, d: Delimiters, out: LoopNode[]): void {
-  for (const child of node.children) {
+  const children = node.children;
+  for (let i = 0; i < children.length; i++) {
+    const child = children[i];
     if (child.trigger === step.segment) {
       if (matches(child.segments[0], step, d)) out.push(child);
     } else {
@@ -156,9 +158,9 @@ function descendantLoops(node: LoopNode, step: PathStep, d: Delimiters, out: Loo
 
 function selectLoops(start: LoopNode[], steps: PathStep[], d: Delimiters): LoopNode[] {
   let nodes = start;
-  for (const step of steps) {
+  for (let s = 0; s < steps.length; s++) {
     const next: LoopNode[] = [];
-    for (const n of nodes) descendantLoops(n, step, d, next);
+    for (let i = 0; i < nodes.length; i++) descendantLoops(nodes[i], steps[s], d, next);
     nodes = next;
     if (nodes.length === 0) break;
   }
@@ -166,14 +168,16 @@ function selectLoops(start: LoopNode[], steps: PathStep[], d: Delimiters): LoopN
 }
 
 function collectSegments(node: LoopNode, step: PathStep, d: Delimiters, out: Segment[], firstOnly: boolean): boolean {
-  for (const s of node.segments) {
-    if (matches(s, step, d)) {
-      out.push(s);
+  const segs = node.segments;
+  for (let i = 0; i < segs.length; i++) {
+    if (matches(segs[i], step, d)) {
+      out.push(segs[i]);
       if (firstOnly) return true;
     }
   }
-  for (const c of node.children) {
-    if (collectSegments(c, step, d, out, firstOnly) && firstOnly) return true;
+  const kids = node.children;
+  for (let i = 0; i < kids.length; i++) {
+    if (collectSegments(kids[i], step, d, out, firstOnly) && firstOnly) return true;
   }
   return false;
 }
@@ -193,8 +197,9 @@ export function evalLoops(path: X12Path, ctx: LoopNode, d: Delimiters): LoopNode
   if (path.absolute) return loopsBelow([root(ctx)], path, d);
   const here = loopsBelow([ctx], path, d);
   if (here.length > 0) return here;
-  for (const scope of enclosingScopes(ctx)) {
-    const found = loopsBelow(scope, path, d, true);
+  const scopes = enclosingScopes(ctx);
+  for (let i = 0; i < scopes.length; i++) {
+    const found = loopsBelow(scopes[i], path, d, true);
     if (found.length > 0) return found;
   }
   return [];
@@ -202,15 +207,16 @@ export function evalLoops(path: X12Path, ctx: LoopNode, d: Delimiters): LoopNode
 
 /** Like selectLoops, but the scope's own loops may match the first step (not only their descendants). */
 function selectLoopsFromScope(scope: LoopNode[], steps: PathStep[], d: Delimiters): LoopNode[] {
-  const [first, ...rest] = steps;
+  const first = steps[0];
   const firstMatches: LoopNode[] = [];
-  for (const n of scope) {
+  for (let i = 0; i < scope.length; i++) {
+    const n = scope[i];
     if (n.parent === null && n.children.length === 0) continue; // the pseudo node of own segments
     if (n.trigger === first.segment) {
       if (n.segments[0] && matches(n.segments[0], first, d)) firstMatches.push(n);
     } else descendantLoops(n, first, d, firstMatches);
   }
-  return rest.length ? selectLoops(firstMatches, rest, d) : firstMatches;
+  return steps.length > 1 ? selectLoops(firstMatches, steps.slice(1), d) : firstMatches;
 }
 
 function loopsBelow(starts: LoopNode[], path: X12Path, d: Delimiters, fromScope = false): LoopNode[] {
@@ -219,7 +225,7 @@ function loopsBelow(starts: LoopNode[], path: X12Path, d: Delimiters, fromScope 
   const outer = path.loops.length > 1 ? selectLoops(starts, path.outerLoops ?? path.loops.slice(0, -1), d) : starts;
   const last = path.loops[path.loops.length - 1];
   const out: LoopNode[] = [];
-  for (const o of outer) collectOwned(o, last, d, out);
+  for (let i = 0; i < outer.length; i++) collectOwned(outer[i], last, d, out);
   return out;
 }
 
@@ -250,8 +256,10 @@ function enclosingScopes(ctx: LoopNode): LoopNode[][] {
 
 /** Each segment matching `step` in `node` and below, as a context of its own inside the loop it sits in. */
 function collectOwned(node: LoopNode, step: PathStep, d: Delimiters, out: LoopNode[]): void {
-  for (const s of node.segments) if (matches(s, step, d)) out.push(loopInstance(node.id, s.id, [s], node));
-  for (const c of node.children) collectOwned(c, step, d, out);
+  const segs = node.segments;
+  for (let i = 0; i < segs.length; i++) if (matches(segs[i], step, d)) out.push(loopInstance(node.id, segs[i].id, [segs[i]], node));
+  const kids = node.children;
+  for (let i = 0; i < kids.length; i++) collectOwned(kids[i], step, d, out);
 }
 
 export interface Located {
@@ -261,9 +269,10 @@ export interface Located {
 
 function valuesIn(segs: Segment[], t: NonNullable<X12Path['target']>, d: Delimiters, all: boolean): Located[] {
   const out: Located[] = [];
-  for (const s of all ? segs : segs.slice(0, 1)) {
-    const v = elementValue(s, t.element, t.component, t.repetition, d);
-    if (v !== '') out.push({ value: v, segment: s });
+  const n = all ? segs.length : Math.min(segs.length, 1);
+  for (let i = 0; i < n; i++) {
+    const v = elementValue(segs[i], t.element, t.component, t.repetition, d);
+    if (v !== '') out.push({ value: v, segment: segs[i] });
   }
   return out;
 }
@@ -283,7 +292,7 @@ export function evalValues(path: X12Path, ctx: LoopNode, d: Delimiters, all: boo
       // In an enclosing scope the loops listed are themselves candidates for the first step.
       const nodes = path.loops.length ? (i === 0 ? selectLoops(scope, path.loops, d) : selectLoopsFromScope(scope, path.loops, d)) : scope;
       const segs: Segment[] = [];
-      for (const n of nodes) if (collectSegments(n, t, d, segs, !all) && !all) break;
+      for (let k = 0; k < nodes.length; k++) if (collectSegments(nodes[k], t, d, segs, !all) && !all) break;
       if (segs.length > 0 || path.absolute) return valuesIn(segs, t, d, all);
     }
     return [];
@@ -293,9 +302,11 @@ export function evalValues(path: X12Path, ctx: LoopNode, d: Delimiters, all: boo
   const inside: Segment[] = [];
   collectSegments(ctx, t, d, inside, !all);
   if (inside.length > 0) return valuesIn(inside, t, d, all);
-  for (const scope of enclosingScopes(ctx)) {
+  const scopes = enclosingScopes(ctx);
+  for (let i = 0; i < scopes.length; i++) {
+    const scope = scopes[i];
     const segs: Segment[] = [];
-    for (const n of scope) if (collectSegments(n, t, d, segs, !all) && !all) break;
+    for (let k = 0; k < scope.length; k++) if (collectSegments(scope[k], t, d, segs, !all) && !all) break;
     if (segs.length > 0) return valuesIn(segs, t, d, all);
   }
   return [];
@@ -358,18 +369,14 @@ export function firstSegment(path: X12Path, ctx: LoopNode, d: Delimiters): Segme
   } else if (path.loops.length > 0) {
     seg = firstIn(selectLoops([ctx], path.loops, d), t, d);
     if (!seg) {
-      for (const scope of enclosingScopes(ctx)) {
-        seg = firstIn(selectLoopsFromScope(scope, path.loops, d), t, d);
-        if (seg) break;
-      }
+      const scopes = enclosingScopes(ctx);
+      for (let i = 0; i < scopes.length && !seg; i++) seg = firstIn(selectLoopsFromScope(scopes[i], path.loops, d), t, d);
     }
   } else {
     seg = firstMatch(ctx, t, d);
     if (!seg) {
-      for (const scope of enclosingScopes(ctx)) {
-        seg = firstIn(scope, t, d);
-        if (seg) break;
-      }
+      const scopes = enclosingScopes(ctx);
+      for (let i = 0; i < scopes.length && !seg; i++) seg = firstIn(scopes[i], t, d);
     }
   }
   return seg;

@@ -47,7 +47,8 @@ class ReaderCore {
   private assemble(): X12Event[] {
     const out: X12Event[] = [];
     if (this.tokens.length > 0) this.sawAnything = true;
-    for (const t of this.tokens) this.assembler.accept(t, out);
+    const tokens = this.tokens;
+    for (let i = 0; i < tokens.length; i++) this.assembler.accept(tokens[i], out);
     return out;
   }
 }
