@@ -73,6 +73,14 @@ describe('waybill translate', () => {
     const bare = await waybill(['translate', csv, '--partners', partners]);
     expect(bare.status).toBe(2);
     expect(bare.stderr).toMatch(/CLI_USAGE: CSV files carry no sender id: name the partner with --partner/);
+    // A file that is neither X12 nor XML is taken for CSV; the message says why, so a stray file is not
+    // mistaken for a question about partners.
+    const stray = join(dir, 'stray.edi');
+    writeFileSync(stray, 'garbage\n');
+    const strayRun = await waybill(['translate', stray, '--partners', partners]);
+    expect(strayRun.status).toBe(2);
+    expect(strayRun.stderr).toMatch(/read as CSV: it starts with neither an X12 ISA, GS or ST nor an XML '<'/);
+    expect(strayRun.stderr).not.toMatch(/\n\s+at /); // no stack trace
   }, 60_000);
 
   it('--json for a file with nothing readable: no events, one rejected file unit, valid false', async () => {

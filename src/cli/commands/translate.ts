@@ -34,7 +34,12 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
   const receivedAt = flags.receivedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const opts = { partner: flags.partner, fileId: await fileIdOf(file), fileName: basename(file), receivedAt };
   const format = sniffFileFormat(file);
-  if (format !== 'x12' && !flags.partner) throw new CliError('CLI_USAGE', `${format.toUpperCase()} files carry no sender id: name the partner with --partner`);
+  if (format !== 'x12' && !flags.partner) {
+    // CSV is what a file is taken for when it is neither X12 nor XML: say so, or a stray file (or
+    // garbage) reads as a question about partners.
+    const why = format === 'csv' ? ` (this file is read as CSV: it starts with neither an X12 ISA, GS or ST nor an XML '<')` : '';
+    throw new CliError('CLI_USAGE', `${format.toUpperCase()} files carry no sender id: name the partner with --partner${why}`);
+  }
   const report = new TranslateReport(file, format, flags.json === true);
   try {
     if (format === 'x12' && workers > 1) {
