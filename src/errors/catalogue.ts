@@ -47,7 +47,12 @@ const entries = {
   X12_ISA_TRUNCATED: { severity: 'error', level: 'interchange', summary: 'the ISA segment ends before its 16 elements', ta105: '023' },
   X12_ISA_ELEMENT_COUNT: { severity: 'error', level: 'interchange', summary: 'the ISA segment does not have exactly 16 elements', ta105: '024' },
   X12_ISA_NOT_FIXED_WIDTH: { severity: 'warning', level: 'interchange', summary: 'the ISA is not 106 characters of fixed-width fields' },
-  X12_ISA_FIELD_INVALID: { severity: 'error', level: 'interchange', summary: 'an ISA field has an invalid value' },
+  // Its default severity holds for a non-numeric ISA13. A numeric ISA13 that is not 9 digits wide and a bad
+  // ISA14 are only warnings (envelope.ts): such files are common and still read unambiguously.
+  X12_ISA_FIELD_INVALID: {
+    severity: 'error', level: 'interchange',
+    summary: 'an ISA field has an invalid value (a non-numeric ISA13 is an error; a numeric ISA13 not 9 digits wide, or an ISA14 other than 0 or 1, is a warning)',
+  },
   X12_INVALID_DELIMITERS: { severity: 'error', level: 'interchange', summary: 'the delimiters declared in the ISA are ambiguous or invalid', ta105: '026' },
   X12_IEA_MISSING: { severity: 'error', level: 'interchange', summary: 'the interchange has no IEA trailer', ta105: '023' },
   X12_IEA_WITHOUT_ISA: { severity: 'error', level: 'interchange', summary: 'an IEA trailer without a matching ISA header', ta105: '024' },
