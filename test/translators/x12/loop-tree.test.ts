@@ -9,6 +9,7 @@ import { readX12Sync } from '../../../src/translators/x12/reader.js';
 import { schemaForTransaction, type CompiledLoop, type CompiledSchema } from '../../../src/translators/x12/schema.js';
 import { validateTransaction } from '../../../src/translators/x12/validate-transaction.js';
 import { corpusDir, ediFiles, hasCorpus } from '../../helpers/corpus.js';
+import { treeShape } from '../../helpers/loop-tree.js';
 import { wrap4010 } from '../../helpers/x12.js';
 
 /** Loop id -> its chain of loop ids from the outermost down, and its trigger segment. */
@@ -58,18 +59,6 @@ function treeFromLoopIds(tx: TransactionSet, loops: (string | null)[], schema: C
   return root;
 }
 
-type Shape = { id: string; trigger: string; segments: string[]; children: Shape[] };
-function shape(node: LoopInstance): Shape {
-  return {
-    id: node.id, trigger: node.trigger,
-    segments: node.segments.map((s) => `${s.id}@${s.position}`),
-    children: node.children.map((c) => {
-      expect(c.parent).toBe(node);
-      return shape(c);
-    }),
-  };
-}
-
 /** Compares both trees for every transaction of `x12`; returns how many transactions were compared. */
 function compareTrees(x12: Buffer | string): number {
   let n = 0;
@@ -81,7 +70,7 @@ function compareTrees(x12: Buffer | string): number {
     try {
       schema = v.schemaChecked ? schemaForTransaction(tx) : null;
     } catch { /* no schema: flat */ }
-    expect(shape(v.tree!), `${tx.setId} ${tx.control}`).toEqual(shape(treeFromLoopIds(tx, v.loops!, schema)));
+    expect(treeShape(v.tree!), `${tx.setId} ${tx.control}`).toEqual(treeShape(treeFromLoopIds(tx, v.loops!, schema)));
     n++;
   }
   return n;

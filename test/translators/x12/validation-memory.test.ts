@@ -7,26 +7,15 @@
 // others.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { LoopInstance, Segment, TransactionSet } from '../../../src/translators/x12/model.js';
+import type { Segment, TransactionSet } from '../../../src/translators/x12/model.js';
 import { readX12Sync } from '../../../src/translators/x12/reader.js';
 import { validateTransaction, type TransactionValidation } from '../../../src/translators/x12/validate-transaction.js';
 import { corpusDir, ediFiles, hasCorpus } from '../../helpers/corpus.js';
+import { treeShape } from '../../helpers/loop-tree.js';
 import { wrap4010 } from '../../helpers/x12.js';
 
-type Shape = { id: string; trigger: string; segments: string[]; children: Shape[] };
-function shape(node: LoopInstance): Shape {
-  return {
-    id: node.id, trigger: node.trigger,
-    segments: node.segments.map((s) => `${s.id}@${s.position}`),
-    children: node.children.map((c) => {
-      expect(c.parent).toBe(node);
-      return shape(c);
-    }),
-  };
-}
-
 function outcome(v: TransactionValidation): unknown {
-  return { issues: v.issues, loops: v.loops, tree: v.tree && shape(v.tree), schemaVersion: v.schemaVersion };
+  return { issues: v.issues, loops: v.loops, tree: v.tree && treeShape(v.tree), schemaVersion: v.schemaVersion };
 }
 
 function transactions(x12: Buffer | string): TransactionSet[] {
