@@ -56,7 +56,7 @@ export class PartnerHolder {
     const diagnostics: Diagnostic[] = [];
     for (const dir of partnerDirs(this.dir)) {
       if (basename(dir).startsWith('_')) continue; // templates are linted, never served
-      const { partner, diagnostics: d } = compilePartner(dir);
+      const { partner, config, diagnostics: d } = compilePartner(dir);
       diagnostics.push(...d);
       if (partner) next.add(partner, diagnostics);
       else {
@@ -64,7 +64,7 @@ export class PartnerHolder {
         if (old) {
           next.add(old, diagnostics);
           this.log.warn({ partner: old.id }, 'partner files do not compile; keeping the previous version');
-        }
+        } else if (config) next.addBroken(config);
       }
     }
     for (const d of diagnostics.filter((x) => x.severity === 'error')) this.log.error({ diagnostic: formatDiagnostic(d), code: d.code }, 'partner configuration error');

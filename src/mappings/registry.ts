@@ -45,8 +45,12 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`, 'i');
 }
 
-/** Loads, validates and compiles one partner folder. The partner is null when anything has an error. */
-export function compilePartner(dir: string): { partner: CompiledPartner | null; diagnostics: Diagnostic[] } {
+/**
+ * Loads, validates and compiles one partner folder. The partner is null when anything has an error;
+ * `config` is there whenever partner.yaml itself was readable (so that an interchange from a partner whose
+ * mappings do not compile can be told apart from one from a stranger).
+ */
+export function compilePartner(dir: string): { partner: CompiledPartner | null; config?: PartnerConfig; diagnostics: Diagnostic[] } {
   const loaded = loadPartner(dir);
   const diagnostics = [...loaded.diagnostics];
   const config = loaded.config;
@@ -89,24 +93,34 @@ export function compilePartner(dir: string): { partner: CompiledPartner | null; 
     if (mapping) outbound.push({ command: entry.command, format: entry.format, mapping });
   }
 
-  if (hasErrorDiagnostics(diagnostics)) return { partner: null, diagnostics };
-  return { partner: { id: config.id, dir, config, tables, inbound, outbound }, diagnostics };
+  if (hasErrorDiagnostics(diagnostics)) return { partner: null, config, diagnostics };
+  return { partner: { id: config.id, dir, config, tables, inbound, outbound }, config, diagnostics };
 }
 
 export class PartnerRegistry {
   private readonly partners = new Map<string, CompiledPartner>();
   /** "qualifier/id" of every ISA sender we know -> partner id. */
   private readonly byIsa = new Map<string, string>();
+  /** The same for partners whose folder has errors: their interchanges are not a stranger's. */
+  private readonly brokenByIsa = new Map<string, string>();
 
   static load(root: string): { registry: PartnerRegistry; diagnostics: Diagnostic[] } {
     const registry = new PartnerRegistry();
     const diagnostics: Diagnostic[] = [];
     for (const dir of partnerDirs(root)) {
-      const { partner, diagnostics: d } = compilePartner(dir);
+      const { partner, config, diagnostics: d } = compilePartner(dir);
       diagnostics.push(...d);
-      if (partner && !basename(dir).startsWith('_')) registry.add(partner, diagnostics);
+      if (basename(dir).startsWith('_')) continue;
+      if (partner) registry.add(partner, diagnostics);
+      else if (config) registry.addBroken(config);
     }
     return { registry, diagnostics };
+  }
+
+  /** Remembers the ISA ids of a partner that failed to compile (see identifyX12). */
+  addBroken(config: PartnerConfig): void {
+    if (!config.x12) return;
+    for (const isa of [config.x12.isa, ...config.x12.aliases]) this.brokenByIsa.set(`${isa.qualifier}/${isa.id}`, config.id);
   }
 
   add(p: CompiledPartner, diagnostics: Diagnostic[] = []): void {
@@ -131,22 +145,34 @@ export class PartnerRegistry {
     return [...this.partners.values()];
   }
 
-  /** The partner who sent an interchange, by ISA05/06 (and GS02 when the partner declares one). */
+  /**
+   * The partner who sent an interchange, by ISA05/06, and GS02 when the group header is given and the
+   * partner declares a GS id. When none fits, the message names the ids seen, the closest configured
+   * partner and every configured one, or says that the sender's partner has configuration errors.
+   */
   identifyX12(isa: InterchangeHeader, gs?: GroupHeader | null): { partner: CompiledPartner } | { code: 'PARTNER_UNKNOWN_SENDER'; message: string } {
     const key = `${isa.senderQualifier}/${isa.senderId}`;
+    const gsSeen = gs ? gs.senderId.trim() : undefined;
     const id = this.byIsa.get(key);
     const partner = id ? this.partners.get(id) : undefined;
     if (partner) {
       const gsId = partner.config.x12?.gs;
-      if (!gs || !gsId || gs.senderId.trim() === gsId) return { partner };
-      return { code: 'PARTNER_UNKNOWN_SENDER', message: `interchange from ${key} is partner '${partner.id}', but GS02 '${gs.senderId}' is not its GS id '${gsId}'` };
+      if (gsSeen === undefined || !gsId || gsSeen === gsId) return { partner };
+      return { code: 'PARTNER_UNKNOWN_SENDER', message: `interchange from ISA ${key} is partner '${partner.id}', but its group's GS02 '${gsSeen}' is not that partner's GS id '${gsId}'` };
     }
+    const seen = `ISA ${key}${gsSeen === undefined ? '' : ` (GS02 '${gsSeen}')`}`;
+    const broken = this.brokenByIsa.get(key);
+    if (broken) {
+      return { code: 'PARTNER_UNKNOWN_SENDER', message: `${seen} is partner '${broken}', which has configuration errors (run waybill lint)` };
+    }
+    const named = (k: string) => `'${this.byIsa.get(k)}' (ISA ${k})`;
     const known = [...this.byIsa.keys()];
-    const close = didYouMean(key, known) ?? didYouMean(isa.senderId, [...this.byIsa.keys()].map((k) => k.split('/')[1]));
+    // The closest by the whole "qualifier/id", else by the id alone (a right id under another qualifier).
+    const close = didYouMean(key, known) ?? known.find((k) => k.split('/')[1] === didYouMean(isa.senderId, known.map((q) => q.split('/')[1])));
+    const list = known.length === 0 ? 'none' : known.length <= 12 ? known.map(named).join(', ') : `${known.slice(0, 12).map(named).join(', ')} and ${known.length - 12} more`;
     return {
       code: 'PARTNER_UNKNOWN_SENDER',
-      message: `no partner sends as ISA ${key}${gs ? ` (GS02 '${gs.senderId}')` : ''}; configured: ${known.length ? known.join(', ') : 'none'}` +
-        (close ? `; closest: ${close}` : ''),
+      message: `no partner sends as ${seen}${close ? `; closest: ${named(close)}` : ''}; configured: ${list}`,
     };
   }
 }

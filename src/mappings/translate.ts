@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { eventIdFromSource, schemaKeyOrder, validateCanonical, type TypeKey } from '../canonical/index.js';
 import { readCsv, type CsvReadOptions } from '../translators/csv/reader.js';
 import { parseXml } from '../translators/xml/reader.js';
-import type { TransactionSet, X12Issue } from '../translators/x12/model.js';
+import type { InterchangeHeader, TransactionSet, X12Event, X12Issue } from '../translators/x12/model.js';
 import { readX12Batches, type X12Source } from '../translators/x12/reader.js';
 import { validateTransaction, type TransactionValidation } from '../translators/x12/validate-transaction.js';
 import { isFunctionalAckSet, translateFunctionalAck, translateTa1 } from './functional-ack.js';
@@ -175,6 +175,11 @@ export async function* translateX12(source: X12Source, registry: PartnerRegistry
 export async function* translateX12Batches(source: X12Source, registry: PartnerRegistry, opts: TranslateOptions): AsyncGenerator<TranslatedUnit[]> {
   const forced = opts.partner ? registry.get(opts.partner) : undefined;
   if (opts.partner && !forced) throw new Error(`unknown partner '${opts.partner}'`);
+  // Who sent the interchange (by its ISA), and who sent the current group (by its GS02 too: a partner
+  // that declares a GS id must use it). Transactions take the group's.
+  let interchangePartner: CompiledPartner | undefined;
+  let interchangeError: TranslationError | undefined;
+  let interchangeHeader: InterchangeHeader | undefined;
   let partner: CompiledPartner | undefined;
   let identifyError: TranslationError | undefined;
   let ta1Index = 0; // position of a TA1 among the TA1s of its interchange (part of its event id)
@@ -194,10 +199,36 @@ export async function* translateX12Batches(source: X12Source, registry: PartnerR
         partner = forced;
         identifyError = undefined;
         ta1Index = 0;
+        interchangeHeader = ev.header;
         if (!forced) {
           const who = registry.identifyX12(ev.header);
           if ('partner' in who) partner = who.partner;
           else identifyError = { code: who.code, severity: 'error', message: who.message, line: ev.header.isa.loc.line, column: ev.header.isa.loc.column };
+        }
+        interchangePartner = partner;
+        interchangeError = identifyError;
+      } else if (ev.type === 'group-start') {
+        partner = interchangePartner;
+        identifyError = interchangeError;
+        if (!forced && interchangePartner && interchangeHeader) {
+          const who = registry.identifyX12(interchangeHeader, ev.header);
+          if (!('partner' in who)) {
+            partner = undefined;
+            identifyError = { code: who.code, severity: 'error', message: who.message, line: ev.header.gs.loc.line, column: ev.header.gs.loc.column };
+          }
+        }
+      } else if (ev.type === 'group-end') {
+        partner = interchangePartner;
+        identifyError = interchangeError;
+      }
+      // The envelope's own findings (ISA, GS, GE, IEA: counts, control numbers, field formats) are a unit
+      // of their own, so that they are reported (the 997/TA1 carries them too) rather than lost.
+      if (ev.type === 'interchange-start' || ev.type === 'group-start' || ev.type === 'group-end' || ev.type === 'interchange-end') {
+        if (ev.issues.length === 0) continue;
+        ordinal++;
+        if (!mine || mine(ev.issues[0].loc.offset)) {
+          const u = envelopeUnit(ev, interchangeHeader, partner ?? interchangePartner);
+          units.push(mine ? numbered(u) : u);
         }
         continue;
       }
@@ -224,6 +255,22 @@ export async function* translateX12Batches(source: X12Source, registry: PartnerR
     }
     if (units.length > 0) yield units;
   }
+}
+
+/** The unit of an interchange's or group's envelope findings (see translateX12Batches). */
+function envelopeUnit(
+  ev: Extract<X12Event, { type: 'interchange-start' | 'group-start' | 'group-end' | 'interchange-end' }>,
+  interchange: InterchangeHeader | undefined, partner: CompiledPartner | undefined,
+): TranslatedUnit {
+  const ic = interchange?.control.trim() || '?';
+  const isGroup = ev.type === 'group-start' || ev.type === 'group-end';
+  const label = isGroup ? `group ${ev.header.control.trim() || '?'} (interchange ${ic})` : `interchange ${ic}`;
+  const segment = ev.type === 'interchange-start' ? ev.header.isa : ev.type === 'group-start' ? ev.header.gs : ev.trailer;
+  const errors = ev.issues.map(fromIssue);
+  return {
+    format: 'x12', partner: partner?.id, label, line: segment?.loc.line ?? errors[0].line,
+    status: errors.some((e) => e.severity === 'error') ? 'rejected' : 'translated', events: [], errors,
+  };
 }
 
 function fileIssueUnit(i: X12Issue): TranslatedUnit {

@@ -191,6 +191,10 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
     const report = new ReportBuilder();
     const interchanges: { header: InterchangeHeader; partner?: CompiledPartner; duplicateOf: string | null; identifyError?: TranslationError; ta1s?: number }[] = [];
     let current: (typeof interchanges)[number] | undefined;
+    // The current group's sender, when its GS02 is not the GS id its interchange's partner declares
+    // (registry.identifyX12 with the group): its transactions are then unidentified. Acknowledgments
+    // still follow the interchange's partner.
+    let groupMismatch: TranslationError | undefined;
     // One await per chunk read (readX12Batches), not per event.
     for await (const batch of readX12Batches(path)) for (const ev of batch) {
       if (ev.type === 'interchange-start') {
@@ -208,15 +212,24 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
         }
         if (duplicateOf) ctx.log.warn({ fileId, interchange: ev.header.control.trim(), duplicateOf, policy: ctx.duplicates.interchange }, 'duplicate interchange');
         current = { header: ev.header, partner, duplicateOf, identifyError };
+        groupMismatch = undefined;
         interchanges.push(current);
         report.accept({ ...ev, issues });
         continue;
+      }
+      if (ev.type === 'group-start' || ev.type === 'group-end') {
+        groupMismatch = undefined;
+        if (ev.type === 'group-start' && !file.partner && current?.partner) {
+          const who = registry.identifyX12(current.header, ev.header);
+          if ('code' in who) groupMismatch = { code: who.code, severity: 'error', message: who.message, line: ev.header.gs.loc.line, column: ev.header.gs.loc.column };
+        }
       }
       if (ev.type === 'transaction') {
         const tx = ev.transaction;
         const validation = validateTransaction(tx, { tree: true });
         report.acceptTransaction(tx, validation);
         const ic = current;
+        const mismatch = groupMismatch;
         await writer.add(null, () => {
           if (ic?.duplicateOf) {
             return { format: 'x12', partner: ic.partner?.id, label: `${tx.setId} ${tx.control}`, line: tx.segments[0]?.loc.line ?? 1,
@@ -224,7 +237,9 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
                 message: `interchange already received in file ${ic.duplicateOf}`, line: tx.segments[0]?.loc.line ?? 1, column: 1 }],
               x12: { interchange: tx.interchange?.control.trim() ?? '', group: tx.group?.control.trim() ?? '', setId: tx.setId, control: tx.control } };
           }
-          return translateTransaction(tx, ic?.partner, ic?.identifyError, opts, validation);
+          return mismatch
+            ? translateTransaction(tx, undefined, mismatch, opts, validation)
+            : translateTransaction(tx, ic?.partner, ic?.identifyError, opts, validation);
         });
         continue;
       }

@@ -107,7 +107,11 @@ describe('the prairie-line partner', () => {
     expect(batches.length).toBeGreaterThan(3);
     for (const b of batches) expect(b.length).toBeGreaterThan(0);
     const flat = batches.flat();
-    expect(flat).toHaveLength(750);
+    // 750 transactions, and each copy after the first repeats the interchange control number: an
+    // envelope unit for each of those 149.
+    expect(flat.filter((u) => u.x12)).toHaveLength(750);
+    expect(flat.filter((u) => !u.x12).map((u) => [u.label, u.status, u.errors.map((e) => e.code)])).toEqual(
+      Array.from({ length: 149 }, () => ['interchange 000002297', 'rejected', ['X12_DUPLICATE_INTERCHANGE_CONTROL']]));
     expect(JSON.stringify(flat)).toBe(JSON.stringify(await units(many)));
   });
 
@@ -141,7 +145,61 @@ describe('the prairie-line partner', () => {
     expect(u.events).toEqual([]);
     expect(u.errors).toHaveLength(1);
     expect(u.errors[0]).toMatchObject({ code: 'PARTNER_UNKNOWN_SENDER', line: 1, column: 1 });
-    expect(u.errors[0].message).toBe('no partner sends as ISA 02/PRLX; configured: 02/PRLF; closest: 02/PRLF');
+    expect(u.errors[0].message).toBe("no partner sends as ISA 02/PRLX; closest: 'prairie-line' (ISA 02/PRLF); configured: 'prairie-line' (ISA 02/PRLF)");
+  });
+
+  it('a group whose GS02 is not the partner\'s GS id is unidentified, with both ids in the message; a forced partner skips the check', async () => {
+    const text = readFileSync(fixture('214/004010/ltl-multi-status.edi'), 'latin1').replace('GS*QM*PRLF*', 'GS*QM*BOGUS*');
+    const us = await units(Buffer.from(text, 'latin1'));
+    expect(us.length).toBeGreaterThan(0);
+    for (const u of us) {
+      expect(u.status).toBe('unidentified');
+      expect(u.events).toEqual([]);
+      expect(u.errors).toEqual([expect.objectContaining({
+        code: 'PARTNER_UNKNOWN_SENDER', line: 2, column: 1,
+        message: "interchange from ISA 02/PRLF is partner 'prairie-line', but its group's GS02 'BOGUS' is not that partner's GS id 'PRLF'",
+      })]);
+    }
+    const forced = await units(Buffer.from(text, 'latin1'), { partner: 'prairie-line' });
+    expect(forced.map((u) => u.status)).toEqual(us.map(() => 'translated'));
+  });
+
+  it('an interchange from a partner whose folder does not compile says so, rather than "no partner"', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wb-broken-'));
+    try {
+      const copy = join(dir, 'prairie-line');
+      mkdirSync(join(copy, 'mappings'), { recursive: true });
+      writeFileSync(join(copy, 'partner.yaml'), readFileSync(join(repoRoot, 'partners/prairie-line/partner.yaml')));
+      for (const m of ['214-status.yaml', '210-invoice.yaml']) {
+        writeFileSync(join(copy, 'mappings', m), readFileSync(join(repoRoot, 'partners/prairie-line/mappings', m), 'utf8').replace(/B10\.01/g, 'B10.99'));
+      }
+      const { registry: reg, diagnostics: d } = PartnerRegistry.load(dir);
+      expect(d.some((x) => x.severity === 'error')).toBe(true);
+      const [u] = await units(fixture('214/004010/ltl-multi-status.edi'), {}, reg);
+      expect(u.status).toBe('unidentified');
+      expect(u.errors[0].message).toBe("ISA 02/PRLF is partner 'prairie-line', which has configuration errors (run waybill lint)");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('envelope findings (no GE, no IEA, GS missing elements) are units of their own, rejected, with codes and lines', async () => {
+    const lines = readFileSync(fixture('214/004010/ltl-multi-status.edi'), 'latin1').split(/~\r?\n?/).filter((l) => l !== '');
+    const cut = lines.filter((l) => !l.startsWith('GE*') && !l.startsWith('IEA*')).map((l) => (l.startsWith('GS*') ? 'GS*QM*PRLF*TRICOUNTYHWS*20250416*1105' : l));
+    const us = await units(Buffer.from(`${cut.join('~\n')}~\n`, 'latin1'));
+    const envelope = us.filter((u) => !u.x12);
+    expect(envelope.length).toBeGreaterThan(0);
+    for (const u of envelope) {
+      expect(u.status).toBe('rejected');
+      expect(u.label).toMatch(/^(interchange|group) /);
+      expect(u.events).toEqual([]);
+    }
+    const end = cut.length + 1; // the findings about missing trailers point at the end of the file (after its last line break)
+    expect(envelope.map((u) => [u.label, u.errors.map((e) => [e.code, e.line])])).toEqual([
+      ['group ? (interchange 000002291)', [['X12_GS_ELEMENT_MISSING', 2], ['X12_GS_ELEMENT_MISSING', 2]]],
+      ['group ? (interchange 000002291)', [['X12_GE_MISSING', end]]],
+      ['interchange 000002291', [['X12_IEA_MISSING', end]]],
+    ]);
   });
 
   it('a forced partner skips identification; an unknown forced partner throws', async () => {

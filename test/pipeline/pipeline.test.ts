@@ -157,6 +157,16 @@ describe('inbound pipeline', () => {
     expect(await ledger.units(first.fileId)).toHaveLength(5);
   });
 
+  it('a group whose GS02 is not its partner\'s GS id yields no events: its transactions are unidentified; the 997 still goes out', async () => {
+    const { ledger, take } = setup();
+    const bogus = Buffer.from(multiStatus.toString('latin1').replace('GS*QM*PRLF*', 'GS*QM*BOGUS*'), 'latin1');
+    const { fileId, result } = await take(bogus);
+    expect(result).toMatchObject({ newEvents: 0, acks: 1 });
+    expect(await ledger.countEvents()).toMatchObject({ total: 0 });
+    const units = await ledger.units(fileId);
+    expect(units.map((u) => [u.setId, u.control, u.state])).toEqual([['214', '0001', 'unidentified']]);
+  });
+
   it('a CSV file without a known partner fails with a coded error and nothing is lost', async () => {
     const { ledger, take } = setup();
     const csv = readFileSync(new URL('../../partners/sangamon-valley/samples/svxp_status_20250513_1100.csv', import.meta.url));
