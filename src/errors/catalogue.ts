@@ -192,6 +192,7 @@ const entries = {
   MAP_UNKNOWN_KEY: { severity: 'error', level: 'config', summary: 'a mapping has a key that is not allowed where it stands (with a did-you-mean)' },
   MAP_UNKNOWN_TARGET: { severity: 'error', level: 'config', summary: "a mapping's target is unknown: no such canonical event type (inbound), or no such output format or transaction-set schema (outbound)" },
   MAP_UNKNOWN_COMMAND: { severity: 'error', level: 'config', summary: "an outbound mapping's source is not a known canonical command type" },
+  MAP_VERSION_INVALID: { severity: 'error', level: 'config', summary: "an inbound mapping's version is not an X12 version Waybill has the transaction set's schema for, or is given on a CSV or XML mapping" },
   MAP_SOURCE_MISMATCH: { severity: 'error', level: 'config', summary: "a mapping's source is not the document or command the partner.yaml entry that uses it declares" },
   MAP_TARGET_MISMATCH: { severity: 'error', level: 'config', summary: "an outbound mapping's target is not the format the partner.yaml outbound entry declares" },
   MAP_UNKNOWN_FIELD: { severity: 'error', level: 'config', summary: 'a mapping names a field the canonical event or command type does not have (with a did-you-mean)' },

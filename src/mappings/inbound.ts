@@ -9,7 +9,8 @@ import type { CodeTables } from './tables.js';
 import type { YamlSource } from './yaml-source.js';
 import type { CanonicalTarget } from './canonical-target.js';
 
-const TOP_KEYS = ['description', 'source', 'target', 'foreach', 'when', 'fields'];
+// `version` (X12 only) is read by the registry, which compiles the mapping against that version's schema.
+const TOP_KEYS = ['description', 'source', 'target', 'version', 'foreach', 'when', 'fields'];
 
 export interface CompiledInbound<C> {
   file: string;

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { GroupHeader, InterchangeHeader } from '../translators/x12/model.js';
-import { getSchema, resolveSchemaVersion } from '../translators/x12/schema.js';
+import { getSchema, resolveSchemaVersion, supportedSchemas } from '../translators/x12/schema.js';
 import { prepareFastValidation } from '../canonical/fast-validate.js';
 import { canonicalTarget, canonicalTypes } from './canonical-target.js';
 import { didYouMean, hasErrorDiagnostics, type Diagnostic } from './diagnostics.js';
@@ -66,8 +66,8 @@ export function compilePartner(dir: string): { partner: CompiledPartner | null; 
     const file = join(dir, entry.mapping);
     if (!existsSync(file)) continue; // reported by loadPartner
     const src = YamlSource.load(file);
-    const declared = (src.value as { version?: unknown } | undefined)?.version;
-    const adapter = adapterForDocument(entry.document, typeof declared === 'string' ? declared : config.x12?.version);
+    const declared = inboundVersion(src, entry.document, diagnostics);
+    const adapter = adapterForDocument(entry.document, declared ?? config.x12?.version);
     const { mapping, diagnostics: d } = compileInbound({
       src, adapter: adapter as SourceAdapter<unknown>, tables,
       canonical: (t) => canonicalTarget(t, 'inbound'), canonicalTypes,
@@ -95,6 +95,31 @@ export function compilePartner(dir: string): { partner: CompiledPartner | null; 
 
   if (hasErrorDiagnostics(diagnostics)) return { partner: null, config, diagnostics };
   return { partner: { id: config.id, dir, config, tables, inbound, outbound }, config, diagnostics };
+}
+
+/**
+ * An inbound X12 mapping's own `version` (the version the partner sends that document in, when it is not
+ * partner.yaml's x12.version, which is what we send), checked: an X12 version Waybill has the set's schema
+ * for. Undefined when absent or unusable (the problem is in `diagnostics`).
+ */
+function inboundVersion(src: YamlSource, document: string, diagnostics: Diagnostic[]): string | undefined {
+  const raw = src.value;
+  if (typeof raw !== 'object' || raw === null || !('version' in raw)) return undefined;
+  const declared = (raw as { version?: unknown }).version;
+  if (!document.startsWith('x12/')) {
+    diagnostics.push(src.diagnostic('MAP_VERSION_INVALID', `'version' applies to X12 mappings only, not to ${document}`, ['version'], { key: true }));
+    return undefined;
+  }
+  const setId = document.slice(4);
+  const version = typeof declared === 'string' || typeof declared === 'number' ? resolveSchemaVersion(String(declared)) : null;
+  if (!version || !getSchema(setId, version)) {
+    const known = supportedSchemas().filter((x) => x.setId === setId).map((x) => x.version);
+    diagnostics.push(src.diagnostic('MAP_VERSION_INVALID',
+      `version '${String(declared)}' is not an X12 version Waybill has a ${setId} schema for; use ${known.length ? known.map((v) => `"${v}"`).join(' or ') : '(none: this set has no schema)'}`,
+      ['version'], { suggestion: known.length ? didYouMean(String(declared), known) : undefined }));
+    return undefined;
+  }
+  return version;
 }
 
 export class PartnerRegistry {
