@@ -17,6 +17,47 @@ const isaId = z.strictObject({
 
 const delimiterChar = z.string().length(1, 'a delimiter is one character');
 
+/** One ASCII character other than CR or LF: what the CSV reader takes as a delimiter, quote or escape. */
+const csvChar = z.string().regex(/^[\x00-\x09\x0b\x0c\x0e-\x7f]$/, 'one ASCII character other than CR or LF');
+
+/**
+ * How a CSV inbound document is read: the CSV reader's own options (CsvReadOptions in
+ * translators/csv/reader.ts), same names, same meanings, same defaults; `chunkSize` (a read-buffer size,
+ * not a property of the file) is left to the gateway. Checked here as readCsv would check them, so a bad
+ * block is a lint error with a position instead of a failure on the partner's first file.
+ */
+export const csvInboundOptionsSchema = z.strictObject({
+  /** true (default): the first record names the columns; false: none (#N positions); a list: the names, no header row. */
+  header: z.union([
+    z.boolean(),
+    z.array(z.string().refine((n) => n.trim() !== '', 'a column name must not be empty'))
+      .min(1, 'a list of column names must not be empty')
+      .superRefine((names, ctx) => {
+        const seen = new Map<string, number>();
+        names.forEach((n, i) => {
+          const first = seen.get(n);
+          if (first !== undefined) ctx.addIssue({ code: 'custom', message: `column name '${n}' is given twice (columns ${first + 1} and ${i + 1})`, path: [i] });
+          else seen.set(n, i);
+        });
+      }),
+  ], { error: 'header is true (the first record names the columns), false (no header row, columns by #N) or a list of column names' }).optional(),
+  delimiter: csvChar.optional(),
+  quote: csvChar.optional(),
+  escape: csvChar.optional(),
+  encoding: z.enum(['utf8', 'latin1', 'utf16le']).optional(),
+  skipEmptyLines: z.boolean().optional(),
+  trim: z.boolean().optional(),
+  maxRecordSize: z.number().int('maxRecordSize is a whole number of bytes').positive('maxRecordSize is a positive number of bytes').optional(),
+  relaxColumnCount: z.boolean().optional(),
+}).superRefine((o, ctx) => {
+  // The reader's own cross-checks (normalizeOptions), with its defaults.
+  const delimiter = o.delimiter ?? ',';
+  const quote = o.quote ?? '"';
+  const escape = o.escape ?? quote;
+  if (delimiter === quote) ctx.addIssue({ code: 'custom', message: `the delimiter and the quote must differ (both ${JSON.stringify(quote)})`, path: [o.quote !== undefined ? 'quote' : 'delimiter'] });
+  if (escape === delimiter && delimiter !== quote) ctx.addIssue({ code: 'custom', message: `the escape and the delimiter must differ (both ${JSON.stringify(escape)})`, path: [o.escape !== undefined ? 'escape' : 'delimiter'] });
+});
+
 export const partnerSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'partner ids are lowercase letters, digits and dashes'),
   name: z.string().min(1),
@@ -53,6 +94,8 @@ export const partnerSchema = z.strictObject({
     mapping: z.string().min(1),
     /** For CSV/XML: file-name glob that selects this mapping (default: every file of that format). */
     match: z.string().optional(),
+    /** For CSV only: how the file is read (delimiter, header, quote, encoding, ...); default: the reader's defaults. */
+    csv: csvInboundOptionsSchema.optional(),
   })).default([]),
   outbound: z.array(z.strictObject({
     command: z.string().regex(/^[a-z.]+@\d+$/, "a command is a canonical type with version, e.g. 'load.tender@1'"),
@@ -108,6 +151,9 @@ export function loadPartner(dir: string): LoadedPartner {
     }
   }
   config.inbound.forEach((entry, i) => {
+    if (entry.csv !== undefined && entry.document !== 'csv') {
+      diagnostics.push(src.diagnostic('PARTNER_CONFIG_INVALID', `a 'csv' block only applies to document 'csv', not '${entry.document}'`, ['inbound', i, 'csv'], { key: true }));
+    }
     if (!existsSync(join(dir, entry.mapping))) {
       diagnostics.push(src.diagnostic('PARTNER_MAPPING_MISSING', `mapping file '${entry.mapping}' does not exist`, ['inbound', i, 'mapping'],
         { suggestion: didYouMean(entry.mapping, listMappings(dir)) }));

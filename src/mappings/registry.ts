@@ -3,6 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import type { CsvReadOptions } from '../translators/csv/reader.js';
 import type { GroupHeader, InterchangeHeader } from '../translators/x12/model.js';
 import { getSchema, resolveSchemaVersion, supportedSchemas } from '../translators/x12/schema.js';
 import { prepareFastValidation } from '../canonical/fast-validate.js';
@@ -23,6 +24,8 @@ export interface InboundRoute {
   /** File-name glob for CSV/XML, as a RegExp; null matches every file of the format. */
   match: RegExp | null;
   mapping: CompiledInbound<unknown>;
+  /** CSV only: how the file is read (partner.yaml `csv:`); absent means the reader's defaults. */
+  csv?: CsvReadOptions;
 }
 
 export interface OutboundRoute {
@@ -80,7 +83,7 @@ export function compilePartner(dir: string): { partner: CompiledPartner | null; 
     if (mapping) {
       // The canonical validator of what the mapping makes is compiled now, not on the first event.
       prepareFastValidation(mapping.target);
-      inbound.push({ document: entry.document, match: entry.match ? globToRegExp(entry.match) : null, mapping });
+      inbound.push({ document: entry.document, match: entry.match ? globToRegExp(entry.match) : null, mapping, ...(entry.csv && { csv: entry.csv }) });
     }
   }
 

@@ -366,6 +366,11 @@ export function translateTransaction(
   return unit;
 }
 
+/**
+ * Translates a CSV file, one unit per record. The file is read with the options of the partner's route
+ * that matches its name (partner.yaml `csv:`: delimiter, header, quote, encoding, ...); `opts.csv`, when
+ * given, overrides them key by key.
+ */
 export async function* translateCsv(
   source: string | Buffer, partner: CompiledPartner, opts: TranslateOptions & { csv?: CsvReadOptions },
 ): AsyncGenerator<TranslatedUnit> {
@@ -376,7 +381,9 @@ export async function* translateCsv(
       errors: [{ code: 'MAP_NO_MAPPING', severity: 'error', message: `partner '${partner.id}' has no CSV mapping for '${name}'`, line: 1, column: 1 }] };
     return;
   }
-  for await (const item of readCsv(source, opts.csv)) {
+  // Keys the caller leaves undefined keep the route's value.
+  const csv = opts.csv ? { ...route.csv, ...Object.fromEntries(Object.entries(opts.csv).filter(([, v]) => v !== undefined)) } : route.csv;
+  for await (const item of readCsv(source, csv)) {
     if (item.kind === 'header') continue;
     if (item.kind === 'issue') {
       yield { format: 'csv', partner: partner.id, label: item.index ? `record ${item.index}` : 'file', line: item.line, status: 'rejected', events: [],
