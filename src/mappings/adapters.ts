@@ -41,6 +41,11 @@ export class CsvAdapter implements SourceAdapter<CsvContext> {
     return [];
   }
 
+  /** Where a value path points: its record's line, and the column by name or number (failures name it). */
+  locate(path: unknown, ctx: CsvContext): SourceLoc {
+    return { line: ctx.record.line, column: 1, what: typeof path === 'number' ? `column #${path}` : `column '${String(path)}'` };
+  }
+
   loc(ctx: CsvContext): SourceLoc {
     return { line: ctx.record.line, column: 1, what: `record ${ctx.record.index}` };
   }
@@ -101,6 +106,15 @@ export class XmlAdapter implements SourceAdapter<XmlContext> {
     return found.map((node, i) => {
       return { node, root: ctx.root, path: `${base}/${p.replace(/^\//, '')}[${i + 1}]` };
     });
+  }
+
+  /**
+   * Where a value path points, as an absolute element path (`/Invoice/Terms`): the tree keeps no line
+   * numbers, so failures name the element instead.
+   */
+  locate(path: unknown, ctx: XmlContext): SourceLoc {
+    const p = path as string;
+    return { line: 1, column: 1, what: p.startsWith('/') ? p : `${ctx.path}/${p}` };
   }
 
   loc(ctx: XmlContext): SourceLoc {

@@ -441,7 +441,12 @@ function mapInto(
     if (!(err instanceof MappingFailure)) throw err;
     unit.status = 'failed';
     unit.events = [];
-    unit.errors.push(fromFailure(err, unit.line));
+    const e = fromFailure(err, unit.line);
+    // A CSV record is one line and the XML tree keeps no positions: the column or element the failing
+    // value comes from is what tells the analyst where to look.
+    const what = err.source?.what;
+    if (what && (what.startsWith('column ') || what.startsWith('/'))) e.message += ` (${what.startsWith('/') ? `at ${what}` : what})`;
+    unit.errors.push(e);
   }
 }
 

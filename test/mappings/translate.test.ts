@@ -325,6 +325,8 @@ fields:
     expect(unmapped.status).toBe('failed');
     expect(unmapped.events).toEqual([]);
     expect(unmapped.errors.map((e) => e.code)).toEqual(['MAP_UNMAPPED_CODE']);
+    // The tree keeps no line numbers: the message names the element the value came from.
+    expect(unmapped.errors[0].message).toBe("code 'QQ' is not in table 'x12-shipment-status' (unmapped: error) (at /Shipments/Shipment[2]/Event/Code)");
   });
 });
 
@@ -389,7 +391,7 @@ fields:
     const parsed = parseEvent(first);
     expect(JSON.stringify(parsed.ok && parsed.value)).toBe(JSON.stringify(first));
     // An ISO date where the partner's layout is MM/DD/YYYY fails that record alone.
-    expect(out[2].errors.map((e) => [e.code, e.line, e.message])).toEqual([['MAP_BAD_DATE', 4, "'2025-07-17' does not match the date format 'MM/DD/YYYY'"]]);
+    expect(out[2].errors.map((e) => [e.code, e.line, e.message])).toEqual([['MAP_BAD_DATE', 4, "'2025-07-17' does not match the date format 'MM/DD/YYYY' (column 'Date')"]]);
   });
 
   it('an item is checked against the list element schema: unknown fields, required fields never assigned, a target that is no list', () => {
