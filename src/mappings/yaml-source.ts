@@ -1,7 +1,7 @@
 // YAML with positions: analysts' files are parsed once, and every later diagnostic can point back at
 // the line and column of the key or value it is about.
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLError } from 'yaml';
 import type { Diagnostic } from './diagnostics.js';
 
 export type YamlPath = readonly (string | number)[];
@@ -20,21 +20,17 @@ export class YamlSource {
     private readonly doc: Document.Parsed,
     private readonly lines: LineCounter,
   ) {
-    for (const e of doc.errors) {
-      const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
-      this.diagnostics.push({ code: 'YAML_SYNTAX', severity: 'error', message: e.message.split('\n')[0], file, line: pos.line, column: pos.col });
-    }
-    for (const w of doc.warnings) {
-      const pos = w.linePos?.[0] ?? { line: 1, col: 1 };
-      this.diagnostics.push({ code: 'YAML_WARNING', severity: 'warning', message: w.message.split('\n')[0], file, line: pos.line, column: pos.col });
-    }
+    for (const e of doc.errors) this.diagnostics.push(this.parserDiagnostic(e, 'YAML_SYNTAX', 'error'));
+    for (const w of doc.warnings) this.diagnostics.push(this.parserDiagnostic(w, 'YAML_WARNING', 'warning'));
     // Duplicate keys are errors in YAML 1.2 and `yaml` reports them; aliases are bounded to stop "billion laughs".
     this.value = doc.errors.length === 0 ? doc.toJS({ maxAliasCount: 100 }) : undefined;
   }
 
   static parse(text: string, file: string): YamlSource {
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true, strict: true });
+    // prettyErrors off: the pretty form appends " at line L, column C:" and a code excerpt to each message,
+    // which a diagnostic (file:line:col, one line) says already; parserDiagnostic places the bare message.
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
     return new YamlSource(file, doc, lines);
   }
 
@@ -64,6 +60,12 @@ export class YamlSource {
     const last = String(path[path.length - 1]);
     const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === last);
     return (pair?.key as Node) ?? null;
+  }
+
+  /** A parser error or warning as a diagnostic: its own sentence, where it starts (1:1 when the parser gives no offset). */
+  private parserDiagnostic(e: YAMLError, code: 'YAML_SYNTAX' | 'YAML_WARNING', severity: Diagnostic['severity']): Diagnostic {
+    const { line, column } = e.pos[0] >= 0 ? this.posOfOffset(e.pos[0]) : { line: 1, column: 1 };
+    return { code, severity, message: e.message.split('\n')[0], file: this.file, line, column };
   }
 
   private posOfOffset(offset: number): Position {

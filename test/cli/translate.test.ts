@@ -91,4 +91,22 @@ describe('waybill translate', () => {
     expect(r.stdout).toBe(`${JSON.stringify(JSON.parse(r.stdout), null, 2)}\n`);
     expect(JSON.parse(r.stdout)).toMatchObject({ events: [], valid: false, units: [{ label: 'file', status: 'rejected', errors: [{ code: 'X12_ISA_TRUNCATED' }] }] });
   }, 60_000);
+
+  // receivedAt goes on every event: a value the canonical schema refuses used to fail each transaction
+  // with MAP_CANONICAL_INVALID (exit 1). It is the flag that is wrong: a usage error, before any output.
+  it.each([
+    ['notadate', 'must be an ISO 8601 timestamp with seconds and a UTC offset, e.g. "2024-03-05T14:30:00-05:00"'],
+    ['2024-02-01T00:00:00', 'timestamp has no UTC offset; expected e.g. "2024-03-05T14:30:00-05:00" or "2024-03-05T19:30:00Z"'],
+  ])("--received-at '%s': exit 2 with a usage error naming the flag and the form", async (value, why) => {
+    const r = await waybill(['translate', badTx, '--partners', partners, '--received-at', value]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`waybill: CLI_USAGE: --received-at '${value}': ${why}\n`);
+  }, 60_000);
+
+  it('--received-at with an offset other than Z is taken as given', async () => {
+    const r = await waybill(['translate', badTx, '--json', '--partners', partners, '--received-at', '2024-02-01T06:30:00+05:30']);
+    expect(r.status).toBe(1); // the file's second transaction is bad on purpose
+    expect(JSON.parse(r.stdout).events.map((e: { receivedAt: string }) => e.receivedAt)).toEqual(['2024-02-01T06:30:00+05:30']);
+  }, 60_000);
 });

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { parseAs, type TypeKey } from '../../canonical/index.js';
+import { parseEvent } from '../../canonical/index.js';
 import { didYouMean, formatDiagnostic } from '../../mappings/diagnostics.js';
 import { frozenControls } from '../../mappings/partner-tests.js';
 import { PartnerRegistry } from '../../mappings/registry.js';
 import { MappingFailure } from '../../mappings/spec.js';
+import type { ErrorCode } from '../../errors/catalogue.js';
 import { CliError } from '../cli-error.js';
 import { requireReadableFile } from '../files.js';
 
@@ -15,20 +16,41 @@ export interface RenderFlags {
   control?: string;
 }
 
+/**
+ * Control numbers `--control` may start from: what the gateway's allocator hands out (the ledger's
+ * nextControlNumbers counts from 1 up to CONTROL_MAX in src/ledger/sqlite.ts). ISA13 is 9 digits, and
+ * 0 is no number a partner expects (the writer would print ISA13 000000000 and ST02 0000).
+ */
+const CONTROL_MIN = 1;
+const CONTROL_MAX = 999_999_999;
+
+/** `--control` as a number, or a usage error: `Number()` alone lets 'abc' through as NaN and '1e3' as 1000. */
+function parseControlFlag(value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= CONTROL_MIN && n <= CONTROL_MAX)) {
+    throw new CliError('CLI_USAGE', `--control takes a whole number from ${CONTROL_MIN} to ${CONTROL_MAX} (ISA13 has 9 digits), not '${value}'`);
+  }
+  return n;
+}
+
+/** One coded line on stderr, in the form main.ts gives a thrown error: `waybill: CODE: message`. */
+function printError(code: ErrorCode, message: string): void {
+  process.stderr.write(`waybill: ${code}: ${message}\n`);
+}
+
 export async function renderCommand(file: string, flags: RenderFlags): Promise<number> {
   requireReadableFile(file);
-  let command: unknown;
-  try {
-    command = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new CliError('CLI_FILE_UNREADABLE', `${file} is not JSON: ${(err as Error).message}`);
-  }
-  const type = String((command as { type?: unknown })?.type ?? '');
-  const checked = parseAs(type as TypeKey, command);
+  // Checked before the command, so a bad flag is a usage error (2) whatever the file holds.
+  const control = parseControlFlag(flags.control ?? '1');
+  // parseEvent checks JSON syntax, the type and the type's schema, and never throws (an unknown type
+  // is an issue at `type`, not a crash).
+  const checked = parseEvent(readFileSync(file, 'utf8'));
   if (!checked.ok) {
-    for (const i of checked.issues) process.stderr.write(`${file}: ${i.path}: ${i.message}\n`);
-    throw new CliError('CLI_USAGE', `${file} is not a valid command${type ? ` of type ${type}` : ' (no type)'}`, 1);
+    // Bad input data, not bad arguments: exit 1, one coded line per problem, each with its path.
+    for (const i of checked.issues) printError('CLI_COMMAND_INVALID', `${file}: ${i.path}: ${i.message}`);
+    return 1;
   }
+  const type = checked.type;
   const { registry, diagnostics } = PartnerRegistry.load(flags.partners);
   const partner = registry.get(flags.partner);
   if (!partner) {
@@ -41,10 +63,9 @@ export async function renderCommand(file: string, flags: RenderFlags): Promise<n
     throw new CliError('CLI_USAGE', `partner '${partner.id}' has no outbound mapping for ${type}${flags.format ? ` as ${flags.format}` : ''}`);
   }
   let controls = frozenControls();
-  if (!flags.frozen && flags.control) {
-    const start = Number(flags.control);
-    let n = start;
-    controls = { next: (kind) => (kind === 'transaction' ? String(n++).padStart(4, '0') : String(start)) };
+  if (!flags.frozen) {
+    let n = control;
+    controls = { next: (kind) => (kind === 'transaction' ? String(n++).padStart(4, '0') : String(control)) };
   }
   const now = flags.frozen ? new Date('2025-01-01T00:00:00Z') : new Date();
   try {
@@ -53,7 +74,7 @@ export async function renderCommand(file: string, flags: RenderFlags): Promise<n
   } catch (err) {
     if (err instanceof MappingFailure) {
       const m = err.mapping ? ` (mapping ${err.mapping.file}:${err.mapping.line}:${err.mapping.column})` : '';
-      process.stderr.write(`waybill: ${err.code}: ${err.message}${m}\n`);
+      printError(err.code, `${err.message}${m}`);
       return 1;
     }
     throw err;

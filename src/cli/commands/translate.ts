@@ -1,6 +1,7 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { Timestamp } from '../../canonical/index.js';
 import { PartnerRegistry } from '../../mappings/registry.js';
 import { formatDiagnostic } from '../../mappings/diagnostics.js';
 import { translateX12InWorkers } from '../../mappings/parallel.js';
@@ -17,10 +18,21 @@ export interface TranslateFlags {
   workers?: string;
 }
 
+/**
+ * `--received-at` is stamped on every event as its receivedAt, so it must pass the same rule the canonical
+ * schema applies there (Timestamp): checked once here, or every transaction fails with MAP_CANONICAL_INVALID.
+ */
+function checkReceivedAt(value: string): void {
+  const checked = Timestamp.safeParse(value);
+  // The schema's own message names the form and gives an example.
+  if (!checked.success) throw new CliError('CLI_USAGE', `--received-at '${value}': ${checked.error.issues[0].message}`);
+}
+
 export async function translateCommand(file: string, flags: TranslateFlags): Promise<number> {
   requireReadableFile(file);
   const workers = Number(flags.workers ?? '1');
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new CliError('CLI_USAGE', `--workers takes a whole number from 1 to 64, not '${flags.workers}'`);
+  if (flags.receivedAt !== undefined) checkReceivedAt(flags.receivedAt);
   const { registry, diagnostics } = PartnerRegistry.load(flags.partners);
   if (flags.partner && !registry.get(flags.partner)) {
     const broken = diagnostics.filter((d) => d.file.includes(`/${flags.partner}/`));

@@ -1,0 +1,72 @@
+// `waybill render` at its edges: --control is checked before it reaches the X12 writer (a usage error,
+// exit 2), and a command that is not a valid canonical command is invalid data (exit 1), reported as one
+// CLI_COMMAND_INVALID line per problem with its path.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot, waybill } from '../helpers/cli.js';
+
+const partners = join(repoRoot, 'partners');
+const tender = join(partners, 'granite-ridge/samples/204-original-BPL-88104217.json');
+const render = (file: string, ...more: string[]) => waybill(['render', file, '--partner', 'granite-ridge', '--partners', partners, ...more]);
+const dir = mkdtempSync(join(tmpdir(), 'wb-render-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function commandFile(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+/** The control numbers of a rendered X12 document: ISA13, GS06, ST02. */
+function controlsOf(x12: string): string[] {
+  const [isa, gs, st] = x12.split('\n').map((line) => line.split('|'));
+  return [isa[13], gs[6], st[2]];
+}
+
+describe('waybill render --control', () => {
+  it('numbers ISA13, GS06 and ST02 from a valid start, up to the 9-digit maximum', async () => {
+    const r = await render(tender, '--control', '42');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(controlsOf(r.stdout)).toEqual(['000000042', '42', '0042']);
+    const top = await render(tender, '--control', '999999999');
+    expect(top.status).toBe(0);
+    expect(controlsOf(top.stdout)).toEqual(['999999999', '999999999', '999999999']);
+  }, 60_000);
+
+  // Before the check: 'abc' reached the writer as NaN (X12_WRITE_VALUE_INVALID, exit 1) and 0 was
+  // written as ISA13 000000000 / ST02 0000.
+  it.each(['abc', '0', '1000000000', '1e3', '5.0', '-1'])("refuses '%s' as a usage error (exit 2) before rendering", async (value) => {
+    const r = await render(tender, `--control=${value}`);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`waybill: CLI_USAGE: --control takes a whole number from 1 to 999999999 (ISA13 has 9 digits), not '${value}'\n`);
+  }, 60_000);
+});
+
+describe('waybill render with an invalid command', () => {
+  it('prints one CLI_COMMAND_INVALID line per schema problem, with its path, and exits 1', async () => {
+    const file = commandFile('no-stops.json', JSON.stringify({ type: 'load.tender@1', kind: 'command', stops: 'none' }));
+    const r = await render(file);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(1);
+    for (const line of lines) expect(line).toMatch(new RegExp(`^waybill: CLI_COMMAND_INVALID: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\S+: .+$`));
+    expect(lines).toContain(`waybill: CLI_COMMAND_INVALID: ${file}: id: is required (expected string)`);
+    expect(lines.some((l) => l.startsWith(`waybill: CLI_COMMAND_INVALID: ${file}: stops: `))).toBe(true);
+    expect(r.stderr).not.toContain('CLI_USAGE');
+  }, 60_000);
+
+  it('reports an unknown type at `type` (it used to crash with an internal error) and text that is not JSON at (root)', async () => {
+    const unknown = await render(commandFile('unknown.json', '{ "type": "pickup.request@1" }'));
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(/^waybill: CLI_COMMAND_INVALID: \S+unknown\.json: type: unknown type "pickup\.request@1"; one of .*load\.tender@1/);
+    expect(unknown.stderr.trimEnd().split('\n')).toHaveLength(1);
+    const notJson = await render(commandFile('not-json.json', 'type: load.tender@1\n'));
+    expect(notJson.status).toBe(1);
+    expect(notJson.stderr).toMatch(/^waybill: CLI_COMMAND_INVALID: \S+not-json\.json: \(root\): not valid JSON: /);
+  }, 60_000);
+});
