@@ -91,7 +91,7 @@ export function buildProgram(): { program: Command; exitCode: () => number } {
     .description('Run partners\' sample-based tests (partners/*/tests/*.yaml) with readable diffs')
     .argument('[paths...]', 'partner folders or a partners root (default: every partner)')
     .option('--partners <dir>', 'the partners root (env WAYBILL_PARTNERS)', partnersDefault)
-    .option('--update', 'rewrite the expected files with the actual output, for review')
+    .option('--update', 'rewrite the expected files, and the errors/events written in the test files, with the actual output, for review')
     .option('--json', 'print results as one JSON object')
     .addHelpText('after', '\nExit status: 0 all passed, 1 some failed, 2 usage error.')
     .action(run(testCommand));

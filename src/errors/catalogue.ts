@@ -244,6 +244,7 @@ const entries = {
   PARTNER_UNKNOWN_SENDER: { severity: 'error', level: 'interchange', summary: 'an inbound interchange comes from an ISA sender (or GS02 id) that no partner is configured with' },
   TABLE_INVALID: { severity: 'error', level: 'config', summary: 'a code table file (tables/*.yaml) is not valid' },
   TEST_CASE_INVALID: { severity: 'error', level: 'config', summary: 'a partner test case file (waybill test) is not valid' },
+  TEST_JSON_INVALID: { severity: 'error', level: 'config', summary: "a JSON file of a partner test case (its expected events, or an outbound case's command) is not valid JSON" },
   YAML_SYNTAX: { severity: 'error', level: 'config', summary: 'a configuration file is not valid YAML' },
   YAML_WARNING: { severity: 'warning', level: 'config', summary: 'the YAML parser has a warning about a configuration file; it is read all the same' },
 

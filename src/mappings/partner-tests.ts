@@ -3,13 +3,15 @@
 // and the acknowledgment; an outbound case renders a command JSON and compares the file byte for byte.
 // Everything runs on a frozen clock and frozen control numbers, so results are reproducible.
 
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { isCollection, isMap, isScalar, parseDocument, stringify, type Node, type Pair, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import { parseAs, type TypeKey } from '../canonical/index.js';
 import { buildAcks } from '../translators/x12/acks/build.js';
 import { inspectX12Sync } from '../translators/x12/inspect.js';
-import { formatDiagnostic, sortDiagnostics } from './diagnostics.js';
+import { formatDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { compilePartner, PartnerRegistry, type CompiledPartner } from './registry.js';
 import { MappingFailure } from './spec.js';
 import { sniffFormat, translateCsv, translateX12, translateXml, type TranslatedUnit } from './translate.js';
@@ -40,9 +42,9 @@ export interface PartnerTestResult {
   partner: string;
   file: string;
   ok: boolean;
-  /** Readable differences, one per line. */
+  /** Readable differences, each followed by the actual output (or the file it was written to), one line per entry. */
   diffs: string[];
-  /** Expected files written by --update. */
+  /** Expected files written by --update (the test file itself when its inline expectations were rewritten). */
   updated: string[];
 }
 
@@ -135,88 +137,295 @@ function readExpected(file: string): string | null {
   return existsSync(file) ? readFileSync(file, 'utf8') : null;
 }
 
-async function runCase(testFile: string, partner: CompiledPartner, registry: PartnerRegistry, update: boolean): Promise<PartnerTestResult> {
-  const result: PartnerTestResult = { partner: partner.id, file: testFile, ok: true, diffs: [], updated: [] };
+// ---- the actual output, shown after a failed comparison ----
+
+/**
+ * Up to this size the actual output is printed under its diff, where the analyst is already reading: an
+ * acknowledgment, a 204 (30-50 lines), one event. Bigger output (six status events are some 250 lines of
+ * JSON) would bury the diff, so it goes to a file instead.
+ */
+const INLINE_ACTUAL = { lines: 60, chars: 6000 };
+
+/** Where an actual output too big to print goes: next to the expected file, `.actual` before its extension (so editors and diff tools treat both alike). */
+function actualPath(expectedFile: string): string {
+  const ext = extname(expectedFile);
+  return `${expectedFile.slice(0, expectedFile.length - ext.length)}.actual${ext}`;
+}
+
+/** A line as printed: control characters (an X12 delimiter such as 0x1D, a CR before the newline) spelled out. */
+function visible(line: string): string {
+  return line.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => (c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
+/**
+ * The actual output that failed to match `file`: its lines when small, else the path it was written to.
+ * `shown` names `file` as the report does (relative to the test file, like the expected files).
+ */
+function showActual(file: string, shown: string, actual: string): string[] {
+  const lines = actual.replace(/\n$/, '').split('\n');
+  if (lines.length <= INLINE_ACTUAL.lines && actual.length <= INLINE_ACTUAL.chars) {
+    clearActual(file);
+    return ['actual output:', ...lines.map((l) => `  ${visible(l)}`)];
+  }
+  writeFileSync(actualPath(file), actual);
+  return [`actual output (${lines.length} lines) written to ${actualPath(shown)}`];
+}
+
+/** A stale actual file (from an earlier failing run) would be mistaken for the current output, or committed. */
+function clearActual(file: string): void {
+  rmSync(actualPath(file), { force: true });
+}
+
+// ---- JSON files of a case (expected events, outbound commands) ----
+
+/** A case file that is not valid JSON: reported as `file:line:col CODE message`, as the YAML problems are. */
+class CaseFileError extends Error {
+  constructor(readonly diagnostic: Diagnostic) {
+    super(diagnostic.message);
+  }
+}
+
+/** JSON.parse, with a syntax error turned into a TEST_JSON_INVALID diagnostic naming the file and the place. */
+function parseJsonFile(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const message = (err as Error).message;
+    const { line, column } = jsonErrorPosition(text, message);
+    // The offset is in the position already; what is left is V8's own sentence.
+    const what = message.replace(/ in JSON at position \d+.*$/, '');
+    throw new CaseFileError({ code: 'TEST_JSON_INVALID', severity: 'error', message: `not valid JSON: ${what}`, file, line, column });
+  }
+}
+
+/**
+ * Where JSON.parse stopped. V8 gives the offset ("at position 12"; newer versions add "(line 2 column 5)")
+ * except at the end of the input ("Unexpected end of JSON input"), which is then the place.
+ */
+function jsonErrorPosition(text: string, message: string): { line: number; column: number } {
+  const lc = /\(line (\d+) column (\d+)\)/.exec(message);
+  if (lc) return { line: Number(lc[1]), column: Number(lc[2]) };
+  const at = /at position (\d+)/.exec(message);
+  const before = text.slice(0, at ? Number(at[1]) : text.length).split('\n');
+  return { line: before.length, column: before[before.length - 1].length + 1 };
+}
+
+// ---- inline expectations (in the test YAML itself), rewritten by --update ----
+
+type InlineKey = 'errors' | 'events';
+
+/** The value as YAML lines, unindented: errors one flow map a line, as analysts write them; events in block style. */
+function yamlLines(key: InlineKey, value: unknown[]): string[] {
+  if (key === 'errors') return value.map((e) => `- ${stringify(e, { collectionStyle: 'flow', lineWidth: 0 }).trimEnd()}`);
+  return value.length ? stringify(value, { lineWidth: 0 }).trimEnd().split('\n') : [];
+}
+
+/** `: []`, or a colon and the lines below it at `indent`. */
+function afterKey(lines: string[], indent: number): string {
+  return lines.length ? `:${lines.map((l) => `\n${' '.repeat(indent)}${l}`).join('')}` : ': []';
+}
+
+function columnOf(text: string, offset: number): number {
+  return offset - (text.lastIndexOf('\n', offset - 1) + 1);
+}
+
+/** The offset past the newline ending the line that holds offset - 1 (the end of the text when none does). */
+function endOfLine(text: string, offset: number): number {
+  const nl = text.indexOf('\n', Math.max(0, offset - 1));
+  return nl < 0 ? text.length : nl + 1;
+}
+
+/**
+ * Replaces a pair's value. A block list keeps its place and indentation, and the comment on its key's line;
+ * anything else (a flow list, nothing) is rewritten from the colon, so a comment after it stays after it.
+ */
+function replaceValue(text: string, pair: Pair, lines: string[]): string | null {
+  const key = pair.key as Node;
+  const value = pair.value as Node | null;
+  if (!key.range || !value?.range) return null;
+  // A block list's range runs past its last newline; that newline belongs to the lines after it.
+  let end = value.range[1];
+  while (end > value.range[0] && /[\r\n]/.test(text[end - 1])) end--;
+  if (lines.length && isCollection(value) && !value.flow) {
+    const start = value.range[0];
+    return text.slice(0, start) + lines.join(`\n${' '.repeat(columnOf(text, start))}`) + text.slice(end);
+  }
+  return text.slice(0, key.range[1]) + afterKey(lines, columnOf(text, key.range[0]) + 2) + text.slice(end);
+}
+
+/** Adds `key:` on a line of its own after the last entry of a block map, at the entries' indentation. */
+function appendPair(text: string, map: YAMLMap, key: string, lines: string[]): string | null {
+  const first = map.items[0]?.key as Node | undefined;
+  if (!first?.range || !map.range) return null;
+  const indent = columnOf(text, first.range[0]);
+  const at = endOfLine(text, map.range[1]);
+  const line = `${at === text.length && !text.endsWith('\n') ? '\n' : ''}${' '.repeat(indent)}${key}${afterKey(lines, indent + 2)}\n`;
+  return text.slice(0, at) + line + text.slice(at);
+}
+
+/**
+ * `text` with `expect.<key>` set to `value` and everything else byte for byte as it was: comments, layout
+ * and quoting stay, so the analyst reviews a diff of the expectation alone (re-serialising the document
+ * would refold long lines and move comments). Null when the layout is not one this edits (`expect` written
+ * as a flow map) or the edit would not read back as `value`: the change is then left to the analyst.
+ */
+export function setInlineExpectation(text: string, key: InlineKey, value: unknown[]): string | null {
+  const doc = parseDocument(text);
+  const expect = doc.get('expect', true);
+  if (doc.errors.length || !isMap(expect) || expect.flow) return null;
+  const pair = expect.items.find((p) => isScalar(p.key) && p.key.value === key);
+  const edited = pair ? replaceValue(text, pair, yamlLines(key, value)) : appendPair(text, expect, key, yamlLines(key, value));
+  if (edited === null) return null;
+  const want = doc.toJS() as { expect: Record<string, unknown> };
+  want.expect[key] = value;
+  const back = parseDocument(edited);
+  return back.errors.length === 0 && isDeepStrictEqual(back.toJS(), want) ? edited : null;
+}
+
+/** What to write by hand when --update cannot rewrite an inline expectation. */
+function byHand(key: InlineKey, value: unknown[]): string[] {
+  const lines = yamlLines(key, value);
+  return [
+    `not updated: --update cannot rewrite expect.${key} in this file's layout; change it by hand to:`,
+    ...(lines.length ? [`  ${key}:`, ...lines.map((l) => `    ${l}`)] : [`  ${key}: []`]),
+  ];
+}
+
+// ---- one case ----
+
+/** What the checks of one case share. */
+interface CaseRun {
+  testFile: string;
+  update: boolean;
+  result: PartnerTestResult;
+  /** Inline expectations for --update to rewrite in the test file once the case has run. */
+  inline: { key: InlineKey; value: unknown[] }[];
+}
+
+function fail(run: CaseRun, lines: string[]): void {
+  run.result.ok = false;
+  run.result.diffs.push(...lines);
+}
+
+/** Compares (or, under --update, writes) one expected file, given relative to the test file. */
+function compareFile(run: CaseRun, expectedFile: string, actual: string, kind: 'json' | 'text'): void {
+  const path = resolve(dirname(run.testFile), expectedFile);
+  const expected = readExpected(path);
+  if (run.update) {
+    clearActual(path);
+    if (expected !== actual) {
+      writeFileSync(path, actual);
+      run.result.updated.push(path);
+    }
+    return;
+  }
+  if (expected === null) return fail(run, [`missing expected file ${expectedFile} (run with --update to create it)`]);
+  const diffs = kind === 'json' ? jsonDiff(parseJsonFile(path, expected), JSON.parse(actual), 'events') : textDiff(expected, actual);
+  if (!diffs.length) return clearActual(path);
+  fail(run, [`${expectedFile}:`, ...diffs.map((d) => `  ${d}`), ...showActual(path, expectedFile, actual)]);
+}
+
+/** Inline events (`expect.events: [...]`): compared, shown like an expected file's (next to the test file when big), rewritten by --update. */
+function compareInlineEvents(run: CaseRun, expected: unknown[], actualJson: string): void {
+  const actual = JSON.parse(actualJson) as unknown[];
+  const diffs = jsonDiff(expected, actual, 'events');
+  const asFile = join(dirname(run.testFile), `${basename(run.testFile, extname(run.testFile))}.events.json`);
+  if (!diffs.length) return clearActual(asFile);
+  if (run.update) {
+    clearActual(asFile);
+    run.inline.push({ key: 'events', value: actual });
+    return;
+  }
+  fail(run, ['events:', ...diffs.map((d) => `  ${d}`), ...showActual(asFile, basename(asFile), actualJson)]);
+}
+
+type ExpectedError = { code: string; line?: number };
+
+/**
+ * The expected unit failures against the actual ones. --update rewrites them from the actual ones; an entry
+ * the analyst wrote without a line stays without one while its code still matches.
+ */
+function compareErrors(run: CaseRun, units: TranslatedUnit[], want: ExpectedError[]): void {
+  const failed = units.filter((u) => u.status !== 'translated');
+  const got = failed.map((u) => {
+    const e = u.errors.find((x) => x.severity === 'error');
+    return { code: e?.code ?? u.status, line: e?.line ?? u.line };
+  });
+  // An expected entry without a line matches any line.
+  const diffs = jsonDiff(want.map((e) => ({ code: e.code, ...(e.line !== undefined && { line: e.line }) })),
+    got.map((g, i) => ({ code: g.code, ...(want[i]?.line !== undefined && { line: g.line }) })), 'errors');
+  if (!diffs.length) return;
+  if (run.update) {
+    run.inline.push({ key: 'errors', value: got.map((g, i) => (want[i] && want[i].line === undefined && want[i].code === g.code ? { code: g.code } : g)) });
+    return;
+  }
+  const actual = failed.map((u) => ({ unit: u.label, status: u.status, errors: u.errors.filter((e) => e.severity === 'error').map((e) => `${e.line}:${e.column} ${e.code} ${e.message}`) }));
+  fail(run, ['unit failures:', ...diffs.map((d) => `  ${d}`), ...actual.flatMap((f) => [`  ${f.unit}: ${f.status}`, ...f.errors.map((e) => `    ${e}`)])]);
+}
+
+/** Rewrites the inline expectations --update collected, in one write; those it cannot edit fail the case with what to write instead. */
+function rewriteInline(run: CaseRun): void {
+  const before = readFileSync(run.testFile, 'utf8');
+  let text = before;
+  for (const { key, value } of run.inline) {
+    const edited = setInlineExpectation(text, key, value);
+    if (edited === null) fail(run, byHand(key, value));
+    else text = edited;
+  }
+  if (text === before) return;
+  writeFileSync(run.testFile, text);
+  run.result.updated.push(run.testFile);
+}
+
+/** The case, or null when its file is not a valid case (the problems are then in the result). */
+function readCase(testFile: string, result: PartnerTestResult): z.infer<typeof caseSchema> | null {
   const src = YamlSource.load(testFile);
   // After a YAML syntax error the value is unusable: report the syntax error alone, not what it hid.
   const problems = src.diagnostics.some((d) => d.severity === 'error') ? [...src.diagnostics] : [...src.diagnostics, ...zodDiagnostics(src, caseSchema, 'TEST_CASE_INVALID')];
   const parsed = caseSchema.safeParse(src.value ?? {});
-  if (problems.length || !parsed.success) {
-    result.ok = false;
-    result.diffs.push(...sortDiagnostics(problems).map(formatDiagnostic));
-    if (!problems.length && !parsed.success) result.diffs.push(`${testFile}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-    return result;
-  }
-  const tc = parsed.data;
-  const here = dirname(testFile);
-  const rel = (p: string) => resolve(here, p);
-  const compare = (expectedFile: string, actual: string, kind: 'json' | 'text') => {
-    const path = rel(expectedFile);
-    const expected = readExpected(path);
-    if (update) {
-      if (expected !== actual) {
-        writeFileSync(path, actual);
-        result.updated.push(path);
-      }
-      return;
-    }
-    if (expected === null) {
-      result.ok = false;
-      result.diffs.push(`missing expected file ${expectedFile} (run with --update to create it)`);
-      return;
-    }
-    const diffs = kind === 'json' ? jsonDiff(JSON.parse(expected), JSON.parse(actual), 'events') : textDiff(expected, actual);
-    if (diffs.length) {
-      result.ok = false;
-      result.diffs.push(`${expectedFile}:`, ...diffs.map((d) => `  ${d}`));
-    }
-  };
+  if (!problems.length && parsed.success) return parsed.data;
+  result.ok = false;
+  result.diffs.push(...sortDiagnostics(problems).map(formatDiagnostic));
+  if (!problems.length && !parsed.success) result.diffs.push(`${testFile}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  return null;
+}
+
+async function runCase(testFile: string, partner: CompiledPartner, registry: PartnerRegistry, update: boolean): Promise<PartnerTestResult> {
+  const result: PartnerTestResult = { partner: partner.id, file: testFile, ok: true, diffs: [], updated: [] };
+  const tc = readCase(testFile, result);
+  if (!tc) return result;
+  const run: CaseRun = { testFile, update, result, inline: [] };
+  const rel = (p: string) => resolve(dirname(testFile), p);
 
   try {
     if (tc.input !== undefined) {
       const input = rel(tc.input);
       if (!existsSync(input)) throw new Error(`input ${tc.input} does not exist`);
       const units = await translateSample(input, registry, partner, tc.now);
-      const events = units.flatMap((u) => u.events);
-      const failures = units.filter((u) => u.status !== 'translated').map((u) => ({
-        unit: u.label, status: u.status, errors: u.errors.filter((e) => e.severity === 'error').map((e) => `${e.line}:${e.column} ${e.code} ${e.message}`),
-      }));
-      const wantErrors = tc.expect.errors;
-      const gotErrors = units.filter((u) => u.status !== 'translated').map((u) => {
-        const e = u.errors.find((x) => x.severity === 'error');
-        return { code: e?.code ?? u.status, line: e?.line ?? u.line };
-      });
-      const errDiffs = jsonDiff(wantErrors.map((e) => ({ code: e.code, ...(e.line !== undefined && { line: e.line }) })),
-        gotErrors.map((g, i) => ({ code: g.code, ...(wantErrors[i]?.line !== undefined && { line: g.line }) })), 'errors');
-      if (errDiffs.length && !update) {
-        result.ok = false;
-        result.diffs.push('unit failures:', ...errDiffs.map((d) => `  ${d}`), ...failures.flatMap((f) => [`  ${f.unit}: ${f.status}`, ...f.errors.map((e) => `    ${e}`)]));
-      }
-      const eventsJson = `${JSON.stringify(events, null, 2)}\n`;
-      if (typeof tc.expect.events === 'string') compare(tc.expect.events, eventsJson, 'json');
-      else if (Array.isArray(tc.expect.events)) {
-        const d = jsonDiff(tc.expect.events, JSON.parse(eventsJson), 'events');
-        if (d.length) {
-          result.ok = false;
-          result.diffs.push('events:', ...d.map((x) => `  ${x}`));
-        }
-      }
-      if (tc.expect.ack) compare(tc.expect.ack, ackText(input, partner, tc.now), 'text');
+      compareErrors(run, units, tc.expect.errors);
+      const eventsJson = `${JSON.stringify(units.flatMap((u) => u.events), null, 2)}\n`;
+      if (typeof tc.expect.events === 'string') compareFile(run, tc.expect.events, eventsJson, 'json');
+      else if (Array.isArray(tc.expect.events)) compareInlineEvents(run, tc.expect.events, eventsJson);
+      if (tc.expect.ack) compareFile(run, tc.expect.ack, ackText(input, partner, tc.now), 'text');
     } else {
       const commandFile = rel(tc.command!);
       if (!existsSync(commandFile)) throw new Error(`command ${tc.command} does not exist`);
-      const command = JSON.parse(readFileSync(commandFile, 'utf8')) as { type?: string };
+      const command = parseJsonFile(commandFile, readFileSync(commandFile, 'utf8')) as { type?: string };
       const checked = parseAs(String(command.type) as TypeKey, command);
       if (!checked.ok) throw new Error(`the command is not a valid ${String(command.type)}: ${checked.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
       const route = partner.outbound.find((r) => r.command === command.type);
       if (!route) throw new Error(`partner '${partner.id}' has no outbound mapping for ${String(command.type)}`);
       const doc = route.mapping.render(checked.value, { controls: frozenControls(), now: new Date(tc.now) });
-      if (tc.expect.output) compare(tc.expect.output, doc.text, 'text');
+      if (tc.expect.output) compareFile(run, tc.expect.output, doc.text, 'text');
     }
+    if (run.inline.length) rewriteInline(run);
   } catch (err) {
     result.ok = false;
-    const m = err instanceof MappingFailure && err.mapping ? ` (mapping ${err.mapping.file}:${err.mapping.line}:${err.mapping.column})` : '';
-    result.diffs.push(`${(err as { code?: string }).code ? `${(err as { code: string }).code} ` : ''}${(err as Error).message}${m}`);
+    if (err instanceof CaseFileError) result.diffs.push(formatDiagnostic(err.diagnostic));
+    else {
+      const m = err instanceof MappingFailure && err.mapping ? ` (mapping ${err.mapping.file}:${err.mapping.line}:${err.mapping.column})` : '';
+      result.diffs.push(`${(err as { code?: string }).code ? `${(err as { code: string }).code} ` : ''}${(err as Error).message}${m}`);
+    }
   }
   return result;
 }
@@ -234,7 +443,9 @@ export async function runPartnerTests(root: string, folders: string[], opts: { u
         diffs: ['the partner does not compile (run waybill lint):', ...sortDiagnostics(diagnostics).filter((d) => d.severity === 'error').map((d) => `  ${formatDiagnostic(d)}`)] });
       continue;
     }
-    if (!registry.get(partner.id)) registry.add(partner);
+    // Always the folder under test, even when a partner of the same id was loaded from the partners root
+    // (a copy being edited outside it): X12 cases look their partner up in the registry by id.
+    registry.add(partner);
     for (const f of files) results.push(await runCase(f, partner, registry, opts.update ?? false));
   }
   return results;

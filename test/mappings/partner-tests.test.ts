@@ -1,11 +1,12 @@
 // The partner test runner (`waybill test`): sample file -> expected events / acknowledgment, with readable
-// diffs and --update. Runs on a copy of prairie-line (its config, mappings and tables only) with its own
-// tests, through the real CLI in a child process.
+// diffs, the actual output, and --update. Runs on a copy of prairie-line (its config, mappings and tables
+// only) with its own tests, through the real CLI in a child process; the later cases work on copies of
+// that copy outside the partners root, mostly through runPartnerTests itself (no child process).
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonDiff, runPartnerTests, textDiff } from '../../src/mappings/partner-tests.js';
+import { jsonDiff, runPartnerTests, setInlineExpectation, textDiff } from '../../src/mappings/partner-tests.js';
 import { repoRoot, waybill } from '../helpers/cli.js';
 import { fixture } from './support.js';
 
@@ -166,6 +167,171 @@ describe('waybill test', () => {
     expect(out).toMatchObject({ passed: 2, failed: 0 });
     expect(out.results.map((x) => x.file)).toEqual([join(partner, 'tests/214-status.yaml'), join(partner, 'tests/214-unmapped.yaml')]);
     expect(existsSync(join(partner, 'tests/zz-broken.yaml'))).toBe(false);
+  });
+});
+
+// A copy of the prairie-line above (config, mappings, tables, samples) OUTSIDE the partners root, which
+// still holds a prairie-line of its own, with the given test cases. Each test gets a fresh one.
+let copies = 0;
+function copyOutside(cases: Record<string, string>): string {
+  const dir = join(cwd, `elsewhere-${++copies}`, 'prairie-line');
+  mkdirSync(join(dir, 'tests/expected'), { recursive: true });
+  for (const part of ['partner.yaml', 'mappings', 'tables', 'samples']) cpSync(join(partner, part), join(dir, part), { recursive: true });
+  for (const [name, text] of Object.entries(cases)) writeFileSync(join(dir, 'tests', name), text);
+  return dir;
+}
+
+const statusCase = `input: ../samples/214-multi.edi
+now: "2025-04-17T08:00:00-05:00"
+expect:
+  events: expected/214-status.json
+  ack: expected/214-status.997
+`;
+
+describe('waybill test on a partner folder outside --partners', () => {
+  // The partners root has a prairie-line too: X12 cases looked their partner up by id, and the runner kept
+  // the root's, so a broken mapping in the folder under test went unnoticed.
+  it('runs the mappings of the folder under test, not those of the same id under the partners root', async () => {
+    const dir = copyOutside({ '214-status.yaml': statusCase });
+    const root = join(cwd, 'partners');
+    expect((await runPartnerTests(root, [dir], { update: true }))[0].ok).toBe(true);
+    const mapping = join(dir, 'mappings/214-status.yaml');
+    writeFileSync(mapping, readFileSync(mapping, 'utf8').replace('proNumber: B10.01', 'proNumber: B10.02'));
+    const [r] = await runPartnerTests(root, [dir]);
+    expect(r.ok).toBe(false);
+    expect(r.diffs).toContain('  ~ events[0].references.proNumber: expected "0048213377", got "TCH-BOL-40771"');
+  });
+});
+
+describe('waybill test --update and inline expectations', () => {
+  // The errors (and inline events) live in the test YAML itself: --update rewrote only expected files,
+  // said ok, and the next run failed.
+  it('rewrites expect.errors in the test file, keeping the rest of it byte for byte', async () => {
+    const before = `# Why: the status table does not map BO.
+description: an unmapped AT701 fails the transaction
+input: ../samples/214-unmapped.edi   # AT7*BO*
+expect:
+  events: []
+  # one entry per failing transaction
+  errors:
+    - { code: MAP_UNMAPPED_CODE, line: 26 }
+  # nothing else
+`;
+    const dir = copyOutside({ '214-unmapped.yaml': before });
+    const file = join(dir, 'tests/214-unmapped.yaml');
+    const shown = file.slice(cwd.length + 1);
+    const run = (...args: string[]) => waybill(['test', dir.slice(cwd.length + 1), '--partners', 'partners', ...args], { cwd });
+    const r = await run('--update');
+    expect(r.stdout).toContain(`ok   ${shown}  (updated ${shown})\n`);
+    expect(r.status).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(before.replace('line: 26', 'line: 27'));
+    const again = await run();
+    expect(again.stdout).toContain(`ok   ${shown}\n`);
+    expect(again.status).toBe(0);
+  });
+
+  it('adds expect.errors when the case had none, and rewrites inline events', async () => {
+    const dir = copyOutside({
+      'unmapped.yaml': 'input: ../samples/214-unmapped.edi # no errors key yet\nexpect:\n  events: [{ wrong: true }]   # inline\n',
+      'multi.yaml': '# six statuses, inline\ninput: ../samples/214-multi.edi\nexpect:\n  events: []\n  ack: expected/multi.997\n',
+    });
+    const root = join(cwd, 'partners');
+    const results = await runPartnerTests(root, [dir], { update: true });
+    expect(results.map((r) => [r.ok, r.diffs])).toEqual([[true, []], [true, []]]);
+    expect(readFileSync(join(dir, 'tests/unmapped.yaml'), 'utf8')).toBe(
+      'input: ../samples/214-unmapped.edi # no errors key yet\nexpect:\n  events: []   # inline\n  errors:\n    - { code: MAP_UNMAPPED_CODE, line: 27 }\n');
+    const multi = readFileSync(join(dir, 'tests/multi.yaml'), 'utf8');
+    expect(multi).toMatch(/^# six statuses, inline\ninput: \.\.\/samples\/214-multi\.edi\nexpect:\n  events:\n    - kind: event\n      id: /);
+    expect(multi).toMatch(/\n  ack: expected\/multi\.997\n$/);
+    expect((await runPartnerTests(root, [dir])).map((r) => r.ok)).toEqual([true, true]);
+  });
+
+  it('says what to change by hand, and fails, when it cannot rewrite the file', async () => {
+    const before = 'input: ../samples/214-unmapped.edi\nexpect: { events: [], errors: [] }\n';
+    const dir = copyOutside({ 'flow.yaml': before });
+    const r = await waybill(['test', dir.slice(cwd.length + 1), '--partners', 'partners', '--update'], { cwd });
+    expect(r.stdout).toContain([
+      '    not updated: --update cannot rewrite expect.errors in this file\'s layout; change it by hand to:',
+      '      errors:',
+      '        - { code: MAP_UNMAPPED_CODE, line: 27 }',
+    ].join('\n'));
+    expect(r.stdout).toContain('partner tests: 0 passed, 1 failed');
+    expect(r.status).toBe(1);
+    expect(readFileSync(join(dir, 'tests/flow.yaml'), 'utf8')).toBe(before);
+  });
+
+  it('edits only the value (setInlineExpectation)', () => {
+    const text = 'expect:\n  errors:   # keep me\n    - { code: A }\n\n  # about ack\n  ack: x.997\n';
+    expect(setInlineExpectation(text, 'errors', [{ code: 'A' }, { code: 'B', line: 3 }]))
+      .toBe('expect:\n  errors:   # keep me\n    - { code: A }\n    - { code: B, line: 3 }\n\n  # about ack\n  ack: x.997\n');
+    expect(setInlineExpectation(text, 'errors', [])).toBe('expect:\n  errors: []\n\n  # about ack\n  ack: x.997\n');
+    expect(setInlineExpectation('expect:\n  ack: x.997', 'errors', [])).toBe('expect:\n  ack: x.997\n  errors: []\n');
+    expect(setInlineExpectation('expect: { ack: x.997 }\n', 'errors', [])).toBeNull();
+  });
+});
+
+describe('waybill test shows the actual output after the diff', () => {
+  it('prints a small actual output (an acknowledgment) under its diff', async () => {
+    const dir = copyOutside({ '214-status.yaml': statusCase });
+    await runPartnerTests(join(cwd, 'partners'), [dir], { update: true });
+    const ackFile = join(dir, 'tests/expected/214-status.997');
+    const ack = readFileSync(ackFile, 'utf8');
+    writeFileSync(ackFile, ack.replace('AK5*A~', 'AK5*R~'));
+    const r = await waybill(['test', dir.slice(cwd.length + 1), '--partners', 'partners'], { cwd });
+    expect(r.status).toBe(1);
+    const ackLines = ack.replace(/\n$/, '').split('\n');
+    expect(r.stdout).toContain(['    expected/214-status.997:', '      line 6:', '      - AK5*R~', '      + AK5*A~',
+      '    actual output:', ...ackLines.map((l) => `      ${l}`)].join('\n'));
+    expect(existsSync(join(dir, 'tests/expected/214-status.actual.997'))).toBe(false);
+  });
+
+  it('writes a large actual output (six events) next to the expected file, and removes it once the case passes', async () => {
+    const dir = copyOutside({ '214-status.yaml': statusCase });
+    const root = join(cwd, 'partners');
+    await runPartnerTests(root, [dir], { update: true });
+    const eventsFile = join(dir, 'tests/expected/214-status.json');
+    const actualFile = join(dir, 'tests/expected/214-status.actual.json');
+    const good = readFileSync(eventsFile, 'utf8');
+    writeFileSync(eventsFile, good.replace('"departed_pickup"', '"delivered"'));
+    const [r] = await runPartnerTests(root, [dir]);
+    expect(r.ok).toBe(false);
+    expect(r.diffs).toEqual([
+      'expected/214-status.json:',
+      '  ~ events[2].status.milestone: expected "delivered", got "departed_pickup"',
+      `actual output (${good.split('\n').length - 1} lines) written to expected/214-status.actual.json`,
+    ]);
+    expect(readFileSync(actualFile, 'utf8')).toBe(good);
+    writeFileSync(eventsFile, good);
+    expect((await runPartnerTests(root, [dir]))[0].ok).toBe(true);
+    expect(existsSync(actualFile)).toBe(false);
+  });
+
+  it('prints the actual outbound file under its diff', async () => {
+    const dir = join(cwd, 'elsewhere-outbound', 'granite-ridge');
+    cpSync(join(repoRoot, 'partners/granite-ridge'), dir, { recursive: true });
+    const expectedFile = join(dir, 'tests/expected/204-cancel.edi');
+    const good = readFileSync(expectedFile, 'utf8');
+    const lines = good.replace(/\n$/, '').split('\n');
+    writeFileSync(expectedFile, good.replace(lines[3], `${lines[3]}X`));
+    const r = (await runPartnerTests(join(cwd, 'partners'), [dir])).find((x) => x.file.endsWith('204-cancel.yaml'))!;
+    expect(r.ok).toBe(false);
+    expect(r.diffs.slice(0, 4)).toEqual(['expected/204-cancel.edi:', '  line 4:', `  - ${lines[3]}X`, `  + ${lines[3]}`]);
+    expect(r.diffs.slice(4)).toEqual(['actual output:', ...lines.map((l) => `  ${l}`)]);
+  });
+
+  it('reports an expected JSON file that does not parse with its code, name and position', async () => {
+    const dir = copyOutside({ '214-status.yaml': statusCase });
+    const root = join(cwd, 'partners');
+    await runPartnerTests(root, [dir], { update: true });
+    const eventsFile = join(dir, 'tests/expected/214-status.json');
+    writeFileSync(eventsFile, '[\n  { "id" "x" }\n]\n');
+    const [r] = await runPartnerTests(root, [dir]);
+    expect(r.ok).toBe(false);
+    expect(r.diffs).toEqual([`${eventsFile}:2:10 TEST_JSON_INVALID not valid JSON: Expected ':' after property name`]);
+    writeFileSync(eventsFile, '[\n  {}\n');
+    expect((await runPartnerTests(root, [dir]))[0].diffs).toEqual([`${eventsFile}:3:1 TEST_JSON_INVALID not valid JSON: Expected ',' or ']' after array element`]);
+    writeFileSync(eventsFile, ''); // no position in the message: the end of the input
+    expect((await runPartnerTests(root, [dir]))[0].diffs).toEqual([`${eventsFile}:1:1 TEST_JSON_INVALID not valid JSON: Unexpected end of JSON input`]);
   });
 });
 
