@@ -1,7 +1,7 @@
 // YAML with positions: analysts' files are parsed once, and every later diagnostic can point back at
 // the line and column of the key or value it is about.
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLError } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type YAMLError } from 'yaml';
 import type { Diagnostic } from './diagnostics.js';
 
 export type YamlPath = readonly (string | number)[];
@@ -23,7 +23,29 @@ export class YamlSource {
     for (const e of doc.errors) this.diagnostics.push(this.parserDiagnostic(e, 'YAML_SYNTAX', 'error'));
     for (const w of doc.warnings) this.diagnostics.push(this.parserDiagnostic(w, 'YAML_WARNING', 'warning'));
     // Duplicate keys are errors in YAML 1.2 and `yaml` reports them; aliases are bounded to stop "billion laughs".
-    this.value = doc.errors.length === 0 ? doc.toJS({ maxAliasCount: 100 }) : undefined;
+    this.value = doc.errors.length === 0 ? this.toValue() : undefined;
+  }
+
+  /**
+   * The document as plain data. `yaml` reports an alias without its anchor (`*nope`) or too many aliases
+   * only here, by throwing: that becomes a YAML_SYNTAX diagnostic at the first such alias, not a crash.
+   */
+  private toValue(): unknown {
+    try {
+      return this.doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      let at: Position = { line: 1, column: 1 };
+      const unresolved = /unresolved alias/i.test((err as Error).message);
+      visit(this.doc, {
+        Alias: (_key, node) => {
+          if (unresolved && node.resolve(this.doc) !== undefined) return undefined;
+          if (node.range) at = this.posOfOffset(node.range[0]);
+          return visit.BREAK;
+        },
+      });
+      this.diagnostics.push({ code: 'YAML_SYNTAX', severity: 'error', message: (err as Error).message.split('\n')[0], file: this.file, ...at });
+      return undefined;
+    }
   }
 
   static parse(text: string, file: string): YamlSource {

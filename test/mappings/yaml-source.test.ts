@@ -29,4 +29,14 @@ describe('YamlSource parser diagnostics', () => {
       expect(d.column).toBeGreaterThanOrEqual(1);
     }
   });
+
+  it('an alias without its anchor, or too many aliases, is YAML_SYNTAX at the alias (the library throws on these)', () => {
+    expect(diagnostics('id: x\nname: *nope\n')).toEqual([
+      { code: 'YAML_SYNTAX', severity: 'error', message: 'Unresolved alias (the anchor must be set before the alias): nope', line: 2, column: 7 },
+    ]);
+    const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 4 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`)].join('\n');
+    const [d] = diagnostics(`${laughs}\n`);
+    expect(d).toMatchObject({ code: 'YAML_SYNTAX', severity: 'error', message: expect.stringMatching(/alias/i) });
+    expect(YamlSource.parse(`${laughs}\n`, 'f.yaml').value).toBeUndefined();
+  });
 });
