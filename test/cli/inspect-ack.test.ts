@@ -84,4 +84,12 @@ describe('waybill ack', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).not.toMatch(/ST\*997/);
   });
+
+  it('--control takes 1-999999999, as render does: 0 and abc are usage errors', async () => {
+    for (const bad of ['0', 'abc', '1000000000']) {
+      const r = await waybill(['ack', '--control', bad, seCount]);
+      expect(r.status, bad).toBe(2);
+      expect(r.stderr).toBe(`waybill: CLI_USAGE: --control takes a whole number from 1 to 999999999 (ISA13 has 9 digits), not '${bad}'\n`);
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { buildAcks, type Ta1Policy } from '../../translators/x12/acks/build.js';
 import { inspectX12 } from '../../translators/x12/inspect.js';
-import { CliError } from '../cli-error.js';
+import { parseControlFlag } from '../flags.js';
 import { requireReadableFile } from '../files.js';
 
 export interface AckFlags {
@@ -13,10 +13,9 @@ export interface AckFlags {
 
 export async function ackCommand(file: string, flags: AckFlags): Promise<number> {
   requireReadableFile(file);
-  if (!/^\d{1,9}$/.test(flags.control)) throw new CliError('CLI_USAGE', `--control must be a number of 1-9 digits, got '${flags.control}'`);
+  let next = parseControlFlag(flags.control);
   const report = await inspectX12(file);
   // One acknowledgment interchange per inbound interchange; control numbers count up from --control.
-  let next = Number(flags.control);
   const now = new Date();
   const results = report.interchanges.map((ic) => {
     const base = next;
