@@ -12,10 +12,14 @@ export interface Diagnostic {
   suggestion?: string;
 }
 
-/** `file:line:col code message (did you mean X?)`, the form `waybill lint` prints. */
+/**
+ * `file:line:col CODE message (did you mean 'X'?)`, the form every command prints diagnostics in. A
+ * warning is marked at the end of its line, ` (warning)`, so the code is always the second field that
+ * editors and scripts split on.
+ */
 export function formatDiagnostic(d: Diagnostic): string {
   const hint = d.suggestion ? ` (did you mean '${d.suggestion}'?)` : '';
-  return `${d.file}:${d.line}:${d.column} ${d.severity === 'warning' ? 'warning ' : ''}${d.code} ${d.message}${hint}`;
+  return `${d.file}:${d.line}:${d.column} ${d.code} ${d.message}${hint}${d.severity === 'warning' ? ' (warning)' : ''}`;
 }
 
 export function hasErrorDiagnostics(ds: readonly Diagnostic[]): boolean {

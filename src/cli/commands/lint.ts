@@ -29,16 +29,6 @@ export function partnerFoldersFor(path: string, partnersRoot: string): string[] 
   throw new CliError('CLI_USAGE', `${path} is not inside a partner folder (${basename(p)})`);
 }
 
-/**
- * One diagnostic as lint prints it: `file:line:col CODE message`, the documented form, for warnings too.
- * formatDiagnostic puts `warning` before a warning's code, which moves the code out of the second column
- * that editors and scripts split on; lint marks a warning at the end of its line instead.
- */
-function formatLintLine(d: Diagnostic): string {
-  const line = formatDiagnostic({ ...d, severity: 'error' });
-  return d.severity === 'warning' ? `${line} (warning)` : line;
-}
-
 export async function lintCommand(paths: string[], flags: LintFlags): Promise<number> {
   const targets = paths.length ? paths : [flags.partners];
   const folders = [...new Set(targets.flatMap((t) => partnerFoldersFor(t, flags.partners)))];
@@ -57,7 +47,7 @@ export async function lintCommand(paths: string[], flags: LintFlags): Promise<nu
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ partners: folders.map(rel), errors, warnings: unique.length - errors, diagnostics: unique.map((d) => ({ ...d, file: rel(d.file) })) }, null, 2)}\n`);
   } else {
-    for (const d of unique) process.stdout.write(`${formatLintLine({ ...d, file: rel(d.file) })}\n`);
+    for (const d of unique) process.stdout.write(`${formatDiagnostic({ ...d, file: rel(d.file) })}\n`);
     process.stderr.write(`lint: ${folders.length} partner(s), ${errors} error(s), ${unique.length - errors} warning(s)\n`);
   }
   return errors > 0 ? 1 : 0;
