@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { parseAs, type TypeKey } from '../canonical/index.js';
 import { buildAcks } from '../translators/x12/acks/build.js';
 import { inspectX12Sync } from '../translators/x12/inspect.js';
-import { formatDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { didYouMean, formatDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { compilePartner, PartnerRegistry, type CompiledPartner } from './registry.js';
 import { MappingFailure } from './spec.js';
 import { sniffFormat, translateCsv, translateX12, translateXml, type TranslatedUnit } from './translate.js';
@@ -377,30 +377,38 @@ function rewriteInline(run: CaseRun): void {
   run.result.updated.push(run.testFile);
 }
 
-/** The case, or null when its file is not a valid case (the problems are then in the result). */
-function readCase(testFile: string, result: PartnerTestResult): z.infer<typeof caseSchema> | null {
+/** The case and its YAML (for positions), or null when its file is not a valid case (the problems are then in the result). */
+function readCase(testFile: string, result: PartnerTestResult): { tc: z.infer<typeof caseSchema>; src: YamlSource } | null {
   const src = YamlSource.load(testFile);
   // After a YAML syntax error the value is unusable: report the syntax error alone, not what it hid.
   const problems = src.diagnostics.some((d) => d.severity === 'error') ? [...src.diagnostics] : [...src.diagnostics, ...zodDiagnostics(src, caseSchema, 'TEST_CASE_INVALID')];
   const parsed = caseSchema.safeParse(src.value ?? {});
-  if (!problems.length && parsed.success) return parsed.data;
+  if (!problems.length && parsed.success) return { tc: parsed.data, src };
   result.ok = false;
   result.diffs.push(...sortDiagnostics(problems).map(formatDiagnostic));
   if (!problems.length && !parsed.success) result.diffs.push(`${testFile}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
   return null;
 }
 
+/** A case's input or command file that is not there: TEST_CASE_INVALID at the key, with the closest file of that folder. */
+function missingFile(src: YamlSource, key: 'input' | 'command', name: string): CaseFileError {
+  const dir = dirname(resolve(dirname(src.file), name));
+  const near = existsSync(dir) ? readdirSync(dir).map((f) => join(dirname(name), f).replace(/\\/g, '/')) : [];
+  return new CaseFileError(src.diagnostic('TEST_CASE_INVALID', `${key} file '${name}' does not exist`, [key], { suggestion: didYouMean(name, near) }));
+}
+
 async function runCase(testFile: string, partner: CompiledPartner, registry: PartnerRegistry, update: boolean): Promise<PartnerTestResult> {
   const result: PartnerTestResult = { partner: partner.id, file: testFile, ok: true, diffs: [], updated: [] };
-  const tc = readCase(testFile, result);
-  if (!tc) return result;
+  const read = readCase(testFile, result);
+  if (!read) return result;
+  const { tc, src } = read;
   const run: CaseRun = { testFile, update, result, inline: [] };
   const rel = (p: string) => resolve(dirname(testFile), p);
 
   try {
     if (tc.input !== undefined) {
       const input = rel(tc.input);
-      if (!existsSync(input)) throw new Error(`input ${tc.input} does not exist`);
+      if (!existsSync(input)) throw missingFile(src, 'input', tc.input);
       const units = await translateSample(input, registry, partner, tc.now);
       compareErrors(run, units, tc.expect.errors);
       const eventsJson = `${JSON.stringify(units.flatMap((u) => u.events), null, 2)}\n`;
@@ -409,12 +417,15 @@ async function runCase(testFile: string, partner: CompiledPartner, registry: Par
       if (tc.expect.ack) compareFile(run, tc.expect.ack, ackText(input, partner, tc.now), 'text');
     } else {
       const commandFile = rel(tc.command!);
-      if (!existsSync(commandFile)) throw new Error(`command ${tc.command} does not exist`);
+      if (!existsSync(commandFile)) throw missingFile(src, 'command', tc.command!);
       const command = parseJsonFile(commandFile, readFileSync(commandFile, 'utf8')) as { type?: string };
       const checked = parseAs(String(command.type) as TypeKey, command);
-      if (!checked.ok) throw new Error(`the command is not a valid ${String(command.type)}: ${checked.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+      if (!checked.ok) {
+        throw new CaseFileError({ code: 'TEST_CASE_INVALID', severity: 'error', file: commandFile, line: 1, column: 1,
+          message: `the command is not a valid ${String(command.type)}: ${checked.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` });
+      }
       const route = partner.outbound.find((r) => r.command === command.type);
-      if (!route) throw new Error(`partner '${partner.id}' has no outbound mapping for ${String(command.type)}`);
+      if (!route) throw Object.assign(new Error(`partner '${partner.id}' has no outbound mapping for ${String(command.type)}`), { code: 'MAP_NO_MAPPING' });
       const doc = route.mapping.render(checked.value, { controls: frozenControls(), now: new Date(tc.now) });
       if (tc.expect.output) compareFile(run, tc.expect.output, doc.text, 'text');
     }

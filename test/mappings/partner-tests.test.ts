@@ -146,6 +146,19 @@ describe('waybill test', () => {
     }
   });
 
+  it('a missing input file is TEST_CASE_INVALID at the input key, with the closest file', async () => {
+    const file = join(partner, 'tests/zz-missing.yaml');
+    writeFileSync(file, 'description: typo in the input\ninput: ../samples/214-mult.edi\nexpect:\n  events: []\n');
+    try {
+      const results = await runPartnerTests(join(cwd, 'partners'), [partner]);
+      const r = results.find((x) => x.file === file)!;
+      expect(r.ok).toBe(false);
+      expect(r.diffs).toEqual([`${file}:2:8 TEST_CASE_INVALID input file '../samples/214-mult.edi' does not exist (did you mean '../samples/214-multi.edi'?)`]);
+    } finally {
+      rmSync(file);
+    }
+  });
+
   it('a test file with a YAML syntax error is reported at its position', async () => {
     const file = join(partner, 'tests/zz-syntax.yaml');
     writeFileSync(file, 'input: ../samples/214-multi.edi\nexpect:\n  events: [\n');
