@@ -5,9 +5,10 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
+import { WaybillError } from '../errors/catalogue.js';
 import { eventIdFromSource, schemaKeyOrder, validateCanonical, type TypeKey } from '../canonical/index.js';
 import { readCsv, type CsvReadOptions } from '../translators/csv/reader.js';
-import { parseXml } from '../translators/xml/reader.js';
+import { parseXml, readXmlFile } from '../translators/xml/reader.js';
 import type { InterchangeHeader, TransactionSet, X12Event, X12Issue } from '../translators/x12/model.js';
 import { readX12Batches, type X12Source } from '../translators/x12/reader.js';
 import { validateTransaction, type TransactionValidation } from '../translators/x12/validate-transaction.js';
@@ -396,6 +397,23 @@ export async function* translateCsv(
       ({ format: 'csv' as const, fileId: opts.fileId, ...(opts.fileName && { fileName: opts.fileName }), index, line: item.line }), opts);
     yield unit;
   }
+}
+
+/**
+ * translateXml of a file on disk: a file over the XML size cap is a rejected unit (XML_TOO_LARGE) without
+ * being read into memory.
+ */
+export function translateXmlFile(path: string, partner: CompiledPartner, opts: TranslateOptions): TranslatedUnit {
+  let bytes: Buffer;
+  try {
+    bytes = readXmlFile(path);
+  } catch (err) {
+    if (!(err instanceof WaybillError)) throw err;
+    const details = err.details as { line?: number; column?: number } | undefined;
+    return { format: 'xml', partner: partner.id, label: opts.fileName ?? basename(path), line: 1, status: 'rejected', events: [],
+      errors: [{ code: err.code, severity: 'error', message: err.message, line: details?.line ?? 1, column: details?.column ?? 1 }] };
+  }
+  return translateXml(bytes, partner, { ...opts, fileName: opts.fileName ?? basename(path) });
 }
 
 export function translateXml(input: Buffer | string, partner: CompiledPartner, opts: TranslateOptions): TranslatedUnit {

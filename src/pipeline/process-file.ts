@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { InterchangeSeen, NewOutboundDocument, OutboxEvent, UnitBatch, UnitRecord, LedgerError } from '../ledger/ledger.js';
 import type { CompiledPartner } from '../mappings/registry.js';
 import {
-  sniffFileFormat, translateCsv, translateTransaction, translateXml, type CanonicalEvent, type TranslatedUnit, type TranslationError,
+  sniffFileFormat, translateCsv, translateTransaction, translateXmlFile, type CanonicalEvent, type TranslatedUnit, type TranslationError,
 } from '../mappings/translate.js';
 import { translateTa1 } from '../mappings/functional-ack.js';
 import { buildAcks } from '../translators/x12/acks/build.js';
@@ -181,8 +181,7 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
     if (format === 'csv') {
       for await (const u of translateCsv(path, partner, opts)) await writer.add(u, () => u);
     } else {
-      const { readFileSync } = await import('node:fs');
-      const u = translateXml(readFileSync(path), partner, opts);
+      const u = translateXmlFile(path, partner, opts);
       await writer.add(u, () => u);
     }
   } else {

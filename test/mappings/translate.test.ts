@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEvent } from '../../src/canonical/index.js';
 import { compilePartner, PartnerRegistry } from '../../src/mappings/registry.js';
-import { translateCsv, translateX12, translateX12Batches, translateXml, type TranslatedUnit } from '../../src/mappings/translate.js';
+import { translateCsv, translateX12, translateX12Batches, translateXml, translateXmlFile, type TranslatedUnit } from '../../src/mappings/translate.js';
 import { fixture, repoRoot } from './support.js';
 
 // Only prairie-line, so other partners being added to partners/ do not change what these tests see.
@@ -316,6 +316,19 @@ fields:
     ]);
     for (const e of u.events) expect(parseEvent(e).ok).toBe(true);
     expect(new Set(u.events.map((e) => e.id)).size).toBe(2);
+  });
+
+  it('XML: a file over the size cap is rejected as XML_TOO_LARGE without being read (a sparse 3 GB file)', () => {
+    const big = join(root, 'huge.xml');
+    writeFileSync(big, '<Shipments>');
+    truncateSync(big, 3 * 1024 ** 3); // readFileSync would fail on it (over 2 GB): the size is checked first
+    try {
+      const u = translateXmlFile(big, reg.get('flatfile')!, OPTS);
+      expect(u).toMatchObject({ status: 'rejected', label: 'huge.xml', events: [] });
+      expect(u.errors).toEqual([expect.objectContaining({ code: 'XML_TOO_LARGE', line: 1, column: 1, message: `the document is ${3 * 1024 ** 3} bytes, over the maximum of ${20 * 1024 * 1024}` })]);
+    } finally {
+      rmSync(big);
+    }
   });
 
   it('XML: malformed XML is rejected; a mapping failure fails the document', () => {

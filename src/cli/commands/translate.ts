@@ -5,7 +5,7 @@ import { Timestamp } from '../../canonical/index.js';
 import { PartnerRegistry } from '../../mappings/registry.js';
 import { formatDiagnostic } from '../../mappings/diagnostics.js';
 import { translateX12InWorkers } from '../../mappings/parallel.js';
-import { fileIdOf, sniffFileFormat, translateCsv, translateX12Batches, translateXml, type CanonicalEvent, type TranslatedUnit } from '../../mappings/translate.js';
+import { fileIdOf, sniffFileFormat, translateCsv, translateX12Batches, translateXmlFile, type CanonicalEvent, type TranslatedUnit } from '../../mappings/translate.js';
 import { didYouMean } from '../../mappings/diagnostics.js';
 import { CliError } from '../cli-error.js';
 import { requireReadableFile } from '../files.js';
@@ -61,7 +61,7 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
       for await (const units of translateX12Batches(file, registry, opts)) for (const u of units) report.unit(u, u.events);
     } else {
       const partner = registry.get(flags.partner!)!;
-      const units = format === 'csv' ? translateCsv(file, partner, opts) : [translateXml(readFileSync(file), partner, opts)];
+      const units = format === 'csv' ? translateCsv(file, partner, opts) : [translateXmlFile(file, partner, opts)];
       for await (const u of units) report.unit(u, u.events);
     }
     return report.finish();

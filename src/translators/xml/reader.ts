@@ -20,6 +20,7 @@
 // explicitly (defence in depth: without a DTD there is nothing to expand). Every failure is a WaybillError
 // with an XML_* code and, where there is one, details.line / details.column (1-based).
 
+import { readFileSync, statSync } from 'node:fs';
 import type { X2jOptions } from 'fast-xml-parser';
 import { WaybillError, type ErrorCode } from '../../errors/catalogue.js';
 import { fastXmlParser } from './library.js';
@@ -99,14 +100,26 @@ function fail(code: XmlErrorCode, message: string, details: Record<string, unkno
   throw new WaybillError(code, message, details);
 }
 
+function checkSize(size: number, maxBytes: number): void {
+  if (size > maxBytes) {
+    fail('XML_TOO_LARGE', `the document is ${size} bytes, over the maximum of ${maxBytes}`, { size, maxBytes, line: 1, column: 1 });
+  }
+}
+
+/**
+ * An XML file's bytes, its size checked against the cap before it is read: a document is parsed whole, so
+ * one over the cap must not be loaded into memory first. Throws WaybillError(XML_TOO_LARGE).
+ */
+export function readXmlFile(path: string, options: XmlReadOptions = {}): Buffer {
+  checkSize(statSync(path).size, options.maxBytes ?? DEFAULT_MAX_BYTES);
+  return readFileSync(path);
+}
+
 /** Parses an XML document (bytes or already-decoded text) into a tree. Throws WaybillError(XML_*). */
 export function parseXml(input: string | Buffer | Uint8Array, options: XmlReadOptions = {}): XmlNode {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
-  const size = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength;
-  if (size > maxBytes) {
-    fail('XML_TOO_LARGE', `the document is ${size} bytes, over the maximum of ${maxBytes}`, { size, maxBytes, line: 1, column: 1 });
-  }
+  checkSize(typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength, maxBytes);
   let text = typeof input === 'string' ? stripBom(input) : decode(Buffer.from(input.buffer, input.byteOffset, input.byteLength));
   if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
 
