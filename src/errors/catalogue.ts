@@ -213,6 +213,8 @@ const entries = {
   MAP_ENVELOPE_SEGMENT: { severity: 'error', level: 'config', summary: 'an outbound mapping lists ISA, GS, ST, SE, GE or IEA, which the gateway writes itself' },
   MAP_ELEMENT_OUT_OF_RANGE: { severity: 'error', level: 'config', summary: 'a mapping names an element or component position the segment does not have' },
   MAP_QUALIFIER_NEVER_VALID: { severity: 'error', level: 'config', summary: "a qualifier filter or constant uses a code that is never valid in the element's closed code list" },
+  MAP_QUALIFIER_NEVER_FITS: { severity: 'error', level: 'config', summary: 'a qualifier filter value on an element without a closed code list never fits the element (its type, length, or a real date or time), so the filter never matches' },
+  MAP_REPETITION_INVALID: { severity: 'error', level: 'config', summary: 'an X12 path reads a repetition (#N) the element cannot have: it is not repeatable, N is past its maximum, or the version (004010) has no repetition separator' },
   MAP_REQUIRED_SEGMENT_UNMAPPED: { severity: 'warning', level: 'config', summary: 'an outbound X12 mapping never writes a segment or loop the transaction set requires' },
   MAP_REQUIRED_ELEMENT_UNMAPPED: { severity: 'warning', level: 'config', summary: 'an outbound X12 mapping never fills a mandatory element of a segment it writes' },
   MAP_DUPLICATE_COLUMN: { severity: 'warning', level: 'config', summary: 'an outbound CSV mapping has two columns with the same name' },

@@ -108,6 +108,17 @@ export const partnerSchema = z.strictObject({
 
 export type PartnerConfig = z.infer<typeof partnerSchema>;
 
+/**
+ * The x12 block read past unknown keys (in it and in its delimiters): what bestEffort falls back to when
+ * the strict block fails, so that a misspelt key does not also hide the block's delimiter and version
+ * checks. The unknown keys themselves are reported by the strict schema.
+ */
+const x12Strict = partnerSchema.shape.x12.unwrap();
+const x12IgnoringUnknownKeys = z.object({
+  ...x12Strict.shape,
+  delimiters: z.object(x12Strict.shape.delimiters.unwrap().shape).prefault({}),
+});
+
 export interface LoadedPartner {
   dir: string;
   file: string;
@@ -205,9 +216,16 @@ function bestEffort(value: unknown): PartnerConfig | null {
   };
   const candidate = {
     id: pick('id') ?? 'invalid', name: pick('name') ?? 'invalid',
-    timezone: pick('timezone'), x12: pick('x12'), ours: pick('ours'), acknowledgments: pick('acknowledgments'),
+    timezone: pick('timezone'), x12: pick('x12') ?? lenientX12(raw.x12), ours: pick('ours'), acknowledgments: pick('acknowledgments'),
     inbound: pick('inbound'), outbound: pick('outbound'), transports: pick('transports'),
   };
   const r = partnerSchema.safeParse(candidate);
   return r.success ? r.data : null;
+}
+
+/** The x12 block without its unknown keys, when that is all that is wrong with it (else undefined). */
+function lenientX12(value: unknown): unknown {
+  if (value === undefined) return undefined;
+  const r = x12IgnoringUnknownKeys.safeParse(value);
+  return r.success ? r.data : undefined;
 }

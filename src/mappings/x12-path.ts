@@ -65,7 +65,15 @@ export class SegmentSlots {
 }
 
 export class PathSyntaxError extends Error {
-  constructor(message: string, readonly column: number) {
+  constructor(
+    message: string,
+    readonly column: number,
+    /**
+     * When the step's segment id is what is wrong (`AT77`, `at7`): the step (its index among the path's
+     * steps) and the id as written, so whoever knows the transaction set can suggest one of its segments.
+     */
+    readonly badSegment?: { step: number; id: string },
+  ) {
     super(message);
   }
 }
@@ -83,11 +91,11 @@ export function parseX12Path(text: string, kind: 'value' | 'loop', slots?: Segme
   const parts = body.split('/');
   const steps: (PathStep & { element?: number; component?: number; repetition?: number; column: number })[] = [];
   let col = absolute ? 2 : 1;
-  for (const part of parts) {
+  for (const [index, part] of parts.entries()) {
     const m = STEP.exec(part);
     if (!m) {
-      throw new PathSyntaxError(
-        `'${part}' is not a path step (expected SEG, SEG.NN, SEG.NN.N, SEG.NN#N or SEG[NN=VALUE], e.g. L11[02=BM].01)`, col);
+      const why = explainStep(part);
+      throw new PathSyntaxError(`'${part}' is not a path step: ${why.message}`, col, why.segment === undefined ? undefined : { step: index, id: why.segment });
     }
     const [, segment, fEl, fComp, fVals, el, comp, rep] = m;
     steps.push({
@@ -114,6 +122,52 @@ export function parseX12Path(text: string, kind: 'value' | 'loop', slots?: Segme
   if (last.element !== undefined) throw new PathSyntaxError(`a loop path names segments, not elements ('${text}')`, last.column);
   const loops = steps.map(stepOnly);
   return { text, absolute, loops, outerLoops: loops.slice(0, -1) };
+}
+
+const STEP_FORMS = 'expected SEG, SEG.NN, SEG.NN.N, SEG.NN#N or SEG[NN=VALUE], e.g. L11[02=BM].01';
+
+/**
+ * Why `part` is not a step, as precisely as can be said, read left to right: the segment id, a filter,
+ * then element, component and repetition. `segment` is set when the segment id itself is the problem.
+ */
+function explainStep(part: string): { message: string; segment?: string } {
+  if (part === '') return { message: `a step is empty (two '/' in a row, or a '/' at the end; ${STEP_FORMS})` };
+  const id = /^[A-Za-z0-9]*/.exec(part)![0];
+  if (id === '') return { message: `a step starts with a segment id (${STEP_FORMS})` };
+  if (!/^[A-Za-z]/.test(id)) return { message: `segment ids start with a letter: '${id}' is not one`, segment: id };
+  if (id.length < 2 || id.length > 3) return { message: `segment ids are 2 or 3 characters: '${id}' is not one`, segment: id };
+  if (id !== id.toUpperCase()) return { message: `segment ids are upper case: '${id}' is not one`, segment: id };
+  let rest = part.slice(id.length);
+  if (rest.startsWith('[')) {
+    const close = rest.indexOf(']');
+    if (close < 0) return { message: `the filter '${rest}' has no closing ']' (a filter value cannot hold '/' or ']')` };
+    const filter = rest.slice(0, close + 1);
+    const f = /^\[(\d+)(?:\.(\d+))?=/.exec(filter);
+    if (!f) return { message: `a filter is [NN=VALUE] or [NN.N=VALUE] (element number, optional component, '=', values separated by '|'), not '${filter}'` };
+    if (f[1].length > 2) return { message: `element numbers have 1 or 2 digits, not '${f[1]}' (in the filter '${filter}')` };
+    if (f[2] !== undefined && f[2].length > 2) return { message: `component numbers have 1 or 2 digits, not '${f[2]}' (in the filter '${filter}')` };
+    rest = rest.slice(close + 1);
+  }
+  if (rest === '') return { message: STEP_FORMS };
+  if (rest[0] !== '.') return { message: `'${rest}' cannot follow ${part.slice(0, part.length - rest.length)}: an element is .NN (e.g. ${id}.01)` };
+  const el = /^\.(\d*)/.exec(rest)!;
+  if (el[1] === '') return { message: `an element number follows the '.' (e.g. ${id}.01)` };
+  if (el[1].length > 2) return { message: `element numbers have 1 or 2 digits, not '${el[1]}'` };
+  rest = rest.slice(el[0].length);
+  const comp = /^\.(\d*)/.exec(rest);
+  if (comp) {
+    if (comp[1] === '') return { message: `a component number follows the second '.' (e.g. ${id}.${el[1]}.1)` };
+    if (comp[1].length > 2) return { message: `component numbers have 1 or 2 digits, not '${comp[1]}'` };
+    rest = rest.slice(comp[0].length);
+  }
+  const rep = /^#(\d*)/.exec(rest);
+  if (rep) {
+    if (rep[1] === '') return { message: `a repetition number follows the '#' (e.g. ${id}.${el[1]}#2)` };
+    if (rep[1].length > 3) return { message: `repetition numbers have 1 to 3 digits, not '${rep[1]}'` };
+    rest = rest.slice(rep[0].length);
+  }
+  if (rest !== '') return { message: `'${rest}' cannot follow ${part.slice(0, part.length - rest.length)} (${STEP_FORMS})` };
+  return { message: STEP_FORMS };
 }
 
 /** A parsed step without its parse-time extras (element, column): what loop steps keep. */

@@ -87,7 +87,7 @@ const EXPECTED = [
   "partners/bad-map/mappings/214.yaml:5:3 MAP_ENVELOPE_FIELD 'partner' is filled by the gateway; a mapping cannot set it",
   "partners/bad-map/mappings/214.yaml:7:16 MAP_UNKNOWN_SEGMENT unknown segment B11; transaction set 214 uses ST B10 L11 MAN K1 N1 N2 N3 N4 G61 G62 MS3 LX AT7 MS1 MS2 Q7 AT5 AT8 CD3 NM1 PRF SPO SDQ EFI BIN SE (did you mean 'B10'?)",
   "partners/bad-map/mappings/214.yaml:8:16 MAP_QUALIFIER_NEVER_VALID 'Q9' is never a valid value of AT701 (did you mean 'A9'?)",
-  'partners/bad-map/mappings/214.yaml:9:16 MAP_ELEMENT_OUT_OF_RANGE B10 has 7 elements; there is no element 15',
+  "partners/bad-map/mappings/214.yaml:9:16 MAP_ELEMENT_OUT_OF_RANGE B10 has 7 elements in 004010 (B10.01 to B10.07); there is no element 15 (did you mean 'B10.05'?)",
   "partners/bad-map/mappings/214.yaml:11:39 MAP_UNKNOWN_TABLE no code table 'x12-shipment-statu' (did you mean 'x12-shipment-status'?)",
   "partners/bad-map/mappings/214.yaml:12:36 MAP_UNKNOWN_KEY 'tables' is not allowed in a 'path' spec; allowed: path, table, trim, case, default, required, when (did you mean 'table'?)",
   "partners/bad-map/mappings/214.yaml:13:5 MAP_UNKNOWN_FIELD shipment.status@1 has no field 'status.reasn'; fields here: milestone, rawStatusCode, reason, rawReasonCode, rawTimeCode, description (did you mean 'reason'?)",
