@@ -1,10 +1,11 @@
 // What a mapping targets: a canonical schema, seen as a tree of fields, so the compiler can reject
-// unknown fields (with did-you-mean), envelope fields the gateway owns, and required fields never set.
+// unknown fields (with did-you-mean), envelope fields the gateway owns, required fields never set, and
+// values the mapping writes whatever the input (constants, code-table values) that the field never takes.
 
 import type { z } from 'zod';
 import { FreightInvoiceCommandV1, FreightInvoiceEventV1, schemas } from '../canonical/index.js';
 import { didYouMean, type Diagnostic } from './diagnostics.js';
-import { MODIFIER_KEYS, SOURCE_KEYS, type CompiledField, type ObjectPlan } from './spec.js';
+import { MODIFIER_KEYS, SOURCE_KEYS, type CompiledField, type FixedValue, type ObjectPlan, type Value } from './spec.js';
 import type { YamlSource } from './yaml-source.js';
 
 /** Envelope fields the gateway fills; a mapping may not assign them. */
@@ -82,6 +83,67 @@ function arrayElement(node: Node): Node | null {
   return node.schema.def?.type === 'array' ? unwrap(node.schema.def.element) : null;
 }
 
+/** The object schemas a schema stands for: itself, or every object option of a union (nested unions too). */
+function objectOptions(s: Schemaish): Schemaish[] {
+  if (s.def?.type === 'object' && s.shape) return [s];
+  if (s.def?.type === 'union' && Array.isArray(s.def.options)) return s.def.options.flatMap((o) => objectOptions(unwrap(o).schema));
+  return [];
+}
+
+/**
+ * Every schema a field path can have under `root`, as declared (wrappers kept, so null and optional are
+ * judged as zod will): one per union option on the way. `child` merges a union's shapes, which would
+ * judge `ackType: 997` by the TA1 option's literal alone.
+ */
+function schemasAt(root: unknown, path: readonly string[]): unknown[] {
+  let found = [root];
+  for (const key of path) {
+    found = found.flatMap((s) => objectOptions(unwrap(s).schema)).flatMap((o) => (Object.hasOwn(o.shape!, key) ? [o.shape![key]] : []));
+  }
+  return found;
+}
+
+interface ZodIssueish {
+  code: string;
+  message: string;
+  path: PropertyKey[];
+  values?: unknown[];
+}
+type Parseable = { safeParse(v: unknown): { success: true } | { success: false; error: { issues: ZodIssueish[] } } };
+
+/**
+ * Why none of `schemas` takes `value` (the enum or literal values allowed, else zod's message, which says
+ * what is expected), or null when one does. A single value written to a list field is one of its items (a
+ * table under `all:`, a part of `list:`), so it is checked against the item schema.
+ */
+function refusal(value: Value, schemas: unknown[]): { expected: string; allowed: string[] } | null {
+  const issues: ZodIssueish[] = [];
+  for (const declared of schemas) {
+    const { schema } = unwrap(declared);
+    const judge = schema.def?.type === 'array' && !Array.isArray(value) ? schema.def.element : declared;
+    const result = (judge as Parseable).safeParse(value);
+    if (result.success) return null;
+    issues.push(...result.error.issues);
+  }
+  if (issues.length === 0) return null; // no schema to judge by
+  const allowed = [...new Set(issues.flatMap((i) => (i.code === 'invalid_value' && i.values ? i.values.map(String) : [])))];
+  if (allowed.length) return { expected: `allowed: ${allowed.join(', ')}`, allowed };
+  const first = issues[0];
+  return { expected: `${first.path.length ? `${first.path.join('.')}: ` : ''}${first.message}`, allowed };
+}
+
+function shown(v: Value): string {
+  return typeof v === 'string' ? `'${v}'` : JSON.stringify(v);
+}
+
+/** What gives the value, as the subject of a sentence: "constant 'orignal'", "'deliverd', the value of table 't' for 'D1',". */
+function subject(f: FixedValue): string {
+  if (typeof f.from === 'string') return `${f.from} ${shown(f.value)}`;
+  return f.from.code === undefined
+    ? `${shown(f.value)}, the default of table '${f.from.table}',`
+    : `${shown(f.value)}, the value of table '${f.from.table}' for '${f.from.code}',`;
+}
+
 export class CanonicalTarget {
   constructor(
     readonly type: string,
@@ -119,7 +181,30 @@ export class CanonicalTarget {
     return out;
   }
 
-  private check<C>(fields: CompiledField<C>[], base: Node, src: YamlSource, out: Diagnostic[], top: boolean): void {
+  /**
+   * Each value the field gives whatever the input (FixedValue) must be one the field takes, or every event
+   * carrying it fails MAP_CANONICAL_INVALID at run time. Only the field's own schema judges (rules across
+   * fields, such as superRefine's, are the run time's). A code table's values are reported in the table
+   * file, naming the mapping line that uses the table.
+   */
+  private checkValues<C>(f: CompiledField<C>, base: Node, label: string, src: YamlSource, out: Diagnostic[]): void {
+    if (!f.fixed?.length) return;
+    const schemas = schemasAt(base.schema, f.target);
+    for (const fixed of f.fixed) {
+      const why = refusal(fixed.value, schemas);
+      if (!why) continue;
+      const use = src.position(f.yamlPath);
+      const usedAt = fixed.at.file === src.file ? '' : ` (the table is used at ${src.file}:${use.line}:${use.column})`;
+      const suggestion = typeof fixed.value === 'string' && why.allowed.length ? didYouMean(fixed.value, why.allowed) : undefined;
+      out.push({
+        code: 'MAP_VALUE_NEVER_VALID', severity: 'error',
+        message: `${subject(fixed)} is never a valid ${label} of ${this.type}${usedAt}; ${why.expected}`,
+        ...fixed.at, ...(suggestion !== undefined && { suggestion }),
+      });
+    }
+  }
+
+  private check<C>(fields: CompiledField<C>[], base: Node, src: YamlSource, out: Diagnostic[], top: boolean, prefix = ''): void {
     const assigned = new Set<string>();
     for (const f of fields) {
       if (top && this.gatewayFields.has(f.target[0])) {
@@ -145,13 +230,15 @@ export class CanonicalTarget {
       }
       if (!node) continue;
       for (let i = 1; i <= f.target.length; i++) assigned.add(f.target.slice(0, i).join('.'));
+      const label = prefix + f.target.join('.');
+      this.checkValues(f, base, label, src, out);
       if (f.itemFields || f.itemSets) {
         const el = arrayElement(node);
         if (!el) {
           out.push(src.diagnostic('MAP_SPEC_INVALID', `'${f.target.join('.')}' is not a list, so '${f.itemSets ? 'items' : 'each'}' cannot fill it`, f.yamlPath, { key: true }));
         } else {
-          if (f.itemFields) this.check(f.itemFields, el, src, out, false);
-          for (const set of f.itemSets ?? []) this.check(set.fields, el, src, out, false);
+          if (f.itemFields) this.check(f.itemFields, el, src, out, false, `${label}[].`);
+          for (const set of f.itemSets ?? []) this.check(set.fields, el, src, out, false, `${label}[].`);
         }
       }
     }

@@ -1,12 +1,15 @@
 // Inbound mappings: a source document (X12 transaction, CSV record, XML document) -> canonical events.
 // Compiled once; running a compiled mapping never touches the YAML again.
 
+import { getSchema, supportedSchemas } from '../translators/x12/schema.js';
 import { didYouMean, type Diagnostic } from './diagnostics.js';
 import {
-  evaluatePlan, SpecCompiler, type EvalEnv, type SourceAdapter, type Value,
+  evaluatePlan, SpecCompiler, type CompiledField, type EvalEnv, type SourceAdapter, type Value,
 } from './spec.js';
 import type { CodeTables } from './tables.js';
-import type { YamlSource } from './yaml-source.js';
+import { schemaView } from './x12-adapter.js';
+import type { X12Path } from './x12-path.js';
+import type { Position, YamlSource } from './yaml-source.js';
 import type { CanonicalTarget } from './canonical-target.js';
 
 // `version` (X12 only) is read by the registry, which compiles the mapping against that version's schema.
@@ -21,6 +24,13 @@ export interface CompiledInbound<C> {
    * The caller adds the envelope and validates the whole event against the canonical schema.
    */
   run(ctx: C, env: EvalEnv): Record<string, Value>[];
+  /**
+   * Where in the mapping the field at an event path (`status.milestone`, `parties[0].role` as
+   * ['parties', 0, 'role']) is given, for an event the canonical schema refuses: the field's spec, or the
+   * spec of the field that gives the object or list the path is in. Undefined when no field does (the
+   * envelope, a required field the mapping never assigns). Only called for invalid events.
+   */
+  fieldPosition(path: readonly (string | number)[]): Position | undefined;
 }
 
 export interface InboundCompileInput<C> {
@@ -55,7 +65,8 @@ export function compileInbound<C>(input: InboundCompileInput<C>): { mapping: Com
   }
   if (!('fields' in m)) diagnostics.push(src.diagnostic('MAP_SPEC_INVALID', "'fields' is required", [], {}));
 
-  const compiler = new SpecCompiler<C>(src, adapter, tables);
+  const setId = adapter.format === 'x12' && typeof m.source === 'string' ? /^x12\/(\w+)$/.exec(m.source)?.[1] : undefined;
+  const compiler = new SpecCompiler<C>(src, adapter, tables, { closedCodes: setId ? x12ClosedCodes(setId) : undefined });
   let foreach: unknown = null;
   if (m.foreach !== undefined) {
     if (typeof m.foreach !== 'string') diagnostics.push(src.diagnostic('MAP_SPEC_INVALID', "'foreach' is a loop path such as LX/AT7", ['foreach']));
@@ -76,6 +87,7 @@ export function compileInbound<C>(input: InboundCompileInput<C>): { mapping: Com
   schema.orderPlan(plan);
 
   const file = src.file;
+  const positions = fieldPositions(fields, src);
   const mapping: CompiledInbound<C> = {
     file,
     source: String(m.source ?? adapter.format),
@@ -90,6 +102,86 @@ export function compileInbound<C>(input: InboundCompileInput<C>): { mapping: Com
       }
       return out;
     },
+    fieldPosition: (path) => positionAt(positions, path),
   };
   return { mapping, diagnostics };
+}
+
+/**
+ * The closed code list of the X12 element a value path reads (null when it has none), for the conditions
+ * of a mapping of set `setId`. The adapter knows the one version the mapping is compiled against, but
+ * does not tell; the union over every version Waybill has the set's schema for never refuses a code the
+ * partner's version allows, and still catches what no version has (a typo). An element that is open in
+ * some version, or a component, is never checked.
+ */
+function x12ClosedCodes(setId: string): (path: unknown) => readonly string[] | null {
+  const views = supportedSchemas().filter((s) => s.setId === setId)
+    .flatMap((s) => getSchema(s.setId, s.version) ?? []).map((schema) => schemaView(schema));
+  return (path) => {
+    const target = (path as X12Path).target;
+    if (!target || target.component !== undefined) return null;
+    const codes = new Set<string>();
+    for (const view of views) {
+      if (view.elementCount(target.segment) === null) continue; // the segment is not in this version's set
+      const list = view.codes(target.segment, target.element);
+      if (!list) return null;
+      for (const c of list) codes.add(c);
+    }
+    return codes.size ? [...codes] : null;
+  };
+}
+
+/**
+ * The mapping's fields as a tree of event paths, with the position of each field's spec: built when the
+ * mapping compiles, so the YAML is not kept; read only for an invalid event (positionAt).
+ */
+interface FieldTree {
+  at?: Position;
+  fields: Map<string, FieldTree>;
+  /** The fields of each item of a list given by `each: ... fields:`. */
+  item?: FieldTree;
+  /** The fields of each item of an `items:` list, in the order the mapping writes them. */
+  items?: FieldTree[];
+}
+
+function fieldPositions<C>(fields: CompiledField<C>[], src: YamlSource): FieldTree {
+  const root: FieldTree = { fields: new Map() };
+  for (const f of fields) {
+    let node = root;
+    for (const key of f.target) {
+      let next = node.fields.get(key);
+      if (!next) node.fields.set(key, (next = { fields: new Map() }));
+      node = next;
+    }
+    node.at = src.position(f.yamlPath);
+    if (f.itemFields) node.item = fieldPositions(f.itemFields, src);
+    if (f.itemSets) node.items = f.itemSets.map((set) => fieldPositions(set.fields, src));
+  }
+  return root;
+}
+
+/**
+ * The position of the deepest field on `path`: the field itself, the field that gives the object or list
+ * the path is in, or (for an object assigned field by field, e.g. a rule on `location`) its first field.
+ * An index into an `items:` list picks that item's fields; an item left out (no value) shifts the ones
+ * after it, so that answer can be a neighbour's spec.
+ */
+function positionAt(tree: FieldTree, path: readonly (string | number)[]): Position | undefined {
+  let node = tree;
+  let reached: FieldTree | undefined;
+  for (const key of path) {
+    const next = typeof key === 'number' ? node.item ?? node.items?.[key] : node.fields.get(key);
+    if (!next) break;
+    node = next;
+    reached = next;
+  }
+  return reached ? reached.at ?? firstPosition(reached) : undefined;
+}
+
+function firstPosition(tree: FieldTree): Position | undefined {
+  for (const child of tree.fields.values()) {
+    const at = child.at ?? firstPosition(child);
+    if (at) return at;
+  }
+  return undefined;
 }

@@ -4,7 +4,7 @@
 // from the partner folder as code.
 
 import { didYouMean, type Diagnostic } from './diagnostics.js';
-import type { CodeTables } from './tables.js';
+import type { CodeTable, CodeTables } from './tables.js';
 import { compileFormat, coordinate, decimalString, impliedDecimal, TransformError, x12Date, x12Time, zonedIso } from './transforms.js';
 import type { YamlPath, YamlSource } from './yaml-source.js';
 
@@ -64,10 +64,23 @@ export interface EvalEnv {
 export type Value = string | boolean | number | null | Value[] | { [k: string]: Value } | undefined;
 export type Evaluator<C> = (ctx: C, env: EvalEnv) => Value;
 
+/**
+ * A value a spec gives whatever the input says (a constant, a value or the default of a code table), and
+ * where it is written: checked against the target field's schema when the mapping compiles.
+ */
+export interface FixedValue {
+  value: Value;
+  /** A constant or default of the mapping, or a code table's value (for `code`) or default. */
+  from: 'constant' | 'default' | { table: string; code?: string };
+  at: { file: string; line: number; column: number };
+}
+
 export interface CompiledField<C> {
   /** Canonical target path, e.g. ['location', 'city']. */
   target: string[];
   evaluate: Evaluator<C>;
+  /** The values the field's spec can give without reading the input (see SpecCompiler.fixedValues). */
+  fixed?: FixedValue[];
   /** Nested fields of an `each: ... fields:` (for canonical checks of array items). */
   itemFields?: CompiledField<C>[];
   /** The object plan of those items (reordered to the canonical schema once it is known). */
@@ -101,6 +114,15 @@ export function isSpecObject(v: unknown): boolean {
   return isPlainObject(v) && SOURCE_KEYS.some((k) => k in v);
 }
 
+export interface SpecCompilerOptions {
+  /**
+   * The closed list of values a value path (as the adapter parsed it) can hold, or null when any value may
+   * appear there: an X12 ID element's code list. A condition comparing such a path with a value outside
+   * the list never holds, and is refused at compile time.
+   */
+  closedCodes?: (path: unknown) => readonly string[] | null;
+}
+
 export class SpecCompiler<C> {
   readonly diagnostics: Diagnostic[] = [];
 
@@ -108,6 +130,7 @@ export class SpecCompiler<C> {
     private readonly src: YamlSource,
     private readonly adapter: SourceAdapter<C>,
     private readonly tables: CodeTables,
+    private readonly options: SpecCompilerOptions = {},
   ) {}
 
   private diag(code: string, message: string, path: YamlPath, extra: { key?: boolean; suggestion?: string; severity?: 'error' | 'warning' } = {}): void {
@@ -139,6 +162,7 @@ export class SpecCompiler<C> {
       }
       const field: CompiledField<C> = { target, evaluate: () => undefined, yamlPath: at };
       field.evaluate = this.compileSpec(spec, at, field);
+      field.fixed = this.fixedValues(spec, at);
       out.push(field);
     }
     return out;
@@ -452,6 +476,54 @@ export class SpecCompiler<C> {
     return compiled.parse;
   }
 
+  /**
+   * The values a spec gives whatever the input (its constants, the values and default of its code table),
+   * as they come out of it: trim and case applied, a constant looked up in the table. Values read from the
+   * input are not known here, nor what a transform (date, decimal, concat, ...) makes of a constant, so
+   * those give nothing to check. Follows the evaluation order of applyModifiers: trim, case, table, default.
+   */
+  private fixedValues(raw: Raw, at: YamlPath): FixedValue[] {
+    if (!isPlainObject(raw)) return [];
+    const sources = SOURCE_KEYS.filter((k) => k in raw);
+    if (sources.length !== 1) return [];
+    const kind = sources[0];
+    let out: FixedValue[];
+    switch (kind) {
+      case 'const':
+        out = [{ value: raw.const as Value, from: 'constant', at: this.mappingPos([...at, 'const']) }];
+        break;
+      case 'first':
+      case 'list': {
+        const parts = raw[kind];
+        // Both skip empty values; a list spreads a list value into its own items.
+        out = !Array.isArray(parts) ? [] : parts.flatMap((p, i) => this.fixedValues(p, [...at, kind, i]))
+          .flatMap((f) => (kind === 'list' && Array.isArray(f.value) ? f.value.map((value) => ({ ...f, value })) : [f]))
+          .filter((f) => f.value !== '');
+        break;
+      }
+      case 'each':
+        out = 'value' in raw ? this.fixedValues(raw.value, [...at, 'value']) : [];
+        break;
+      default:
+        out = [];
+    }
+    if (raw.trim === true) out = out.map((f) => ({ ...f, value: mapStrings(f.value, (s) => s.trim()) }));
+    if (raw.case === 'upper' || raw.case === 'lower') {
+      const up = raw.case === 'upper';
+      out = out.map((f) => ({ ...f, value: mapStrings(f.value, (s) => (up ? s.toUpperCase() : s.toLowerCase())) }));
+    }
+    if (raw.table !== undefined) {
+      const table = this.tables.get(String(raw.table));
+      // An unknown table is reported already; what it would give is unknown.
+      out = table ? tableOutputs(table, out, this.mappingPos([...at, 'table'])) : [];
+    }
+    if (raw.default !== undefined) {
+      out = out.filter((f) => f.value !== ''); // the default replaces an empty value
+      out.push({ value: raw.default as Value, from: 'default', at: this.mappingPos([...at, 'default']) });
+    }
+    return out;
+  }
+
   private bad(kind: string, expected: string, at: YamlPath): Evaluator<C> {
     this.diag('MAP_SPEC_INVALID', `'${kind}' takes ${expected}`, at);
     return () => undefined;
@@ -578,6 +650,7 @@ export class SpecCompiler<C> {
     }
     if ('path' in raw) {
       const ev = this.compileSpec(raw.path, [...at, 'path']);
+      this.checkComparedValues(raw, ev, at);
       if ('equals' in raw) {
         const want = String(raw.equals);
         return (c, e) => ev(c, e) === want;
@@ -595,6 +668,51 @@ export class SpecCompiler<C> {
     this.diag('MAP_SPEC_INVALID', 'empty condition', at);
     return () => false;
   }
+
+  /**
+   * `{ path: P, equals: V }` or `{ path: P, in: [...] }` where P reads an element with a closed code list
+   * (options.closedCodes): a value outside the list never matches, so the condition never holds (a typo
+   * such as `AT7.01 equals QQQ` silently drops every event). Only a bare path is checked: with a table or
+   * a transform on it, P's value is no longer the code read.
+   */
+  private checkComparedValues(raw: Record<string, unknown>, ev: Evaluator<C>, at: YamlPath): void {
+    const closedCodes = this.options.closedCodes;
+    if (!closedCodes || typeof raw.path !== 'string') return;
+    const [path] = this.pathsIn(ev);
+    const codes = path === undefined ? null : closedCodes(path);
+    if (!codes) return;
+    const compared: [unknown, YamlPath][] = 'equals' in raw
+      ? [[raw.equals, [...at, 'equals']]]
+      : Array.isArray(raw.in) ? raw.in.map((v, i): [unknown, YamlPath] => [v, [...at, 'in', i]]) : [];
+    for (const [v, where] of compared) {
+      const value = String(v);
+      if (codes.includes(value)) continue;
+      const list = codes.length <= 12 ? ` (codes: ${codes.join(', ')})` : '';
+      this.diag('MAP_QUALIFIER_NEVER_VALID', `'${value}' is never a value of ${raw.path}${list}, so this comparison never matches`, where,
+        { suggestion: didYouMean(value, codes) });
+    }
+  }
+}
+
+/**
+ * What a code table gives for values read from the input (every value it lists, and its default) and for
+ * `inputs`, the fixed values fed to it: a listed code becomes its value (listed already), an unlisted one
+ * the default, or itself under `unmapped: pass-through` (under `unmapped: error` it fails the unit, so it
+ * gives nothing). Numbers and booleans are not looked up, so they pass as they are.
+ */
+function tableOutputs(table: CodeTable, inputs: FixedValue[], reference: FixedValue['at']): FixedValue[] {
+  const out: FixedValue[] = [...table.values].map(([code, value]) => ({
+    value, from: { table: table.name, code }, at: table.positions.values.get(code) ?? reference,
+  }));
+  if (table.default !== undefined) {
+    out.push({ value: table.default, from: { table: table.name }, at: table.positions.default ?? reference });
+  }
+  for (const f of inputs) {
+    if (Array.isArray(f.value)) continue; // looked up item by item: not worth following
+    if (typeof f.value !== 'string') out.push(f);
+    else if (!table.values.has(f.value) && table.default === undefined && table.unmapped === 'pass-through') out.push(f);
+  }
+  return out;
 }
 
 function describe(raw: Record<string, unknown>): string {

@@ -16,6 +16,17 @@ export interface CodeTable {
   values: Map<string, string>;
   /** Files this table was assembled from (shared first). */
   files: string[];
+  /**
+   * Where each value and the default are written (the file that gave them: a partner's entry overrides
+   * the shared one), so that a value the canonical schema refuses is reported at its own line.
+   */
+  positions: { values: Map<string, TablePosition>; default?: TablePosition };
+}
+
+export interface TablePosition {
+  file: string;
+  line: number;
+  column: number;
 }
 
 const tableSchema = z.strictObject({
@@ -59,7 +70,12 @@ export class CodeTables {
     const name = basename(file).replace(/\.ya?ml$/, '');
     const existing = this.tables.get(name);
     const values = new Map(existing?.values ?? []);
-    for (const [k, v] of Object.entries(parsed.data.values)) values.set(k, String(v));
+    const positions = new Map(existing?.positions.values ?? []);
+    const at = (path: string[]): TablePosition => ({ file, ...src.position(path) });
+    for (const [k, v] of Object.entries(parsed.data.values)) {
+      values.set(k, String(v));
+      positions.set(k, at(['values', k]));
+    }
     this.tables.set(name, {
       name,
       description: parsed.data.description ?? existing?.description,
@@ -67,6 +83,10 @@ export class CodeTables {
       default: parsed.data.default ?? existing?.default,
       values,
       files: [...(existing?.files ?? []), file],
+      positions: {
+        values: positions,
+        default: parsed.data.default !== undefined ? at(['default']) : existing?.positions.default,
+      },
     });
     return diags;
   }
@@ -74,7 +94,9 @@ export class CodeTables {
   /** A copy whose partner-specific additions do not leak into the shared set. */
   clone(): CodeTables {
     const c = new CodeTables();
-    for (const [k, t] of this.tables) c.tables.set(k, { ...t, values: new Map(t.values), files: [...t.files] });
+    for (const [k, t] of this.tables) {
+      c.tables.set(k, { ...t, values: new Map(t.values), files: [...t.files], positions: { ...t.positions, values: new Map(t.positions.values) } });
+    }
     return c;
   }
 }

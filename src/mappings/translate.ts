@@ -13,6 +13,7 @@ import type { InterchangeHeader, TransactionSet, X12Event, X12Issue } from '../t
 import { readX12Batches, type X12Source } from '../translators/x12/reader.js';
 import { validateTransaction, type TransactionValidation } from '../translators/x12/validate-transaction.js';
 import { isFunctionalAckSet, translateFunctionalAck, translateTa1 } from './functional-ack.js';
+import type { CompiledInbound } from './inbound.js';
 import type { CompiledPartner, InboundRoute, PartnerRegistry } from './registry.js';
 import { MappingFailure, type Value } from './spec.js';
 
@@ -143,15 +144,39 @@ function candidateBuilder(order: readonly string[]): CandidateBuilder {
  * The event lists its keys in the schema's order (the body already is: see orderPlan), as zod's own
  * output would, so the fast validation path and zod give the same JSON.
  */
-function finishEvent(type: string, body: Record<string, Value>, envelope: EventEnvelope, mappingFile: string): CanonicalEvent {
+function finishEvent(type: string, body: Record<string, Value>, envelope: EventEnvelope, mapping: CompiledInbound<unknown>): CanonicalEvent {
   const order = schemaKeyOrder(type as TypeKey, (key) => topLevelValue(key, type, body, envelope));
   const candidate = order ? candidateBuilder(order)(type, body, envelope) : { kind: 'event', ...envelope, type, references: {}, ...body };
   const parsed = validateCanonical(type as TypeKey, candidate);
   if (!parsed.ok) {
     const problems = parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
-    throw new MappingFailure('MAP_CANONICAL_INVALID', `the event does not satisfy ${type}: ${problems}`, undefined, { file: mappingFile, line: 1, column: 1 });
+    throw new MappingFailure('MAP_CANONICAL_INVALID', `the event does not satisfy ${type}: ${problems}`, undefined,
+      { file: mapping.file, ...invalidFieldPosition(parsed.issues, mapping) });
   }
   return parsed.value as unknown as CanonicalEvent;
+}
+
+/**
+ * The mapping line of the first refused field a mapping field gives (CompiledInbound.fieldPosition), else
+ * the top of the mapping (an envelope field, or a rule no field of the mapping answers for). Only for an
+ * invalid event: valid ones never come here.
+ */
+function invalidFieldPosition(issues: readonly { path: string }[], mapping: CompiledInbound<unknown>): { line: number; column: number } {
+  for (const issue of issues) {
+    const at = mapping.fieldPosition(issuePath(issue.path));
+    if (at) return at;
+  }
+  return { line: 1, column: 1 };
+}
+
+/** A canonical issue's path (`parties[0].role`, `a["odd key"]`, `(root)`: canonical/parse.ts formatPath) as keys and indexes. */
+function issuePath(path: string): (string | number)[] {
+  if (path === '(root)') return [];
+  const out: (string | number)[] = [];
+  for (const m of path.matchAll(/\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]|\.?([^.[\]]+)/g)) {
+    out.push(m[1] !== undefined ? Number(m[1]) : m[2] !== undefined ? (JSON.parse(m[2]) as string) : m[3]);
+  }
+  return out;
 }
 
 /** Content hash of a file: the file id the ledger will use. */
@@ -355,7 +380,7 @@ export function translateTransaction(
       const envelope = {
         id: eventIdFromSource(partner.id, sourceRef), partner: partner.id, receivedAt: opts.receivedAt, source: sourceRef,
       };
-      events[index] = finishEvent(route.mapping.target, bodies[index], envelope, route.mapping.file);
+      events[index] = finishEvent(route.mapping.target, bodies[index], envelope, route.mapping);
     }
     unit.events = events;
   } catch (err) {
@@ -453,7 +478,7 @@ function mapInto(
       const sourceRef = sourceFor(index);
       unit.events.push(finishEvent(route.mapping.target, body, {
         id: eventIdFromSource(partner.id, sourceRef), partner: partner.id, receivedAt: opts.receivedAt, source: sourceRef,
-      }, route.mapping.file));
+      }, route.mapping));
     });
   } catch (err) {
     if (!(err instanceof MappingFailure)) throw err;
