@@ -1,14 +1,11 @@
 // Inbound mappings: a source document (X12 transaction, CSV record, XML document) -> canonical events.
 // Compiled once; running a compiled mapping never touches the YAML again.
 
-import { getSchema, supportedSchemas } from '../translators/x12/schema.js';
 import { didYouMean, type Diagnostic } from './diagnostics.js';
 import {
   evaluatePlan, SpecCompiler, type CompiledField, type EvalEnv, type SourceAdapter, type Value,
 } from './spec.js';
 import type { CodeTables } from './tables.js';
-import { schemaView } from './x12-adapter.js';
-import type { X12Path } from './x12-path.js';
 import type { Position, YamlSource } from './yaml-source.js';
 import type { CanonicalTarget } from './canonical-target.js';
 
@@ -65,8 +62,7 @@ export function compileInbound<C>(input: InboundCompileInput<C>): { mapping: Com
   }
   if (!('fields' in m)) diagnostics.push(src.diagnostic('MAP_SPEC_INVALID', "'fields' is required", [], {}));
 
-  const setId = adapter.format === 'x12' && typeof m.source === 'string' ? /^x12\/(\w+)$/.exec(m.source)?.[1] : undefined;
-  const compiler = new SpecCompiler<C>(src, adapter, tables, { closedCodes: setId ? x12ClosedCodes(setId) : undefined });
+  const compiler = new SpecCompiler<C>(src, adapter, tables, { closedCodes: adapter.closedCodes ? (path) => adapter.closedCodes!(path) : undefined });
   let foreach: unknown = null;
   if (m.foreach !== undefined) {
     if (typeof m.foreach !== 'string') diagnostics.push(src.diagnostic('MAP_SPEC_INVALID', "'foreach' is a loop path such as LX/AT7", ['foreach']));
@@ -105,30 +101,6 @@ export function compileInbound<C>(input: InboundCompileInput<C>): { mapping: Com
     fieldPosition: (path) => positionAt(positions, path),
   };
   return { mapping, diagnostics };
-}
-
-/**
- * The closed code list of the X12 element a value path reads (null when it has none), for the conditions
- * of a mapping of set `setId`. The adapter knows the one version the mapping is compiled against, but
- * does not tell; the union over every version Waybill has the set's schema for never refuses a code the
- * partner's version allows, and still catches what no version has (a typo). An element that is open in
- * some version, or a component, is never checked.
- */
-function x12ClosedCodes(setId: string): (path: unknown) => readonly string[] | null {
-  const views = supportedSchemas().filter((s) => s.setId === setId)
-    .flatMap((s) => getSchema(s.setId, s.version) ?? []).map((schema) => schemaView(schema));
-  return (path) => {
-    const target = (path as X12Path).target;
-    if (!target || target.component !== undefined) return null;
-    const codes = new Set<string>();
-    for (const view of views) {
-      if (view.elementCount(target.segment) === null) continue; // the segment is not in this version's set
-      const list = view.codes(target.segment, target.element);
-      if (!list) return null;
-      for (const c of list) codes.add(c);
-    }
-    return codes.size ? [...codes] : null;
-  };
 }
 
 /**

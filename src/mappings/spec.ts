@@ -34,6 +34,11 @@ export interface SourceAdapter<C> {
    * element is empty). Undefined when the source has nothing there (then `loc` is used).
    */
   locate?(path: unknown, ctx: C): SourceLoc | undefined;
+  /**
+   * The complete list of values a value path's element can hold (an X12 qualifier's closed code list, in
+   * the mapping's version), or null when it is open or unknown: compile-time checks of compared values.
+   */
+  closedCodes?(path: unknown): readonly string[] | null;
 }
 
 /** A run-time mapping failure: fails the transaction (or record) being mapped, never its siblings. */

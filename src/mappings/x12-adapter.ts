@@ -338,6 +338,12 @@ export class X12Adapter implements SourceAdapter<X12Context> {
     return evalLoops(path as X12Path, ctx.node, ctx.delimiters).map((node) => ({ node, delimiters: ctx.delimiters }));
   }
 
+  closedCodes(path: unknown): readonly string[] | null {
+    const t = (path as X12Path).target;
+    if (!t || t.component !== undefined || !this.schema) return null;
+    return this.schema.codes(t.segment, t.element);
+  }
+
   locate(path: unknown, ctx: X12Context): SourceLoc | undefined {
     const p = path as X12Path;
     const s = firstSegment(p, ctx.node, ctx.delimiters);
