@@ -180,6 +180,7 @@ const entries = {
   PIPELINE_TRANSLATION_FAULT: { severity: 'error', level: 'file', summary: 'translation failed with a fault that retrying will not heal' },
   PIPELINE_TOO_MANY_ATTEMPTS: { severity: 'error', level: 'file', summary: 'translation was started too many times without finishing (it probably crashes the process)' },
   PARTNER_UNKNOWN: { severity: 'error', level: 'file', summary: 'a CSV or XML file arrived without a known partner (folder or account)' },
+  PIPELINE_EMPTY_FILE: { severity: 'error', level: 'file', summary: 'the file taken in is empty or holds only whitespace; there is nothing to translate' },
 
   // ---- CLI / usage ----
   CLI_FILE_NOT_FOUND: { severity: 'error', level: 'file', summary: 'no such file' },
@@ -244,6 +245,7 @@ const entries = {
   PARTNER_MAPPING_MISSING: { severity: 'error', level: 'config', summary: 'partner.yaml names a mapping file that does not exist' },
   PARTNER_DUPLICATE_ISA: { severity: 'error', level: 'config', summary: 'two partners claim the same ISA sender qualifier/id' },
   PARTNER_UNKNOWN_SENDER: { severity: 'error', level: 'interchange', summary: 'an inbound interchange comes from an ISA sender (or GS02 id) that no partner is configured with' },
+  PARTNER_ACCOUNT_MISMATCH: { severity: 'error', level: 'interchange', summary: "an inbound interchange's ISA sender is not the partner whose folder or account it arrived through (or is unknown); it is neither translated nor acknowledged" },
   TABLE_INVALID: { severity: 'error', level: 'config', summary: 'a code table file (tables/*.yaml) is not valid' },
   TEST_CASE_INVALID: { severity: 'error', level: 'config', summary: 'a partner test case file (waybill test) is not valid' },
   TEST_JSON_INVALID: { severity: 'error', level: 'config', summary: "a JSON file of a partner test case (its expected events, or an outbound case's command) is not valid JSON" },

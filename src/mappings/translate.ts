@@ -283,8 +283,8 @@ export async function* translateX12Batches(source: X12Source, registry: PartnerR
   }
 }
 
-/** The unit of an interchange's or group's envelope findings (see translateX12Batches). */
-function envelopeUnit(
+/** The unit of an interchange's or group's envelope findings (see translateX12Batches; the pipeline records them too). */
+export function envelopeUnit(
   ev: Extract<X12Event, { type: 'interchange-start' | 'group-start' | 'group-end' | 'interchange-end' }>,
   interchange: InterchangeHeader | undefined, partner: CompiledPartner | undefined,
 ): TranslatedUnit {
@@ -299,7 +299,8 @@ function envelopeUnit(
   };
 }
 
-function fileIssueUnit(i: X12Issue): TranslatedUnit {
+/** The unit of a finding outside any interchange (garbage, no ISA, an empty file), labelled 'file'. */
+export function fileIssueUnit(i: X12Issue): TranslatedUnit {
   return {
     format: 'x12', label: 'file', line: i.loc.line, status: i.severity === 'error' ? 'rejected' : 'translated', events: [], errors: [fromIssue(i)],
   };

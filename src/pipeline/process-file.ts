@@ -5,19 +5,21 @@
 // acknowledgments are committed together, so exactly one acknowledgment exists per interchange.
 
 import { hash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import type { InterchangeSeen, NewOutboundDocument, OutboxEvent, UnitBatch, UnitRecord, LedgerError } from '../ledger/ledger.js';
-import type { CompiledPartner } from '../mappings/registry.js';
+import type { FileRecord, InterchangeSeen, NewOutboundDocument, OutboxEvent, UnitBatch, UnitRecord, LedgerError } from '../ledger/ledger.js';
+import type { CompiledPartner, PartnerRegistry } from '../mappings/registry.js';
 import {
-  sniffFileFormat, translateCsv, translateTransaction, translateXmlFile, type CanonicalEvent, type TranslatedUnit, type TranslationError,
+  envelopeUnit, fileIssueUnit, sniffFileFormat, translateCsv, translateTransaction, translateXmlFile,
+  type CanonicalEvent, type TranslateOptions, type TranslatedUnit, type TranslationError,
 } from '../mappings/translate.js';
 import { translateTa1 } from '../mappings/functional-ack.js';
 import { buildAcks } from '../translators/x12/acks/build.js';
 import { ReportBuilder } from '../translators/x12/inspect.js';
 import { issue } from '../translators/x12/issues.js';
-import type { InterchangeHeader } from '../translators/x12/model.js';
+import type { InterchangeHeader, InterchangeReport, TransactionSet } from '../translators/x12/model.js';
 import { readX12Batches } from '../translators/x12/reader.js';
-import { validateTransaction } from '../translators/x12/validate-transaction.js';
+import { validateTransaction, type TransactionValidation } from '../translators/x12/validate-transaction.js';
 import type { PipelineContext } from './context.js';
 
 export interface ProcessResult {
@@ -155,6 +157,45 @@ class BatchWriter {
   }
 }
 
+/**
+ * How a file ends: its state, its acknowledgments, and its file-level findings (FileRecord.errors; the
+ * units that report them are committed before this).
+ */
+async function finish(ctx: PipelineContext, fileId: string, state: 'translated' | 'failed', acks: NewOutboundDocument[], errors: LedgerError[]): Promise<void> {
+  if (state === 'failed') {
+    // A failed file has no acknowledgments, so its errors go first: a crash in between leaves it failed
+    // with its reasons (a later run skips it), never failed without any.
+    if (errors.length > 0) await ctx.ledger.setFileState(fileId, 'failed', { errors });
+    await ctx.ledger.finishFile(fileId, 'failed', acks);
+    return;
+  }
+  // A translated file's final state must not be written before its acknowledgments (finishFile commits
+  // both), or a crash in between would skip them for good. Its findings follow; the units hold them too.
+  await ctx.ledger.finishFile(fileId, state, acks);
+  if (errors.length > 0) await ctx.ledger.setFileState(fileId, state, { errors });
+}
+
+const BLANK = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]);
+
+/**
+ * Whether the file holds nothing but whitespace (after a UTF-8 BOM). Such a file is sniffed as CSV and
+ * would fail as a CSV without partner or mapping, which says nothing about what is wrong. Stops at the
+ * first other byte, so a real file costs one small read.
+ */
+function isBlankFile(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    for (let n = readSync(fd, buf, 0, buf.length, null), first = true; n > 0; n = readSync(fd, buf, 0, buf.length, null), first = false) {
+      const bom = first && n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
+      for (let i = bom ? 3 : 0; i < n; i++) if (!BLANK.has(buf[i])) return false;
+    }
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function processFile(ctx: PipelineContext, fileId: string): Promise<ProcessResult> {
   const file = await ctx.ledger.getFile(fileId);
   if (!file) throw new Error(`no file ${fileId} in the ledger`);
@@ -167,15 +208,20 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
   const opts = { fileId, fileName: file.originalName, receivedAt: file.receivedAt, partner: file.partner ?? undefined };
   const writer = new BatchWriter(ctx, fileId, file.unitsDone);
   const format = sniffFileFormat(path);
-  const acks: NewOutboundDocument[] = [];
-  let finalState: 'translated' | 'failed' = 'translated';
+  let outcome: FileOutcome = { state: 'translated', acks: [], errors: [] };
 
-  if (format !== 'x12') {
+  if (format === 'csv' && isBlankFile(path)) {
+    // Whatever the partner: there is nothing in it to translate, and that is what the ledger should say.
+    const error = { code: 'PIPELINE_EMPTY_FILE', severity: 'error' as const, message: 'the file is empty or holds only whitespace', line: 1, column: 1 };
+    const u: TranslatedUnit = { format, partner: file.partner ?? undefined, label: 'file', line: 1, status: 'rejected', events: [], errors: [error] };
+    await writer.add(u, () => u);
+    outcome = { state: 'failed', acks: [], errors: toLedgerErrors([error]) };
+  } else if (format !== 'x12') {
+    // CSV and XML carry no sender id: the folder or account the file came through is its partner.
     const partner = file.partner ? registry.get(file.partner) : undefined;
     if (!partner) {
-      await ctx.ledger.finishFile(fileId, 'failed', []);
-      await ctx.ledger.setFileState(fileId, 'failed', { errors: [{ code: 'PARTNER_UNKNOWN', message:
-        `a ${format.toUpperCase()} file needs a known partner (the folder or account it arrived through); got '${file.partner ?? 'none'}'` }] });
+      await finish(ctx, fileId, 'failed', [], [{ code: 'PARTNER_UNKNOWN', message:
+        `a ${format.toUpperCase()} file needs a known partner (the folder or account it arrived through); got '${file.partner ?? 'none'}'` }]);
       return { fileId, state: 'failed', units: 0, newEvents: 0, duplicateFacts: 0, acks: 0 };
     }
     if (format === 'csv') {
@@ -185,102 +231,214 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
       await writer.add(u, () => u);
     }
   } else {
-    // X12: one pass over the file feeds the translation and the acknowledgment report; each transaction
-    // is validated once for both.
-    const report = new ReportBuilder();
-    const interchanges: { header: InterchangeHeader; partner?: CompiledPartner; duplicateOf: string | null; identifyError?: TranslationError; ta1s?: number }[] = [];
-    let current: (typeof interchanges)[number] | undefined;
-    // The current group's sender, when its GS02 is not the GS id its interchange's partner declares
-    // (registry.identifyX12 with the group): its transactions are then unidentified. Acknowledgments
-    // still follow the interchange's partner.
-    let groupMismatch: TranslationError | undefined;
-    // One await per chunk read (readX12Batches), not per event.
-    for await (const batch of readX12Batches(path)) for (const ev of batch) {
-      if (ev.type === 'interchange-start') {
-        const who = file.partner ? { partner: registry.get(file.partner) } : registry.identifyX12(ev.header);
-        const partner = 'partner' in who ? who.partner : undefined;
-        const identifyError = 'code' in who ? { code: who.code, severity: 'error' as const, message: who.message, line: ev.header.isa.loc.line, column: ev.header.isa.loc.column } : undefined;
+    outcome = await translateX12File(ctx, file, path, writer, opts);
+  }
+  await writer.flush();
+  await finish(ctx, fileId, outcome.state, outcome.acks, outcome.errors);
+  const { state, acks } = outcome;
+  ctx.log.info({ fileId, units: writer.count, newEvents: writer.newEvents, duplicateFacts: writer.duplicateFacts, acks: acks.length, state }, 'file translated');
+  ctx.onProcessed?.({ fileId, state, units: writer.count, newEvents: writer.newEvents, receivedAt: file.receivedAt });
+  return { fileId, state, units: writer.count, newEvents: writer.newEvents, duplicateFacts: writer.duplicateFacts, acks: acks.length };
+}
+
+interface FileOutcome {
+  state: 'translated' | 'failed';
+  acks: NewOutboundDocument[];
+  /** Findings about the file as a whole (FileRecord.errors). */
+  errors: LedgerError[];
+}
+
+/** An interchange read from the file, and who it is from. */
+interface Interchange {
+  header: InterchangeHeader;
+  /** The partner its ISA sender (ISA05/06) identifies; undefined when unknown or refused (accountMismatch). */
+  partner?: CompiledPartner;
+  identifyError?: TranslationError;
+  /**
+   * Set when the file came through a partner's folder or account and the ISA sender is another partner,
+   * or none: the interchange is then neither translated (under either partner) nor acknowledged.
+   */
+  accountMismatch?: TranslationError;
+  duplicateOf: string | null;
+  ta1s?: number;
+}
+
+/**
+ * Who sent an interchange: always its ISA sender, even for a file that came through a partner's folder
+ * or account. The folder says who uploaded it, not whose it is; trusting it translated one partner's
+ * interchange under another's mapping and sent the 997 to the wrong partner.
+ */
+function identifyInterchange(registry: PartnerRegistry, header: InterchangeHeader, filePartner: string | null): Omit<Interchange, 'duplicateOf'> {
+  const at = { line: header.isa.loc.line, column: header.isa.loc.column };
+  const who = registry.identifyX12(header);
+  const partner = 'partner' in who ? who.partner : undefined;
+  if (filePartner && partner?.id !== filePartner) {
+    const whose = partner ? `partner '${partner.id}'` : 'no configured partner';
+    return {
+      header, accountMismatch: {
+        code: 'PARTNER_ACCOUNT_MISMATCH', severity: 'error', ...at,
+        message: `interchange ${header.control.trim()} from ISA ${header.senderQualifier}/${header.senderId} (${whose}) arrived through the folder/account of partner '${filePartner}'; not translated, not acknowledged`,
+      },
+    };
+  }
+  if ('code' in who) return { header, identifyError: { code: who.code, severity: 'error', message: who.message, ...at } };
+  return { header, partner };
+}
+
+/**
+ * A transaction of a refused interchange (Interchange.accountMismatch): unidentified, whatever else is
+ * wrong with it (its validation findings are kept). Not 'rejected': no 997 will tell its sender.
+ */
+function refusedTransaction(tx: TransactionSet, mismatch: TranslationError, opts: TranslateOptions, validation: TransactionValidation): TranslatedUnit {
+  const u = translateTransaction(tx, undefined, mismatch, opts, validation);
+  if (u.status !== 'unidentified') {
+    u.status = 'unidentified';
+    u.errors.unshift(mismatch);
+  }
+  return u;
+}
+
+/**
+ * X12: one pass over the file feeds the translation and the acknowledgment report; each transaction is
+ * validated once for both. Every finding becomes a unit in file order, as `waybill translate` reports
+ * them: data outside any interchange ('file'), envelope findings ('interchange N', 'group N
+ * (interchange M)'), transactions and TA1s. Which units there are depends on the file's bytes alone, so a
+ * resumed run numbers them as the first did.
+ */
+async function translateX12File(ctx: PipelineContext, file: FileRecord, path: string, writer: BatchWriter, opts: TranslateOptions): Promise<FileOutcome> {
+  const fileId = file.id;
+  const registry = ctx.registry();
+  const report = new ReportBuilder();
+  const interchanges: Interchange[] = [];
+  // File-level findings, gathered from the reader's events rather than from the units (which a resumed
+  // run skips up to its checkpoint), so the file's errors are complete either way.
+  const errors: LedgerError[] = [];
+  let current: Interchange | undefined;
+  // The current group's sender, when its GS02 is not the GS id its interchange's partner declares
+  // (registry.identifyX12 with the group): its transactions are then unidentified. Acknowledgments
+  // still follow the interchange's partner.
+  let groupMismatch: TranslationError | undefined;
+  // One await per chunk read (readX12Batches), not per event.
+  for await (const batch of readX12Batches(path)) for (const ev of batch) {
+    if (ev.type === 'interchange-start') {
+      current = { ...identifyInterchange(registry, ev.header, file.partner), duplicateOf: null };
+      groupMismatch = undefined;
+      interchanges.push(current);
+      const issues = [...ev.issues];
+      if (current.accountMismatch) {
+        // Not recorded as seen either: when its sender sends it the right way, it is no duplicate.
+        errors.push(...toLedgerErrors([current.accountMismatch]));
+        ctx.log.warn({ fileId, interchange: ev.header.control.trim(), sender: `${ev.header.senderQualifier}/${ev.header.senderId}`, account: file.partner },
+          'interchange arrived through another partner\'s folder/account; not translated');
+      } else {
         const seen = { senderQualifier: ev.header.senderQualifier, senderId: ev.header.senderId, control: ev.header.control.trim(), fileId, receivedAt: file.receivedAt };
         const { duplicateOf } = await ctx.ledger.priorInterchange(seen, ctx.duplicates.windowDays);
         writer.noteInterchange(seen);
-        const issues = [...ev.issues];
+        current.duplicateOf = duplicateOf;
         if (duplicateOf && ctx.duplicates.interchange === 'reject') {
           issues.push(issue('X12_DUPLICATE_INTERCHANGE_CONTROL',
             `interchange ${ev.header.control.trim()} from ${ev.header.senderQualifier}/${ev.header.senderId} was already received in file ${duplicateOf}`, ev.header.isa.loc,
             { segmentId: 'ISA', elementPosition: 13, badValue: ev.header.control }));
         }
         if (duplicateOf) ctx.log.warn({ fileId, interchange: ev.header.control.trim(), duplicateOf, policy: ctx.duplicates.interchange }, 'duplicate interchange');
-        current = { header: ev.header, partner, duplicateOf, identifyError };
-        groupMismatch = undefined;
-        interchanges.push(current);
-        report.accept({ ...ev, issues });
-        continue;
       }
-      if (ev.type === 'group-start' || ev.type === 'group-end') {
-        groupMismatch = undefined;
-        if (ev.type === 'group-start' && !file.partner && current?.partner) {
-          const who = registry.identifyX12(current.header, ev.header);
-          if ('code' in who) groupMismatch = { code: who.code, severity: 'error', message: who.message, line: ev.header.gs.loc.line, column: ev.header.gs.loc.column };
+      await addEnvelopeUnit(writer, ev, current);
+      report.accept({ ...ev, issues });
+      continue;
+    }
+    if (ev.type === 'group-start' || ev.type === 'group-end') {
+      groupMismatch = undefined;
+      if (ev.type === 'group-start' && current?.partner) {
+        const who = registry.identifyX12(current.header, ev.header);
+        if ('code' in who) groupMismatch = { code: who.code, severity: 'error', message: who.message, line: ev.header.gs.loc.line, column: ev.header.gs.loc.column };
+      }
+      await addEnvelopeUnit(writer, ev, current);
+    } else if (ev.type === 'interchange-end') {
+      await addEnvelopeUnit(writer, ev, current);
+    }
+    if (ev.type === 'transaction') {
+      const tx = ev.transaction;
+      const validation = validateTransaction(tx, { tree: true });
+      report.acceptTransaction(tx, validation);
+      const ic = current;
+      const mismatch = groupMismatch;
+      await writer.add(null, () => {
+        if (ic?.accountMismatch) return refusedTransaction(tx, ic.accountMismatch, opts, validation);
+        if (ic?.duplicateOf) {
+          return { format: 'x12', partner: ic.partner?.id, label: `${tx.setId} ${tx.control}`, line: tx.segments[0]?.loc.line ?? 1,
+            status: 'duplicate' as TranslatedUnit['status'], events: [], errors: [{ code: 'X12_DUPLICATE_INTERCHANGE_CONTROL', severity: 'error',
+              message: `interchange already received in file ${ic.duplicateOf}`, line: tx.segments[0]?.loc.line ?? 1, column: 1 }],
+            x12: { interchange: tx.interchange?.control.trim() ?? '', group: tx.group?.control.trim() ?? '', setId: tx.setId, control: tx.control } };
         }
-      }
-      if (ev.type === 'transaction') {
-        const tx = ev.transaction;
-        const validation = validateTransaction(tx, { tree: true });
-        report.acceptTransaction(tx, validation);
-        const ic = current;
-        const mismatch = groupMismatch;
-        await writer.add(null, () => {
-          if (ic?.duplicateOf) {
-            return { format: 'x12', partner: ic.partner?.id, label: `${tx.setId} ${tx.control}`, line: tx.segments[0]?.loc.line ?? 1,
-              status: 'duplicate' as TranslatedUnit['status'], events: [], errors: [{ code: 'X12_DUPLICATE_INTERCHANGE_CONTROL', severity: 'error',
-                message: `interchange already received in file ${ic.duplicateOf}`, line: tx.segments[0]?.loc.line ?? 1, column: 1 }],
-              x12: { interchange: tx.interchange?.control.trim() ?? '', group: tx.group?.control.trim() ?? '', setId: tx.setId, control: tx.control } };
-          }
-          return mismatch
-            ? translateTransaction(tx, undefined, mismatch, opts, validation)
-            : translateTransaction(tx, ic?.partner, ic?.identifyError, opts, validation);
-        });
-        continue;
-      }
-      if (ev.type === 'ta1') {
-        const partner = current?.partner;
-        const ta1Index = current ? (current.ta1s = (current.ta1s ?? 0) + 1) - 1 : 0;
-        await writer.add(null, () => translateTa1(ev.segment, ev.interchange, partner, current?.identifyError, opts, ta1Index));
-      }
-      report.accept(ev);
-    }
-    await writer.flush();
-
-    // Acknowledgments, per partner policy, with control numbers from the ledger (never reused).
-    const fileReport = report.finish();
-    for (const [i, icReport] of fileReport.interchanges.entries()) {
-      const ic = interchanges[i];
-      const partner = ic?.partner;
-      if (!partner || (ic.duplicateOf && ctx.duplicates.interchange === 'ignore')) continue;
-      const policy = partner.config.acknowledgments;
-      const x12 = partner.config.x12;
-      const [isa] = await ctx.ledger.nextControlNumbers(partner.id, 'interchange');
-      const groups = await ctx.ledger.nextControlNumbers(partner.id, 'group', Math.max(1, icReport.groups.length));
-      const sets = await ctx.ledger.nextControlNumbers(partner.id, 'transaction', Math.max(1, icReport.groups.length));
-      const built = buildAcks(icReport, {
-        policy: { ta1: policy.ta1, functional: policy.functional, version: policy.version },
-        controls: { interchange: isa, group: (n: number) => groups[n] ?? groups[0], transaction: (n: number) => String(sets[n] ?? sets[0]).padStart(4, '0') },
-        now: ctx.now?.() ?? new Date(),
-        ...(partner.config.ours && { sender: { qualifier: partner.config.ours.isa.qualifier, id: partner.config.ours.isa.id, applicationId: partner.config.ours.gs ?? partner.config.ours.isa.id } }),
-        suffix: x12?.delimiters.lineEnding ?? '\n',
+        return mismatch
+          ? translateTransaction(tx, undefined, mismatch, opts, validation)
+          : translateTransaction(tx, ic?.partner, ic?.identifyError, opts, validation);
       });
-      if (built.text) {
-        acks.push({
-          id: `ack-${fileId}-${i}`, partner: partner.id, kind: built.functional[0]?.type ?? 'TA1', relatedFileId: fileId,
-          content: built.text, controls: { interchange: String(isa), group: String(groups[0]), transaction: String(sets[0]) },
-        });
-      }
+      continue;
     }
-    if (fileReport.interchanges.length === 0) finalState = 'failed';
+    if (ev.type === 'ta1') {
+      const ic = current;
+      const ta1Index = ic ? (ic.ta1s = (ic.ta1s ?? 0) + 1) - 1 : 0;
+      await writer.add(null, () => translateTa1(ev.segment, ev.interchange, ic?.partner, ic?.accountMismatch ?? ic?.identifyError, opts, ta1Index));
+    }
+    if (ev.type === 'issue') {
+      // Data outside any interchange (garbage, a truncated ISA): no acknowledgment can answer it, so the
+      // ledger is the only place it is reported.
+      const u = fileIssueUnit(ev.issue);
+      errors.push(...toLedgerErrors(u.errors));
+      await writer.add(u, () => u);
+    }
+    report.accept(ev);
   }
   await writer.flush();
-  await ctx.ledger.finishFile(fileId, finalState, acks);
-  ctx.log.info({ fileId, units: writer.count, newEvents: writer.newEvents, duplicateFacts: writer.duplicateFacts, acks: acks.length, state: finalState }, 'file translated');
-  ctx.onProcessed?.({ fileId, state: finalState, units: writer.count, newEvents: writer.newEvents, receivedAt: file.receivedAt });
-  return { fileId, state: finalState, units: writer.count, newEvents: writer.newEvents, duplicateFacts: writer.duplicateFacts, acks: acks.length };
+
+  const acks = await buildInterchangeAcks(ctx, fileId, report.finish().interchanges, interchanges);
+  // Failed when nothing in the file was taken as an interchange: none read, or every one refused.
+  const state = interchanges.some((ic) => !ic.accountMismatch) ? 'translated' : 'failed';
+  return { state, acks, errors };
+}
+
+/**
+ * The unit of an envelope event's own findings, if it has any (a missing IEA, a GE count, ...): the
+ * TA1/997 reports them to the sender, the ledger keeps them here. Attributed to the interchange's
+ * identified partner (none when refused).
+ */
+async function addEnvelopeUnit(writer: BatchWriter, ev: Parameters<typeof envelopeUnit>[0], ic: Interchange | undefined): Promise<void> {
+  if (ev.issues.length === 0) return;
+  await writer.add(null, () => envelopeUnit(ev, ic?.header, ic?.partner));
+}
+
+/**
+ * Acknowledgments, per partner policy, with control numbers from the ledger (never reused): one per
+ * interchange, to the partner its ISA sender identifies. An interchange of an unknown sender, a refused
+ * one (accountMismatch) and an ignored duplicate get none.
+ */
+async function buildInterchangeAcks(
+  ctx: PipelineContext, fileId: string, reports: InterchangeReport[], interchanges: Interchange[],
+): Promise<NewOutboundDocument[]> {
+  const acks: NewOutboundDocument[] = [];
+  for (const [i, icReport] of reports.entries()) {
+    const ic = interchanges[i];
+    const partner = ic?.partner;
+    if (!partner || ic.accountMismatch || (ic.duplicateOf && ctx.duplicates.interchange === 'ignore')) continue;
+    const policy = partner.config.acknowledgments;
+    const x12 = partner.config.x12;
+    const [isa] = await ctx.ledger.nextControlNumbers(partner.id, 'interchange');
+    const groups = await ctx.ledger.nextControlNumbers(partner.id, 'group', Math.max(1, icReport.groups.length));
+    const sets = await ctx.ledger.nextControlNumbers(partner.id, 'transaction', Math.max(1, icReport.groups.length));
+    const built = buildAcks(icReport, {
+      policy: { ta1: policy.ta1, functional: policy.functional, version: policy.version },
+      controls: { interchange: isa, group: (n: number) => groups[n] ?? groups[0], transaction: (n: number) => String(sets[n] ?? sets[0]).padStart(4, '0') },
+      now: ctx.now?.() ?? new Date(),
+      ...(partner.config.ours && { sender: { qualifier: partner.config.ours.isa.qualifier, id: partner.config.ours.isa.id, applicationId: partner.config.ours.gs ?? partner.config.ours.isa.id } }),
+      suffix: x12?.delimiters.lineEnding ?? '\n',
+    });
+    if (built.text) {
+      acks.push({
+        id: `ack-${fileId}-${i}`, partner: partner.id, kind: built.functional[0]?.type ?? 'TA1', relatedFileId: fileId,
+        content: built.text, controls: { interchange: String(isa), group: String(groups[0]), transaction: String(sets[0]) },
+      });
+    }
+  }
+  return acks;
 }

@@ -181,3 +181,135 @@ describe('inbound pipeline', () => {
     expect(ok.result.newEvents).toBeGreaterThan(0);
   });
 });
+
+describe('inbound pipeline: who an X12 interchange is from, when it came through a partner\'s folder/account', () => {
+  const granite = readFileSync(new URL('../../partners/granite-ridge/samples/214-delivered-BPL-88104301.edi', import.meta.url)); // ISA 02/GRXP
+
+  it('another partner\'s interchange uploaded through prairie-line\'s account is refused: no events, no acknowledgment to anyone, the file fails with the code', async () => {
+    const { ledger, take } = setup();
+    const { fileId, result } = await take(granite, '214.edi', 'prairie-line');
+    expect(result).toMatchObject({ state: 'failed', newEvents: 0, acks: 0 });
+    expect(await ledger.countEvents()).toMatchObject({ total: 0 });
+    expect(await ledger.listOutboundDocuments()).toEqual([]);
+    const units = await ledger.units(fileId);
+    expect(units.map((u) => [u.setId, u.state, u.partner, u.errors.map((e) => e.code)])).toEqual([['214', 'unidentified', null, ['PARTNER_ACCOUNT_MISMATCH']]]);
+    const message = "interchange 000000942 from ISA 02/GRXP (partner 'granite-ridge') arrived through the folder/account of partner 'prairie-line'";
+    expect(units[0].errors[0].message).toContain(message);
+    const file = await ledger.getFile(fileId);
+    expect(file?.state).toBe('failed');
+    expect(file?.errors).toEqual([expect.objectContaining({ code: 'PARTNER_ACCOUNT_MISMATCH', line: 1, column: 1 })]);
+    // Not recorded as received: the same interchange sent the right way is translated, and answered to granite-ridge.
+    const right = await take(resentWithOtherBytes(granite), 'right.edi');
+    expect(right.result).toMatchObject({ state: 'translated', newEvents: 3, acks: 1 });
+    expect((await ledger.listOutboundDocuments()).map((d) => [d.partner, d.kind])).toEqual([['granite-ridge', '997']]);
+  });
+
+  it('an interchange of an unknown sender through a partner\'s account is refused the same way', async () => {
+    const { ledger, take } = setup();
+    const unknown = Buffer.from(multiStatus.toString('latin1').replace('*02*PRLF           *', '*02*PRLX           *'), 'latin1');
+    const { fileId, result } = await take(unknown, '214.edi', 'prairie-line');
+    expect(result).toMatchObject({ state: 'failed', newEvents: 0, acks: 0 });
+    const [unit] = await ledger.units(fileId);
+    expect(unit.state).toBe('unidentified');
+    expect(unit.errors[0]).toMatchObject({ code: 'PARTNER_ACCOUNT_MISMATCH' });
+    expect(unit.errors[0].message).toContain("ISA 02/PRLX (no configured partner) arrived through the folder/account of partner 'prairie-line'");
+  });
+
+  it('in a file with both, the partner\'s own interchange is translated and acknowledged to it alone; the other is refused', async () => {
+    const { ledger, take } = setup();
+    const { fileId, result } = await take(Buffer.concat([multiStatus, granite]), 'both.edi', 'prairie-line');
+    expect(result).toMatchObject({ state: 'translated', newEvents: 6, acks: 1 });
+    expect((await ledger.units(fileId)).map((u) => [u.interchangeControl, u.state, u.partner, u.errors.map((e) => e.code)])).toEqual([
+      ['000002291', 'translated', 'prairie-line', []],
+      ['000000942', 'unidentified', null, ['PARTNER_ACCOUNT_MISMATCH']],
+    ]);
+    const acks = await ledger.listOutboundDocuments({ relatedFileId: fileId });
+    expect(acks.map((d) => [d.partner, d.kind])).toEqual([['prairie-line', '997']]);
+    expect(acks[0].content).toMatch(/AK1\*QM\*2291~/);
+    expect(acks[0].content).not.toMatch(/GRXP|AK1\*QM\*942/);
+    expect((await ledger.getFile(fileId))?.errors.map((e) => e.code)).toEqual(['PARTNER_ACCOUNT_MISMATCH']);
+    const events = (await ledger.unpublished(100)).map((e) => JSON.parse(e.payload) as { partner: string });
+    expect(new Set(events.map((e) => e.partner))).toEqual(new Set(['prairie-line']));
+  });
+
+  it('the partner\'s own interchange through its account is translated as before, and its groups\' GS02 is checked too', async () => {
+    const { ledger, take } = setup();
+    const own = await take(multiStatus, '214.edi', 'prairie-line');
+    expect(own.result).toMatchObject({ state: 'translated', newEvents: 6, acks: 1 });
+    const bogus = Buffer.from(withIsa13(multiStatus, '000000555').toString('latin1').replace('GS*QM*PRLF*', 'GS*QM*BOGUS*'), 'latin1');
+    const { fileId, result } = await take(bogus, 'gs.edi', 'prairie-line');
+    expect(result).toMatchObject({ state: 'translated', newEvents: 0, acks: 1 });
+    const [unit] = await ledger.units(fileId);
+    expect([unit.state, unit.errors.map((e) => e.code)]).toEqual(['unidentified', ['PARTNER_UNKNOWN_SENDER']]);
+    expect((await ledger.listOutboundDocuments({ relatedFileId: fileId })).map((d) => d.partner)).toEqual(['prairie-line']);
+  });
+});
+
+describe('inbound pipeline: findings outside any transaction are recorded', () => {
+  it('data outside any interchange is a rejected file unit, and the failed file\'s error', async () => {
+    const { ledger, take } = setup();
+    const { fileId, result } = await take(Buffer.from('ISA*00*junk'), 'junk.edi');
+    expect(result).toMatchObject({ state: 'failed', units: 1, acks: 0 });
+    const file = await ledger.getFile(fileId);
+    expect(file?.state).toBe('failed');
+    expect(file?.errors).toEqual([expect.objectContaining({ code: 'X12_ISA_TRUNCATED', line: 1, column: 1 })]);
+    expect((await ledger.units(fileId)).map((u) => [u.label, u.state, u.errors.map((e) => [e.code, e.line, e.column])]))
+      .toEqual([['file', 'rejected', [['X12_ISA_TRUNCATED', 1, 1]]]]);
+  });
+
+  it('garbage after a good interchange: the interchange translates, the garbage is a file unit and a file error', async () => {
+    const { ledger, take } = setup();
+    const { fileId, result } = await take(Buffer.concat([multiStatus, Buffer.from('\nNOT X12 AT ALL~\n')]), 'tail.edi');
+    expect(result).toMatchObject({ state: 'translated', units: 2, newEvents: 6, acks: 1 });
+    const units = await ledger.units(fileId);
+    expect(units.map((u) => [u.label, u.state])).toEqual([['214 0001 (interchange 000002291, group 2291)', 'translated'], ['file', 'rejected']]);
+    expect(units[1].errors[0]).toMatchObject({ code: 'X12_UNEXPECTED_DATA' });
+    expect(units[1].errors[0].line).toBeGreaterThan(1);
+    expect((await ledger.getFile(fileId))?.errors.map((e) => e.code)).toEqual(['X12_UNEXPECTED_DATA']);
+  });
+
+  it('envelope findings (a missing IEA) are units labelled like waybill translate\'s', async () => {
+    const { ledger, take } = setup();
+    const noIea = Buffer.from(multiStatus.toString('latin1').replace(/IEA\*[^~]*~\r?\n?/, ''), 'latin1');
+    const { fileId, result } = await take(noIea, 'no-iea.edi');
+    expect(result).toMatchObject({ state: 'translated', units: 2 });
+    const units = await ledger.units(fileId);
+    expect(units.map((u) => [u.label, u.state, u.partner, u.errors.map((e) => e.code)])).toEqual([
+      ['214 0001 (interchange 000002291, group 2291)', 'translated', 'prairie-line', []],
+      ['interchange 000002291', 'rejected', 'prairie-line', ['X12_IEA_MISSING']],
+    ]);
+  });
+
+  it('an empty or blank file fails with PIPELINE_EMPTY_FILE, not as a CSV without partner or mapping', async () => {
+    const { ledger, take } = setup();
+    for (const [bytes, partner] of [[Buffer.alloc(0), undefined], [Buffer.from(' \r\n\t\n'), undefined], [Buffer.from('\ufeff\n\n'), 'sangamon-valley'], [Buffer.from('\n'), 'prairie-line']] as const) {
+      const { fileId, result } = await take(bytes, 'empty.csv', partner);
+      expect(result.state).toBe('failed');
+      expect((await ledger.getFile(fileId))?.errors.map((e) => e.code)).toEqual(['PIPELINE_EMPTY_FILE']);
+      expect((await ledger.units(fileId)).map((u) => [u.label, u.state, u.errors.map((e) => e.code)])).toEqual([['file', 'rejected', ['PIPELINE_EMPTY_FILE']]]);
+    }
+  });
+
+  it('a resumed run numbers the findings\' units as the first did, and the file\'s errors stay complete', async () => {
+    const { ctx, ledger, take } = setup(undefined, 1);
+    const multi = fixture('envelope/multi-group-214-and-210.edi').toString('latin1');
+    const file = Buffer.from(`${withIsa13(multiStatus, '000000801').toString('latin1')}NOT X12~\n${multi.replace(/IEA\*[^~]*~\r?\n?$/, '')}`, 'latin1');
+    const first = await take(file, 'findings.edi');
+    const before = await ledger.units(first.fileId);
+    expect(before.map((u) => u.label)).toEqual([
+      '214 0001 (interchange 000000801, group 2291)', 'file',
+      ...before.slice(2, -1).map((u) => u.label), 'interchange 000002297',
+    ]);
+    expect(before.slice(2, -1).every((u) => u.setId)).toBe(true);
+    const errors = (await ledger.getFile(first.fileId))?.errors;
+    expect(errors?.map((e) => e.code)).toEqual(['X12_UNEXPECTED_DATA']);
+    // As if the process died half way: state back to translating, no errors, checkpoint past the file unit.
+    await ledger.setFileState(first.fileId, 'translating', { errors: [] });
+    const db = (ledger as unknown as { db: { prepare(s: string): { run(...a: unknown[]): void } } }).db;
+    db.prepare('UPDATE files SET units_done = 3 WHERE id = ?').run(first.fileId);
+    const again = await processFile(ctx, first.fileId);
+    expect(again).toMatchObject({ state: 'translated', units: before.length, newEvents: 0 });
+    expect(await ledger.units(first.fileId)).toEqual(before);
+    expect((await ledger.getFile(first.fileId))?.errors).toEqual(errors);
+  });
+});
