@@ -261,6 +261,8 @@ const entries = {
   LEDGER_SCHEMA_TOO_NEW: { severity: 'error', level: 'system', summary: 'the ledger database was written by a newer Waybill; upgrade before starting on it' },
   TRANSLATION_WORKER_FAILED: { severity: 'error', level: 'system', summary: 'a translation worker thread failed or exited before finishing, or the workers\' units did not line up; the translation of the file stops (run it again, or without workers)' },
   LEDGER_BATCH_INCOMPLETE: { severity: 'error', level: 'system', summary: 'rows staged for a translation batch were lost before it committed (the ledger commit thread restarted); the batch is not committed and the file is translated again from its last checkpoint' },
+  LEDGER_COMMIT_THREAD_FAILED: { severity: 'error', level: 'system', summary: 'the ledger commit thread failed or exited with translation writes pending (they may or may not have committed); a new thread is started and the file is translated again from its last checkpoint' },
+  LEDGER_BATCH_GAP: { severity: 'error', level: 'system', summary: "a translation batch came after one of the same file that did not commit; it is not committed either (the file's checkpoint never passes units not committed) and the file is translated again from its last checkpoint" },
   LEDGER_CONTROL_EXHAUSTED: { severity: 'error', level: 'interchange', summary: "a partner's outbound interchange, group or transaction control numbers have reached their maximum; nothing more can be numbered" },
 } satisfies Record<string, CatalogueEntry>;
 

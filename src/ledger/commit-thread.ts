@@ -12,7 +12,7 @@
 // the commit; staged rows are committed by the commitBatch they belong to, never before.
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../runtime/module-worker.js';
-import type { BatchPart } from './ledger.js';
+import { LedgerFault, type BatchPart } from './ledger.js';
 
 /** The ledger methods that run on the commit thread. */
 export type ThreadedMethod = 'commitBatch' | 'finishFile';
@@ -73,15 +73,18 @@ export class CommitThread {
       if ('error' in m) p.reject(Object.assign(new Error(m.error.message), m.error.code ? { code: m.error.code } : {}));
       else p.resolve(m.result);
     });
-    const fail = (err: Error) => {
+    // A call that was running may or may not have committed, and the rows staged on the thread are gone;
+    // the caller translates the file again from its checkpoint (every write is idempotent). The code is
+    // what tells it so (the dispatcher retries on it): a plain Error failed the file for good.
+    const fail = (what: string) => {
       if (this.worker !== worker) return;
       this.worker = null;
-      // A call that was running may or may not have committed; its caller retries (every write is idempotent).
+      const err = new LedgerFault('LEDGER_COMMIT_THREAD_FAILED', `ledger commit thread ${what}; the next call starts a new one`);
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     };
-    worker.on('error', (err) => fail(new Error(`ledger commit thread failed: ${err.message}`)));
-    worker.on('exit', (code) => fail(new Error(`ledger commit thread exited (code ${code})`)));
+    worker.on('error', (err) => fail(`failed: ${err.message}`));
+    worker.on('exit', (code) => fail(`exited (code ${code})`));
     this.worker = worker;
     return worker;
   }

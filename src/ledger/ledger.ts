@@ -105,7 +105,13 @@ export interface BatchPart {
 export type PublishableEvent = Pick<OutboxRow, 'seq' | 'id' | 'type' | 'payload'>;
 
 export interface UnitBatch extends BatchPart {
-  /** The file's checkpoint after this batch. */
+  /**
+   * The file's checkpoint after this batch. A batch continues the units already committed: its first
+   * unit (without units: this checkpoint) is at most the file's checkpoint. One that starts past it
+   * follows a batch that did not commit (lost with the commit thread, or failed while this one was on its
+   * way); committing it would move the checkpoint over units never committed, which a resumed run would
+   * then skip for good. It is refused whole (LEDGER_BATCH_GAP).
+   */
   unitsDone: number;
   /**
    * How many parts of this batch were staged ahead of it (Ledger.stage): the file's last `staged` parts.
@@ -312,9 +318,14 @@ export interface LedgerStats {
   outbound: Record<string, number>;
 }
 
-/** Thrown for ledger problems the caller cannot fix by retrying (a schema newer than this code, ...). */
+/**
+ * Ledger problems with a code of their own. Most are not healed by retrying (a schema newer than this
+ * code, ...); those of the commit thread are (LEDGER_COMMIT_THREAD_FAILED, LEDGER_BATCH_INCOMPLETE,
+ * LEDGER_BATCH_GAP: the file is translated again from its checkpoint, src/queue/dispatcher.ts).
+ */
 export class LedgerFault extends Error {
-  constructor(readonly code: 'LEDGER_SCHEMA_TOO_NEW' | 'LEDGER_OPEN_FAILED' | 'LEDGER_CONTROL_EXHAUSTED' | 'LEDGER_BATCH_INCOMPLETE', message: string) {
+  constructor(readonly code: 'LEDGER_SCHEMA_TOO_NEW' | 'LEDGER_OPEN_FAILED' | 'LEDGER_CONTROL_EXHAUSTED' | 'LEDGER_BATCH_INCOMPLETE'
+    | 'LEDGER_BATCH_GAP' | 'LEDGER_COMMIT_THREAD_FAILED', message: string) {
     super(message);
     this.name = 'LedgerFault';
   }

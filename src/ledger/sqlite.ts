@@ -263,6 +263,7 @@ export class SqliteLedger implements Ledger {
       getFact: db.prepare('SELECT event_id FROM facts WHERE key = ?').pluck(),
       insertDupFact: db.prepare('INSERT OR IGNORE INTO duplicate_facts (event_id, fact_key, original_event_id, file_id) VALUES (?, ?, ?, ?)'),
       checkpoint: db.prepare('UPDATE files SET units_done = MAX(units_done, ?), updated_at = ? WHERE id = ?'),
+      unitsDone: db.prepare('SELECT units_done FROM files WHERE id = ?').pluck(),
       priorInterchange: db.prepare(`SELECT file_id FROM interchanges WHERE sender_qualifier = ? AND sender_id = ? AND control = ?
         AND file_id <> ? AND received_at >= ? ORDER BY received_at LIMIT 1`),
       insertInterchange: db.prepare('INSERT OR IGNORE INTO interchanges (sender_qualifier, sender_id, control, file_id, received_at) VALUES (?, ?, ?, ?, ?)'),
@@ -394,6 +395,16 @@ export class SqliteLedger implements Ledger {
 
   private commitBatchRows(batch: UnitBatch): BatchResult {
     const { insertUnit, insertFact, getFact, insertDupFact, insertEvent, insertPayload, checkpoint } = this.stmts;
+    // Read inside this write transaction, so no other commit moves the checkpoint in between.
+    const done = this.stmts.unitsDone.get(batch.fileId) as number | undefined;
+    const start = batch.units.length > 0 ? batch.units[0].index : batch.unitsDone;
+    if (done !== undefined && start > done) {
+      // A batch of the file before this one did not commit (UnitBatch.unitsDone): the pipeline keeps
+      // committing the batches already on their way until it awaits the failed one, and this one must not
+      // move the checkpoint over the units that failed.
+      throw new LedgerFault('LEDGER_BATCH_GAP',
+        `a batch of file ${batch.fileId} starts at unit ${start} and the file's checkpoint is ${done} (a batch before it did not commit); nothing of the batch was committed`);
+    }
     for (const u of batch.units) {
       insertUnit.run(u.id, u.fileId, u.index, u.partner, u.label, u.setId ?? null, u.control ?? null, u.interchangeControl ?? null,
         u.groupControl ?? null, u.state, JSON.stringify(u.errors), JSON.stringify(u.references));

@@ -27,15 +27,37 @@ export const INBOUND_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 7 * 86_400 },
 };
 
-/** Faults that can heal by themselves: busy or locked database, full or failing disk, too many open files. */
+/**
+ * The ledger's commit thread died under a translation (LEDGER_COMMIT_THREAD_FAILED), taking the rows
+ * staged for a batch with it (LEDGER_BATCH_INCOMPLETE), or a batch came after one that did not commit
+ * (LEDGER_BATCH_GAP). Nothing past the file's checkpoint was committed and the ledger starts a new thread
+ * on its next call, so the file can go on from its checkpoint at once.
+ */
+const COMMIT_THREAD_CODES = new Set(['LEDGER_COMMIT_THREAD_FAILED', 'LEDGER_BATCH_INCOMPLETE', 'LEDGER_BATCH_GAP']);
+/**
+ * How many times translate() runs a file again at once after a commit-thread fault. A thread that keeps
+ * dying is then left to the ordinary transient path (BullMQ's attempts, the recovery sweep's limit).
+ */
+const COMMIT_THREAD_RETRIES = 3;
+
+/**
+ * Faults that can heal by themselves: busy or locked database, full or failing disk, too many open files,
+ * a restarted ledger commit thread.
+ */
 const TRANSIENT_CODES = new Set([
   'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_PROTOCOL', 'SQLITE_CANTOPEN',
   'EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'ENOSPC', 'EDQUOT', 'EIO', 'ENOMEM', 'ETIMEDOUT',
+  ...COMMIT_THREAD_CODES,
 ]);
 
-export function isTransientFault(err: unknown): boolean {
+function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return false;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function isTransientFault(err: unknown): boolean {
+  const code = codeOf(err);
+  if (code === undefined) return false;
   // better-sqlite3 reports extended codes such as SQLITE_BUSY_SNAPSHOT or SQLITE_IOERR_WRITE.
   return TRANSIENT_CODES.has(code) || TRANSIENT_CODES.has(code.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1'));
 }
@@ -52,16 +74,31 @@ export async function markUntranslatable(ctx: PipelineContext, fileId: string, c
   ctx.log.error({ fileId, code, err: message }, 'file cannot be translated; marked failed');
 }
 
-/** processFile with the retry policy: transient faults are rethrown (retry later), others end the file. */
+/**
+ * processFile with the retry policy: a commit-thread fault runs the file again at once (a few times),
+ * other transient faults are rethrown (retry later), the rest end the file.
+ */
 async function translate(ctx: PipelineContext, fileId: string): Promise<ProcessResult> {
-  try {
-    return await processFile(ctx, fileId);
-  } catch (err) {
-    if (isTransientFault(err)) throw err;
-    const e = err as NodeJS.ErrnoException;
-    const code = e.code === 'ENOENT' ? 'PIPELINE_STORED_FILE_MISSING' : 'PIPELINE_TRANSLATION_FAULT';
-    await markUntranslatable(ctx, fileId, code, e.message ?? String(err));
-    throw new UnrecoverableError(e.message ?? String(err));
+  for (let retry = 1; ; retry++) {
+    try {
+      return await processFile(ctx, fileId);
+    } catch (err) {
+      const code = codeOf(err);
+      const message = (err as Error)?.message ?? String(err);
+      if (code !== undefined && COMMIT_THREAD_CODES.has(code) && retry <= COMMIT_THREAD_RETRIES) {
+        // processFile resumes from the checkpoint: committed units are skipped, rows committed again are
+        // ignored (deterministic ids), and the acknowledgments come with the file's final commit only.
+        // Not waiting for BullMQ's backoff, nor (without Redis) for the next recovery sweep, a minute away.
+        ctx.log.warn({ fileId, code, retry, err: message }, 'the ledger commit thread restarted under the file; translating it again from its checkpoint');
+        await ctx.ledger.audit({ action: 'file.retried', fileId, details: { code, message, retry } });
+        continue;
+      }
+      if (isTransientFault(err)) throw err;
+      const e = err as NodeJS.ErrnoException;
+      const failure = e.code === 'ENOENT' ? 'PIPELINE_STORED_FILE_MISSING' : 'PIPELINE_TRANSLATION_FAULT';
+      await markUntranslatable(ctx, fileId, failure, message);
+      throw new UnrecoverableError(message);
+    }
   }
 }
 
@@ -123,7 +160,7 @@ class LocalRunner {
       } catch (err) {
         // Transient: the file stays received/translating and the recovery sweep retries it.
         if (!(err instanceof UnrecoverableError)) {
-          this.ctx.log.warn({ fileId: id, err: (err as Error).message }, 'in-process translation failed; the recovery sweep will retry');
+          this.ctx.log.warn({ fileId: id, code: codeOf(err), err: (err as Error).message }, 'in-process translation failed; the recovery sweep will retry');
         }
       } finally {
         this.queued.delete(id);
@@ -268,7 +305,7 @@ export function startInboundWorker(ctx: PipelineContext, connection: Redis, opts
   worker.on('failed', (job, err) => {
     if (!job) return;
     const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    ctx.log.warn({ fileId: job.data.fileId, attempt: job.attemptsMade, final, err: err.message },
+    ctx.log.warn({ fileId: job.data.fileId, attempt: job.attemptsMade, final, code: codeOf(err), err: err.message },
       final ? 'inbound job failed for good' : 'inbound job failed; BullMQ will retry');
   });
   // Connection trouble is reported here while BullMQ reconnects (without a listener it would throw);

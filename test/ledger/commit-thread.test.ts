@@ -85,6 +85,28 @@ describe('SqliteLedger commitThread', () => {
       .toEqual({ newEvents: 2, duplicateFacts: [] });
   });
 
+  it('a thread that dies fails the calls it had with LEDGER_COMMIT_THREAD_FAILED; a later batch on the new thread does not pass the lost one', async () => {
+    const ledger = threaded();
+    await ledger.recordFile({ id: FILE_ID, size: 1, transport: 'folder', originalName: 'a.edi', storedPath: 'files/a', receivedAt: '2025-01-01T00:00:00.000Z' });
+    await ledger.commitBatch({ fileId: FILE_ID, units: [unit(0)], events: [event(0)], unitsDone: 1 });
+    const thread = (ledger as unknown as { commits: { worker: { terminate(): Promise<number> } | null } }).commits;
+    const dying = thread.worker!.terminate();
+    // Asked for once the thread is ending and before its exit is seen: it goes to that thread and is lost.
+    const lost = ledger.commitBatch({ fileId: FILE_ID, units: [unit(1)], events: [event(1)], unitsDone: 2 });
+    await expect(lost).rejects.toMatchObject({ code: 'LEDGER_COMMIT_THREAD_FAILED', message: expect.stringMatching(/commit thread exited/) });
+    await dying;
+    // The next batch of the file (already on its way in the pipeline) goes to a new thread: refused, or
+    // the checkpoint would pass unit 1, which a run resumed from it would never translate.
+    await expect(ledger.commitBatch({ fileId: FILE_ID, units: [unit(2)], events: [event(2)], unitsDone: 3 }))
+      .rejects.toMatchObject({ code: 'LEDGER_BATCH_GAP' });
+    expect((await ledger.getFile(FILE_ID))?.unitsDone).toBe(1);
+    expect((await ledger.countEvents()).total).toBe(1);
+    // From the checkpoint, on the new thread, the file goes on.
+    expect(await ledger.commitBatch({ fileId: FILE_ID, units: [unit(1), unit(2)], events: [event(1), event(2)], unitsDone: 3 }))
+      .toEqual({ newEvents: 2, duplicateFacts: [] });
+    expect((await ledger.unpublished(10)).map((e) => e.id)).toEqual(['evt_0', 'evt_1', 'evt_2']);
+  });
+
   it('close() lets the calls already asked for commit first', async () => {
     const ledger = threaded();
     await ledger.recordFile({ id: FILE_ID, size: 1, transport: 'folder', originalName: 'a.edi', storedPath: 'files/a', receivedAt: '2025-01-01T00:00:00.000Z' });

@@ -129,11 +129,11 @@ describe('migrations', () => {
     expect((await ledger.unpublished(10)).map((e) => e.id)).toEqual(['evt_0001', 'evt_0002']);
     // The migrated facts still recognise the same business fact under another event id (both key forms).
     await ledger.recordFile(FILE);
-    expect(await ledger.commitBatch({ fileId: FILE.id, units: [unit(8), unit(9)],
-      events: [event(8, { factKey: hexKey }), event(9, { factKey: 'PRO1|D1|2025-01-01T10:00Z' })], unitsDone: 10 }))
+    expect(await ledger.commitBatch({ fileId: FILE.id, units: [unit(0), unit(1)],
+      events: [event(8, { factKey: hexKey }), event(9, { factKey: 'PRO1|D1|2025-01-01T10:00Z' })], unitsDone: 2 }))
       .toEqual({ newEvents: 0, duplicateFacts: ['evt_0008', 'evt_0009'] });
     // New events go after the migrated ones.
-    await ledger.commitBatch({ fileId: FILE.id, units: [unit(10)], events: [event(10)], unitsDone: 11 });
+    await ledger.commitBatch({ fileId: FILE.id, units: [unit(2)], events: [event(10)], unitsDone: 3 });
     expect((await ledger.unpublished(10)).map((e) => [e.id, e.seq])).toEqual([['evt_0001', 5], ['evt_0002', 7], ['evt_0010', 8]]);
     await ledger.close();
     const db = new Database(path, { readonly: true });
@@ -269,6 +269,34 @@ describe('commitBatch and finishFile', () => {
     expect((await ledger.unpublished(10)).map((e) => e.id)).toEqual(['evt_0000', 'evt_0001', 'evt_0002', 'evt_0003', 'evt_0004', 'evt_0005', 'evt_0006']);
   });
 
+  it('refuses a batch that starts past the checkpoint (one before it did not commit): LEDGER_BATCH_GAP, nothing committed', async () => {
+    const { ledger } = fresh();
+    await ledger.recordFile(FILE);
+    const seen = { senderQualifier: 'ZZ', senderId: 'ACME', control: '000000009', fileId: FILE.id, receivedAt: '2025-01-01T00:00:00.000Z' };
+    await ledger.commitBatch({ fileId: FILE.id, units: [unit(0), unit(1)], events: [event(0), event(1)], unitsDone: 2 });
+    // The next batch fails (its staged part is missing) while the one after it is already on its way, as
+    // the pipeline hands them over: that one must not commit, or the checkpoint would pass units 2-3.
+    await expect(ledger.commitBatch({ fileId: FILE.id, units: [unit(3)], events: [event(3)], unitsDone: 4, staged: 1 }))
+      .rejects.toMatchObject({ code: 'LEDGER_BATCH_INCOMPLETE' });
+    const gap = await ledger.commitBatch({ fileId: FILE.id, units: [unit(4), unit(5)], events: [event(4), event(5)], unitsDone: 6, interchanges: [seen] })
+      .catch((e: unknown) => e);
+    expect(gap).toBeInstanceOf(LedgerFault);
+    expect(gap).toMatchObject({ code: 'LEDGER_BATCH_GAP', message: expect.stringContaining('starts at unit 4 and the file\'s checkpoint is 2') });
+    // A batch without units may not move the checkpoint over them either.
+    await expect(ledger.commitBatch({ fileId: FILE.id, units: [], events: [], unitsDone: 6, interchanges: [seen] }))
+      .rejects.toMatchObject({ code: 'LEDGER_BATCH_GAP' });
+    expect((await ledger.getFile(FILE.id))?.unitsDone).toBe(2);
+    expect((await ledger.units(FILE.id)).map((u) => u.index)).toEqual([0, 1]);
+    expect((await ledger.countEvents()).total).toBe(2);
+    expect(await ledger.priorInterchange({ ...seen, fileId: 'sha256-other' }, 30)).toEqual({ duplicateOf: null });
+    // From the checkpoint, the file goes on; a batch committed again below it is still accepted.
+    expect(await ledger.commitBatch({ fileId: FILE.id, units: [unit(2), unit(3), unit(4), unit(5)], events: [event(2), event(3), event(4), event(5)], unitsDone: 6 }))
+      .toEqual({ newEvents: 4, duplicateFacts: [] });
+    expect(await ledger.commitBatch({ fileId: FILE.id, units: [unit(1)], events: [event(1)], unitsDone: 2 })).toEqual({ newEvents: 0, duplicateFacts: [] });
+    expect((await ledger.unpublished(10)).map((e) => e.id)).toEqual(['evt_0000', 'evt_0001', 'evt_0002', 'evt_0003', 'evt_0004', 'evt_0005']);
+    expect((await ledger.getFile(FILE.id))?.unitsDone).toBe(6);
+  });
+
   it('publishable() reads what the relay publishes, in outbox order, after a given seq', async () => {
     const { ledger } = fresh();
     await ledger.recordFile(FILE);
@@ -322,7 +350,8 @@ describe('outbox life cycle', () => {
   async function withEvents(n: number) {
     const { ledger } = fresh();
     await ledger.recordFile(FILE);
-    await ledger.commitBatch({ fileId: FILE.id, units: [], events: Array.from({ length: n }, (_, i) => event(i)), unitsDone: n });
+    // Events without units: the file's checkpoint stays at 0 (a batch never claims units it does not carry).
+    await ledger.commitBatch({ fileId: FILE.id, units: [], events: Array.from({ length: n }, (_, i) => event(i)), unitsDone: 0 });
     return ledger;
   }
 
@@ -340,12 +369,12 @@ describe('outbox life cycle', () => {
     const t = '2025-01-01T00:00:01.000Z';
     const steps: [string, () => Promise<unknown>][] = [
       ['committed', async () => undefined],
-      ['the same batch again (ignored)', () => ledger.commitBatch({ fileId: FILE.id, units: [], events: [event(0), event(1)], unitsDone: 6 })],
+      ['the same batch again (ignored)', () => ledger.commitBatch({ fileId: FILE.id, units: [], events: [event(0), event(1)], unitsDone: 0 })],
       ['published', () => ledger.markPublished(['evt_0000', 'evt_0001', 'evt_0002', 'evt_0003', 'evt_0003'], t)],
       ['consumed (one never published)', () => ledger.markConsumed(['evt_0000', 'evt_0005', 'evt_0005'], t)],
       ['a batch published by seq range', () => ledger.markBatchPublished(4, 6, t)],
       ['republished', () => ledger.republishUnconsumed()],
-      ['more events', () => ledger.commitBatch({ fileId: FILE.id, units: [], events: [event(6), event(7)], unitsDone: 8 })],
+      ['more events', () => ledger.commitBatch({ fileId: FILE.id, units: [], events: [event(6), event(7)], unitsDone: 0 })],
     ];
     for (const [what, step] of steps) {
       await step();
