@@ -123,7 +123,9 @@ async function measure(file, transactions, o, libs, runIndex) {
   const prefix = `wbbench-${process.pid}-${randomBytes(3).toString('hex')}`;
   const rawPrefix = `${prefix}-raw`;
   // The gateway's defaults (src/gateway/config.ts), except a faster inbound poll than the 500 ms default,
-  // so that the arrival latency is the gateway's and not mostly the poll period.
+  // so that the arrival latency is the gateway's and not mostly the poll period, and no settle time
+  // (minAgeSeconds: 0; default 2): the benchmark drops its file by renaming it into place, whole, which is
+  // what the settle time waits for a writer to have done.
   const { configSchema } = libs;
   const config = configSchema.parse({
     ...(o.translationBatch && { translation: { batchSize: o.translationBatch } }),
@@ -131,7 +133,7 @@ async function measure(file, transactions, o, libs, runIndex) {
   });
   writeFileSync(join(work, 'waybill.yaml'), [
     'dataDir: data', 'partnersDir: partners', `redisUrl: ${REDIS_URL}`, `queuePrefix: ${prefix}`,
-    'http: { port: 0 }', 'inbound: { folder: inbound, pollMs: 100 }', 'reloadMs: 0', 'log: { level: info }',
+    'http: { port: 0 }', 'inbound: { folder: inbound, pollMs: 100, minAgeSeconds: 0 }', 'reloadMs: 0', 'log: { level: info }',
     `translation: { batchSize: ${config.translation.batchSize} }`, `relay: { batchSize: ${config.relay.batchSize}, idleMs: ${config.relay.idleMs} }`, '',
   ].join('\n'));
   const profDir = join(outDir, 'prof', 'gateway');

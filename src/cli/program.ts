@@ -148,8 +148,13 @@ export async function main(argv: string[]): Promise<number> {
     return exitCode();
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Help and version are not errors; every other parse failure is a usage error.
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+      // Help asked for (--help, `waybill help`) and --version are not errors. 'commander.help' with a
+      // non-zero exit code is commander showing help on stderr because a command or subcommand is missing
+      // (`waybill`, `waybill dlq`): a usage error, so a script that forgot it does not pass as success.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+      if (err.code === 'commander.help') return err.exitCode === 0 ? 0 : 2;
+      // Every other parse failure is a usage error.
+      return 2;
     }
     if (err instanceof CliError) {
       process.stderr.write(`waybill: ${err.code}: ${err.message}\n`);

@@ -170,6 +170,11 @@ const entries = {
   SFTP_INTAKE_FAILED: { severity: 'error', level: 'file', summary: 'a completed upload could not be taken in; the uploader got a failure and the file was kept for a retry' },
   SFTP_HOST_KEY_INVALID: { severity: 'error', level: 'file', summary: 'the hosted SFTP server host key file cannot be read as an unencrypted private key' },
 
+  // ---- local inbound folder (src/transports/folder) ----
+  FOLDER_INTAKE_FAILED: { severity: 'error', level: 'file', summary: 'a file in the inbound folder could not be taken in; it stays where it is and is retried with backoff' },
+  FOLDER_AFTER_INTAKE_FAILED: { severity: 'error', level: 'file', summary: 'a file taken in from the inbound folder could not be archived or deleted; it is not taken in again, and the archive/delete is retried with backoff' },
+  FOLDER_FILE_CHANGED: { severity: 'warning', level: 'file', summary: 'a file in the inbound folder changed while it was taken in (its writer still had it open); the copy taken may be partial, and the file is taken again once it settles' },
+
   // ---- outbound delivery (src/transports/delivery) ----
   DELIVERY_TARGET_EXISTS: { severity: 'error', level: 'file', summary: 'the outbound file name already exists at the partner and onExists is fail' },
   DELIVERY_NO_TRANSPORT: { severity: 'warning', level: 'file', summary: 'the partner has no outbound transport (no remote block, no hosted account); documents stay pending' },
@@ -254,6 +259,7 @@ const entries = {
 
   // ---- gateway configuration (waybill serve --config) ----
   CONFIG_FILE_MISSING: { severity: 'error', level: 'config', summary: 'the gateway configuration file does not exist' },
+  CONFIG_FILE_UNREADABLE: { severity: 'error', level: 'config', summary: 'the gateway configuration file cannot be read (it is a folder, or permission is denied)' },
   CONFIG_INVALID: { severity: 'error', level: 'config', summary: 'the gateway configuration is not valid, or names an environment variable that is not set' },
 
   // ---- ledger (src/ledger) ----

@@ -1,6 +1,6 @@
 // waybill.yaml: how one gateway process runs. Validated with positions like partner files; every
 // setting has a sensible default, so an empty file (or none) runs on embedded defaults.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Diagnostic } from '../mappings/diagnostics.js';
@@ -27,6 +27,18 @@ export const configSchema = z.strictObject({
     pollMs: z.number().int().min(50).default(500),
     /** What happens to a file once it is durably taken in: moved to <folder>/.archive, or deleted. */
     afterIntake: z.enum(['archive', 'delete']).default('archive'),
+    /**
+     * Settle time: a file is taken only once its size and mtime have stayed the same this long, as seen by
+     * the poller (its own clock, not the file's mtime), so a writer pausing mid-file is not cut off. 2 s
+     * covers short local stalls at little latency; writers should write under a .tmp/.part/hidden name
+     * and rename (such names are never taken). Why 2 s: src/transports/folder/folder.ts.
+     */
+    minAgeSeconds: z.number().min(0).default(2),
+    /** A failed intake (or archive/delete) is retried without waiting for the file to change: baseSeconds, doubling up to maxSeconds. */
+    retry: z.strictObject({
+      baseSeconds: z.number().min(0.01).default(1),
+      maxSeconds: z.number().min(0.01).default(60),
+    }).refine((r) => r.maxSeconds >= r.baseSeconds, { message: 'retry.maxSeconds must be at least retry.baseSeconds', path: ['maxSeconds'] }).prefault({}),
   }).prefault({}),
   duplicates: z.strictObject({
     windowDays: z.number().min(0).default(30),
@@ -48,7 +60,14 @@ export const configSchema = z.strictObject({
     idleMs: z.number().int().min(10).default(200),
   }).prefault({}),
   webhook: z.strictObject({
-    url: z.url(),
+    /**
+     * Where events are POSTed. http(s) only: z.url() alone takes any scheme (ftp://, file://), which the
+     * webhook worker would refuse only once the gateway is half started.
+     */
+    url: z.url({
+      protocol: /^https?$/,
+      error: (iss) => (iss.code === 'invalid_format' ? `'${String(iss.input)}' is not an http:// or https:// URL` : undefined),
+    }),
     /** HMAC-SHA256 secret; `env:NAME` reads it from the environment. */
     secret: z.string().min(8),
     attempts: z.number().int().min(1).max(100).default(8),
@@ -67,16 +86,36 @@ export const configSchema = z.strictObject({
 
 export type GatewayConfig = z.infer<typeof configSchema>;
 
+export interface LoadConfigOptions {
+  /**
+   * Check that partnersDir is an existing folder (default true). A gateway started on a missing one would
+   * run with no partners and fail every file; commands that never read partners (sftp host-key) opt out.
+   */
+  checkPartnersDir?: boolean;
+}
+
 /** Loads a config file (or the defaults when `file` is undefined), resolving paths against the file's folder. */
-export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): { config: GatewayConfig | null; diagnostics: Diagnostic[] } {
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env, opts: LoadConfigOptions = {}): { config: GatewayConfig | null; diagnostics: Diagnostic[] } {
   let value: unknown = {};
   const diagnostics: Diagnostic[] = [];
   let base = process.cwd();
+  let src: YamlSource | null = null;
   if (file) {
     if (!existsSync(file)) {
       return { config: null, diagnostics: [{ code: 'CONFIG_FILE_MISSING', severity: 'error', message: `no config file ${file}`, file, line: 1, column: 1 }] };
     }
-    const src = YamlSource.load(file);
+    // Read here rather than in YamlSource.load: a folder (EISDIR) or a file we may not read (EACCES) is
+    // the operator's mistake, to be reported as such, not an internal error with a stack trace.
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      const message = statSync(file, { throwIfNoEntry: false })?.isDirectory()
+        ? `${file} is a folder, not a config file (name the waybill.yaml inside it)`
+        : `cannot read config file ${file}: ${(err as Error).message}`;
+      return { config: null, diagnostics: [{ code: 'CONFIG_FILE_UNREADABLE', severity: 'error', message, file, line: 1, column: 1 }] };
+    }
+    src = YamlSource.parse(text, file);
     diagnostics.push(...src.diagnostics);
     if (!diagnostics.some((d) => d.severity === 'error')) diagnostics.push(...zodDiagnostics(src, configSchema, 'CONFIG_INVALID'));
     value = src.value ?? {};
@@ -89,6 +128,16 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   config.dataDir = abs(env.WAYBILL_DATA ?? config.dataDir);
   config.partnersDir = abs(env.WAYBILL_PARTNERS ?? config.partnersDir);
+  if (opts.checkPartnersDir ?? true) {
+    const problem = folderProblem(config.partnersDir);
+    if (problem) {
+      const fromEnv = env.WAYBILL_PARTNERS !== undefined;
+      const message = `partnersDir ${config.partnersDir}${fromEnv ? ' (from WAYBILL_PARTNERS)' : ''} ${problem}; it must be the folder holding the partner folders`;
+      // At the partnersDir line when the file sets it (1:1 when it is the default or comes from the environment).
+      const at = src && !fromEnv ? src.position(['partnersDir']) : { line: 1, column: 1 };
+      return { config: null, diagnostics: [...diagnostics, { code: 'CONFIG_INVALID', severity: 'error', message, file: file ?? '(defaults)', ...at }] };
+    }
+  }
   if (config.inbound.folder) config.inbound.folder = abs(config.inbound.folder);
   if (config.sftp?.hostKeyPath) config.sftp.hostKeyPath = abs(config.sftp.hostKeyPath);
   if (env.REDIS_URL) config.redisUrl = env.REDIS_URL;
@@ -101,4 +150,11 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     config.webhook.secret = secret;
   }
   return { config, diagnostics };
+}
+
+/** Why `dir` cannot be a folder to read from, or null when it is one. */
+function folderProblem(dir: string): string | null {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (!st) return 'does not exist';
+  return st.isDirectory() ? null : 'is not a folder';
 }

@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { startHttp } from '../api/http.js';
 import { GatewayMetrics } from '../api/metrics.js';
 import { startWebhookDelivery, type WebhookDelivery } from '../delivery/webhook.js';
@@ -38,115 +39,141 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
+/** The parts of a gateway that run, each set once it has started: shutdown() stops what is set. */
+interface Parts {
+  ledger?: SqliteLedger;
+  partners?: PartnerHolder;
+  producer?: Redis;
+  workerConnection?: Redis;
+  dispatcher?: QueueDispatcher;
+  inboundWorker?: ReturnType<typeof startInboundWorker>;
+  sweeps?: ReturnType<typeof startRecoverySweeps>;
+  relay?: RelayControl;
+  webhook?: WebhookDelivery;
+  sftp?: HostedSftpServer;
+  folder?: FolderTransport;
+  remote?: RemotePollerSet;
+  delivery?: OutboundDelivery;
+  depthQueues: Queue[];
+  http?: Awaited<ReturnType<typeof startHttp>>;
+}
+
 export async function startGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
-  mkdirSync(config.dataDir, { recursive: true });
-  const ledger = new SqliteLedger(join(config.dataDir, 'ledger.db'), {
-    backgroundCheckpoints: true,
-    commitThread: true,
-    onCheckpointError: (err) => log.warn({ err }, 'ledger: background WAL checkpoint failed (commits checkpoint by themselves meanwhile)'),
-  });
-  const partners = new PartnerHolder(config.partnersDir, log);
-  partners.reload();
-  partners.watch(config.reloadMs);
-  const metrics = new GatewayMetrics();
-
-  const onRedisError = (() => {
-    let last = 0;
-    return (err: Error) => {
-      if (Date.now() - last > 30_000) log.warn({ err: err.message }, 'redis connection problem (retrying)');
-      last = Date.now();
-    };
-  })();
-  const producer = createConnection(config.redisUrl, { role: 'producer', name: 'waybill-producer', onError: onRedisError });
-  const workerConnection = createConnection(config.redisUrl, { role: 'worker', name: 'waybill-worker', onError: onRedisError });
-  const prefix = config.queuePrefix;
-
-  const ctx: PipelineContext = {
-    dataDir: config.dataDir, ledger, registry: () => partners.current, log,
-    duplicates: config.duplicates, batchSize: config.translation.batchSize,
-    onEvents: () => relay.wake(),
-    onProcessed: (done) => metrics.fileLatency.observe((Date.now() - Date.parse(done.receivedAt)) / 1000),
-  };
-  const dispatcher = new QueueDispatcher(ctx, producer, { prefix });
-  const intakeCtx = { ...ctx, dispatcher };
-  const inboundWorker = startInboundWorker(ctx, workerConnection, { concurrency: config.translation.concurrency, prefix, locks: dispatcher.locks });
-  const sweeps = startRecoverySweeps(ctx, dispatcher, { intervalMs: 30_000 });
-  // The relay runs on a thread of its own (relay-thread.ts): publishing overlaps translation.
-  const relay: RelayControl = new RelayThread({
-    ledger: ledger.location, redisUrl: config.redisUrl,
-    options: { prefix, batchSize: config.relay.batchSize, idleMs: config.relay.idleMs, epochFile: join(config.dataDir, 'relay-epoch') },
-  }, log);
-  relay.start();
-  let webhook: WebhookDelivery | null = null;
-  if (config.webhook) {
-    const w = config.webhook;
-    webhook = startWebhookDelivery({
-      url: w.url, secret: w.secret, timeoutMs: w.timeoutMs, attempts: w.attempts, baseDelayMs: w.backoffMs, maxDelayMs: w.maxBackoffMs,
-      ledger, connection: workerConnection, prefix, log,
-    });
-  }
-
-  const folder = config.inbound.folder
-    ? new FolderTransport({
-      folder: config.inbound.folder, pollMs: config.inbound.pollMs, afterIntake: config.inbound.afterIntake,
-      take: async (f) => {
-        await intake(intakeCtx, { input: { path: f.path }, transport: 'folder', originalName: f.name, originalPath: f.path, partner: f.partner });
-      },
-      onError: (f, err) => log.error({ path: f?.path, err: err.message }, 'inbound folder: intake failed; the file stays where it is'),
-    })
-    : null;
-  await folder?.start();
-
-  // The hosted SFTP server: accounts come from the current partner registry at every login, so a
-  // partner reload applies without a restart.
-  let sftp: HostedSftpServer | null = null;
-  let sftpPort: number | null = null;
-  if (config.sftp) {
-    let seen: unknown = null;
-    let hosted = hostedSftpAccounts([]);
-    const accounts = () => {
-      if (partners.current !== seen) {
-        seen = partners.current;
-        hosted = hostedSftpAccounts(partners.current.list().map((p) => ({ id: p.id, transports: p.config.transports })));
-        for (const problem of hosted.problems) log.error({ problem }, 'hosted SFTP account problem');
-      }
-      return hosted.accounts;
-    };
-    sftp = new HostedSftpServer({
-      dataDir: config.dataDir, config: config.sftp, accounts, log,
-      take: async (f) => {
-        await intake(intakeCtx, { input: { path: f.path }, transport: 'sftp', originalName: f.name, originalPath: f.virtualPath, partner: f.partner });
-      },
-    });
-    const started = await sftp.start();
-    sftpPort = started.port;
-    log.info({ port: started.port, fingerprint: started.fingerprint }, 'hosted SFTP server listening');
-  }
-
-  // Partners whose server we poll (transports.remote): one independent poller each, following partner
-  // reloads. The file came through that partner's account, which identifies it (CSV/XML need that; X12
-  // keeps its ISA check).
-  const remote = new RemotePollerSet({
-    ledger, log, workDir: join(config.dataDir, 'tmp', 'remote'),
-    take: (path, meta) => intake(intakeCtx, { input: { path }, transport: 'sftp-poll', originalName: meta.name, originalPath: meta.remotePath, partner: meta.partner }),
-  });
-  const syncPollers = async (registry: PartnerRegistry) => {
-    const problems = await remote.sync(registry.list().map((p) => ({ id: p.id, transports: p.config.transports })));
-    for (const problem of problems) log.error({ problem }, 'remote SFTP configuration problem');
-  };
-  await syncPollers(partners.current);
-  partners.onReload((registry) => {
-    syncPollers(registry).catch((err: Error) => log.error({ err: err.message }, 'remote SFTP pollers could not follow the partner reload'));
-  });
-  // Acknowledgments (and later tenders and invoices) go out through each partner's transport.
-  const delivery = new OutboundDelivery({ ledger, dataDir: config.dataDir, log, partnerTransports: (id) => partners.current.get(id)?.config.transports });
-  delivery.start();
-
-  const depthQueues = [INBOUND_QUEUE, EVENTS_QUEUE].map((name) => new Queue(name, { connection: producer, prefix }));
-  for (const q of depthQueues) q.on('error', () => undefined);
-  let http: Awaited<ReturnType<typeof startHttp>> | null = null;
+  // The whole start is one try, and each part is recorded in `parts` as it starts: when any step fails
+  // (a port in use, a bad host key path, an inbound folder that cannot be made), shutdown() stops what
+  // already runs and the start rejects. Left running, the workers, pollers, relay thread and Redis
+  // connections would keep alive a process that had reported it could not start, still taking files in.
+  const parts: Parts = { depthQueues: [] };
   try {
-    http = await startHttp({
+    mkdirSync(config.dataDir, { recursive: true });
+    const ledger = (parts.ledger = new SqliteLedger(join(config.dataDir, 'ledger.db'), {
+      backgroundCheckpoints: true,
+      commitThread: true,
+      onCheckpointError: (err) => log.warn({ err }, 'ledger: background WAL checkpoint failed (commits checkpoint by themselves meanwhile)'),
+    }));
+    const partners = (parts.partners = new PartnerHolder(config.partnersDir, log));
+    partners.reload();
+    partners.watch(config.reloadMs);
+    const metrics = new GatewayMetrics();
+
+    const onRedisError = (() => {
+      let last = 0;
+      return (err: Error) => {
+        if (Date.now() - last > 30_000) log.warn({ err: err.message }, 'redis connection problem (retrying)');
+        last = Date.now();
+      };
+    })();
+    const producer = (parts.producer = createConnection(config.redisUrl, { role: 'producer', name: 'waybill-producer', onError: onRedisError }));
+    const workerConnection = (parts.workerConnection = createConnection(config.redisUrl, { role: 'worker', name: 'waybill-worker', onError: onRedisError }));
+    const prefix = config.queuePrefix;
+
+    const ctx: PipelineContext = {
+      dataDir: config.dataDir, ledger, registry: () => partners.current, log,
+      duplicates: config.duplicates, batchSize: config.translation.batchSize,
+      onEvents: () => relay.wake(),
+      onProcessed: (done) => metrics.fileLatency.observe((Date.now() - Date.parse(done.receivedAt)) / 1000),
+    };
+    const dispatcher = (parts.dispatcher = new QueueDispatcher(ctx, producer, { prefix }));
+    const intakeCtx = { ...ctx, dispatcher };
+    parts.inboundWorker = startInboundWorker(ctx, workerConnection, { concurrency: config.translation.concurrency, prefix, locks: dispatcher.locks });
+    parts.sweeps = startRecoverySweeps(ctx, dispatcher, { intervalMs: 30_000 });
+    // The relay runs on a thread of its own (relay-thread.ts): publishing overlaps translation.
+    const relay: RelayControl = (parts.relay = new RelayThread({
+      ledger: ledger.location, redisUrl: config.redisUrl,
+      options: { prefix, batchSize: config.relay.batchSize, idleMs: config.relay.idleMs, epochFile: join(config.dataDir, 'relay-epoch') },
+    }, log));
+    relay.start();
+    if (config.webhook) {
+      const w = config.webhook;
+      parts.webhook = startWebhookDelivery({
+        url: w.url, secret: w.secret, timeoutMs: w.timeoutMs, attempts: w.attempts, baseDelayMs: w.backoffMs, maxDelayMs: w.maxBackoffMs,
+        ledger, connection: workerConnection, prefix, log,
+      });
+    }
+
+    // The hosted SFTP server: accounts come from the current partner registry at every login, so a
+    // partner reload applies without a restart. It binds its port before the inbound folder is polled,
+    // so a port in use fails the start before any file has been taken in.
+    let sftpPort: number | null = null;
+    if (config.sftp) {
+      let seen: unknown = null;
+      let hosted = hostedSftpAccounts([]);
+      const accounts = () => {
+        if (partners.current !== seen) {
+          seen = partners.current;
+          hosted = hostedSftpAccounts(partners.current.list().map((p) => ({ id: p.id, transports: p.config.transports })));
+          for (const problem of hosted.problems) log.error({ problem }, 'hosted SFTP account problem');
+        }
+        return hosted.accounts;
+      };
+      const sftp = (parts.sftp = new HostedSftpServer({
+        dataDir: config.dataDir, config: config.sftp, accounts, log,
+        take: async (f) => {
+          await intake(intakeCtx, { input: { path: f.path }, transport: 'sftp', originalName: f.name, originalPath: f.virtualPath, partner: f.partner });
+        },
+      }));
+      const started = await sftp.start();
+      sftpPort = started.port;
+      log.info({ port: started.port, fingerprint: started.fingerprint }, 'hosted SFTP server listening');
+    }
+
+    const folder = config.inbound.folder
+      ? (parts.folder = new FolderTransport({
+        folder: config.inbound.folder, pollMs: config.inbound.pollMs, afterIntake: config.inbound.afterIntake,
+        minAgeSeconds: config.inbound.minAgeSeconds, retry: config.inbound.retry, log, // it logs its own failures (FOLDER_* codes)
+        take: async (f) => {
+          await intake(intakeCtx, { input: { path: f.path }, transport: 'folder', originalName: f.name, originalPath: f.path, partner: f.partner });
+        },
+      }))
+      : null;
+    await folder?.start();
+
+    // Partners whose server we poll (transports.remote): one independent poller each, following partner
+    // reloads. The file came through that partner's account, which identifies it (CSV/XML need that; X12
+    // keeps its ISA check).
+    const remote = (parts.remote = new RemotePollerSet({
+      ledger, log, workDir: join(config.dataDir, 'tmp', 'remote'),
+      take: (path, meta) => intake(intakeCtx, { input: { path }, transport: 'sftp-poll', originalName: meta.name, originalPath: meta.remotePath, partner: meta.partner }),
+    }));
+    const syncPollers = async (registry: PartnerRegistry) => {
+      const problems = await remote.sync(registry.list().map((p) => ({ id: p.id, transports: p.config.transports })));
+      for (const problem of problems) log.error({ problem }, 'remote SFTP configuration problem');
+    };
+    await syncPollers(partners.current);
+    partners.onReload((registry) => {
+      syncPollers(registry).catch((err: Error) => log.error({ err: err.message }, 'remote SFTP pollers could not follow the partner reload'));
+    });
+    // Acknowledgments (and later tenders and invoices) go out through each partner's transport.
+    const delivery = (parts.delivery = new OutboundDelivery({ ledger, dataDir: config.dataDir, log, partnerTransports: (id) => partners.current.get(id)?.config.transports }));
+    delivery.start();
+
+    const depthQueues = parts.depthQueues;
+    for (const name of [INBOUND_QUEUE, EVENTS_QUEUE]) {
+      const q = new Queue(name, { connection: producer, prefix });
+      q.on('error', () => undefined);
+      depthQueues.push(q);
+    }
+    const http = (parts.http = await startHttp({
       host: config.http.host, port: config.http.port, metrics,
       checks: [
         { name: 'ledger', check: async () => ({ ok: true, detail: await ledger.countEvents() }) },
@@ -162,55 +189,63 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
           for (const q of depthQueues) metrics.queueDepth.set({ queue: q.name }, await q.getWaitingCount().catch(() => 0));
         }
       },
-    });
+    }));
+    log.info({ url: http.url, dataDir: config.dataDir, partners: partners.current.list().map((p) => p.id), inbound: config.inbound.folder }, 'gateway started');
+
+    let stopping: Promise<void> | null = null;
+    return {
+      url: http.url, sftpPort, ledger, partners, relay,
+      intake: (req) => intake(intakeCtx, req),
+      pollInbound: async () => (folder ? folder.poll() : 0),
+      stop() {
+        stopping ??= shutdown('gateway stopping: no new intake, finishing in-flight work');
+        return stopping;
+      },
+    };
   } catch (err) {
-    // Stop what already runs (workers, relay, Redis connections, pollers), or a failed start (the port
-    // is taken) would leave a process that never exits.
-    await shutdown('gateway could not start; stopping what was started');
+    // Stop what already runs, then report the failure that stopped the start (not a later one of the stop).
+    await shutdown('gateway could not start; stopping what was started')
+      .catch((stopErr: Error) => log.error({ err: stopErr.message }, 'error while stopping after the failed start'));
     throw err;
   }
-  log.info({ url: http.url, dataDir: config.dataDir, partners: partners.current.list().map((p) => p.id), inbound: config.inbound.folder }, 'gateway started');
 
-  let stopping: Promise<void> | null = null;
-  return {
-    url: http.url, sftpPort, ledger, partners, relay,
-    intake: (req) => intake(intakeCtx, req),
-    pollInbound: async () => (folder ? folder.poll() : 0),
-    stop() {
-      stopping ??= shutdown('gateway stopping: no new intake, finishing in-flight work');
-      return stopping;
-    },
-  };
-
-  /** Stops everything in order: intake, in-flight work, workers, relay, HTTP, connections, the ledger. */
+  /**
+   * Stops what runs, also after a start that failed part-way (a part that never started is not in
+   * `parts`). Roughly the start order reversed, except that intake stops first and HTTP (health) stays up
+   * until the work in flight has finished: intake, in-flight work, workers, relay, HTTP, connections, the
+   * ledger.
+   */
   async function shutdown(why: string): Promise<void> {
+    const { ledger, partners, producer, workerConnection, dispatcher, inboundWorker, sweeps, relay, webhook, sftp, folder, remote, delivery, depthQueues, http } = parts;
     log.info({}, why);
     await folder?.stop();
     await sftp?.stop();
-    await remote.stop();
-    await delivery.stop();
-    await sweeps.stop();
+    await remote?.stop();
+    await delivery?.stop();
+    await sweeps?.stop();
     // Finish the translations in flight (BullMQ worker or local runner), taking no new inbound job; then
     // close the workers. While Redis is unreachable BullMQ's graceful close() never returns (it waits
     // for its blocking connection), so they are closed with force then: nothing of theirs is in flight.
-    await inboundWorker.pause(true);
-    await dispatcher.idle();
-    for (;;) {
-      const open = await ledger.listFiles({ state: ['received', 'translating'] });
-      if (!open.some((f) => dispatcher.isBusy(f.id))) break;
-      await new Promise((r) => setTimeout(r, 50));
+    await inboundWorker?.pause(true);
+    if (dispatcher && ledger) {
+      await dispatcher.idle();
+      for (;;) {
+        const open = await ledger.listFiles({ state: ['received', 'translating'] });
+        if (!open.some((f) => dispatcher.isBusy(f.id))) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
     }
-    const redisDown = workerConnection.status !== 'ready';
-    await inboundWorker.close(redisDown);
-    await dispatcher.close();
+    const redisDown = workerConnection?.status !== 'ready';
+    await inboundWorker?.close(redisDown);
+    await dispatcher?.close();
     if (webhook) await (redisDown ? webhook.worker.close(true) : webhook.close());
-    await relay.stop();
+    await relay?.stop();
     await http?.app.close();
-    partners.stop();
+    partners?.stop();
     for (const q of depthQueues) await q.close().catch(() => undefined);
-    producer.disconnect();
-    workerConnection.disconnect();
-    await ledger.close();
+    producer?.disconnect();
+    workerConnection?.disconnect();
+    await ledger?.close();
     log.info({}, 'gateway stopped');
   }
 }

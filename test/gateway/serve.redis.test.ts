@@ -58,8 +58,9 @@ describe('gateway in-process, Redis up', () => {
   beforeAll(async () => {
     const config = configSchema.parse({
       dataDir: join(dir, 'data'), partnersDir, redisUrl: REDIS_URL, queuePrefix: prefix, http: { port: 0 },
-      // The folder is polled by the test (pollInbound), so "two polls agree" is deterministic here.
-      inbound: { folder: inbound, pollMs: 3_600_000 }, reloadMs: 50, log: { level: 'silent' },
+      // The folder is polled by the test (pollInbound), so "two polls agree" is deterministic here; no
+      // settle time on top (test/transports/folder.test.ts covers minAgeSeconds).
+      inbound: { folder: inbound, pollMs: 3_600_000, minAgeSeconds: 0 }, reloadMs: 50, log: { level: 'silent' },
     });
     gw = await startGateway(config, log);
     view = new LedgerView(join(dir, 'data', 'ledger.db'));
@@ -213,7 +214,7 @@ describe('gateway in-process, Redis unreachable', () => {
     const port = await freePort();
     const config = configSchema.parse({
       dataDir: join(dir, 'data'), partnersDir: examplePartners(join(dir, 'partners')), redisUrl: `redis://127.0.0.1:${port}`,
-      queuePrefix: uniquePrefix('noredis'), http: { port: 0 }, inbound: { folder: inbound, pollMs: 50 }, reloadMs: 0, log: { level: 'silent' },
+      queuePrefix: uniquePrefix('noredis'), http: { port: 0 }, inbound: { folder: inbound, pollMs: 50, minAgeSeconds: 0.1 }, reloadMs: 0, log: { level: 'silent' },
     });
     gw = await startGateway(config, memoryLogger());
   });

@@ -6,7 +6,9 @@ import { CliError } from '../cli-error.js';
 
 /** `waybill sftp host-key`: the hosted server's host key fingerprint, for partners to pin. */
 export async function sftpHostKeyCommand(flags: { config?: string }): Promise<number> {
-  const { config, diagnostics } = loadConfig(flags.config);
+  // The host key lives under dataDir; this command never reads partners, so a partnersDir that is not
+  // there (the defaults, run from another folder) is no reason to refuse.
+  const { config, diagnostics } = loadConfig(flags.config, process.env, { checkPartnersDir: false });
   for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
   if (!config) throw new CliError('CLI_USAGE', `the configuration ${flags.config ?? '(defaults)'} has errors`);
   const path = resolveHostKeyPath(config.sftp ?? hostedSftpServerSchema.parse({}), config.dataDir);

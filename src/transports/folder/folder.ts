@@ -1,10 +1,37 @@
 // The local drop folder. Files in <folder>/<partner-id>/ arrive for that partner; files directly in
-// <folder> are X12 identified by their ISA. A file is taken only when complete: hidden or temporary
-// names (.name, *.tmp, *.part) are skipped, and a file must keep the same size and mtime across two
-// polls. It is archived or deleted only after intake has stored it durably (intake resolved).
-import { existsSync } from 'node:fs';
+// <folder> are X12 identified by their ISA. A file is taken only when complete, as far as a folder can
+// tell: hidden or temporary names (.name, *.tmp, *.part, ...) are skipped, and a file must show the same
+// size, mtime and inode in two consecutive polls AND have shown them for at least minAgeSeconds (the
+// settle time), so a writer that pauses mid-file is not cut off at the pause. It is archived or deleted
+// only after intake has stored it durably (intake resolved), and only if it did not change while it was
+// being taken in.
+//
+// Settle time (minAgeSeconds): measured on this process's monotonic clock from the poll that first saw
+// the file's current size+mtime, not from the file's mtime (unlike the remote SFTP poller, which compares
+// the server's mtime with our clock). So a network share whose clock runs ahead, or a writer that sets an
+// old mtime (cp -p, mv, rsync -t), cannot make a file still being written look settled; the price is
+// that a file dropped complete also waits minAgeSeconds (plus up to one pollMs). The default, 2 s (four
+// polls at the default 500 ms), covers the short stalls of a local or LAN writer (buffer flushes, a
+// generator pausing between records) while keeping intake latency low; the remote poller's 30 s allows
+// for WAN links and clock skew, which do not apply here. No settle time is a guarantee: a writer that
+// stalls longer than it is cut off. Writers should write under a temporary or hidden name (.part, .tmp,
+// .name) and rename when done (upload-then-rename); such a file is complete the moment it appears.
+//
+// A writer that still holds the file open after it was taken: a change between the stat before intake
+// and the stat after it is caught (FOLDER_FILE_CHANGED: the file stays and is taken again once it
+// settles; what was taken first may be a partial copy). A write after the file has been archived goes to
+// the archived copy, and after a delete to an unlinked file: neither can be seen from here, which is why
+// writers must close the file (or rename it into place) before the settle time can elapse.
+//
+// Failures are retried without waiting for the file to change: an intake that fails (FOLDER_INTAKE_FAILED)
+// is tried again after retry.baseSeconds, doubling up to retry.maxSeconds, for as long as the file is
+// there; a file taken in whose archive/delete fails (FOLDER_AFTER_INTAKE_FAILED) is not taken in again,
+// only its archive/delete is retried, with the same backoff. A file that changes starts over (settle
+// time, no backoff).
+import { existsSync, type Stats } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { quietLogger, type TransportLogger } from '../sftp/remote/log.js';
 
 export interface InboundFile {
   path: string;
@@ -14,27 +41,73 @@ export interface InboundFile {
   size: number;
 }
 
+/** The defaults; src/gateway/config.ts (inbound) has the same numbers (test/transports/folder.test.ts checks). */
+export const FOLDER_DEFAULTS = { minAgeSeconds: 2, retry: { baseSeconds: 1, maxSeconds: 60 } } as const;
+
 export interface FolderTransportOptions {
   folder: string;
   pollMs: number;
   afterIntake: 'archive' | 'delete';
+  /** Settle time: a file is taken only once its size and mtime have stayed the same this long (see the top). */
+  minAgeSeconds?: number;
+  /** Backoff for a failed intake or archive/delete: baseSeconds, doubling up to maxSeconds. */
+  retry?: { baseSeconds: number; maxSeconds: number };
   /** Must resolve only once the file is durably stored (the pipeline's intake). */
   take: (file: InboundFile) => Promise<void>;
+  /** Called for each failure (after it is logged): a file's intake or archive/delete, or a whole poll (file null). */
   onError?: (file: InboundFile | null, err: Error) => void;
+  log?: TransportLogger;
+  /** Monotonic clock in milliseconds (tests); performance.now() by default. */
+  now?: () => number;
 }
 
 const SKIP = /^\.|\.(tmp|part|partial|filepart|crdownload)$/i;
+
+type FailureCode = 'FOLDER_INTAKE_FAILED' | 'FOLDER_AFTER_INTAKE_FAILED';
+
+interface Tracked {
+  /** size:mtime:inode as last seen. */
+  sig: string;
+  /** When this poller first saw `sig` (its clock). */
+  since: number;
+  /** Failed attempts since `sig` was first seen. */
+  failures: number;
+  /** No new attempt before this (its clock). */
+  retryAt: number;
+  /** Intake succeeded; only the archive/delete is left. */
+  taken: boolean;
+}
+
+function signature(st: Stats): string {
+  return `${st.size}:${st.mtimeMs}:${st.ino}`;
+}
+
+async function statOrNull(path: string): Promise<Stats | null> {
+  try {
+    return await stat(path);
+  } catch {
+    return null; // gone meanwhile
+  }
+}
 
 export class FolderTransport {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
-  /** Last seen size/mtime per path: a file is complete when two polls agree. */
-  private readonly seen = new Map<string, string>();
-  /** Paths whose intake failed, with the signature at the time (not retried until the file changes). */
-  private readonly failed = new Map<string, string>();
+  /** Per path: what was last seen, since when, and any failures. */
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly log: TransportLogger;
+  private readonly now: () => number;
+  private readonly minAgeMs: number;
+  private readonly retry: { baseSeconds: number; maxSeconds: number };
 
-  constructor(private readonly opts: FolderTransportOptions) {}
+  constructor(private readonly opts: FolderTransportOptions) {
+    this.log = opts.log ?? quietLogger;
+    this.now = opts.now ?? (() => performance.now());
+    this.minAgeMs = Math.max(0, opts.minAgeSeconds ?? FOLDER_DEFAULTS.minAgeSeconds) * 1000;
+    const retry = opts.retry ?? FOLDER_DEFAULTS.retry;
+    this.retry = { baseSeconds: retry.baseSeconds, maxSeconds: Math.max(retry.baseSeconds, retry.maxSeconds) };
+  }
 
   async start(): Promise<void> {
     await mkdir(this.opts.folder, { recursive: true });
@@ -53,7 +126,10 @@ export class FolderTransport {
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.poll().then(() => undefined, (err: Error) => this.opts.onError?.(null, err)).finally(() => {
+      this.running = this.poll().then(() => undefined, (err: Error) => {
+        this.log.error({ folder: this.opts.folder, err: err.message }, 'inbound folder: poll failed; tried again at the next poll');
+        this.opts.onError?.(null, err);
+      }).finally(() => {
         this.running = null;
         this.schedule(this.opts.pollMs);
       });
@@ -77,44 +153,81 @@ export class FolderTransport {
     return out.sort((a, b) => a.path.localeCompare(b.path));
   }
 
-  /** One pass: take every complete file. Exposed for tests and for a final drain on shutdown. */
+  /** One pass: take every settled file, retry failures that are due. Returns the files taken in. Exposed for tests and for a final drain on shutdown. */
   async poll(): Promise<number> {
     let taken = 0;
     const present = new Set<string>();
     for (const f of await this.list()) {
       if (this.stopped) break;
       present.add(f.path);
-      let st;
-      try {
-        st = await stat(f.path);
-      } catch {
-        continue; // gone meanwhile
-      }
-      const sig = `${st.size}:${st.mtimeMs}`;
-      const before = this.seen.get(f.path);
-      this.seen.set(f.path, sig);
-      if (before !== sig || this.failed.get(f.path) === sig) continue; // still changing, or failed as it is
-      f.size = st.size;
-      try {
-        await this.opts.take(f);
-      } catch (err) {
-        this.failed.set(f.path, sig);
-        this.opts.onError?.(f, err as Error);
+      const st = await statOrNull(f.path);
+      if (!st) continue;
+      const sig = signature(st);
+      const t = this.tracked.get(f.path);
+      if (!t || t.sig !== sig) {
+        // New, or changed since the last poll (still being written): its settle time starts now.
+        this.tracked.set(f.path, { sig, since: this.now(), failures: 0, retryAt: 0, taken: false });
         continue;
       }
-      // Durable in the ledger: now the file may leave the drop folder.
-      if (this.opts.afterIntake === 'delete') await rm(f.path, { force: true });
-      else {
-        const day = new Date().toISOString().slice(0, 10);
-        const dest = join(this.opts.folder, '.archive', day, relative(this.opts.folder, f.path));
-        await mkdir(join(dest, '..'), { recursive: true });
-        await rename(f.path, existsSync(dest) ? `${dest}.${Date.now()}` : dest);
+      const now = this.now();
+      if (now - t.since < this.minAgeMs || now < t.retryAt) continue; // not settled yet, or backing off
+      f.size = st.size;
+      if (!t.taken) {
+        try {
+          await this.opts.take(f);
+        } catch (err) {
+          this.fail(t, f, 'FOLDER_INTAKE_FAILED', err as Error);
+          continue;
+        }
+        taken++;
+        // Durable in the ledger. If the file changed meanwhile, its writer was still at it: what was
+        // taken may be partial, so the file stays and is taken again once it has settled.
+        const after = await statOrNull(f.path);
+        if (!after) {
+          this.tracked.delete(f.path);
+          continue;
+        }
+        if (signature(after) !== sig) {
+          this.log.warn({ code: 'FOLDER_FILE_CHANGED', path: f.path, name: f.name, partner: f.partner, sizeTaken: st.size, sizeNow: after.size },
+            'inbound folder: file changed while it was taken in (its writer still had it open); it stays and is taken again once it settles');
+          this.tracked.set(f.path, { sig: signature(after), since: this.now(), failures: 0, retryAt: 0, taken: false });
+          continue;
+        }
+        t.taken = true;
+        t.failures = 0;
       }
-      this.seen.delete(f.path);
-      this.failed.delete(f.path);
-      taken++;
+      try {
+        await this.removeTaken(f);
+      } catch (err) {
+        this.fail(t, f, 'FOLDER_AFTER_INTAKE_FAILED', err as Error);
+        continue;
+      }
+      this.tracked.delete(f.path);
     }
-    for (const p of [...this.seen.keys()]) if (!present.has(p)) this.seen.delete(p);
+    for (const p of [...this.tracked.keys()]) if (!present.has(p)) this.tracked.delete(p);
     return taken;
+  }
+
+  /** Durable in the ledger: now the file may leave the drop folder. */
+  private async removeTaken(f: InboundFile): Promise<void> {
+    if (this.opts.afterIntake === 'delete') {
+      await rm(f.path, { force: true });
+      return;
+    }
+    const day = new Date().toISOString().slice(0, 10);
+    const dest = join(this.opts.folder, '.archive', day, relative(this.opts.folder, f.path));
+    await mkdir(join(dest, '..'), { recursive: true });
+    await rename(f.path, existsSync(dest) ? `${dest}.${Date.now()}` : dest);
+  }
+
+  private fail(t: Tracked, f: InboundFile, code: FailureCode, err: Error): void {
+    t.failures++;
+    const delayMs = Math.round(Math.min(this.retry.maxSeconds, this.retry.baseSeconds * 2 ** (t.failures - 1)) * 1000);
+    t.retryAt = this.now() + delayMs;
+    this.log.error({ code, path: f.path, name: f.name, partner: f.partner, attempt: t.failures, retryInMs: delayMs, err: err.message },
+      code === 'FOLDER_INTAKE_FAILED'
+        ? 'inbound folder: intake failed; the file stays where it is and is retried'
+        : `inbound folder: file taken in, but its ${this.opts.afterIntake === 'delete' ? 'delete' : 'archive'} failed; retried (it is not taken in again)`);
+    this.opts.onError?.(f, err);
   }
 }

@@ -1,0 +1,102 @@
+// waybill.yaml loading (src/gateway/config.ts): mistakes an operator makes in it are coded, positioned
+// diagnostics at load, never a crash or a gateway that starts in a state where it cannot work.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/gateway/config.js';
+import { formatDiagnostic } from '../../src/mappings/diagnostics.js';
+import { tempDir } from './support.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A temp folder with partners/ and a waybill.yaml of `lines`; returns the file's path. */
+function configFile(lines: string[], opts: { partners?: boolean } = {}): string {
+  const dir = tempDir('config');
+  dirs.push(dir);
+  if (opts.partners ?? true) mkdirSync(join(dir, 'partners'));
+  const file = join(dir, 'waybill.yaml');
+  writeFileSync(file, [...lines, ''].join('\n'));
+  return file;
+}
+
+/** The diagnostics as `waybill serve` prints them. */
+function load(file: string | undefined, env: NodeJS.ProcessEnv = {}, opts?: Parameters<typeof loadConfig>[2]) {
+  const { config, diagnostics } = loadConfig(file, env, opts);
+  return { config, lines: diagnostics.map(formatDiagnostic) };
+}
+
+describe('webhook.url', () => {
+  const webhook = (url: string) => ['partnersDir: partners', 'webhook:', `  url: ${url}`, '  secret: 0123456789abcdef'];
+
+  it('rejects a URL that is not http(s) as CONFIG_INVALID at the url value', () => {
+    for (const url of ['ftp://erp.example/events', 'file:///var/spool/events', 'mailto:ops@erp.example']) {
+      const file = configFile(webhook(url));
+      const { config, lines } = load(file);
+      expect(config, url).toBeNull();
+      expect(lines, url).toEqual([`${file}:3:8 CONFIG_INVALID webhook.url: '${url}' is not an http:// or https:// URL`]);
+    }
+  });
+
+  it('accepts http and https URLs; a missing url is still reported as required', () => {
+    for (const url of ['http://127.0.0.1:9000/events', 'https://erp.example/hooks/waybill?tenant=7']) {
+      const { config, lines } = load(configFile(webhook(url)));
+      expect(lines, url).toEqual([]);
+      expect(config?.webhook?.url, url).toBe(url);
+    }
+    const file = configFile(['partnersDir: partners', 'webhook:', '  secret: 0123456789abcdef']);
+    expect(load(file).lines).toEqual([expect.stringMatching(new RegExp(`^${escape(file)}:3:3 CONFIG_INVALID 'webhook.url' is required`))]);
+  });
+});
+
+describe('--config naming a folder', () => {
+  it('is CONFIG_FILE_UNREADABLE, not an internal EISDIR error', () => {
+    const dir = tempDir('config-dir');
+    dirs.push(dir);
+    const { config, lines } = load(dir);
+    expect(config).toBeNull();
+    expect(lines).toEqual([`${dir}:1:1 CONFIG_FILE_UNREADABLE ${dir} is a folder, not a config file (name the waybill.yaml inside it)`]);
+  });
+});
+
+describe('partnersDir', () => {
+  it('is CONFIG_INVALID at its line when the folder does not exist, naming the path', () => {
+    const file = configFile(['dataDir: data', 'partnersDir: partnrs'], { partners: false });
+    const { config, lines } = load(file);
+    expect(config).toBeNull();
+    const missing = join(file, '..', 'partnrs');
+    expect(lines).toEqual([`${file}:2:14 CONFIG_INVALID partnersDir ${missing} does not exist; it must be the folder holding the partner folders`]);
+  });
+
+  it('is CONFIG_INVALID when it is a file, and when the default or WAYBILL_PARTNERS names nothing', () => {
+    const file = configFile(['partnersDir: waybill.yaml']);
+    expect(load(file).lines).toEqual([`${file}:1:14 CONFIG_INVALID partnersDir ${file} is not a folder; it must be the folder holding the partner folders`]);
+
+    const noPartners = configFile(['dataDir: data'], { partners: false });
+    expect(load(noPartners).lines).toEqual([
+      `${noPartners}:1:1 CONFIG_INVALID partnersDir ${join(noPartners, '..', 'partners')} does not exist; it must be the folder holding the partner folders`,
+    ]);
+
+    const viaEnv = configFile(['partnersDir: partners']);
+    const gone = join(viaEnv, '..', 'gone');
+    expect(load(viaEnv, { WAYBILL_PARTNERS: gone }).lines).toEqual([
+      `${viaEnv}:1:1 CONFIG_INVALID partnersDir ${gone} (from WAYBILL_PARTNERS) does not exist; it must be the folder holding the partner folders`,
+    ]);
+  });
+
+  it('is accepted when it exists, and not checked for commands that never read partners', () => {
+    const file = configFile(['partnersDir: partners']);
+    const { config, lines } = load(file);
+    expect(lines).toEqual([]);
+    expect(config?.partnersDir).toBe(join(file, '..', 'partners'));
+
+    const noPartners = configFile(['dataDir: data'], { partners: false });
+    expect(load(noPartners, {}, { checkPartnersDir: false }).lines).toEqual([]);
+  });
+});
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

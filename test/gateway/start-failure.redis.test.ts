@@ -1,0 +1,160 @@
+// A gateway start that fails part-way (SFTP port in use, a host key path it cannot create, an inbound
+// folder it cannot make, a webhook it cannot start) stops everything it had started and rejects, and
+// `waybill serve` exits 2. It used to leave the workers, relay and pollers running in a process that had
+// printed its error and never exited, still taking files in.
+import { once } from 'node:events';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { afterAll, describe, expect, it } from 'vitest';
+import { configSchema, type GatewayConfig } from '../../src/gateway/config.js';
+import { startGateway } from '../../src/gateway/gateway.js';
+import type { Logger } from '../../src/pipeline/context.js';
+import { EVENTS_QUEUE, INBOUND_QUEUE } from '../../src/queue/queues.js';
+import { LedgerView, REDIS_URL, WaybillProcess, cleanRedis, dropFile, repoRoot, sleep, tempDir, uniquePrefix } from './support.js';
+
+const SAMPLE = join(repoRoot, 'partners/prairie-line/samples/214-multi-status.edi');
+
+const dirs: string[] = [];
+const prefixes: string[] = [];
+const procs: WaybillProcess[] = [];
+const blockers: Server[] = [];
+
+afterAll(async () => {
+  await Promise.all(procs.map((p) => p.kill9()));
+  for (const b of blockers) b.close();
+  for (const p of prefixes) await cleanRedis(p);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A TCP port that stays taken (by this test) until the end of the file. */
+async function takenPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  blockers.push(server);
+  return (server.address() as { port: number }).port;
+}
+
+function memoryLogger(): Logger & { msgs: string[] } {
+  const msgs: string[] = [];
+  const keep = (_obj: Record<string, unknown>, msg?: string) => { msgs.push(msg ?? ''); };
+  return { msgs, info: keep, warn: keep, error: keep };
+}
+
+/** BullMQ workers connected on the gateway's queues (the inbound worker, the webhook worker). */
+async function workersOn(prefix: string): Promise<number> {
+  let n = 0;
+  for (const name of [INBOUND_QUEUE, EVENTS_QUEUE]) {
+    const q = new Queue(name, { connection: { url: REDIS_URL }, prefix });
+    try {
+      n += (await q.getWorkers()).length;
+    } finally {
+      await q.close();
+    }
+  }
+  return n;
+}
+
+/** An in-process gateway config in a fresh folder: the example partners, an inbound folder polled fast. */
+function inProcessConfig(name: string, extra: Record<string, unknown>): { config: GatewayConfig; dir: string; prefix: string } {
+  const dir = tempDir(name);
+  dirs.push(dir);
+  const prefix = uniquePrefix(name);
+  prefixes.push(prefix);
+  const config = configSchema.parse({
+    dataDir: join(dir, 'data'), partnersDir: join(repoRoot, 'partners'), redisUrl: REDIS_URL, queuePrefix: prefix,
+    http: { port: 0 }, inbound: { folder: join(dir, 'inbound'), pollMs: 50 }, reloadMs: 0, log: { level: 'silent' }, ...extra,
+  });
+  return { config, dir, prefix };
+}
+
+describe('startGateway in-process: a failed start stops what it started and rejects', () => {
+  it('SFTP port in use: rejects with EADDRINUSE; no worker left on Redis; a file waiting in inbound/ is not taken in', async () => {
+    const port = await takenPort();
+    const { config, dir, prefix } = inProcessConfig('sftp-taken', { sftp: { host: '127.0.0.1', port } });
+    const waiting = dropFile(join(dir, 'inbound'), 'status.edi', readFileSync(SAMPLE));
+    const log = memoryLogger();
+    await expect(startGateway(config, log)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    expect(log.msgs).toContain('gateway could not start; stopping what was started');
+    expect(log.msgs.at(-1)).toBe('gateway stopped');
+    // Many poll intervals later: no folder poller, worker or relay is left to take or translate the file.
+    await sleep(500);
+    expect(await workersOn(prefix)).toBe(0);
+    expect(readFileSync(waiting).length).toBeGreaterThan(0);
+    const view = new LedgerView(join(dir, 'data', 'ledger.db'));
+    try {
+      expect(view.files()).toEqual([]);
+    } finally {
+      view.close();
+    }
+  });
+
+  it('a webhook that cannot start (url not http(s), past the schema): rejects, and its Redis workers are gone', async () => {
+    const { config, prefix } = inProcessConfig('webhook-bad', {});
+    // configSchema refuses such a url now; a caller that builds the config itself can still pass one.
+    config.webhook = { url: 'ftp://erp.example/events', secret: '0123456789abcdef', attempts: 1, timeoutMs: 1000, backoffMs: 10, maxBackoffMs: 10 };
+    const log = memoryLogger();
+    await expect(startGateway(config, log)).rejects.toThrow('webhook url must be http(s): ftp://erp.example/events');
+    expect(log.msgs.at(-1)).toBe('gateway stopped');
+    await sleep(300);
+    expect(await workersOn(prefix)).toBe(0);
+  });
+});
+
+describe('waybill serve: a start-up failure exits 2 within seconds', () => {
+  /** `waybill serve` on a fresh workspace whose waybill.yaml has `lines` besides the usual settings. */
+  function serve(name: string, lines: string[], setup: (dir: string) => void = () => undefined): WaybillProcess {
+    const dir = tempDir(name);
+    dirs.push(dir);
+    const prefix = uniquePrefix(name);
+    prefixes.push(prefix);
+    setup(dir);
+    writeFileSync(join(dir, 'waybill.yaml'), [
+      'dataDir: data', `partnersDir: ${join(repoRoot, 'partners')}`, `queuePrefix: ${prefix}`, `redisUrl: ${REDIS_URL}`,
+      'http: { port: 0 }', 'reloadMs: 0', ...lines, '',
+    ].join('\n'));
+    const p = WaybillProcess.start(['serve', '--config', join(dir, 'waybill.yaml')], { env: { REDIS_URL: '' } });
+    procs.push(p);
+    return p;
+  }
+
+  /** Its exit, or null when it is still running after `ms` (then it is killed). */
+  async function exitWithin(p: WaybillProcess, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | null> {
+    const timer = sleep(ms).then(() => null);
+    const result = await Promise.race([p.exited, timer]);
+    if (!result) await p.kill9();
+    return result;
+  }
+
+  // Bounds, not timings: start-up under tsx takes a few seconds on a busy machine; a process that does
+  // not stop would never exit.
+  const BOUND_MS = 20_000;
+
+  it('SFTP port in use: exit 2 naming EADDRINUSE, after stopping what had started', async () => {
+    const port = await takenPort();
+    const p = serve('serve-sftp-taken', ['inbound: { folder: inbound, pollMs: 50 }', `sftp: { host: 127.0.0.1, port: ${port} }`]);
+    expect(await exitWithin(p, BOUND_MS), p.output.slice(-2000)).toEqual({ code: 2, signal: null });
+    expect(p.output).toContain('cannot start: EADDRINUSE');
+    expect(p.logLines().map((l) => l.msg).at(-1)).toBe('gateway stopped');
+  });
+
+  it('a host key path it cannot create (under a file): exit 2', async () => {
+    const p = serve('serve-hostkey', ['inbound: { folder: null }', 'sftp: { host: 127.0.0.1, port: 0, hostKeyPath: not-a-dir/host_ed25519 }'],
+      (dir) => writeFileSync(join(dir, 'not-a-dir'), 'a file, not a folder\n'));
+    expect(await exitWithin(p, BOUND_MS), p.output.slice(-2000)).toEqual({ code: 2, signal: null });
+    expect(p.output).toMatch(/cannot start: (EEXIST|ENOTDIR)/);
+    expect(p.logLines().map((l) => l.msg).at(-1)).toBe('gateway stopped');
+  });
+
+  it('an inbound folder it cannot make (under a file): exit 2', async () => {
+    const p = serve('serve-inbound', ['inbound: { folder: blocked/inbound }'], (dir) => {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'blocked'), 'a file, not a folder\n');
+    });
+    expect(await exitWithin(p, BOUND_MS), p.output.slice(-2000)).toEqual({ code: 2, signal: null });
+    expect(p.output).toMatch(/cannot start: (EEXIST|ENOTDIR)/);
+    expect(p.logLines().map((l) => l.msg).at(-1)).toBe('gateway stopped');
+  });
+});
