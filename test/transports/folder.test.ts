@@ -8,18 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/gateway/config.js';
 import { storeFile } from '../../src/pipeline/file-store.js';
 import { FOLDER_DEFAULTS, FolderTransport, type FolderTransportOptions, type InboundFile } from '../../src/transports/folder/folder.js';
-import type { TransportLogger } from '../../src/transports/sftp/remote/log.js';
+import { captureLog } from '../helpers/log.js';
 
-interface LogEntry { level: 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg?: string }
-function captureLog(): TransportLogger & { entries: LogEntry[] } {
-  const entries: LogEntry[] = [];
-  return {
-    entries,
-    info: (obj, msg) => entries.push({ level: 'info', obj, msg }),
-    warn: (obj, msg) => entries.push({ level: 'warn', obj, msg }),
-    error: (obj, msg) => entries.push({ level: 'error', obj, msg }),
-  };
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

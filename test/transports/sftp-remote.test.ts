@@ -20,7 +20,7 @@ import { processFile } from '../../src/pipeline/process-file.js';
 import { OutboundDelivery } from '../../src/transports/delivery/outbound-delivery.js';
 import { remoteSftpSchema, type RemoteSftpInput } from '../../src/transports/sftp/remote/config.js';
 import { connectRemote, fingerprint } from '../../src/transports/sftp/remote/connect.js';
-import type { TransportLogger } from '../../src/transports/sftp/remote/log.js';
+import { captureLog } from '../helpers/log.js';
 import { RemoteSftpPoller, type PollStep, type RemoteFileMeta } from '../../src/transports/sftp/remote/poller.js';
 import { pushFile } from '../../src/transports/sftp/remote/push.js';
 import { keyFingerprint, TestSshd } from '../helpers/sshd.js';
@@ -46,17 +46,6 @@ function sha(b: Buffer): string {
   return `sha256-${createHash('sha256').update(b).digest('hex')}`;
 }
 
-interface LogEntry { level: 'info' | 'warn' | 'error' | 'debug'; obj: Record<string, unknown>; msg?: string }
-function captureLog(): TransportLogger & { entries: LogEntry[] } {
-  const entries: LogEntry[] = [];
-  return {
-    entries,
-    info: (obj, msg) => entries.push({ level: 'info', obj, msg }),
-    warn: (obj, msg) => entries.push({ level: 'warn', obj, msg }),
-    error: (obj, msg) => entries.push({ level: 'error', obj, msg }),
-    debug: (obj, msg) => entries.push({ level: 'debug', obj, msg }),
-  };
-}
 
 
 // ---------------------------------------------------------------- the tests
