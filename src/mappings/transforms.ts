@@ -288,6 +288,7 @@ export function impliedDecimal(v: string, places: number): string {
 
 /** A decimal given with an explicit point (X12 R type, CSV, XML) -> a normalised decimal string. */
 export function decimalString(v: string): string {
+  if (isPlainDecimal(v)) return v;
   const t = v.trim().replace(/,/g, '');
   const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(t);
   if (!m || (m[2] === '' && (m[3] ?? '') === '')) throw new TransformError('MAP_BAD_DECIMAL', `'${v}' is not a decimal number`);
@@ -295,6 +296,32 @@ export function decimalString(v: string): string {
   const frac = m[3] ? `.${m[3]}` : '';
   const out = `${int}${frac}`;
   return /^0(\.0*)?$/.test(out) ? out : (m[1] === '-' ? '-' : '') + out;
+}
+
+/**
+ * Whether `v` is already a decimal in the form decimalString returns: digits without a leading zero (or
+ * a lone 0), then optionally a point and at least one digit. Most values are (weights, amounts), and
+ * answering them without the trim, replace and two regular expressions below took a 214's decimal from
+ * ~190 ns to ~20.
+ */
+function isPlainDecimal(v: string): boolean {
+  const n = v.length;
+  if (n === 0) return false;
+  let i = 0;
+  let c = v.charCodeAt(0);
+  if (c === 0x30) {
+    i = 1; // a lone leading 0: the next char must be the point or the end
+  } else {
+    while (i < n && (c = v.charCodeAt(i)) >= 0x30 && c <= 0x39) i++;
+    if (i === 0) return false;
+  }
+  if (i === n) return true;
+  if (v.charCodeAt(i) !== 0x2e || i + 1 === n) return false;
+  for (i++; i < n; i++) {
+    c = v.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 /** Decimal string -> integer string with `places` implied decimals (for writing X12 N2 fields). */

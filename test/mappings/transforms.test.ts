@@ -172,6 +172,30 @@ describe('decimalString', () => {
   it('refuses what is not a decimal', () => {
     for (const bad of ['', '.', '+', '1.2.3', '1e5', 'N/A', '12-']) expect(code(() => decimalString(bad)), bad).toBe('MAP_BAD_DECIMAL');
   });
+
+  it('answers values already in normal form exactly as the general path does', () => {
+    // The general path, as decimalString had it before its shortcut for plain values.
+    const reference = (v: string): string | null => {
+      const t = v.trim().replace(/,/g, '');
+      const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(t);
+      if (!m || (m[2] === '' && (m[3] ?? '') === '')) return null;
+      const out = `${(m[2] || '0').replace(/^0+(?=\d)/, '')}${m[3] ? `.${m[3]}` : ''}`;
+      return /^0(\.0*)?$/.test(out) ? out : (m[1] === '-' ? '-' : '') + out;
+    };
+    const alphabet = ['0', '1', '9', '.', '-', '+', ' ', ',', 'x'];
+    let checked = 0;
+    for (let n = 0; n <= 4; n++) {
+      for (let k = 0; k < alphabet.length ** n; k++) {
+        let v = '';
+        for (let i = 0, x = k; i < n; i++, x = Math.floor(x / alphabet.length)) v += alphabet[x % alphabet.length];
+        const want = reference(v);
+        if (want === null) expect(code(() => decimalString(v)), JSON.stringify(v)).toBe('MAP_BAD_DECIMAL');
+        else expect(decimalString(v), JSON.stringify(v)).toBe(want);
+        checked++;
+      }
+    }
+    expect(checked).toBe(7381);
+  });
 });
 
 describe('toImplied', () => {
