@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { FreightInvoiceCommandV1, FreightInvoiceEventV1, schemas } from '../canonical/index.js';
 import { didYouMean, type Diagnostic } from './diagnostics.js';
 import { MODIFIER_KEYS, SOURCE_KEYS, type CompiledField, type FixedValue, type ObjectPlan, type Value } from './spec.js';
-import type { YamlSource } from './yaml-source.js';
+import type { YamlPath, YamlSource } from './yaml-source.js';
 
 /** Envelope fields the gateway fills; a mapping may not assign them. */
 export const GATEWAY_FIELDS = new Set(['kind', 'id', 'type', 'partner', 'receivedAt', 'source']);
@@ -206,6 +206,8 @@ export class CanonicalTarget {
 
   private check<C>(fields: CompiledField<C>[], base: Node, src: YamlSource, out: Diagnostic[], top: boolean, prefix = ''): void {
     const assigned = new Set<string>();
+    /** Keys that name no field, by the path of the object they sit in: a missing required field may be one misspelt. */
+    const unknown: { parent: string; key: string; at: YamlPath; diagnostic: Diagnostic }[] = [];
     for (const f of fields) {
       if (top && this.gatewayFields.has(f.target[0])) {
         out.push(src.diagnostic('MAP_ENVELOPE_FIELD', `'${f.target[0]}' is filled by the gateway; a mapping cannot set it`, f.yamlPath, { key: true }));
@@ -215,14 +217,22 @@ export class CanonicalTarget {
       for (let i = 0; i < f.target.length && node; i++) {
         const next = child(node, f.target[i]);
         if (!next) {
+          // An unknown object key (`stat:` over four fields) is one mistake: reported once, at that key.
+          const parent = f.target.slice(0, i).join('.');
+          if (unknown.some((u) => u.parent === parent && u.key === f.target[i])) {
+            node = null;
+            break;
+          }
           const shape = shapeOf(node.schema);
           const known = shape ? Object.keys(shape).filter((k) => !(top && i === 0 && this.gatewayFields.has(k))) : [];
           const at = f.target.slice(0, i + 1).join('.');
           // Under a value, an unknown key is most likely a misspelt value-spec key ({ pth: ... }).
-          out.push(src.diagnostic('MAP_UNKNOWN_FIELD', shape
+          const diagnostic = src.diagnostic('MAP_UNKNOWN_FIELD', shape
             ? `${this.type} has no field '${at}'${known.length ? `; fields here: ${known.join(', ')}` : ''}`
             : `'${f.target.slice(0, i).join('.')}' is a value, it has no field '${f.target[i]}' (a value spec needs one of ${SOURCE_KEYS.join(', ')})`,
-          f.yamlPath, { key: true, suggestion: didYouMean(f.target[i], shape ? known : [...SOURCE_KEYS, ...MODIFIER_KEYS]) }));
+          keyPathOf(f, i), { key: true, suggestion: didYouMean(f.target[i], shape ? known : [...SOURCE_KEYS, ...MODIFIER_KEYS]) });
+          out.push(diagnostic);
+          if (shape) unknown.push({ parent, key: f.target[i], at: keyPathOf(f, i), diagnostic });
           node = null;
           break;
         }
@@ -243,7 +253,7 @@ export class CanonicalTarget {
       }
     }
     // Required fields never assigned: at this level, and inside every object that is partly assigned.
-    const missing: string[] = [];
+    const missing: { path: string; parent: string; key: string }[] = [];
     const walk = (node: Node, prefix: string[]) => {
       const shape = shapeOf(node.schema);
       if (!shape) return;
@@ -256,17 +266,44 @@ export class CanonicalTarget {
           // Assigned field by field: its own required fields must be there too. Assigned wholesale: done.
           if ([...assigned].some((a) => a.startsWith(`${path}.`))) walk(c, [...prefix, k]);
         } else if (!c.optional && required.has(k)) {
-          missing.push(path);
+          missing.push({ path, parent: prefix.join('.'), key: k });
         }
       }
     };
     walk(base, []);
     const where = fields[0]?.yamlPath.slice(0, top ? 1 : -1) ?? [];
     for (const m of missing) {
-      out.push(src.diagnostic('MAP_REQUIRED_FIELD_UNASSIGNED', `required field '${m}' of ${this.type} is never assigned`,
+      // A key beside it that is this field misspelt (`occuredAt`): one error for the one mistake, at that
+      // key, with the fix (in place of its MAP_UNKNOWN_FIELD).
+      const near = unknown.find((u) => u.parent === m.parent && didYouMean(u.key, [m.key]) === m.key);
+      if (near) {
+        const at = out.indexOf(near.diagnostic);
+        if (at >= 0) out.splice(at, 1);
+        out.push(src.diagnostic('MAP_REQUIRED_FIELD_UNASSIGNED',
+          `required field '${prefix}${m.path}' of ${this.type} is never assigned; '${near.key}' here is not one of its fields`,
+          near.at, { key: true, suggestion: m.key }));
+        continue;
+      }
+      out.push(src.diagnostic('MAP_REQUIRED_FIELD_UNASSIGNED', `required field '${prefix}${m.path}' of ${this.type} is never assigned`,
         top ? ['fields'] : where, { key: true }));
     }
   }
+}
+
+/**
+ * The YAML path of the key that holds segment `i` of a field's target. A field's YAML keys are its target
+ * split differently (`status: { reason: ... }` and `status.reason: ...` name the same field), so they are
+ * matched from the end: the last key holds the last segments.
+ */
+function keyPathOf(f: { target: string[]; yamlPath: YamlPath }, i: number): YamlPath {
+  let segments = f.target.length;
+  for (let j = f.yamlPath.length - 1; j >= 0 && segments > 0; j--) {
+    const key = f.yamlPath[j];
+    if (typeof key !== 'string') break;
+    segments -= key.split('.').length;
+    if (segments <= i) return f.yamlPath.slice(0, j + 1);
+  }
+  return f.yamlPath;
 }
 
 /** The target a mapping compiles against: inbound mappings make events, outbound mappings read commands. */

@@ -430,6 +430,34 @@ fields:
       '12 MAP_SPEC_INVALID',
     ]);
   });
+
+  it('a required field left unassigned beside a misspelling of it is one error, at the misspelt key, with the fix', () => {
+    const { partner, diagnostics } = partnerWith(`source: csv
+target: shipment.status@1
+fields:
+  occuredAt: { datetime: { date: Date } }
+  references.proNumber: PRO
+  stat:
+    milestone: { const: delivered }
+    rawStatusCode: Code
+  parties:
+    items:
+      - rloe: { const: shipper }
+        name: Shipper
+  carrierSca: { const: WBCR }
+`);
+    expect(partner).toBeNull();
+    const sorted = [...diagnostics].sort((a, b) => a.line - b.line);
+    expect(sorted.map((d) => `${d.line}:${d.column} ${d.code}${d.suggestion ? ` ~${d.suggestion}` : ''} ${d.message}`)).toEqual([
+      "4:3 MAP_REQUIRED_FIELD_UNASSIGNED ~occurredAt required field 'occurredAt' of shipment.status@1 is never assigned; 'occuredAt' here is not one of its fields",
+      // One error for the unknown object key, not one per field under it.
+      "6:3 MAP_REQUIRED_FIELD_UNASSIGNED ~status required field 'status' of shipment.status@1 is never assigned; 'stat' here is not one of its fields",
+      // Inside a list item the same holds.
+      "11:9 MAP_REQUIRED_FIELD_UNASSIGNED ~role required field 'parties[].role' of shipment.status@1 is never assigned; 'rloe' here is not one of its fields",
+      // carrierScac is optional: an unknown field, with its own did-you-mean.
+      expect.stringMatching(/^13:3 MAP_UNKNOWN_FIELD ~carrierScac shipment.status@1 has no field 'carrierSca'/),
+    ]);
+  });
 });
 
 describe('what translation loads', () => {
