@@ -258,6 +258,7 @@ const entries = {
   YAML_WARNING: { severity: 'warning', level: 'config', summary: 'the YAML parser has a warning about a configuration file; it is read all the same' },
 
   // ---- gateway configuration (waybill serve --config) ----
+  GATEWAY_DATA_DIR_IN_USE: { severity: 'error', level: 'system', summary: 'another gateway is running on the same data folder; this one does not start' },
   CONFIG_FILE_MISSING: { severity: 'error', level: 'config', summary: 'the gateway configuration file does not exist' },
   CONFIG_FILE_UNREADABLE: { severity: 'error', level: 'config', summary: 'the gateway configuration file cannot be read (it is a folder, or permission is denied)' },
   CONFIG_INVALID: { severity: 'error', level: 'config', summary: 'the gateway configuration is not valid, or names an environment variable that is not set' },

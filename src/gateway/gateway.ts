@@ -10,6 +10,7 @@ import { startHttp } from '../api/http.js';
 import { GatewayMetrics } from '../api/metrics.js';
 import { startWebhookDelivery, type WebhookDelivery } from '../delivery/webhook.js';
 import { SqliteLedger } from '../ledger/sqlite.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { PartnerRegistry } from '../mappings/registry.js';
 import type { Logger, PipelineContext } from '../pipeline/context.js';
@@ -41,6 +42,8 @@ export interface Gateway {
 
 /** The parts of a gateway that run, each set once it has started: shutdown() stops what is set. */
 interface Parts {
+  /** Held from the start to the end of shutdown: one gateway per data folder (data-dir-lock.ts). */
+  lock?: DataDirLock;
   ledger?: SqliteLedger;
   partners?: PartnerHolder;
   producer?: Redis;
@@ -66,6 +69,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const parts: Parts = { depthQueues: [] };
   try {
     mkdirSync(config.dataDir, { recursive: true });
+    parts.lock = lockDataDir(config.dataDir);
     const ledger = (parts.ledger = new SqliteLedger(join(config.dataDir, 'ledger.db'), {
       backgroundCheckpoints: true,
       commitThread: true,
@@ -246,6 +250,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     producer?.disconnect();
     workerConnection?.disconnect();
     await ledger?.close();
+    parts.lock?.release();
     log.info({}, 'gateway stopped');
   }
 }

@@ -103,6 +103,26 @@ describe('startGateway in-process: a failed start stops what it started and reje
   });
 });
 
+describe('one gateway per data folder', () => {
+  it('a second gateway on the same dataDir is refused, naming the first; once the first stops, it starts', async () => {
+    const { config, dir } = inProcessConfig('data-dir-lock', {});
+    const first = await startGateway(config, memoryLogger());
+    try {
+      const log = memoryLogger();
+      const refused = startGateway({ ...config, http: { ...config.http, port: 0 } }, log);
+      await expect(refused).rejects.toMatchObject({ code: 'GATEWAY_DATA_DIR_IN_USE' });
+      await expect(refused).rejects.toThrow(`another gateway is running on the data folder ${join(dir, 'data')} (pid ${process.pid} on `);
+      expect(log.msgs.at(-1)).toBe('gateway stopped');
+      // The first is unharmed: its ledger still answers.
+      expect(await first.ledger.listFiles()).toEqual([]);
+    } finally {
+      await first.stop();
+    }
+    const again = await startGateway(config, memoryLogger());
+    await again.stop();
+  });
+});
+
 describe('waybill serve: a start-up failure exits 2 within seconds', () => {
   /** `waybill serve` on a fresh workspace whose waybill.yaml has `lines` besides the usual settings. */
   function serve(name: string, lines: string[], setup: (dir: string) => void = () => undefined): WaybillProcess {
@@ -146,6 +166,23 @@ describe('waybill serve: a start-up failure exits 2 within seconds', () => {
     expect(await exitWithin(p, BOUND_MS), p.output.slice(-2000)).toEqual({ code: 2, signal: null });
     expect(p.output).toMatch(/cannot start: (EEXIST|ENOTDIR)/);
     expect(p.logLines().map((l) => l.msg).at(-1)).toBe('gateway stopped');
+  });
+
+  it('a data folder another serve runs on: exit 2 naming it; after that one is killed (-9), the lock is free again', async () => {
+    let workspace = '';
+    const first = serve('serve-lock', ['inbound: { folder: null }'], (dir) => { workspace = dir; });
+    await first.started();
+    const config = join(workspace, 'waybill.yaml');
+    const second = WaybillProcess.start(['serve', '--config', config], { env: { REDIS_URL: '' } });
+    procs.push(second);
+    expect(await exitWithin(second, BOUND_MS), second.output.slice(-2000)).toEqual({ code: 2, signal: null });
+    expect(second.output).toContain(`cannot start: GATEWAY_DATA_DIR_IN_USE: another gateway is running on the data folder ${join(workspace, 'data')} (pid ${first.pid} on `);
+    // A gateway killed outright leaves no stale lock: the operating system drops it with the process.
+    await first.kill9();
+    const third = WaybillProcess.start(['serve', '--config', config], { env: { REDIS_URL: '' } });
+    procs.push(third);
+    await third.started();
+    expect(await third.terminate()).toEqual({ code: 0, signal: null });
   });
 
   it('an inbound folder it cannot make (under a file): exit 2', async () => {
