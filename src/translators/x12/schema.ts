@@ -16,6 +16,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { TransactionSet } from './model.js';
+import type { SegmentCheck } from './segment-check.js';
 
 export type SchemaVersion = '004010' | '004030' | '005010';
 
@@ -78,6 +79,8 @@ export interface CompiledSegment {
   syntaxMaskable: boolean;
   /** The validator's memory: the positions present (bit p) in the last segment whose notes all held, or -1. */
   syntaxCleanMask: number;
+  /** The generated clean-segment check (segment-check.ts), made on first use; null when the layout is not modelled. */
+  check: SegmentCheck | null | undefined;
 }
 
 export interface CompiledNode {
@@ -305,7 +308,7 @@ function compileSegment(id: string, def: RawSegmentDef, dict: Record<string, Raw
   });
   const syntaxMaskable = elements !== null && syntax.length > 0 && !elements.some((e) => e.envelope)
     && syntax.every((r) => r.positions.every((p) => p >= 1 && p <= Math.min(30, elements.length)));
-  return { id, name: def.name, elements, syntax, syntaxMaskable, syntaxCleanMask: -1 };
+  return { id, name: def.name, elements, syntax, syntaxMaskable, syntaxCleanMask: -1, check: undefined };
 }
 
 function compileLoop(

@@ -16,6 +16,8 @@
 
 import type { ErrorCode } from '../../errors/catalogue.js';
 import { issue, type IssueDetails } from './issues.js';
+import { compileSegmentCheck } from './segment-check.js';
+import { allDigits, badCharAt, isControlChar, numericDigits, validDate, validTime } from './value-checks.js';
 import { loopInstance, type LoopInstance, type Segment, type TransactionSet, type X12Issue } from './model.js';
 import {
   loopTrigger, schemaForTransaction, T_DT, T_ID, T_NUM, T_R, T_TM,
@@ -48,6 +50,12 @@ export interface ValidateTransactionOptions {
    * placement decided (default true). False places every segment afresh (the tests compare both).
    */
   placementMemory?: boolean;
+  /**
+   * Whether a segment is first asked of its generated check (segment-check.ts), which answers whether it
+   * is clean; only segments it doubts go through the element loop (default true). False sends every
+   * segment through the loop (the tests compare both).
+   */
+  segmentChecks?: boolean;
 }
 
 export interface TransactionValidation {
@@ -257,6 +265,8 @@ class Validator {
   private structureIssues = 0;
   private inElements = false;
   private readonly placementMemory: boolean;
+  /** Segments are asked of their generated checks first (off for delimiters longer than one char). */
+  private readonly segmentChecks: boolean;
 
   constructor(private readonly tx: TransactionSet, private readonly schema: CompiledSchema, options: ValidateTransactionOptions) {
     const d = tx.interchange?.delimiters;
@@ -271,6 +281,7 @@ class Validator {
     this.wantLoops = options.loops === true;
     this.tree = options.tree === true ? [rootInstance()] : null;
     this.placementMemory = options.placementMemory !== false;
+    this.segmentChecks = options.segmentChecks !== false && this.repCode !== -2 && this.compCode !== -2;
   }
 
   run(): void {
@@ -547,6 +558,13 @@ class Validator {
 
   private elements(seg: Segment, def: CompiledSegment, loopId: string | null): void {
     const els: string[] = Array.isArray(seg.elements) ? seg.elements : [seg.id];
+    if (this.segmentChecks) {
+      // A clean segment (most are) is answered by one generated function; the loop below only runs for
+      // segments it doubts, and is what reports.
+      let check = def.check;
+      if (check === undefined) check = def.check = compileSegmentCheck(def);
+      if (check !== null && check(els, this.repCode, this.compCode, this.openCodes, this.syntaxSeverity !== null)) return;
+    }
     const n = els.length - 1;
     const defs = def.elements;
     if (!defs) {
@@ -967,80 +985,9 @@ function isSegmentId(id: string): boolean {
   return true;
 }
 
-/** Index of the first control character (C0, DEL, C1) in v[start, end), or -1. */
+/** A delimiter as a char code for plainValue: -1 when absent, -2 when longer than one char (never plain). */
 function delimiterCode(d: string | null): number {
   return d === null ? -1 : d.length === 1 ? d.charCodeAt(0) : -2;
-}
-
-/** C0 and C1 control characters and DEL: never valid in an X12 value. */
-function isControlChar(c: number): boolean {
-  return c < 32 || c === 127 || (c >= 128 && c < 160);
-}
-
-function badCharAt(v: string, start: number, end: number): number {
-  for (let i = start; i < end; i++) if (isControlChar(v.charCodeAt(i))) return i;
-  return -1;
-}
-
-function allDigits(v: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = v.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
-
-/**
- * Number of digits in a numeric value (sign and decimal point not counted), or -1 when it is not a
- * number: optional leading '-', digits, and for R at most one '.'.
- */
-function numericDigits(v: string, start: number, end: number, decimal: boolean): number {
-  let i = start;
-  if (v.charCodeAt(i) === 45) i++;
-  let digits = 0;
-  let point = false;
-  for (; i < end; i++) {
-    const c = v.charCodeAt(i);
-    if (c >= 48 && c <= 57) digits++;
-    else if (c === 46 && decimal && !point) point = true;
-    else return -1;
-  }
-  return digits > 0 ? digits : -1;
-}
-
-function num2(v: string, i: number): number {
-  return (v.charCodeAt(i) - 48) * 10 + (v.charCodeAt(i + 1) - 48);
-}
-
-/** CCYYMMDD, or YYMMDD when the element allows 6 characters. */
-function validDate(v: string, start: number, end: number): boolean {
-  const len = end - start;
-  let year: number;
-  let i: number;
-  if (len === 8) {
-    year = num2(v, start) * 100 + num2(v, start + 2);
-    i = start + 4;
-  } else if (len === 6) {
-    year = 2000 + num2(v, start); // only leap years matter: 00 is treated as 2000
-    i = start + 2;
-  } else {
-    return false;
-  }
-  const month = num2(v, i);
-  const day = num2(v, i + 2);
-  if (month < 1 || month > 12 || day < 1) return false;
-  const dim = month === 2 ? ((year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28)
-    : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-  return day <= dim;
-}
-
-/** HHMM, HHMMSS, HHMMSSD or HHMMSSDD. */
-function validTime(v: string, start: number, end: number): boolean {
-  const len = end - start;
-  if (len !== 4 && len !== 6 && len !== 7 && len !== 8) return false;
-  if (num2(v, start) > 23 || num2(v, start + 2) > 59) return false;
-  if (len >= 6 && num2(v, start + 4) > 59) return false;
-  return true;
 }
 
 /** A non-negative integer from digits, or -1. */
