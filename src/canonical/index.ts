@@ -10,3 +10,4 @@ export * from './functional-ack.js';
 export * from './registry.js';
 export * from './parse.js';
 export * from './fast-validate.js';
+export * from './unknown-keys.js';

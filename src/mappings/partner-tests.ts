@@ -8,7 +8,7 @@ import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { isCollection, isMap, isScalar, parseDocument, stringify, type Node, type Pair, type YAMLMap } from 'yaml';
 import { z } from 'zod';
-import { parseAs, type TypeKey } from '../canonical/index.js';
+import { parseAs, unknownKeys, type TypeKey } from '../canonical/index.js';
 import { buildAcks } from '../translators/x12/acks/build.js';
 import { inspectX12Sync } from '../translators/x12/inspect.js';
 import { didYouMean, formatDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
@@ -423,6 +423,15 @@ async function runCase(testFile: string, partner: CompiledPartner, registry: Par
       if (!checked.ok) {
         throw new CaseFileError({ code: 'TEST_CASE_INVALID', severity: 'error', file: commandFile, line: 1, column: 1,
           message: `the command is not a valid ${String(command.type)}: ${checked.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` });
+      }
+      // zod drops unknown keys: a misspelt one would render without its value and the case could pass.
+      const unknown = unknownKeys(checked.type, command);
+      if (unknown.length > 0) {
+        throw new CaseFileError({ code: 'TEST_CASE_INVALID', severity: 'error', file: commandFile, line: 1, column: 1,
+          message: `the command has keys ${checked.type} does not know: ${unknown.map((u) => {
+            const hint = didYouMean(u.key, u.known);
+            return `${u.at}${hint ? ` (did you mean '${hint}'?)` : ''}`;
+          }).join(', ')}` });
       }
       const route = partner.outbound.find((r) => r.command === command.type);
       if (!route) throw Object.assign(new Error(`partner '${partner.id}' has no outbound mapping for ${String(command.type)}`), { code: 'MAP_NO_MAPPING' });

@@ -1,7 +1,7 @@
 // `waybill render` at its edges: --control is checked before it reaches the X12 writer (a usage error,
 // exit 2), and a command that is not a valid canonical command is invalid data (exit 1), reported as one
 // CLI_COMMAND_INVALID line per problem with its path.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -47,6 +47,29 @@ describe('waybill render --control', () => {
 });
 
 describe('waybill render with an invalid command', () => {
+  it('refuses keys the command type does not know (zod would drop them and render without them), with a did-you-mean', async () => {
+    const command = JSON.parse(readFileSync(tender, 'utf8')) as Record<string, unknown> & { stops: Record<string, unknown>[] };
+    const { equipment, ...rest } = command;
+    rest.stops[1].apointment = { window: 'tomorrow' };
+    const file = commandFile('misspelt.json', JSON.stringify({ ...rest, equipmnt: equipment, zz: 1 }));
+    const r = await render(file);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      `waybill: CLI_COMMAND_INVALID: ${file}: stops[1].apointment: is not a key of load.tender@1 (did you mean 'appointment'?)`,
+      `waybill: CLI_COMMAND_INVALID: ${file}: equipmnt: is not a key of load.tender@1 (did you mean 'equipment'?)`,
+      expect.stringContaining(`waybill: CLI_COMMAND_INVALID: ${file}: zz: is not a key of load.tender@1; known here: kind, id, type, partner, `),
+    ]);
+  }, 60_000);
+
+  it('says an event is not a command (it said: no outbound mapping for its type)', async () => {
+    const event = join(repoRoot, 'test/canonical/fixtures/shipment.status@1/x12-214-delayed-weather.json');
+    const r = await render(event);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`waybill: CLI_COMMAND_INVALID: ${event}: kind: this is shipment.status@1 'event', not a command; ` +
+      'waybill render takes a command (kind "command"): freight.invoice@1, load.tender@1\n');
+  }, 60_000);
+
   it('prints one CLI_COMMAND_INVALID line per schema problem, with its path, and exits 1', async () => {
     const file = commandFile('no-stops.json', JSON.stringify({ type: 'load.tender@1', kind: 'command', stops: 'none' }));
     const r = await render(file);

@@ -159,6 +159,25 @@ describe('waybill test', () => {
     }
   });
 
+  it('an outbound case whose command has a key its type does not know fails, naming it with a did-you-mean', async () => {
+    // zod drops unknown keys: the command rendered without its equipment, and the case could pass.
+    const root = mkdtempSync(join(tmpdir(), 'waybill-ptests-out-'));
+    try {
+      const granite = join(root, 'granite-ridge');
+      cpSync(join(repoRoot, 'partners/granite-ridge'), granite, { recursive: true });
+      const command = join(granite, 'samples/204-original-BPL-88104217.json');
+      const { equipment, ...rest } = JSON.parse(readFileSync(command, 'utf8')) as Json;
+      writeFileSync(command, JSON.stringify({ ...rest, equipmnt: equipment }, null, 2));
+      const results = await runPartnerTests(root, [granite]);
+      const r = results.find((x) => x.file.endsWith('204-original.yaml'))!;
+      expect(r.ok).toBe(false);
+      expect(r.diffs).toEqual([`${command}:1:1 TEST_CASE_INVALID the command has keys load.tender@1 does not know: equipmnt (did you mean 'equipment'?)`]);
+      expect(results.filter((x) => x !== r).every((x) => x.ok)).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('a test file with a YAML syntax error is reported at its position', async () => {
     const file = join(partner, 'tests/zz-syntax.yaml');
     writeFileSync(file, 'input: ../samples/214-multi.edi\nexpect:\n  events: [\n');

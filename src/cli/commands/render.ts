@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseEvent } from '../../canonical/index.js';
+import { catalogue, parseEvent, unknownKeys } from '../../canonical/index.js';
 import { didYouMean, formatDiagnostic } from '../../mappings/diagnostics.js';
 import { frozenControls } from '../../mappings/partner-tests.js';
 import { PartnerRegistry } from '../../mappings/registry.js';
@@ -28,13 +28,31 @@ export async function renderCommand(file: string, flags: RenderFlags): Promise<n
   const control = parseControlFlag(flags.control ?? '1');
   // parseEvent checks JSON syntax, the type and the type's schema, and never throws (an unknown type
   // is an issue at `type`, not a crash).
-  const checked = parseEvent(readFileSync(file, 'utf8'));
+  const text = readFileSync(file, 'utf8');
+  const checked = parseEvent(text);
   if (!checked.ok) {
     // Bad input data, not bad arguments: exit 1, one coded line per problem, each with its path.
     for (const i of checked.issues) printError('CLI_COMMAND_INVALID', `${file}: ${i.path}: ${i.message}`);
     return 1;
   }
   const type = checked.type;
+  // An event is not something to send: say so, rather than "no outbound mapping" for its type.
+  const kind = (checked.value as { kind?: unknown }).kind;
+  if (kind !== 'command') {
+    const commands = catalogue.filter((c) => c.kinds.includes('command')).map((c) => c.type).join(', ');
+    printError('CLI_COMMAND_INVALID', `${file}: kind: this is ${type} ${kind === undefined ? 'without a kind' : `'${String(kind)}'`}, not a command; ` +
+      `waybill render takes a command (kind "command"): ${commands}`);
+    return 1;
+  }
+  // zod drops keys it does not know; a command with a misspelt key would render without that value.
+  const unknown = unknownKeys(type, JSON.parse(text));
+  if (unknown.length > 0) {
+    for (const u of unknown) {
+      const hint = didYouMean(u.key, u.known);
+      printError('CLI_COMMAND_INVALID', `${file}: ${u.at}: is not a key of ${type}${hint ? ` (did you mean '${hint}'?)` : `; known here: ${u.known.join(', ')}`}`);
+    }
+    return 1;
+  }
   const { registry, diagnostics } = PartnerRegistry.load(flags.partners);
   const partner = registry.get(flags.partner);
   if (!partner) {
