@@ -1155,8 +1155,9 @@ class OutboundCompiler {
       }
       const n = Number(key);
       if (n < 1 || (count !== null && n > count)) {
+        // The partner's version decides the count (the same words as inbound paths, x12-adapter.ts).
         this.diag('MAP_ELEMENT_OUT_OF_RANGE', count !== null
-          ? `${id} has ${count} elements; there is no element ${pad2(n)}`
+          ? `${id} has ${count} elements in ${this.x12Schema?.version ?? 'this version'} (1 to ${count}); there is no element ${pad2(n)}`
           : `element positions start at 1`, here, { key: true });
         continue;
       }
@@ -1176,7 +1177,7 @@ class OutboundCompiler {
         const parts: ElementPart[] = [];
         spec.forEach((c, k) => {
           if (comps && k >= comps.length) {
-            this.diag('MAP_ELEMENT_OUT_OF_RANGE', `${label} has ${comps.length} components; there is no component ${k + 1}`, [...here, k]);
+            this.diag('MAP_ELEMENT_OUT_OF_RANGE', `${label} (composite ${def?.typeName ?? ''}) has ${comps.length} components in ${this.x12Schema?.version ?? 'this version'}; there is no component ${k + 1}`, [...here, k]);
             return;
           }
           parts.push(this.compileElementPart(c, [...here, k], comps?.[k] ?? null, `${label}-${k + 1}`));

@@ -655,7 +655,7 @@ segments:
       { code: 'MAP_ENVELOPE_SEGMENT', line: 17, column: 9, severity: 'error' },
     ]);
     const text1 = diagnostics.map(formatDiagnostic);
-    expect(text1).toContain("test.yaml:6:61 MAP_ELEMENT_OUT_OF_RANGE B2A has 2 elements; there is no element 05");
+    expect(text1).toContain("test.yaml:6:61 MAP_ELEMENT_OUT_OF_RANGE B2A has 2 elements in 004010 (1 to 2); there is no element 05");
     expect(text1).toContain("test.yaml:7:5 MAP_UNKNOWN_SEGMENT unknown segment 'NTX'; 204 (004010) uses B2 B2A L11 G62 MS3 AT5 PLD LH6 NTE N1 N2 N3 N4 G61 N7 N7A N7B MEA M7 S5 AT8 LAD L5 LH1 LH2 LH3 LFH LEP LH4 LHT OID L3 (did you mean 'NTE'?)");
     expect(text1).toContain("test.yaml:5:14 MAP_UNKNOWN_FIELD load.tender@1 has no field 'carrierSacc'; fields here: kind, id, type, partner, requestId, issuedAt, issuedBy, references, purpose, carrierScac, paymentMethod, respondBy, parties, equipment, stops, lineItems, totalWeight, totalQuantity, charges, totalCharge, notes (did you mean 'carrierScac'?)");
     expect(text1).toContain("test.yaml:5:85 MAP_UNKNOWN_TABLE no code table 'payment-method-outt' (did you mean 'payment-method-out'?)");
