@@ -71,6 +71,8 @@ const entries = {
   X12_DUPLICATE_GROUP_CONTROL: { severity: 'error', level: 'group', summary: 'the same GS06 appears twice in one interchange', ak905: '19' },
   X12_GROUP_VERSION_UNSUPPORTED: { severity: 'warning', level: 'group', summary: 'the GS08 version is not one Waybill has schemas for',
     reserved: 'not emitted yet: a version without schemas is reported per transaction set as X12_TRANSACTION_NOT_SUPPORTED' },
+  X12_GROUP_REJECTED: { severity: 'error', level: 'transaction', summary: 'the transaction set is inside a functional group whose GS header has errors: the 997/999 rejects the group (AK9 R), so its sets are not translated' },
+  X12_INTERCHANGE_REJECTED: { severity: 'error', level: 'transaction', summary: 'the transaction set is inside an interchange whose ISA header has errors: the TA1 rejects the interchange, so its sets are not translated' },
   X12_GROUP_FUNCTIONAL_ID_MISMATCH: { severity: 'warning', level: 'group', summary: 'GS01 does not match the transaction sets the group holds' },
 
   // ---- transaction set (ST/SE) ----

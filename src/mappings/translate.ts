@@ -208,6 +208,9 @@ export async function* translateX12Batches(source: X12Source, registry: PartnerR
   let interchangeHeader: InterchangeHeader | undefined;
   let partner: CompiledPartner | undefined;
   let identifyError: TranslationError | undefined;
+  // headerRejection of the current interchange, and of the current group (or its interchange's).
+  let interchangeRejection: TranslationError | undefined;
+  let rejection: TranslationError | undefined;
   let ta1Index = 0; // position of a TA1 among the TA1s of its interchange (part of its event id)
   let ordinal = -1; // units so far (TA1s, findings and transactions), in file order
   const share = opts.share;
@@ -224,6 +227,7 @@ export async function* translateX12Batches(source: X12Source, registry: PartnerR
       if (ev.type === 'interchange-start') {
         partner = forced;
         identifyError = undefined;
+        rejection = interchangeRejection = headerRejection(ev);
         ta1Index = 0;
         interchangeHeader = ev.header;
         if (!forced) {
@@ -236,6 +240,7 @@ export async function* translateX12Batches(source: X12Source, registry: PartnerR
       } else if (ev.type === 'group-start') {
         partner = interchangePartner;
         identifyError = interchangeError;
+        rejection = interchangeRejection ?? headerRejection(ev);
         if (!forced && interchangePartner && interchangeHeader) {
           const who = registry.identifyX12(interchangeHeader, ev.header);
           if (!('partner' in who)) {
@@ -246,6 +251,7 @@ export async function* translateX12Batches(source: X12Source, registry: PartnerR
       } else if (ev.type === 'group-end') {
         partner = interchangePartner;
         identifyError = interchangeError;
+        rejection = interchangeRejection;
       }
       // The envelope's own findings (ISA, GS, GE, IEA: counts, control numbers, field formats) are a unit
       // of their own, so that they are reported (the 997/TA1 carries them too) rather than lost.
@@ -276,11 +282,43 @@ export async function* translateX12Batches(source: X12Source, registry: PartnerR
       }
       if (ev.type !== 'transaction') continue;
       ordinal++;
-      if (!mine) units.push(translateTransaction(ev.transaction, partner, identifyError, opts));
-      else if (mine(ev.transaction.segments[0].loc.offset)) units.push(numbered(translateTransaction(ev.transaction, partner, identifyError, opts)));
+      if (mine && !mine(ev.transaction.segments[0].loc.offset)) continue;
+      const u = rejection && partner ? rejectedWithGroup(ev.transaction, partner, rejection, opts) : translateTransaction(ev.transaction, partner, identifyError, opts);
+      units.push(mine ? numbered(u) : u);
     }
     if (units.length > 0) yield units;
   }
+}
+
+/**
+ * What rejects every transaction set of an interchange or group before one is read: an error in its
+ * ISA header (an ISA13 that is no number, ...: the TA1 rejects the interchange) or its GS header (GS06
+ * missing, a duplicate GS06, ...: the 997/999 rejects the group, AK9 R with none accepted). Their sets
+ * are not translated either: events published from what the acknowledgment rejected would be sent
+ * again when the partner resends it, under new control numbers. Undefined for a clean header (warnings
+ * included). Findings only a trailer reveals (IEA/GE counts) cannot withhold what was already
+ * translated while the file streamed; the README says so.
+ */
+export function headerRejection(ev: Extract<X12Event, { type: 'interchange-start' | 'group-start' }>): TranslationError | undefined {
+  const first = ev.issues.find((i) => i.severity === 'error');
+  if (!first) return undefined;
+  const isa = ev.type === 'interchange-start';
+  const at = isa ? ev.header.isa.loc : ev.header.gs.loc;
+  return {
+    code: isa ? 'X12_INTERCHANGE_REJECTED' : 'X12_GROUP_REJECTED', severity: 'error', line: at.line, column: at.column,
+    message: `rejected with its ${isa ? 'interchange' : 'functional group'}: the ${isa ? 'ISA' : 'GS'} header at line ${at.line} has errors (${first.code}: ${first.message})`,
+  };
+}
+
+/** A transaction set of an interchange or group rejected at its header (headerRejection): not translated; its own findings stay. */
+export function rejectedWithGroup(
+  tx: TransactionSet, partner: CompiledPartner | undefined, rejection: TranslationError, opts: TranslateOptions, validation?: TransactionValidation,
+): TranslatedUnit {
+  const u = translateTransaction(tx, undefined, undefined, opts, validation);
+  u.partner = partner?.id;
+  u.status = 'rejected';
+  u.errors.push(rejection);
+  return u;
 }
 
 /** The unit of an interchange's or group's envelope findings (see translateX12Batches; the pipeline records them too). */

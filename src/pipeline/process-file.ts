@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { FileRecord, InterchangeSeen, NewOutboundDocument, OutboxEvent, UnitBatch, UnitRecord, LedgerError } from '../ledger/ledger.js';
 import type { CompiledPartner, PartnerRegistry } from '../mappings/registry.js';
 import {
-  envelopeUnit, fileIssueUnit, sniffFileFormat, translateCsv, translateTransaction, translateXmlFile,
+  envelopeUnit, fileIssueUnit, headerRejection, rejectedWithGroup, sniffFileFormat, translateCsv, translateTransaction, translateXmlFile,
   type CanonicalEvent, type TranslateOptions, type TranslatedUnit, type TranslationError,
 } from '../mappings/translate.js';
 import { translateTa1 } from '../mappings/functional-ack.js';
@@ -318,11 +318,16 @@ async function translateX12File(ctx: PipelineContext, file: FileRecord, path: st
   // (registry.identifyX12 with the group): its transactions are then unidentified. Acknowledgments
   // still follow the interchange's partner.
   let groupMismatch: TranslationError | undefined;
+  // The current interchange's and group's header errors (translate.ts headerRejection): their sets are
+  // rejected with them, as the TA1 or 997/999 rejects them.
+  let interchangeRejection: TranslationError | undefined;
+  let rejection: TranslationError | undefined;
   // One await per chunk read (readX12Batches), not per event.
   for await (const batch of readX12Batches(path)) for (const ev of batch) {
     if (ev.type === 'interchange-start') {
       current = { ...identifyInterchange(registry, ev.header, file.partner), duplicateOf: null };
       groupMismatch = undefined;
+      rejection = interchangeRejection = headerRejection(ev);
       interchanges.push(current);
       const issues = [...ev.issues];
       if (current.accountMismatch) {
@@ -348,6 +353,7 @@ async function translateX12File(ctx: PipelineContext, file: FileRecord, path: st
     }
     if (ev.type === 'group-start' || ev.type === 'group-end') {
       groupMismatch = undefined;
+      rejection = interchangeRejection ?? (ev.type === 'group-start' ? headerRejection(ev) : undefined);
       if (ev.type === 'group-start' && current?.partner) {
         const who = registry.identifyX12(current.header, ev.header);
         if ('code' in who) groupMismatch = { code: who.code, severity: 'error', message: who.message, line: ev.header.gs.loc.line, column: ev.header.gs.loc.column };
@@ -362,6 +368,7 @@ async function translateX12File(ctx: PipelineContext, file: FileRecord, path: st
       report.acceptTransaction(tx, validation);
       const ic = current;
       const mismatch = groupMismatch;
+      const rejected = rejection;
       await writer.add(null, () => {
         if (ic?.accountMismatch) return refusedTransaction(tx, ic.accountMismatch, opts, validation);
         if (ic?.duplicateOf) {
@@ -370,6 +377,7 @@ async function translateX12File(ctx: PipelineContext, file: FileRecord, path: st
               message: `interchange already received in file ${ic.duplicateOf}`, line: tx.segments[0]?.loc.line ?? 1, column: 1 }],
             x12: { interchange: tx.interchange?.control.trim() ?? '', group: tx.group?.control.trim() ?? '', setId: tx.setId, control: tx.control } };
         }
+        if (rejected && ic?.partner && !mismatch) return rejectedWithGroup(tx, ic.partner, rejected, opts, validation);
         return mismatch
           ? translateTransaction(tx, undefined, mismatch, opts, validation)
           : translateTransaction(tx, ic?.partner, ic?.identifyError, opts, validation);

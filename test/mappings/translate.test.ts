@@ -183,6 +183,33 @@ describe('the prairie-line partner', () => {
     }
   });
 
+  it('the sets of a group whose GS header has errors are rejected with it (the 997 rejects the group); the next group translates', async () => {
+    // GS06 'X1' (and its GE02): X12_GS_CONTROL_INVALID. The events of such a group used to be published
+    // while the 997 rejected the group (AK9 R, none accepted).
+    const text = readFileSync(fixture('envelope/multi-group-214-and-210.edi'), 'latin1').replace('*2200*2297*X*', '*2200*X1*X*').replace('GE*3*2297~', 'GE*3*X1~');
+    const us = await units(Buffer.from(text, 'latin1'));
+    expect(us.map((u) => [u.label.split(' (')[0], u.status, u.events.length, u.errors.map((e) => e.code)])).toEqual([
+      ['group X1', 'rejected', 0, ['X12_GS_CONTROL_INVALID']],
+      ['214 0001', 'rejected', 0, ['X12_GROUP_REJECTED']],
+      ['214 0002', 'rejected', 0, ['X12_GROUP_REJECTED']],
+      ['214 0003', 'rejected', 0, ['X12_GROUP_REJECTED']],
+      ['210 229800001', 'translated', 1, []],
+      ['210 229800002', 'translated', 1, []],
+    ]);
+    expect(us[1].partner).toBe('prairie-line');
+    expect(us[1].errors[0]).toMatchObject({ line: 2, column: 1, message: "rejected with its functional group: the GS header at line 2 has errors (X12_GS_CONTROL_INVALID: GS06 'X1' is not a 1-9 digit number)" });
+  });
+
+  it('the sets of an interchange whose ISA header has errors are rejected with it (the TA1 rejects it)', async () => {
+    const text = readFileSync(fixture('envelope/multi-group-214-and-210.edi'), 'latin1').replace('*00401*000002297*', '*00401*00000ABCD*').replace('IEA*2*000002297', 'IEA*2*00000ABCD');
+    const us = await units(Buffer.from(text, 'latin1'));
+    expect(us.map((u) => [u.label.split(' (')[0], u.status, u.errors.map((e) => e.code)])).toEqual([
+      ['interchange 00000ABCD', 'rejected', ['X12_ISA_FIELD_INVALID']],
+      ...['214 0001', '214 0002', '214 0003', '210 229800001', '210 229800002'].map((l) => [l, 'rejected', ['X12_INTERCHANGE_REJECTED']]),
+    ]);
+    expect(us.flatMap((u) => u.events)).toEqual([]);
+  });
+
   it('envelope findings (no GE, no IEA, GS missing elements) are units of their own, rejected, with codes and lines', async () => {
     const lines = readFileSync(fixture('214/004010/ltl-multi-status.edi'), 'latin1').split(/~\r?\n?/).filter((l) => l !== '');
     const cut = lines.filter((l) => !l.startsWith('GE*') && !l.startsWith('IEA*')).map((l) => (l.startsWith('GS*') ? 'GS*QM*PRLF*TRICOUNTYHWS*20250416*1105' : l));
@@ -200,6 +227,7 @@ describe('the prairie-line partner', () => {
       ['group ? (interchange 000002291)', [['X12_GE_MISSING', end]]],
       ['interchange 000002291', [['X12_IEA_MISSING', end]]],
     ]);
+    expect(envelope[1].errors[0].message).toBe('functional group (no GS06) has no GE trailer');
   });
 
   it('a forced partner skips identification; an unknown forced partner throws', async () => {

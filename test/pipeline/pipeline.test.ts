@@ -167,6 +167,35 @@ describe('inbound pipeline', () => {
     expect(units.map((u) => [u.setId, u.control, u.state])).toEqual([['214', '0001', 'unidentified']]);
   });
 
+  it('a group whose GS header has errors yields no events (the 997 rejects it: AK9 R, none accepted); its sets are rejected with it', async () => {
+    const { ledger, take } = setup();
+    const badGs = Buffer.from(multiStatus.toString('latin1').replace('*1105*2291*X*', '*1105*X1*X*').replace('GE*1*2291~', 'GE*1*X1~'), 'latin1');
+    const { fileId, result } = await take(badGs);
+    expect(result).toMatchObject({ newEvents: 0, acks: 1 });
+    expect(await ledger.countEvents()).toMatchObject({ total: 0 });
+    const units = await ledger.units(fileId);
+    expect(units.map((u) => [u.setId ?? u.label, u.state, u.errors.map((e) => e.code)])).toEqual([
+      ['group X1 (interchange 000002291)', 'rejected', ['X12_GS_CONTROL_INVALID']],
+      ['214', 'rejected', ['X12_GROUP_REJECTED']],
+    ]);
+    const [ack] = await ledger.listOutboundDocuments({ relatedFileId: fileId });
+    expect(ack.content).toMatch(/AK9\*R\*1\*1\*0\*6~/);
+  });
+
+  it('an interchange whose ISA header has errors yields no events (the TA1 rejects it)', async () => {
+    const { ledger, take } = setup();
+    const { fileId, result } = await take(withIsa13(multiStatus, '00000ABCD'));
+    expect(result).toMatchObject({ newEvents: 0 });
+    expect(await ledger.countEvents()).toMatchObject({ total: 0 });
+    const units = await ledger.units(fileId);
+    expect(units.map((u) => [u.setId ?? u.label, u.state, u.errors.map((e) => e.code)])).toEqual([
+      ['interchange 00000ABCD', 'rejected', ['X12_ISA_FIELD_INVALID']],
+      ['214', 'rejected', ['X12_INTERCHANGE_REJECTED']],
+    ]);
+    const [ack] = await ledger.listOutboundDocuments({ relatedFileId: fileId });
+    expect(ack.content).toMatch(/TA1\*00000ABCD\*[0-9]+\*[0-9]+\*R\*/);
+  });
+
   it('a CSV file without a known partner fails with a coded error and nothing is lost', async () => {
     const { ledger, take } = setup();
     const csv = readFileSync(new URL('../../partners/sangamon-valley/samples/svxp_status_20250513_1100.csv', import.meta.url));

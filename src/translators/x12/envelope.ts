@@ -262,7 +262,7 @@ export class EnvelopeAssembler {
     const group = this.group!;
     const issues: X12Issue[] = [];
     if (!ge) {
-      issues.push(issue('X12_GE_MISSING', `functional group ${group.header.control} has no GE trailer`, loc, { segmentId: 'GE' }));
+      issues.push(issue('X12_GE_MISSING', `functional group ${group.header.control.trim() || '(no GS06)'} has no GE trailer`, loc, { segmentId: 'GE' }));
     } else {
       const declared = parseCount(el(ge, 1));
       if (declared !== group.count) {
@@ -282,7 +282,7 @@ export class EnvelopeAssembler {
     const ic = this.interchange!;
     const issues: X12Issue[] = [];
     if (!iea) {
-      issues.push(issue('X12_IEA_MISSING', `interchange ${ic.header.control.trim()} has no IEA trailer`, loc, { segmentId: 'IEA' }));
+      issues.push(issue('X12_IEA_MISSING', `interchange ${ic.header.control.trim() || '(no ISA13)'} has no IEA trailer`, loc, { segmentId: 'IEA' }));
     } else {
       const declared = parseCount(el(iea, 1));
       if (declared !== ic.groupCount) {
