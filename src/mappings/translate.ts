@@ -542,6 +542,42 @@ export function sniffFormat(head: Buffer): 'x12' | 'xml' | 'csv' {
   return 'csv';
 }
 
+/** File signatures of formats people send by mistake (or packed), by the bytes they start with. */
+const BINARY_SIGNATURES: [string, string][] = [
+  ['\x1f\x8b', 'gzip-compressed data'],
+  ['PK\x03\x04', 'a ZIP archive (also .xlsx and .docx files)'],
+  ['%PDF-', 'a PDF document'],
+  ['\x89PNG', 'a PNG image'],
+  ['\xff\xd8\xff', 'a JPEG image'],
+  ['7z\xbc\xaf\x27\x1c', 'a 7-Zip archive'],
+  ['\xd0\xcf\x11\xe0', 'an old Office document (.xls, .doc)'],
+];
+
+/**
+ * What a file is when it is not text Waybill reads (X12, CSV or XML), from its first bytes: a packed or
+ * office format by its signature, else "binary data" when it holds NUL bytes (unless it starts with a
+ * UTF-16 byte order mark: such CSV has NULs and is text). Null for text. X12 may use control characters
+ * as delimiters, never NUL: an X12 file is recognised first anyway (it starts with ISA).
+ */
+export function binaryKind(head: Buffer): string | null {
+  const s = head.toString('latin1');
+  for (const [magic, what] of BINARY_SIGNATURES) if (s.startsWith(magic)) return what;
+  if (s.startsWith('\xff\xfe') || s.startsWith('\xfe\xff')) return null;
+  if (sniffFormat(head) === 'x12') return null;
+  return s.includes('\u0000') ? 'binary data (it holds NUL bytes)' : null;
+}
+
+/** binaryKind of a file on disk, from its first 512 bytes. */
+export function binaryFileKind(path: string): string | null {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(512);
+    return binaryKind(buf.subarray(0, readSync(fd, buf, 0, 512, 0)));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** sniffFormat of a file on disk, from its first 512 bytes. */
 export function sniffFileFormat(path: string): 'x12' | 'xml' | 'csv' {
   const fd = openSync(path, 'r');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { FileRecord, InterchangeSeen, NewOutboundDocument, OutboxEvent, UnitBatch, UnitRecord, LedgerError } from '../ledger/ledger.js';
 import type { CompiledPartner, PartnerRegistry } from '../mappings/registry.js';
 import {
-  envelopeUnit, fileIssueUnit, headerRejection, rejectedWithGroup, sniffFileFormat, translateCsv, translateTransaction, translateXmlFile,
+  binaryFileKind, envelopeUnit, fileIssueUnit, headerRejection, rejectedWithGroup, sniffFileFormat, translateCsv, translateTransaction, translateXmlFile,
   type CanonicalEvent, type TranslateOptions, type TranslatedUnit, type TranslationError,
 } from '../mappings/translate.js';
 import { translateTa1 } from '../mappings/functional-ack.js';
@@ -210,7 +210,14 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
   const format = sniffFileFormat(path);
   let outcome: FileOutcome = { state: 'translated', acks: [], errors: [] };
 
-  if (format === 'csv' && isBlankFile(path)) {
+  const binary = binaryFileKind(path);
+  if (binary !== null) {
+    // Nothing a partner's mapping could read: said as such, whichever folder or account it came through.
+    const error = { code: 'PIPELINE_NOT_TEXT', severity: 'error' as const, message: `the file is ${binary}, not X12, CSV or XML text`, line: 1, column: 1 };
+    const u: TranslatedUnit = { format, partner: file.partner ?? undefined, label: 'file', line: 1, status: 'rejected', events: [], errors: [error] };
+    await writer.add(u, () => u);
+    outcome = { state: 'failed', acks: [], errors: toLedgerErrors([error]) };
+  } else if (format === 'csv' && isBlankFile(path)) {
     // Whatever the partner: there is nothing in it to translate, and that is what the ledger should say.
     const error = { code: 'PIPELINE_EMPTY_FILE', severity: 'error' as const, message: 'the file is empty or holds only whitespace', line: 1, column: 1 };
     const u: TranslatedUnit = { format, partner: file.partner ?? undefined, label: 'file', line: 1, status: 'rejected', events: [], errors: [error] };

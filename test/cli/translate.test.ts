@@ -1,7 +1,8 @@
 // `waybill translate`: what it prints for X12, CSV and XML, in text and --json, checked against the
 // translator itself. The output is streamed (each unit as it is translated; --json's unit summaries wait
 // in a temporary file), and --json must still be exactly the document JSON.stringify(_, null, 2) prints.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -103,6 +104,22 @@ describe('waybill translate', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`waybill: CLI_USAGE: --received-at '${value}': ${why}\n`);
   }, 60_000);
+
+  it('a binary file (gzip, PDF, NUL bytes) is one rejected file unit PIPELINE_NOT_TEXT naming what it is, exit 1, with or without --partner', async () => {
+    const gz = join(dir, 'status.edi.gz');
+    writeFileSync(gz, gzipSync(readFileSync(badTx)));
+    const r = await waybill(['translate', gz, '--json', '--partners', partners]);
+    expect(r.status).toBe(1);
+    const out = JSON.parse(r.stdout) as { format: string; units: { label: string; status: string; errors: { code: string; message: string }[] }[] };
+    expect(out.format).toBe('binary');
+    expect(out.units).toEqual([{ label: 'file', line: 1, status: 'rejected', events: 0, errors: [
+      { code: 'PIPELINE_NOT_TEXT', severity: 'error', message: 'the file is gzip-compressed data, not X12, CSV or XML text', line: 1, column: 1 }] }]);
+    const pdf = join(dir, 'status.pdf');
+    writeFileSync(pdf, '%PDF-1.7\n%binary\n');
+    const p = await waybill(['translate', pdf, '--partner', 'sangamon-valley', '--partners', partners]);
+    expect(p.status).toBe(1);
+    expect(p.stdout).toContain(`${pdf}:1:1 error PIPELINE_NOT_TEXT the file is a PDF document, not X12, CSV or XML text`);
+  });
 
   it('--received-at with an offset other than Z is taken as given', async () => {
     const r = await waybill(['translate', badTx, '--json', '--partners', partners, '--received-at', '2024-02-01T06:30:00+05:30']);

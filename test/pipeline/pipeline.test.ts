@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { PartnerRegistry } from '../../src/mappings/registry.js';
+import { binaryKind } from '../../src/mappings/translate.js';
 import type { PipelineContext } from '../../src/pipeline/context.js';
 import { silentLogger } from '../../src/pipeline/context.js';
 import { intake } from '../../src/pipeline/intake.js';
@@ -317,6 +318,27 @@ describe('inbound pipeline: findings outside any transaction are recorded', () =
       expect((await ledger.getFile(fileId))?.errors.map((e) => e.code)).toEqual(['PIPELINE_EMPTY_FILE']);
       expect((await ledger.units(fileId)).map((u) => [u.label, u.state, u.errors.map((e) => e.code)])).toEqual([['file', 'rejected', ['PIPELINE_EMPTY_FILE']]]);
     }
+  });
+
+  it('a binary file fails with PIPELINE_NOT_TEXT naming what it is, not as a CSV without partner; UTF-16 text with NULs is not binary', async () => {
+    const { ledger, take } = setup();
+    for (const [bytes, partner, what] of [
+      [Buffer.from('PK\x03\x04rest of a zip', 'latin1'), 'sangamon-valley', 'a ZIP archive (also .xlsx and .docx files)'],
+      [Buffer.from('\x1f\x8b\x08\x00', 'latin1'), undefined, 'gzip-compressed data'],
+      [Buffer.from('ID,Code\n1,\x00\x00\n', 'latin1'), 'sangamon-valley', 'binary data (it holds NUL bytes)'],
+    ] as const) {
+      const { fileId, result } = await take(bytes, 'status.csv', partner);
+      expect(result.state).toBe('failed');
+      const units = await ledger.units(fileId);
+      expect(units.map((u) => [u.label, u.state, u.errors.map((e) => `${e.code} ${e.message}`)])).toEqual([
+        ['file', 'rejected', [`PIPELINE_NOT_TEXT the file is ${what}, not X12, CSV or XML text`]],
+      ]);
+      expect((await ledger.getFile(fileId))?.errors.map((e) => e.code)).toEqual(['PIPELINE_NOT_TEXT']);
+    }
+    expect(binaryKind(Buffer.from('\ufeffID,Code\n', 'utf16le'))).toBe(null);
+    expect(binaryKind(Buffer.from([0xff, 0xfe, 0x49, 0x00, 0x44, 0x00]))).toBe(null);
+    // X12 may take control characters as delimiters.
+    expect(binaryKind(Buffer.from(multiStatus.toString('latin1').replace(/\*/g, '\x1d').replace(/~/g, '\x1c'), 'latin1'))).toBe(null);
   });
 
   it('a resumed run numbers the findings\' units as the first did, and the file\'s errors stay complete', async () => {

@@ -5,7 +5,7 @@ import { Timestamp } from '../../canonical/index.js';
 import { PartnerRegistry } from '../../mappings/registry.js';
 import { formatDiagnostic } from '../../mappings/diagnostics.js';
 import { translateX12InWorkers } from '../../mappings/parallel.js';
-import { fileIdOf, sniffFileFormat, translateCsv, translateX12Batches, translateXmlFile, type CanonicalEvent, type TranslatedUnit } from '../../mappings/translate.js';
+import { binaryFileKind, fileIdOf, sniffFileFormat, translateCsv, translateX12Batches, translateXmlFile, type CanonicalEvent, type TranslatedUnit } from '../../mappings/translate.js';
 import { didYouMean } from '../../mappings/diagnostics.js';
 import { CliError } from '../cli-error.js';
 import { requireReadableFile } from '../files.js';
@@ -46,6 +46,18 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
   const receivedAt = flags.receivedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const opts = { partner: flags.partner, fileId: await fileIdOf(file), fileName: basename(file), receivedAt };
   const format = sniffFileFormat(file);
+  const binary = binaryFileKind(file);
+  if (binary !== null) {
+    // Bad data, not a bad command line: a rejected file unit, exit 1, as the gateway records it.
+    const report = new TranslateReport(file, 'binary', flags.json === true);
+    try {
+      report.unit({ format, partner: flags.partner, label: 'file', line: 1, status: 'rejected',
+        errors: [{ code: 'PIPELINE_NOT_TEXT', severity: 'error', message: `the file is ${binary}, not X12, CSV or XML text`, line: 1, column: 1 }] }, []);
+      return report.finish();
+    } finally {
+      report.dispose();
+    }
+  }
   if (format !== 'x12' && !flags.partner) {
     // CSV is what a file is taken for when it is neither X12 nor XML: say so, or a stray file (or
     // garbage) reads as a question about partners.
