@@ -241,10 +241,11 @@ export interface Ledger {
    */
   stage(part: BatchPart): void;
   /**
-   * Finishes a file in one atomic, durable commit: its final state plus the acknowledgments to send.
+   * Finishes a file in one atomic, durable commit: its final state, its errors (when given: the
+   * file-level findings, replacing any recorded before) and the acknowledgments to send.
    * Acknowledgments already recorded for the file (a crash after this commit) are not duplicated.
    */
-  finishFile(fileId: string, state: FileState, acks: NewOutboundDocument[]): Promise<void>;
+  finishFile(fileId: string, state: FileState, acks: NewOutboundDocument[], errors?: LedgerError[]): Promise<void>;
   units(fileId: string): Promise<UnitRecord[]>;
 
   /**

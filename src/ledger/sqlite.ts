@@ -438,12 +438,13 @@ export class SqliteLedger implements Ledger {
     return { newEvents, duplicateFacts };
   }
 
-  async finishFile(fileId: string, state: FileState, acks: NewOutboundDocument[]): Promise<void> {
-    if (this.commits) return this.commits.call('finishFile', [fileId, state, acks]);
+  async finishFile(fileId: string, state: FileState, acks: NewOutboundDocument[], errors?: LedgerError[]): Promise<void> {
+    if (this.commits) return this.commits.call('finishFile', [fileId, state, acks, errors]);
     this.staged.delete(fileId); // left by an attempt that failed before its batch committed
     this.durable(() => {
       for (const a of acks) this.insertDoc(a);
-      this.db.prepare('UPDATE files SET state = ?, updated_at = ? WHERE id = ?').run(state, now(), fileId);
+      if (errors === undefined) this.db.prepare('UPDATE files SET state = ?, updated_at = ? WHERE id = ?').run(state, now(), fileId);
+      else this.db.prepare('UPDATE files SET state = ?, errors = ?, updated_at = ? WHERE id = ?').run(state, JSON.stringify(errors), now(), fileId);
     });
   }
 

@@ -162,17 +162,9 @@ class BatchWriter {
  * units that report them are committed before this).
  */
 async function finish(ctx: PipelineContext, fileId: string, state: 'translated' | 'failed', acks: NewOutboundDocument[], errors: LedgerError[]): Promise<void> {
-  if (state === 'failed') {
-    // A failed file has no acknowledgments, so its errors go first: a crash in between leaves it failed
-    // with its reasons (a later run skips it), never failed without any.
-    if (errors.length > 0) await ctx.ledger.setFileState(fileId, 'failed', { errors });
-    await ctx.ledger.finishFile(fileId, 'failed', acks);
-    return;
-  }
-  // A translated file's final state must not be written before its acknowledgments (finishFile commits
-  // both), or a crash in between would skip them for good. Its findings follow; the units hold them too.
-  await ctx.ledger.finishFile(fileId, state, acks);
-  if (errors.length > 0) await ctx.ledger.setFileState(fileId, state, { errors });
+  // The final state, the file's findings and its acknowledgments in one commit: a crash can leave none
+  // of them (the file is translated again) but never the state without its reasons or its acks.
+  await ctx.ledger.finishFile(fileId, state, acks, errors.length > 0 ? errors : undefined);
 }
 
 const BLANK = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]);

@@ -51,8 +51,9 @@ describe('SqliteLedger commitThread', () => {
     await ledger.commitBatch({ fileId: FILE_ID, units: [], events: [], unitsDone: 8, interchanges: [seen] });
     expect(await ledger.priorInterchange({ ...seen, fileId: 'sha256-other', receivedAt: '2025-01-01T01:00:00.000Z' }, 30))
       .toEqual({ duplicateOf: FILE_ID });
-    await ledger.finishFile(FILE_ID, 'translated', [{ id: `ack-${FILE_ID}-0`, partner: 'acme', kind: '997', relatedFileId: FILE_ID, content: 'ISA*...~' }]);
-    expect((await ledger.getFile(FILE_ID))?.state).toBe('translated');
+    const errors = [{ code: 'X12_IEA_MISSING', message: 'no IEA', line: 9, column: 1 }];
+    await ledger.finishFile(FILE_ID, 'translated', [{ id: `ack-${FILE_ID}-0`, partner: 'acme', kind: '997', relatedFileId: FILE_ID, content: 'ISA*...~' }], errors);
+    expect(await ledger.getFile(FILE_ID)).toMatchObject({ state: 'translated', errors });
   });
 
   it('a call that fails on the thread rejects with its message; the thread goes on with the next', async () => {

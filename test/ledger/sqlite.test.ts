@@ -328,6 +328,16 @@ describe('commitBatch and finishFile', () => {
     expect((await ledger.unpublished(10)).map((e) => e.id)).toEqual(['evt_0000', 'evt_0002']);
   });
 
+  it('finishFile writes the file\'s errors with its state and acknowledgments, in one commit; without errors it keeps those recorded', async () => {
+    const { ledger } = fresh();
+    await ledger.recordFile(FILE);
+    const errors = [{ code: 'X12_IEA_MISSING', message: 'interchange 000000001 has no IEA trailer', line: 9, column: 1 }];
+    await ledger.finishFile(FILE.id, 'translated', [], errors);
+    expect(await ledger.getFile(FILE.id)).toMatchObject({ state: 'translated', errors });
+    await ledger.finishFile(FILE.id, 'translated', []);
+    expect((await ledger.getFile(FILE.id))?.errors).toEqual(errors);
+  });
+
   it('finishFile records acknowledgments once, also when the file is finished again after a crash', async () => {
     const { ledger } = fresh();
     await ledger.recordFile(FILE);
