@@ -1,5 +1,5 @@
 // Human output of `waybill inspect`: a tree of interchanges, groups and transactions, then the findings.
-import type { Delimiters, FileReport, X12Issue } from '../translators/x12/model.js';
+import type { Delimiters, FileReport, GroupReport, TransactionReport, X12Issue } from '../translators/x12/model.js';
 import { allIssues } from '../translators/x12/inspect.js';
 import { hasErrors } from '../translators/x12/issues.js';
 
@@ -25,34 +25,60 @@ export function issueLine(i: X12Issue, file?: string): string {
   return `${where} ${i.severity} ${i.code} ${i.message}${at ? ` [${at}]` : ''}`;
 }
 
-export function reportText(report: FileReport, file: string): string {
-  const lines: string[] = [];
+/** One transaction's line in the tree. */
+export function transactionLine(t: TransactionReport): string {
+  return `      ${t.valid ? 'ok ' : 'BAD'} ${t.setId} ${t.control}  ${t.segmentCount} segments  line ${t.loc.line}${t.schemaChecked ? '' : '  (envelope only)'}\n`;
+}
+
+/**
+ * Where a group's transactions come from: the report itself (every transaction kept), or elsewhere (a
+ * spool, when the report kept only those with findings: `waybill inspect`).
+ */
+export interface GroupTransactions {
+  summary(g: GroupReport): { transactions: number; valid: boolean };
+  /** Writes the group's transaction lines (text) or items (JSON), in file order. */
+  write(g: GroupReport, out: (s: string | Buffer) => void): void;
+}
+
+/** Every transaction kept in the report, as text lines. */
+export const inReportText: GroupTransactions = {
+  summary: (g) => ({ transactions: g.transactions.length, valid: g.transactions.every((t) => t.valid) }),
+  write: (g, out) => {
+    for (const t of g.transactions) out(transactionLine(t));
+  },
+};
+
+/** The report as text, line by line (each ending with a newline), to `out`. */
+export function writeReportText(report: FileReport, file: string, out: (s: string | Buffer) => void, groups: GroupTransactions = inReportText): void {
   const mark = (ok: boolean) => (ok ? 'ok ' : 'BAD');
-  lines.push(`${file}: ${report.valid ? 'valid' : 'INVALID'}`);
+  out(`${file}: ${report.valid ? 'valid' : 'INVALID'}\n`);
   for (const ic of report.interchanges) {
     const h = ic.header;
-    const icOk = !hasErrors(ic.issues) && ic.groups.every((g) => !hasErrors(g.issues) && g.transactions.every((t) => t.valid));
-    lines.push(`  ${mark(icOk)} interchange ${h.control.trim()}  ${h.senderQualifier}/${h.senderId} -> ${h.receiverQualifier}/${h.receiverId}  ` +
-      `version ${h.version}  ${h.usage === 'T' ? 'TEST' : 'production'}  line ${h.isa.loc.line}`);
-    lines.push(`      delimiters: ${delimitersText(h.delimiters)}`);
+    const icOk = !hasErrors(ic.issues) && ic.groups.every((g) => !hasErrors(g.issues) && groups.summary(g).valid);
+    out(`  ${mark(icOk)} interchange ${h.control.trim()}  ${h.senderQualifier}/${h.senderId} -> ${h.receiverQualifier}/${h.receiverId}  ` +
+      `version ${h.version}  ${h.usage === 'T' ? 'TEST' : 'production'}  line ${h.isa.loc.line}\n`);
+    out(`      delimiters: ${delimitersText(h.delimiters)}\n`);
     for (const g of ic.groups) {
-      const gOk = !hasErrors(g.issues) && g.transactions.every((t) => t.valid);
-      lines.push(`    ${mark(gOk)} group ${g.header.control}  ${g.header.functionalId}  ${g.header.version}  ${g.transactions.length} transaction set(s)`);
-      for (const t of g.transactions) {
-        lines.push(`      ${mark(t.valid)} ${t.setId} ${t.control}  ${t.segmentCount} segments  line ${t.loc.line}${t.schemaChecked ? '' : '  (envelope only)'}`);
-      }
+      const sum = groups.summary(g);
+      out(`    ${mark(!hasErrors(g.issues) && sum.valid)} group ${g.header.control}  ${g.header.functionalId}  ${g.header.version}  ${sum.transactions} transaction set(s)\n`);
+      groups.write(g, out);
     }
-    if (ic.ta1s.length) lines.push(`    TA1 interchange acknowledgment(s): ${ic.ta1s.length}`);
+    if (ic.ta1s.length) out(`    TA1 interchange acknowledgment(s): ${ic.ta1s.length}\n`);
   }
   for (const t of report.orphanTransactions) {
-    lines.push(`  BAD ${t.setId} ${t.control} outside any interchange/group, line ${t.loc.line}`);
+    out(`  BAD ${t.setId} ${t.control} outside any interchange/group, line ${t.loc.line}\n`);
   }
   const issues = allIssues(report);
   const errors = issues.filter((i) => i.severity === 'error');
   const warnings = issues.filter((i) => i.severity === 'warning');
   if (issues.length) {
-    lines.push('', `${errors.length} error(s), ${warnings.length} warning(s):`);
-    for (const i of issues) lines.push(`  ${issueLine(i, file)}`);
+    out(`\n${errors.length} error(s), ${warnings.length} warning(s):\n`);
+    for (const i of issues) out(`  ${issueLine(i, file)}\n`);
   }
-  return lines.join('\n');
+}
+
+export function reportText(report: FileReport, file: string): string {
+  const parts: string[] = [];
+  writeReportText(report, file, (s) => parts.push(String(s)));
+  return parts.join('').slice(0, -1);
 }

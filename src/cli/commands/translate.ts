@@ -1,6 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { Timestamp } from '../../canonical/index.js';
 import { PartnerRegistry } from '../../mappings/registry.js';
 import { formatDiagnostic } from '../../mappings/diagnostics.js';
@@ -9,6 +7,7 @@ import { binaryFileKind, fileIdOf, sniffFileFormat, translateCsv, translateX12Ba
 import { didYouMean } from '../../mappings/diagnostics.js';
 import { CliError } from '../cli-error.js';
 import { requireReadableFile } from '../files.js';
+import { Spool } from '../spool.js';
 
 export interface TranslateFlags {
   partner?: string;
@@ -92,24 +91,12 @@ class TranslateReport {
   private units = 0;
   private events = 0;
   private failed = 0;
-  private readonly spool: { dir: string; fd: number } | null = null;
-
-  /** Removes the spool however the process ends: a reader closing the pipe early exits from main.ts. */
-  private readonly removeSpool = (): void => {
-    if (this.spool) rmSync(this.spool.dir, { recursive: true, force: true });
-  };
-  private readonly onSignal = (signal: NodeJS.Signals): void => {
-    this.removeSpool();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
+  /** --json: the unit summaries, printed after the events. */
+  private readonly spool: Spool | null = null;
 
   constructor(private readonly file: string, private readonly format: string, private readonly json: boolean) {
     if (!json) return;
-    const dir = mkdtempSync(join(tmpdir(), 'waybill-translate-'));
-    this.spool = { dir, fd: openSync(join(dir, 'units.json'), 'w+') };
-    process.once('exit', this.removeSpool);
-    process.once('SIGINT', this.onSignal);
-    process.once('SIGTERM', this.onSignal);
+    this.spool = new Spool('waybill-translate-');
     process.stdout.write(`{\n  "file": ${JSON.stringify(file)},\n  "format": ${JSON.stringify(format)},\n  "events": [`);
   }
 
@@ -122,7 +109,7 @@ class TranslateReport {
         process.stdout.write(`${this.events++ === 0 ? '' : ','}\n    ${pretty.replace(/\n/g, '\n    ')}`);
       }
       const summary = { label: u.label, line: u.line, partner: u.partner, status: u.status, events: events.length, errors: u.errors };
-      writeSync(this.spool.fd, `${this.units++ === 0 ? '' : ','}\n    ${JSON.stringify(summary, null, 2).replace(/\n/g, '\n    ')}`);
+      this.spool.append(`${this.units++ === 0 ? '' : ','}\n    ${JSON.stringify(summary, null, 2).replace(/\n/g, '\n    ')}`);
       return;
     }
     this.units++;
@@ -140,13 +127,7 @@ class TranslateReport {
   finish(): number {
     if (this.spool) {
       process.stdout.write(`${this.events === 0 ? '' : '\n  '}],\n  "units": [`);
-      const buf = Buffer.alloc(1 << 20);
-      for (let pos = 0; ;) {
-        const n = readSync(this.spool.fd, buf, 0, buf.length, pos);
-        if (n === 0) break;
-        process.stdout.write(Buffer.from(buf.subarray(0, n)));
-        pos += n;
-      }
+      this.spool.copyTo((chunk) => process.stdout.write(chunk));
       process.stdout.write(`${this.units === 0 ? '' : '\n  '}],\n  "valid": ${this.failed === 0}\n}\n`);
     } else {
       process.stderr.write(`translate: ${this.units} unit(s), ${this.events} event(s), ${this.failed} failed\n`);
@@ -155,11 +136,7 @@ class TranslateReport {
   }
 
   dispose(): void {
-    if (!this.spool) return;
-    closeSync(this.spool.fd);
-    this.removeSpool();
-    process.off('exit', this.removeSpool);
-    process.off('SIGINT', this.onSignal);
-    process.off('SIGTERM', this.onSignal);
+    this.spool?.dispose();
   }
+
 }

@@ -12,7 +12,23 @@ import { validateTransaction, type TransactionValidation } from './validate-tran
 export type InspectOptions = ReaderOptions & {
   /** Skip transaction-set schemas (envelope checks only). */
   envelopeOnly?: boolean;
+  /**
+   * Keep in the report only the transactions that have findings ('with-issues'); each of the others is
+   * handed to onTransaction and dropped, and each group keeps its counts (ReportBuilder.groupSummary).
+   * Memory then grows with the findings, not with the file (`waybill inspect` of a 1,000,000-set file).
+   * Default 'all' (acknowledgments need every set).
+   */
+  keep?: 'all' | 'with-issues';
+  /** Called with every transaction's report, in file order, with its group (null outside any group). */
+  onTransaction?: (t: TransactionReport, group: GroupReport | null) => void;
 };
+
+/** What a group holds in all, whichever of its transactions the report kept. */
+export interface GroupSummary {
+  transactions: number;
+  valid: boolean;
+  setIds: Set<string>;
+}
 
 /** GS01 functional identifier expected for each transaction set we know. */
 const FUNCTIONAL_ID: Record<string, string> = {
@@ -31,6 +47,7 @@ export class ReportBuilder {
   private readonly report: FileReport = { interchanges: [], issues: [], orphanTransactions: [], valid: true };
   private interchange: InterchangeReport | null = null;
   private group: GroupReport | null = null;
+  private readonly summaries = new Map<GroupReport, GroupSummary>();
 
   constructor(private readonly options: InspectOptions = {}) {}
 
@@ -42,6 +59,7 @@ export class ReportBuilder {
         return;
       case 'group-start':
         this.group = { header: ev.header, transactions: [], issues: [...ev.issues], declaredCount: null };
+        this.summaries.set(this.group, { transactions: 0, valid: true, setIds: new Set() });
         if (this.interchange) this.interchange.groups.push(this.group);
         return;
       case 'transaction': {
@@ -76,15 +94,29 @@ export class ReportBuilder {
   /** Adds a transaction, reusing a validation the caller already ran (the pipeline validates once). */
   acceptTransaction(tx: TransactionSet, validation?: TransactionValidation): void {
     const tr = this.transactionReport(tx, validation);
-    if (this.group && tx.group === this.group.header) this.group.transactions.push(tr);
-    else this.report.orphanTransactions.push(tr);
+    const group = this.group && tx.group === this.group.header ? this.group : null;
+    this.options.onTransaction?.(tr, group);
+    if (!group) {
+      this.report.orphanTransactions.push(tr);
+      return;
+    }
+    const summary = this.summaries.get(group)!;
+    summary.transactions++;
+    summary.valid &&= tr.valid;
+    summary.setIds.add(tr.setId);
+    if (this.options.keep !== 'with-issues' || tr.issues.length > 0) group.transactions.push(tr);
+  }
+
+  /** A group's counts over all its transactions (its `transactions` may hold only those with findings). */
+  groupSummary(g: GroupReport): GroupSummary {
+    return this.summaries.get(g) ?? { transactions: g.transactions.length, valid: g.transactions.every((t) => t.valid), setIds: new Set(g.transactions.map((t) => t.setId)) };
   }
 
   finish(): FileReport {
     const r = this.report;
     r.valid = !hasErrors(r.issues) && r.orphanTransactions.length === 0 &&
       r.interchanges.every((ic) => !hasErrors(ic.issues) &&
-        ic.groups.every((g) => !hasErrors(g.issues) && g.transactions.every((t) => t.valid)));
+        ic.groups.every((g) => !hasErrors(g.issues) && this.groupSummary(g).valid));
     return r;
   }
 
@@ -116,7 +148,7 @@ export class ReportBuilder {
 
   private checkFunctionalId(g: GroupReport): void {
     const fid = g.header.functionalId;
-    const mismatched = [...new Set(g.transactions.map((t) => t.setId))].filter((s) => FUNCTIONAL_ID[s] && FUNCTIONAL_ID[s] !== fid);
+    const mismatched = [...this.groupSummary(g).setIds].filter((s) => FUNCTIONAL_ID[s] && FUNCTIONAL_ID[s] !== fid);
     if (mismatched.length > 0) {
       g.issues.push(issue('X12_GROUP_FUNCTIONAL_ID_MISMATCH',
         `GS01 is '${fid}' but the group holds ${mismatched.map((s) => `${s} (expects ${FUNCTIONAL_ID[s]})`).join(', ')}`,
