@@ -567,24 +567,23 @@ export function binaryKind(head: Buffer): string | null {
   return s.includes('\u0000') ? 'binary data (it holds NUL bytes)' : null;
 }
 
-/** binaryKind of a file on disk, from its first 512 bytes. */
-export function binaryFileKind(path: string): string | null {
+/** The first 512 bytes of a file (fewer when it is shorter): what the format is told from. */
+function fileHead(path: string): Buffer {
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(512);
-    return binaryKind(buf.subarray(0, readSync(fd, buf, 0, 512, 0)));
+    return buf.subarray(0, readSync(fd, buf, 0, 512, 0));
   } finally {
     closeSync(fd);
   }
 }
 
-/** sniffFormat of a file on disk, from its first 512 bytes. */
+/** binaryKind of a file on disk. */
+export function binaryFileKind(path: string): string | null {
+  return binaryKind(fileHead(path));
+}
+
+/** sniffFormat of a file on disk. */
 export function sniffFileFormat(path: string): 'x12' | 'xml' | 'csv' {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(512);
-    return sniffFormat(buf.subarray(0, readSync(fd, buf, 0, 512, 0)));
-  } finally {
-    closeSync(fd);
-  }
+  return sniffFormat(fileHead(path));
 }

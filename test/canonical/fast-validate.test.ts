@@ -2,25 +2,15 @@
 // reference. Checked over every fixture and thousands of mutated fixtures (keys removed, values replaced by
 // values chosen to sit on the edges: lengths, astral characters, impossible dates, non-finite numbers,
 // wrong types, refinement breakers).
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { fastAccepts, isTypeKey, parseAs, schemaKeyOrder, validateCanonical, type TypeKey } from '../../src/canonical/index.js';
+import { fastAccepts, parseAs, schemaKeyOrder, validateCanonical, type TypeKey } from '../../src/canonical/index.js';
 import { inlineDefinitions } from '../../src/canonical/fast-validate.js';
 import { schemas } from '../../src/canonical/registry.js';
+import { canonicalFixtures } from './support.js';
 
-const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
-
-const fixtures: { type: TypeKey; name: string; doc: Record<string, unknown> }[] = [];
-for (const dir of readdirSync(FIXTURES).sort()) {
-  if (!isTypeKey(dir)) continue;
-  for (const f of readdirSync(join(FIXTURES, dir)).filter((x) => x.endsWith('.json')).sort()) {
-    fixtures.push({ type: dir, name: `${dir}/${f}`, doc: JSON.parse(readFileSync(join(FIXTURES, dir, f), 'utf8')) as Record<string, unknown> });
-  }
-}
+const fixtures = canonicalFixtures();
 
 /** Every path to a value inside a document (object keys and array indices). */
 function paths(v: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {

@@ -1,20 +1,11 @@
 // unknownKeys finds the keys zod would silently drop: none in any fixture (every fixture uses only known
 // keys), and each one added anywhere in a fixture (top level, nested objects, array items, either side
 // of a union), with its path and the keys known there.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isTypeKey, parseAs, unknownKeys, type TypeKey } from '../../src/canonical/index.js';
+import { parseAs, unknownKeys } from '../../src/canonical/index.js';
+import { canonicalFixtures } from './support.js';
 
-const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
-const fixtures: { type: TypeKey; name: string; doc: Record<string, unknown> }[] = [];
-for (const dir of readdirSync(FIXTURES).sort()) {
-  if (!isTypeKey(dir)) continue;
-  for (const f of readdirSync(join(FIXTURES, dir)).filter((x) => x.endsWith('.json')).sort()) {
-    fixtures.push({ type: dir, name: `${dir}/${f}`, doc: JSON.parse(readFileSync(join(FIXTURES, dir, f), 'utf8')) as Record<string, unknown> });
-  }
-}
+const fixtures = canonicalFixtures();
 
 /** Every object inside a document, with its path as parse.ts writes it. */
 function objects(v: unknown, path = '', out: { path: string; obj: Record<string, unknown> }[] = []): typeof out {
