@@ -279,9 +279,11 @@ export class SpecCompiler<C> {
       case 'first': {
         if (!Array.isArray(v) || v.length === 0) return this.bad('first', 'a list of value specs', here);
         const parts = v.map((s, i) => this.compileSpec(s, [...here, i]));
+        // With `trim`, a candidate that is blank once trimmed is passed over like an empty one.
+        const trim = raw.trim === true;
         return (ctx, env) => {
           for (let i = 0; i < parts.length; i++) {
-            const r = parts[i](ctx, env);
+            const r = trim ? trimmed(parts[i](ctx, env)) : parts[i](ctx, env);
             if (r !== undefined && r !== '') return r;
           }
           return undefined;
@@ -557,8 +559,10 @@ export class SpecCompiler<C> {
     if (raw.trim !== undefined) {
       if (typeof raw.trim !== 'boolean') this.diag('MAP_SPEC_INVALID', "'trim' is true or false", [...at, 'trim']);
       else if (raw.trim) {
+        // A value that is blank once trimmed is absent, as an empty one is: `default` and `required`
+        // apply, a table is not asked for ''.
         const prev = ev;
-        ev = (ctx, env) => mapStrings(prev(ctx, env), (s) => s.trim());
+        ev = (ctx, env) => trimmed(prev(ctx, env));
       }
     }
     if (raw.case !== undefined) {
@@ -723,6 +727,23 @@ function tableOutputs(table: CodeTable, inputs: FixedValue[], reference: FixedVa
 function describe(raw: Record<string, unknown>): string {
   for (const k of SOURCE_KEYS) if (k in raw) return typeof raw[k] === 'string' ? `'${raw[k] as string}'` : `(${k})`;
   return '';
+}
+
+/** A value trimmed; blank strings become absent (dropped from a list; a list left empty is absent). */
+function trimmed(v: Value): Value {
+  if (typeof v === 'string') {
+    const t = v.trim();
+    return t === '' ? undefined : t;
+  }
+  if (Array.isArray(v)) {
+    const out: Value[] = [];
+    for (const x of v) {
+      const t = typeof x === 'string' ? x.trim() : x;
+      if (t !== '') out.push(t);
+    }
+    return out.length === 0 ? undefined : out;
+  }
+  return v;
 }
 
 function mapStrings(v: Value, fn: (s: string) => Value): Value {

@@ -286,10 +286,18 @@ export function impliedDecimal(v: string, places: number): string {
   return /^0(\.0+)?$/.test(out) ? out : sign + out;
 }
 
-/** A decimal given with an explicit point (X12 R type, CSV, XML) -> a normalised decimal string. */
+/**
+ * A decimal given with an explicit point (X12 R type, CSV, XML) -> a normalised decimal string. Commas
+ * are taken only as thousands separators (`1,234.56`): any other comma (a decimal comma, `65,00`) is
+ * MAP_BAD_DECIMAL, since dropping it would turn 65.00 into 6500.
+ */
 export function decimalString(v: string): string {
   if (isPlainDecimal(v)) return v;
-  const t = v.trim().replace(/,/g, '');
+  let t = v.trim();
+  if (t.includes(',')) {
+    if (!THOUSANDS.test(t)) throw new TransformError('MAP_BAD_DECIMAL', `'${v}' is not a decimal number (a comma is read only as a thousands separator, as in 1,234.56)`);
+    t = t.replace(/,/g, '');
+  }
   const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(t);
   if (!m || (m[2] === '' && (m[3] ?? '') === '')) throw new TransformError('MAP_BAD_DECIMAL', `'${v}' is not a decimal number`);
   const int = (m[2] || '0').replace(/^0+(?=\d)/, '');
@@ -297,6 +305,9 @@ export function decimalString(v: string): string {
   const out = `${int}${frac}`;
   return /^0(\.0*)?$/.test(out) ? out : (m[1] === '-' ? '-' : '') + out;
 }
+
+/** Digits grouped by commas in threes (1,234 or 12,345,678), then optionally a point and digits. */
+const THOUSANDS = /^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$/;
 
 /**
  * Whether `v` is already a decimal in the form decimalString returns: digits without a leading zero (or

@@ -314,6 +314,17 @@ describe('modifiers', () => {
     expect(value('{ const: x1, case: upper, table: t-error }')).toBe('arrived');
   });
 
+  it('trim: a value blank once trimmed is absent; first passes over it; a table is not asked for it', () => {
+    expect(value('{ const: "   ", trim: true }')).toBeUndefined();
+    expect(value('{ const: "   ", trim: true, default: NONE }')).toBe('NONE');
+    expect(value('{ first: [{ const: "   " }, B10.01], trim: true }')).toBe('PRO123');
+    // Without trim a blank value is a value (first takes it), as before.
+    expect(value('{ first: [{ const: "   " }, B10.01] }')).toBe('   ');
+    expect(failure('{ const: "  ", trim: true, table: t-error, required: true }').code).toBe('MAP_REQUIRED_MISSING');
+    expect(value('{ list: [{ const: " a " }, { const: "  " }], trim: true }')).toEqual(['a']);
+    expect(value('{ list: [{ const: " " }], trim: true }')).toBeUndefined();
+  });
+
   it('default', () => {
     expect(value('{ path: AT7.03, default: NONE }', lx[0])).toBe('NONE');
     expect(value('{ path: AT7.01, default: NONE }', lx[0])).toBe('X1');

@@ -173,9 +173,19 @@ describe('decimalString', () => {
     for (const bad of ['', '.', '+', '1.2.3', '1e5', 'N/A', '12-']) expect(code(() => decimalString(bad)), bad).toBe('MAP_BAD_DECIMAL');
   });
 
+  it('takes a comma only as a thousands separator: a decimal comma is refused, never dropped (65,00 was 6500)', () => {
+    expect(decimalString('1,234.56')).toBe('1234.56');
+    expect(decimalString('12,345,678')).toBe('12345678');
+    expect(decimalString('-1,000')).toBe('-1000');
+    for (const bad of ['65,00', '6,5', '12,34,5', '1,2345', ',100', '1,000,00', '1.000,50']) {
+      expect(code(() => decimalString(bad)), bad).toBe('MAP_BAD_DECIMAL');
+    }
+  });
+
   it('answers values already in normal form exactly as the general path does', () => {
     // The general path, as decimalString had it before its shortcut for plain values.
     const reference = (v: string): string | null => {
+      if (v.includes(',') && !/^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$/.test(v.trim())) return null;
       const t = v.trim().replace(/,/g, '');
       const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(t);
       if (!m || (m[2] === '' && (m[3] ?? '') === '')) return null;
