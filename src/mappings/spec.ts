@@ -440,15 +440,24 @@ export class SpecCompiler<C> {
         const zone = 'zone' in v ? this.compileSpec(v.zone, [...here, 'zone']) : () => undefined;
         const zoneTable = this.tables.get('x12-time-code');
         const mpos = this.mappingPos(here);
+        // A failure points at the part that failed (a bad time at the time's column or element), and at
+        // that part's line of the mapping; the date's when the time or zone is not where it is read from.
         const locate = this.locatorFor(this.pathsIn(date, time, zone));
+        const locateTime = this.locatorFor(this.pathsIn(time, date));
+        const locateZone = this.locatorFor(this.pathsIn(zone, date));
+        const timePos = 'time' in v ? this.mappingPos([...here, 'time']) : mpos;
+        const zonePos = 'zone' in v ? this.mappingPos([...here, 'zone']) : mpos;
         return (ctx, env) => {
           const d = date(ctx, env);
           if (d === undefined) return undefined;
           const t = time(ctx, env);
           const z = zone(ctx, env);
+          let part: 'date' | 'time' | 'zone' = 'date';
           try {
             const day = readDate(String(d));
+            part = 'time';
             const clock = t === undefined ? '00:00:00' : readTime(String(t));
+            part = 'zone';
             let tz = env.timezone;
             if (z !== undefined && z !== '') {
               const mapped = zoneTable?.values.get(String(z));
@@ -457,6 +466,8 @@ export class SpecCompiler<C> {
             }
             return zonedIso(day, clock, tz);
           } catch (err) {
+            if (part === 'time') throw failure(err, locateTime(ctx), timePos);
+            if (part === 'zone') throw failure(err, locateZone(ctx), zonePos);
             throw failure(err, locate(ctx), mpos);
           }
         };

@@ -197,9 +197,14 @@ describe('value spec kinds', () => {
       expect(f.code).toBe('MAP_BAD_TIMEZONE');
       expect(f.message).toBe("time code 'XX' is not in table x12-time-code");
       expect(f.source).toMatchObject({ line: 22, column: 1, what: 'AT7' });
-      expect(f.mapping).toEqual({ file: 'map.yaml', ...pos(`fields:\n  v: ${spec}\n`, '{ date: AT7') });
-      expect(failure('{ datetime: { date: { const: "20250231" } } }').code).toBe('MAP_BAD_DATE');
-      expect(failure('{ datetime: { date: { const: "20250215" }, time: { const: "2460" } } }').code).toBe('MAP_BAD_TIME');
+      // The part that failed: the zone's own spec (it was the datetime's).
+      expect(f.mapping).toEqual({ file: 'map.yaml', ...pos(`fields:\n  v: ${spec}\n`, 'AT7.07') });
+      const bad = failure('{ datetime: { date: { const: "20250231" } } }');
+      expect(bad.code).toBe('MAP_BAD_DATE');
+      expect(bad.mapping).toEqual({ file: 'map.yaml', ...pos('fields:\n  v: { datetime: { date: { const: "20250231" } } }\n', '{ date:') });
+      const time = '{ datetime: { date: { const: "20250215" }, time: { const: "2460" } } }';
+      expect(failure(time).code).toBe('MAP_BAD_TIME');
+      expect(failure(time).mapping).toEqual({ file: 'map.yaml', ...pos(`fields:\n  v: ${time}\n`, '{ const: "2460"') });
     });
   });
 

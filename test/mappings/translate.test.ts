@@ -435,6 +435,17 @@ fields:
     expect(out[2].errors.map((e) => [e.code, e.line, e.message])).toEqual([['MAP_BAD_DATE', 4, "'2025-07-17' does not match the date format 'MM/DD/YYYY' (column 'Date')"]]);
   });
 
+  it('a datetime failure names the part that failed: a bad time its column and its mapping position, not the date\'s', async () => {
+    const { partner } = partnerWith(MAPPING);
+    const csv = CSV.replace('2:05 PM', '25:05 PM');
+    const out: TranslatedUnit[] = [];
+    for await (const u of translateCsv(Buffer.from(csv), partner!, { ...OPTS, fileName: 'status.csv' })) out.push(u);
+    const [e] = out[0].errors;
+    expect(e.code).toBe('MAP_BAD_TIME');
+    expect(e.message).toMatch(/\(column 'Time'\)$/);
+    expect(e.mapping).toMatchObject({ line: 4, column: MAPPING.split('\n')[3].indexOf('time: Time') + 7 });
+  });
+
   it('an item is checked against the list element schema: unknown fields, required fields never assigned, a target that is no list', () => {
     const { partner, diagnostics } = partnerWith(`source: csv
 target: shipment.status@1
