@@ -161,7 +161,9 @@ export class SpecCompiler<C> {
         this.diag('MAP_SPEC_INVALID', `'${key}' is not a field path`, at, { key: true });
         continue;
       }
-      if (isPlainObject(spec) && !isSpecObject(spec)) {
+      // A map without a value source is nested fields (`status: { milestone: ..., reason: ... }`),
+      // unless it has a modifier (`{ pth: B10.01, trim: true }`): then it is a spec missing its source.
+      if (isPlainObject(spec) && !isSpecObject(spec) && !MODIFIER_KEYS.some((k) => k in spec)) {
         out.push(...this.compileFields(spec, at, target));
         continue;
       }
@@ -224,10 +226,20 @@ export class SpecCompiler<C> {
       this.diag('MAP_SPEC_INVALID', `a value spec is a path string or a map with one of ${SOURCE_KEYS.join(', ')} (for a constant write { const: ${JSON.stringify(raw)} })`, at);
       return () => undefined;
     }
+    if ('<<' in raw) {
+      // YAML 1.1 merge keys are not part of YAML 1.2, which the files are read as: `<<` is a plain key.
+      this.diag('MAP_SPEC_INVALID', "YAML merge keys ('<<') are not supported: write the value spec out in full (anchors and aliases of whole specs work)", [...at, '<<'], { key: true });
+      return () => undefined;
+    }
     const sources = SOURCE_KEYS.filter((k) => k in raw);
     if (sources.length !== 1) {
       const unknown = Object.keys(raw).filter((k) => !(SOURCE_KEYS as readonly string[]).includes(k) && !(MODIFIER_KEYS as readonly string[]).includes(k));
       const hint = unknown.length ? didYouMean(unknown[0], [...SOURCE_KEYS, ...MODIFIER_KEYS]) : undefined;
+      if (sources.length === 0 && unknown.length > 0 && hint !== undefined && (SOURCE_KEYS as readonly string[]).includes(hint)) {
+        // A misspelt source (`pth`): said at that key, once.
+        this.diag('MAP_UNKNOWN_KEY', `'${unknown[0]}' is not a value source; use one of ${SOURCE_KEYS.join(', ')}`, [...at, unknown[0]], { key: true, suggestion: hint });
+        return () => undefined;
+      }
       this.diag('MAP_SPEC_INVALID', sources.length === 0
         ? `no value source here: use one of ${SOURCE_KEYS.join(', ')}`
         : `a value spec has exactly one source, found ${sources.join(' and ')}`, at, { suggestion: hint });

@@ -422,6 +422,19 @@ describe('compile-time diagnostics of value specs', () => {
   });
 });
 
+describe('a spec without its source', () => {
+  it('a misspelt source next to modifiers is one MAP_UNKNOWN_KEY at it, not unknown fields named after the modifiers', () => {
+    const yaml = 'fields:\n  a: { pth: B10.01, trim: true }\n  b: { trim: true, required: true }\n  c: { <<: { const: X }, required: false }\n';
+    const c = compile(yaml);
+    expect(c.diagnostics.map((d) => `${d.line}:${d.column} ${d.code}${d.suggestion ? ` ~${d.suggestion}` : ''}`)).toEqual([
+      `2:${pos(yaml, 'pth').column} MAP_UNKNOWN_KEY ~path`,
+      `3:${pos(yaml, '{ trim: true, req').column} MAP_SPEC_INVALID`,
+      `4:${pos(yaml, '<<').column} MAP_SPEC_INVALID`,
+    ]);
+    expect(c.diagnostics[2].message).toMatch(/^YAML merge keys \('<<'\) are not supported/);
+  });
+});
+
 describe('field paths', () => {
   it('a path assigned twice, or a value with fields under it, is MAP_FIELD_CONFLICT', () => {
     const yaml = [
