@@ -88,8 +88,12 @@ describe('waybill render with an invalid command', () => {
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/^waybill: CLI_COMMAND_INVALID: \S+unknown\.json: type: unknown type "pickup\.request@1"; one of .*load\.tender@1/);
     expect(unknown.stderr.trimEnd().split('\n')).toHaveLength(1);
-    const notJson = await render(commandFile('not-json.json', 'type: load.tender@1\n'));
+    const notJson = await render(commandFile('not-json.json', '{\n  "type": "load.tender@1",\n}\n'));
     expect(notJson.status).toBe(1);
-    expect(notJson.stderr).toMatch(/^waybill: CLI_COMMAND_INVALID: \S+not-json\.json: \(root\): not valid JSON: /);
+    expect(notJson.stderr).toMatch(/^waybill: CLI_COMMAND_INVALID: \S+not-json\.json:3:1: not valid JSON: /);
+    // A UTF-8 byte order mark (Windows editors) is not an error.
+    const bom = await render(commandFile('bom.json', `\ufeff${readFileSync(tender, 'utf8')}`), '--frozen');
+    expect(bom.status).toBe(0);
+    expect(bom.stdout).toMatch(/^ISA\|/);
   }, 60_000);
 });

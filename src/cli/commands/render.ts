@@ -3,6 +3,7 @@ import { catalogue, parseEvent, unknownKeys } from '../../canonical/index.js';
 import { didYouMean, formatDiagnostic } from '../../mappings/diagnostics.js';
 import { frozenControls } from '../../mappings/partner-tests.js';
 import { PartnerRegistry } from '../../mappings/registry.js';
+import { parseJsonText } from '../../mappings/json-text.js';
 import { MappingFailure } from '../../mappings/spec.js';
 import type { ErrorCode } from '../../errors/catalogue.js';
 import { parseControlFlag } from '../flags.js';
@@ -28,8 +29,13 @@ export async function renderCommand(file: string, flags: RenderFlags): Promise<n
   const control = parseControlFlag(flags.control ?? '1');
   // parseEvent checks JSON syntax, the type and the type's schema, and never throws (an unknown type
   // is an issue at `type`, not a crash).
-  const text = readFileSync(file, 'utf8');
-  const checked = parseEvent(text);
+  // Not JSON: said with its line and column (a byte order mark is fine).
+  const json = parseJsonText(readFileSync(file, 'utf8'));
+  if (!json.ok) {
+    printError('CLI_COMMAND_INVALID', `${file}:${json.line}:${json.column}: not valid JSON: ${json.message}`);
+    return 1;
+  }
+  const checked = parseEvent(json.value);
   if (!checked.ok) {
     // Bad input data, not bad arguments: exit 1, one coded line per problem, each with its path.
     for (const i of checked.issues) printError('CLI_COMMAND_INVALID', `${file}: ${i.path}: ${i.message}`);
@@ -45,7 +51,7 @@ export async function renderCommand(file: string, flags: RenderFlags): Promise<n
     return 1;
   }
   // zod drops keys it does not know; a command with a misspelt key would render without that value.
-  const unknown = unknownKeys(type, JSON.parse(text));
+  const unknown = unknownKeys(type, json.value);
   if (unknown.length > 0) {
     for (const u of unknown) {
       const hint = didYouMean(u.key, u.known);
