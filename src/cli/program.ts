@@ -89,7 +89,7 @@ export function buildProgram(): { program: Command; exitCode: () => number } {
   program
     .command('test')
     .description('Run partners\' sample-based tests (partners/*/tests/*.yaml) with readable diffs')
-    .argument('[paths...]', 'partner folders or a partners root (default: every partner)')
+    .argument('[paths...]', 'partner folders, a partners root, or test case files (tests/*.yaml: those cases only) (default: every partner)')
     .option('--partners <dir>', 'the partners root (env WAYBILL_PARTNERS)', partnersDefault)
     .option('--update', 'rewrite the expected files, and the errors/events written in the test files, with the actual output, for review')
     .option('--json', 'print results as one JSON object')

@@ -8,10 +8,11 @@ import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { isCollection, isMap, isScalar, parseDocument, stringify, type Node, type Pair, type YAMLMap } from 'yaml';
 import { z } from 'zod';
-import { parseAs, unknownKeys, type TypeKey } from '../canonical/index.js';
+import { parseAs, Timestamp, unknownKeys, type TypeKey } from '../canonical/index.js';
 import { buildAcks } from '../translators/x12/acks/build.js';
 import { inspectX12Sync } from '../translators/x12/inspect.js';
 import { didYouMean, formatDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { parseJsonText } from './json-text.js';
 import { compilePartner, PartnerRegistry, type CompiledPartner } from './registry.js';
 import { MappingFailure } from './spec.js';
 import { sniffFormat, translateCsv, translateX12, translateXml, type TranslatedUnit } from './translate.js';
@@ -24,8 +25,17 @@ const caseSchema = z.strictObject({
   input: z.string().optional(),
   /** Outbound: a canonical command JSON, relative to the test file. */
   command: z.string().optional(),
-  /** Frozen clock (ISO 8601 with offset); also the receivedAt of inbound events. */
-  now: z.string().default('2025-01-01T00:00:00Z'),
+  /**
+   * Outbound: which of the partner's routes for the command's type renders it, as `waybill render --format`
+   * chooses (a partner may send a tender as X12 and as CSV). Default: the first route for the type.
+   */
+  format: z.enum(['x12', 'csv', 'xml']).optional(),
+  /**
+   * Frozen clock; also the receivedAt of inbound events, so it is held to the canonical rule for a
+   * timestamp (ISO 8601 with seconds and an offset) here, at its key, rather than failing every unit with
+   * MAP_CANONICAL_INVALID.
+   */
+  now: Timestamp.default('2025-01-01T00:00:00Z'),
   expect: z.strictObject({
     /** JSON file (relative) holding the expected events, or the events inline. */
     events: z.union([z.string(), z.array(z.unknown())]).optional(),
@@ -187,27 +197,9 @@ class CaseFileError extends Error {
 
 /** JSON.parse, with a syntax error turned into a TEST_JSON_INVALID diagnostic naming the file and the place. */
 function parseJsonFile(file: string, text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    const message = (err as Error).message;
-    const { line, column } = jsonErrorPosition(text, message);
-    // The offset is in the position already; what is left is V8's own sentence.
-    const what = message.replace(/ in JSON at position \d+.*$/, '');
-    throw new CaseFileError({ code: 'TEST_JSON_INVALID', severity: 'error', message: `not valid JSON: ${what}`, file, line, column });
-  }
-}
-
-/**
- * Where JSON.parse stopped. V8 gives the offset ("at position 12"; newer versions add "(line 2 column 5)")
- * except at the end of the input ("Unexpected end of JSON input"), which is then the place.
- */
-function jsonErrorPosition(text: string, message: string): { line: number; column: number } {
-  const lc = /\(line (\d+) column (\d+)\)/.exec(message);
-  if (lc) return { line: Number(lc[1]), column: Number(lc[2]) };
-  const at = /at position (\d+)/.exec(message);
-  const before = text.slice(0, at ? Number(at[1]) : text.length).split('\n');
-  return { line: before.length, column: before[before.length - 1].length + 1 };
+  const json = parseJsonText(text);
+  if (json.ok) return json.value;
+  throw new CaseFileError({ code: 'TEST_JSON_INVALID', severity: 'error', message: `not valid JSON: ${json.message}`, file, line: json.line, column: json.column });
 }
 
 // ---- inline expectations (in the test YAML itself), rewritten by --update ----
@@ -397,6 +389,27 @@ function missingFile(src: YamlSource, key: 'input' | 'command', name: string): C
   return new CaseFileError(src.diagnostic('TEST_CASE_INVALID', `${key} file '${name}' does not exist`, [key], { suggestion: didYouMean(name, near) }));
 }
 
+/** `format` chooses an outbound route; an inbound sample's format is read from the file itself. */
+function formatOnInbound(src: YamlSource): CaseFileError {
+  return new CaseFileError(src.diagnostic('TEST_CASE_INVALID',
+    "'format' chooses the outbound route of a 'command' case; an 'input' case reads its format from the sample: remove it", ['format'], { key: true }));
+}
+
+/**
+ * The route that renders the case's command: the first for its type, or the one in `format`. A format the
+ * partner has no route for is the case's mistake, reported at the key with the formats there are.
+ */
+function outboundRoute(src: YamlSource, partner: CompiledPartner, type: string, format: 'x12' | 'csv' | 'xml' | undefined) {
+  const routes = partner.outbound.filter((r) => r.command === type);
+  if (routes.length === 0) throw Object.assign(new Error(`partner '${partner.id}' has no outbound mapping for ${type}`), { code: 'MAP_NO_MAPPING' });
+  if (format === undefined) return routes[0];
+  const route = routes.find((r) => r.format === format);
+  if (route) return route;
+  throw new CaseFileError(src.diagnostic('TEST_CASE_INVALID',
+    `partner '${partner.id}' has no ${format} outbound mapping for ${type} (it has ${routes.map((r) => r.format).join(', ')}): use one of those, or add the route to partner.yaml`,
+    ['format']));
+}
+
 async function runCase(testFile: string, partner: CompiledPartner, registry: PartnerRegistry, update: boolean): Promise<PartnerTestResult> {
   const result: PartnerTestResult = { partner: partner.id, file: testFile, ok: true, diffs: [], updated: [] };
   const read = readCase(testFile, result);
@@ -407,6 +420,7 @@ async function runCase(testFile: string, partner: CompiledPartner, registry: Par
 
   try {
     if (tc.input !== undefined) {
+      if (tc.format !== undefined) throw formatOnInbound(src);
       const input = rel(tc.input);
       if (!existsSync(input)) throw missingFile(src, 'input', tc.input);
       const units = await translateSample(input, registry, partner, tc.now);
@@ -433,8 +447,7 @@ async function runCase(testFile: string, partner: CompiledPartner, registry: Par
             return `${u.at}${hint ? ` (did you mean '${hint}'?)` : ''}`;
           }).join(', ')}` });
       }
-      const route = partner.outbound.find((r) => r.command === command.type);
-      if (!route) throw Object.assign(new Error(`partner '${partner.id}' has no outbound mapping for ${String(command.type)}`), { code: 'MAP_NO_MAPPING' });
+      const route = outboundRoute(src, partner, checked.type, tc.format);
       const doc = route.mapping.render(checked.value, { controls: frozenControls(), now: new Date(tc.now) });
       if (tc.expect.output) compareFile(run, tc.expect.output, doc.text, 'text');
     }
@@ -450,14 +463,38 @@ async function runCase(testFile: string, partner: CompiledPartner, registry: Par
   return result;
 }
 
+export interface PartnerTestOptions {
+  update?: boolean;
+  /**
+   * Partner folder -> the case files (paths) to run in it; a folder not in the map runs all its cases.
+   * So `waybill test <case>.yaml --update` runs, and rewrites, that case alone.
+   */
+  cases?: ReadonlyMap<string, readonly string[]>;
+}
+
+/** The case files of a partner folder (tests/*.yaml, sorted), or only those of them in `only`. */
+function caseFiles(dir: string, only: readonly string[] | undefined): string[] {
+  const testsDir = join(dir, 'tests');
+  const all = existsSync(testsDir) ? readdirSync(testsDir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(testsDir, f)) : [];
+  if (!only) return all;
+  const wanted = new Set(only.map((f) => resolve(f)));
+  return all.filter((f) => wanted.has(resolve(f)));
+}
+
+/** The cases chosen in `dir`, however its path was spelt (relative, with a trailing slash). */
+function casesOf(cases: PartnerTestOptions['cases'], dir: string): readonly string[] | undefined {
+  if (!cases) return undefined;
+  for (const [d, files] of cases) if (resolve(d) === resolve(dir)) return files;
+  return undefined;
+}
+
 /** Runs the tests of the given partner folders (every partner under `root` when none is given). */
-export async function runPartnerTests(root: string, folders: string[], opts: { update?: boolean } = {}): Promise<PartnerTestResult[]> {
+export async function runPartnerTests(root: string, folders: string[], opts: PartnerTestOptions = {}): Promise<PartnerTestResult[]> {
   const { registry } = PartnerRegistry.load(root);
   const results: PartnerTestResult[] = [];
   for (const dir of folders) {
     const { partner, diagnostics } = compilePartner(dir);
-    const testsDir = join(dir, 'tests');
-    const files = existsSync(testsDir) ? readdirSync(testsDir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(testsDir, f)) : [];
+    const files = caseFiles(dir, casesOf(opts.cases, dir));
     if (!partner) {
       results.push({ partner: basename(dir), file: join(dir, 'partner.yaml'), ok: false, updated: [],
         diffs: ['the partner does not compile (run waybill lint):', ...sortDiagnostics(diagnostics).filter((d) => d.severity === 'error').map((d) => `  ${formatDiagnostic(d)}`)] });

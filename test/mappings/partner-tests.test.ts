@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonDiff, runPartnerTests, setInlineExpectation, textDiff } from '../../src/mappings/partner-tests.js';
+import { selectCases } from '../../src/cli/commands/test.js';
 import { repoRoot, waybill } from '../helpers/cli.js';
 import { fixture } from './support.js';
 
@@ -364,6 +365,92 @@ describe('waybill test shows the actual output after the diff', () => {
     expect((await runPartnerTests(root, [dir]))[0].diffs).toEqual([`${eventsFile}:3:1 TEST_JSON_INVALID not valid JSON: Expected ',' or ']' after array element`]);
     writeFileSync(eventsFile, ''); // no position in the message: the end of the input
     expect((await runPartnerTests(root, [dir]))[0].diffs).toEqual([`${eventsFile}:1:1 TEST_JSON_INVALID not valid JSON: Unexpected end of JSON input`]);
+  });
+});
+
+describe('waybill test on case files', () => {
+  // Given one case file, every case of its partner ran, and --update silently rewrote the siblings'
+  // expected files (an analyst's hand edit in another case was reverted).
+  it('runs, and --update rewrites, only the case files named', async () => {
+    const dir = copyOutside({ '214-status.yaml': statusCase, 'sibling.yaml': statusCase.replace(/214-status/g, 'sibling') });
+    await runPartnerTests(join(cwd, 'partners'), [dir], { update: true });
+    const siblingAck = join(dir, 'tests/expected/sibling.997');
+    const edited = readFileSync(siblingAck, 'utf8').replace('AK5*A~', 'AK5*R~');
+    writeFileSync(siblingAck, edited);
+    const shown = (name: string) => join(dir, 'tests', name).slice(cwd.length + 1);
+    const r = await waybill(['test', shown('214-status.yaml'), '--partners', 'partners', '--update'], { cwd });
+    expect(r.stdout).toBe(`ok   ${shown('214-status.yaml')}\npartner tests: 1 passed, 0 failed\n`);
+    expect(r.status).toBe(0);
+    expect(readFileSync(siblingAck, 'utf8')).toBe(edited);
+    // The partner folder still runs every case.
+    const all = await waybill(['test', dir.slice(cwd.length + 1), '--partners', 'partners'], { cwd });
+    expect(all.stdout).toContain(`FAIL ${shown('sibling.yaml')}\n`);
+    expect(all.stdout).toContain('partner tests: 1 passed, 1 failed\n');
+  });
+
+  it('selects cases per folder: case files alone, a whole folder when it is named too', () => {
+    const dir = copyOutside({ 'a.yaml': statusCase, 'b.yaml': statusCase, 'c.yml': statusCase });
+    const [a, b] = [join(dir, 'tests/a.yaml'), join(dir, 'tests/b.yaml')];
+    const root = join(cwd, 'partners');
+    expect(selectCases([a, b, a], root)).toEqual({ folders: [dir], cases: new Map([[dir, [a, b]]]) });
+    expect(selectCases([a, dir], root)).toEqual({ folders: [dir], cases: new Map() });
+    // Any other file of the partner names the whole partner, as in waybill lint.
+    expect(selectCases([join(dir, 'partner.yaml')], root)).toEqual({ folders: [dir], cases: new Map() });
+  });
+});
+
+describe('waybill test outbound cases: format and now', () => {
+  // A copy of granite-ridge whose load.tender@1 goes out as X12 (first) and as CSV.
+  let root: string;
+  let granite: string;
+  const caseFile = (name: string, text: string) => {
+    const file = join(granite, 'tests', name);
+    writeFileSync(file, text);
+    return file;
+  };
+  const original = 'command: ../samples/204-original-BPL-88104217.json\nnow: "2025-10-20T19:05:00Z"\n';
+  const runOne = async (file: string, update = false) =>
+    (await runPartnerTests(root, [granite], { update, cases: new Map([[granite, [file]]]) }))[0];
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'waybill-ptests-format-'));
+    granite = join(root, 'granite-ridge');
+    cpSync(join(repoRoot, 'partners/granite-ridge'), granite, { recursive: true });
+    writeFileSync(join(granite, 'mappings/204-tender-csv.yaml'),
+      'source: load.tender@1\ntarget: csv\neach: stops\nlineEnding: lf\ncolumns:\n  - { name: Shipment, value: /references.shipmentId }\n  - { name: Stop, value: sequence }\n');
+    writeFileSync(join(granite, 'partner.yaml'),
+      `${readFileSync(join(granite, 'partner.yaml'), 'utf8')}  - command: load.tender@1\n    format: csv\n    mapping: mappings/204-tender-csv.yaml\n`);
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('format: csv renders through the CSV route; without format, the first route (X12)', async () => {
+    const csv = caseFile('csv.yaml', `${original}format: csv\nexpect:\n  output: expected/csv.csv\n`);
+    expect(await runOne(csv, true)).toMatchObject({ ok: true, diffs: [] });
+    expect(readFileSync(join(granite, 'tests/expected/csv.csv'), 'utf8')).toBe('Shipment,Stop\nBPL-88104217,1\nBPL-88104217,2\n');
+    const x12 = caseFile('x12.yaml', `${original}expect:\n  output: expected/x12.edi\n`);
+    expect(await runOne(x12, true)).toMatchObject({ ok: true, diffs: [] });
+    expect(readFileSync(join(granite, 'tests/expected/x12.edi'), 'utf8')).toBe(readFileSync(join(granite, 'tests/expected/204-original.edi'), 'utf8'));
+  });
+
+  it('a bad format is TEST_CASE_INVALID at its value, with a did-you-mean; so is a format the partner has no route for', async () => {
+    const typo = caseFile('typo.yaml', `${original}format: cvs\nexpect:\n  output: expected/typo.csv\n`);
+    expect((await runOne(typo)).diffs).toEqual([`${typo}:3:9 TEST_CASE_INVALID 'cvs' is not one of x12, csv, xml (at format) (did you mean 'csv'?)`]);
+    const xml = caseFile('xml.yaml', `${original}format: xml\nexpect:\n  output: expected/xml.xml\n`);
+    expect((await runOne(xml)).diffs).toEqual([`${xml}:3:9 TEST_CASE_INVALID partner 'granite-ridge' has no xml outbound mapping for load.tender@1 (it has x12, csv): use one of those, or add the route to partner.yaml`]);
+  });
+
+  it('format on an inbound case is TEST_CASE_INVALID at the key', async () => {
+    const inbound = caseFile('inbound.yaml', 'input: ../samples/214-delivered-BPL-88104301.edi\nformat: x12\nexpect:\n  events: []\n');
+    expect((await runOne(inbound)).diffs).toEqual([`${inbound}:2:1 TEST_CASE_INVALID 'format' chooses the outbound route of a 'command' case; an 'input' case reads its format from the sample: remove it`]);
+  });
+
+  // now: is every inbound event's receivedAt: a bad one was not reported, and every unit then failed
+  // with MAP_CANONICAL_INVALID.
+  it('a now that is not an ISO timestamp is TEST_CASE_INVALID at its value', async () => {
+    const file = caseFile('now.yaml', 'input: ../samples/214-delivered-BPL-88104301.edi\nnow: yesterday\nexpect:\n  events: []\n');
+    const r = await runOne(file);
+    expect(r.ok).toBe(false);
+    expect(r.diffs).toEqual([`${file}:2:6 TEST_CASE_INVALID now: must be an ISO 8601 timestamp with seconds and a UTC offset, e.g. "2024-03-05T14:30:00-05:00"`]);
   });
 });
 

@@ -90,6 +90,20 @@ describe('CSV reader: records', () => {
     ]);
   });
 
+  // An audit reported doubled lines for a "CRLF" file made with sed 's/$/\r/' from a sample that was
+  // already CRLF: its lines end in CR CR LF, a lone CR and then a CRLF, which are two line endings here.
+  it('gives physical line numbers whatever the line ending, with quoted line breaks and any chunk boundary', async () => {
+    const lines = ['pro,note', '1,"two', 'lines"', '2,plain', '', '3,"a ""q""', 'b', 'c"', '4,"bad"x', '5,end'];
+    for (const eol of ['\n', '\r\n', '\r']) {
+      for (const chunkSize of [1, 2, 3, 1 << 16]) {
+        const r = await read(lines.join(eol) + eol, { chunkSize });
+        expect(r.header?.line).toBe(1);
+        expect(r.records.map((x) => [x.line, x.index])).toEqual([[2, 1], [4, 2], [6, 3], [10, 5]]);
+        expect(r.issues.map((i) => [i.code, i.line, i.column, i.index])).toEqual([['CSV_QUOTE_INVALID', 9, 8, 4]]);
+      }
+    }
+  });
+
   it('skips empty lines by default (they take no index) and reads them as [""] when asked', async () => {
     const text = 'a\n\n1\n\n\n2\n';
     const r = await read(text);
