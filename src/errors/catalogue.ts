@@ -234,6 +234,7 @@ const entries = {
   // record, XML document or outbound command being mapped, never its siblings ----
   MAP_NO_MAPPING: { severity: 'error', level: 'transaction', summary: 'the partner has no mapping for this document (X12 transaction set, CSV or XML file); it is not translated' },
   MAP_REQUIRED_MISSING: { severity: 'error', level: 'transaction', summary: "a value, segment or element marked 'required: true' has no value in the document or command" },
+  MAP_CSV_COLUMN_MISSING: { severity: 'warning', level: 'file', summary: "a CSV mapping reads a column the file's header does not have: no record gets a value from it (a required field then fails every record)" },
   MAP_UNMAPPED_CODE: { severity: 'error', level: 'transaction', summary: "a code is not in the mapping's code table, and the table says 'unmapped: error'" },
   MAP_BAD_DATE: { severity: 'error', level: 'transaction', summary: 'a value is not a valid date (or a time has no date to go with it)' },
   MAP_BAD_TIME: { severity: 'error', level: 'transaction', summary: 'a value is not a valid time of day (or a date has no time where one is needed)' },

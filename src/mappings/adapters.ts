@@ -14,6 +14,8 @@ export interface CsvContext {
 
 export class CsvAdapter implements SourceAdapter<CsvContext> {
   readonly format = 'csv' as const;
+  /** The column names the mapping reads (not #N positions): checked against each file's header. */
+  readonly columns = new Set<string>();
 
   valuePath(text: string) {
     if (/^#\d+$/.test(text)) {
@@ -21,6 +23,7 @@ export class CsvAdapter implements SourceAdapter<CsvContext> {
       return n >= 1 ? { path: n } : { code: 'MAP_BAD_PATH', error: 'CSV columns are numbered from #1' };
     }
     if (text.trim() === '') return { code: 'MAP_BAD_PATH', error: 'an empty CSV column name' };
+    this.columns.add(text);
     return { path: text };
   }
 

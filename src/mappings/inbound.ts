@@ -1,6 +1,7 @@
 // Inbound mappings: a source document (X12 transaction, CSV record, XML document) -> canonical events.
 // Compiled once; running a compiled mapping never touches the YAML again.
 
+import { CsvAdapter } from './adapters.js';
 import { didYouMean, type Diagnostic } from './diagnostics.js';
 import {
   evaluatePlan, SpecCompiler, type CompiledField, type EvalEnv, type SourceAdapter, type Value,
@@ -28,6 +29,8 @@ export interface CompiledInbound<C> {
    * envelope, a required field the mapping never assigns). Only called for invalid events.
    */
   fieldPosition(path: readonly (string | number)[]): Position | undefined;
+  /** CSV: the column names the mapping reads, for a check against each file's header. */
+  columns?: readonly string[];
 }
 
 export interface InboundCompileInput<C> {
@@ -99,6 +102,7 @@ export function compileInbound<C>(input: InboundCompileInput<C>): { mapping: Com
       return out;
     },
     fieldPosition: (path) => positionAt(positions, path),
+    ...(adapter instanceof CsvAdapter && { columns: [...adapter.columns] }),
   };
   return { mapping, diagnostics };
 }

@@ -2,6 +2,7 @@
 // record, an XML document). A unit that fails (invalid X12, a mapping failure, an event the canonical
 // schema refuses) yields its errors and no events; its siblings go on.
 
+import { didYouMean } from './diagnostics.js';
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -449,7 +450,16 @@ export async function* translateCsv(
   // Keys the caller leaves undefined keep the route's value.
   const csv = opts.csv ? { ...route.csv, ...Object.fromEntries(Object.entries(opts.csv).filter(([, v]) => v !== undefined)) } : route.csv;
   for await (const item of readCsv(source, csv)) {
-    if (item.kind === 'header') continue;
+    if (item.kind === 'header') {
+      const missing = missingColumns(route.mapping.columns ?? [], item.names);
+      if (missing.length > 0) {
+        yield { format: 'csv', partner: partner.id, label: 'header', line: item.line, status: 'translated', events: [], errors: missing.map((m) => ({
+          code: 'MAP_CSV_COLUMN_MISSING', severity: 'warning' as const, line: item.line, column: 1,
+          message: `the mapping reads column '${m.name}', which this file's header does not have${m.hint ? ` (did you mean '${m.hint}'?)` : ''}; columns: ${item.names.join(', ')}`,
+        })) };
+      }
+      continue;
+    }
     if (item.kind === 'issue') {
       yield { format: 'csv', partner: partner.id, label: item.index ? `record ${item.index}` : 'file', line: item.line, status: 'rejected', events: [],
         errors: [{ code: item.code, severity: item.severity, message: item.message, line: item.line, column: item.column }] };
@@ -461,6 +471,16 @@ export async function* translateCsv(
       ({ format: 'csv' as const, fileId: opts.fileId, ...(opts.fileName && { fileName: opts.fileName }), index, line: item.line }), opts);
     yield unit;
   }
+}
+
+/**
+ * The columns a CSV mapping reads that a file's header lacks, each with the closest header name. Such a
+ * column gives no value in any record: a required field then fails every record, an optional one is
+ * silently empty, so the file says which name is wrong once, at its header.
+ */
+function missingColumns(columns: readonly string[], header: readonly string[]): { name: string; hint: string | undefined }[] {
+  const have = new Set(header);
+  return columns.filter((c) => !have.has(c)).map((name) => ({ name, hint: didYouMean(name, header) }));
 }
 
 /**

@@ -435,6 +435,22 @@ fields:
     expect(out[2].errors.map((e) => [e.code, e.line, e.message])).toEqual([['MAP_BAD_DATE', 4, "'2025-07-17' does not match the date format 'MM/DD/YYYY' (column 'Date')"]]);
   });
 
+  it('columns the mapping reads that the header lacks are warned about once, at the header, with a did-you-mean', async () => {
+    const { partner } = partnerWith(MAPPING.replace('name: Shipper\n', 'name: Shippr\n'));
+    const out: TranslatedUnit[] = [];
+    for await (const u of translateCsv(Buffer.from(CSV), partner!, { ...OPTS, fileName: 'status.csv' })) out.push(u);
+    expect(out[0]).toMatchObject({ label: 'header', line: 1, status: 'translated', events: [] });
+    expect(out[0].errors.map((e) => `${e.severity} ${e.code} ${e.message}`)).toEqual([
+      "warning MAP_CSV_COLUMN_MISSING the mapping reads column 'Shippr', which this file's header does not have (did you mean 'Shipper'?); " +
+        'columns: PRO, Status, Date, Time, Shipper, Shipper City, Consignee, Consignee City',
+    ]);
+    expect(out.slice(1).map((u) => u.label)).toEqual(['record 1', 'record 2', 'record 3']);
+    // A mapping whose columns are all there adds no unit.
+    const clean: TranslatedUnit[] = [];
+    for await (const u of translateCsv(Buffer.from(CSV), partnerWith(MAPPING).partner!, { ...OPTS, fileName: 'status.csv' })) clean.push(u);
+    expect(clean.map((u) => u.label)).toEqual(['record 1', 'record 2', 'record 3']);
+  });
+
   it('a datetime failure names the part that failed: a bad time its column and its mapping position, not the date\'s', async () => {
     const { partner } = partnerWith(MAPPING);
     const csv = CSV.replace('2:05 PM', '25:05 PM');
