@@ -129,6 +129,14 @@ export function parseXml(input: string | Buffer | Uint8Array, options: XmlReadOp
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (valid !== true) {
     const { msg, line, col } = valid.err;
+    const unclosed = unclosedElements(msg);
+    if (unclosed) {
+      // The validator's words for a truncated document ("Invalid '[ "Invoice", "Party"]' found."), at 1:1:
+      // said as what it is, where the document ends.
+      const end = lineCol(text, text.trimEnd().length);
+      fail('XML_MALFORMED', `the document ends before ${unclosed.map((n) => `<${n}>`).join(', ')} ${unclosed.length > 1 ? 'are' : 'is'} closed (is it cut short?)`,
+        { ...end, reason: valid.err.code });
+    }
     fail('XML_MALFORMED', `${msg} (line ${line ?? 1}, column ${col ?? 1})`, { line: line ?? 1, column: col ?? 1, reason: valid.err.code });
   }
 
@@ -243,6 +251,18 @@ const PREDEFINED = new Set(['lt', 'gt', 'amp', 'apos', 'quot']);
 
 function isXmlChar(cp: number): boolean {
   return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+/** The element names fast-xml-parser's validator lists as never closed, or null for another message. */
+function unclosedElements(msg: string): string[] | null {
+  const m = /^Invalid '(\[.*\])' found\.?$/s.exec(msg);
+  if (!m) return null;
+  try {
+    const names = JSON.parse(m[1]) as unknown;
+    return Array.isArray(names) && names.length > 0 && names.every((n) => typeof n === 'string') ? (names as string[]) : null;
+  } catch {
+    return null;
+  }
 }
 
 function scan(text: string): void {

@@ -188,6 +188,13 @@ describe('XML reader: refusals', () => {
     expect(failure(() => parseXml('just text')).code).toBe('XML_MALFORMED');
   });
 
+  it('a document cut short names the elements left open, where it ends (the validator said "Invalid \'[...]\' found" at 1:1)', () => {
+    const f = failure(() => parseXml('<Invoice>\n  <Parties>\n    <Party type="SHIPPER">\n      <Name>ACME</Name>\n'));
+    expect(f.code).toBe('XML_MALFORMED');
+    expect(f.message).toBe('the document ends before <Invoice>, <Parties>, <Party> are closed (is it cut short?)');
+    expect(f.details).toMatchObject({ line: 4, column: 24 });
+  });
+
   it('refuses two root elements, pointing at the second', () => {
     const f = failure(() => parseXml('<a/>\n  <b/>'));
     expect(f).toMatchObject({ code: 'XML_MALFORMED', details: { line: 2, column: 3 } });
