@@ -9,6 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { isCollection, isMap, isScalar, parseDocument, stringify, type Node, type Pair, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import { parseAs, Timestamp, unknownKeys, type TypeKey } from '../canonical/index.js';
+import { catalogue, isKnownCode } from '../errors/catalogue.js';
 import { buildAcks } from '../translators/x12/acks/build.js';
 import { inspectX12Sync } from '../translators/x12/inspect.js';
 import { didYouMean, formatDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
@@ -419,6 +420,12 @@ async function runCase(testFile: string, partner: CompiledPartner, registry: Par
   const rel = (p: string) => resolve(dirname(testFile), p);
 
   try {
+    // An expected code that no failure can ever have (a typo) would fail the case with a puzzling diff.
+    tc.expect.errors.forEach((e, i) => {
+      if (isKnownCode(e.code)) return;
+      throw new CaseFileError(src.diagnostic('TEST_CASE_INVALID', `'${e.code}' is not an error code Waybill reports`, ['expect', 'errors', i, 'code'],
+        { suggestion: didYouMean(e.code, Object.keys(catalogue)) }));
+    });
     if (tc.input !== undefined) {
       if (tc.format !== undefined) throw formatOnInbound(src);
       const input = rel(tc.input);

@@ -147,6 +147,19 @@ describe('waybill test', () => {
     }
   });
 
+  it('an expected error code that does not exist is TEST_CASE_INVALID at it, with the closest code', async () => {
+    const file = join(partner, 'tests/zz-code.yaml');
+    writeFileSync(file, 'input: ../samples/214-unmapped.edi\nexpect:\n  events: []\n  errors:\n    - { code: MAP_UNMAPED_CODE, line: 27 }\n');
+    try {
+      const results = await runPartnerTests(join(cwd, 'partners'), [partner]);
+      const r = results.find((x) => x.file === file)!;
+      expect(r.ok).toBe(false);
+      expect(r.diffs).toEqual([`${file}:5:15 TEST_CASE_INVALID 'MAP_UNMAPED_CODE' is not an error code Waybill reports (did you mean 'MAP_UNMAPPED_CODE'?)`]);
+    } finally {
+      rmSync(file);
+    }
+  });
+
   it('a missing input file is TEST_CASE_INVALID at the input key, with the closest file', async () => {
     const file = join(partner, 'tests/zz-missing.yaml');
     writeFileSync(file, 'description: typo in the input\ninput: ../samples/214-mult.edi\nexpect:\n  events: []\n');
