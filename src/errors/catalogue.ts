@@ -260,6 +260,7 @@ const entries = {
   TEST_JSON_INVALID: { severity: 'error', level: 'config', summary: "a JSON file of a partner test case (its expected events, or an outbound case's command) is not valid JSON" },
   YAML_SYNTAX: { severity: 'error', level: 'config', summary: 'a configuration file is not valid YAML' },
   YAML_WARNING: { severity: 'warning', level: 'config', summary: 'the YAML parser has a warning about a configuration file; it is read all the same' },
+  YAML_FILE_UNREADABLE: { severity: 'error', level: 'config', summary: 'a configuration file where YAML is expected is no readable file (a folder, a broken symbolic link, no permission)' },
 
   // ---- gateway configuration (waybill serve --config) ----
   GATEWAY_DATA_DIR_IN_USE: { severity: 'error', level: 'system', summary: 'another gateway is running on the same data folder; this one does not start' },

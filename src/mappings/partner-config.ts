@@ -1,10 +1,10 @@
 // partners/<id>/partner.yaml: who the partner is, how we talk X12 with them, how they are acknowledged,
 // and which mappings handle which documents. Validated with positions; problems are collected.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { z } from 'zod';
 import { didYouMean, type Diagnostic } from './diagnostics.js';
-import { YamlSource } from './yaml-source.js';
+import { notAFile, YamlSource, type YamlPath } from './yaml-source.js';
 import { zodDiagnostics } from './zod-diagnostics.js';
 import { isValidZone } from './transforms.js';
 import { hostedSftpAccountSchema } from '../transports/sftp/config.js';
@@ -128,10 +128,11 @@ export interface LoadedPartner {
 
 export function loadPartner(dir: string): LoadedPartner {
   const file = join(dir, 'partner.yaml');
-  if (!existsSync(file)) {
+  if (!lstatSync(file, { throwIfNoEntry: false })) {
     return { dir, file, config: null, diagnostics: [{ code: 'PARTNER_FILE_MISSING', severity: 'error', message: `no partner.yaml in ${dir}`, file, line: 1, column: 1 }] };
   }
-  const src = YamlSource.load(file);
+  // A folder or a broken link named partner.yaml is no partner.yaml either (said as such, not a crash).
+  const src = YamlSource.load(file, 'PARTNER_FILE_MISSING');
   const diagnostics = [...src.diagnostics];
   if (src.diagnostics.some((d) => d.severity === 'error')) return { dir, file, config: null, diagnostics };
   diagnostics.push(...zodDiagnostics(src, partnerSchema, 'PARTNER_CONFIG_INVALID'));
@@ -165,16 +166,12 @@ export function loadPartner(dir: string): LoadedPartner {
     if (entry.csv !== undefined && entry.document !== 'csv') {
       diagnostics.push(src.diagnostic('PARTNER_CONFIG_INVALID', `a 'csv' block only applies to document 'csv', not '${entry.document}'`, ['inbound', i, 'csv'], { key: true }));
     }
-    if (!existsSync(join(dir, entry.mapping))) {
-      diagnostics.push(src.diagnostic('PARTNER_MAPPING_MISSING', `mapping file '${entry.mapping}' does not exist`, ['inbound', i, 'mapping'],
-        { suggestion: didYouMean(entry.mapping, listMappings(dir)) }));
-    }
+    const missing = mappingMissing(src, dir, entry.mapping, ['inbound', i, 'mapping']);
+    if (missing) diagnostics.push(missing);
   });
   config.outbound.forEach((entry, i) => {
-    if (!existsSync(join(dir, entry.mapping))) {
-      diagnostics.push(src.diagnostic('PARTNER_MAPPING_MISSING', `mapping file '${entry.mapping}' does not exist`, ['outbound', i, 'mapping'],
-        { suggestion: didYouMean(entry.mapping, listMappings(dir)) }));
-    }
+    const missing = mappingMissing(src, dir, entry.mapping, ['outbound', i, 'mapping']);
+    if (missing) diagnostics.push(missing);
   });
   if (config.x12) {
     const d = config.x12.delimiters;
@@ -192,16 +189,51 @@ export function loadPartner(dir: string): LoadedPartner {
   return { dir, file, config, diagnostics };
 }
 
+/**
+ * PARTNER_MAPPING_MISSING at a partner.yaml `mapping:` value that names no readable file: nothing there,
+ * a folder (`mappings/`), a broken link. The registry skips such entries, so this is their one report.
+ */
+function mappingMissing(src: YamlSource, dir: string, mapping: string, path: YamlPath): Diagnostic | null {
+  const file = join(dir, mapping);
+  const why = notAFile(file);
+  if (why === null) return null;
+  const inside = isFolder(file) ? listYaml(file).map((f) => join(mapping, f)) : [];
+  const hint = inside.length ? `; name one of its files (${inside.slice(0, 5).join(', ')}${inside.length > 5 ? ', ...' : ''})` : '';
+  return src.diagnostic('PARTNER_MAPPING_MISSING', `mapping file '${mapping}' ${why}${hint}`, path,
+    { suggestion: didYouMean(mapping, listMappings(dir)) });
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return false; // ELOOP, EACCES: not a folder we can list
+  }
+}
+
+/** The names in a folder, [] when it cannot be listed: they only feed hints. */
+function namesIn(dir: string): string[] {
+  try {
+    return isFolder(dir) ? readdirSync(dir).sort() : [];
+  } catch {
+    return [];
+  }
+}
+
+function listYaml(dir: string): string[] {
+  return namesIn(dir).filter((f) => /\.ya?ml$/.test(f));
+}
+
 function listMappings(dir: string): string[] {
-  const m = join(dir, 'mappings');
-  return existsSync(m) ? readdirSync(m).map((f) => `mappings/${f}`) : [];
+  return namesIn(join(dir, 'mappings')).map((f) => `mappings/${f}`);
 }
 
 /** Every partner folder under `root` (folders starting with `_` are templates, loaded but never matched). */
 export function partnerDirs(root: string): string[] {
-  if (!existsSync(root)) return [];
+  if (!isFolder(root)) return [];
+  // A broken link or a plain file among the partner folders is not a partner: skipped, not a crash.
   return readdirSync(root)
-    .filter((name) => !name.startsWith('.') && statSync(join(root, name)).isDirectory())
+    .filter((name) => !name.startsWith('.') && isFolder(join(root, name)))
     .sort()
     .map((name) => join(root, name));
 }

@@ -1,8 +1,8 @@
 // The partner registry: every partner folder loaded, its tables assembled and its mappings compiled,
 // with all diagnostics collected. Also answers "who sent this?" for inbound files.
 
-import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { lstatSync, readdirSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import type { CsvReadOptions } from '../translators/csv/reader.js';
 import type { GroupHeader, InterchangeHeader } from '../translators/x12/model.js';
 import { getSchema, resolveSchemaVersion, supportedSchemas } from '../translators/x12/schema.js';
@@ -14,7 +14,7 @@ import { loadPartner, partnerDirs, type PartnerConfig } from './partner-config.j
 import type { SourceAdapter } from './spec.js';
 import { sharedTables, type CodeTables } from './tables.js';
 import { schemaView, X12Adapter } from './x12-adapter.js';
-import { YamlSource } from './yaml-source.js';
+import { notAFile, YamlSource, type YamlPath } from './yaml-source.js';
 import { compileOutbound, type CompiledOutbound } from './outbound.js';
 import { adapterForDocument } from './adapters.js';
 
@@ -62,12 +62,12 @@ export function compilePartner(dir: string): { partner: CompiledPartner | null; 
   const shared = sharedTables();
   diagnostics.push(...shared.diagnostics);
   const tables = shared.tables.clone();
-  diagnostics.push(...tables.loadDir(join(dir, 'tables')));
+  diagnostics.push(...loadPartnerTables(tables, join(dir, 'tables')));
 
   const inbound: InboundRoute[] = [];
   for (const entry of config.inbound) {
     const file = join(dir, entry.mapping);
-    if (!existsSync(file)) continue; // reported by loadPartner
+    if (notAFile(file) !== null) continue; // reported by loadPartner (PARTNER_MAPPING_MISSING)
     const src = YamlSource.load(file);
     const declared = inboundVersion(src, entry.document, diagnostics);
     const adapter = adapterForDocument(entry.document, declared ?? config.x12?.version);
@@ -90,7 +90,7 @@ export function compilePartner(dir: string): { partner: CompiledPartner | null; 
   const outbound: OutboundRoute[] = [];
   for (const entry of config.outbound) {
     const file = join(dir, entry.mapping);
-    if (!existsSync(file)) continue;
+    if (notAFile(file) !== null) continue; // reported by loadPartner (PARTNER_MAPPING_MISSING)
     const { mapping, diagnostics: d } = compileOutbound({ src: YamlSource.load(file), tables, format: entry.format, command: entry.command, partner: config });
     diagnostics.push(...d);
     if (mapping) outbound.push({ command: entry.command, format: entry.format, mapping });
@@ -98,6 +98,29 @@ export function compilePartner(dir: string): { partner: CompiledPartner | null; 
 
   if (hasErrorDiagnostics(diagnostics)) return { partner: null, config, diagnostics };
   return { partner: { id: config.id, dir, config, tables, inbound, outbound }, config, diagnostics };
+}
+
+/**
+ * A partner's tables/*.yaml, onto the shared tables. Done here rather than with CodeTables.loadDir, which
+ * would throw on a `tables` that is a file, or on a folder or broken link named like a table: those are
+ * TABLE_INVALID at their path, and the partner's other tables still load.
+ */
+function loadPartnerTables(tables: CodeTables, folder: string): Diagnostic[] {
+  let names: string[];
+  try {
+    names = readdirSync(folder).filter((n) => n.endsWith('.yaml') || n.endsWith('.yml')).sort();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !lstatSync(folder, { throwIfNoEntry: false })) return []; // no tables of its own
+    const why = code === 'ENOTDIR' ? 'is a file, not a folder' : code === 'ENOENT' ? notAFile(folder) : `cannot be read (${code})`;
+    return [{ code: 'TABLE_INVALID', severity: 'error', message: `'tables' ${why}; a partner's code tables go in a tables/ folder of *.yaml files`, file: folder, line: 1, column: 1 }];
+  }
+  const out: Diagnostic[] = [];
+  for (const name of names) {
+    const file = join(folder, name);
+    out.push(...(notAFile(file) === null ? tables.loadFile(file) : YamlSource.load(file, 'TABLE_INVALID').diagnostics));
+  }
+  return out;
 }
 
 /**
@@ -125,12 +148,95 @@ function inboundVersion(src: YamlSource, document: string, diagnostics: Diagnost
   return version;
 }
 
+/** Where partner.yaml gives each ISA sender id a partner sends from: its `x12.isa`, then its aliases. */
+function isaClaims(config: PartnerConfig): { key: string; path: YamlPath }[] {
+  if (!config.x12) return [];
+  return [config.x12.isa, ...config.x12.aliases].map((isa, i) => ({
+    key: `${isa.qualifier}/${isa.id}`,
+    path: i === 0 ? ['x12', 'isa', 'id'] : ['x12', 'aliases', i - 1, 'id'],
+  }));
+}
+
+interface IsaClaimant {
+  id: string;
+  /** The partner folder, when known: where the diagnostic goes. */
+  dir?: string;
+  path: YamlPath;
+}
+
+/**
+ * Which partners claim which ISA sender ids. An id two partners claim tells neither apart, so it is
+ * ambiguous (identifyX12 refuses it) and each claimant's partner.yaml gets a PARTNER_DUPLICATE_ISA at
+ * that id, naming the other: whichever folder an analyst lints, the clash shows.
+ */
+class IsaClaims {
+  private readonly first = new Map<string, IsaClaimant>();
+  private readonly rivals = new Map<string, string[]>();
+
+  claim(id: string, dir: string | undefined, config: PartnerConfig, diagnostics: Diagnostic[]): void {
+    for (const { key, path } of isaClaims(config)) {
+      const first = this.first.get(key);
+      if (!first) {
+        this.first.set(key, { id, dir, path });
+        continue;
+      }
+      // The same partner again (its previous version kept by a reload, a copy under test): no clash.
+      const ids = this.rivals.get(key) ?? [first.id];
+      if (ids.includes(id)) continue;
+      this.rivals.set(key, [...ids, id]);
+      const mine = duplicateIsa({ id, dir, path }, key, first.id);
+      const theirs = duplicateIsa(first, key, id);
+      if (mine) diagnostics.push(mine);
+      if (theirs) diagnostics.push(theirs);
+    }
+  }
+
+  /** Every partner claiming `key`, when more than one does. */
+  ambiguous(key: string): string[] | undefined {
+    return this.rivals.get(key);
+  }
+}
+
+/** PARTNER_DUPLICATE_ISA at the claimant's ISA id in its partner.yaml (read again: clashes are rare). */
+function duplicateIsa(c: IsaClaimant, key: string, other: string): Diagnostic | null {
+  if (!c.dir) return null;
+  const src = YamlSource.load(join(c.dir, 'partner.yaml'));
+  return src.diagnostic('PARTNER_DUPLICATE_ISA',
+    `ISA id ${key} of partner '${c.id}' is also claimed by partner '${other}': interchanges from it are refused, as neither partner can be told from the other, until only one partner.yaml has it`,
+    c.path);
+}
+
+/**
+ * PARTNER_DUPLICATE_ISA for the partner folders being linted, against each other and every partner under
+ * `root`: lint compiles folder by folder, so a clash with a partner it was not asked about would go
+ * unseen. A linted folder with the id of a partner under `root` stands for it (a copy being edited), as
+ * in `waybill test`. Only the linted folders' own partner.yaml files get diagnostics.
+ */
+export function duplicateIsaDiagnostics(folders: readonly { dir: string; config?: PartnerConfig }[], root: string): Diagnostic[] {
+  const served = (dir: string) => !basename(dir).startsWith('_'); // templates are never matched
+  const linted = folders.filter((f) => served(f.dir) && f.config).map((f) => ({ dir: resolve(f.dir), config: f.config! }));
+  const ids = new Set(linted.map((f) => f.config.id));
+  const dirs = new Set(linted.map((f) => f.dir));
+  const others = partnerDirs(root).map((d) => resolve(d)).filter((d) => served(d) && !dirs.has(d))
+    .flatMap((dir) => {
+      const config = loadPartner(dir).config;
+      return config && !ids.has(config.id) ? [{ dir, config }] : [];
+    });
+  const claims = new IsaClaims();
+  const all: Diagnostic[] = [];
+  for (const p of [...linted, ...others]) claims.claim(p.config.id, p.dir, p.config, all);
+  const files = new Set(linted.map((f) => join(f.dir, 'partner.yaml')));
+  return all.filter((d) => files.has(d.file));
+}
+
 export class PartnerRegistry {
   private readonly partners = new Map<string, CompiledPartner>();
   /** "qualifier/id" of every ISA sender we know -> partner id. */
   private readonly byIsa = new Map<string, string>();
   /** The same for partners whose folder has errors: their interchanges are not a stranger's. */
   private readonly brokenByIsa = new Map<string, string>();
+  /** Every claim, working or broken partner: an id two partners claim identifies neither. */
+  private readonly claims = new IsaClaims();
 
   static load(root: string): { registry: PartnerRegistry; diagnostics: Diagnostic[] } {
     const registry = new PartnerRegistry();
@@ -140,29 +246,25 @@ export class PartnerRegistry {
       diagnostics.push(...d);
       if (basename(dir).startsWith('_')) continue;
       if (partner) registry.add(partner, diagnostics);
-      else if (config) registry.addBroken(config);
+      else if (config) registry.addBroken(config, diagnostics, dir);
     }
     return { registry, diagnostics };
   }
 
-  /** Remembers the ISA ids of a partner that failed to compile (see identifyX12). */
-  addBroken(config: PartnerConfig): void {
-    if (!config.x12) return;
-    for (const isa of [config.x12.isa, ...config.x12.aliases]) this.brokenByIsa.set(`${isa.qualifier}/${isa.id}`, config.id);
+  /**
+   * Remembers the ISA ids of a partner that failed to compile (see identifyX12). With its folder, a clash
+   * of its ids with another partner's is reported into `diagnostics`.
+   */
+  addBroken(config: PartnerConfig, diagnostics: Diagnostic[] = [], dir?: string): void {
+    this.claims.claim(config.id, dir, config, diagnostics);
+    for (const { key } of isaClaims(config)) this.brokenByIsa.set(key, config.id);
   }
 
+  /** Adds a compiled partner; an ISA id another partner claims too is reported into `diagnostics`. */
   add(p: CompiledPartner, diagnostics: Diagnostic[] = []): void {
     this.partners.set(p.id, p);
-    if (!p.config.x12) return;
-    for (const isa of [p.config.x12.isa, ...p.config.x12.aliases]) {
-      const key = `${isa.qualifier}/${isa.id}`;
-      const other = this.byIsa.get(key);
-      if (other && other !== p.id) {
-        diagnostics.push({ code: 'PARTNER_DUPLICATE_ISA', severity: 'error', message: `ISA id ${key} is claimed by both '${other}' and '${p.id}'`,
-          file: join(p.dir, 'partner.yaml'), line: 1, column: 1 });
-      }
-      this.byIsa.set(key, p.id);
-    }
+    this.claims.claim(p.id, p.dir, p.config, diagnostics);
+    for (const { key } of isaClaims(p.config)) this.byIsa.set(key, p.id);
   }
 
   get(id: string): CompiledPartner | undefined {
@@ -181,6 +283,11 @@ export class PartnerRegistry {
   identifyX12(isa: InterchangeHeader, gs?: GroupHeader | null): { partner: CompiledPartner } | { code: 'PARTNER_UNKNOWN_SENDER'; message: string } {
     const key = `${isa.senderQualifier}/${isa.senderId}`;
     const gsSeen = gs ? gs.senderId.trim() : undefined;
+    // Not a guess between partners: their events would carry the wrong partner, their acks go to the wrong one.
+    const rivals = this.claims.ambiguous(key);
+    if (rivals) {
+      return { code: 'PARTNER_UNKNOWN_SENDER', message: `ISA ${key} is claimed by partners ${rivals.map((r) => `'${r}'`).join(' and ')} (PARTNER_DUPLICATE_ISA): the interchange is not given to either; keep the id in one partner.yaml only (run waybill lint)` };
+    }
     const id = this.byIsa.get(key);
     const partner = id ? this.partners.get(id) : undefined;
     if (partner) {

@@ -1,6 +1,7 @@
 // YAML with positions: analysts' files are parsed once, and every later diagnostic can point back at
 // the line and column of the key or value it is about.
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type YAMLError } from 'yaml';
 import type { Diagnostic } from './diagnostics.js';
 
@@ -11,6 +12,24 @@ export interface Position {
   column: number;
 }
 
+/**
+ * Why `file` is no file YamlSource.load can read, or null when it is a regular file (or a link to one).
+ * Checked before reading because a folder throws EISDIR, and a FIFO would block the read forever.
+ */
+export function notAFile(file: string): string | null {
+  let st;
+  try {
+    st = statSync(file, { throwIfNoEntry: false });
+  } catch (err) {
+    return `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`; // ELOOP, EACCES on a parent
+  }
+  if (st?.isFile()) return null;
+  if (st?.isDirectory()) return 'is a folder, not a file';
+  if (st) return 'is not a regular file (a FIFO, socket or device)';
+  if (lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink()) return `is a symbolic link to '${readlinkSync(file)}', which does not exist`;
+  return 'does not exist';
+}
+
 export class YamlSource {
   readonly value: unknown;
   readonly diagnostics: Diagnostic[] = [];
@@ -19,7 +38,13 @@ export class YamlSource {
     readonly file: string,
     private readonly doc: Document.Parsed,
     private readonly lines: LineCounter,
+    unreadable?: Diagnostic,
   ) {
+    if (unreadable) {
+      this.diagnostics.push(unreadable);
+      this.value = undefined;
+      return;
+    }
     for (const e of doc.errors) this.diagnostics.push(this.parserDiagnostic(e, 'YAML_SYNTAX', 'error'));
     for (const w of doc.warnings) this.diagnostics.push(this.parserDiagnostic(w, 'YAML_WARNING', 'warning'));
     // Duplicate keys are errors in YAML 1.2 and `yaml` reports them; aliases are bounded to stop "billion laughs".
@@ -56,8 +81,26 @@ export class YamlSource {
     return new YamlSource(file, doc, lines);
   }
 
-  static load(file: string): YamlSource {
-    return YamlSource.parse(readFileSync(file, 'utf8'), file);
+  /**
+   * Reads and parses `file`. A path that is no readable file (a folder, a broken symbolic link, a FIFO,
+   * no permission) is an analyst's mistake, not a crash: the source then has no value and one error,
+   * `code` at 1:1 of that path (callers name the code of what the file should have been: TABLE_INVALID,
+   * PARTNER_FILE_MISSING, ...).
+   */
+  static load(file: string, code = 'YAML_FILE_UNREADABLE'): YamlSource {
+    let why = notAFile(file);
+    let text = '';
+    if (why === null) {
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (err) {
+        why = `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+      }
+    }
+    if (why === null) return YamlSource.parse(text, file);
+    const lines = new LineCounter();
+    const failure: Diagnostic = { code, severity: 'error', message: `'${basename(file)}' ${why}, where a YAML file is expected (replace it with the file, or remove it)`, file, line: 1, column: 1 };
+    return new YamlSource(file, parseDocument('', { lineCounter: lines }), lines, failure);
   }
 
   private nodeAt(path: YamlPath): Node | null {

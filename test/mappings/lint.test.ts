@@ -1,5 +1,5 @@
 // `waybill lint` on a partners folder with deliberate mistakes, through the real CLI in a child process.
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,4 +140,49 @@ describe('waybill lint', () => {
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/CLI_FILE_NOT_FOUND/);
   });
+});
+
+// Problems that only show across partners, or in a path that is no file: through the real CLI, on copies
+// of prairie-line in a partners root of their own.
+describe('waybill lint: duplicate ISA ids and paths that are no files', () => {
+  let base: string;
+  const clash = (self: string, other: string) =>
+    `partners/${self}/partner.yaml:8:31 PARTNER_DUPLICATE_ISA ISA id 02/PRLF of partner '${self}' is also claimed by partner '${other}': interchanges from it are refused, as neither partner can be told from the other, until only one partner.yaml has it`;
+
+  beforeAll(() => {
+    base = mkdtempSync(join(tmpdir(), 'waybill-lint-dup-'));
+    symlinkSync(join(repoRoot, 'node_modules'), join(base, 'node_modules'), 'dir');
+    for (const id of ['prairie-line', 'pl2']) cpSync(join(repoRoot, 'partners/prairie-line'), join(base, 'partners', id), { recursive: true });
+    const pl2 = join(base, 'partners/pl2/partner.yaml');
+    writeFileSync(pl2, readFileSync(pl2, 'utf8').replace('id: prairie-line', 'id: pl2'));
+  });
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+  it('two partners with one ISA id: PARTNER_DUPLICATE_ISA at the id, for the whole root and for one of the folders', async () => {
+    const all = await waybill(['lint', '--partners', 'partners'], { cwd: base });
+    expect(all.stdout.trim().split('\n')).toEqual([clash('pl2', 'prairie-line'), clash('prairie-line', 'pl2')]);
+    expect(all.status).toBe(1);
+    const one = await waybill(['lint', 'partners/prairie-line', '--partners', 'partners'], { cwd: base });
+    expect(one.stdout.trim().split('\n')).toEqual([clash('prairie-line', 'pl2')]);
+    expect(one.status).toBe(1);
+  }, 60_000);
+
+  it('a mapping path naming a folder, and a folder or broken link among the tables: coded diagnostics, exit 1, no crash', async () => {
+    const dir = join(base, 'partners-bad');
+    cpSync(join(repoRoot, 'partners/prairie-line'), join(dir, 'prairie-line'), { recursive: true });
+    cpSync(join(repoRoot, 'partners/sangamon-valley'), join(dir, 'sangamon-valley'), { recursive: true });
+    const yaml = join(dir, 'prairie-line/partner.yaml');
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('mapping: mappings/210-invoice.yaml', 'mapping: mappings/'));
+    mkdirSync(join(dir, 'prairie-line/tables/dir.yaml'));
+    symlinkSync('/nonexistent-waybill-target', join(dir, 'prairie-line/tables/broken.yaml'));
+    const r = await waybill(['lint', '--partners', 'partners-bad'], { cwd: base });
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      "partners-bad/prairie-line/partner.yaml:22:14 PARTNER_MAPPING_MISSING mapping file 'mappings/' is a folder, not a file; name one of its files (mappings/210-invoice.yaml, mappings/214-status.yaml)",
+      "partners-bad/prairie-line/tables/broken.yaml:1:1 TABLE_INVALID 'broken.yaml' is a symbolic link to '/nonexistent-waybill-target', which does not exist, where a YAML file is expected (replace it with the file, or remove it)",
+      "partners-bad/prairie-line/tables/dir.yaml:1:1 TABLE_INVALID 'dir.yaml' is a folder, not a file, where a YAML file is expected (replace it with the file, or remove it)",
+    ]);
+    expect(r.stderr).toContain('lint: 2 partner(s), 3 error(s), 0 warning(s)');
+    expect(r.status).toBe(1);
+  }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { compilePartner } from '../../mappings/registry.js';
+import { compilePartner, duplicateIsaDiagnostics } from '../../mappings/registry.js';
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from '../../mappings/diagnostics.js';
 import { partnerDirs } from '../../mappings/partner-config.js';
 import { sharedTables } from '../../mappings/tables.js';
@@ -33,7 +33,10 @@ export async function lintCommand(paths: string[], flags: LintFlags): Promise<nu
   const targets = paths.length ? paths : [flags.partners];
   const folders = [...new Set(targets.flatMap((t) => partnerFoldersFor(t, flags.partners)))];
   const diagnostics: Diagnostic[] = [...sharedTables().diagnostics];
-  for (const dir of folders) diagnostics.push(...compilePartner(dir).diagnostics);
+  const compiled = folders.map((dir) => ({ dir, ...compilePartner(dir) }));
+  for (const c of compiled) diagnostics.push(...c.diagnostics);
+  // Each folder compiles on its own; an ISA id it shares with another partner only shows across them.
+  diagnostics.push(...duplicateIsaDiagnostics(compiled, flags.partners));
   // Shared-table findings are reported once, not once per partner.
   const seen = new Set<string>();
   const unique = sortDiagnostics(diagnostics).filter((d) => {

@@ -1,0 +1,131 @@
+// Partner folders with a path that is no file where YAML is expected (a folder, a broken link), and two
+// partners claiming one ISA id: coded diagnostics at the position that names the problem, never a throw,
+// and the other partners unaffected.
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Diagnostic } from '../../src/mappings/diagnostics.js';
+import { partnerDirs } from '../../src/mappings/partner-config.js';
+import { runPartnerTests } from '../../src/mappings/partner-tests.js';
+import { compilePartner, duplicateIsaDiagnostics, PartnerRegistry } from '../../src/mappings/registry.js';
+import { YamlSource } from '../../src/mappings/yaml-source.js';
+import type { InterchangeHeader } from '../../src/translators/x12/model.js';
+import { repoRoot } from '../helpers/cli.js';
+
+let root: string;
+let pl: string;
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'wb-partner-files-'));
+  for (const id of ['prairie-line', 'sangamon-valley']) cpSync(join(repoRoot, 'partners', id), join(root, id), { recursive: true });
+  pl = join(root, 'prairie-line');
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+const brief = (ds: Diagnostic[]) => ds.filter((d) => d.severity === 'error').sort((a, b) => a.file.localeCompare(b.file)).map((d) => `${d.file.slice(root.length + 1)}:${d.line}:${d.column} ${d.code} ${d.message}`);
+
+function edit(file: string, from: string, to: string): void {
+  const text = readFileSync(file, 'utf8');
+  expect(text).toContain(from);
+  writeFileSync(file, text.replace(from, to));
+}
+
+/** Just the sender fields identifyX12 reads. */
+const fromIsa = (qualifier: string, id: string) => ({ senderQualifier: qualifier, senderId: id }) as unknown as InterchangeHeader;
+
+describe('a path that is no file where YAML is expected', () => {
+  it('YamlSource.load gives a diagnostic with the caller\'s code, not a throw', () => {
+    const folder = join(root, 'folder.yaml');
+    mkdirSync(folder);
+    const src = YamlSource.load(folder);
+    expect(src.value).toBeUndefined();
+    expect(src.diagnostics).toEqual([{ code: 'YAML_FILE_UNREADABLE', severity: 'error', file: folder, line: 1, column: 1,
+      message: "'folder.yaml' is a folder, not a file, where a YAML file is expected (replace it with the file, or remove it)" }]);
+    const link = join(root, 'broken.yaml');
+    symlinkSync('/nonexistent-waybill-target', link);
+    expect(YamlSource.load(link, 'TABLE_INVALID').diagnostics).toMatchObject([{ code: 'TABLE_INVALID',
+      message: "'broken.yaml' is a symbolic link to '/nonexistent-waybill-target', which does not exist, where a YAML file is expected (replace it with the file, or remove it)" }]);
+  });
+
+  it('a mapping path naming a folder is PARTNER_MAPPING_MISSING at that mapping key; the other partners load', () => {
+    edit(join(pl, 'partner.yaml'), 'mapping: mappings/210-invoice.yaml', 'mapping: mappings/');
+    const { registry, diagnostics } = PartnerRegistry.load(root);
+    expect(brief(diagnostics)).toEqual([
+      "prairie-line/partner.yaml:22:14 PARTNER_MAPPING_MISSING mapping file 'mappings/' is a folder, not a file; name one of its files (mappings/210-invoice.yaml, mappings/214-status.yaml)",
+    ]);
+    expect(registry.list().map((p) => p.id)).toEqual(['sangamon-valley']);
+  });
+
+  it('a folder or a broken link among the tables is TABLE_INVALID at its path; so is a tables that is a file', () => {
+    mkdirSync(join(pl, 'tables/dir.yaml'));
+    symlinkSync('/nonexistent-waybill-target', join(pl, 'tables/broken.yaml'));
+    expect(brief(compilePartner(pl).diagnostics)).toEqual([
+      "prairie-line/tables/broken.yaml:1:1 TABLE_INVALID 'broken.yaml' is a symbolic link to '/nonexistent-waybill-target', which does not exist, where a YAML file is expected (replace it with the file, or remove it)",
+      "prairie-line/tables/dir.yaml:1:1 TABLE_INVALID 'dir.yaml' is a folder, not a file, where a YAML file is expected (replace it with the file, or remove it)",
+    ]);
+    const other = join(root, 'sangamon-valley');
+    rmSync(join(other, 'tables'), { recursive: true, force: true });
+    writeFileSync(join(other, 'tables'), '');
+    expect(brief(compilePartner(other).diagnostics).filter((l) => l.includes('TABLE_INVALID'))).toEqual([
+      "sangamon-valley/tables:1:1 TABLE_INVALID 'tables' is a file, not a folder; a partner's code tables go in a tables/ folder of *.yaml files",
+    ]);
+  });
+
+  it('a folder named partner.yaml is PARTNER_FILE_MISSING; a broken link among the partner folders is skipped', () => {
+    mkdirSync(join(root, 'odd/partner.yaml'), { recursive: true });
+    symlinkSync('/nonexistent-waybill-target', join(root, 'gone'));
+    expect(partnerDirs(root).map((d) => d.slice(root.length + 1))).toEqual(['odd', 'prairie-line', 'sangamon-valley']);
+    const { registry, diagnostics } = PartnerRegistry.load(root);
+    expect(brief(diagnostics)).toEqual([
+      "odd/partner.yaml:1:1 PARTNER_FILE_MISSING 'partner.yaml' is a folder, not a file, where a YAML file is expected (replace it with the file, or remove it)",
+    ]);
+    expect(registry.list().map((p) => p.id)).toEqual(['prairie-line', 'sangamon-valley']);
+  });
+
+  it('a folder or broken link among the test cases fails that case with a diagnostic; the other cases run', async () => {
+    mkdirSync(join(pl, 'tests/dir.yaml'));
+    symlinkSync('/nonexistent-waybill-target', join(pl, 'tests/broken.yaml'));
+    const results = await runPartnerTests(root, [pl]);
+    expect(results.filter((r) => r.ok).length).toBeGreaterThan(0);
+    const bad = results.filter((r) => !r.ok).map((r) => [r.file.slice(root.length + 1), r.diffs.join('\n')]);
+    expect(bad).toEqual([
+      ['prairie-line/tests/broken.yaml', expect.stringMatching(/tests\/broken\.yaml:1:1 YAML_FILE_UNREADABLE 'broken\.yaml' is a symbolic link/)],
+      ['prairie-line/tests/dir.yaml', expect.stringMatching(/tests\/dir\.yaml:1:1 YAML_FILE_UNREADABLE 'dir\.yaml' is a folder, not a file/)],
+    ]);
+  });
+});
+
+describe('two partners with one ISA sender id', () => {
+  beforeEach(() => {
+    cpSync(pl, join(root, 'pl2'), { recursive: true });
+    edit(join(root, 'pl2/partner.yaml'), 'id: prairie-line', 'id: pl2');
+  });
+
+  const clash = (self: string, other: string) =>
+    `${self}/partner.yaml:8:31 PARTNER_DUPLICATE_ISA ISA id 02/PRLF of partner '${self}' is also claimed by partner '${other}': interchanges from it are refused, as neither partner can be told from the other, until only one partner.yaml has it`;
+
+  it('the registry reports it at the id in both partner.yaml files and identifies neither', () => {
+    const { registry, diagnostics } = PartnerRegistry.load(root);
+    expect(brief(diagnostics)).toEqual([clash('pl2', 'prairie-line'), clash('prairie-line', 'pl2')]);
+    const who = registry.identifyX12(fromIsa('02', 'PRLF'));
+    expect(who).toEqual({ code: 'PARTNER_UNKNOWN_SENDER',
+      message: "ISA 02/PRLF is claimed by partners 'pl2' and 'prairie-line' (PARTNER_DUPLICATE_ISA): the interchange is not given to either; keep the id in one partner.yaml only (run waybill lint)" });
+  });
+
+  it('an alias clashing with a broken partner\'s id counts too', () => {
+    edit(join(root, 'pl2/partner.yaml'), 'isa: { qualifier: "02", id: PRLF }', 'isa: { qualifier: "02", id: PL2X }\n  aliases: [{ qualifier: "02", id: PRLF }]');
+    edit(join(pl, 'partner.yaml'), 'mapping: mappings/210-invoice.yaml', 'mapping: mappings/nope.yaml');
+    const { registry, diagnostics } = PartnerRegistry.load(root);
+    expect(brief(diagnostics).filter((l) => l.includes('PARTNER_DUPLICATE_ISA')).map((l) => l.split(' ')[0])).toEqual(['pl2/partner.yaml:9:36', 'prairie-line/partner.yaml:8:31']);
+    expect(registry.identifyX12(fromIsa('02', 'PRLF'))).toMatchObject({ code: 'PARTNER_UNKNOWN_SENDER', message: expect.stringContaining("claimed by partners 'pl2' and 'prairie-line'") });
+    expect(registry.identifyX12(fromIsa('02', 'PL2X'))).toMatchObject({ partner: { id: 'pl2' } });
+  });
+
+  it('lint\'s cross-partner check reports it for a folder linted alone, and not for a copy of the same partner', () => {
+    const compiled = compilePartner(pl);
+    expect(brief(duplicateIsaDiagnostics([{ dir: pl, config: compiled.config }], root))).toEqual([clash('prairie-line', 'pl2')]);
+    rmSync(join(root, 'pl2'), { recursive: true });
+    expect(duplicateIsaDiagnostics([{ dir: join(repoRoot, 'partners/prairie-line'), config: compiled.config }], root)).toEqual([]);
+  });
+});
