@@ -598,6 +598,27 @@ function fileHead(path: string): Buffer {
   }
 }
 
+const BLANK = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]);
+
+/**
+ * Whether the file holds nothing but whitespace (after a UTF-8 BOM). Such a file is sniffed as CSV and
+ * would fail as a CSV without partner or mapping, which says nothing about what is wrong. Stops at the
+ * first other byte, so a real file costs one small read.
+ */
+export function isBlankFile(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    for (let n = readSync(fd, buf, 0, buf.length, null), first = true; n > 0; n = readSync(fd, buf, 0, buf.length, null), first = false) {
+      const bom = first && n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
+      for (let i = bom ? 3 : 0; i < n; i++) if (!BLANK.has(buf[i])) return false;
+    }
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** binaryKind of a file on disk. */
 export function binaryFileKind(path: string): string | null {
   return binaryKind(fileHead(path));

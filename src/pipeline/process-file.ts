@@ -5,12 +5,11 @@
 // acknowledgments are committed together, so exactly one acknowledgment exists per interchange.
 
 import { hash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileRecord, InterchangeSeen, NewOutboundDocument, OutboxEvent, UnitBatch, UnitRecord, LedgerError } from '../ledger/ledger.js';
 import type { CompiledPartner, PartnerRegistry } from '../mappings/registry.js';
 import {
-  binaryFileKind, envelopeUnit, fileIssueUnit, headerRejection, rejectedWithGroup, sniffFileFormat, translateCsv, translateTransaction, translateXmlFile,
+  binaryFileKind, envelopeUnit, isBlankFile, fileIssueUnit, headerRejection, rejectedWithGroup, sniffFileFormat, translateCsv, translateTransaction, translateXmlFile,
   type CanonicalEvent, type TranslateOptions, type TranslatedUnit, type TranslationError,
 } from '../mappings/translate.js';
 import { translateTa1 } from '../mappings/functional-ack.js';
@@ -167,26 +166,6 @@ async function finish(ctx: PipelineContext, fileId: string, state: 'translated' 
   await ctx.ledger.finishFile(fileId, state, acks, errors.length > 0 ? errors : undefined);
 }
 
-const BLANK = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]);
-
-/**
- * Whether the file holds nothing but whitespace (after a UTF-8 BOM). Such a file is sniffed as CSV and
- * would fail as a CSV without partner or mapping, which says nothing about what is wrong. Stops at the
- * first other byte, so a real file costs one small read.
- */
-function isBlankFile(path: string): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(64 * 1024);
-    for (let n = readSync(fd, buf, 0, buf.length, null), first = true; n > 0; n = readSync(fd, buf, 0, buf.length, null), first = false) {
-      const bom = first && n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
-      for (let i = bom ? 3 : 0; i < n; i++) if (!BLANK.has(buf[i])) return false;
-    }
-    return true;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 export async function processFile(ctx: PipelineContext, fileId: string): Promise<ProcessResult> {
   const file = await ctx.ledger.getFile(fileId);

@@ -1,7 +1,7 @@
 // `waybill translate`: what it prints for X12, CSV and XML, in text and --json, checked against the
 // translator itself. The output is streamed (each unit as it is translated; --json's unit summaries wait
 // in a temporary file), and --json must still be exactly the document JSON.stringify(_, null, 2) prints.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +120,56 @@ describe('waybill translate', () => {
     expect(p.status).toBe(1);
     expect(p.stdout).toContain(`${pdf}:1:1 error PIPELINE_NOT_TEXT the file is a PDF document, not X12, CSV or XML text`);
   });
+
+  it('an empty or whitespace-only file is one rejected file unit PIPELINE_EMPTY_FILE, exit 1, with or without --partner', async () => {
+    const empty = join(dir, 'empty.xml');
+    writeFileSync(empty, '');
+    const blank = join(dir, 'blank.edi');
+    writeFileSync(blank, '\ufeff  \r\n\n\t');
+    const unit = { label: 'file', line: 1, status: 'rejected', events: 0, errors: [
+      { code: 'PIPELINE_EMPTY_FILE', severity: 'error', message: 'the file is empty or holds only whitespace', line: 1, column: 1 }] };
+    for (const [file, partner] of [[empty, 'sangamon-valley'], [empty, undefined], [blank, undefined], [blank, 'prairie-line']] as const) {
+      const r = await waybill(['translate', file, '--json', '--partners', partners, ...(partner ? ['--partner', partner] : [])]);
+      expect(r.status, `${file} ${partner}`).toBe(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({ events: [], valid: false, units: [partner ? { ...unit, partner } : unit] });
+    }
+    const text = await waybill(['translate', blank, '--partners', partners]);
+    expect(text.stdout).toBe(`BAD file  line 1  rejected  0 event(s)\n    ${blank}:1:1 error PIPELINE_EMPTY_FILE the file is empty or holds only whitespace\n`);
+  }, 60_000);
+
+  it('an ISA id two partners claim: the interchange is refused naming both, the clash printed on stderr', async () => {
+    const root = join(dir, 'dup-partners');
+    for (const id of ['prairie-line', 'pl2']) cpSync(join(partners, 'prairie-line'), join(root, id), { recursive: true });
+    const pl2 = join(root, 'pl2/partner.yaml');
+    writeFileSync(pl2, readFileSync(pl2, 'utf8').replace('id: prairie-line', 'id: pl2'));
+    const sample = join(partners, 'prairie-line/samples/214-multi-status.edi');
+    const r = await waybill(['translate', sample, '--json', '--partners', root, '--received-at', receivedAt]);
+    expect(r.status).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.events).toEqual([]);
+    expect(doc.units).toMatchObject([{ status: 'unidentified', errors: [{ code: 'PARTNER_UNKNOWN_SENDER',
+      message: "ISA 02/PRLF is claimed by partners 'pl2' and 'prairie-line' (PARTNER_DUPLICATE_ISA): the interchange is not given to either; keep the id in one partner.yaml only (run waybill lint)" }] }]);
+    expect(r.stderr.split('\n').filter((l) => l.includes('PARTNER_DUPLICATE_ISA')).map((l) => l.split(' ')[0])).toEqual([
+      `${join(root, 'prairie-line/partner.yaml')}:8:31`, `${join(root, 'pl2/partner.yaml')}:8:31`,
+    ]);
+    // Naming the partner is choosing it: translated as that partner, with its side of the clash on stderr.
+    const forced = await waybill(['translate', sample, '--json', '--partner', 'pl2', '--partners', root, '--received-at', receivedAt]);
+    expect(forced.status).toBe(0);
+    expect(JSON.parse(forced.stdout).units.map((u: { partner: string }) => u.partner)).toEqual(['pl2']);
+    expect(forced.stderr).toMatch(/pl2\/partner\.yaml:8:31 PARTNER_DUPLICATE_ISA /);
+    expect(forced.stderr).not.toMatch(/prairie-line\/partner\.yaml/);
+  }, 60_000);
+
+  it('a partner whose mapping path is a folder: its interchanges are unidentified (configuration errors), no crash', async () => {
+    const root = join(dir, 'folder-mapping');
+    cpSync(join(partners, 'prairie-line'), join(root, 'prairie-line'), { recursive: true });
+    const yaml = join(root, 'prairie-line/partner.yaml');
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('mapping: mappings/210-invoice.yaml', 'mapping: mappings/'));
+    const r = await waybill(['translate', join(partners, 'prairie-line/samples/214-multi-status.edi'), '--partners', root, '--received-at', receivedAt]);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("PARTNER_UNKNOWN_SENDER ISA 02/PRLF is partner 'prairie-line', which has configuration errors (run waybill lint)");
+  }, 60_000);
 
   it('--received-at with an offset other than Z is taken as given', async () => {
     const r = await waybill(['translate', badTx, '--json', '--partners', partners, '--received-at', '2024-02-01T06:30:00+05:30']);

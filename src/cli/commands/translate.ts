@@ -1,9 +1,9 @@
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { Timestamp } from '../../canonical/index.js';
 import { PartnerRegistry } from '../../mappings/registry.js';
-import { formatDiagnostic } from '../../mappings/diagnostics.js';
+import { formatDiagnostic, type Diagnostic } from '../../mappings/diagnostics.js';
 import { translateX12InWorkers } from '../../mappings/parallel.js';
-import { binaryFileKind, fileIdOf, sniffFileFormat, translateCsv, translateX12Batches, translateXmlFile, type CanonicalEvent, type TranslatedUnit } from '../../mappings/translate.js';
+import { binaryFileKind, fileIdOf, isBlankFile, sniffFileFormat, translateCsv, translateX12Batches, translateXmlFile, type CanonicalEvent, type TranslatedUnit, type TranslationError } from '../../mappings/translate.js';
 import { didYouMean } from '../../mappings/diagnostics.js';
 import { CliError } from '../cli-error.js';
 import { requireReadableFile } from '../files.js';
@@ -15,6 +15,26 @@ export interface TranslateFlags {
   json?: boolean;
   receivedAt?: string;
   workers?: string;
+}
+
+
+/**
+ * Why the whole file is refused before any partner or mapping is asked (binary, or empty), as the
+ * gateway's pipeline refuses it; null for a file to translate.
+ */
+function wholeFileRejection(file: string, format: string): TranslationError | null {
+  const binary = binaryFileKind(file);
+  if (binary !== null) return { code: 'PIPELINE_NOT_TEXT', severity: 'error', message: `the file is ${binary}, not X12, CSV or XML text`, line: 1, column: 1 };
+  if (format === 'csv' && isBlankFile(file)) return { code: 'PIPELINE_EMPTY_FILE', severity: 'error', message: 'the file is empty or holds only whitespace', line: 1, column: 1 };
+  return null;
+}
+
+/**
+ * The configuration errors that decide who sent an X12 file: ISA ids two partners claim
+ * (PARTNER_DUPLICATE_ISA), whose interchanges the registry refuses. With --partner, only that partner's.
+ */
+function senderConfigErrors(diagnostics: readonly Diagnostic[], partnerDir: string | undefined): Diagnostic[] {
+  return diagnostics.filter((d) => d.code === 'PARTNER_DUPLICATE_ISA' && (partnerDir === undefined || resolve(dirname(d.file)) === partnerDir));
 }
 
 /**
@@ -45,17 +65,20 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
   const receivedAt = flags.receivedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const opts = { partner: flags.partner, fileId: await fileIdOf(file), fileName: basename(file), receivedAt };
   const format = sniffFileFormat(file);
-  const binary = binaryFileKind(file);
-  if (binary !== null) {
+  const rejection = wholeFileRejection(file, format);
+  if (rejection !== null) {
     // Bad data, not a bad command line: a rejected file unit, exit 1, as the gateway records it.
-    const report = new TranslateReport(file, 'binary', flags.json === true);
+    const report = new TranslateReport(file, rejection.code === 'PIPELINE_NOT_TEXT' ? 'binary' : format, flags.json === true);
     try {
-      report.unit({ format, partner: flags.partner, label: 'file', line: 1, status: 'rejected',
-        errors: [{ code: 'PIPELINE_NOT_TEXT', severity: 'error', message: `the file is ${binary}, not X12, CSV or XML text`, line: 1, column: 1 }] }, []);
+      report.unit({ format, partner: flags.partner, label: 'file', line: 1, status: 'rejected', errors: [rejection] }, []);
       return report.finish();
     } finally {
       report.dispose();
     }
+  }
+  if (format === 'x12') {
+    const forced = flags.partner ? registry.get(flags.partner)?.dir : undefined;
+    for (const d of senderConfigErrors(diagnostics, forced && resolve(forced))) process.stderr.write(`${formatDiagnostic(d)}\n`);
   }
   if (format !== 'x12' && !flags.partner) {
     // CSV is what a file is taken for when it is neither X12 nor XML: say so, or a stray file (or
