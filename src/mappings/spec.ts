@@ -683,6 +683,7 @@ export class SpecCompiler<C> {
     if ('path' in raw) {
       const ev = this.compileSpec(raw.path, [...at, 'path']);
       this.checkComparedValues(raw, ev, at);
+      this.checkNumbersWrittenAsCodes(raw, at);
       if ('equals' in raw) {
         const want = String(raw.equals);
         return (c, e) => ev(c, e) === want;
@@ -699,6 +700,20 @@ export class SpecCompiler<C> {
     }
     this.diag('MAP_SPEC_INVALID', 'empty condition', at);
     return () => false;
+  }
+
+  /**
+   * `equals: 035` is the number 35 to YAML, so the comparison would look for '35' and never hold for the
+   * code 035: refused at compile time, with the quoted value to write.
+   */
+  private checkNumbersWrittenAsCodes(raw: Record<string, unknown>, at: YamlPath): void {
+    const places: YamlPath[] = 'equals' in raw ? [[...at, 'equals']] : Array.isArray(raw.in) ? raw.in.map((_, i) => [...at, 'in', i]) : [];
+    for (const place of places) {
+      const written = this.src.numberWrittenAs(place);
+      if (written === null) continue;
+      this.diag('MAP_SPEC_INVALID', `${written} is read as the number ${Number(written)}, so the condition would compare with '${Number(written)}', never '${written}': quote it`,
+        place, { suggestion: `'${written}'` });
+    }
   }
 
   /**

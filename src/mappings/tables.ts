@@ -73,6 +73,13 @@ export class CodeTables {
     const positions = new Map(existing?.positions.values ?? []);
     const at = (path: string[]): TablePosition => ({ file, ...src.position(path) });
     for (const [k, v] of Object.entries(parsed.data.values)) {
+      // `090: detention` is the number 90 to YAML: the code 090 would never be found.
+      const written = src.numberWrittenAs(['values', k], { key: true });
+      if (written !== null) {
+        diags.push(src.diagnostic('TABLE_INVALID', `${written} is read as the number ${k}, so code '${written}' would never be found: quote it`,
+          ['values', k], { key: true, suggestion: `'${written}'` }));
+        continue;
+      }
       values.set(k, String(v));
       positions.set(k, at(['values', k]));
     }

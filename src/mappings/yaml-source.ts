@@ -118,6 +118,19 @@ export class YamlSource {
     return (node as Node) ?? null;
   }
 
+  /**
+   * The text of a plain (unquoted) scalar that YAML reads as a number other than the one its text shows
+   * to someone who means a code: `035` is 35, `090` is 90, `1.50` is 1.5, `1e3` is 1000. Null for any
+   * other node (a quoted string, a number written as itself such as 400). Codes compared or looked up as
+   * such numbers never match what a file holds.
+   */
+  numberWrittenAs(path: YamlPath, opts: { key?: boolean } = {}): string | null {
+    const node = opts.key ? this.keyNodeAt(path) : this.nodeAt(path);
+    if (!isScalar(node) || typeof node.value !== 'number' || node.type !== 'PLAIN') return null;
+    const text = node.source;
+    return typeof text === 'string' && text !== String(node.value) ? text : null;
+  }
+
   private keyNodeAt(path: YamlPath): Node | null {
     if (path.length === 0) return null;
     const parent = this.nodeAt(path.slice(0, -1));

@@ -6,7 +6,7 @@ import { adapterForDocument } from '../../src/mappings/adapters.js';
 import { canonicalTarget, canonicalTypes } from '../../src/mappings/canonical-target.js';
 import { compileInbound } from '../../src/mappings/inbound.js';
 import { evaluatePlan, MappingFailure, SpecCompiler, type SourceAdapter, type Value } from '../../src/mappings/spec.js';
-import { sharedTables, type CodeTables } from '../../src/mappings/tables.js';
+import { CodeTables, sharedTables } from '../../src/mappings/tables.js';
 import type { X12Context } from '../../src/mappings/x12-adapter.js';
 import { evalLoops, parseX12Path } from '../../src/mappings/x12-path.js';
 import { YamlSource } from '../../src/mappings/yaml-source.js';
@@ -419,6 +419,33 @@ describe('compile-time diagnostics of value specs', () => {
       `8:${pos(yaml, 'uper').column} MAP_SPEC_INVALID ~upper`,
       `9:${pos(yaml, '"B10"').column} MAP_BAD_PATH`,
     ]);
+  });
+});
+
+describe('numbers YAML reads where a code is meant', () => {
+  it('equals: 035 or in: [090] is refused with the quoted value; 400 and quoted values are fine', () => {
+    const yaml = "fields:\n  a: { path: B10.01, when: { path: AT7.01, equals: 035 } }\n  b: { path: B10.01, when: { path: AT7.01, in: [X1, 090, '035', 400] } }\n";
+    const c = compile(yaml);
+    expect(c.diagnostics.map((d) => `${d.line}:${d.column} ${d.code}${d.suggestion ? ` ~${d.suggestion}` : ''}`)).toEqual([
+      `2:${pos(yaml, '035 }').column} MAP_SPEC_INVALID ~'035'`,
+      `3:${pos(yaml, '090,').column} MAP_SPEC_INVALID ~'090'`,
+    ]);
+    expect(c.diagnostics[0].message).toBe("035 is read as the number 35, so the condition would compare with '35', never '035': quote it");
+  });
+
+  it('a table key 090 is refused at the key (it would be the code 90); the others load', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wb-num-table-'));
+    try {
+      writeFileSync(join(dir, 'charges.yaml'), "values:\n  090: detention\n  '091': fuel\n  400: linehaul\n");
+      const t = new CodeTables();
+      const diags = t.loadFile(join(dir, 'charges.yaml'));
+      expect(diags.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}${d.suggestion ? ` ~${d.suggestion}` : ''}`)).toEqual([
+        "2:3 TABLE_INVALID 090 is read as the number 90, so code '090' would never be found: quote it ~'090'",
+      ]);
+      expect([...t.get('charges')!.values]).toEqual([['400', 'linehaul'], ['091', 'fuel']]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
