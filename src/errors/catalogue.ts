@@ -248,6 +248,7 @@ const entries = {
 
   // ---- partner configuration (partners/<id>: partner.yaml, code tables, test cases, any YAML file) ----
   PARTNER_FILE_MISSING: { severity: 'error', level: 'config', summary: 'a partner folder has no partner.yaml' },
+  PARTNER_MAPPING_UNUSED: { severity: 'warning', level: 'config', summary: "a mapping file in a partner's mappings/ folder is named by no entry of partner.yaml: it is neither used nor checked" },
   PARTNER_CONFIG_INVALID: { severity: 'error', level: 'config', summary: 'partner.yaml is not valid (unknown or missing keys, wrong values, unknown time zone, bad X12 delimiters)' },
   PARTNER_ID_MISMATCH: { severity: 'error', level: 'config', summary: 'the id in partner.yaml differs from the name of its folder' },
   PARTNER_TRANSPORT_INVALID: { severity: 'error', level: 'config', summary: "the transports block of partner.yaml (sftp, remote, outbound) is not valid" },

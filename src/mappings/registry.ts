@@ -96,8 +96,30 @@ export function compilePartner(dir: string): { partner: CompiledPartner | null; 
     if (mapping) outbound.push({ command: entry.command, format: entry.format, mapping });
   }
 
+  diagnostics.push(...unusedMappings(dir, [...config.inbound, ...config.outbound].map((e) => e.mapping)));
   if (hasErrorDiagnostics(diagnostics)) return { partner: null, config, diagnostics };
   return { partner: { id: config.id, dir, config, tables, inbound, outbound }, config, diagnostics };
+}
+
+/**
+ * Mapping files in the partner's mappings/ folder that no inbound or outbound entry names: never used, so
+ * never compiled either; an analyst who wrote one and linted it would otherwise be told all is well.
+ */
+function unusedMappings(dir: string, used: string[]): Diagnostic[] {
+  const folder = join(dir, 'mappings');
+  let names: string[];
+  try {
+    names = readdirSync(folder).filter((n) => /\.ya?ml$/.test(n)).sort();
+  } catch {
+    return [];
+  }
+  const named = new Set(used.map((m) => resolve(dir, m)));
+  // A reference that names no file (a typo, reported as PARTNER_MAPPING_MISSING) may mean one of these.
+  if ([...named].some((f) => notAFile(f) !== null)) return [];
+  return names.filter((n) => !named.has(resolve(folder, n))).map((n) => ({
+    code: 'PARTNER_MAPPING_UNUSED', severity: 'warning' as const, file: join(folder, n), line: 1, column: 1,
+    message: `no inbound or outbound entry of partner.yaml names mappings/${n}, so it is neither used nor checked`,
+  }));
 }
 
 /**

@@ -129,3 +129,16 @@ describe('two partners with one ISA sender id', () => {
     expect(duplicateIsaDiagnostics([{ dir: join(repoRoot, 'partners/prairie-line'), config: compiled.config }], root)).toEqual([]);
   });
 });
+
+describe('a mapping file no entry of partner.yaml names', () => {
+  it('is PARTNER_MAPPING_UNUSED (a warning): it is neither used nor checked, which lint used to keep quiet about', () => {
+    writeFileSync(join(pl, 'mappings/new.yaml'), 'source: x12/214\ntarget: shipment.status@1\nfields:\n  occurredAt: { date: AT9.05 }\n');
+    const { partner, diagnostics } = compilePartner(pl);
+    expect(partner).not.toBeNull();
+    expect(diagnostics.filter((d) => d.code === 'PARTNER_MAPPING_UNUSED').map((d) => `${d.file.slice(root.length + 1)}:${d.line}:${d.column} ${d.severity} ${d.message}`)).toEqual([
+      'prairie-line/mappings/new.yaml:1:1 warning no inbound or outbound entry of partner.yaml names mappings/new.yaml, so it is neither used nor checked',
+    ]);
+    // The mappings partner.yaml names are not reported.
+    expect(compilePartner(join(root, 'sangamon-valley')).diagnostics.filter((d) => d.code === 'PARTNER_MAPPING_UNUSED')).toEqual([]);
+  });
+});
