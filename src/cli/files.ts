@@ -18,3 +18,14 @@ export function requireReadableFile(path: string): void {
     throw new CliError('CLI_FILE_UNREADABLE', `permission denied: ${path}`);
   }
 }
+
+/** --partners must name a folder: otherwise every sender is "unknown" and every partner "invalid". */
+export function requirePartnersFolder(path: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new CliError('CLI_FILE_NOT_FOUND', `no partners folder ${path} (--partners)`);
+  }
+  if (!st.isDirectory()) throw new CliError('CLI_FILE_UNREADABLE', `--partners ${path} is a file, not a folder of partners`);
+}

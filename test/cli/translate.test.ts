@@ -171,6 +171,15 @@ describe('waybill translate', () => {
     expect(r.stdout).toContain("PARTNER_UNKNOWN_SENDER ISA 02/PRLF is partner 'prairie-line', which has configuration errors (run waybill lint)");
   }, 60_000);
 
+  it('a --partners that is no folder is a usage error (exit 2), for translate and render, not an unknown sender', async () => {
+    const t = await waybill(['translate', badTx, '--partners', join(dir, 'nope')]);
+    expect(t.status).toBe(2);
+    expect(t.stderr).toBe(`waybill: CLI_FILE_NOT_FOUND: no partners folder ${join(dir, 'nope')} (--partners)\n`);
+    const r = await waybill(['render', join(partners, 'granite-ridge/samples/204-original-BPL-88104217.json'), '--partner', 'granite-ridge', '--partners', badTx]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`waybill: CLI_FILE_UNREADABLE: --partners ${badTx} is a file, not a folder of partners\n`);
+  });
+
   it('--received-at with an offset other than Z is taken as given', async () => {
     const r = await waybill(['translate', badTx, '--json', '--partners', partners, '--received-at', '2024-02-01T06:30:00+05:30']);
     expect(r.status).toBe(1); // the file's second transaction is bad on purpose

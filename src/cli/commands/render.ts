@@ -8,7 +8,7 @@ import { MappingFailure } from '../../mappings/spec.js';
 import type { ErrorCode } from '../../errors/catalogue.js';
 import { parseControlFlag } from '../flags.js';
 import { CliError } from '../cli-error.js';
-import { requireReadableFile } from '../files.js';
+import { requirePartnersFolder, requireReadableFile } from '../files.js';
 
 export interface RenderFlags {
   partner: string;
@@ -25,6 +25,7 @@ function printError(code: ErrorCode, message: string): void {
 
 export async function renderCommand(file: string, flags: RenderFlags): Promise<number> {
   requireReadableFile(file);
+  requirePartnersFolder(flags.partners);
   // Checked before the command, so a bad flag is a usage error (2) whatever the file holds.
   const control = parseControlFlag(flags.control ?? '1');
   // parseEvent checks JSON syntax, the type and the type's schema, and never throws (an unknown type

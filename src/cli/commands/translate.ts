@@ -6,7 +6,7 @@ import { translateX12InWorkers } from '../../mappings/parallel.js';
 import { binaryFileKind, fileIdOf, isBlankFile, sniffFileFormat, translateCsv, translateX12Batches, translateXmlFile, type CanonicalEvent, type TranslatedUnit, type TranslationError } from '../../mappings/translate.js';
 import { didYouMean } from '../../mappings/diagnostics.js';
 import { CliError } from '../cli-error.js';
-import { requireReadableFile } from '../files.js';
+import { requirePartnersFolder, requireReadableFile } from '../files.js';
 import { Spool } from '../spool.js';
 
 export interface TranslateFlags {
@@ -49,6 +49,7 @@ function checkReceivedAt(value: string): void {
 
 export async function translateCommand(file: string, flags: TranslateFlags): Promise<number> {
   requireReadableFile(file);
+  requirePartnersFolder(flags.partners);
   const workers = Number(flags.workers ?? '1');
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new CliError('CLI_USAGE', `--workers takes a whole number from 1 to 64, not '${flags.workers}'`);
   if (flags.receivedAt !== undefined) checkReceivedAt(flags.receivedAt);
