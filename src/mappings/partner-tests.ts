@@ -17,7 +17,7 @@ import { parseJsonText } from './json-text.js';
 import { compilePartner, PartnerRegistry, type CompiledPartner } from './registry.js';
 import { MappingFailure } from './spec.js';
 import { sniffFormat, translateCsv, translateX12, translateXml, type TranslatedUnit } from './translate.js';
-import { YamlSource } from './yaml-source.js';
+import { notAFile, YamlSource } from './yaml-source.js';
 import { zodDiagnostics } from './zod-diagnostics.js';
 
 const caseSchema = z.strictObject({
@@ -372,7 +372,7 @@ function rewriteInline(run: CaseRun): void {
 
 /** The case and its YAML (for positions), or null when its file is not a valid case (the problems are then in the result). */
 function readCase(testFile: string, result: PartnerTestResult): { tc: z.infer<typeof caseSchema>; src: YamlSource } | null {
-  const src = YamlSource.load(testFile);
+  const src = YamlSource.load(testFile, 'TEST_CASE_INVALID');
   // After a YAML syntax error the value is unusable: report the syntax error alone, not what it hid.
   const problems = src.diagnostics.some((d) => d.severity === 'error') ? [...src.diagnostics] : [...src.diagnostics, ...zodDiagnostics(src, caseSchema, 'TEST_CASE_INVALID')];
   const parsed = caseSchema.safeParse(src.value ?? {});
@@ -387,7 +387,10 @@ function readCase(testFile: string, result: PartnerTestResult): { tc: z.infer<ty
 function missingFile(src: YamlSource, key: 'input' | 'command', name: string): CaseFileError {
   const dir = dirname(resolve(dirname(src.file), name));
   const near = existsSync(dir) ? readdirSync(dir).map((f) => join(dirname(name), f).replace(/\\/g, '/')) : [];
-  return new CaseFileError(src.diagnostic('TEST_CASE_INVALID', `${key} file '${name}' does not exist`, [key], { suggestion: didYouMean(name, near) }));
+  // A folder, a broken link, ...: said as such (reading it failed later with a bare EISDIR).
+  const why = existsSync(resolve(dirname(src.file), name)) ? notAFile(resolve(dirname(src.file), name)) ?? 'cannot be read' : 'does not exist';
+  return new CaseFileError(src.diagnostic('TEST_CASE_INVALID', `${key} file '${name}' ${why}`, [key],
+    { suggestion: why === 'does not exist' ? didYouMean(name, near) : undefined }));
 }
 
 /** `format` chooses an outbound route; an inbound sample's format is read from the file itself. */
@@ -429,7 +432,7 @@ async function runCase(testFile: string, partner: CompiledPartner, registry: Par
     if (tc.input !== undefined) {
       if (tc.format !== undefined) throw formatOnInbound(src);
       const input = rel(tc.input);
-      if (!existsSync(input)) throw missingFile(src, 'input', tc.input);
+      if (notAFile(input) !== null) throw missingFile(src, 'input', tc.input);
       const units = await translateSample(input, registry, partner, tc.now);
       compareErrors(run, units, tc.expect.errors);
       const eventsJson = `${JSON.stringify(units.flatMap((u) => u.events), null, 2)}\n`;
@@ -438,7 +441,7 @@ async function runCase(testFile: string, partner: CompiledPartner, registry: Par
       if (tc.expect.ack) compareFile(run, tc.expect.ack, ackText(input, partner, tc.now), 'text');
     } else {
       const commandFile = rel(tc.command!);
-      if (!existsSync(commandFile)) throw missingFile(src, 'command', tc.command!);
+      if (notAFile(commandFile) !== null) throw missingFile(src, 'command', tc.command!);
       const command = parseJsonFile(commandFile, readFileSync(commandFile, 'utf8')) as { type?: string };
       const checked = parseAs(String(command.type) as TypeKey, command);
       if (!checked.ok) {

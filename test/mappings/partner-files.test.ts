@@ -90,8 +90,8 @@ describe('a path that is no file where YAML is expected', () => {
     expect(results.filter((r) => r.ok).length).toBeGreaterThan(0);
     const bad = results.filter((r) => !r.ok).map((r) => [r.file.slice(root.length + 1), r.diffs.join('\n')]);
     expect(bad).toEqual([
-      ['prairie-line/tests/broken.yaml', expect.stringMatching(/tests\/broken\.yaml:1:1 YAML_FILE_UNREADABLE 'broken\.yaml' is a symbolic link/)],
-      ['prairie-line/tests/dir.yaml', expect.stringMatching(/tests\/dir\.yaml:1:1 YAML_FILE_UNREADABLE 'dir\.yaml' is a folder, not a file/)],
+      ['prairie-line/tests/broken.yaml', expect.stringMatching(/tests\/broken\.yaml:1:1 TEST_CASE_INVALID 'broken\.yaml' is a symbolic link/)],
+      ['prairie-line/tests/dir.yaml', expect.stringMatching(/tests\/dir\.yaml:1:1 TEST_CASE_INVALID 'dir\.yaml' is a folder, not a file/)],
     ]);
   });
 });

@@ -192,6 +192,17 @@ describe('waybill test', () => {
     }
   });
 
+  it('an input that is a folder is TEST_CASE_INVALID at the input key, saying so (it was a bare EISDIR)', async () => {
+    const file = join(partner, 'tests/zz-folder.yaml');
+    writeFileSync(file, 'description: a folder\ninput: ../samples\nexpect:\n  events: []\n');
+    try {
+      const results = await runPartnerTests(join(cwd, 'partners'), [partner]);
+      expect(results.find((x) => x.file === file)!.diffs).toEqual([`${file}:2:8 TEST_CASE_INVALID input file '../samples' is a folder, not a file`]);
+    } finally {
+      rmSync(file);
+    }
+  });
+
   it('a test file with a YAML syntax error is reported at its position', async () => {
     const file = join(partner, 'tests/zz-syntax.yaml');
     writeFileSync(file, 'input: ../samples/214-multi.edi\nexpect:\n  events: [\n');
