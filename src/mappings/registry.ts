@@ -96,7 +96,10 @@ export function compilePartner(dir: string): { partner: CompiledPartner | null; 
     if (mapping) outbound.push({ command: entry.command, format: entry.format, mapping });
   }
 
-  diagnostics.push(...unusedMappings(dir, [...config.inbound, ...config.outbound].map((e) => e.mapping)));
+  // Only when partner.yaml itself is sound: an entry it failed to read would make its mapping look unused.
+  if (!diagnostics.some((d) => d.severity === 'error' && basename(d.file) === 'partner.yaml')) {
+    diagnostics.push(...unusedMappings(dir, [...config.inbound, ...config.outbound].map((e) => e.mapping)));
+  }
   if (hasErrorDiagnostics(diagnostics)) return { partner: null, config, diagnostics };
   return { partner: { id: config.id, dir, config, tables, inbound, outbound }, config, diagnostics };
 }
