@@ -65,7 +65,8 @@ export function compilePartner(dir: string): { partner: CompiledPartner | null; 
   diagnostics.push(...loadPartnerTables(tables, join(dir, 'tables')));
 
   const inbound: InboundRoute[] = [];
-  for (const entry of config.inbound) {
+  let partnerYaml: YamlSource | undefined; // read again only to place a column check's findings
+  for (const [index, entry] of config.inbound.entries()) {
     const file = join(dir, entry.mapping);
     if (notAFile(file) !== null) continue; // reported by loadPartner (PARTNER_MAPPING_MISSING)
     const src = YamlSource.load(file);
@@ -79,6 +80,19 @@ export function compilePartner(dir: string): { partner: CompiledPartner | null; 
     const source = (src.value as { source?: unknown } | undefined)?.source;
     if (source !== undefined && source !== entry.document) {
       diagnostics.push(src.diagnostic('MAP_SOURCE_MISMATCH', `mapping source '${String(source)}' differs from the partner's document '${entry.document}'`, ['source']));
+    }
+    const names = entry.csv?.header;
+    if (mapping && Array.isArray(names)) {
+      // Column names given in partner.yaml (the files have no header row): a name the mapping reads that
+      // is not among them is known now, not file by file.
+      const missing = (mapping.columns ?? []).filter((c) => !names.includes(c));
+      if (missing.length > 0) partnerYaml ??= YamlSource.load(loaded.file);
+      for (const name of missing) {
+        const hint = didYouMean(name, names);
+        diagnostics.push(partnerYaml!.diagnostic('MAP_CSV_COLUMN_MISSING',
+          `${entry.mapping} reads column '${name}', which this csv header does not name; columns: ${names.join(', ')}`,
+          ['inbound', index, 'csv', 'header'], { severity: 'warning', suggestion: hint }));
+      }
     }
     if (mapping) {
       // The canonical validator of what the mapping makes is compiled now, not on the first event.

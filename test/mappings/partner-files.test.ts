@@ -142,3 +142,16 @@ describe('a mapping file no entry of partner.yaml names', () => {
     expect(compilePartner(join(root, 'sangamon-valley')).diagnostics.filter((d) => d.code === 'PARTNER_MAPPING_UNUSED')).toEqual([]);
   });
 });
+
+describe('column names declared in partner.yaml (csv: header: [...])', () => {
+  it('a column the mapping reads that the list does not name is MAP_CSV_COLUMN_MISSING at the list, when the partner compiles', () => {
+    const sv = join(root, 'sangamon-valley');
+    edit(join(sv, 'partner.yaml'), '    mapping: mappings/status-csv.yaml',
+      '    mapping: mappings/status-csv.yaml\n    csv: { header: [PRO, BOL, PO, Status, Event Date, EventTime, Time Zone, City, State, Zip, Pieces, Weight, Remarks] }');
+    const { partner, diagnostics } = compilePartner(sv);
+    expect(partner).not.toBeNull();
+    expect(diagnostics.filter((d) => d.code === 'MAP_CSV_COLUMN_MISSING').map((d) => `${d.file.slice(root.length + 1)}:${d.line} ${d.severity} ${d.message}${d.suggestion ? ` ~${d.suggestion}` : ''}`)).toEqual([
+      'sangamon-valley/partner.yaml:15 warning mappings/status-csv.yaml reads column \'Event Time\', which this csv header does not name; columns: PRO, BOL, PO, Status, Event Date, EventTime, Time Zone, City, State, Zip, Pieces, Weight, Remarks ~EventTime',
+    ]);
+  });
+});
