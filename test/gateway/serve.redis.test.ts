@@ -5,11 +5,11 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSyn
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { captureLog } from '../helpers/log.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate214File } from '../../bench/gen-214.mjs';
 import { configSchema } from '../../src/gateway/config.js';
 import { startGateway, type Gateway } from '../../src/gateway/gateway.js';
-import type { Logger } from '../../src/pipeline/context.js';
 import {
   LedgerView, REDIS_URL, WaybillProcess, cleanRedis, dropFile, freePort, genCarrierPartners, repoRoot, sleep, tempDir, uniquePrefix, waitFor,
 } from './support.js';
@@ -19,16 +19,6 @@ const SAMPLES = {
   x12: join(repoRoot, 'partners/prairie-line/samples/214-multi-status.edi'),
 };
 
-type Line = { level: string; msg?: string; obj: Record<string, unknown> };
-function memoryLogger(): Logger & { lines: Line[] } {
-  const lines: Line[] = [];
-  return {
-    lines,
-    info: (obj, msg) => lines.push({ level: 'info', obj, msg }),
-    warn: (obj, msg) => lines.push({ level: 'warn', obj, msg }),
-    error: (obj, msg) => lines.push({ level: 'error', obj, msg }),
-  };
-}
 
 /** A partners folder with copies of the example partners (edited on disk by the reload test). */
 function examplePartners(root: string): string {
@@ -49,7 +39,7 @@ async function getText(url: string): Promise<{ status: number; type: string; bod
 describe('gateway in-process, Redis up', () => {
   const dir = tempDir('serve');
   const prefix = uniquePrefix('serve');
-  const log = memoryLogger();
+  const log = captureLog();
   const inbound = join(dir, 'inbound');
   const partnersDir = examplePartners(join(dir, 'partners'));
   let gw: Gateway;
@@ -167,7 +157,7 @@ describe('gateway in-process, Redis up', () => {
       writeFileSync(join(dir, 'mapping.tmp'), text);
       renameSync(join(dir, 'mapping.tmp'), mapping);
     };
-    const loads = () => log.lines.filter((l) => l.msg === 'partners loaded').length;
+    const loads = () => log.entries.filter((l) => l.msg === 'partners loaded').length;
     const take = async (tag: string) => {
       const name = `svxp_status_2025051${tag[0]}_1100.csv`;
       dropFile(join(inbound, 'sangamon-valley'), name, csvVariant(tag));
@@ -188,15 +178,15 @@ describe('gateway in-process, Redis up', () => {
 
     // A broken edit: an unknown key. The previous (edited) mapping stays; diagnostics are logged.
     before = loads();
-    const errorsBefore = log.lines.filter((l) => l.level === 'error').length;
+    const errorsBefore = log.entries.filter((l) => l.level === 'error').length;
     edit(original.replace('carrierScac: { const: SVXP }', 'carrierScac: { const: SVXY, bogus: 1 }'));
     await waitFor('partners reloaded after the broken edit', () => loads() > before);
-    const errors = log.lines.filter((l) => l.level === 'error').slice(errorsBefore);
+    const errors = log.entries.filter((l) => l.level === 'error').slice(errorsBefore);
     expect(errors.length).toBeGreaterThan(0);
     expect(errors[0]).toMatchObject({ msg: 'partner configuration error' });
     expect(String(errors[0].obj.diagnostic)).toMatch(/status-csv\.yaml:\d+:\d+ .*bogus/);
     expect(typeof errors[0].obj.code).toBe('string');
-    expect(log.lines.some((l) => l.level === 'warn' && l.msg === 'partner files do not compile; keeping the previous version' && l.obj.partner === 'sangamon-valley')).toBe(true);
+    expect(log.entries.some((l) => l.level === 'warn' && l.msg === 'partner files do not compile; keeping the previous version' && l.obj.partner === 'sangamon-valley')).toBe(true);
     expect(gw.partners.current.get('sangamon-valley')).toBeDefined();
     const kept = await take('66');
     expect(kept.length).toBe(5);
@@ -216,7 +206,7 @@ describe('gateway in-process, Redis unreachable', () => {
       dataDir: join(dir, 'data'), partnersDir: examplePartners(join(dir, 'partners')), redisUrl: `redis://127.0.0.1:${port}`,
       queuePrefix: uniquePrefix('noredis'), http: { port: 0 }, inbound: { folder: inbound, pollMs: 50, minAgeSeconds: 0.1 }, reloadMs: 0, log: { level: 'silent' },
     });
-    gw = await startGateway(config, memoryLogger());
+    gw = await startGateway(config, captureLog());
   });
 
   afterAll(async () => {

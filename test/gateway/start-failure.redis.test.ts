@@ -7,10 +7,10 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
+import { captureLog } from '../helpers/log.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configSchema, type GatewayConfig } from '../../src/gateway/config.js';
 import { startGateway } from '../../src/gateway/gateway.js';
-import type { Logger } from '../../src/pipeline/context.js';
 import { EVENTS_QUEUE, INBOUND_QUEUE } from '../../src/queue/queues.js';
 import { LedgerView, REDIS_URL, WaybillProcess, cleanRedis, dropFile, repoRoot, sleep, tempDir, uniquePrefix } from './support.js';
 
@@ -37,11 +37,8 @@ async function takenPort(): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-function memoryLogger(): Logger & { msgs: string[] } {
-  const msgs: string[] = [];
-  const keep = (_obj: Record<string, unknown>, msg?: string) => { msgs.push(msg ?? ''); };
-  return { msgs, info: keep, warn: keep, error: keep };
-}
+/** The messages a captured log was given, in order. */
+const msgs = (log: ReturnType<typeof captureLog>) => log.entries.map((e) => e.msg ?? '');
 
 /** BullMQ workers connected on the gateway's queues (the inbound worker, the webhook worker). */
 async function workersOn(prefix: string): Promise<number> {
@@ -75,10 +72,10 @@ describe('startGateway in-process: a failed start stops what it started and reje
     const port = await takenPort();
     const { config, dir, prefix } = inProcessConfig('sftp-taken', { sftp: { host: '127.0.0.1', port } });
     const waiting = dropFile(join(dir, 'inbound'), 'status.edi', readFileSync(SAMPLE));
-    const log = memoryLogger();
+    const log = captureLog();
     await expect(startGateway(config, log)).rejects.toMatchObject({ code: 'EADDRINUSE' });
-    expect(log.msgs).toContain('gateway could not start; stopping what was started');
-    expect(log.msgs.at(-1)).toBe('gateway stopped');
+    expect(msgs(log)).toContain('gateway could not start; stopping what was started');
+    expect(msgs(log).at(-1)).toBe('gateway stopped');
     // Many poll intervals later: no folder poller, worker or relay is left to take or translate the file.
     await sleep(500);
     expect(await workersOn(prefix)).toBe(0);
@@ -95,9 +92,9 @@ describe('startGateway in-process: a failed start stops what it started and reje
     const { config, prefix } = inProcessConfig('webhook-bad', {});
     // configSchema refuses such a url now; a caller that builds the config itself can still pass one.
     config.webhook = { url: 'ftp://erp.example/events', secret: '0123456789abcdef', attempts: 1, timeoutMs: 1000, backoffMs: 10, maxBackoffMs: 10 };
-    const log = memoryLogger();
+    const log = captureLog();
     await expect(startGateway(config, log)).rejects.toThrow('webhook url must be http(s): ftp://erp.example/events');
-    expect(log.msgs.at(-1)).toBe('gateway stopped');
+    expect(msgs(log).at(-1)).toBe('gateway stopped');
     await sleep(300);
     expect(await workersOn(prefix)).toBe(0);
   });
@@ -106,19 +103,19 @@ describe('startGateway in-process: a failed start stops what it started and reje
 describe('one gateway per data folder', () => {
   it('a second gateway on the same dataDir is refused, naming the first; once the first stops, it starts', async () => {
     const { config, dir } = inProcessConfig('data-dir-lock', {});
-    const first = await startGateway(config, memoryLogger());
+    const first = await startGateway(config, captureLog());
     try {
-      const log = memoryLogger();
+      const log = captureLog();
       const refused = startGateway({ ...config, http: { ...config.http, port: 0 } }, log);
       await expect(refused).rejects.toMatchObject({ code: 'GATEWAY_DATA_DIR_IN_USE' });
       await expect(refused).rejects.toThrow(`another gateway is running on the data folder ${join(dir, 'data')} (pid ${process.pid} on `);
-      expect(log.msgs.at(-1)).toBe('gateway stopped');
+      expect(msgs(log).at(-1)).toBe('gateway stopped');
       // The first is unharmed: its ledger still answers.
       expect(await first.ledger.listFiles()).toEqual([]);
     } finally {
       await first.stop();
     }
-    const again = await startGateway(config, memoryLogger());
+    const again = await startGateway(config, captureLog());
     await again.stop();
   });
 });
