@@ -284,7 +284,7 @@ export async function* translateX12Batches(source: X12Source, registry: PartnerR
       if (ev.type !== 'transaction') continue;
       ordinal++;
       if (mine && !mine(ev.transaction.segments[0].loc.offset)) continue;
-      const u = rejection && partner ? rejectedWithGroup(ev.transaction, partner, rejection, opts) : translateTransaction(ev.transaction, partner, identifyError, opts);
+      const u = rejection && partner ? rejectedWithEnvelope(ev.transaction, partner, rejection, opts) : translateTransaction(ev.transaction, partner, identifyError, opts);
       units.push(mine ? numbered(u) : u);
     }
     if (units.length > 0) yield units;
@@ -312,7 +312,7 @@ export function headerRejection(ev: Extract<X12Event, { type: 'interchange-start
 }
 
 /** A transaction set of an interchange or group rejected at its header (headerRejection): not translated; its own findings stay. */
-export function rejectedWithGroup(
+export function rejectedWithEnvelope(
   tx: TransactionSet, partner: CompiledPartner | undefined, rejection: TranslationError, opts: TranslateOptions, validation?: TransactionValidation,
 ): TranslatedUnit {
   const u = translateTransaction(tx, undefined, undefined, opts, validation);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { FileRecord, InterchangeSeen, NewOutboundDocument, OutboxEvent, UnitBatch, UnitRecord, LedgerError } from '../ledger/ledger.js';
 import type { CompiledPartner, PartnerRegistry } from '../mappings/registry.js';
 import {
-  binaryFileKind, envelopeUnit, isBlankFile, fileIssueUnit, headerRejection, rejectedWithGroup, sniffFileFormat, translateCsv, translateTransaction, translateXmlFile,
+  binaryFileKind, envelopeUnit, isBlankFile, fileIssueUnit, headerRejection, rejectedWithEnvelope, sniffFileFormat, translateCsv, translateTransaction, translateXmlFile,
   type CanonicalEvent, type TranslateOptions, type TranslatedUnit, type TranslationError,
 } from '../mappings/translate.js';
 import { translateTa1 } from '../mappings/functional-ack.js';
@@ -355,7 +355,7 @@ async function translateX12File(ctx: PipelineContext, file: FileRecord, path: st
               message: `interchange already received in file ${ic.duplicateOf}`, line: tx.segments[0]?.loc.line ?? 1, column: 1 }],
             x12: { interchange: tx.interchange?.control.trim() ?? '', group: tx.group?.control.trim() ?? '', setId: tx.setId, control: tx.control } };
         }
-        if (rejected && ic?.partner && !mismatch) return rejectedWithGroup(tx, ic.partner, rejected, opts, validation);
+        if (rejected && ic?.partner && !mismatch) return rejectedWithEnvelope(tx, ic.partner, rejected, opts, validation);
         return mismatch
           ? translateTransaction(tx, undefined, mismatch, opts, validation)
           : translateTransaction(tx, ic?.partner, ic?.identifyError, opts, validation);
