@@ -25,6 +25,11 @@ export interface TokenizerOptions {
    * events are exactly what a full read gives; the skimmed set comes out holding just its ST and SE.
    */
   skimSetAt?: (offset: number) => boolean;
+  /**
+   * Whether plain segments are cut in one pass (cutPlainSegment; default true). Off, every segment takes
+   * the general path: the tests compare the two.
+   */
+  plainSegments?: boolean;
 }
 
 /**
@@ -152,6 +157,15 @@ function idCode(id: string): number {
   return (a << 20) | (b << 10) | c;
 }
 
+/** idCode of the id text[from, to), read in place (without cutting it out first). */
+function idCodeAt(text: string, from: number, to: number): number {
+  const a = text.charCodeAt(from);
+  const b = text.charCodeAt(from + 1);
+  const c = to - from === 3 ? text.charCodeAt(from + 2) : 0;
+  if ((a | b | c) >= 0x400 || (to - from === 3 && c === 0)) return -1;
+  return (a << 20) | (b << 10) | c;
+}
+
 /**
  * One string per segment id, whichever segment it was cut from. Every reader of a segment compares
  * its id (the envelope, the schema's placement, the mappings' paths) or looks it up in a Map, and
@@ -190,12 +204,15 @@ export class X12Tokenizer {
   private readonly encoding: 'utf8' | 'latin1';
   private readonly maxSegmentLength: number;
   private readonly skimSetAt: ((offset: number) => boolean) | undefined;
+  private readonly plainSegments: boolean;
   /** Inside a transaction set being skimmed (see TokenizerOptions.skimSetAt). */
   private skimming = false;
 
   /** Unconsumed text (latin1) and the absolute byte offset of its first char. */
   private text = '';
   private textBase = 0;
+  /** Scratch bytes where a chunk is joined to the tail of the previous one (see joined). */
+  private joinBuffer = Buffer.alloc(0);
   /** Index in `text` of the first unconsumed char (the hot path advances this instead of slicing). */
   private pos = 0;
   /** Whether `text` may hold non-ASCII bytes (decides whether values need re-decoding). */
@@ -215,6 +232,11 @@ export class X12Tokenizer {
   private elementSep: string | null = null;
   private segmentTerm = '';
   private stripLineBreaks = false;
+  /** The terminator's char code when cutPlainSegment may read this interchange (else -1), and the separator's. */
+  private termCode = -1;
+  private elementSepCode = -1;
+  /** Where cutPlainSegment found the element separators of the segment it cuts. */
+  private separatorOffsets: Int32Array = new Int32Array(64);
   private position = 0; // segment position within the current transaction
   private inJunk = false;
   /** Whether an interchange header has been read (BOMs are only skipped before the first). */
@@ -225,18 +247,53 @@ export class X12Tokenizer {
     this.encoding = options.encoding ?? 'utf8';
     this.maxSegmentLength = options.maxSegmentLength ?? 1024 * 1024;
     this.skimSetAt = options.skimSetAt;
+    this.plainSegments = options.plainSegments !== false;
   }
 
   /** Feed the next chunk; returns the tokens it completes. */
   push(chunk: Buffer | Uint8Array, out: Token[] = []): Token[] {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    this.compact();
-    if (this.text.length === 0) this.textHasHighBytes = false;
-    if (!this.textHasHighBytes && !isAscii(buf)) this.textHasHighBytes = true;
-    const str = buf.toString('latin1');
-    this.text = this.text.length === 0 ? str : this.text + str;
+    this.feed(chunk);
     this.run(false, out);
     return out;
+  }
+
+  /**
+   * Takes the next chunk without cutting it: step() then cuts it a token or so at a time. push() is
+   * feed() and as many steps as the data allows.
+   */
+  feed(chunk: Buffer | Uint8Array): void {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    // Line accounting must see the line breaks of the consumed text before it is dropped (as compact does).
+    if (this.pos > 0) this.locate(this.textBase + this.pos);
+    const tail = this.text.length - this.pos;
+    if (tail === 0) this.textHasHighBytes = false;
+    if (!this.textHasHighBytes && !isAscii(buf)) this.textHasHighBytes = true;
+    this.text = tail === 0 ? buf.toString('latin1') : this.joined(this.text.slice(this.pos), buf);
+    this.textBase += this.pos;
+    this.pos = 0;
+  }
+
+  /**
+   * Cuts what comes next (usually one segment) into `out`; false when nothing more can be cut from the
+   * data fed so far (with `final`: from all of it). A reader that handles each segment as it is cut keeps
+   * only that segment alive, not every segment of the chunk.
+   */
+  step(final: boolean, out: Token[]): boolean {
+    return this.elementSep === null ? this.seekInterchange(final, out) : this.nextSegment(final, out);
+  }
+
+  /**
+   * The unconsumed tail of the text followed by the chunk, as one flat latin1 string. Joining the bytes
+   * and decoding once makes one string per chunk; `tail + chunk` as strings made two (the chunk's, then
+   * the flat copy the first search of the joined string makes), a quarter of what reading allocates.
+   */
+  private joined(tail: string, buf: Buffer): string {
+    const size = tail.length + buf.length;
+    if (this.joinBuffer.length < size) this.joinBuffer = Buffer.allocUnsafeSlow(Math.max(size, 2 * this.joinBuffer.length));
+    const join = this.joinBuffer;
+    join.write(tail, 0, 'latin1');
+    buf.copy(join, tail.length);
+    return join.toString('latin1', 0, size);
   }
 
   /** Location just past the last byte fed so far. */
@@ -304,10 +361,7 @@ export class X12Tokenizer {
   }
 
   private run(final: boolean, out: Token[]): void {
-    for (;;) {
-      const progressed = this.elementSep === null ? this.seekInterchange(final, out) : this.nextSegment(final, out);
-      if (!progressed) return;
-    }
+    while (this.step(final, out));
   }
 
   /** Looking for an ISA: skip whitespace/BOM, parse the ISA, or report what stands there instead. */
@@ -515,6 +569,8 @@ export class X12Tokenizer {
     this.elementSep = elementSep;
     this.segmentTerm = segmentTerm;
     this.stripLineBreaks = !isLineBreak(segmentTerm.charCodeAt(0));
+    this.termCode = this.plainSegments && segmentTerm.length === 1 && this.stripLineBreaks ? segmentTerm.charCodeAt(0) : -1;
+    this.elementSepCode = elementSep.charCodeAt(0);
     this.position = 0;
     this.sawIsa = true;
     this.skimming = false;
@@ -540,6 +596,77 @@ export class X12Tokenizer {
     return fields;
   }
 
+  /**
+   * The common case of nextSegment in one pass over the segment's chars: a one-char terminator that is
+   * no line break, and a segment already complete in the text with no line break inside it and no ISA
+   * at its start. The terminator and every element separator are found together, and a segment id
+   * already known is taken without cutting it out. False (nothing consumed) for anything else, which the
+   * general path then reads. The two must cut the same segments: test/translators/x12/fuzz.test.ts.
+   */
+  private cutPlainSegment(t: string, start: number, out: Token[]): boolean {
+    const term = this.termCode;
+    const sep = this.elementSepCode;
+    if (t.charCodeAt(start) === 0x49 && t.startsWith('ISA', start)) return false;
+    let seps = this.separatorOffsets;
+    let n = 0;
+    let end = start;
+    const len = t.length;
+    for (; end < len; end++) {
+      const c = t.charCodeAt(end);
+      if (c === term) break;
+      if (c === sep) {
+        if (n === seps.length) seps = this.growSeparatorOffsets();
+        seps[n++] = end;
+      } else if (c === 0x0a || c === 0x0d) return false;
+    }
+    if (end === len) return false; // not complete yet (or the last segment of the data): the general path decides
+    const loc = this.locate(this.textBase + start);
+
+    // As splitSegment: a segment with a value long enough to be a slice of its parent is copied first.
+    let base = t;
+    let shift = 0;
+    let longest = end - (n > 0 ? seps[n - 1] + 1 : start);
+    for (let k = 0, from = start; k < n; from = seps[k] + 1, k++) if (seps[k] - from > longest) longest = seps[k] - from;
+    if (longest >= MIN_SLICED_LENGTH) {
+      base = (` ${t.slice(start, end)}`).slice(1);
+      shift = start;
+    }
+    let elements = new Array<string>(n + 1);
+    const idEnd = n > 0 ? seps[0] : end;
+    const code = idEnd - start === 2 || idEnd - start === 3 ? idCodeAt(t, start, idEnd) : -1;
+    const knownId = code >= 0 ? SEGMENT_IDS_BY_CODE.get(code) : undefined;
+    elements[0] = knownId ?? segmentId(base.slice(start - shift, idEnd - shift));
+    for (let k = 1; k < n; k++) elements[k] = base.slice(seps[k - 1] + 1 - shift, seps[k] - shift);
+    if (n > 0) elements[n] = base.slice(seps[n - 1] + 1 - shift, end - shift);
+    if (this.textHasHighBytes) {
+      elements = this.decodeElements(elements);
+      elements[0] = segmentId(elements[0]);
+    }
+    this.emit(elements, loc, out);
+    this.pos = end + 1;
+    return true;
+  }
+
+  private growSeparatorOffsets(): Int32Array {
+    const bigger = new Int32Array(this.separatorOffsets.length * 2);
+    bigger.set(this.separatorOffsets);
+    this.separatorOffsets = bigger;
+    return bigger;
+  }
+
+  /** Emits a cut segment, keeping the position count and the interchange's state (both paths end here). */
+  private emit(elements: string[], loc: Location, out: Token[]): void {
+    const id = elements[0];
+    if (id === 'ST') this.position = 1;
+    else if (this.position > 0) this.position++;
+    const segment: Segment = { id, elements, loc, position: this.position };
+    if (id === 'SE' || id === 'GE' || id === 'GS' || id === 'IEA') this.position = 0;
+    if (id === 'ST' && this.skimSetAt !== undefined) this.skimming = this.skimSetAt(loc.offset);
+    out.push(segment);
+    // After the IEA the next interchange may use other delimiters.
+    if (id === 'IEA') this.elementSep = null;
+  }
+
   /** Cuts the next segment inside an interchange (the hot path: no copies of the buffer). */
   private nextSegment(final: boolean, out: Token[]): boolean {
     const t = this.text;
@@ -549,6 +676,7 @@ export class X12Tokenizer {
       this.pos = start;
       return false;
     }
+    if (this.termCode >= 0 && !this.skimming && this.cutPlainSegment(t, start, out)) return true;
     let end = t.indexOf(this.segmentTerm, start);
     let next: number;
     if (end < 0) {
@@ -606,15 +734,8 @@ export class X12Tokenizer {
       elements = splitSegment(t, start, t.charCodeAt(end - 1) === 0x0d ? end - 1 : end, this.elementSep!);
     }
     elements = this.decodeElements(elements);
-    const id = (elements[0] = segmentId(elements[0]));
-    if (id === 'ST') this.position = 1;
-    else if (this.position > 0) this.position++;
-    const segment: Segment = { id, elements, loc, position: this.position };
-    if (id === 'SE' || id === 'GE' || id === 'GS' || id === 'IEA') this.position = 0;
-    if (id === 'ST' && this.skimSetAt !== undefined) this.skimming = this.skimSetAt(loc.offset);
-    out.push(segment);
-    // After the IEA the next interchange may use other delimiters.
-    if (id === 'IEA') this.elementSep = null;
+    elements[0] = segmentId(elements[0]);
+    this.emit(elements, loc, out);
     this.pos = next;
     return true;
   }

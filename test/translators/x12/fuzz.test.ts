@@ -301,6 +301,28 @@ describe.skipIf(mutationBases.length === 0)('(a) mutated files never break the r
   });
 });
 
+describe("(b) the tokenizer's one-pass cut of plain segments gives what its general path gives", () => {
+  it('on every corpus file, fixture and generated file, whole and in 7-byte chunks', () => {
+    const samples = [...corpusAll, ...fixturesAll, ...generated];
+    expect(samples.length).toBeGreaterThan(40);
+    for (const s of samples) {
+      for (const chunkSize of [7, undefined]) {
+        expect([...readX12Sync(s.bytes, { chunkSize })], `${s.name} chunk ${chunkSize}`).toEqual([...readX12Sync(s.bytes, { chunkSize, plainSegments: false })]);
+      }
+    }
+  });
+
+  it('on mutated files (separators, terminators, line breaks and ISAs in odd places)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: mutationBases.length - 1 }), fc.array(mutationArb, { minLength: 1, maxLength: 4 }), chunkSizeArb, (bi, muts, size) => {
+        const bytes = applyMutations(mutationBases[bi].bytes, muts);
+        expect([...readX12Sync(bytes, { chunkSize: size })]).toEqual([...readX12Sync(bytes, { chunkSize: size, plainSegments: false })]);
+      }),
+      { numRuns: runs(300), seed },
+    );
+  });
+});
+
 describe.skipIf(corpusAll.length + fixturesAll.length === 0)('(b) chunk size does not change the events', () => {
   const samples = [...corpusAll, ...fixturesAll, ...generated];
   for (const s of samples) {
