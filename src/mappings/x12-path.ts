@@ -53,6 +53,11 @@ function stepKey(s: PathStep): string {
 export class SegmentSlots {
   private readonly byLocator = new Map<string, number>();
 
+  /** How many slots are numbered so far (all of them, once the mapping is compiled). */
+  get count(): number {
+    return this.byLocator.size;
+  }
+
   slotOf(absolute: boolean, loops: PathStep[], target: PathStep): number {
     const key = (absolute ? '/' : '') + [...loops, target].map(stepKey).join('/');
     let slot = this.byLocator.get(key);
@@ -401,7 +406,8 @@ export function evalFirst(path: X12Path, ctx: LoopNode, d: Delimiters): string |
     // A node's cache holds one mapping's numbers: another mapping reading the same tree starts it afresh.
     let found = ctx.found;
     if (found === undefined || ctx.foundSlots !== path.slots) {
-      found = ctx.found = [];
+      // At its final size: written by index from empty, the array grew a backing store of 16 slots and more.
+      found = ctx.found = new Array(path.slots!.count);
       ctx.foundSlots = path.slots;
     }
     seg = found[slot];

@@ -146,8 +146,8 @@ export interface LoopInstance {
  * A new loop instance. Every instance is made here, with the caches path evaluation adds later already
  * declared: all instances then share one shape (V8 hidden class), and adding a cache allocates nothing.
  */
-export function loopInstance(id: string, trigger: string, segments: Segment[], parent: LoopInstance | null): LoopInstance {
-  return { id, trigger, segments, children: [], parent, scopes: undefined, found: undefined, foundSlots: undefined };
+export function loopInstance(id: string, trigger: string, segments: Segment[], parent: LoopInstance | null, children: LoopInstance[] = []): LoopInstance {
+  return { id, trigger, segments, children, parent, scopes: undefined, found: undefined, foundSlots: undefined };
 }
 
 /** Events the streaming reader produces, in file order. */

@@ -147,6 +147,50 @@ interface StructurePlan {
   openFrom: number[];
   depths: number[];
   opened: CompiledLoop[];
+  /** The shape of the tree the plan builds, worked out on its first replay (see treeShapeOf). */
+  shape?: TreeShape;
+}
+
+/**
+ * How many segments and child loops each loop instance of a replayed tree holds, and where each goes:
+ * replay then makes every array at its final size. Grown by push from empty, each array took a backing
+ * store of 16 slots (V8's first growth step), most of it never used: a fifth of what validating a 214 allocated.
+ */
+interface TreeShape {
+  /** Per instance, in the order they open (0 is the root): its number of segments and of child loops. */
+  segmentCounts: number[];
+  childCounts: number[];
+  /** Per segment: its index among its instance's segments. */
+  segmentSlots: number[];
+  /** Per opened instance (opened[k]): its index among its parent's children. */
+  childSlots: number[];
+}
+
+function treeShapeOf(plan: StructurePlan): TreeShape {
+  const { openFrom, depths } = plan;
+  const segmentCounts = [0];
+  const childCounts = [0];
+  const segmentSlots: number[] = [];
+  const childSlots: number[] = [];
+  const open: number[] = [0]; // instance index at each level
+  for (let i = 0; i < depths.length; i++) {
+    const depth = depths[i];
+    for (let level = openFrom[i]; level < depth; level++) {
+      const parent = open[level - 1];
+      const index = segmentCounts.length;
+      segmentCounts.push(0);
+      childCounts.push(0);
+      childSlots.push(childCounts[parent]++);
+      open[level] = index;
+    }
+    segmentSlots.push(segmentCounts[open[depth - 1]]++);
+  }
+  return { segmentCounts, childCounts, segmentSlots, childSlots };
+}
+
+/** An array of `n` slots to be filled by index (an empty one shares nothing, and costs no backing store). */
+function sized<T>(n: number): T[] {
+  return n === 0 ? [] : new Array<T>(n);
 }
 
 interface StructureNode {
@@ -342,6 +386,9 @@ class Validator {
   private replay(segs: Segment[], plan: StructurePlan): boolean {
     const tree = this.tree!;
     const { defs, loopIds, openFrom, depths, opened } = plan;
+    const { segmentCounts, childCounts, segmentSlots, childSlots } = plan.shape ??= treeShapeOf(plan);
+    tree[0].segments = sized(segmentCounts[0]);
+    tree[0].children = sized(childCounts[0]);
     let k = 0;
     for (let i = 0; i < segs.length; i++) {
       const seg = segs[i];
@@ -358,13 +405,14 @@ class Validator {
       if (this.wantLoops) this.loops.push(loopId);
       const depth = depths[i];
       for (let level = openFrom[i]; level < depth; level++) {
-        const loop = opened[k++];
+        const loop = opened[k];
         const parent = tree[level - 1];
-        const node = loopInstance(loop.id ?? 'ST', loop.children[0]?.segmentId ?? '', [], parent);
-        parent.children.push(node);
+        const node = loopInstance(loop.id ?? 'ST', loop.children[0]?.segmentId ?? '', sized(segmentCounts[k + 1]), parent, sized(childCounts[k + 1]));
+        parent.children[childSlots[k]] = node;
         tree[level] = node;
+        k++;
       }
-      tree[depth - 1].segments.push(seg);
+      tree[depth - 1].segments[segmentSlots[i]] = seg;
     }
     return true;
   }
