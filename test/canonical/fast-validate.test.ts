@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { fastAccepts, parseAs, schemaKeyOrder, validateCanonical, type TypeKey } from '../../src/canonical/index.js';
-import { inlineDefinitions } from '../../src/canonical/fast-validate.js';
+import { inlineDefinitions, markDiscriminators } from '../../src/canonical/fast-validate.js';
 import { schemas } from '../../src/canonical/registry.js';
 import { canonicalFixtures } from './support.js';
 
@@ -149,6 +149,34 @@ describe('inlineDefinitions (what the fast path compiles)', () => {
     for (const type of Object.keys(schemas) as TypeKey[]) {
       const json = z.toJSONSchema(schemas[type], { target: 'draft-2020-12', io: 'input' }) as Record<string, unknown>;
       expect(JSON.stringify(inlineDefinitions(json)), type).not.toContain('$ref');
+    }
+  });
+});
+
+describe('markDiscriminators (ajv checks only the option a tag names)', () => {
+  const option = (tag: string, extra: Record<string, unknown> = {}) => ({
+    type: 'object', properties: { format: { type: 'string', const: tag }, ...extra }, required: ['format'], additionalProperties: false,
+  });
+
+  it("marks a oneOf of objects each requiring its own constant, and makes the node an object (ajv's discriminator skips anything else)", () => {
+    const out = markDiscriminators({ type: 'object', properties: { source: { oneOf: [option('x12'), option('csv')] } } });
+    const source = (out.properties as Record<string, Record<string, unknown>>).source;
+    expect(source.discriminator).toEqual({ propertyName: 'format' });
+    expect(source.type).toBe('object');
+  });
+
+  it('leaves a oneOf alone when two options share a constant, one lacks it, or it is not required', () => {
+    const same = { oneOf: [option('x12'), option('x12')] };
+    const missing = { oneOf: [option('x12'), { type: 'object', properties: {} }] };
+    const optional = { oneOf: [option('x12'), { ...option('csv'), required: [] }] };
+    for (const node of [same, missing, optional]) expect(markDiscriminators(structuredClone(node))).toEqual(node);
+  });
+
+  it("is on for the event source (by format) of every event type (a top-level union's options are compiled one by one)", () => {
+    const marked = (type: TypeKey) => JSON.stringify(markDiscriminators(inlineDefinitions(
+      z.toJSONSchema(schemas[type], { target: 'draft-2020-12', io: 'input' }) as Record<string, unknown>)));
+    for (const type of ['shipment.status@1', 'tender.response@1', 'freight.invoice@1'] as TypeKey[]) {
+      expect(marked(type), type).toContain('"discriminator":{"propertyName":"format"}');
     }
   });
 });
