@@ -13,7 +13,9 @@ export function x12Date(v: string): string {
   if (v.length === 8 && allDigits(v)) {
     const y = digitsAt(v, 0, 4), m = digitsAt(v, 4, 2), d = digitsAt(v, 6, 2);
     if (m < 1 || m > 12 || d < 1 || d > daysInMonth(y, m)) throw new TransformError('MAP_BAD_DATE', `'${v}' is not a calendar date`);
-    return `${v.slice(0, 4)}-${v.slice(4, 6)}-${v.slice(6, 8)}`;
+    // One string from the char codes: joining slices copied every short piece and every partial result.
+    const c = (i: number) => v.charCodeAt(i);
+    return String.fromCharCode(c(0), c(1), c(2), c(3), 0x2d, c(4), c(5), 0x2d, c(6), c(7));
   }
   let y: number, m: number, d: number;
   if (/^\d{8}$/.test(v)) [y, m, d] = [+v.slice(0, 4), +v.slice(4, 6), +v.slice(6, 8)];
@@ -34,7 +36,8 @@ export function x12Time(raw: string): string {
   if ((raw.length === 4 || raw.length === 6) && allDigits(raw)) {
     const h = digitsAt(raw, 0, 2), m = digitsAt(raw, 2, 2), sec = raw.length === 6 ? digitsAt(raw, 4, 2) : 0;
     if (h > 23 || m > 59 || sec > 59) throw new TransformError('MAP_BAD_TIME', `'${raw}' is not a valid time of day`);
-    return `${raw.slice(0, 2)}:${raw.slice(2, 4)}:${raw.length === 6 ? raw.slice(4, 6) : '00'}`;
+    const c = (i: number) => raw.charCodeAt(i);
+    return raw.length === 6 ? String.fromCharCode(c(0), c(1), 0x3a, c(2), c(3), 0x3a, c(4), c(5)) : String.fromCharCode(c(0), c(1), 0x3a, c(2), c(3), 0x3a, 0x30, 0x30);
   }
   // HH:MM[:SS] (CSV, XML) is read as the X12 form HHMM[SS].
   const v = /^\d{2}:\d{2}(:\d{2})?$/.test(raw) ? raw.replace(/:/g, '') : raw;
@@ -270,7 +273,25 @@ export function zonedIso(date: string, time: string, zone: string): string {
     offset = zoneOffsetAt(zone, wallAsUtc);
     offset = zoneOffsetAt(zone, wallAsUtc - offset * 60_000);
   }
-  return `${date}T${time}${offset === 0 && zone === 'UTC' ? 'Z' : formatOffset(offset)}`;
+  return joinIso(date, time, offset === 0 && zone === 'UTC' ? 'Z' : formatOffset(offset));
+}
+
+/** The char codes of the timestamp joinIso is building: one array for every timestamp. */
+const isoCodes: number[] = [];
+
+/**
+ * date + 'T' + time + offset as one flat string. A template made a cons string of them, which every
+ * reader (the validation's patterns, the JSON writer) first flattened into a copy of its own.
+ */
+function joinIso(date: string, time: string, offset: string): string {
+  const codes = isoCodes;
+  let n = 0;
+  for (let i = 0; i < date.length; i++) codes[n++] = date.charCodeAt(i);
+  codes[n++] = 0x54; // T
+  for (let i = 0; i < time.length; i++) codes[n++] = time.charCodeAt(i);
+  for (let i = 0; i < offset.length; i++) codes[n++] = offset.charCodeAt(i);
+  codes.length = n;
+  return String.fromCharCode.apply(null, codes);
 }
 
 /** An integer with `places` implied decimals -> an exact decimal string ("65940", 2 -> "659.40"). */
