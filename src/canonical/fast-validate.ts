@@ -48,10 +48,19 @@ class Unreachable extends Error {}
 
 /** Runs one zod custom check on a value that already has the right structure; true when it adds no issue. */
 function checkRunner(check: NonNullable<Def['checks']>[number]): (value: unknown) => boolean {
+  // One payload per refinement, reused: a check runs synchronously and only pushes to `issues`; an object
+  // and an array for each check of each event showed among the validation's allocations.
+  const payload = { value: undefined as unknown, issues: [] as unknown[] };
   return (value) => {
-    const payload = { value, issues: [] as unknown[] };
-    check._zod.check(payload);
-    return payload.issues.length === 0;
+    payload.value = value;
+    payload.issues.length = 0;
+    try {
+      check._zod.check(payload);
+      return payload.issues.length === 0;
+    } finally {
+      payload.value = undefined; // keep no event alive
+      payload.issues.length = 0;
+    }
   };
 }
 
