@@ -288,6 +288,9 @@ function loopsBelow(starts: LoopNode[], path: X12Path, d: Delimiters, fromScope 
   return out;
 }
 
+/** The children of the own-segments views enclosingScopes makes: none, and frozen, since the views are shared by nothing else. */
+const NO_CHILDREN: LoopNode[] = Object.freeze([]) as unknown as LoopNode[];
+
 /**
  * What a relative path may see beyond the current iteration, nearest first: for each enclosing loop,
  * its own segments and its loops other than the kind we came through. From an AT7 iteration that is the
@@ -298,16 +301,22 @@ function enclosingScopes(ctx: LoopNode): LoopNode[][] {
   // Kept on the node (not in a WeakMap): a tree lives as long as its transaction, and WeakMap entries
   // for every node of every transaction showed in the collector's time.
   if (ctx.scopes) return ctx.scopes;
-  const scopes: LoopNode[][] = [];
+  let levels = 0;
+  for (let n = ctx.parent; n; n = n.parent) levels++;
+  // Arrays made at their final size and filled by index: this runs for every context of every
+  // transaction, and arrays grown by push (or spread from filtered copies) showed among its allocations.
+  const scopes = new Array<LoopNode[]>(levels);
   let came = ctx;
+  let level = 0;
   for (let n = ctx.parent; n; came = n, n = n.parent) {
-    const own = loopInstance(n.id, n.trigger, came.segments[0] && n.segments.includes(came.segments[0]) ? n.segments.filter((s) => s !== came.segments[0]) : n.segments, null);
-    // A loop rather than [own, ...children.filter()]: this runs for every context of every transaction,
-    // and the spread of a filtered copy was a third of the time spent finding segments.
-    const scope = [own];
+    const own = loopInstance(n.id, n.trigger, came.segments[0] && n.segments.includes(came.segments[0]) ? n.segments.filter((s) => s !== came.segments[0]) : n.segments, null, NO_CHILDREN);
     const children = n.children;
-    for (let i = 0; i < children.length; i++) if (children[i].trigger !== came.trigger) scope.push(children[i]);
-    scopes.push(scope);
+    let size = 1;
+    for (let i = 0; i < children.length; i++) if (children[i].trigger !== came.trigger) size++;
+    const scope = new Array<LoopNode>(size);
+    scope[0] = own;
+    for (let i = 0, k = 1; i < children.length; i++) if (children[i].trigger !== came.trigger) scope[k++] = children[i];
+    scopes[level++] = scope;
   }
   ctx.scopes = scopes;
   return scopes;
