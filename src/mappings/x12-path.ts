@@ -288,7 +288,7 @@ function loopsBelow(starts: LoopNode[], path: X12Path, d: Delimiters, fromScope 
   return out;
 }
 
-/** The children of the own-segments views enclosingScopes makes: none, and frozen, since the views are shared by nothing else. */
+/** The children of the own-segments views enclosingScopes makes: a view has none, so all share this one (frozen) empty list. */
 const NO_CHILDREN: LoopNode[] = Object.freeze([]) as unknown as LoopNode[];
 
 /**

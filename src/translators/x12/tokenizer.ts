@@ -257,11 +257,8 @@ export class X12Tokenizer {
     return out;
   }
 
-  /**
-   * Takes the next chunk without cutting it: step() then cuts it a token or so at a time. push() is
-   * feed() and as many steps as the data allows.
-   */
-  feed(chunk: Buffer | Uint8Array): void {
+  /** Appends a chunk to the unconsumed text (dropping what was consumed), without cutting it. */
+  private feed(chunk: Buffer | Uint8Array): void {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     // Line accounting must see the line breaks of the consumed text before it is dropped (as compact does).
     if (this.pos > 0) this.locate(this.textBase + this.pos);
@@ -275,10 +272,9 @@ export class X12Tokenizer {
 
   /**
    * Cuts what comes next (usually one segment) into `out`; false when nothing more can be cut from the
-   * data fed so far (with `final`: from all of it). A reader that handles each segment as it is cut keeps
-   * only that segment alive, not every segment of the chunk.
+   * data fed so far (with `final`: from all of it).
    */
-  step(final: boolean, out: Token[]): boolean {
+  private step(final: boolean, out: Token[]): boolean {
     return this.elementSep === null ? this.seekInterchange(final, out) : this.nextSegment(final, out);
   }
 
