@@ -36,6 +36,12 @@ export interface Segment {
    * 0 for envelope segments outside a transaction (ISA, GS, GE, IEA, TA1).
    */
   position: number;
+  /**
+   * Set by the reader when it saw, while cutting the segment, no control character and no component or
+   * repetition separator in its elements: validation then need not look for them again. Whoever changes
+   * a segment's elements must drop it.
+   */
+  plain?: boolean;
 }
 
 /** A validation finding. Codes are stable and live in src/errors/catalogue.ts. */

@@ -24,7 +24,8 @@ import { allDigits, isControlChar, numericDigits, validDate, validTime } from '.
  * never asks when one is longer than one char), `openCodes` says whether open code lists are checked
  * (warnings), `syntax` whether syntax notes are.
  */
-export type SegmentCheck = (els: readonly string[], rep: number, comp: number, openCodes: boolean, syntax: boolean) => boolean;
+/** `plainSegment`: the reader found no control character or separator in the elements (Segment.plain). */
+export type SegmentCheck = (els: readonly string[], rep: number, comp: number, openCodes: boolean, syntax: boolean, plainSegment: boolean) => boolean;
 
 /** The generated check of a segment definition, or null when its elements are not modelled. */
 export function compileSegmentCheck(def: CompiledSegment): SegmentCheck | null {
@@ -72,7 +73,7 @@ export function compileSegmentCheck(def: CompiledSegment): SegmentCheck | null {
     }
   }
   lines.push('return true;');
-  const body = `'use strict';\nreturn function check_${def.id.replace(/[^A-Za-z0-9]/g, '_')}(els, rep, comp, openCodes, syntax) {\n${lines.join('\n')}\n};`;
+  const body = `'use strict';\nreturn function check_${def.id.replace(/[^A-Za-z0-9]/g, '_')}(els, rep, comp, openCodes, syntax, plainSegment) {\n${lines.join('\n')}\n};`;
   const factory = new Function('sets', 'plain', 'numericDigits', 'allDigits', 'validDate', 'validTime', body) as (...args: unknown[]) => SegmentCheck;
   return factory(sets, plain, numericDigits, allDigits, validDate, validTime);
 }
@@ -80,7 +81,7 @@ export function compileSegmentCheck(def: CompiledSegment): SegmentCheck | null {
 /** The checks of one simple value `v` (non-empty), as the loop's simple() makes them; composites defer to the loop. */
 function simpleCheck(ed: CompiledElement, sets: ReadonlySet<string>[]): string[] {
   if (ed.components !== null) return ['return false;'];
-  const out = ['if (!plain(v, rep, comp)) return false;'];
+  const out = ['if (!plainSegment && !plain(v, rep, comp)) return false;'];
   switch (ed.type) {
     case T_NUM: out.push('len = numericDigits(v, 0, v.length, false);', 'if (len < 0) return false;'); break;
     case T_R: out.push('len = numericDigits(v, 0, v.length, true);', 'if (len < 0) return false;'); break;

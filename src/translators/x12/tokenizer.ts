@@ -26,10 +26,10 @@ export interface TokenizerOptions {
    */
   skimSetAt?: (offset: number) => boolean;
   /**
-   * Whether plain segments are cut in one pass (cutPlainSegment; default true). Off, every segment takes
+   * Whether plain segments are cut in one pass (cutInOnePass; default true). Off, every segment takes
    * the general path: the tests compare the two.
    */
-  plainSegments?: boolean;
+  onePass?: boolean;
 }
 
 /**
@@ -157,6 +157,21 @@ function idCode(id: string): number {
   return (a << 20) | (b << 10) | c;
 }
 
+/**
+ * Whether no element (raw latin1, as cut) holds a control character, a byte past ASCII or the component
+ * or repetition separator: Segment.plain, as cutInOnePass works it out while it scans.
+ */
+function plainElements(elements: readonly string[], comp: number, rep: number): boolean {
+  for (let k = 0; k < elements.length; k++) {
+    const v = elements[k];
+    for (let i = 0; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      if (c < 0x20 || c >= 0x7f || c === comp || c === rep) return false;
+    }
+  }
+  return true;
+}
+
 /** idCode of the id text[from, to), read in place (without cutting it out first). */
 function idCodeAt(text: string, from: number, to: number): number {
   const a = text.charCodeAt(from);
@@ -204,7 +219,7 @@ export class X12Tokenizer {
   private readonly encoding: 'utf8' | 'latin1';
   private readonly maxSegmentLength: number;
   private readonly skimSetAt: ((offset: number) => boolean) | undefined;
-  private readonly plainSegments: boolean;
+  private readonly onePass: boolean;
   /** Inside a transaction set being skimmed (see TokenizerOptions.skimSetAt). */
   private skimming = false;
 
@@ -232,10 +247,14 @@ export class X12Tokenizer {
   private elementSep: string | null = null;
   private segmentTerm = '';
   private stripLineBreaks = false;
-  /** The terminator's char code when cutPlainSegment may read this interchange (else -1), and the separator's. */
+  /** The terminator's char code when cutInOnePass may read this interchange (else -1), and the separator's. */
   private termCode = -1;
   private elementSepCode = -1;
-  /** Where cutPlainSegment found the element separators of the segment it cuts. */
+  /** The component and repetition separators' char codes (-1: none), and whether cut segments may be marked plain. */
+  private componentCode = -1;
+  private repetitionCode = -1;
+  private marksPlain = false;
+  /** Where cutInOnePass found the element separators of the segment it cuts. */
   private separatorOffsets: Int32Array = new Int32Array(64);
   private position = 0; // segment position within the current transaction
   private inJunk = false;
@@ -247,7 +266,7 @@ export class X12Tokenizer {
     this.encoding = options.encoding ?? 'utf8';
     this.maxSegmentLength = options.maxSegmentLength ?? 1024 * 1024;
     this.skimSetAt = options.skimSetAt;
-    this.plainSegments = options.plainSegments !== false;
+    this.onePass = options.onePass !== false;
   }
 
   /** Feed the next chunk; returns the tokens it completes. */
@@ -560,13 +579,17 @@ export class X12Tokenizer {
       segment: decodeBytes(segmentTerm, this.encoding),
     };
     const elements = this.decodeElements(fields);
-    const segment: Segment = { id: 'ISA', elements, loc, position: 0 };
+    const segment: Segment = { id: 'ISA', elements, loc, position: 0, plain: false };
 
     this.elementSep = elementSep;
     this.segmentTerm = segmentTerm;
     this.stripLineBreaks = !isLineBreak(segmentTerm.charCodeAt(0));
-    this.termCode = this.plainSegments && segmentTerm.length === 1 && this.stripLineBreaks ? segmentTerm.charCodeAt(0) : -1;
+    this.termCode = this.onePass && segmentTerm.length === 1 && this.stripLineBreaks ? segmentTerm.charCodeAt(0) : -1;
     this.elementSepCode = elementSep.charCodeAt(0);
+    // Segments are marked plain only when both separators are ASCII (as validation compares them, decoded).
+    this.componentCode = component.charCodeAt(0);
+    this.repetitionCode = repetition === null ? -1 : repetition.charCodeAt(0);
+    this.marksPlain = this.componentCode < 0x80 && this.repetitionCode < 0x80;
     this.position = 0;
     this.sawIsa = true;
     this.skimming = false;
@@ -599,7 +622,7 @@ export class X12Tokenizer {
    * already known is taken without cutting it out. False (nothing consumed) for anything else, which the
    * general path then reads. The two must cut the same segments: test/translators/x12/fuzz.test.ts.
    */
-  private cutPlainSegment(t: string, start: number, out: Token[]): boolean {
+  private cutInOnePass(t: string, start: number, out: Token[]): boolean {
     const term = this.termCode;
     const sep = this.elementSepCode;
     if (t.charCodeAt(start) === 0x49 && t.startsWith('ISA', start)) return false;
@@ -607,13 +630,21 @@ export class X12Tokenizer {
     let n = 0;
     let end = start;
     const len = t.length;
+    // Whether a char validation must look at stands in the elements: a control character (or any byte
+    // past ASCII: decoded, it may be one), or the component or repetition separator (Segment.plain).
+    let odd = !this.marksPlain;
+    const comp = this.componentCode;
+    const rep = this.repetitionCode;
     for (; end < len; end++) {
       const c = t.charCodeAt(end);
       if (c === term) break;
       if (c === sep) {
         if (n === seps.length) seps = this.growSeparatorOffsets();
         seps[n++] = end;
-      } else if (c === 0x0a || c === 0x0d) return false;
+      } else if (c < 0x20 || c >= 0x7f) {
+        if (c === 0x0a || c === 0x0d) return false;
+        odd = true;
+      } else if (c === comp || c === rep) odd = true;
     }
     if (end === len) return false; // not complete yet (or the last segment of the data): the general path decides
     const loc = this.locate(this.textBase + start);
@@ -638,7 +669,7 @@ export class X12Tokenizer {
       elements = this.decodeElements(elements);
       elements[0] = segmentId(elements[0]);
     }
-    this.emit(elements, loc, out);
+    this.emit(elements, loc, out, !odd);
     this.pos = end + 1;
     return true;
   }
@@ -651,11 +682,11 @@ export class X12Tokenizer {
   }
 
   /** Emits a cut segment, keeping the position count and the interchange's state (both paths end here). */
-  private emit(elements: string[], loc: Location, out: Token[]): void {
+  private emit(elements: string[], loc: Location, out: Token[], plain: boolean): void {
     const id = elements[0];
     if (id === 'ST') this.position = 1;
     else if (this.position > 0) this.position++;
-    const segment: Segment = { id, elements, loc, position: this.position };
+    const segment: Segment = { id, elements, loc, position: this.position, plain };
     if (id === 'SE' || id === 'GE' || id === 'GS' || id === 'IEA') this.position = 0;
     if (id === 'ST' && this.skimSetAt !== undefined) this.skimming = this.skimSetAt(loc.offset);
     out.push(segment);
@@ -672,7 +703,7 @@ export class X12Tokenizer {
       this.pos = start;
       return false;
     }
-    if (this.termCode >= 0 && !this.skimming && this.cutPlainSegment(t, start, out)) return true;
+    if (this.termCode >= 0 && !this.skimming && this.cutInOnePass(t, start, out)) return true;
     let end = t.indexOf(this.segmentTerm, start);
     let next: number;
     if (end < 0) {
@@ -729,9 +760,10 @@ export class X12Tokenizer {
       // The terminator is a line break: a CR before it (CR LF files) is not part of the segment.
       elements = splitSegment(t, start, t.charCodeAt(end - 1) === 0x0d ? end - 1 : end, this.elementSep!);
     }
+    const plain = this.marksPlain && plainElements(elements, this.componentCode, this.repetitionCode);
     elements = this.decodeElements(elements);
     elements[0] = segmentId(elements[0]);
-    this.emit(elements, loc, out);
+    this.emit(elements, loc, out, plain);
     this.pos = next;
     return true;
   }

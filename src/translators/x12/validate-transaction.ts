@@ -611,7 +611,7 @@ class Validator {
       // segments it doubts, and is what reports.
       let check = def.check;
       if (check === undefined) check = def.check = compileSegmentCheck(def);
-      if (check !== null && check(els, this.repCode, this.compCode, this.openCodes, this.syntaxSeverity !== null)) return;
+      if (check !== null && check(els, this.repCode, this.compCode, this.openCodes, this.syntaxSeverity !== null, seg.plain === true)) return;
     }
     const n = els.length - 1;
     const defs = def.elements;

@@ -307,7 +307,7 @@ describe("(b) the tokenizer's one-pass cut of plain segments gives what its gene
     expect(samples.length).toBeGreaterThan(40);
     for (const s of samples) {
       for (const chunkSize of [7, undefined]) {
-        expect([...readX12Sync(s.bytes, { chunkSize })], `${s.name} chunk ${chunkSize}`).toEqual([...readX12Sync(s.bytes, { chunkSize, plainSegments: false })]);
+        expect([...readX12Sync(s.bytes, { chunkSize })], `${s.name} chunk ${chunkSize}`).toEqual([...readX12Sync(s.bytes, { chunkSize, onePass: false })]);
       }
     }
   });
@@ -316,7 +316,49 @@ describe("(b) the tokenizer's one-pass cut of plain segments gives what its gene
     fc.assert(
       fc.property(fc.integer({ min: 0, max: mutationBases.length - 1 }), fc.array(mutationArb, { minLength: 1, maxLength: 4 }), chunkSizeArb, (bi, muts, size) => {
         const bytes = applyMutations(mutationBases[bi].bytes, muts);
-        expect([...readX12Sync(bytes, { chunkSize: size })]).toEqual([...readX12Sync(bytes, { chunkSize: size, plainSegments: false })]);
+        expect([...readX12Sync(bytes, { chunkSize: size })]).toEqual([...readX12Sync(bytes, { chunkSize: size, onePass: false })]);
+      }),
+      { numRuns: runs(300), seed },
+    );
+  });
+});
+
+describe('(b) Segment.plain: a segment the reader marks plain holds no control character and no component or repetition separator', () => {
+  /** The marked segments of a file's transaction sets, each checked as validation would check its values. */
+  function checkMarks(bytes: Buffer): { marked: number; all: number } {
+    let marked = 0;
+    let all = 0;
+    for (const ev of readX12Sync(bytes)) {
+      if (ev.type !== 'transaction' || !ev.transaction.interchange) continue;
+      const d = ev.transaction.interchange.delimiters;
+      for (const seg of ev.transaction.segments) {
+        all++;
+        if (seg.plain !== true) continue;
+        marked++;
+        for (const v of seg.elements) {
+          expect(/[\u0000-\u001f\u007f-\u009f]/.test(v), `${seg.id} '${v}' holds a control character`).toBe(false);
+          expect(v.includes(d.component) || (d.repetition !== null && v.includes(d.repetition)), `${seg.id} '${v}' holds a separator`).toBe(false);
+        }
+      }
+    }
+    return { marked, all };
+  }
+
+  it('on every corpus file, fixture and generated file (and most of their segments are marked)', () => {
+    let marked = 0;
+    let all = 0;
+    for (const s of [...corpusAll, ...fixturesAll, ...generated]) {
+      const r = checkMarks(s.bytes);
+      marked += r.marked;
+      all += r.all;
+    }
+    expect(marked / all).toBeGreaterThan(0.5);
+  });
+
+  it('on mutated files (control characters, separators and line breaks put anywhere)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: mutationBases.length - 1 }), fc.array(mutationArb, { minLength: 1, maxLength: 4 }), (bi, muts) => {
+        checkMarks(applyMutations(mutationBases[bi].bytes, muts));
       }),
       { numRuns: runs(300), seed },
     );

@@ -66,7 +66,8 @@ describe('generated segment checks', () => {
       const original = pool[m.tx];
       // ST and SE stay: the reader checks them, and the transaction must still be one.
       const s = 1 + (m.segment % (original.segments.length - 2));
-      const tx: TransactionSet = { ...original, segments: original.segments.map((seg) => ({ ...seg, elements: [...seg.elements] })) };
+      // A changed segment is no longer what the reader marked plain.
+      const tx: TransactionSet = { ...original, segments: original.segments.map((seg) => ({ ...seg, elements: [...seg.elements], plain: false })) };
       const els = tx.segments[s].elements;
       if (m.append) els.push(m.value);
       else els[1 + (m.element % Math.max(1, els.length - 1))] = m.value;
@@ -89,11 +90,11 @@ describe('generated segment checks', () => {
     const def = find(schema.root, 'AT7')!;
     const check = compileSegmentCheck(def)!;
     const gt = (c: string) => c.charCodeAt(0);
-    expect(check(at7.elements, -1, gt('>'), false, true)).toBe(true);
+    expect(check(at7.elements, -1, gt('>'), false, true, false)).toBe(true);
     const bad = [...at7.elements];
     bad[5] = '20241399';
-    expect(check(bad, -1, gt('>'), false, true)).toBe(false);
+    expect(check(bad, -1, gt('>'), false, true, false)).toBe(false);
     // An element holding the component separator: the loop decides (it reports too many components).
-    expect(check([...at7.elements.slice(0, 2), 'X>1'], -1, gt('>'), false, true)).toBe(false);
+    expect(check([...at7.elements.slice(0, 2), 'X>1'], -1, gt('>'), false, true, false)).toBe(false);
   });
 });
