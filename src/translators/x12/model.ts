@@ -149,6 +149,15 @@ export interface LoopInstance {
 }
 
 /**
+ * The one string V8 keeps for this text (a property key is internalized): the reader's segment ids are
+ * these strings too, so comparing an id from the reader with one from a schema or a mapping path is a
+ * pointer comparison; with a string of its own each comparison went through the characters.
+ */
+export function internalized(s: string): string {
+  return Object.keys({ [s]: 0 })[0] ?? s;
+}
+
+/**
  * A new loop instance. Every instance is made here, with the caches path evaluation adds later already
  * declared: all instances then share one shape (V8 hidden class), and adding a cache allocates nothing.
  */

@@ -15,7 +15,7 @@
 // schema.
 
 import { readFileSync } from 'node:fs';
-import type { TransactionSet } from './model.js';
+import { internalized, type TransactionSet } from './model.js';
 import type { SegmentCheck } from './segment-check.js';
 
 export type SchemaVersion = '004010' | '004030' | '005010';
@@ -326,11 +326,11 @@ function compileLoop(
       const seg = segments.get(n.segment);
       if (!seg) throw new Error(`segment ${n.segment} is not in the dictionary`);
       all.add(n.segment);
-      children.push({ segmentId: n.segment, min: n.min ?? 0, max: n.max ?? 1, segment: seg, loop: null });
+      children.push({ segmentId: internalized(n.segment), min: n.min ?? 0, max: n.max ?? 1, segment: seg, loop: null });
       add(n.segment, k * 2);
     } else if (n.loop && n.content && n.content.length > 0 && n.content[0].segment) {
       const loop = compileLoop(n.loop, n.content, n.lenientEntry ?? [], segments, all);
-      const trigger = n.content[0].segment;
+      const trigger = internalized(n.content[0].segment);
       children.push({ segmentId: trigger, min: n.min ?? 0, max: n.max ?? 1, segment: null, loop });
       add(trigger, k * 2);
       for (const e of loop.lenientEntry) add(e, k * 2 + 1);

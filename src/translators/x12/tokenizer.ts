@@ -7,7 +7,7 @@
 
 import { isAscii, isUtf8 } from 'node:buffer';
 import type { ErrorCode } from '../../errors/catalogue.js';
-import type { Delimiters, Location, Segment, X12Issue } from './model.js';
+import { internalized, type Delimiters, type Location, type Segment, type X12Issue } from './model.js';
 import { issue } from './issues.js';
 
 export interface TokenizerOptions {
@@ -199,10 +199,10 @@ function segmentId(id: string): string {
     return shared;
   }
   if (SEGMENT_IDS.size < MAX_SEGMENT_IDS && id.length <= 3) {
-    // A property key is internalized: the same string V8 uses for the literals ('ST', 'SE') in the code.
-    const internalized = Object.keys({ [id]: 0 })[0] ?? id;
-    SEGMENT_IDS.set(internalized, internalized);
-    return internalized;
+    // The same string V8 uses for the literals ('ST', 'SE') in the code, the schemas and the mapping paths.
+    const shared = internalized(id);
+    SEGMENT_IDS.set(shared, shared);
+    return shared;
   }
   return id;
 }
