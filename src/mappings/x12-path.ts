@@ -2,20 +2,20 @@
 // `N1[01=SH|SF]/N4.01`, loop paths such as `LX/AT7`, and a leading `/` for the transaction root.
 // Parsed once at compile time; evaluated against the loop tree of each transaction.
 
-import { loopInstance, type Delimiters, type LoopInstance, type Segment } from '../translators/x12/model.js';
+import { internalized, loopInstance, type Delimiters, type LoopInstance, type Segment } from '../translators/x12/model.js';
 
 /** One loop instance of a transaction (built by validateTransaction with `tree: true`). */
 export type LoopNode = LoopInstance;
 
 export interface SegmentFilter {
   element: number;
-  component?: number;
+  component: number | undefined;
   values: string[];
 }
 
 export interface PathStep {
   segment: string;
-  filter?: SegmentFilter;
+  filter: SegmentFilter | undefined;
 }
 
 export interface X12Path {
@@ -24,7 +24,7 @@ export interface X12Path {
   /** Loop steps (every step but the last when the path addresses an element). */
   loops: PathStep[];
   /** The addressed segment and element, absent for pure loop paths (foreach/each). */
-  target?: PathStep & { element: number; component?: number; repetition?: number };
+  target?: PathStep & { element: number; component: number | undefined; repetition: number | undefined };
   /**
    * Value paths: the number of the segment this path names, element aside (`AT7.01` and `AT7.05` share
    * one, `L11[02=BM].01` has its own), in `slots`, the numbering of the mapping the path belongs to. Paths
@@ -94,7 +94,7 @@ export function parseX12Path(text: string, kind: 'value' | 'loop', slots?: Segme
   const body = absolute ? text.slice(1) : text;
   if (body === '') throw new PathSyntaxError('empty path', 1);
   const parts = body.split('/');
-  const steps: (PathStep & { element?: number; component?: number; repetition?: number; column: number })[] = [];
+  const steps: (PathStep & { element: number | undefined; component: number | undefined; repetition: number | undefined; column: number })[] = [];
   let col = absolute ? 2 : 1;
   for (const [index, part] of parts.entries()) {
     const m = STEP.exec(part);
@@ -103,12 +103,15 @@ export function parseX12Path(text: string, kind: 'value' | 'loop', slots?: Segme
       throw new PathSyntaxError(`'${part}' is not a path step: ${why.message}`, col, why.segment === undefined ? undefined : { step: index, id: why.segment });
     }
     const [, segment, fEl, fComp, fVals, el, comp, rep] = m;
+    // Every step, filter and target has all its keys, unset ones undefined: one shape each, so that the
+    // evaluation's reads of them (step.filter, target.element, ...) stay monomorphic. With only the keys
+    // given, paths came in many shapes and those reads went through V8's megamorphic lookup.
     steps.push({
-      segment, column: col,
-      ...(fEl !== undefined && { filter: { element: +fEl, ...(fComp !== undefined && { component: +fComp }), values: fVals.split('|') } }),
-      ...(el !== undefined && { element: +el }),
-      ...(comp !== undefined && { component: +comp }),
-      ...(rep !== undefined && { repetition: +rep }),
+      segment: internalized(segment), column: col,
+      filter: fEl === undefined ? undefined : { element: +fEl, component: fComp === undefined ? undefined : +fComp, values: fVals.split('|') },
+      element: el === undefined ? undefined : +el,
+      component: comp === undefined ? undefined : +comp,
+      repetition: rep === undefined ? undefined : +rep,
     });
     col += part.length + 1;
   }
@@ -119,9 +122,10 @@ export function parseX12Path(text: string, kind: 'value' | 'loop', slots?: Segme
   if (kind === 'value') {
     if (last.element === undefined) throw new PathSyntaxError(`'${text}' names no element; write e.g. ${last.segment}.01`, col - 1);
     if (last.element === 0) throw new PathSyntaxError('elements are numbered from 01', col - 1);
-    const { element, component, repetition, column: _column, ...step } = last;
+    const { element, component, repetition } = last;
+    const step = stepOnly(last);
     const loops = steps.slice(0, -1).map(stepOnly);
-    const target = { ...step, element, component, repetition };
+    const target = { segment: step.segment, filter: step.filter, element, component, repetition };
     return slots ? { text, absolute, loops, target, segmentSlot: slots.slotOf(absolute, loops, step), slots } : { text, absolute, loops, target };
   }
   if (last.element !== undefined) throw new PathSyntaxError(`a loop path names segments, not elements ('${text}')`, last.column);
@@ -177,7 +181,7 @@ function explainStep(part: string): { message: string; segment?: string } {
 
 /** A parsed step without its parse-time extras (element, column): what loop steps keep. */
 function stepOnly(s: PathStep & { column: number }): PathStep {
-  return s.filter ? { segment: s.segment, filter: s.filter } : { segment: s.segment };
+  return { segment: s.segment, filter: s.filter };
 }
 
 // ---- evaluation ----------------------------------------------------------------------------------
