@@ -276,21 +276,24 @@ export function zonedIso(date: string, time: string, zone: string): string {
   return joinIso(date, time, offset === 0 && zone === 'UTC' ? 'Z' : formatOffset(offset));
 }
 
-/** The char codes of the timestamp joinIso is building: one array for every timestamp. */
-const isoCodes: number[] = [];
+/**
+ * The char codes of the timestamp joinIso is building: one array per length (a timestamp has one of
+ * two or three), since shortening an array by setting its length is a call into the runtime.
+ */
+const isoCodes: number[][] = [];
 
 /**
  * date + 'T' + time + offset as one flat string. A template made a cons string of them, which every
  * reader (the validation's patterns, the JSON writer) first flattened into a copy of its own.
  */
 function joinIso(date: string, time: string, offset: string): string {
-  const codes = isoCodes;
+  const length = date.length + 1 + time.length + offset.length;
+  const codes = (isoCodes[length] ??= new Array<number>(length).fill(0));
   let n = 0;
   for (let i = 0; i < date.length; i++) codes[n++] = date.charCodeAt(i);
   codes[n++] = 0x54; // T
   for (let i = 0; i < time.length; i++) codes[n++] = time.charCodeAt(i);
   for (let i = 0; i < offset.length; i++) codes[n++] = offset.charCodeAt(i);
-  codes.length = n;
   return String.fromCharCode.apply(null, codes);
 }
 
