@@ -5,7 +5,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, waybill } from '../helpers/cli.js';
+import { CLI_TEST_TIMEOUT, repoRoot, waybill } from '../helpers/cli.js';
 
 /** What editors and scripts split a lint line into. */
 const LINE = /^(?<file>[^:\s]+):(?<line>\d+):(?<col>\d+) (?<code>[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+) (?<message>.+)$/;
@@ -39,7 +39,7 @@ describe('waybill lint output lines', () => {
       'partners/prairie-line/tables/broken.yaml:4:3 YAML_SYNTAX Map keys must be unique',
     ]);
     expect(r.stderr).toBe('lint: 1 partner(s), 1 error(s), 1 warning(s)\n');
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 
   it('keeps the code in the second field of every line, warning or error', async () => {
     const r = await waybill(['lint', '--partners', 'partners'], { cwd });
@@ -52,5 +52,5 @@ describe('waybill lint output lines', () => {
       ['YAML_WARNING', 'warning', 'Unresolved tag: tag:yaml.org,2002:foo'],
       ['YAML_SYNTAX', 'error', 'Map keys must be unique'],
     ]);
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../helpers/cli.js';
+import { CLI_TEST_TIMEOUT, repoRoot } from '../helpers/cli.js';
 import { generated214, partnersRoot } from '../queue/support.js';
 
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -34,5 +34,5 @@ describe('CLI output into a pipe closed early', () => {
     expect(stderr).toMatch(/^translate: \d+ unit\(s\)|^$/);
     // The spool went away with the process, although it stopped early.
     expect(readdirSync(tmp).filter((n) => n.startsWith('waybill-translate-'))).toEqual([]);
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 });

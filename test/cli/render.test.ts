@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot, waybill } from '../helpers/cli.js';
+import { CLI_TEST_TIMEOUT, repoRoot, waybill } from '../helpers/cli.js';
 
 const partners = join(repoRoot, 'partners');
 const tender = join(partners, 'granite-ridge/samples/204-original-BPL-88104217.json');
@@ -34,7 +34,7 @@ describe('waybill render --control', () => {
     const top = await render(tender, '--control', '999999999');
     expect(top.status).toBe(0);
     expect(controlsOf(top.stdout)).toEqual(['999999999', '999999999', '999999999']);
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 
   // Before the check: 'abc' reached the writer as NaN (X12_WRITE_VALUE_INVALID, exit 1) and 0 was
   // written as ISA13 000000000 / ST02 0000.
@@ -43,7 +43,7 @@ describe('waybill render --control', () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`waybill: CLI_USAGE: --control takes a whole number from 1 to 999999999 (ISA13 has 9 digits), not '${value}'\n`);
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 });
 
 describe('waybill render with an invalid command', () => {
@@ -60,7 +60,7 @@ describe('waybill render with an invalid command', () => {
       `waybill: CLI_COMMAND_INVALID: ${file}: equipmnt: is not a key of load.tender@1 (did you mean 'equipment'?)`,
       expect.stringContaining(`waybill: CLI_COMMAND_INVALID: ${file}: zz: is not a key of load.tender@1; known here: kind, id, type, partner, `),
     ]);
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 
   it('says an event is not a command (it said: no outbound mapping for its type)', async () => {
     const event = join(repoRoot, 'test/canonical/fixtures/shipment.status@1/x12-214-delayed-weather.json');
@@ -68,7 +68,7 @@ describe('waybill render with an invalid command', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(`waybill: CLI_COMMAND_INVALID: ${event}: kind: this is shipment.status@1 'event', not a command; ` +
       'waybill render takes a command (kind "command"): freight.invoice@1, load.tender@1\n');
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 
   it('prints one CLI_COMMAND_INVALID line per schema problem, with its path, and exits 1', async () => {
     const file = commandFile('no-stops.json', JSON.stringify({ type: 'load.tender@1', kind: 'command', stops: 'none' }));
@@ -81,7 +81,7 @@ describe('waybill render with an invalid command', () => {
     expect(lines).toContain(`waybill: CLI_COMMAND_INVALID: ${file}: id: is required (expected string)`);
     expect(lines.some((l) => l.startsWith(`waybill: CLI_COMMAND_INVALID: ${file}: stops: `))).toBe(true);
     expect(r.stderr).not.toContain('CLI_USAGE');
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 
   it('reports an unknown type at `type` (it used to crash with an internal error) and text that is not JSON at (root)', async () => {
     const unknown = await render(commandFile('unknown.json', '{ "type": "pickup.request@1" }'));
@@ -95,5 +95,5 @@ describe('waybill render with an invalid command', () => {
     const bom = await render(commandFile('bom.json', `\ufeff${readFileSync(tender, 'utf8')}`), '--frozen');
     expect(bom.status).toBe(0);
     expect(bom.stdout).toMatch(/^ISA\|/);
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PartnerRegistry } from '../../src/mappings/registry.js';
 import { fileIdOf, translateCsv, translateX12, type TranslatedUnit } from '../../src/mappings/translate.js';
-import { repoRoot, waybill } from '../helpers/cli.js';
+import { CLI_TEST_TIMEOUT, repoRoot, waybill } from '../helpers/cli.js';
 
 const partners = join(repoRoot, 'partners');
 const { registry } = PartnerRegistry.load(partners);
@@ -45,7 +45,7 @@ describe('waybill translate', () => {
     // TMPDIR was honoured (tsx keeps its cache there) and the spool is gone.
     expect(readdirSync(spoolDir).length).toBeGreaterThan(0);
     expect(readdirSync(spoolDir).filter((n) => n.startsWith('waybill-translate-'))).toEqual([]);
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 
   it('text: each unit, its errors, then its events as JSON lines; the count on stderr', async () => {
     const expected = await reference(translateX12(badTx, registry, await opts(badTx)));
@@ -60,7 +60,7 @@ describe('waybill translate', () => {
     }
     expect(lines).toEqual(want);
     expect(r.stderr).toBe('translate: 2 unit(s), 1 event(s), 1 failed\n');
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 
   it('CSV with --partner: one unit per record; without --partner a usage error', async () => {
     const partner = registry.get('sangamon-valley')!;
@@ -82,7 +82,7 @@ describe('waybill translate', () => {
     expect(strayRun.status).toBe(2);
     expect(strayRun.stderr).toMatch(/read as CSV: it starts with neither an X12 ISA, GS or ST nor an XML '<'/);
     expect(strayRun.stderr).not.toMatch(/\n\s+at /); // no stack trace
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 
   it('--json for a file with nothing readable: no events, one rejected file unit, valid false', async () => {
     const junk = join(dir, 'junk.edi');
@@ -91,7 +91,7 @@ describe('waybill translate', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toBe(`${JSON.stringify(JSON.parse(r.stdout), null, 2)}\n`);
     expect(JSON.parse(r.stdout)).toMatchObject({ events: [], valid: false, units: [{ label: 'file', status: 'rejected', errors: [{ code: 'X12_ISA_TRUNCATED' }] }] });
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 
   // receivedAt goes on every event: a value the canonical schema refuses used to fail each transaction
   // with MAP_CANONICAL_INVALID (exit 1). It is the flag that is wrong: a usage error, before any output.
@@ -103,7 +103,7 @@ describe('waybill translate', () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`waybill: CLI_USAGE: --received-at '${value}': ${why}\n`);
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 
   it('a binary file (gzip, PDF, NUL bytes) is one rejected file unit PIPELINE_NOT_TEXT naming what it is, exit 1, with or without --partner', async () => {
     const gz = join(dir, 'status.edi.gz');
@@ -135,7 +135,7 @@ describe('waybill translate', () => {
     }
     const text = await waybill(['translate', blank, '--partners', partners]);
     expect(text.stdout).toBe(`BAD file  line 1  rejected  0 event(s)\n    ${blank}:1:1 error PIPELINE_EMPTY_FILE the file is empty or holds only whitespace\n`);
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 
   it('an ISA id two partners claim: the interchange is refused naming both, the clash printed on stderr', async () => {
     const root = join(dir, 'dup-partners');
@@ -158,7 +158,7 @@ describe('waybill translate', () => {
     expect(JSON.parse(forced.stdout).units.map((u: { partner: string }) => u.partner)).toEqual(['pl2']);
     expect(forced.stderr).toMatch(/pl2\/partner\.yaml:8:31 PARTNER_DUPLICATE_ISA /);
     expect(forced.stderr).not.toMatch(/prairie-line\/partner\.yaml/);
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 
   it('a partner whose mapping path is a folder: its interchanges are unidentified (configuration errors), no crash', async () => {
     const root = join(dir, 'folder-mapping');
@@ -169,7 +169,7 @@ describe('waybill translate', () => {
     expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain("PARTNER_UNKNOWN_SENDER ISA 02/PRLF is partner 'prairie-line', which has configuration errors (run waybill lint)");
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 
   it('a --partners that is no folder is a usage error (exit 2), for translate and render, not an unknown sender', async () => {
     const t = await waybill(['translate', badTx, '--partners', join(dir, 'nope')]);
@@ -184,5 +184,5 @@ describe('waybill translate', () => {
     const r = await waybill(['translate', badTx, '--json', '--partners', partners, '--received-at', '2024-02-01T06:30:00+05:30']);
     expect(r.status).toBe(1); // the file's second transaction is bad on purpose
     expect(JSON.parse(r.stdout).events.map((e: { receivedAt: string }) => e.receivedAt)).toEqual(['2024-02-01T06:30:00+05:30']);
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT);
 });

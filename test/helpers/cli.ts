@@ -9,6 +9,14 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /**
+ * The time a test that starts several waybill processes may take. One process takes about 2 s alone, but
+ * 10-25 s on a slow 2-core host while the suite's other test file starts gateways next to it (measured in
+ * CI on such a host: a test starting three of them ran past 60 s). Each process still has its own 60 s
+ * limit (waybill below), so a process that hangs still fails its test.
+ */
+export const CLI_TEST_TIMEOUT = 180_000;
+
+/**
  * Runs `waybill ARGS` to its end. Asynchronous on purpose: a spawnSync would block the test worker's event
  * loop for as long as the CLI runs (seconds under tsx on a busy machine), and vitest's worker RPC times out
  * after 60 s of that ("Timeout calling onTaskUpdate").
