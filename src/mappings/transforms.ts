@@ -14,8 +14,8 @@ export function x12Date(v: string): string {
     const y = digitsAt(v, 0, 4), m = digitsAt(v, 4, 2), d = digitsAt(v, 6, 2);
     if (m < 1 || m > 12 || d < 1 || d > daysInMonth(y, m)) throw new TransformError('MAP_BAD_DATE', `'${v}' is not a calendar date`);
     // One string from the char codes: joining slices copied every short piece and every partial result.
-    const c = (i: number) => v.charCodeAt(i);
-    return String.fromCharCode(c(0), c(1), c(2), c(3), 0x2d, c(4), c(5), 0x2d, c(6), c(7));
+    return String.fromCharCode(v.charCodeAt(0), v.charCodeAt(1), v.charCodeAt(2), v.charCodeAt(3), 0x2d,
+      v.charCodeAt(4), v.charCodeAt(5), 0x2d, v.charCodeAt(6), v.charCodeAt(7));
   }
   let y: number, m: number, d: number;
   if (/^\d{8}$/.test(v)) [y, m, d] = [+v.slice(0, 4), +v.slice(4, 6), +v.slice(6, 8)];
@@ -36,8 +36,9 @@ export function x12Time(raw: string): string {
   if ((raw.length === 4 || raw.length === 6) && allDigits(raw)) {
     const h = digitsAt(raw, 0, 2), m = digitsAt(raw, 2, 2), sec = raw.length === 6 ? digitsAt(raw, 4, 2) : 0;
     if (h > 23 || m > 59 || sec > 59) throw new TransformError('MAP_BAD_TIME', `'${raw}' is not a valid time of day`);
-    const c = (i: number) => raw.charCodeAt(i);
-    return raw.length === 6 ? String.fromCharCode(c(0), c(1), 0x3a, c(2), c(3), 0x3a, c(4), c(5)) : String.fromCharCode(c(0), c(1), 0x3a, c(2), c(3), 0x3a, 0x30, 0x30);
+    const s1 = raw.length === 6 ? raw.charCodeAt(4) : 0x30;
+    const s2 = raw.length === 6 ? raw.charCodeAt(5) : 0x30;
+    return String.fromCharCode(raw.charCodeAt(0), raw.charCodeAt(1), 0x3a, raw.charCodeAt(2), raw.charCodeAt(3), 0x3a, s1, s2);
   }
   // HH:MM[:SS] (CSV, XML) is read as the X12 form HHMM[SS].
   const v = /^\d{2}:\d{2}(:\d{2})?$/.test(raw) ? raw.replace(/:/g, '') : raw;

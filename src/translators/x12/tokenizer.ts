@@ -148,13 +148,7 @@ const SEGMENT_IDS_BY_CODE = new Map<number, string>();
 
 /** The number standing for a 2-3 char id of chars below U+0400 (10 bits each), or -1 for any other. */
 function idCode(id: string): number {
-  const len = id.length;
-  if (len < 2 || len > 3) return -1;
-  const a = id.charCodeAt(0);
-  const b = id.charCodeAt(1);
-  const c = len === 3 ? id.charCodeAt(2) : 0;
-  if ((a | b | c) >= 0x400 || (len === 3 && c === 0)) return -1;
-  return (a << 20) | (b << 10) | c;
+  return id.length < 2 || id.length > 3 ? -1 : idCodeAt(id, 0, id.length);
 }
 
 /**
@@ -172,7 +166,7 @@ function plainElements(elements: readonly string[], comp: number, rep: number): 
   return true;
 }
 
-/** idCode of the id text[from, to), read in place (without cutting it out first). */
+/** idCode of the 2-3 char id text[from, to), read in place (without cutting it out first). */
 function idCodeAt(text: string, from: number, to: number): number {
   const a = text.charCodeAt(from);
   const b = text.charCodeAt(from + 1);
