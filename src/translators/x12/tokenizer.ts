@@ -220,6 +220,12 @@ export class X12Tokenizer {
   /** Unconsumed text (latin1) and the absolute byte offset of its first char. */
   private text = '';
   private textBase = 0;
+  /**
+   * The bytes `text` was decoded from, byte n being char n (latin1 decodes one byte to one char). The
+   * hot loop reads these rather than `text`: a typed array read is a load, where charCodeAt in optimized
+   * code first walks the string's representation (cons, sliced, thin, ...) for every char.
+   */
+  private bytes: Buffer = Buffer.alloc(0);
   /** Scratch bytes where a chunk is joined to the tail of the previous one (see joined). */
   private joinBuffer = Buffer.alloc(0);
   /** Index in `text` of the first unconsumed char (the hot path advances this instead of slicing). */
@@ -278,7 +284,9 @@ export class X12Tokenizer {
     const tail = this.text.length - this.pos;
     if (tail === 0) this.textHasHighBytes = false;
     if (!this.textHasHighBytes && !isAscii(buf)) this.textHasHighBytes = true;
-    this.text = tail === 0 ? buf.toString('latin1') : this.joined(this.text.slice(this.pos), buf);
+    // Always through the join buffer, even with no tail: `bytes` must not be the caller's chunk, which the
+    // caller may reuse once push returns (end() still reads them).
+    this.text = this.joined(tail === 0 ? '' : this.text.slice(this.pos), buf);
     this.textBase += this.pos;
     this.pos = 0;
   }
@@ -302,6 +310,7 @@ export class X12Tokenizer {
     const join = this.joinBuffer;
     join.write(tail, 0, 'latin1');
     buf.copy(join, tail.length);
+    this.bytes = join.subarray(0, size);
     return join.toString('latin1', 0, size);
   }
 
@@ -360,6 +369,7 @@ export class X12Tokenizer {
     // Count the line breaks being dropped before they are gone.
     this.locate(this.textBase + this.pos);
     this.text = this.text.slice(this.pos);
+    this.bytes = this.bytes.subarray(this.pos);
     this.textBase += this.pos;
     this.pos = 0;
   }
@@ -433,7 +443,7 @@ export class X12Tokenizer {
       // straddling a chunk boundary is judged exactly as it would be in one piece.
       const keep = final ? 0 : Math.min(5, t.length);
       this.consume(t.length - keep);
-      if (final) { this.text = ''; this.pos = 0; }
+      if (final) { this.text = ''; this.bytes = this.bytes.subarray(0, 0); this.pos = 0; }
       return false;
     }
     this.consume(next);
@@ -629,8 +639,9 @@ export class X12Tokenizer {
     let odd = !this.marksPlain;
     const comp = this.componentCode;
     const rep = this.repetitionCode;
+    const bytes = this.bytes; // char n of t is byte n (see bytes)
     for (; end < len; end++) {
-      const c = t.charCodeAt(end);
+      const c = bytes[end];
       if (c === term) break;
       if (c === sep) {
         if (n === seps.length) seps = this.growSeparatorOffsets();
