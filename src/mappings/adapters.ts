@@ -1,7 +1,7 @@
 // Source adapters for the three inbound formats, and the choice of one for a partner's document kind.
 
 import { csvField, type CsvRecord } from '../translators/csv/reader.js';
-import { selectXml, type XmlChild } from '../translators/xml/reader.js';
+import { locateXml, selectXml, type XmlChild, type XmlPosition } from '../translators/xml/reader.js';
 import { getSchema, resolveSchemaVersion } from '../translators/x12/schema.js';
 import type { SourceAdapter, SourceLoc } from './spec.js';
 import { schemaView, X12Adapter } from './x12-adapter.js';
@@ -61,6 +61,8 @@ export interface XmlContext {
   root: XmlChild;
   /** Where the node is, e.g. "/Shipments/Shipment[2]". */
   path: string;
+  /** Where the node's element starts in the document (undefined for the document itself). */
+  at?: XmlPosition;
 }
 
 export class XmlAdapter implements SourceAdapter<XmlContext> {
@@ -102,26 +104,40 @@ export class XmlAdapter implements SourceAdapter<XmlContext> {
     return out;
   }
 
+  /** selectXml's matches of a path from a context, with where each starts in the document. */
+  private located(path: string, ctx: XmlContext) {
+    return path.startsWith('/') ? locateXml(ctx.root, path.slice(1)) : locateXml(ctx.node, path, ctx.at);
+  }
+
   loops(path: unknown, ctx: XmlContext): XmlContext[] {
     const p = path as string;
     const base = p.startsWith('/') ? '' : ctx.path;
-    const found = this.select(p, ctx);
-    return found.map((node, i) => {
-      return { node, root: ctx.root, path: `${base}/${p.replace(/^\//, '')}[${i + 1}]` };
+    return this.located(p, ctx).map(({ value: node, at }, i) => {
+      return { node, root: ctx.root, path: `${base}/${p.replace(/^\//, '')}[${i + 1}]`, at };
     });
   }
 
   /**
-   * Where a value path points, as an absolute element path (`/Invoice/Terms`): the tree keeps no line
-   * numbers, so failures name the element instead.
+   * Where a value path points: the start tag of the element it reads (of the element holding the
+   * attribute or text). When nothing matches (a required value missing), the nearest element the path
+   * gets to (`Invoice` for a missing `Invoice/Terms`), else the context's element. `what` is the path
+   * from the document (`/Invoice/Terms`). Only failures ask, so these walks cost nothing on the way to an
+   * event.
    */
   locate(path: unknown, ctx: XmlContext): SourceLoc {
     const p = path as string;
-    return { line: 1, column: 1, what: p.startsWith('/') ? p : `${ctx.path}/${p}` };
+    let at: XmlPosition | undefined;
+    const steps = p.split('/');
+    for (let n = steps.length; n > 0 && at === undefined; n--) {
+      const prefix = steps.slice(0, n).join('/');
+      if (prefix !== '' && prefix !== '/') at = this.located(prefix, ctx)[0]?.at;
+    }
+    at ??= ctx.at;
+    return { line: at?.line ?? 1, column: at?.column ?? 1, what: p.startsWith('/') ? p : `${ctx.path}/${p}` };
   }
 
   loc(ctx: XmlContext): SourceLoc {
-    return { line: 1, column: 1, what: ctx.path || '/' };
+    return { line: ctx.at?.line ?? 1, column: ctx.at?.column ?? 1, what: ctx.path || '/' };
   }
 }
 

@@ -544,8 +544,8 @@ function mapInto(
     unit.status = 'failed';
     unit.events = [];
     const e = fromFailure(err, unit.line);
-    // A CSV record is one line and the XML tree keeps no positions: the column or element the failing
-    // value comes from is what tells the analyst where to look.
+    // A CSV record is one line, and an XML line may hold many elements: the column, or the element's path,
+    // names what the failing value is, beside where it is.
     const what = err.source?.what;
     if (what && (what.startsWith('column ') || what.startsWith('/'))) e.message += ` (${what.startsWith('/') ? `at ${what}` : what})`;
     unit.errors.push(e);

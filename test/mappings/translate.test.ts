@@ -366,8 +366,23 @@ fields:
     expect(unmapped.status).toBe('failed');
     expect(unmapped.events).toEqual([]);
     expect(unmapped.errors.map((e) => e.code)).toEqual(['MAP_UNMAPPED_CODE']);
-    // The tree keeps no line numbers: the message names the element the value came from.
+    // The message names the element the value came from; line and column are its start tag's.
     expect(unmapped.errors[0].message).toBe("code 'QQ' is not in table 'x12-shipment-status' (unmapped: error) (at /Shipments/Shipment[2]/Event/Code)");
+    expect(unmapped.errors[0]).toMatchObject({ line: 4, column: 29 });
+  });
+
+  it('XML: a failure points at the line and column of the element it read, CR LF files too', () => {
+    const at = (text: string, needle: string) => {
+      const before = text.slice(0, text.indexOf(needle));
+      return { line: before.split(/\r\n|\n/).length, column: before.length - Math.max(before.lastIndexOf('\n'), -1) };
+    };
+    for (const eol of ['\n', '\r\n']) {
+      const text = XML.replace('<Date>20250717</Date>', '<Date>20251317</Date>').replace(/\n/g, eol);
+      const u = translateXml(Buffer.from(text), reg.get('flatfile')!, OPTS);
+      expect(u.status).toBe('failed');
+      expect(u.errors.map((e) => [e.code, e.line, e.column])).toEqual([['MAP_BAD_DATE', ...Object.values(at(text, '<Date>20251317'))]]);
+      expect(at(text, '<Date>20251317').line).toBe(4);
+    }
   });
 });
 

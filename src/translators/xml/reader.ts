@@ -40,6 +40,20 @@ export interface XmlReadOptions {
 
 export type XmlErrorCode = Extract<ErrorCode, `XML_${string}`>;
 
+/** Where an element starts in the document: its '<', as a 1-based line and column and a 0-based char offset. */
+export interface XmlPosition {
+  line: number;
+  column: number;
+  offset: number;
+}
+
+/**
+ * On every XmlNode (and the document), hidden from its keys and its JSON: where each child element starts,
+ * by name, in document order (parallel to the node's values). Failures point at the element they read.
+ */
+const CHILD_POSITIONS = Symbol('waybill.xml.childPositions');
+type ChildPositions = Record<string, (XmlPosition | undefined)[]>;
+
 /** Prefix of attribute keys in the tree. */
 export const XML_ATTRIBUTE_PREFIX = '@_';
 /** Key of an element's text in the tree. */
@@ -160,7 +174,11 @@ export function parseXml(input: string | Buffer | Uint8Array, options: XmlReadOp
   const rootItem = roots[0];
   const key = elementKey(rootItem)!;
   const doc = Object.create(null) as XmlNode;
-  doc[unescapeName(key)] = convert(rootItem[key] as PoItem[], rootItem[':@'] as Record<string, string> | undefined);
+  const positions = new PositionFinder(text, XMLParser.getMetaDataSymbol() as unknown as symbol);
+  const name = unescapeName(key);
+  doc[name] = convert(rootItem[key] as PoItem[], rootItem[':@'] as Record<string, string> | undefined, positions);
+  const at = positions.of(rootItem);
+  if (at) hideChildPositions(doc, { [name]: [at] });
   return doc;
 }
 
@@ -330,8 +348,41 @@ function isWhitespace(s: string): boolean {
   return /^[ \t\n\r]*$/.test(s);
 }
 
-function convert(children: PoItem[], attrs: Record<string, string> | undefined): XmlChild {
+/** Line and column of the parser's element start offsets (fast-xml-parser's captureMetaData), by binary search. */
+class PositionFinder {
+  private readonly lineStarts: number[] = [0];
+
+  constructor(text: string, private readonly metaKey: symbol) {
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.lineStarts.push(i + 1);
+  }
+
+  /** Where the element of a preserveOrder item starts; undefined when the parser gave no offset. */
+  of(item: PoItem): XmlPosition | undefined {
+    const offset = (item as Record<symbol, { startIndex?: number } | undefined>)[this.metaKey]?.startIndex;
+    if (offset === undefined) return undefined;
+    const starts = this.lineStarts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - starts[lo] + 1, offset };
+  }
+}
+
+function hideChildPositions(node: XmlNode, positions: ChildPositions): void {
+  Object.defineProperty(node, CHILD_POSITIONS, { value: positions, enumerable: false });
+}
+
+function childPositions(node: XmlNode): ChildPositions | undefined {
+  return (node as unknown as Record<symbol, ChildPositions | undefined>)[CHILD_POSITIONS];
+}
+
+function convert(children: PoItem[], attrs: Record<string, string> | undefined, positions: PositionFinder): XmlChild {
   const node = Object.create(null) as XmlNode;
+  const childAt = Object.create(null) as ChildPositions;
   let structured = false;
   if (attrs) {
     for (const k of Object.keys(attrs)) {
@@ -354,7 +405,8 @@ function convert(children: PoItem[], attrs: Record<string, string> | undefined):
       hasElement = true;
       structured = true;
       const name = unescapeName(key);
-      const value = convert(item[key] as PoItem[], item[':@'] as Record<string, string> | undefined);
+      const value = convert(item[key] as PoItem[], item[':@'] as Record<string, string> | undefined, positions);
+      (childAt[name] ??= []).push(positions.of(item));
       if (!Object.prototype.hasOwnProperty.call(node, name)) node[name] = value;
       else {
         const existing = node[name];
@@ -369,6 +421,7 @@ function convert(children: PoItem[], attrs: Record<string, string> | undefined):
     .join('');
   if (!structured) return text;
   if (text !== '') node[XML_TEXT_KEY] = text;
+  hideChildPositions(node, childAt);
   return node;
 }
 
@@ -389,34 +442,72 @@ function convert(children: PoItem[], attrs: Record<string, string> | undefined):
  * Results are strings or XmlNodes, never numbers; no match gives []. A bad path throws XML_PATH_INVALID.
  */
 export function selectXml(context: XmlChild | XmlChild[], path: string): XmlChild[] {
+  return walk(context, path, null);
+}
+
+/**
+ * selectXml, with where each match is in the document: an element's start tag; for an attribute or a
+ * text, the start tag of the element holding it. `contextAt` is where `context` itself starts (from a
+ * document, nothing is needed). A position is undefined where the tree does not know it (a tree not made
+ * by parseXml, or an attribute or text of the context when `contextAt` is not given).
+ */
+export function locateXml(context: XmlChild, path: string, contextAt?: XmlPosition): { value: XmlChild; at: XmlPosition | undefined }[] {
+  const at: (XmlPosition | undefined)[] = [contextAt];
+  const found = walk(context, path, at);
+  return found.map((value, i) => ({ value, at: at[i] }));
+}
+
+/**
+ * The walk behind selectXml and locateXml. With `at` (holding the context's position on entry), it also
+ * tracks each match's position and leaves them in `at`, parallel to the result.
+ */
+function walk(context: XmlChild | XmlChild[], path: string, at: (XmlPosition | undefined)[] | null): XmlChild[] {
   const segments = parsePath(path);
   let current: XmlChild[] = Array.isArray(context) ? context : [context];
+  let currentAt = at ? at.slice(0, current.length) : null;
   for (const seg of segments) {
     const next: XmlChild[] = [];
-    for (const item of current) {
+    const nextAt: (XmlPosition | undefined)[] | null = currentAt ? [] : null;
+    for (let i = 0; i < current.length; i++) {
+      const item = current[i];
       if (seg.kind === 'text') {
         next.push(textOf(item));
+        nextAt?.push(currentAt![i]);
         continue;
       }
       if (typeof item === 'string') continue; // a text-only element has no attributes or children
       if (seg.kind === 'attr') {
         const key = XML_ATTRIBUTE_PREFIX + seg.name;
-        if (hasOwn(item, key) && typeof item[key] === 'string') next.push(item[key] as string);
+        if (hasOwn(item, key) && typeof item[key] === 'string') {
+          next.push(item[key] as string);
+          nextAt?.push(currentAt![i]);
+        }
         continue;
       }
       const names = seg.kind === 'any' ? Object.keys(item).filter(isElementKey) : hasOwn(item, seg.name) ? [seg.name] : [];
+      const positions = nextAt ? childPositions(item) : undefined;
       for (const name of names) {
         const v = item[name];
         const list = Array.isArray(v) ? v : [v];
+        const listAt = positions?.[name];
         if (seg.kind === 'element' && seg.position !== undefined) {
           const picked = list[seg.position - 1];
-          if (picked !== undefined) next.push(picked);
+          if (picked !== undefined) {
+            next.push(picked);
+            nextAt?.push(listAt?.[seg.position - 1]);
+          }
         } else {
           next.push(...list);
+          if (nextAt) for (let k = 0; k < list.length; k++) nextAt.push(listAt?.[k]);
         }
       }
     }
     current = next;
+    currentAt = nextAt;
+  }
+  if (at && currentAt) {
+    at.length = 0;
+    at.push(...currentAt);
   }
   return current;
 }

@@ -1,7 +1,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { WaybillError } from '../../../src/errors/catalogue.js';
-import { parseXml, selectXml, selectXmlText, xmlParserOptions, type XmlNode } from '../../../src/translators/xml/reader.js';
+import { locateXml, parseXml, selectXml, selectXmlText, xmlParserOptions, type XmlNode } from '../../../src/translators/xml/reader.js';
 
 function failure(fn: () => unknown): { code: string; message: string; details: Record<string, unknown> } {
   try {
@@ -260,5 +260,46 @@ describe('selectXml', () => {
     for (const p of ['', '/', 'a//b', 'a/@x/b', 'a/#text/b', 'a[0]', 'a[x]', '*[1]', 'a b', '@', 'a/@']) {
       expect(failure(() => selectXml(doc, p)).code, p).toBe('XML_PATH_INVALID');
     }
+  });
+});
+
+describe('locateXml: where matches are in the document', () => {
+  const DOC = [
+    '<?xml version="1.0"?>',
+    '<Invoice number="7">',
+    '  <Line>1.00</Line><Line>2.50</Line>',
+    '  <Party type="SH"><Name>ACME</Name></Party>',
+    '</Invoice>',
+  ];
+  const where = (r: { at?: { line: number; column: number } }[]) => r.map((m) => (m.at ? [m.at.line, m.at.column] : null));
+
+  it('gives each element its start tag, an attribute or text its element, in LF, CR LF and CR files', () => {
+    for (const eol of ['\n', '\r\n', '\r']) {
+      const doc = parseXml(DOC.join(eol));
+      expect(where(locateXml(doc, 'Invoice'))).toEqual([[2, 1]]);
+      expect(where(locateXml(doc, 'Invoice/Line'))).toEqual([[3, 3], [3, 20]]);
+      expect(where(locateXml(doc, 'Invoice/Line[2]'))).toEqual([[3, 20]]);
+      expect(where(locateXml(doc, 'Invoice/*'))).toEqual([[3, 3], [3, 20], [4, 3]]);
+      expect(where(locateXml(doc, 'Invoice/Party/Name/#text'))).toEqual([[4, 20]]);
+      expect(where(locateXml(doc, 'Invoice/Party/@type'))).toEqual([[4, 3]]);
+      expect(locateXml(doc, 'Invoice/Nothing')).toEqual([]);
+      // From a node, with the node's own position given (as a foreach context has it).
+      const party = locateXml(doc, 'Invoice/Party')[0];
+      expect(where(locateXml(party.value, '@type', party.at))).toEqual([[4, 3]]);
+      expect(where(locateXml(party.value, 'Name'))).toEqual([[4, 20]]);
+    }
+  });
+
+  it('matches what selectXml selects, and leaves the tree and its JSON as they were', () => {
+    const doc = parseXml(DOC.join('\n'));
+    for (const path of ['Invoice', 'Invoice/Line', 'Invoice/*', 'Invoice/@number', 'Invoice/Party/Name/#text']) {
+      expect(locateXml(doc, path).map((m) => m.value)).toEqual(selectXml(doc, path));
+    }
+    expect(Object.keys(doc.Invoice as XmlNode)).toEqual(['@_number', 'Line', 'Party']);
+    expect(JSON.parse(JSON.stringify(doc))).toEqual({ Invoice: { '@_number': '7', Line: ['1.00', '2.50'], Party: { '@_type': 'SH', Name: 'ACME' } } });
+  });
+
+  it('knows no positions in a tree it did not parse', () => {
+    expect(locateXml({ A: { B: 'x' } } as XmlNode, 'A/B')).toEqual([{ value: 'x', at: undefined }]);
   });
 });
