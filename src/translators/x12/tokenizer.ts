@@ -351,6 +351,30 @@ export class X12Tokenizer {
     return { offset: absOffset, line: this.line, column: absOffset - this.lineStart + 1 };
   }
 
+  /**
+   * locate() for the segment cutInOnePass has just cut at text[start, end], which holds no line break.
+   * When the line feed ending the previous line lies right before it (one segment per line, the common
+   * layout), the next one is looked for only just past the terminator (LF, or CR LF) instead of searched
+   * for: a search per segment was a call into the runtime per segment.
+   */
+  private locateCut(start: number, end: number): Location {
+    const abs = this.textBase + start;
+    if (this.nextNewline !== abs - 1) return this.locate(abs);
+    this.line++;
+    this.lineStart = abs;
+    const bytes = this.bytes;
+    const after = end + 1;
+    const lf = bytes[after] === 0x0a ? after : bytes[after] === 0x0d && bytes[after + 1] === 0x0a ? after + 1 : -1;
+    if (lf >= 0) {
+      this.nextNewline = this.textBase + lf;
+    } else {
+      // None right after it (or not read yet): the next search starts there, since [start, end] has none.
+      this.nextNewline = -1;
+      this.newlineSearchedTo = this.textBase + after;
+    }
+    return { offset: abs, line: this.line, column: 1 };
+  }
+
   /** Whether a carriage return lies in [from, to) (absolute offsets; `from` only moves forward). */
   private carriageReturnBefore(from: number, to: number): boolean {
     if (this.nextCarriageReturn < from) {
@@ -652,7 +676,7 @@ export class X12Tokenizer {
       } else if (c === comp || c === rep) odd = true;
     }
     if (end === len) return false; // not complete yet (or the last segment of the data): the general path decides
-    const loc = this.locate(this.textBase + start);
+    const loc = this.locateCut(start, end);
 
     // As splitSegment: a segment with a value long enough to be a slice of its parent is copied first.
     let base = t;
