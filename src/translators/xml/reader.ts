@@ -11,7 +11,9 @@
 //   XML spec requires;
 // - names are kept as written, namespace prefix included ('ns:Line'); comments and processing instructions
 //   are dropped;
-// - every object has a null prototype, so names like `constructor`, `__proto__` or `toString` are plain keys.
+// - every object has a null prototype, so names like `constructor`, `__proto__` or `toString` are plain keys;
+// - every object also holds, under a symbol that is not enumerable (so neither its keys nor its JSON show it),
+//   where its child elements start in the document: locateXml reads it to place a failure at line:column.
 //
 // Safety, in order: a size cap; a decode that refuses invalid bytes; a scan that refuses any DOCTYPE or other
 // DTD declaration outside comments/CDATA (so no custom, recursive or external entities can exist), entity
