@@ -2,8 +2,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  getSchema, resolveSchemaVersion, supportedSchemas, type CompiledLoop, type SchemaVersion,
+  getSchema, resolveSchemaVersion, schemaForTransaction, supportedSchemas, type CompiledLoop, type SchemaVersion,
 } from '../../../src/translators/x12/schema.js';
+import type { TransactionSet } from '../../../src/translators/x12/model.js';
 
 const schemaDir = new URL('../../../src/translators/x12/schemas/', import.meta.url);
 
@@ -22,6 +23,31 @@ describe('version mapping', () => {
       expect(resolveSchemaVersion(gs08, isa12)).toBe(want);
     });
   }
+});
+
+describe('schemaForTransaction', () => {
+  // It remembers its last answer by the identity of the group and interchange headers (sets of one group
+  // ask in a row): the answer must still follow each transaction's own headers and set id.
+  const tx = (setId: string, group: unknown, interchange: unknown) => ({ setId, group, interchange }) as unknown as TransactionSet;
+  it('follows each set id, group and interchange, asked in any order', () => {
+    const g4010 = { version: '004010' };
+    const g5010 = { version: '005010X231A1' };
+    const i401 = { version: '00401' };
+    const i501 = { version: '00501' };
+    const asks: [TransactionSet, SchemaVersion | null, string][] = [
+      [tx('214', g4010, i401), '004010', '214'], [tx('214', g4010, i401), '004010', '214'], [tx('210', g4010, i401), '004010', '210'],
+      [tx('214', g5010, i501), '005010', '214'], [tx('214', null, i501), '005010', '214'], [tx('214', null, i401), '004010', '214'],
+      [tx('214', { version: '004010' }, i501), '004010', '214'], [tx('999', null, { version: '00204' }), null, '999'],
+      [tx('214', g4010, i401), '004010', '214'],
+    ];
+    for (const [t, version, setId] of asks) {
+      const s = schemaForTransaction(t);
+      expect(s ? [s.version, s.setId] : null).toEqual(version ? [version, setId] : null);
+    }
+    // An explicit version wins over the envelope, and is not what the next envelope question gets.
+    expect(schemaForTransaction(tx('214', g4010, i401), '005010')?.version).toBe('005010');
+    expect(schemaForTransaction(tx('214', g4010, i401))?.version).toBe('004010');
+  });
 });
 
 describe('schema data', () => {
