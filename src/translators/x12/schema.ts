@@ -376,7 +376,7 @@ export function schemaForTransaction(tx: TransactionSet, version?: string): Comp
     // The sets of one group ask the same question over and over: resolving the versions and building the
     // cache key took 1-2% of translating a 214.
     const last = lastFromEnvelope;
-    if (last.group === tx.group && last.interchange === tx.interchange && last.setId === tx.setId && last.group !== undefined) return last.schema;
+    if (last !== null && last.group === tx.group && last.interchange === tx.interchange && last.setId === tx.setId) return last.schema;
   }
   const v = version !== undefined
     ? resolveSchemaVersion(version, version)
@@ -391,8 +391,8 @@ export function schemaForTransaction(tx: TransactionSet, version?: string): Comp
  * interchange headers (the reader makes one of each per GS and ISA, and never changes them) and its set id.
  */
 let lastFromEnvelope: {
-  group: TransactionSet['group'] | undefined; interchange: TransactionSet['interchange'] | undefined; setId: string; schema: CompiledSchema | null;
-} = { group: undefined, interchange: undefined, setId: '', schema: null };
+  group: TransactionSet['group']; interchange: TransactionSet['interchange']; setId: string; schema: CompiledSchema | null;
+} | null = null;
 
 /** Every (set, schema version) pair Waybill has a schema for. */
 export function supportedSchemas(): { setId: string; version: SchemaVersion }[] {
