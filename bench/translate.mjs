@@ -148,6 +148,11 @@ async function countUnits(file, units, batched = false) {
   // process.cpuUsage covers every thread of the process, worker threads included.
   const c0 = process.cpuUsage();
   const t0 = performance.now();
+  // Laps of 10,000 transactions (batched streams only: a batch is a few hundred): the first lap carries
+  // the warm-up (code not yet optimized, the first collections), the later ones the steady rate.
+  const lapMs = [];
+  let lapStart = t0;
+  let lapEnd = LAP;
   const count = (u) => {
     transactions++;
     events += u.events.length;
@@ -156,11 +161,23 @@ async function countUnits(file, units, batched = false) {
       firstFailure ??= `${u.label}: ${u.status} ${u.errors.map((e) => `${e.code} ${e.message}`).join('; ')}`;
     }
   };
-  if (batched) for await (const batch of units()) for (const u of batch) count(u);
-  else for await (const u of units()) count(u);
+  if (batched) {
+    for await (const batch of units()) {
+      for (const u of batch) count(u);
+      if (transactions >= lapEnd) {
+        const now = performance.now();
+        lapMs.push(now - lapStart);
+        lapStart = now;
+        lapEnd += LAP;
+      }
+    }
+  } else for await (const u of units()) count(u);
   const ms = performance.now() - t0;
-  return { bytes, ms, cpuMs: cpuMsSince(c0), transactions, events, errors: failed, firstFailure };
+  return { bytes, ms, cpuMs: cpuMsSince(c0), transactions, events, errors: failed, firstFailure, lapMs };
 }
+
+/** Transactions per lap of countUnits. */
+const LAP = 10_000;
 
 const BENCH_OPTS = { fileId: 'bench', receivedAt: '2024-01-31T00:00:00Z' };
 
@@ -275,7 +292,20 @@ function summarize(spec, results, runs) {
     rssMB: Math.max(...results.map((r) => r.rssMB)),
     runs,
     perRunMs: results.map((r) => r.ms),
+    warmup: warmupOf(results),
   };
+}
+
+/**
+ * The first lap against the later ones (medians over the runs): how much of a cold run is warm-up.
+ * Null without laps (node-x12, the workers) or with fewer than three.
+ */
+function warmupOf(results) {
+  const laps = results.map((r) => r.lapMs ?? []).filter((l) => l.length >= 3);
+  if (laps.length === 0) return null;
+  const firstMs = median(laps.map((l) => l[0]));
+  const laterMs = median(laps.map((l) => median(l.slice(1))));
+  return { firstMs, laterMs, lapTransactions: LAP };
 }
 
 function measure(label, kind, file, runs, nodeArgs) {
@@ -423,6 +453,13 @@ async function main() {
   console.log('"cpu MB/s": bytes per CPU second of the process (GC threads included), for busy machines.');
   console.log('"vs node-x12": the small-file runs are interleaved (ours, workers, node-x12, again); the median of each round\'s ratio.');
   if (ok(ourSmall)) console.log(`(partner compile, once per process: ${fmt(ourSmall.compileMs, 0)} ms, not included above)`);
+  for (const r of [ourSmall, ourLarge]) {
+    if (!ok(r) || !r.warmup) continue;
+    const { firstMs, laterMs, lapTransactions } = r.warmup;
+    const steadyMbPerSec = (r.bytes / r.transactions) * lapTransactions / 1e6 / (laterMs / 1000);
+    console.log(`warm-up, ${r.label.split(' (')[0]}: the first ${lapTransactions.toLocaleString('en-US')} transactions took ${fmt(firstMs, 0)} ms, ` +
+      `each later ${lapTransactions.toLocaleString('en-US')} ${fmt(laterMs, 0)} ms (${fmt(steadyMbPerSec)} MB/s once warm)`);
+  }
   for (const r of rows) if (!r.failed && r.errors > 0) console.log(`WARNING: ${r.label}: ${r.errors} unit(s) not translated, e.g. ${r.firstFailure}`);
   console.log();
 
