@@ -194,6 +194,7 @@ const entries = {
   CLI_FILE_NOT_FOUND: { severity: 'error', level: 'file', summary: 'no such file' },
   CLI_FILE_UNREADABLE: { severity: 'error', level: 'file', summary: 'the file cannot be read' },
   CLI_USAGE: { severity: 'error', level: 'file', summary: 'the command was called with wrong arguments' },
+  CLI_START_FAILED: { severity: 'error', level: 'system', summary: "waybill serve could not start the gateway (a port in use, a damaged ledger, a folder it cannot create, ...); the message names the cause's own code, and what had started was stopped" },
   CLI_COMMAND_INVALID: { severity: 'error', level: 'file', summary: 'the command JSON given to waybill render is not a valid canonical command (not JSON, unknown type, or failing its schema); one line per problem, with its path' },
 
   // ---- mapping language, compile time (src/mappings: waybill lint, partner load). level 'config': the

@@ -203,6 +203,19 @@ function toRemoteFile(r: RemoteFileRow): RemoteFileRecord {
   return { partner: r.partner, path: r.path, size: r.size, mtime: r.mtime, sha256: r.sha256, state: r.state, takenAt: r.taken_at, updatedAt: r.updated_at };
 }
 
+/**
+ * What a failed open reports: a LedgerFault as it is (a newer schema), SQLite's own errors as
+ * LEDGER_OPEN_FAILED naming the file, with what to do when the file is not a usable database.
+ */
+function openFailure(path: string, err: unknown): Error {
+  if (err instanceof LedgerFault) return err;
+  const e = err as Error & { code?: string };
+  const damaged = e.code === 'SQLITE_NOTADB' || e.code === 'SQLITE_CORRUPT';
+  return new LedgerFault('LEDGER_OPEN_FAILED', `cannot open ledger ${path}: ${e.message}${e.code ? ` (${e.code})` : ''}${damaged
+    ? '; the file is damaged or is not a Waybill ledger: restore it from a backup, or move it aside to start with an empty ledger'
+    : ''}`);
+}
+
 /** Unpublished outbox events after a seq, in order, with their payload: `columns` says what is read. */
 function unpublishedQuery(db: Database.Database, columns: string): Database.Statement {
   return db.prepare(`SELECT ${columns} FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq
@@ -229,23 +242,25 @@ export class SqliteLedger implements Ledger {
     try {
       this.db = new Database(path);
     } catch (err) {
-      throw new LedgerFault('LEDGER_OPEN_FAILED', `cannot open ledger ${path}: ${(err as Error).message}`);
+      throw openFailure(path, err);
     }
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma(`cache_size = -${CACHE_KIB}`);
     const background = opts.backgroundCheckpoints === true && path !== ':memory:';
-    const threshold = background || opts.checkpointedElsewhere ? WAL_AUTOCHECKPOINT_PAGES_WITH_BACKGROUND : WAL_AUTOCHECKPOINT_PAGES;
-    this.db.pragma(`wal_autocheckpoint = ${threshold}`);
-    this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
-    this.db.function('waybill_fact_key', { deterministic: true }, (key: unknown) => factKeyBytes(String(key)));
     try {
+      // SQLite reads the file only now (new Database succeeds on any file): a file that is not a
+      // database, or whose first pages are damaged, fails here or in the migrations.
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma(`cache_size = -${CACHE_KIB}`);
+      const threshold = background || opts.checkpointedElsewhere ? WAL_AUTOCHECKPOINT_PAGES_WITH_BACKGROUND : WAL_AUTOCHECKPOINT_PAGES;
+      this.db.pragma(`wal_autocheckpoint = ${threshold}`);
+      this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+      this.db.function('waybill_fact_key', { deterministic: true }, (key: unknown) => factKeyBytes(String(key)));
       this.migrate();
     } catch (err) {
       this.db.close();
-      throw err;
+      throw openFailure(path, err);
     }
     const db = this.db;
     this.stmts = {

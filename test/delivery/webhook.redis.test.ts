@@ -4,7 +4,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -472,6 +472,14 @@ describe('webhook delivery (real Redis, real HTTP receiver)', { timeout: 180_000
     const noLedger = await waybill(['dlq', 'list', '--data', join(rig.dir, 'nope')]);
     expect(noLedger.status).toBe(2);
     expect(noLedger.stderr).toMatch(/^waybill: CLI_FILE_NOT_FOUND: no data directory .*nope/);
+    // A ledger.db that is no database: the ledger's own code, naming the file once.
+    const junkDir = join(rig.dir, 'junk');
+    mkdirSync(junkDir);
+    writeFileSync(join(junkDir, 'ledger.db'), 'not a ledger\n'.repeat(500));
+    const damaged = await waybill(['dlq', 'list', '--data', junkDir]);
+    expect(damaged.status).toBe(2);
+    expect(damaged.stderr).toBe(`waybill: CLI_FILE_UNREADABLE: LEDGER_OPEN_FAILED: cannot open ledger ${join(junkDir, 'ledger.db')}: file is not a database `
+      + '(SQLITE_NOTADB); the file is damaged or is not a Waybill ledger: restore it from a backup, or move it aside to start with an empty ledger\n');
     rig.delivery = startWebhookDelivery({
       url: rig.receiver.url, secret: SECRET, ledger: rig.ledger, connection: { url: REDIS_URL }, prefix: rig.prefix, attempts: 2, baseDelayMs: 10,
     });

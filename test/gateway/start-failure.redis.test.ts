@@ -182,6 +182,20 @@ describe('waybill serve: a start-up failure exits 2 within seconds', () => {
     expect(await third.terminate()).toEqual({ code: 0, signal: null });
   });
 
+  it('a ledger file that is not a database: exit 2 naming LEDGER_OPEN_FAILED and the file, which is left as it was', async () => {
+    let ledgerPath = '';
+    const junk = 'not a ledger\n'.repeat(500);
+    const p = serve('serve-bad-ledger', ['inbound: { folder: null }'], (dir) => {
+      mkdirSync(join(dir, 'data'), { recursive: true });
+      ledgerPath = join(dir, 'data', 'ledger.db');
+      writeFileSync(ledgerPath, junk);
+    });
+    expect(await exitWithin(p, BOUND_MS), p.output.slice(-2000)).toEqual({ code: 2, signal: null });
+    expect(p.output).toContain(`waybill: CLI_START_FAILED: cannot start: LEDGER_OPEN_FAILED: cannot open ledger ${ledgerPath}: file is not a database (SQLITE_NOTADB)`);
+    expect(p.output).not.toMatch(/\n\s+at /); // no stack trace
+    expect(readFileSync(ledgerPath, 'utf8')).toBe(junk);
+  });
+
   it('an inbound folder it cannot make (under a file): exit 2', async () => {
     const p = serve('serve-inbound', ['inbound: { folder: blocked/inbound }'], (dir) => {
       mkdirSync(dir, { recursive: true });

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +74,41 @@ describe('migrations', () => {
     db2.close();
     // The data survived the reopen.
     expect((await open(path).getFile(FILE.id))?.originalName).toBe('in.edi');
+  });
+
+  /** The LedgerFault `new SqliteLedger(path)` throws (the test fails when it opens). */
+  function openFault(path: string): LedgerFault {
+    try {
+      open(path);
+    } catch (e) {
+      expect(e).toBeInstanceOf(LedgerFault);
+      return e as LedgerFault;
+    }
+    throw new Error(`the ledger ${path} opened`);
+  }
+
+  it('a file that is not a database: LEDGER_OPEN_FAILED naming the file and SQLITE_NOTADB, and the file is left as it was', () => {
+    const path = join(tempDir(), 'ledger.db');
+    const junk = Buffer.from('this is no SQLite database, only text that happens to sit where the ledger belongs\n'.repeat(100));
+    writeFileSync(path, junk);
+    const fault = openFault(path);
+    expect(fault.code).toBe('LEDGER_OPEN_FAILED');
+    expect(fault.message).toBe(`cannot open ledger ${path}: file is not a database (SQLITE_NOTADB); the file is damaged or is not a Waybill ledger: `
+      + 'restore it from a backup, or move it aside to start with an empty ledger');
+    expect(readFileSync(path).equals(junk)).toBe(true);
+  });
+
+  it('a ledger whose schema page is damaged: LEDGER_OPEN_FAILED with SQLITE_CORRUPT', async () => {
+    const { ledger, path } = fresh();
+    await ledger.recordFile(FILE);
+    await ledger.close();
+    // Page 1 past SQLite's 100-byte header holds the schema table's b-tree: overwritten, no table can be found.
+    const bytes = readFileSync(path);
+    bytes.fill(0xa5, 100, 4096);
+    writeFileSync(path, bytes);
+    const fault = openFault(path);
+    expect(fault.code).toBe('LEDGER_OPEN_FAILED');
+    expect(fault.message).toMatch(new RegExp(`^cannot open ledger ${path}: .* \\(SQLITE_CORRUPT\\); the file is damaged or is not a Waybill ledger`));
   });
 
   it('refuses a ledger with a newer schema (LEDGER_SCHEMA_TOO_NEW) and leaves it untouched', async () => {

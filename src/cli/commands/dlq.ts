@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { SqliteLedger } from '../../ledger/sqlite.js';
-import type { DeliveryState, OutboxRow } from '../../ledger/ledger.js';
+import { LedgerFault, type DeliveryState, type OutboxRow } from '../../ledger/ledger.js';
 import { EVENTS_QUEUE, assertJobId } from '../../queue/queues.js';
 import { EVENT_JOB_OPTIONS } from '../../queue/relay.js';
 import { CliError } from '../cli-error.js';
@@ -36,6 +36,8 @@ function openLedger(dataDir: string): SqliteLedger {
   try {
     return new SqliteLedger(file);
   } catch (err) {
+    // The ledger's own faults name the file already (LEDGER_OPEN_FAILED, LEDGER_SCHEMA_TOO_NEW).
+    if (err instanceof LedgerFault) throw new CliError('CLI_FILE_UNREADABLE', `${err.code}: ${err.message}`);
     const code = (err as { code?: string }).code;
     throw new CliError('CLI_FILE_UNREADABLE', `cannot open the ledger ${file}: ${code ? `${code}: ` : ''}${(err as Error).message}`);
   }

@@ -19,7 +19,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   } catch (err) {
     const e = err as Error & { code?: string };
     // Exit 2 whatever the cause (a newer ledger schema, a port in use, ...); the message names the code.
-    throw new CliError('CLI_USAGE', `cannot start: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+    throw new CliError('CLI_START_FAILED', `cannot start: ${e.code ? `${e.code}: ` : ''}${e.message}`);
   }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
