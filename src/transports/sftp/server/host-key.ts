@@ -38,11 +38,31 @@ function describe(key: ParsedKey, privateKey: Buffer, path: string, created: boo
   return { privateKey, fingerprint: fingerprintOf(publicSsh), publicKeyLine: `${key.type} ${publicSsh.toString('base64')}`, path, created };
 }
 
+/**
+ * A new ed25519 key pair in OpenSSH format, one that ssh2 (and so the server) can read back.
+ *
+ * ssh2 1.17's generateKeyPairSync strips leading zero bytes from the public key, so about one key in
+ * 256 (those whose public key starts with 0x00) is written with a 31-byte public key that neither ssh2
+ * nor OpenSSH accepts (mscdex/ssh2 issues 1390 and 1513). Such a host key, written on a gateway's first
+ * start, would stop every later start with SFTP_HOST_KEY_INVALID. A pair that does not parse is thrown
+ * away before anything is written; the next one is drawn from the same generator.
+ */
+export function generateHostKeyPair(): { private: string; public: string } {
+  for (let attempt = 1; ; attempt++) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'waybill-sftp-host' });
+    const priv = ssh2.utils.parseKey(pair.private);
+    const pub = ssh2.utils.parseKey(pair.public);
+    if (!(priv instanceof Error) && !(pub instanceof Error)) return pair;
+    // Chance 1/256 per draw: ten failures in a row mean something else is wrong.
+    if (attempt === 10) throw new Error(`ssh2 generated ${attempt} ed25519 keys it cannot parse: ${(priv instanceof Error ? priv : pub as Error).message}`);
+  }
+}
+
 /** Reads the host key at `path`, generating it first when there is none. */
 export function loadOrCreateHostKey(path: string): HostKey {
   if (!existsSync(path)) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'waybill-sftp-host' });
+    const pair = generateHostKeyPair();
     try {
       // 'wx': if another process created it meanwhile, keep theirs (read below) rather than overwrite.
       writeFileSync(path, pair.private, { mode: 0o600, flag: 'wx' });
