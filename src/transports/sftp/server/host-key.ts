@@ -54,7 +54,10 @@ export function generateHostKeyPair(): { private: string; public: string } {
     const pub = ssh2.utils.parseKey(pair.public);
     if (!(priv instanceof Error) && !(pub instanceof Error)) return pair;
     // Chance 1/256 per draw: ten failures in a row mean something else is wrong.
-    if (attempt === 10) throw new Error(`ssh2 generated ${attempt} ed25519 keys it cannot parse: ${(priv instanceof Error ? priv : pub as Error).message}`);
+    if (attempt === 10) {
+      throw new WaybillError('SFTP_HOST_KEY_INVALID', `cannot make an SFTP host key: ssh2 generated ${attempt} ed25519 keys in a row that it cannot read back `
+        + `(${(priv instanceof Error ? priv : (pub as Error)).message})`);
+    }
   }
 }
 
