@@ -40,6 +40,7 @@ const entries = {
   X12_NO_ISA: { severity: 'error', level: 'file', summary: 'no ISA interchange header where one was expected', ta105: '024' },
   X12_BARE_TRANSACTION: { severity: 'error', level: 'file', summary: 'a transaction set (ST..SE) outside any ISA/GS envelope', ta105: '024' },
   X12_UNEXPECTED_DATA: { severity: 'error', level: 'file', summary: 'data that is not X12 where a segment was expected' },
+  X12_UTF16_TEXT: { severity: 'warning', level: 'file', summary: 'the file is UTF-16 text (a Notepad "Unicode" save, a PowerShell redirect); it is read as the characters it holds, but X12 is sent as ASCII or UTF-8' },
   X12_READ_FAILED: { severity: 'error', level: 'file', summary: 'the file could not be read',
     reserved: 'not emitted: an unreadable file is CLI_FILE_UNREADABLE in the CLI and a pipeline fault in the gateway' },
 

@@ -2,6 +2,7 @@
 // a time. Memory is bounded by the chunk size plus the largest transaction set, whatever the file size.
 
 import { open } from 'node:fs/promises';
+import { TextDecoder } from 'node:util';
 import type { Readable } from 'node:stream';
 import { EnvelopeAssembler } from './envelope.js';
 import { issue } from './issues.js';
@@ -15,28 +16,91 @@ export type ReaderOptions = TokenizerOptions & {
 
 export type X12Source = string | Buffer | Uint8Array | Readable | AsyncIterable<Buffer | Uint8Array | string>;
 
+/** Bytes a file must start with before it can be told whether it is UTF-16 (a BOM, or "ISA" spelt with NULs). */
+const UTF16_SNIFF_BYTES = 6;
+
+/**
+ * The UTF-16 form a file's first bytes show, or null: a byte order mark (FF FE little-endian, FE FF
+ * big-endian), or an "ISA" whose letters alternate with NULs (UTF-16 without a BOM). X12 is ASCII or UTF-8
+ * text, but a file saved from Notepad as "Unicode" or written by a PowerShell 5 redirect is UTF-16LE.
+ */
+export function utf16Form(head: Uint8Array): 'utf-16le' | 'utf-16be' | null {
+  if (head.length >= 2 && head[0] === 0xff && head[1] === 0xfe) return 'utf-16le';
+  if (head.length >= 2 && head[0] === 0xfe && head[1] === 0xff) return 'utf-16be';
+  if (head.length < UTF16_SNIFF_BYTES) return null;
+  const isa = [0x49, 0x53, 0x41];
+  if (isa.every((c, k) => head[2 * k] === c && head[2 * k + 1] === 0)) return 'utf-16le';
+  if (isa.every((c, k) => head[2 * k] === 0 && head[2 * k + 1] === c)) return 'utf-16be';
+  return null;
+}
+
 /** Drives tokenizer + assembler over chunks; shared by the sync and async readers. */
 class ReaderCore {
-  private readonly tokenizer: X12Tokenizer;
+  /** Made with the first bytes: a UTF-16 file is read through a decoder, and its values as UTF-8. */
+  private tokenizer: X12Tokenizer | null = null;
   private readonly assembler = new EnvelopeAssembler();
   private readonly tokens: Token[] = [];
   private sawAnything = false;
+  /** Set for a UTF-16 file: its text is handed to the tokenizer as UTF-8 bytes. */
+  private utf16: TextDecoder | null = null;
+  /** The first bytes, while too few have come to tell whether the file is UTF-16. */
+  private head: Buffer | null = null;
 
-  constructor(options: ReaderOptions) {
-    this.tokenizer = new X12Tokenizer(options);
-  }
+  constructor(private readonly options: ReaderOptions) {}
 
   push(chunk: Buffer | Uint8Array): X12Event[] {
     this.tokens.length = 0;
-    this.tokenizer.push(chunk, this.tokens);
+    if (this.tokenizer === null) {
+      const head = this.head ? Buffer.concat([this.head, chunk]) : chunk;
+      if (head.length < UTF16_SNIFF_BYTES) {
+        this.head = Buffer.from(head);
+        return [];
+      }
+      this.head = null;
+      return this.begin(head);
+    }
+    this.tokenize(chunk);
     return this.assemble();
+  }
+
+  /** Starts on the file's first bytes: as they are, or decoded from UTF-16 with a warning saying so. */
+  private begin(head: Buffer | Uint8Array): X12Event[] {
+    const form = utf16Form(head);
+    const notice: X12Event[] = [];
+    if (form !== null) {
+      this.utf16 = new TextDecoder(form); // drops the BOM itself
+      const order = form === 'utf-16le' ? 'little-endian' : 'big-endian';
+      const bom = head[0] === 0xff || head[0] === 0xfe ? 'with' : 'without';
+      notice.push({
+        type: 'issue',
+        issue: issue('X12_UTF16_TEXT', `the file is UTF-16 text (${order}, ${bom} a byte order mark), not ASCII or UTF-8 as X12 is sent: it is read as the characters it holds; byte offsets in findings count those characters as UTF-8`,
+          { offset: 0, line: 1, column: 1 }),
+      });
+    }
+    this.tokenizer = new X12Tokenizer(form === null ? this.options : { ...this.options, encoding: 'utf8' });
+    if (head.length > 0) this.tokenize(head);
+    const out = this.assemble();
+    return notice.length ? [...notice, ...out] : out;
+  }
+
+  private tokenize(chunk: Buffer | Uint8Array): void {
+    const bytes = this.utf16 ? Buffer.from(this.utf16.decode(chunk, { stream: true }), 'utf8') : chunk;
+    this.tokenizer!.push(bytes, this.tokens);
   }
 
   end(): X12Event[] {
     this.tokens.length = 0;
-    this.tokenizer.end(this.tokens);
-    const out = this.assemble();
-    const loc = this.tokenizer.endLocation();
+    let out: X12Event[] = [];
+    if (this.tokenizer === null) out = this.begin(this.head ?? Buffer.alloc(0));
+    this.tokens.length = 0;
+    const tokenizer = this.tokenizer!;
+    if (this.utf16) {
+      const rest = this.utf16.decode();
+      if (rest) tokenizer.push(Buffer.from(rest, 'utf8'), this.tokens);
+    }
+    tokenizer.end(this.tokens);
+    out = out.concat(this.assemble());
+    const loc = tokenizer.endLocation();
     this.assembler.end(out, loc);
     if (!this.sawAnything) {
       out.push({ type: 'issue', issue: issue('X12_EMPTY_FILE', 'the file holds no X12 data (empty or whitespace only)', loc) });

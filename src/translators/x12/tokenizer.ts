@@ -46,6 +46,21 @@ export type Token =
 const ISA_SEPARATOR_OFFSETS = [3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103];
 const ISA_FIELD_WIDTHS = [2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1];
 const ISA_LENGTH = 106;
+
+/**
+ * Whether text[at] starts an ISA laid out as the standard lays it out: "ISA", a separator that is no
+ * letter, digit or whitespace, and the same separator at all 16 fixed places, after no letter or digit.
+ * Strict on purpose: it tells an X12 file from anything else by an ISA that is not at the very start
+ * (behind a mail header or a transfer banner), where a looser test would take a CSV holding "ISA*".
+ */
+export function fixedWidthIsaAt(text: string, at: number): boolean {
+  if (at + ISA_LENGTH > text.length || !text.startsWith('ISA', at)) return false;
+  if (at > 0 && isAlnum(text.charCodeAt(at - 1))) return false;
+  const sep = text.charCodeAt(at + 3);
+  if (isAlnum(sep) || isWhitespace(sep)) return false;
+  for (const k of ISA_SEPARATOR_OFFSETS) if (text.charCodeAt(at + k) !== sep) return false;
+  return true;
+}
 /** Longest ISA we will scan for when it is not fixed width (padding stripped or added, wrapped). */
 const ISA_SCAN_LIMIT = 400;
 /** Length of the excerpt a finding quotes from unreadable data. */
@@ -58,6 +73,13 @@ function isWhitespace(c: number): boolean {
 }
 function isAlnum(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+/**
+ * What may stand between interchanges and is passed over silently: whitespace and NUL padding, and the
+ * SUB (0x1A, Ctrl-Z) that DOS-era tools and some VAN mailboxes still append to a file as its end mark.
+ */
+function isPadding(c: number): boolean {
+  return isWhitespace(c) || c === 0x1a;
 }
 function isLineBreak(c: number): boolean {
   return c === 0x0a || c === 0x0d;
@@ -411,11 +433,11 @@ export class X12Tokenizer {
   private seekInterchange(final: boolean, out: Token[]): boolean {
     this.compact();
     if (!this.inJunk) {
-      // Between interchanges: skip whitespace, and UTF-8 BOMs before the first interchange.
+      // Between interchanges: skip whitespace and padding (isPadding), and UTF-8 BOMs before the first interchange.
       const text = this.text;
       let i = 0;
       for (;;) {
-        while (i < text.length && isWhitespace(text.charCodeAt(i))) i++;
+        while (i < text.length && isPadding(text.charCodeAt(i))) i++;
         if (this.sawIsa || !text.startsWith(BOM, i)) break;
         const at = this.textBase + i;
         this.locate(at);

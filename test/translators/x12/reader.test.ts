@@ -158,6 +158,55 @@ describe('tolerates what real files do', () => {
   });
 });
 
+describe('UTF-16 files and the DOS end-of-file mark', () => {
+  const text = interchange(STAR, [{ set: '214', control: '0001', body: [...body214, 'N4*MÜNCHEN €**80331*DE'] }]);
+  const want = transactions(events(text))[0].segments.map((s) => s.elements);
+
+  it('reads UTF-16 (LE and BE, with or without a BOM) as the characters it holds, with one warning, at any chunking', () => {
+    expect(want[4]).toEqual(['N4', 'MÜNCHEN €', '', '80331', 'DE']);
+    const forms: [string, Buffer, string][] = [
+      ['LE with BOM', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]), 'little-endian, with a byte order mark'],
+      ['BE with BOM', Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]), 'big-endian, with a byte order mark'],
+      ['LE without BOM', Buffer.from(text, 'utf16le'), 'little-endian, without a byte order mark'],
+      ['BE without BOM', Buffer.from(text, 'utf16le').swap16(), 'big-endian, without a byte order mark'],
+    ];
+    for (const [form, bytes, said] of forms) {
+      for (const chunkSize of [1, 3, 7, undefined]) {
+        const evs = events(bytes, chunkSize);
+        const found = issues(evs);
+        expect(found.map((i) => [i.code, i.severity, i.loc.line, i.loc.column]), `${form} chunk ${chunkSize}`).toEqual([['X12_UTF16_TEXT', 'warning', 1, 1]]);
+        expect(found[0].message).toContain(said);
+        expect(transactions(evs)[0].segments.map((s) => s.elements), `${form} chunk ${chunkSize}`).toEqual(want);
+      }
+    }
+  });
+
+  it('UTF-16 reads the same from a stream as from a buffer, and a file of only a BOM is empty', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const streamed: X12Event[] = [];
+    for await (const e of readX12(Readable.from([bytes.subarray(0, 1), bytes.subarray(1, 5), bytes.subarray(5)]))) streamed.push(e);
+    expect(JSON.stringify(streamed)).toBe(JSON.stringify(events(bytes)));
+    expect(codes(events(Buffer.from([0xff, 0xfe])))).toEqual(['X12_UTF16_TEXT', 'X12_EMPTY_FILE']);
+  });
+
+  it('NUL bytes that are not UTF-16 stay what they were: not X12', () => {
+    expect(codes(events(Buffer.from('I\0\0\0\0\0\0\0', 'latin1')))).toEqual(['X12_UNEXPECTED_DATA']);
+  });
+
+  it('a Ctrl-Z (SUB, 0x1A) after an interchange is passed over like whitespace; inside a segment it is data', () => {
+    for (const tail of ['\x1a', '\r\n\x1a', '\x1a\r\n', '\x1a\x1a\x00']) {
+      const evs = events(Buffer.from(text + tail, 'utf8'));
+      expect(codes(evs), JSON.stringify(tail)).toEqual([]);
+      expect(transactions(evs)[0].segments.map((s) => s.elements)).toEqual(want);
+    }
+    const between = events(Buffer.from(`${text}\x1a${text.replaceAll('000000001', '000000002')}`, 'utf8'));
+    expect(codes(between)).toEqual([]);
+    expect(transactions(between)).toHaveLength(2);
+    const inside = events(Buffer.from(text.replace('LX*1', 'LX*1\x1a'), 'utf8'));
+    expect(transactions(inside)[0].segments[2].elements).toEqual(['LX', '1\x1a']);
+  });
+});
+
 describe('locations', () => {
   it('every segment knows its byte offset, line, column and position in the transaction', () => {
     const text = interchange(STAR, [{ set: '214', control: '0001', body: body214 }]);
