@@ -6,12 +6,14 @@ import { didYouMean } from './diagnostics.js';
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
+import { TextDecoder } from 'node:util';
 import { WaybillError } from '../errors/catalogue.js';
 import { eventIdFromSource, schemaKeyOrder, validateCanonical, type TypeKey } from '../canonical/index.js';
 import { readCsv, type CsvReadOptions } from '../translators/csv/reader.js';
 import { parseXml, readXmlFile } from '../translators/xml/reader.js';
 import type { InterchangeHeader, TransactionSet, X12Event, X12Issue } from '../translators/x12/model.js';
-import { readX12Batches, type X12Source } from '../translators/x12/reader.js';
+import { readX12Batches, utf16Form, type X12Source } from '../translators/x12/reader.js';
+import { fixedWidthIsaAt } from '../translators/x12/tokenizer.js';
 import { validateTransaction, type TransactionValidation } from '../translators/x12/validate-transaction.js';
 import { isFunctionalAckSet, translateFunctionalAck, translateTa1 } from './functional-ack.js';
 import type { CompiledInbound } from './inbound.js';
@@ -433,6 +435,20 @@ export function translateTransaction(
 }
 
 /**
+ * Why no mapping reads a CSV or XML file, in terms an analyst can act on: the partner maps the format but
+ * under other file names, or not at all (then what it does map, and why the file was taken for CSV: a
+ * file with neither an ISA nor '<' at its start is read as CSV, which is often the real surprise).
+ */
+function noMappingMessage(partner: CompiledPartner, format: 'csv' | 'xml', name: string): string {
+  const label = format.toUpperCase();
+  const base = `partner '${partner.id}' has no ${label} mapping for '${name}'`;
+  if (partner.inbound.some((r) => r.document === format)) return `${base}: the file name matches none of its ${label} routes' patterns (partner.yaml inbound)`;
+  const maps = [...new Set(partner.inbound.map((r) => r.document))];
+  const why = format === 'csv' ? ' (a file that starts with neither an X12 ISA header nor \'<\' is read as CSV)' : '';
+  return `${base}${why}: it maps ${maps.length ? maps.join(', ') : 'nothing inbound'}`;
+}
+
+/**
  * Translates a CSV file, one unit per record. The file is read with the options of the partner's route
  * that matches its name (partner.yaml `csv:`: delimiter, header, quote, encoding, ...); `opts.csv`, when
  * given, overrides them key by key.
@@ -444,7 +460,7 @@ export async function* translateCsv(
   const route = partner.inbound.find((r) => r.document === 'csv' && (!r.match || r.match.test(name)));
   if (!route) {
     yield { format: 'csv', partner: partner.id, label: name, line: 1, status: 'unmapped', events: [],
-      errors: [{ code: 'MAP_NO_MAPPING', severity: 'error', message: `partner '${partner.id}' has no CSV mapping for '${name}'`, line: 1, column: 1 }] };
+      errors: [{ code: 'MAP_NO_MAPPING', severity: 'error', message: noMappingMessage(partner, 'csv', name), line: 1, column: 1 }] };
     return;
   }
   // Keys the caller leaves undefined keep the route's value.
@@ -506,7 +522,7 @@ export function translateXml(input: Buffer | string, partner: CompiledPartner, o
   const route = partner.inbound.find((r) => r.document === 'xml' && (!r.match || r.match.test(name)));
   if (!route) {
     unit.status = 'unmapped';
-    unit.errors.push({ code: 'MAP_NO_MAPPING', severity: 'error', message: `partner '${partner.id}' has no XML mapping for '${name}'`, line: 1, column: 1 });
+    unit.errors.push({ code: 'MAP_NO_MAPPING', severity: 'error', message: noMappingMessage(partner, 'xml', name), line: 1, column: 1 });
     return unit;
   }
   let doc;
@@ -552,13 +568,20 @@ function mapInto(
   }
 }
 
-/** What kind of file this is, from its first non-blank bytes. */
+/**
+ * What kind of file this is, from its first non-blank bytes (decoded first when they are UTF-16 with a
+ * byte order mark, or an "ISA" in UTF-16). Failing those, a file is X12 when a fixed-width ISA stands
+ * further into its head, behind something else (a mail header, a transfer banner, a stray line): the X12
+ * reader then reports what stands before it, rather than the file failing as a CSV nobody maps.
+ */
 export function sniffFormat(head: Buffer): 'x12' | 'xml' | 'csv' {
-  let s = head.toString('latin1');
+  const form = utf16Form(head);
+  let s = form ? new TextDecoder(form).decode(head) : head.toString('latin1');
   if (s.startsWith('\u00ef\u00bb\u00bf')) s = s.slice(3);
   s = s.trimStart();
   if (/^ISA.|^(ST|GS)[^A-Za-z0-9]/.test(s)) return 'x12';
   if (s.startsWith('<')) return 'xml';
+  for (let at = s.indexOf('ISA'); at >= 0; at = s.indexOf('ISA', at + 1)) if (fixedWidthIsaAt(s, at)) return 'x12';
   return 'csv';
 }
 
@@ -587,12 +610,15 @@ export function binaryKind(head: Buffer): string | null {
   return s.includes('\u0000') ? 'binary data (it holds NUL bytes)' : null;
 }
 
-/** The first 512 bytes of a file (fewer when it is shorter): what the format is told from. */
+/** Bytes of a file's head the format is told from: enough to see an ISA behind a mail header or a banner. */
+const HEAD_BYTES = 4096;
+
+/** The first HEAD_BYTES bytes of a file (fewer when it is shorter): what the format is told from. */
 function fileHead(path: string): Buffer {
   const fd = openSync(path, 'r');
   try {
-    const buf = Buffer.alloc(512);
-    return buf.subarray(0, readSync(fd, buf, 0, 512, 0));
+    const buf = Buffer.alloc(HEAD_BYTES);
+    return buf.subarray(0, readSync(fd, buf, 0, HEAD_BYTES, 0));
   } finally {
     closeSync(fd);
   }

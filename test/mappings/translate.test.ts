@@ -333,6 +333,11 @@ fields:
     for await (const u of translateCsv(Buffer.from(CSV), reg.get('flatfile')!, { ...OPTS, fileName: 'invoices.csv' })) out.push(u);
     expect(out.map((u) => u.status)).toEqual(['unmapped']);
     expect(out[0].errors[0].code).toBe('MAP_NO_MAPPING');
+    expect(out[0].errors[0].message).toBe("partner 'flatfile' has no CSV mapping for 'invoices.csv': the file name matches none of its CSV routes' patterns (partner.yaml inbound)");
+    // A partner with no CSV route at all: the message says why the file was taken for CSV, and what the partner maps.
+    const none: TranslatedUnit[] = [];
+    for await (const u of translateCsv(Buffer.from(CSV), prairie!, { ...OPTS, fileName: 'mailed.edi' })) none.push(u);
+    expect(none[0].errors[0].message).toBe("partner 'prairie-line' has no CSV mapping for 'mailed.edi' (a file that starts with neither an X12 ISA header nor '<' is read as CSV): it maps x12/214, x12/210");
   });
 
   it('XML: one unit per document, one event per foreach node', () => {

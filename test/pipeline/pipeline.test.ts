@@ -298,6 +298,47 @@ describe('inbound pipeline: findings outside any transaction are recorded', () =
     expect((await ledger.getFile(fileId))?.errors.map((e) => e.code)).toEqual(['X12_UNEXPECTED_DATA']);
   });
 
+  it('X12 behind a mail header: the interchange translates and is acknowledged, the header is a file unit and a file error', async () => {
+    const { ledger, take } = setup();
+    const header = 'From: edi@prlf.example\r\nSubject: 214 batch\r\n\r\n';
+    const { fileId, result } = await take(Buffer.concat([Buffer.from(header), multiStatus]), 'mailed.edi');
+    expect(result).toMatchObject({ state: 'translated', units: 2, newEvents: 6, acks: 1 });
+    const units = await ledger.units(fileId);
+    expect(units.map((u) => [u.label, u.state, u.errors.map((e) => [e.code, e.line, e.column])])).toEqual([
+      ['file', 'rejected', [['X12_UNEXPECTED_DATA', 1, 1]]],
+      ['214 0001 (interchange 000002291, group 2291)', 'translated', []],
+    ]);
+  });
+
+  it('a UTF-16 X12 file (a Notepad "Unicode" save) translates like its UTF-8 form, with a warning; a Ctrl-Z end mark is passed over', async () => {
+    const { ledger, take } = setup();
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(multiStatus.toString('latin1'), 'utf16le')]);
+    const { fileId, result } = await take(utf16, 'unicode.edi');
+    expect(result).toMatchObject({ state: 'translated', units: 2, newEvents: 6, acks: 1 });
+    const units = await ledger.units(fileId);
+    expect(units.map((u) => [u.label, u.state, u.errors.map((e) => e.code)])).toEqual([
+      ['file', 'translated', ['X12_UTF16_TEXT']],
+      ['214 0001 (interchange 000002291, group 2291)', 'translated', []],
+    ]);
+    const acks = await ledger.listOutboundDocuments({ relatedFileId: fileId });
+    expect(acks.map((a) => a.kind)).toEqual(['997']);
+    expect(acks[0].content).toMatch(/AK9\*A\*1\*1\*1~/);
+
+    const other = setup();
+    const ended = await other.take(Buffer.concat([multiStatus, Buffer.from('\r\n\x1a', 'latin1')]), 'dos.edi');
+    expect(ended.result).toMatchObject({ state: 'translated', units: 1, newEvents: 6, acks: 1 });
+    expect((await other.ledger.getFile(ended.fileId))?.errors ?? []).toEqual([]);
+  });
+
+  it('a UTF-16 XML invoice with a BOM is read as XML (it was taken for a CSV)', async () => {
+    const { take } = setup();
+    const xml = readFileSync(new URL('../../partners/sangamon-valley/samples/svxp_invoice_SVX-INV-0051877.xml', import.meta.url), 'utf8')
+      .replace(/encoding="[^"]*"/, 'encoding="UTF-16"');
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(xml, 'utf16le')]);
+    const { result } = await take(bytes, 'svxp_invoice_SVX-INV-0051877.xml', 'sangamon-valley');
+    expect(result).toMatchObject({ state: 'translated', units: 1, newEvents: 1 });
+  });
+
   it('envelope findings (a missing IEA) are units labelled like waybill translate\'s', async () => {
     const { ledger, take } = setup();
     const noIea = Buffer.from(multiStatus.toString('latin1').replace(/IEA\*[^~]*~\r?\n?/, ''), 'latin1');

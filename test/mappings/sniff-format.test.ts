@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { binaryKind, sniffFormat } from '../../src/mappings/translate.js';
+import { interchange, STAR } from '../helpers/x12.js';
+
+const x12 = interchange(STAR, [{ set: '214', control: '0001', body: ['B10*PRO1*BOL1*ABCD', 'LX*1', 'AT7*X3*NS***20250101*0800*ET'] }]);
+const utf16le = (s: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(s, 'utf16le')]);
+const utf16be = (s: string) => Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(s, 'utf16le').swap16()]);
+
+describe('sniffFormat', () => {
+  it('X12 at the start, XML, and CSV as before', () => {
+    expect(sniffFormat(Buffer.from(x12))).toBe('x12');
+    expect(sniffFormat(Buffer.from(`\ufeff\n  ${x12}`))).toBe('x12');
+    expect(sniffFormat(Buffer.from('<?xml version="1.0"?><a/>'))).toBe('xml');
+    expect(sniffFormat(Buffer.from('PRO,BOL\n1,2\n'))).toBe('csv');
+  });
+
+  it('X12 behind a mail header or a transfer banner, when its ISA is fixed width', () => {
+    expect(sniffFormat(Buffer.from(`From: edi@carrier.example\r\nSubject: 214\r\n\r\n${x12}`))).toBe('x12');
+    expect(sniffFormat(Buffer.from(`220 Welcome to FTP\r\n${x12}`))).toBe('x12');
+    // A header that is not fixed width is only recognised at the start of the file.
+    expect(sniffFormat(Buffer.from(`220 Welcome\r\n${x12.replace('SENDERID       ', 'SENDERID')}`))).toBe('csv');
+  });
+
+  it('a CSV that mentions ISA stays CSV', () => {
+    expect(sniffFormat(Buffer.from('Code,Text\nISA*,interchange header\nXISA*00*,x\n'))).toBe('csv');
+  });
+
+  it('UTF-16 X12 and XML (a BOM, or for X12 an "ISA" spelt with NULs) are told by their characters', () => {
+    expect(sniffFormat(utf16le(x12))).toBe('x12');
+    expect(sniffFormat(utf16be(x12))).toBe('x12');
+    expect(sniffFormat(Buffer.from(x12, 'utf16le'))).toBe('x12');
+    expect(sniffFormat(utf16le('<?xml version="1.0" encoding="UTF-16"?><a/>'))).toBe('xml');
+    expect(sniffFormat(utf16be('<?xml version="1.0" encoding="UTF-16"?><a/>'))).toBe('xml');
+    expect(sniffFormat(utf16le('PRO,BOL\n1,2\n'))).toBe('csv');
+    // None of them is taken for binary data for its NULs.
+    expect(binaryKind(Buffer.from(x12, 'utf16le'))).toBe(null);
+    expect(binaryKind(utf16le(x12))).toBe(null);
+  });
+});
