@@ -133,12 +133,13 @@ export async function* readCsv(source: CsvSource, options: CsvReadOptions = {}):
   const cfg = normalizeOptions(options);
   const splitter = new RecordSplitter(cfg);
   const decoder = new ByteDecoder(cfg.encoding);
+  const endMark = new EndMarkFilter();
   const assembler = new Assembler(cfg);
   const raws: RawRecord[] = [];
   let rawBytes = 0;
   const collect = (bytes: Buffer): void => {
     const before = raws.length;
-    splitter.push(bytes, raws);
+    splitter.push(endMark.push(bytes), raws);
     for (let i = before; i < raws.length; i++) rawBytes += raws[i].text?.length ?? 0;
   };
   for await (const chunk of readChunks(source, cfg.chunkSize)) {
@@ -297,6 +298,37 @@ function toAsync<T>(it: Iterator<T>): AsyncIterator<T> {
     next: async () => it.next(),
     return: async () => it.return?.() ?? { done: true, value: undefined },
   };
+}
+
+// ------------------------------------------------------------------------------------------------
+// The DOS end-of-file mark
+
+const SUB = 0x1a;
+
+function isSpaceByte(b: number): boolean {
+  return b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+}
+
+/**
+ * Drops a SUB (0x1A, Ctrl-Z) that ends the file, with any whitespace around it: the end mark DOS-era
+ * tools and some mailboxes append, which read as data made a last record of one field. A SUB with data
+ * after it is data, and stays. Holds back a chunk's trailing SUB-and-whitespace run until the next chunk
+ * says whether more follows; the file's end drops it.
+ */
+class EndMarkFilter {
+  /** A trailing run of SUBs and whitespace (from its first SUB) held back; dropped if the file ends with it. */
+  private held: Buffer | null = null;
+
+  push(bytes: Buffer): Buffer {
+    const all = this.held ? Buffer.concat([this.held, bytes]) : bytes;
+    this.held = null;
+    let end = all.length;
+    while (end > 0 && (all[end - 1] === SUB || isSpaceByte(all[end - 1]))) end--;
+    const sub = all.indexOf(SUB, end);
+    if (sub < 0) return all;
+    this.held = Buffer.from(all.subarray(sub));
+    return all.subarray(0, sub);
+  }
 }
 
 // ------------------------------------------------------------------------------------------------

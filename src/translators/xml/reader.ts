@@ -138,6 +138,7 @@ export function parseXml(input: string | Buffer | Uint8Array, options: XmlReadOp
   checkSize(typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength, maxBytes);
   let text = typeof input === 'string' ? stripBom(input) : decode(Buffer.from(input.buffer, input.byteOffset, input.byteLength));
   if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
+  text = withoutEndMark(text);
 
   scan(text);
 
@@ -186,6 +187,17 @@ export function parseXml(input: string | Buffer | Uint8Array, options: XmlReadOp
 
 // ------------------------------------------------------------------------------------------------
 // Decoding
+
+/**
+ * The text without a SUB (U+001A, Ctrl-Z) that ends it, with the whitespace around it: the end-of-file
+ * mark DOS-era tools and some mailboxes append. XML forbids the character, so a document that was fine
+ * failed as malformed for it. A SUB anywhere else is left for the parser to report.
+ */
+function withoutEndMark(text: string): string {
+  let end = text.length;
+  while (end > 0 && /[\s\u001a]/.test(text[end - 1])) end--;
+  return text.indexOf('\u001a', end) < 0 ? text : text.slice(0, end);
+}
 
 function stripBom(s: string): string {
   return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;

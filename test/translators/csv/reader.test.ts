@@ -183,6 +183,27 @@ describe('CSV reader: encodings', () => {
   });
 });
 
+describe('CSV reader: the DOS end-of-file mark', () => {
+  it('drops a Ctrl-Z (SUB) that ends the file, with whitespace around it, at any chunking; a SUB with data after it is data', async () => {
+    const clean = await read('pro,status\r\n1,AF\r\n2,D1\r\n');
+    expect(clean.records.map((x) => x.fields)).toEqual([['1', 'AF'], ['2', 'D1']]);
+    for (const tail of ['\x1a', '\x1a\r\n', '\x1a\x1a', '\x1a \r\n\x1a']) {
+      const text = `pro,status\r\n1,AF\r\n2,D1\r\n${tail}`;
+      for (const chunkSize of [1, 2, 5, 1 << 16]) {
+        const r = await read(text, { chunkSize });
+        expect(r.issues, `${JSON.stringify(tail)} chunk ${chunkSize}`).toEqual([]);
+        expect(r.records.map((x) => x.fields), `${JSON.stringify(tail)} chunk ${chunkSize}`).toEqual([['1', 'AF'], ['2', 'D1']]);
+      }
+    }
+    // Without a line end before it, the mark ends the last record's last field: dropped all the same.
+    expect((await read('pro,status\n1,AF\x1a')).records.map((x) => x.fields)).toEqual([['1', 'AF']]);
+    for (const chunkSize of [1, 3, 1 << 16]) {
+      const kept = await read('pro,status\n1,A\x1aF\n2,\x1a\r\n3,x\n', { chunkSize });
+      expect(kept.records.map((x) => x.fields), `chunk ${chunkSize}`).toEqual([['1', 'A\x1aF'], ['2', '\x1a'], ['3', 'x']]);
+    }
+  });
+});
+
 describe('CSV reader: error policy', () => {
   it('reports a bad row in the middle and reads its siblings (per-record errors)', async () => {
     const text = [

@@ -204,6 +204,14 @@ describe('XML reader: refusals', () => {
     expect(failure(() => parseXml('<a>\n x\u0001</a>'))).toMatchObject({ code: 'XML_MALFORMED', details: { line: 2, column: 3 } });
   });
 
+  it('passes over a Ctrl-Z (SUB) end-of-file mark after the root element, but not one inside it', () => {
+    for (const tail of ['\u001a', '\r\n\u001a', '\u001a\r\n', '\n\u001a\u001a ']) {
+      expect(parseXml(`<a><b>1</b></a>${tail}`), JSON.stringify(tail)).toEqual(parseXml('<a><b>1</b></a>'));
+      expect(parseXml(Buffer.from(`<a><b>1</b></a>${tail}`, 'utf8'))).toEqual(parseXml('<a><b>1</b></a>'));
+    }
+    expect(failure(() => parseXml('<a><b>1\u001a</b></a>\u001a'))).toMatchObject({ code: 'XML_MALFORMED' });
+  });
+
   it('refuses nesting deeper than maxDepth', () => {
     const deep = '<a>'.repeat(10) + '</a>'.repeat(10);
     expect(parseXml(deep, { maxDepth: 20 })).toBeTruthy();
