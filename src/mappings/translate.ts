@@ -435,6 +435,15 @@ export function translateTransaction(
 }
 
 /**
+ * The delimiter a header of one column seems to be written with, when it is not the one configured: a
+ * European spreadsheet exports ';', others '|' or a tab. Undefined when the header has several columns.
+ */
+function otherDelimiter(names: string[], configured: string): string | undefined {
+  if (names.length !== 1) return undefined;
+  return [';', '\t', '|', ','].find((d) => d !== configured && names[0].includes(d));
+}
+
+/**
  * Why no mapping reads a CSV or XML file, in terms an analyst can act on: the partner maps the format but
  * under other file names, or not at all (then what it does map, and why the file was taken for CSV: a
  * file with neither an ISA nor '<' at its start is read as CSV, which is often the real surprise).
@@ -469,9 +478,12 @@ export async function* translateCsv(
     if (item.kind === 'header') {
       const missing = missingColumns(route.mapping.columns ?? [], item.names);
       if (missing.length > 0) {
-        yield { format: 'csv', partner: partner.id, label: 'header', line: item.line, status: 'translated', events: [], errors: missing.map((m) => ({
+        const other = otherDelimiter(item.names, csv?.delimiter ?? ',');
+        const why = other ? `; the header is one column holding ${JSON.stringify(other)}: is the file ${JSON.stringify(other)}-delimited? (partner.yaml csv: delimiter)` : '';
+        yield { format: 'csv', partner: partner.id, label: 'header', line: item.line, status: 'translated', events: [], errors: missing.map((m, k) => ({
           code: 'MAP_CSV_COLUMN_MISSING', severity: 'warning' as const, line: item.line, column: 1,
-          message: `the mapping reads column '${m.name}', which this file's header does not have${m.hint ? ` (did you mean '${m.hint}'?)` : ''}; columns: ${item.names.join(', ')}`,
+          // The delimiter hint once, on the first: it is the one cause of every warning of the list.
+          message: `the mapping reads column '${m.name}', which this file's header does not have${m.hint ? ` (did you mean '${m.hint}'?)` : ''}; columns: ${item.names.join(', ')}${k === 0 ? why : ''}`,
         })) };
       }
       continue;

@@ -471,6 +471,15 @@ fields:
     expect(clean.map((u) => u.label)).toEqual(['record 1', 'record 2', 'record 3']);
   });
 
+  it('a header of one column holding another delimiter gets a hint, once: a \';\' export for a \',\' mapping', async () => {
+    const out: TranslatedUnit[] = [];
+    for await (const u of translateCsv(Buffer.from(CSV.replaceAll(',', ';')), partnerWith(MAPPING).partner!, { ...OPTS, fileName: 'status.csv' })) out.push(u);
+    const messages = out[0].errors.map((e) => e.message);
+    expect(messages.length).toBeGreaterThan(1);
+    expect(messages[0]).toMatch(/; the header is one column holding ";": is the file ";"-delimited\? \(partner\.yaml csv: delimiter\)$/);
+    expect(messages.slice(1).filter((m) => m.includes('delimited'))).toEqual([]);
+  });
+
   it('a datetime failure names the part that failed: a bad time its column and its mapping position, not the date\'s', async () => {
     const { partner } = partnerWith(MAPPING);
     const csv = CSV.replace('2:05 PM', '25:05 PM');

@@ -336,16 +336,36 @@ class EndMarkFilter {
 // valid UTF-8, so the splitter's validator reports them at their place.
 
 class ByteDecoder {
-  private readonly utf16: StringDecoder | null;
+  private utf16: StringDecoder | null;
   private first = true;
   private total = 0;
+  /** A lone first byte 0xFF, held until the next says whether it starts a UTF-16LE byte order mark. */
+  private lead: Buffer | null = null;
 
-  constructor(private readonly encoding: CsvEncoding) {
+  constructor(private encoding: CsvEncoding) {
     this.utf16 = encoding === 'utf16le' ? new StringDecoder('utf16le') : null;
   }
 
   push(chunk: Uint8Array): Buffer {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.lead) {
+      buf = Buffer.concat([this.lead, buf]);
+      this.lead = null;
+    }
+    if (this.first && this.encoding !== 'utf16le') {
+      if (this.total === 0 && buf.length === 1 && buf[0] === 0xff) {
+        this.lead = Buffer.from(buf);
+        return Buffer.alloc(0);
+      }
+      // A UTF-16LE byte order mark is never the start of UTF-8 text nor of a latin1 header ("ÿþ"): the file
+      // is UTF-16LE (a spreadsheet's "Unicode text" export) whatever encoding the partner set.
+      if (this.total === 0 && buf.length >= 2 && buf[0] === 0xff && buf[1] === 0xfe) {
+        this.encoding = 'utf16le';
+        this.utf16 = new StringDecoder('utf16le');
+      } else if (buf.length > 0) {
+        this.first = false;
+      }
+    }
     this.total += buf.length;
     if (this.encoding === 'utf8') return buf;
     if (this.encoding === 'latin1') return Buffer.from(buf.toString('latin1'), 'utf8');
@@ -358,6 +378,13 @@ class ByteDecoder {
   }
 
   end(): Buffer {
+    if (this.lead) {
+      // The file was that one byte: read as what the encoding makes of it.
+      const lead = this.lead;
+      this.lead = null;
+      this.first = false;
+      return Buffer.concat([this.push(lead), this.end()]);
+    }
     if (!this.utf16) return Buffer.alloc(0);
     const rest = encodeMarkingLoneSurrogates(this.utf16.end());
     // StringDecoder drops a dangling odd byte silently; report it.

@@ -183,6 +183,29 @@ describe('CSV reader: encodings', () => {
   });
 });
 
+describe('CSV reader: a UTF-16LE byte order mark', () => {
+  it('reads the file as UTF-16LE whatever encoding was set (a spreadsheet\'s "Unicode text" export), at any chunking', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('pro,name\r\n1,Zoë\r\n2,€\r\n', 'utf16le')]);
+    for (const encoding of ['utf8', 'latin1', 'utf16le'] as const) {
+      for (const chunkSize of [1, 2, 3, 1 << 16]) {
+        const r = await read(bytes, { encoding, chunkSize });
+        expect(r.issues, `${encoding} chunk ${chunkSize}`).toEqual([]);
+        expect(r.header?.names).toEqual(['pro', 'name']);
+        expect(r.records.map((x) => x.fields), `${encoding} chunk ${chunkSize}`).toEqual([['1', 'Zoë'], ['2', '€']]);
+      }
+    }
+  });
+
+  it('a latin1 file that starts with ÿ and no þ stays latin1; a lone 0xFF is not valid UTF-8', async () => {
+    const latin = Buffer.from('\u00ffname\nx\n', 'latin1');
+    for (const chunkSize of [1, 1 << 16]) {
+      expect((await read(latin, { encoding: 'latin1', chunkSize, header: false })).records.map((x) => x.fields)).toEqual([['\u00ffname'], ['x']]);
+    }
+    const lone = await read(Buffer.from([0xff]), { header: false, chunkSize: 1 });
+    expect(lone.issues.map((i) => i.code)).toEqual(['CSV_INVALID_ENCODING']);
+  });
+});
+
 describe('CSV reader: the DOS end-of-file mark', () => {
   it('drops a Ctrl-Z (SUB) that ends the file, with whitespace around it, at any chunking; a SUB with data after it is data', async () => {
     const clean = await read('pro,status\r\n1,AF\r\n2,D1\r\n');
