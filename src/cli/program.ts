@@ -100,7 +100,7 @@ export function buildProgram(): { program: Command; exitCode: () => number } {
     .command('serve')
     .description('Run the gateway: intake from the configured transports, translation, the event relay to BullMQ, webhook delivery, and HTTP /healthz /readyz /metrics')
     .option('--config <file>', 'waybill.yaml (default: embedded defaults: data in .data, partners in partners, inbound folder inbound, Redis at REDIS_URL)')
-    .addHelpText('after', '\nStops cleanly on SIGTERM/SIGINT: intake stops first, in-flight work finishes.\nExit status: 0 stopped cleanly, 2 configuration or start-up error.')
+    .addHelpText('after', '\nStops cleanly on SIGTERM/SIGINT (also when it comes during start-up): intake stops first, in-flight work finishes.\nExit status: 0 stopped cleanly, 2 configuration or start-up error.')
     .action(run(async (flags) => (await import('./commands/serve.js')).serveCommand(flags)));
 
   program

@@ -182,6 +182,29 @@ describe('waybill serve: a start-up failure exits 2 within seconds', () => {
     expect(await third.terminate()).toEqual({ code: 0, signal: null });
   });
 
+  it('a SIGTERM while the gateway is still starting stops it cleanly once started (exit 0), instead of killing it', async () => {
+    // The hosted SFTP server logs that it listens part-way through the start: the signal is sent the moment
+    // that line arrives, while workers, relay and HTTP are still starting. Before the fix the handler went
+    // in only after the start returned, and the process died of the signal (seen as a flaky CI failure of
+    // the test above, whose SIGTERM came right after 'gateway started').
+    const p = serve('serve-sigterm-starting', ['inbound: { folder: null }', 'sftp: { host: 127.0.0.1, port: 0 }']);
+    await new Promise<void>((resolve, reject) => {
+      const look = () => {
+        if (p.output.includes('hosted SFTP server listening')) {
+          p.proc.kill('SIGTERM');
+          p.proc.stdout!.off('data', look);
+          resolve();
+        }
+      };
+      p.proc.stdout!.on('data', look);
+      void p.exited.then(() => reject(new Error(`exited before the SFTP server listened:\n${p.output.slice(-2000)}`)));
+    });
+    expect(await exitWithin(p, BOUND_MS), p.output.slice(-2000)).toEqual({ code: 0, signal: null });
+    const msgs = p.logLines().map((l) => l.msg);
+    expect(msgs).toContain('signal received');
+    expect(msgs.at(-1)).toBe('gateway stopped');
+  });
+
   it('a ledger file that is not a database: exit 2 naming LEDGER_OPEN_FAILED and the file, which is left as it was', async () => {
     let ledgerPath = '';
     const junk = 'not a ledger\n'.repeat(500);

@@ -13,6 +13,14 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
   if (!config) throw new CliError('CLI_USAGE', `the configuration ${flags.config ?? '(defaults)'} has errors`);
   const log = createLogger(config.log.level);
+  // The signal handlers go in before the start: a SIGTERM that came while the gateway was starting (or
+  // just after it logged 'gateway started', before the start returned) killed the process outright. Now
+  // such a signal is kept, and the gateway stops cleanly as soon as it has started.
+  let onSignal: (signal: string) => void;
+  let pending: string | null = null;
+  onSignal = (signal) => { pending ??= signal; };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
   let gateway;
   try {
     gateway = await startGateway(config, log);
@@ -29,8 +37,8 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
         resolve();
       });
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    if (pending !== null) stop(pending);
+    else onSignal = stop;
   });
   return 0;
 }
