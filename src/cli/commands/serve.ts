@@ -16,9 +16,8 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   // The signal handlers go in before the start: a SIGTERM that came while the gateway was starting (or
   // just after it logged 'gateway started', before the start returned) killed the process outright. Now
   // such a signal is kept, and the gateway stops cleanly as soon as it has started.
-  let onSignal: (signal: string) => void;
   let pending: string | null = null;
-  onSignal = (signal) => { pending ??= signal; };
+  let onSignal = (signal: string): void => { pending ??= signal; };
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
   let gateway;
