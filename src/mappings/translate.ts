@@ -636,10 +636,11 @@ function fileHead(path: string): Buffer {
   }
 }
 
-const BLANK = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]);
+/** Whitespace, and the Ctrl-Z (SUB) end-of-file mark: a file of only these holds nothing. */
+const BLANK = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1a]);
 
 /**
- * Whether the file holds nothing but whitespace (after a UTF-8 BOM). Such a file is sniffed as CSV and
+ * Whether the file holds nothing but whitespace (after a UTF-8 BOM) and end-of-file marks. Such a file is sniffed as CSV and
  * would fail as a CSV without partner or mapping, which says nothing about what is wrong. Stops at the
  * first other byte, so a real file costs one small read.
  */

@@ -353,7 +353,7 @@ describe('inbound pipeline: findings outside any transaction are recorded', () =
 
   it('an empty or blank file fails with PIPELINE_EMPTY_FILE, not as a CSV without partner or mapping', async () => {
     const { ledger, take } = setup();
-    for (const [bytes, partner] of [[Buffer.alloc(0), undefined], [Buffer.from(' \r\n\t\n'), undefined], [Buffer.from('\ufeff\n\n'), 'sangamon-valley'], [Buffer.from('\n'), 'prairie-line']] as const) {
+    for (const [bytes, partner] of [[Buffer.alloc(0), undefined], [Buffer.from(' \r\n\t\n'), undefined], [Buffer.from('\ufeff\n\n'), 'sangamon-valley'], [Buffer.from('\n'), 'prairie-line'], [Buffer.from('\x1a'), undefined], [Buffer.from('\r\n\x1a'), 'sangamon-valley']] as const) {
       const { fileId, result } = await take(bytes, 'empty.csv', partner);
       expect(result.state).toBe('failed');
       expect((await ledger.getFile(fileId))?.errors.map((e) => e.code)).toEqual(['PIPELINE_EMPTY_FILE']);
