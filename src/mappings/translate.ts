@@ -587,7 +587,8 @@ function mapInto(
  * reader then reports what stands before it, rather than the file failing as a CSV nobody maps.
  */
 export function sniffFormat(head: Buffer): 'x12' | 'xml' | 'csv' {
-  const form = utf16Form(head);
+  // UTF-16 XML may come without a BOM too ('<' then a NUL, or the reverse), as the XML reader reads it.
+  const form = utf16Form(head) ?? (head[0] === 0x3c && head[1] === 0 ? 'utf-16le' : head[0] === 0 && head[1] === 0x3c ? 'utf-16be' : null);
   let s = form ? new TextDecoder(form).decode(head) : head.toString('latin1');
   if (s.startsWith('\u00ef\u00bb\u00bf')) s = s.slice(3);
   s = s.trimStart();
@@ -612,13 +613,13 @@ const BINARY_SIGNATURES: [string, string][] = [
  * What a file is when it is not text Waybill reads (X12, CSV or XML), from its first bytes: a packed or
  * office format by its signature, else "binary data" when it holds NUL bytes (unless it starts with a
  * UTF-16 byte order mark: such CSV has NULs and is text). Null for text. X12 may use control characters
- * as delimiters, never NUL: an X12 file is recognised first anyway (it starts with ISA).
+ * as delimiters, never NUL; X12 and XML (UTF-16 ones with their NULs too) are recognised first anyway.
  */
 export function binaryKind(head: Buffer): string | null {
   const s = head.toString('latin1');
   for (const [magic, what] of BINARY_SIGNATURES) if (s.startsWith(magic)) return what;
   if (s.startsWith('\xff\xfe') || s.startsWith('\xfe\xff')) return null;
-  if (sniffFormat(head) === 'x12') return null;
+  if (sniffFormat(head) !== 'csv') return null;
   return s.includes('\u0000') ? 'binary data (it holds NUL bytes)' : null;
 }
 

@@ -32,6 +32,11 @@ describe('sniffFormat', () => {
     expect(sniffFormat(utf16le('<?xml version="1.0" encoding="UTF-16"?><a/>'))).toBe('xml');
     expect(sniffFormat(utf16be('<?xml version="1.0" encoding="UTF-16"?><a/>'))).toBe('xml');
     expect(sniffFormat(utf16le('PRO,BOL\n1,2\n'))).toBe('csv');
+    // UTF-16 XML without a BOM, as the XML reader takes it.
+    expect(sniffFormat(Buffer.from('<?xml version="1.0"?><a/>', 'utf16le'))).toBe('xml');
+    expect(sniffFormat(Buffer.from('<?xml version="1.0"?><a/>', 'utf16le').swap16())).toBe('xml');
+    expect(binaryKind(Buffer.from('<?xml version="1.0"?><a/>', 'utf16le'))).toBe(null);
+    expect(binaryKind(Buffer.from('ID,Code\n1,\u0000\n', 'latin1'))).toBe('binary data (it holds NUL bytes)');
     // None of them is taken for binary data for its NULs.
     expect(binaryKind(Buffer.from(x12, 'utf16le'))).toBe(null);
     expect(binaryKind(utf16le(x12))).toBe(null);
