@@ -640,18 +640,26 @@ function fileHead(path: string): Buffer {
 /** Whitespace, and the Ctrl-Z (SUB) end-of-file mark: a file of only these holds nothing. */
 const BLANK = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1a]);
 
+/** Whether `bytes` (the start of a file when `first`) hold nothing but BLANK bytes, after a UTF-8 BOM at the start. */
+function allBlank(bytes: Buffer, first: boolean): boolean {
+  const bom = first && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  for (let i = bom ? 3 : 0; i < bytes.length; i++) if (!BLANK.has(bytes[i])) return false;
+  return true;
+}
+
 /**
- * Whether the file holds nothing but whitespace (after a UTF-8 BOM) and end-of-file marks. Such a file is sniffed as CSV and
- * would fail as a CSV without partner or mapping, which says nothing about what is wrong. Stops at the
- * first other byte, so a real file costs one small read.
+ * Whether the file holds nothing but whitespace (after a UTF-8 BOM) and end-of-file marks, given its head.
+ * Such a file is sniffed as CSV and would fail as a CSV without partner or mapping, which says nothing
+ * about what is wrong. Reads past the head only while all it has seen is blank.
  */
-export function isBlankFile(path: string): boolean {
+function isBlankFile(path: string, head: Buffer): boolean {
+  if (!allBlank(head, true)) return false;
+  if (head.length < HEAD_BYTES) return true; // the head is the whole file
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(64 * 1024);
-    for (let n = readSync(fd, buf, 0, buf.length, null), first = true; n > 0; n = readSync(fd, buf, 0, buf.length, null), first = false) {
-      const bom = first && n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
-      for (let i = bom ? 3 : 0; i < n; i++) if (!BLANK.has(buf[i])) return false;
+    for (let n = readSync(fd, buf, 0, buf.length, HEAD_BYTES); n > 0; n = readSync(fd, buf, 0, buf.length, null)) {
+      if (!allBlank(buf.subarray(0, n), false)) return false;
     }
     return true;
   } finally {
@@ -659,12 +667,20 @@ export function isBlankFile(path: string): boolean {
   }
 }
 
-/** binaryKind of a file on disk. */
-export function binaryFileKind(path: string): string | null {
-  return binaryKind(fileHead(path));
-}
-
-/** sniffFormat of a file on disk. */
-export function sniffFileFormat(path: string): 'x12' | 'xml' | 'csv' {
-  return sniffFormat(fileHead(path));
+/**
+ * What the gateway and `waybill translate` make of a file before any partner is asked, from one read of
+ * its head: its format, and why it is refused whole, if it is (PIPELINE_NOT_TEXT for a binary or packed
+ * file, PIPELINE_EMPTY_FILE for one with nothing in it), as a file-level error at 1:1.
+ */
+export function examineFile(path: string): { format: 'x12' | 'xml' | 'csv'; binary: boolean; refusal: TranslationError | null } {
+  const head = fileHead(path);
+  const format = sniffFormat(head);
+  const binary = binaryKind(head);
+  if (binary !== null) {
+    return { format, binary: true, refusal: { code: 'PIPELINE_NOT_TEXT', severity: 'error', message: `the file is ${binary}, not X12, CSV or XML text`, line: 1, column: 1 } };
+  }
+  if (format === 'csv' && isBlankFile(path, head)) {
+    return { format, binary: false, refusal: { code: 'PIPELINE_EMPTY_FILE', severity: 'error', message: 'the file is empty or holds only whitespace', line: 1, column: 1 } };
+  }
+  return { format, binary: false, refusal: null };
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { FileRecord, InterchangeSeen, NewOutboundDocument, OutboxEvent, UnitBatch, UnitRecord, LedgerError } from '../ledger/ledger.js';
 import type { CompiledPartner, PartnerRegistry } from '../mappings/registry.js';
 import {
-  binaryFileKind, envelopeUnit, isBlankFile, fileIssueUnit, headerRejection, rejectedWithEnvelope, sniffFileFormat, translateCsv, translateTransaction, translateXmlFile,
+  envelopeUnit, examineFile, fileIssueUnit, headerRejection, rejectedWithEnvelope, translateCsv, translateTransaction, translateXmlFile,
   type CanonicalEvent, type TranslateOptions, type TranslatedUnit, type TranslationError,
 } from '../mappings/translate.js';
 import { translateTa1 } from '../mappings/functional-ack.js';
@@ -178,22 +178,15 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
   const registry = ctx.registry();
   const opts = { fileId, fileName: file.originalName, receivedAt: file.receivedAt, partner: file.partner ?? undefined };
   const writer = new BatchWriter(ctx, fileId, file.unitsDone);
-  const format = sniffFileFormat(path);
+  const { format, refusal } = examineFile(path);
   let outcome: FileOutcome = { state: 'translated', acks: [], errors: [] };
 
-  const binary = binaryFileKind(path);
-  if (binary !== null) {
-    // Nothing a partner's mapping could read: said as such, whichever folder or account it came through.
-    const error = { code: 'PIPELINE_NOT_TEXT', severity: 'error' as const, message: `the file is ${binary}, not X12, CSV or XML text`, line: 1, column: 1 };
-    const u: TranslatedUnit = { format, partner: file.partner ?? undefined, label: 'file', line: 1, status: 'rejected', events: [], errors: [error] };
+  if (refusal !== null) {
+    // A binary file, or one with nothing in it: said as such, whichever folder or account it came through
+    // (not as a CSV without partner or mapping).
+    const u: TranslatedUnit = { format, partner: file.partner ?? undefined, label: 'file', line: 1, status: 'rejected', events: [], errors: [refusal] };
     await writer.add(u, () => u);
-    outcome = { state: 'failed', acks: [], errors: toLedgerErrors([error]) };
-  } else if (format === 'csv' && isBlankFile(path)) {
-    // Whatever the partner: there is nothing in it to translate, and that is what the ledger should say.
-    const error = { code: 'PIPELINE_EMPTY_FILE', severity: 'error' as const, message: 'the file is empty or holds only whitespace', line: 1, column: 1 };
-    const u: TranslatedUnit = { format, partner: file.partner ?? undefined, label: 'file', line: 1, status: 'rejected', events: [], errors: [error] };
-    await writer.add(u, () => u);
-    outcome = { state: 'failed', acks: [], errors: toLedgerErrors([error]) };
+    outcome = { state: 'failed', acks: [], errors: toLedgerErrors([refusal]) };
   } else if (format !== 'x12') {
     // CSV and XML carry no sender id: the folder or account the file came through is its partner.
     const partner = file.partner ? registry.get(file.partner) : undefined;

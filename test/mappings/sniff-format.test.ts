@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { binaryKind, sniffFormat } from '../../src/mappings/translate.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { binaryKind, examineFile, sniffFormat } from '../../src/mappings/translate.js';
 import { interchange, STAR } from '../helpers/x12.js';
 
 const x12 = interchange(STAR, [{ set: '214', control: '0001', body: ['B10*PRO1*BOL1*ABCD', 'LX*1', 'AT7*X3*NS***20250101*0800*ET'] }]);
@@ -40,5 +43,26 @@ describe('sniffFormat', () => {
     // None of them is taken for binary data for its NULs.
     expect(binaryKind(Buffer.from(x12, 'utf16le'))).toBe(null);
     expect(binaryKind(utf16le(x12))).toBe(null);
+  });
+});
+
+describe('examineFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wb-examine-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, bytes: Buffer | string) => {
+    const p = join(dir, name);
+    writeFileSync(p, bytes);
+    return p;
+  };
+
+  it('refuses a blank file (whitespace and Ctrl-Z, past the head too) and a binary one; takes the rest by format', () => {
+    const codes = (p: string) => { const r = examineFile(p); return [r.format, r.binary, r.refusal?.code ?? null]; };
+    expect(codes(file('empty.csv', ''))).toEqual(['csv', false, 'PIPELINE_EMPTY_FILE']);
+    expect(codes(file('sub.csv', '\r\n\x1a'))).toEqual(['csv', false, 'PIPELINE_EMPTY_FILE']);
+    expect(codes(file('long-blank.csv', ' '.repeat(10_000)))).toEqual(['csv', false, 'PIPELINE_EMPTY_FILE']);
+    expect(codes(file('late-data.csv', `${' '.repeat(70_000)}x`))).toEqual(['csv', false, null]);
+    expect(codes(file('zip.csv', Buffer.from('PK\x03\x04rest', 'latin1')))).toEqual(['csv', true, 'PIPELINE_NOT_TEXT']);
+    expect(codes(file('x12.edi', `From: a@b\r\n\r\n${x12}`))).toEqual(['x12', false, null]);
+    expect(examineFile(join(dir, 'zip.csv')).refusal?.message).toBe('the file is a ZIP archive (also .xlsx and .docx files), not X12, CSV or XML text');
   });
 });

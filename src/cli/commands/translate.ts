@@ -3,7 +3,7 @@ import { Timestamp } from '../../canonical/index.js';
 import { PartnerRegistry } from '../../mappings/registry.js';
 import { formatDiagnostic, type Diagnostic } from '../../mappings/diagnostics.js';
 import { translateX12InWorkers } from '../../mappings/parallel.js';
-import { binaryFileKind, fileIdOf, isBlankFile, sniffFileFormat, translateCsv, translateX12Batches, translateXmlFile, type CanonicalEvent, type TranslatedUnit, type TranslationError } from '../../mappings/translate.js';
+import { examineFile, fileIdOf, translateCsv, translateX12Batches, translateXmlFile, type CanonicalEvent, type TranslatedUnit } from '../../mappings/translate.js';
 import { didYouMean } from '../../mappings/diagnostics.js';
 import { CliError } from '../cli-error.js';
 import { requirePartnersFolder, requireReadableFile } from '../files.js';
@@ -17,17 +17,6 @@ export interface TranslateFlags {
   workers?: string;
 }
 
-
-/**
- * Why the whole file is refused before any partner or mapping is asked (binary, or empty), as the
- * gateway's pipeline refuses it; null for a file to translate.
- */
-function wholeFileRejection(file: string, format: string): TranslationError | null {
-  const binary = binaryFileKind(file);
-  if (binary !== null) return { code: 'PIPELINE_NOT_TEXT', severity: 'error', message: `the file is ${binary}, not X12, CSV or XML text`, line: 1, column: 1 };
-  if (format === 'csv' && isBlankFile(file)) return { code: 'PIPELINE_EMPTY_FILE', severity: 'error', message: 'the file is empty or holds only whitespace', line: 1, column: 1 };
-  return null;
-}
 
 /**
  * The configuration errors that decide who sent an X12 file: ISA ids two partners claim
@@ -65,11 +54,11 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
   }
   const receivedAt = flags.receivedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const opts = { partner: flags.partner, fileId: await fileIdOf(file), fileName: basename(file), receivedAt };
-  const format = sniffFileFormat(file);
-  const rejection = wholeFileRejection(file, format);
+  // Refused whole (binary, or empty) before any partner or mapping is asked, as the gateway's pipeline refuses it.
+  const { format, binary, refusal: rejection } = examineFile(file);
   if (rejection !== null) {
     // Bad data, not a bad command line: a rejected file unit, exit 1, as the gateway records it.
-    const report = new TranslateReport(file, rejection.code === 'PIPELINE_NOT_TEXT' ? 'binary' : format, flags.json === true);
+    const report = new TranslateReport(file, binary ? 'binary' : format, flags.json === true);
     try {
       report.unit({ format, partner: flags.partner, label: 'file', line: 1, status: 'rejected', errors: [rejection] }, []);
       return report.finish();
