@@ -658,7 +658,7 @@ function isBlankFile(path: string, head: Buffer): boolean {
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(64 * 1024);
-    for (let n = readSync(fd, buf, 0, buf.length, HEAD_BYTES); n > 0; n = readSync(fd, buf, 0, buf.length, null)) {
+    for (let at = HEAD_BYTES, n = readSync(fd, buf, 0, buf.length, at); n > 0; at += n, n = readSync(fd, buf, 0, buf.length, at)) {
       if (!allBlank(buf.subarray(0, n), false)) return false;
     }
     return true;
