@@ -610,16 +610,17 @@ const BINARY_SIGNATURES: [string, string][] = [
 ];
 
 /**
- * What a file is when it is not text Waybill reads (X12, CSV or XML), from its first bytes: a packed or
+ * What a file is when it is not text Waybill reads (X12, CSV or XML), from its first bytes (and their
+ * format, when the caller has sniffed it already): a packed or
  * office format by its signature, else "binary data" when it holds NUL bytes (unless it starts with a
  * UTF-16 byte order mark: such CSV has NULs and is text). Null for text. X12 may use control characters
  * as delimiters, never NUL; X12 and XML (UTF-16 ones with their NULs too) are recognised first anyway.
  */
-export function binaryKind(head: Buffer): string | null {
+export function binaryKind(head: Buffer, format: 'x12' | 'xml' | 'csv' = sniffFormat(head)): string | null {
   const s = head.toString('latin1');
   for (const [magic, what] of BINARY_SIGNATURES) if (s.startsWith(magic)) return what;
   if (s.startsWith('\xff\xfe') || s.startsWith('\xfe\xff')) return null;
-  if (sniffFormat(head) !== 'csv') return null;
+  if (format !== 'csv') return null;
   return s.includes('\u0000') ? 'binary data (it holds NUL bytes)' : null;
 }
 
@@ -675,7 +676,7 @@ function isBlankFile(path: string, head: Buffer): boolean {
 export function examineFile(path: string): { format: 'x12' | 'xml' | 'csv'; binary: boolean; refusal: TranslationError | null } {
   const head = fileHead(path);
   const format = sniffFormat(head);
-  const binary = binaryKind(head);
+  const binary = binaryKind(head, format);
   if (binary !== null) {
     return { format, binary: true, refusal: { code: 'PIPELINE_NOT_TEXT', severity: 'error', message: `the file is ${binary}, not X12, CSV or XML text`, line: 1, column: 1 } };
   }
