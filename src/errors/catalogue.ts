@@ -47,6 +47,7 @@ const entries = {
   // ---- interchange (ISA/IEA) ----
   X12_ISA_TRUNCATED: { severity: 'error', level: 'interchange', summary: 'the ISA segment ends before its 16 elements', ta105: '023' },
   X12_ISA_ELEMENT_COUNT: { severity: 'error', level: 'interchange', summary: 'the ISA segment does not have exactly 16 elements', ta105: '024' },
+  X12_PADDED_LINES: { severity: 'warning', level: 'interchange', summary: 'segments end at the line break and each line is padded with spaces to a fixed length; the padding is dropped, not read as data' },
   X12_ISA_NOT_FIXED_WIDTH: { severity: 'warning', level: 'interchange', summary: 'the ISA is not 106 characters of fixed-width fields' },
   // Its default severity holds for a non-numeric ISA13. A numeric ISA13 that is not 9 digits wide and a bad
   // ISA14 are only warnings (envelope.ts): such files are common and still read unambiguously.

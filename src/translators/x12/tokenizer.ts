@@ -63,6 +63,8 @@ export function fixedWidthIsaAt(text: string, at: number): boolean {
 }
 /** Longest ISA we will scan for when it is not fixed width (padding stripped or added, wrapped). */
 const ISA_SCAN_LIMIT = 400;
+/** Most spaces read as the padding of a padded line after the ISA (records of up to 1 KiB). */
+const MAX_LINE_PADDING = 1024;
 /** Length of the excerpt a finding quotes from unreadable data. */
 const JUNK_EXCERPT = 40;
 
@@ -269,6 +271,8 @@ export class X12Tokenizer {
   private elementSep: string | null = null;
   private segmentTerm = '';
   private stripLineBreaks = false;
+  /** The interchange's lines are padded with spaces before their terminator, a line break (see parseIsa). */
+  private paddedLines = false;
   /** The terminator's char code when cutInOnePass may read this interchange (else -1), and the separator's. */
   private termCode = -1;
   private elementSepCode = -1;
@@ -584,6 +588,23 @@ export class X12Tokenizer {
     }
 
     const component = t[componentIdx];
+    // Space after ISA16, then only spaces up to a line break: lines padded to a fixed record length (128,
+    // 256, ...: mainframe and AS/400 exports) whose segments end at the line break. The terminator is the
+    // line break, and the spaces that end each line are padding, not data (see nextSegment).
+    let padded = false;
+    if (t.charCodeAt(termIdx) === 0x20) {
+      let k = termIdx;
+      const limit = Math.min(t.length, termIdx + MAX_LINE_PADDING);
+      while (k < limit && t.charCodeAt(k) === 0x20) k++;
+      if (k === t.length && !final && k < termIdx + MAX_LINE_PADDING) return false; // is a line break next?
+      if (k < t.length && isLineBreak(t.charCodeAt(k))) {
+        termIdx = k;
+        padded = true;
+        issues.push(issue('X12_PADDED_LINES',
+          'segments end at the line break and lines are padded with spaces after the ISA; the padding is not read as data', loc,
+          { segmentId: 'ISA', severity: 'warning' }));
+      }
+    }
     // A multi-byte terminator may straddle the chunk boundary: wait until all its bytes are here.
     const lead = t.charCodeAt(termIdx);
     const expectedLen = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc2 ? 2 : 1;
@@ -634,6 +655,7 @@ export class X12Tokenizer {
     this.elementSep = elementSep;
     this.segmentTerm = segmentTerm;
     this.stripLineBreaks = !isLineBreak(segmentTerm.charCodeAt(0));
+    this.paddedLines = padded;
     this.termCode = this.onePass && segmentTerm.length === 1 && this.stripLineBreaks ? segmentTerm.charCodeAt(0) : -1;
     this.elementSepCode = elementSep.charCodeAt(0);
     // Segments are marked plain only when both separators are ASCII (as validation compares them, decoded).
@@ -808,8 +830,12 @@ export class X12Tokenizer {
         elements = splitSegment(t, start, end, this.elementSep!);
       }
     } else {
-      // The terminator is a line break: a CR before it (CR LF files) is not part of the segment.
-      elements = splitSegment(t, start, t.charCodeAt(end - 1) === 0x0d ? end - 1 : end, this.elementSep!);
+      // The terminator is a line break: a CR before it (CR LF files) is not part of the segment, nor is
+      // the padding of a padded line (only where the ISA line showed padding: elsewhere a value may end
+      // in spaces that belong to it, an ID padded to its minimum length).
+      let last = t.charCodeAt(end - 1) === 0x0d ? end - 1 : end;
+      if (this.paddedLines) while (last > start && t.charCodeAt(last - 1) === 0x20) last--;
+      elements = splitSegment(t, start, last, this.elementSep!);
     }
     const plain = this.marksPlain && plainElements(elements, this.componentCode, this.repetitionCode);
     elements = this.decodeElements(elements);

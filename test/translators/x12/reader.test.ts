@@ -158,6 +158,50 @@ describe('tolerates what real files do', () => {
   });
 });
 
+describe('lines padded to a fixed record length', () => {
+  // Newline-terminated segments, each line padded with spaces to a record length longer than the ISA
+  // (128, 256): what a mainframe or AS/400 export of fixed-length records looks like.
+  const newline: typeof STAR = { element: '*', component: '>', segment: '\n' };
+  const plain = interchange(newline, [{ set: '214', control: '0001', body: ['N1*SH*ACME  FREIGHT', ...body214] }]);
+  const plainSegments = transactions(events(plain))[0].segments.map((s) => s.elements);
+  const pad = (text: string, width: number, eol = '\n') => text.split('\n').filter(Boolean).map((l) => l.padEnd(width) + eol).join('');
+
+  it('reads the segments without their padding, with one warning on the interchange', () => {
+    for (const [width, eol] of [[128, '\n'], [256, '\r\n'], [107, '\n']] as const) {
+      for (const chunkSize of [undefined, 1, 7, 100]) {
+        const evs = events(pad(plain, width, eol), chunkSize);
+        expect(issues(evs).map((i) => [i.code, i.severity, i.loc.line])).toEqual([['X12_PADDED_LINES', 'warning', 1]]);
+        const start = evs[0];
+        if (start.type !== 'interchange-start') throw new Error('no interchange');
+        expect(start.header.delimiters.segment).toBe('\n');
+        expect(start.header.isa.elements[16]).toBe('>');
+        // Inner spaces are data (ACME  FREIGHT); only the padding at the end of each line goes.
+        expect(transactions(evs)[0].segments.map((s) => s.elements)).toEqual(plainSegments);
+        expect(transactions(evs)[0].segments[1].loc.line).toBe(4); // N1, after ISA, GS and ST
+      }
+    }
+  });
+
+  it('a line of spaces between segments is passed over', () => {
+    const padded = pad(plain, 128);
+    const withBlank = padded.replace('\nLX', `\n${' '.repeat(128)}\nLX`);
+    const evs = events(withBlank);
+    expect(codes(evs)).toEqual(['X12_PADDED_LINES']);
+    expect(transactions(evs)[0].segments.map((s) => s.elements)).toEqual(plainSegments);
+  });
+
+  it('is not assumed when something other than spaces follows ISA16 on its line', () => {
+    const isaLine = pad(plain, 128).split('\n')[0];
+    const broken = pad(plain, 128).replace(isaLine, `${isaLine.slice(0, 106)}x${isaLine.slice(107)}`);
+    expect(codes(events(broken))).toContain('X12_INVALID_DELIMITERS');
+  });
+
+  it('padding after a real terminator needs no tolerance', () => {
+    const tilde = interchange(STAR, [{ set: '214', control: '0001', body: body214 }]).split('\n').filter(Boolean).map((l) => `${l.padEnd(80)}\n`).join('');
+    expect(codes(events(tilde))).toEqual([]);
+  });
+});
+
 describe('UTF-16 files and the DOS end-of-file mark', () => {
   const text = interchange(STAR, [{ set: '214', control: '0001', body: [...body214, 'N4*MÜNCHEN €**80331*DE'] }]);
   const want = transactions(events(text))[0].segments.map((s) => s.elements);
