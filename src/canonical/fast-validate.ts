@@ -281,12 +281,41 @@ function fastValidatorFor(type: TypeKey, value: Record<string, unknown>): FastVa
 }
 
 /**
- * Compiles the fast path of `type` now (each option of a discriminated union) rather than on its first
- * event: compiling takes 100-200 ms, which the first file translated would otherwise wait for. Partner
- * loading calls this for every type a mapping produces. Unknown types are ignored.
+ * Events of a type that validateCanonical leaves to zod alone before it compiles that type's fast path,
+ * unless prepareFastValidation compiled it ahead. Compiling takes 100-200 ms, and zod takes about 9 us an
+ * event: a command that validates a few sample files (waybill test, waybill translate on a small file)
+ * would spend most of its time compiling a fast path it hardly uses, while a large file pays 1,000 events
+ * of zod (about 9 ms) before it switches.
+ */
+export const ZOD_ONLY_EVENTS = 1_000;
+/** Types validateCanonical runs through the fast path (prepared, or past ZOD_ONLY_EVENTS). */
+const fastTypes = new Set<string>();
+/** Events of each type not (yet) in fastTypes that zod validated alone. */
+const zodOnlyEvents = new Map<string, number>();
+/** The type of the last event that went the fast way: consecutive events are mostly of one type. */
+let lastFastType: string | undefined;
+
+function useFastPath(type: TypeKey): boolean {
+  if (type === lastFastType) return true;
+  if (!fastTypes.has(type)) {
+    const n = (zodOnlyEvents.get(type) ?? 0) + 1;
+    zodOnlyEvents.set(type, n);
+    if (n <= ZOD_ONLY_EVENTS) return false;
+    fastTypes.add(type);
+  }
+  lastFastType = type;
+  return true;
+}
+
+/**
+ * Compiles the fast path of `type` now (each option of a discriminated union) rather than after its first
+ * ZOD_ONLY_EVENTS events: a gateway's first large file would otherwise wait for it halfway. Partner loading
+ * calls this for every type a mapping produces, unless it is told not to (commands that translate only
+ * samples). Unknown types are ignored.
  */
 export function prepareFastValidation(type: string): void {
   if (!Object.hasOwn(schemas, type)) return;
+  fastTypes.add(type);
   const key = type as TypeKey;
   const def = defOf(schemas[key]);
   if (def.type !== 'union' || !def.discriminator) {
@@ -313,12 +342,12 @@ export function fastAccepts(type: TypeKey, value: Record<string, unknown>): bool
 
 /**
  * Validates a candidate event or command as `type`, like parseAs, but returns the candidate itself
- * (not a copy) when the fast path accepts it. Callers build candidates without unknown keys (zod would
+ * (not a copy) when the fast path accepts it (see ZOD_ONLY_EVENTS for when it is used). Callers build candidates without unknown keys (zod would
  * strip them) and in the schema's key order (zod's copy would reorder them), so both paths give equal
  * JSON.
  */
 export function validateCanonical<K extends TypeKey>(type: K, value: Record<string, unknown>): ParseResult<MessageOf<K>> {
-  if (fastAccepts(type, value)) return { ok: true, type, value: value as MessageOf<K> };
+  if (useFastPath(type) && fastAccepts(type, value)) return { ok: true, type, value: value as MessageOf<K> };
   return parseAs(type, value);
 }
 

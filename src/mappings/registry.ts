@@ -53,7 +53,16 @@ export function globToRegExp(glob: string): RegExp {
  * `config` is there whenever partner.yaml itself was readable (so that an interchange from a partner whose
  * mappings do not compile can be told apart from one from a stranger).
  */
-export function compilePartner(dir: string): { partner: CompiledPartner | null; config?: PartnerConfig; diagnostics: Diagnostic[] } {
+export interface CompileOptions {
+  /**
+   * Compile the canonical validators of the mappings' targets now (default true): what a gateway wants
+   * before its first file. Commands that translate a few samples (lint, test, translate, render) pass
+   * false, and validation compiles them only if a file brings enough events (ZOD_ONLY_EVENTS).
+   */
+  prepareValidation?: boolean;
+}
+
+export function compilePartner(dir: string, options: CompileOptions = {}): { partner: CompiledPartner | null; config?: PartnerConfig; diagnostics: Diagnostic[] } {
   const loaded = loadPartner(dir);
   const diagnostics = [...loaded.diagnostics];
   const config = loaded.config;
@@ -95,8 +104,8 @@ export function compilePartner(dir: string): { partner: CompiledPartner | null; 
       }
     }
     if (mapping) {
-      // The canonical validator of what the mapping makes is compiled now, not on the first event.
-      prepareFastValidation(mapping.target);
+      // The canonical validator of what the mapping makes is compiled now, not halfway through the first file.
+      if (options.prepareValidation !== false) prepareFastValidation(mapping.target);
       inbound.push({ document: entry.document, match: entry.match ? globToRegExp(entry.match) : null, mapping, ...(entry.csv && { csv: entry.csv }) });
     }
   }
@@ -277,11 +286,11 @@ export class PartnerRegistry {
   /** Every claim, working or broken partner: an id two partners claim identifies neither. */
   private readonly claims = new IsaClaims();
 
-  static load(root: string): { registry: PartnerRegistry; diagnostics: Diagnostic[] } {
+  static load(root: string, options: CompileOptions = {}): { registry: PartnerRegistry; diagnostics: Diagnostic[] } {
     const registry = new PartnerRegistry();
     const diagnostics: Diagnostic[] = [];
     for (const dir of partnerDirs(root)) {
-      const { partner, config, diagnostics: d } = compilePartner(dir);
+      const { partner, config, diagnostics: d } = compilePartner(dir, options);
       diagnostics.push(...d);
       if (basename(dir).startsWith('_')) continue;
       if (partner) registry.add(partner, diagnostics);

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { fastAccepts, parseAs, schemaKeyOrder, validateCanonical, type TypeKey } from '../../src/canonical/index.js';
+import { fastAccepts, parseAs, prepareFastValidation, schemaKeyOrder, validateCanonical, type TypeKey } from '../../src/canonical/index.js';
 import { inlineDefinitions, markDiscriminators } from '../../src/canonical/fast-validate.js';
 import { schemas } from '../../src/canonical/registry.js';
 import { canonicalFixtures } from './support.js';
@@ -88,8 +88,9 @@ describe('fast canonical validation agrees with zod', () => {
     expect(fastAccepts('shipment.status@1', latOnly)).toBe(false);
   });
 
-  it('validateCanonical returns the candidate itself when accepted, and zod\'s issues when not', () => {
+  it('validateCanonical returns the candidate itself when accepted (once prepared), and zod\'s issues when not', () => {
     const f = fixtures.find((x) => x.type === 'shipment.status@1')!;
+    prepareFastValidation(f.type);
     const ok = validateCanonical(f.type, f.doc);
     expect(ok.ok && ok.value).toBe(f.doc);
     const bad = validateCanonical(f.type, { ...f.doc, carrierScac: 'lowercase!' });
