@@ -248,8 +248,10 @@ export class SqliteLedger implements Ledger {
     try {
       // SQLite reads the file only now (new Database succeeds on any file): a file that is not a
       // database, or whose first pages are damaged, fails here or in the migrations.
-      this.db.pragma('journal_mode = WAL');
+      // The busy timeout first: switching a new database to WAL takes its lock, which another process
+      // creating the same ledger at that moment may hold.
       this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = ON');
       this.db.pragma(`cache_size = -${CACHE_KIB}`);

@@ -79,21 +79,26 @@ async function run(opts: { processes: number; kills: number; rounds: number; see
   const extraDelay = Array.from({ length: opts.processes }, () => Math.floor(random() * 15));
   const children: Child[] = [];
   const released = new Set<number>();
+  const release = (index: number) => {
+    if (released.has(index)) return;
+    released.add(index);
+    if (released.size === opts.processes) for (const other of children) other.proc.stdin!.end('GO\n');
+  };
   for (let i = 0; i < opts.processes; i++) {
     const index = i;
     let armed = false;
     children.push(startChild(db, partner, opts.rounds, opts.seed * 31 + i, (c) => {
       const limit = killAfter.get(index);
-      if (c.lines >= 2 && !released.has(index)) {
-        // READY: the ledger is open. Once all are, they all start allocating at the same moment.
-        released.add(index);
-        if (released.size === opts.processes) for (const other of children) other.proc.stdin!.end('GO\n');
-      }
+      // READY: the ledger is open. Once all are, they all start allocating at the same moment.
+      if (c.lines >= 2) release(index);
       if (limit === undefined || armed || c.lines < limit + 2) return; // +2: the OPENING and READY lines
       armed = true;
       setTimeout(() => c.proc.kill('SIGKILL'), extraDelay[index]);
     }));
   }
+  // A child that dies before READY (the ledger would not open) must not hold the others at the barrier:
+  // they go on, and check() reports its exit and stderr instead of the test timing out.
+  children.forEach((c, i) => void c.exit.then(() => release(i)));
   const exits = await Promise.all(children.map((c) => c.exit));
   return { db, partner, children, exits, killAfter };
 }
