@@ -61,7 +61,15 @@ interface Parts {
   http?: Awaited<ReturnType<typeof startHttp>>;
 }
 
-export async function startGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
+/** How often a stop that is still waiting says what for. */
+const STOP_REPORT_MS = 5_000;
+
+export interface StartOptions {
+  /** How often a stop that is still waiting logs what for (default STOP_REPORT_MS; tests shorten it). */
+  stopReportMs?: number;
+}
+
+export async function startGateway(config: GatewayConfig, log: Logger, options: StartOptions = {}): Promise<Gateway> {
   // The whole start is one try, and each part is recorded in `parts` as it starts: when any step fails
   // (a port in use, a bad host key path, an inbound folder that cannot be made), shutdown() stops what
   // already runs and the start rejects. Left running, the workers, pollers, relay thread and Redis
@@ -222,35 +230,51 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   async function shutdown(why: string): Promise<void> {
     const { ledger, partners, producer, workerConnection, dispatcher, inboundWorker, sweeps, relay, webhook, sftp, folder, remote, delivery, depthQueues, http } = parts;
     log.info({}, why);
-    await folder?.stop();
-    await sftp?.stop();
-    await remote?.stop();
-    await delivery?.stop();
-    await sweeps?.stop();
-    // Finish the translations in flight (BullMQ worker or local runner), taking no new inbound job; then
-    // close the workers. While Redis is unreachable BullMQ's graceful close() never returns (it waits
-    // for its blocking connection), so they are closed with force then: nothing of theirs is in flight.
-    await inboundWorker?.pause(true);
-    if (dispatcher && ledger) {
-      await dispatcher.idle();
-      for (;;) {
-        const open = await ledger.listFiles({ state: ['received', 'translating'] });
-        if (!open.some((f) => dispatcher.isBusy(f.id))) break;
-        await new Promise((r) => setTimeout(r, 50));
+    // A stop waits for the translations in flight, which a large file can make long; every few seconds the
+    // log says what it is still waiting for (also what tells a stop that hangs from a slow one).
+    const started = Date.now();
+    let step = '';
+    const watch = setInterval(() => log.warn({ step, seconds: Math.round((Date.now() - started) / 1000) }, 'gateway still stopping'), options.stopReportMs ?? STOP_REPORT_MS);
+    watch.unref();
+    const stage = async (name: string, work: () => Promise<unknown> | unknown) => {
+      step = name;
+      await work();
+    };
+    try {
+      await stage('inbound folder', () => folder?.stop());
+      await stage('hosted SFTP server', () => sftp?.stop());
+      await stage('remote SFTP pollers', () => remote?.stop());
+      await stage('outbound delivery', () => delivery?.stop());
+      await stage('recovery sweeps', () => sweeps?.stop());
+      // Finish the translations in flight (BullMQ worker or local runner), taking no new inbound job; then
+      // close the workers. While Redis is unreachable BullMQ's graceful close() never returns (it waits
+      // for its blocking connection), so they are closed with force then: nothing of theirs is in flight.
+      await stage('pausing the inbound worker', () => inboundWorker?.pause(true));
+      if (dispatcher && ledger) {
+        await stage('translations in flight', async () => {
+          await dispatcher.idle();
+          for (;;) {
+            const open = await ledger.listFiles({ state: ['received', 'translating'] });
+            if (!open.some((f) => dispatcher.isBusy(f.id))) break;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        });
       }
+      const redisDown = workerConnection?.status !== 'ready';
+      await stage('closing the inbound worker', () => inboundWorker?.close(redisDown));
+      await stage('closing the dispatcher', () => dispatcher?.close());
+      if (webhook) await stage('webhook delivery', () => (redisDown ? webhook.worker.close(true) : webhook.close()));
+      await stage('event relay', () => relay?.stop());
+      await stage('HTTP server', () => http?.app.close());
+      partners?.stop();
+      await stage('queue depth gauges', async () => { for (const q of depthQueues) await q.close().catch(() => undefined); });
+      producer?.disconnect();
+      workerConnection?.disconnect();
+      await stage('ledger', () => ledger?.close());
+      parts.lock?.release();
+    } finally {
+      clearInterval(watch);
     }
-    const redisDown = workerConnection?.status !== 'ready';
-    await inboundWorker?.close(redisDown);
-    await dispatcher?.close();
-    if (webhook) await (redisDown ? webhook.worker.close(true) : webhook.close());
-    await relay?.stop();
-    await http?.app.close();
-    partners?.stop();
-    for (const q of depthQueues) await q.close().catch(() => undefined);
-    producer?.disconnect();
-    workerConnection?.disconnect();
-    await ledger?.close();
-    parts.lock?.release();
     log.info({}, 'gateway stopped');
   }
 }

@@ -12,7 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { configSchema, type GatewayConfig } from '../../src/gateway/config.js';
 import { startGateway } from '../../src/gateway/gateway.js';
 import { EVENTS_QUEUE, INBOUND_QUEUE } from '../../src/queue/queues.js';
-import { LedgerView, REDIS_URL, WaybillProcess, cleanRedis, dropFile, repoRoot, sleep, tempDir, uniquePrefix } from './support.js';
+import { generate214File } from '../../bench/gen-214.mjs';
+import { LedgerView, REDIS_URL, WaybillProcess, cleanRedis, dropFile, genCarrierPartners, repoRoot, sleep, tempDir, uniquePrefix, waitFor } from './support.js';
 
 const SAMPLE = join(repoRoot, 'partners/prairie-line/samples/214-multi-status.edi');
 
@@ -97,6 +98,38 @@ describe('startGateway in-process: a failed start stops what it started and reje
     expect(msgs(log).at(-1)).toBe('gateway stopped');
     await sleep(300);
     expect(await workersOn(prefix)).toBe(0);
+  });
+});
+
+describe('a stop that waits says what for', () => {
+  it('logs "gateway still stopping" with the step it waits on while a translation in flight finishes', async () => {
+    // The generated file's sender: a partner made for it (support.ts).
+    const partners = tempDir('stop-report-partners');
+    dirs.push(partners);
+    genCarrierPartners(partners);
+    const { config, dir } = inProcessConfig('stop-report', { partnersDir: partners, translation: { batchSize: 20 } });
+    mkdirSync(join(dir, 'inbound'), { recursive: true });
+    await generate214File(join(dir, '214.tmp'), 5000);
+    const log = captureLog();
+    const gw = await startGateway(config, log, { stopReportMs: 20 });
+    dropFile(join(dir, 'inbound'), '214.edi', { copyFrom: join(dir, '214.tmp') });
+    const view = new LedgerView(join(dir, 'data', 'ledger.db'));
+    try {
+      await waitFor('translation under way', () => (view.files()[0]?.units_done ?? 0) > 0);
+      await gw.stop();
+      const reports = log.entries.filter((e) => e.msg === 'gateway still stopping');
+      expect(reports.length).toBeGreaterThan(0);
+      expect(reports.map((r) => r.obj.step)).toContain('translations in flight');
+      expect(reports.every((r) => r.level === 'warn' && typeof r.obj.seconds === 'number')).toBe(true);
+      expect(msgs(log).at(-1)).toBe('gateway stopped');
+      // Nothing reported once stopped.
+      const n = log.entries.length;
+      await sleep(100);
+      expect(log.entries.length).toBe(n);
+      expect(view.files()[0]).toMatchObject({ state: 'translated', units_done: 5000 });
+    } finally {
+      view.close();
+    }
   });
 });
 
