@@ -10,7 +10,8 @@
 // string lengths in UTF-16 units (`unicode: false`, zod counts `.length`), patterns without the `u` flag
 // (zod's regexes have none), numbers finite (`strictNumbers`). `oneOf` (zod unions) only makes ajv
 // stricter (zod takes the first option that fits), which is the safe direction: zod then decides.
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
 import type { CodeOptions, ValidateFunction } from 'ajv';
 import { z } from 'zod';
 import { parseAs, type ParseResult } from './parse.js';
@@ -229,6 +230,14 @@ const rememberingRegExp: NonNullable<CodeOptions['regExp']> = Object.assign((pat
 }, { code: 'new RegExp' }); // `code` matters only to ajv's standalone code generation, which is not used
 
 let ajv: Ajv2020 | undefined;
+
+/**
+ * ajv itself, loaded on the first compile: importing it takes 40-70 ms, which every command paid, lint and
+ * a test run of a few samples included, though only a fast path being compiled needs it (ZOD_ONLY_EVENTS).
+ */
+function loadAjv(): typeof Ajv2020 {
+  return (createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js')).Ajv2020;
+}
 /** Per type and discriminator value; null when the schema cannot have a fast path (zod always). */
 const validators = new Map<string, FastValidator | null>();
 
@@ -268,7 +277,7 @@ function fastValidatorFor(type: TypeKey, value: Record<string, unknown>): FastVa
         }
       }
       collectRefinements(option.schema, [], refinements, new Set());
-      ajv ??= new Ajv2020({ logger: false, strict: false, allErrors: false, validateFormats: false, unicode: false, unicodeRegExp: false, strictNumbers: true, discriminator: true, code: { regExp: rememberingRegExp } });
+      ajv ??= new (loadAjv())({ logger: false, strict: false, allErrors: false, validateFormats: false, unicode: false, unicodeRegExp: false, strictNumbers: true, discriminator: true, code: { regExp: rememberingRegExp } });
       const json = z.toJSONSchema(option.schema as z.ZodType, { target: 'draft-2020-12', io: 'input' });
       v = { structure: ajv.compile(markDiscriminators(inlineDefinitions(json as JsonSchemaNode))), refinements };
     } catch (err) {
