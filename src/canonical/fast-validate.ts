@@ -351,9 +351,9 @@ export function fastAccepts(type: TypeKey, value: Record<string, unknown>): bool
 
 /**
  * Validates a candidate event or command as `type`, like parseAs, but returns the candidate itself
- * (not a copy) when the fast path accepts it (see ZOD_ONLY_EVENTS for when it is used). Callers build candidates without unknown keys (zod would
- * strip them) and in the schema's key order (zod's copy would reorder them), so both paths give equal
- * JSON.
+ * (not a copy) when the fast path accepts it (see ZOD_ONLY_EVENTS for when it is used). Callers build
+ * candidates without unknown keys (zod would strip them) and in the schema's key order (zod's copy would
+ * reorder them), so both paths give equal JSON.
  */
 export function validateCanonical<K extends TypeKey>(type: K, value: Record<string, unknown>): ParseResult<MessageOf<K>> {
   if (useFastPath(type) && fastAccepts(type, value)) return { ok: true, type, value: value as MessageOf<K> };
