@@ -66,7 +66,7 @@ export function buildProgram(): { program: Command; exitCode: () => number } {
     .command('translate')
     .description('Translate an inbound file (X12, CSV or XML) into the canonical events its partner mapping produces')
     .argument('<file>', 'inbound file')
-    .option('--partner <id>', 'the partner (default: found from the ISA sender; required for CSV and XML)')
+    .option('--partner <id>', 'the partner (default: found from the ISA sender; for CSV and XML, the one partner whose route pattern matches the file name)')
     .option('--partners <dir>', 'the partners root (env WAYBILL_PARTNERS)', partnersDefault)
     .option('--received-at <iso>', 'receivedAt to stamp on events (default: now), for reproducible output')
     .option('--json', 'print one JSON object: events and per-unit status and errors')

@@ -62,7 +62,7 @@ describe('waybill translate', () => {
     expect(r.stderr).toBe('translate: 2 unit(s), 1 event(s), 1 failed\n');
   }, CLI_TEST_TIMEOUT);
 
-  it('CSV with --partner: one unit per record; without --partner a usage error', async () => {
+  it('CSV with --partner: one unit per record; without it, the one partner whose route pattern names the file, else a usage error', async () => {
     const partner = registry.get('sangamon-valley')!;
     const expected = await reference(translateCsv(csv, partner, await opts(csv)));
     const r = await waybill(['translate', csv, '--json', '--partner', 'sangamon-valley', '--partners', partners, '--received-at', receivedAt]);
@@ -71,9 +71,27 @@ describe('waybill translate', () => {
     expect(doc.format).toBe('csv');
     expect(doc.events).toEqual(expected.flatMap((u) => u.events));
     expect(doc.units).toHaveLength(expected.length);
-    const bare = await waybill(['translate', csv, '--partners', partners]);
+    // svxp_status_*.csv is sangamon-valley's csv route: the same output, and stderr says whose it is.
+    const inferred = await waybill(['translate', csv, '--json', '--partners', partners, '--received-at', receivedAt]);
+    expect(inferred.status).toBe(r.status);
+    expect(inferred.stdout).toBe(r.stdout);
+    expect(inferred.stderr).toContain("translate: partner sangamon-valley: its csv route's pattern matches svxp_status_20250513_1100.csv");
+    // A name no route pattern matches.
+    const renamed = join(dir, 'status.csv');
+    cpSync(csv, renamed);
+    const bare = await waybill(['translate', renamed, '--partners', partners]);
     expect(bare.status).toBe(2);
-    expect(bare.stderr).toMatch(/CLI_USAGE: CSV files carry no sender id: name the partner with --partner/);
+    expect(bare.stderr).toMatch(/CLI_USAGE: CSV files carry no sender id: name the partner with --partner; no partner's csv route pattern matches status\.csv/);
+    // Two partners whose patterns both match: neither is guessed.
+    const twins = join(dir, 'twins');
+    for (const id of ['svxp-east', 'svxp-west']) {
+      cpSync(join(partners, 'sangamon-valley'), join(twins, id), { recursive: true });
+      const yaml = join(twins, id, 'partner.yaml');
+      writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('id: sangamon-valley', `id: ${id}`));
+    }
+    const both = await waybill(['translate', csv, '--partners', twins]);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/the csv route patterns of svxp-east, svxp-west all match svxp_status_20250513_1100\.csv/);
     // A file that is neither X12 nor XML is taken for CSV; the message says why, so a stray file is not
     // mistaken for a question about partners.
     const stray = join(dir, 'stray.edi');

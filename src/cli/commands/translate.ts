@@ -70,12 +70,26 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
     const forced = flags.partner ? registry.get(flags.partner)?.dir : undefined;
     for (const d of senderConfigErrors(diagnostics, forced && resolve(forced))) process.stderr.write(`${formatDiagnostic(d)}\n`);
   }
-  if (format !== 'x12' && !flags.partner) {
-    // CSV is what a file is taken for when it is neither X12 nor XML: say so, or a stray file (or
-    // garbage) reads as a question about partners.
-    const why = format === 'csv' ? ` (this file is read as CSV: it starts with neither an X12 ISA, GS or ST nor an XML '<')` : '';
-    throw new CliError('CLI_USAGE', `${format.toUpperCase()} files carry no sender id: name the partner with --partner${why}`);
+  let partnerId = flags.partner;
+  if (format !== 'x12' && !partnerId) {
+    // No sender id in the file: the partner whose route pattern (partner.yaml inbound `match`) names this
+    // file, when exactly one does. The gateway knows it from the account or folder a file came through.
+    const name = basename(file);
+    const named = registry.list().filter((p) => p.inbound.some((r) => r.document === format && r.match !== null && r.match.test(name)));
+    if (named.length === 1) {
+      partnerId = named[0].id;
+      process.stderr.write(`translate: partner ${partnerId}: its ${format} route's pattern matches ${name} (--partner to choose another)\n`);
+    } else {
+      // CSV is what a file is taken for when it is neither X12 nor XML: say so, or a stray file (or
+      // garbage) reads as a question about partners.
+      const why = format === 'csv' ? ` (this file is read as CSV: it starts with neither an X12 ISA, GS or ST nor an XML '<')` : '';
+      const which = named.length > 1
+        ? `; the ${format} route patterns of ${named.map((p) => p.id).join(', ')} all match ${name}`
+        : `; no partner's ${format} route pattern matches ${name}`;
+      throw new CliError('CLI_USAGE', `${format.toUpperCase()} files carry no sender id: name the partner with --partner${which}${why}`);
+    }
   }
+  opts.partner = partnerId;
   const report = new TranslateReport(file, format, flags.json === true);
   try {
     if (format === 'x12' && workers > 1) {
@@ -84,7 +98,7 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
     } else if (format === 'x12') {
       for await (const units of translateX12Batches(file, registry, opts)) for (const u of units) report.unit(u, u.events);
     } else {
-      const partner = registry.get(flags.partner!)!;
+      const partner = registry.get(partnerId!)!;
       const units = format === 'csv' ? translateCsv(file, partner, opts) : [translateXmlFile(file, partner, opts)];
       for await (const u of units) report.unit(u, u.events);
     }
