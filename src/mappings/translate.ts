@@ -10,7 +10,7 @@ import { TextDecoder } from 'node:util';
 import { WaybillError } from '../errors/catalogue.js';
 import { eventIdFromSource, schemaKeyOrder, validateCanonical, type TypeKey } from '../canonical/index.js';
 import { readCsv, type CsvReadOptions } from '../translators/csv/reader.js';
-import { parseXml, readXmlFile } from '../translators/xml/reader.js';
+import { bomlessUtf16Xml, parseXml, readXmlFile } from '../translators/xml/reader.js';
 import type { InterchangeHeader, TransactionSet, X12Event, X12Issue } from '../translators/x12/model.js';
 import { readX12Batches, utf16Form, type X12Source } from '../translators/x12/reader.js';
 import { fixedWidthIsaAt } from '../translators/x12/tokenizer.js';
@@ -587,8 +587,8 @@ function mapInto(
  * reader then reports what stands before it, rather than the file failing as a CSV nobody maps.
  */
 export function sniffFormat(head: Buffer): 'x12' | 'xml' | 'csv' {
-  // UTF-16 XML may come without a BOM too ('<' then a NUL, or the reverse), as the XML reader reads it.
-  const form = utf16Form(head) ?? (head[0] === 0x3c && head[1] === 0 ? 'utf-16le' : head[0] === 0 && head[1] === 0x3c ? 'utf-16be' : null);
+  // UTF-16 XML may come without a BOM too, when its declaration shows it (what the XML reader reads).
+  const form = utf16Form(head) ?? bomlessUtf16Xml(head);
   let s = form ? new TextDecoder(form).decode(head) : head.toString('latin1');
   if (s.startsWith('\u00ef\u00bb\u00bf')) s = s.slice(3);
   s = s.trimStart();

@@ -203,12 +203,22 @@ function stripBom(s: string): string {
   return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
 }
 
+/**
+ * The UTF-16 form of an XML document without a byte order mark, which it shows by its declaration: `<?`
+ * with a NUL after (little-endian) or before (big-endian) each character. Null otherwise.
+ */
+export function bomlessUtf16Xml(buf: Uint8Array): 'utf-16le' | 'utf-16be' | null {
+  if (buf[0] === 0x3c && buf[1] === 0x00 && buf[2] === 0x3f && buf[3] === 0x00) return 'utf-16le';
+  if (buf[0] === 0x00 && buf[1] === 0x3c && buf[2] === 0x00 && buf[3] === 0x3f) return 'utf-16be';
+  return null;
+}
+
 function decode(buf: Buffer): string {
   if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) return decodeStrict(buf.subarray(3), 'utf-8');
   if (buf[0] === 0xff && buf[1] === 0xfe) return decodeStrict(buf.subarray(2), 'utf-16le');
   if (buf[0] === 0xfe && buf[1] === 0xff) return decodeStrict(buf.subarray(2), 'utf-16be');
-  if (buf[0] === 0x3c && buf[1] === 0x00 && buf[2] === 0x3f && buf[3] === 0x00) return decodeStrict(buf, 'utf-16le');
-  if (buf[0] === 0x00 && buf[1] === 0x3c && buf[2] === 0x00 && buf[3] === 0x3f) return decodeStrict(buf, 'utf-16be');
+  const utf16 = bomlessUtf16Xml(buf);
+  if (utf16 !== null) return decodeStrict(buf, utf16);
   const head = buf.subarray(0, 256).toString('latin1');
   const declared = /^<\?xml\s[^>]*?\bencoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']/.exec(head)?.[1]?.toLowerCase();
   if (declared === undefined || declared === 'utf-8' || declared === 'utf8' || declared === 'us-ascii' || declared === 'ascii') {
