@@ -9,6 +9,7 @@ import { isAscii, isUtf8 } from 'node:buffer';
 import type { ErrorCode } from '../../errors/catalogue.js';
 import { internalized, type Delimiters, type Location, type Segment, type X12Issue } from './model.js';
 import { issue } from './issues.js';
+import { RECORD_HEADER_WORDS, scannerOwner, segmentScanner, type SegmentScanner } from './segment-scan.js';
 
 export interface TokenizerOptions {
   /** How to treat an ISA that is not 106 fixed-width characters: a warning (default) or an error. */
@@ -26,10 +27,10 @@ export interface TokenizerOptions {
    */
   skimSetAt?: (offset: number) => boolean;
   /**
-   * Whether plain segments are cut in one pass (cutInOnePass; default true). Off, every segment takes
-   * the general path: the tests compare the two.
+   * Whether plain segments are cut with the scanner (segment-scan.ts), many at a time (cutScanned;
+   * default true). Off, every segment takes the general path: the tests compare the two.
    */
-  onePass?: boolean;
+  useScanner?: boolean;
 }
 
 /**
@@ -169,6 +170,8 @@ const MAX_SEGMENT_IDS = 4096;
  * char by char before a Map can look it up, which showed at 7% of reading; a number is its own hash.
  */
 const SEGMENT_IDS_BY_CODE = new Map<number, string>();
+const ID_SLOT_CODES = new Int32Array(1024).fill(-1);
+const ID_SLOT_IDS: string[] = new Array<string>(1024).fill('');
 
 /** The number standing for a 2-3 char id of chars below U+0400 (10 bits each), or -1 for any other. */
 function idCode(id: string): number {
@@ -177,7 +180,7 @@ function idCode(id: string): number {
 
 /**
  * Whether no element (raw latin1, as cut) holds a control character, a byte past ASCII or the component
- * or repetition separator: Segment.plain, as cutInOnePass works it out while it scans.
+ * or repetition separator: Segment.plain, as the scanner works it out for cutScanned.
  */
 function plainElements(elements: readonly string[], comp: number, rep: number): boolean {
   for (let k = 0; k < elements.length; k++) {
@@ -209,7 +212,12 @@ function segmentId(id: string): string {
   const code = idCode(id);
   if (code >= 0) {
     const known = SEGMENT_IDS_BY_CODE.get(code);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      const slot = Math.imul(code, 0x9e3779b1) >>> 22;
+      ID_SLOT_CODES[slot] = code;
+      ID_SLOT_IDS[slot] = known;
+      return known;
+    }
   }
   const shared = SEGMENT_IDS.get(id);
   if (shared !== undefined) {
@@ -237,7 +245,10 @@ export class X12Tokenizer {
   private readonly encoding: 'utf8' | 'latin1';
   private readonly maxSegmentLength: number;
   private readonly skimSetAt: ((offset: number) => boolean) | undefined;
-  private readonly onePass: boolean;
+  /** The scanner of cutScanned (null: off, or no WebAssembly), this tokenizer's number for it, and the version of the text. */
+  private readonly scanner: SegmentScanner | null;
+  private readonly scannerOwner: number;
+  private textVersion = 0;
   /** Inside a transaction set being skimmed (see TokenizerOptions.skimSetAt). */
   private skimming = false;
 
@@ -273,15 +284,13 @@ export class X12Tokenizer {
   private stripLineBreaks = false;
   /** The interchange's lines are padded with spaces before their terminator, a line break (see parseIsa). */
   private paddedLines = false;
-  /** The terminator's char code when cutInOnePass may read this interchange (else -1), and the separator's. */
+  /** The terminator's char code when cutScanned may read this interchange (else -1), and the separator's. */
   private termCode = -1;
   private elementSepCode = -1;
   /** The component and repetition separators' char codes (-1: none), and whether cut segments may be marked plain. */
   private componentCode = -1;
   private repetitionCode = -1;
   private marksPlain = false;
-  /** Where cutInOnePass found the element separators of the segment it cuts. */
-  private separatorOffsets: Int32Array = new Int32Array(64);
   private position = 0; // segment position within the current transaction
   private inJunk = false;
   /** Whether an interchange header has been read (BOMs are only skipped before the first). */
@@ -292,7 +301,8 @@ export class X12Tokenizer {
     this.encoding = options.encoding ?? 'utf8';
     this.maxSegmentLength = options.maxSegmentLength ?? 1024 * 1024;
     this.skimSetAt = options.skimSetAt;
-    this.onePass = options.onePass !== false;
+    this.scanner = options.useScanner === false ? null : segmentScanner();
+    this.scannerOwner = this.scanner === null ? -1 : scannerOwner();
   }
 
   /** Feed the next chunk; returns the tokens it completes. */
@@ -337,6 +347,7 @@ export class X12Tokenizer {
     join.write(tail, 0, 'latin1');
     buf.copy(join, tail.length);
     this.bytes = join.subarray(0, size);
+    this.textVersion++;
     return join.toString('latin1', 0, size);
   }
 
@@ -377,30 +388,6 @@ export class X12Tokenizer {
     return { offset: absOffset, line: this.line, column: absOffset - this.lineStart + 1 };
   }
 
-  /**
-   * locate() for the segment cutInOnePass has just cut at text[start, end], which holds no line break.
-   * When the line feed ending the previous line lies right before it (one segment per line, the common
-   * layout), the next one is looked for only just past the terminator (LF, or CR LF) instead of searched
-   * for: a search per segment was a call into the runtime per segment.
-   */
-  private locateCut(start: number, end: number): Location {
-    const abs = this.textBase + start;
-    if (this.nextNewline !== abs - 1) return this.locate(abs);
-    this.line++;
-    this.lineStart = abs;
-    const bytes = this.bytes;
-    const after = end + 1;
-    const lf = bytes[after] === 0x0a ? after : bytes[after] === 0x0d && bytes[after + 1] === 0x0a ? after + 1 : -1;
-    if (lf >= 0) {
-      this.nextNewline = this.textBase + lf;
-    } else {
-      // None right after it (or not read yet): the next search starts there, since [start, end] has none.
-      this.nextNewline = -1;
-      this.newlineSearchedTo = this.textBase + after;
-    }
-    return { offset: abs, line: this.line, column: 1 };
-  }
-
   /** Whether a carriage return lies in [from, to) (absolute offsets; `from` only moves forward). */
   private carriageReturnBefore(from: number, to: number): boolean {
     if (this.nextCarriageReturn < from) {
@@ -420,6 +407,7 @@ export class X12Tokenizer {
     this.locate(this.textBase + this.pos);
     this.text = this.text.slice(this.pos);
     this.bytes = this.bytes.subarray(this.pos);
+    this.textVersion++;
     this.textBase += this.pos;
     this.pos = 0;
   }
@@ -493,7 +481,7 @@ export class X12Tokenizer {
       // straddling a chunk boundary is judged exactly as it would be in one piece.
       const keep = final ? 0 : Math.min(5, t.length);
       this.consume(t.length - keep);
-      if (final) { this.text = ''; this.bytes = this.bytes.subarray(0, 0); this.pos = 0; }
+      if (final) { this.text = ''; this.bytes = this.bytes.subarray(0, 0); this.textVersion++; this.pos = 0; }
       return false;
     }
     this.consume(next);
@@ -656,7 +644,7 @@ export class X12Tokenizer {
     this.segmentTerm = segmentTerm;
     this.stripLineBreaks = !isLineBreak(segmentTerm.charCodeAt(0));
     this.paddedLines = padded;
-    this.termCode = this.onePass && segmentTerm.length === 1 && this.stripLineBreaks ? segmentTerm.charCodeAt(0) : -1;
+    this.termCode = this.scanner !== null && segmentTerm.length === 1 && this.stripLineBreaks ? segmentTerm.charCodeAt(0) : -1;
     this.elementSepCode = elementSep.charCodeAt(0);
     // Segments are marked plain only when both separators are ASCII (as validation compares them, decoded).
     this.componentCode = component.charCodeAt(0);
@@ -688,70 +676,73 @@ export class X12Tokenizer {
   }
 
   /**
-   * The common case of nextSegment in one pass over the segment's chars: a one-char terminator that is
-   * no line break, and a segment already complete in the text with no line break inside it and no ISA
-   * at its start. The terminator and every element separator are found together, and a segment id
-   * already known is taken without cutting it out. False (nothing consumed) for anything else, which the
-   * general path then reads. The two must cut the same segments: test/translators/x12/fuzz.test.ts.
+   * The common case of nextSegment, many segments at a time: a one-char terminator that is no line
+   * break, and segments complete in the text with no line break inside and no ISA at their start. The
+   * scanner (scan.wat) finds the terminators and element separators of as many as follow one another,
+   * with the line of each; this cuts the values out. False (nothing consumed) when the scanner cut none,
+   * and the general path then reads what comes next. The two must cut the same segments:
+   * test/translators/x12/fuzz.test.ts.
    */
-  private cutInOnePass(t: string, start: number, out: Token[]): boolean {
-    const term = this.termCode;
-    const sep = this.elementSepCode;
-    if (t.charCodeAt(start) === 0x49 && t.startsWith('ISA', start)) return false;
-    let seps = this.separatorOffsets;
-    let n = 0;
-    let end = start;
-    const len = t.length;
-    // Whether a char validation must look at stands in the elements: a control character (or any byte
-    // past ASCII: decoded, it may be one), or the component or repetition separator (Segment.plain).
-    let odd = !this.marksPlain;
-    const comp = this.componentCode;
-    const rep = this.repetitionCode;
-    const bytes = this.bytes; // char n of t is byte n (see bytes)
-    for (; end < len; end++) {
-      const c = bytes[end];
-      if (c === term) break;
-      if (c === sep) {
-        if (n === seps.length) seps = this.growSeparatorOffsets();
-        seps[n++] = end;
-      } else if (c < 0x20 || c >= 0x7f) {
-        if (c === 0x0a || c === 0x0d) return false;
-        odd = true;
-      } else if (c === comp || c === rep) odd = true;
+  private cutScanned(out: Token[]): boolean {
+    const scanner = this.scanner!;
+    const t = this.text;
+    const from = this.pos;
+    scanner.load(this.scannerOwner, this.textVersion, this.bytes);
+    const here = this.locate(this.textBase + from);
+    const count = scanner.scan(from, t.length, this.termCode, this.elementSepCode, this.componentCode, this.repetitionCode,
+      here.line, from - here.column + 1);
+    if (count === 0) return false;
+    const words = scanner.words;
+    // Whether a segment is plain (Segment.plain) as the scanner saw it: none of a control character, a
+    // byte past ASCII (decoded, it may be one), the component or the repetition separator.
+    const marksPlain = this.marksPlain;
+    let r = 0;
+    let start = 0;
+    let end = 0;
+    let line = 0;
+    let column = 0;
+    for (let k = 0; k < count; k++) {
+      start = words[r];
+      end = words[r + 1];
+      line = words[r + 2];
+      column = words[r + 3];
+      const flags = words[r + 4];
+      const n = flags & 0x7fffffff;
+      const seps = r + RECORD_HEADER_WORDS; // words[seps + k]: the offset of the k-th separator
+      r = seps + n;
+      // As splitSegment: a segment with a value long enough to be a slice of its parent is copied first.
+      let base = t;
+      let shift = 0;
+      let longest = end - (n > 0 ? words[seps + n - 1] + 1 : start);
+      for (let k = 0, at = start; k < n; at = words[seps + k] + 1, k++) if (words[seps + k] - at > longest) longest = words[seps + k] - at;
+      if (longest >= MIN_SLICED_LENGTH) {
+        base = (` ${t.slice(start, end)}`).slice(1);
+        shift = start;
+      }
+      let elements = new Array<string>(n + 1);
+      const idEnd = n > 0 ? words[seps] : end;
+      const code = idEnd - start === 2 || idEnd - start === 3 ? idCodeAt(t, start, idEnd) : -1;
+      const slot = Math.imul(code, 0x9e3779b1) >>> 22;
+      const knownId = code >= 0 && ID_SLOT_CODES[slot] === code ? ID_SLOT_IDS[slot] : undefined;
+      elements[0] = knownId ?? segmentId(base.slice(start - shift, idEnd - shift));
+      for (let k = 1; k < n; k++) elements[k] = base.slice(words[seps + k - 1] + 1 - shift, words[seps + k] - shift);
+      if (n > 0) elements[n] = base.slice(words[seps + n - 1] + 1 - shift, end - shift);
+      if (this.textHasHighBytes) {
+        elements = this.decodeElements(elements);
+        elements[0] = segmentId(elements[0]);
+      }
+      this.emit(elements, { offset: this.textBase + start, line, column }, out, marksPlain && flags >= 0);
+      // After an IEA the next interchange may use other delimiters, and a set being skimmed is not cut:
+      // the segments the scanner cut beyond are read again.
+      if (this.elementSep === null || this.skimming) break;
     }
-    if (end === len) return false; // not complete yet (or the last segment of the data): the general path decides
-    const loc = this.locateCut(start, end);
-
-    // As splitSegment: a segment with a value long enough to be a slice of its parent is copied first.
-    let base = t;
-    let shift = 0;
-    let longest = end - (n > 0 ? seps[n - 1] + 1 : start);
-    for (let k = 0, from = start; k < n; from = seps[k] + 1, k++) if (seps[k] - from > longest) longest = seps[k] - from;
-    if (longest >= MIN_SLICED_LENGTH) {
-      base = (` ${t.slice(start, end)}`).slice(1);
-      shift = start;
-    }
-    let elements = new Array<string>(n + 1);
-    const idEnd = n > 0 ? seps[0] : end;
-    const code = idEnd - start === 2 || idEnd - start === 3 ? idCodeAt(t, start, idEnd) : -1;
-    const knownId = code >= 0 ? SEGMENT_IDS_BY_CODE.get(code) : undefined;
-    elements[0] = knownId ?? segmentId(base.slice(start - shift, idEnd - shift));
-    for (let k = 1; k < n; k++) elements[k] = base.slice(seps[k - 1] + 1 - shift, seps[k] - shift);
-    if (n > 0) elements[n] = base.slice(seps[n - 1] + 1 - shift, end - shift);
-    if (this.textHasHighBytes) {
-      elements = this.decodeElements(elements);
-      elements[0] = segmentId(elements[0]);
-    }
-    this.emit(elements, loc, out, !odd);
     this.pos = end + 1;
+    // The line state as locate() keeps it: the last segment cut holds no line break.
+    this.line = line;
+    this.lineStart = this.textBase + start - column + 1;
+    this.nextNewline = -1;
+    this.newlineSearchedTo = this.textBase + end + 1;
     return true;
-  }
-
-  private growSeparatorOffsets(): Int32Array {
-    const bigger = new Int32Array(this.separatorOffsets.length * 2);
-    bigger.set(this.separatorOffsets);
-    this.separatorOffsets = bigger;
-    return bigger;
   }
 
   /** Emits a cut segment, keeping the position count and the interchange's state (both paths end here). */
@@ -769,6 +760,7 @@ export class X12Tokenizer {
 
   /** Cuts the next segment inside an interchange (the hot path: no copies of the buffer). */
   private nextSegment(final: boolean, out: Token[]): boolean {
+    if (this.termCode >= 0 && !this.skimming && this.cutScanned(out)) return true;
     const t = this.text;
     let start = this.pos;
     while (start < t.length && isWhitespace(t.charCodeAt(start))) start++;
@@ -776,7 +768,6 @@ export class X12Tokenizer {
       this.pos = start;
       return false;
     }
-    if (this.termCode >= 0 && !this.skimming && this.cutInOnePass(t, start, out)) return true;
     let end = t.indexOf(this.segmentTerm, start);
     let next: number;
     if (end < 0) {

@@ -301,13 +301,13 @@ describe.skipIf(mutationBases.length === 0)('(a) mutated files never break the r
   });
 });
 
-describe("(b) the tokenizer's one-pass cut of plain segments gives what its general path gives", () => {
+describe("(b) the tokenizer's scanned cut of plain segments gives what its general path gives", () => {
   it('on every corpus file, fixture and generated file, whole and in 7-byte chunks', () => {
     const samples = [...corpusAll, ...fixturesAll, ...generated];
     expect(samples.length).toBeGreaterThan(40);
     for (const s of samples) {
       for (const chunkSize of [7, undefined]) {
-        expect([...readX12Sync(s.bytes, { chunkSize })], `${s.name} chunk ${chunkSize}`).toEqual([...readX12Sync(s.bytes, { chunkSize, onePass: false })]);
+        expect([...readX12Sync(s.bytes, { chunkSize })], `${s.name} chunk ${chunkSize}`).toEqual([...readX12Sync(s.bytes, { chunkSize, useScanner: false })]);
       }
     }
   });
@@ -316,7 +316,7 @@ describe("(b) the tokenizer's one-pass cut of plain segments gives what its gene
     fc.assert(
       fc.property(fc.integer({ min: 0, max: mutationBases.length - 1 }), fc.array(mutationArb, { minLength: 1, maxLength: 4 }), chunkSizeArb, (bi, muts, size) => {
         const bytes = applyMutations(mutationBases[bi].bytes, muts);
-        expect([...readX12Sync(bytes, { chunkSize: size })]).toEqual([...readX12Sync(bytes, { chunkSize: size, onePass: false })]);
+        expect([...readX12Sync(bytes, { chunkSize: size })]).toEqual([...readX12Sync(bytes, { chunkSize: size, useScanner: false })]);
       }),
       { numRuns: runs(300), seed },
     );

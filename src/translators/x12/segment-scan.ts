@@ -1,0 +1,94 @@
+// The tokenizer's scanner: scan.wat's WebAssembly, which finds where segments end and their elements
+// split, and the memory it reads and writes. One per thread, shared by every tokenizer of that thread:
+// a tokenizer's text is copied into it when that tokenizer scans and another's is there (see load).
+
+import { SCAN_WASM } from './scan-wasm.js';
+
+/** Words of records one scan may write: thousands of segments, a 64 KiB chunk's worth or more. */
+const OUT_WORDS = 64 * 1024;
+/** The input starts right after the records. */
+const INPUT_AT = OUT_WORDS * 4;
+const PAGE = 64 * 1024;
+
+/** The words of a record before its separator offsets (start, end, line, column, count | odd << 31). */
+export const RECORD_HEADER_WORDS = 5;
+
+// The WebAssembly API's types come with TypeScript's DOM library, which this Node project does not load.
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+};
+type WasmMemory = { readonly buffer: ArrayBuffer; grow(pages: number): number };
+
+type ScanExports = {
+  memory: WasmMemory;
+  scan: (base: number, from: number, len: number, term: number, sep: number, comp: number, rep: number,
+    outWords: number, line: number, lineStart: number) => number;
+};
+
+export class SegmentScanner {
+  /** The records of the last scan (a view of the memory, renewed when it grows). */
+  words: Int32Array;
+  private bytes: Uint8Array;
+  /** Whose text the input holds: a tokenizer's number and the version of its text (see load). */
+  private loadedOwner = -1;
+  private loadedVersion = -1;
+
+  constructor(private readonly exports: ScanExports) {
+    this.words = new Int32Array(exports.memory.buffer);
+    this.bytes = new Uint8Array(exports.memory.buffer);
+  }
+
+  /**
+   * Makes `text` the input, unless it already is: `owner` numbers the tokenizer, and `version` changes
+   * whenever its text does (a chunk fed, consumed text dropped), so a tokenizer scanning on through the
+   * same text copies it once.
+   */
+  load(owner: number, version: number, text: Uint8Array): void {
+    if (owner === this.loadedOwner && version === this.loadedVersion) return;
+    const need = INPUT_AT + text.length;
+    const memory = this.exports.memory;
+    if (memory.buffer.byteLength < need) {
+      memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
+      this.words = new Int32Array(memory.buffer);
+      this.bytes = new Uint8Array(memory.buffer);
+    }
+    this.bytes.set(text, INPUT_AT);
+    this.loadedOwner = owner;
+    this.loadedVersion = version;
+  }
+
+  /**
+   * Cuts the complete segments of the loaded text from `from` on (see scan.wat); returns how many, their
+   * records in `words` from 0. `line` and `lineStart` are the line at `from` and where it starts;
+   * `outWords` bounds the records' words (less than the room there is only in tests).
+   */
+  scan(from: number, len: number, term: number, sep: number, comp: number, rep: number, line: number, lineStart: number,
+    outWords = OUT_WORDS): number {
+    return this.exports.scan(INPUT_AT, from, len, term, sep, comp, rep, Math.min(outWords, OUT_WORDS), line, lineStart);
+  }
+}
+
+let shared: SegmentScanner | null | undefined;
+let nextOwner = 0;
+
+/** A number for a tokenizer to load its text under (SegmentScanner.load). */
+export function scannerOwner(): number {
+  return nextOwner++;
+}
+
+/**
+ * This thread's scanner, or null where WebAssembly is not available (node --jitless): the tokenizer then
+ * reads every segment on its general path, which gives the same segments.
+ */
+export function segmentScanner(): SegmentScanner | null {
+  if (shared === undefined) {
+    try {
+      const module = new WebAssembly.Module(Buffer.from(SCAN_WASM, 'base64'));
+      shared = new SegmentScanner(new WebAssembly.Instance(module, {}).exports as ScanExports);
+    } catch {
+      shared = null;
+    }
+  }
+  return shared;
+}

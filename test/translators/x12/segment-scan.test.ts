@@ -1,0 +1,122 @@
+// The tokenizer's scanner (scan.wat, segment-scan.ts): its records, the generated module, and what the
+// tokenizer makes of them where the scanner has limits (one scanner per thread, a bounded record space).
+// That the scanned cut gives what the general path gives on every kind of file is fuzz.test.ts's (b).
+import { describe, expect, it } from 'vitest';
+import { generate214String } from '../../../bench/gen-214.mjs';
+import { staleModules } from '../../../scripts/build-wasm.mjs';
+import { readX12Sync } from '../../../src/translators/x12/reader.js';
+import { RECORD_HEADER_WORDS, scannerOwner, segmentScanner } from '../../../src/translators/x12/segment-scan.js';
+import { X12Tokenizer, type Token } from '../../../src/translators/x12/tokenizer.js';
+
+const STAR = 0x2a;
+const TILDE = 0x7e;
+const GT = 0x3e;
+const CARET = 0x5e;
+
+/** The records of one scan of `text` from `from`: [start, end, line, column, odd, separators]. */
+function scanRecords(text: string, from = 0, line = 1, lineStart = 0) {
+  const scanner = segmentScanner()!;
+  scanner.load(scannerOwner(), 0, Buffer.from(text, 'latin1'));
+  const count = scanner.scan(from, text.length, TILDE, STAR, GT, CARET, line, lineStart);
+  const records = [];
+  for (let k = 0, r = 0; k < count; k++) {
+    const w = scanner.words;
+    const n = w[r + 4] & 0x7fffffff;
+    records.push({ start: w[r], end: w[r + 1], line: w[r + 2], column: w[r + 3], odd: w[r + 4] < 0,
+      separators: Array.from(w.subarray(r + RECORD_HEADER_WORDS, r + RECORD_HEADER_WORDS + n)) });
+    r += RECORD_HEADER_WORDS + n;
+  }
+  return records;
+}
+
+describe('the segment scanner', () => {
+  it('is available here (WebAssembly with SIMD)', () => {
+    expect(segmentScanner()).not.toBeNull();
+  });
+
+  it('records each complete segment: start, terminator, line, column, separators, and whether it is plain', () => {
+    const text = 'ST*214*0001~\n  B10*P1*>*X~\r\nL11*A\tB~MS1*A^B~N1*ACME SHIPPER INCORPORATED*93~';
+    expect(scanRecords(text)).toEqual([
+      { start: 0, end: 11, line: 1, column: 1, odd: false, separators: [2, 6] },
+      { start: 15, end: 25, line: 2, column: 3, odd: true, separators: [18, 21, 23] }, // '>' the component separator
+      { start: 28, end: 35, line: 3, column: 1, odd: true, separators: [31] }, // a tab
+      { start: 36, end: 43, line: 3, column: 9, odd: true, separators: [39] }, // '^' the repetition separator
+      // Longer than a 16-byte block: separators found across blocks.
+      { start: 44, end: 75, line: 3, column: 17, odd: false, separators: [46, 72] },
+    ]);
+  });
+
+  it('stops before what it leaves to the general path: an ISA, a line break inside a segment, no terminator yet', () => {
+    expect(scanRecords('B10*1~ISA*00*~B10*2~').map((r) => r.start)).toEqual([0]);
+    expect(scanRecords('B10*1~N1*A\nB~B10*2~').map((r) => r.start)).toEqual([0]);
+    expect(scanRecords('B10*1~N1*A\rB~').map((r) => r.start)).toEqual([0]);
+    expect(scanRecords('B10*1~N1*AB')).toHaveLength(1);
+    expect(scanRecords('  \n ')).toEqual([]);
+    // From an offset, with the line and its start there.
+    expect(scanRecords('XX~\nB10*1~', 3, 7, 0)).toEqual([{ start: 4, end: 9, line: 8, column: 1, odd: false, separators: [7] }]);
+  });
+
+  it('writes no record that does not fit in the words it may write, and stops there', () => {
+    const scanner = segmentScanner()!;
+    const text = 'B10*1*2~N1*A*B*C*D*E*F*G*H*I*J*K*L*M*N*O*P*Q*R*S~';
+    scanner.load(scannerOwner(), 0, Buffer.from(text, 'latin1'));
+    const sentinel = () => scanner.words.fill(-7, 0, 64);
+    // The first record takes 5 + 2 words, the second 5 + 19 (separators found in 16-byte blocks).
+    for (const [outWords, count] of [[6, 0], [7, 1], [30, 1], [31, 2]]) {
+      sentinel();
+      expect(scanner.scan(0, text.length, TILDE, STAR, GT, CARET, 1, 0, outWords), `${outWords} words`).toBe(count);
+      expect(Array.from(scanner.words.subarray(outWords, 64)).every((w) => w === -7), `nothing written past ${outWords} words`).toBe(true);
+    }
+  });
+
+  it('treats every byte past ASCII and every control byte as odd, in a block and in the tail', () => {
+    for (const c of [0x00, 0x01, 0x1f, 0x7f, 0x80, 0xc3, 0xff]) {
+      const odd = String.fromCharCode(c);
+      const inBlock = `N1*${odd}BCDEFGHIJKLMNOPQRSTUVWXYZ*93~`;
+      const inTail = `N1*${odd}~`;
+      expect(scanRecords(inBlock)[0].odd, `0x${c.toString(16)} in a block`).toBe(true);
+      expect(scanRecords(inTail)[0].odd, `0x${c.toString(16)} in the tail`).toBe(true);
+    }
+  });
+
+  it('is generated from scan.wat as it stands (node scripts/build-wasm.mjs)', async () => {
+    expect((await staleModules()).map((s) => s.module)).toEqual([]);
+  });
+});
+
+describe('the tokenizer with the scanner', () => {
+  /** Every token of `bytes` fed in `chunk`-byte pieces to `tokenizer`, with a callback between pushes. */
+  function* pushes(tokenizer: X12Tokenizer, bytes: Buffer, chunk: number): Generator<Token[]> {
+    for (let at = 0; at < bytes.length; at += chunk) yield tokenizer.push(bytes.subarray(at, at + chunk));
+    yield tokenizer.end();
+  }
+
+  it('reads two files in turns as it reads each alone (one scanner for the thread, its input reloaded)', () => {
+    const a = Buffer.from(generate214String(300, { seed: 1 }), 'latin1');
+    const b = Buffer.from(generate214String(300, { seed: 2, terminator: '~\r\n' }), 'latin1');
+    const alone = (bytes: Buffer) => [...pushes(new X12Tokenizer(), bytes, 4096)].flat();
+    const aTurns: Token[] = [];
+    const bTurns: Token[] = [];
+    const ia = pushes(new X12Tokenizer(), a, 4096);
+    const ib = pushes(new X12Tokenizer(), b, 1500);
+    for (let da = ia.next(), db = ib.next(); !da.done || !db.done; da = da.done ? da : ia.next(), db = db.done ? db : ib.next()) {
+      if (!da.done) aTurns.push(...da.value);
+      if (!db.done) bTurns.push(...db.value);
+    }
+    expect(aTurns).toEqual(alone(a));
+    expect(bTurns).toEqual(alone(b));
+    expect(aTurns.length).toBeGreaterThan(4000);
+  });
+
+  it('reads a segment too long for the record space on its general path, and the next ones scanned', () => {
+    const many = 70_000; // more separators than the 65,536 words of records one scan may write
+    const file = generate214String(3).replace('LX*1~', `LX*1~\nK1*${Array.from({ length: many }, (_, i) => i % 10).join('*')}~`);
+    const bytes = Buffer.from(file, 'latin1');
+    const scanned = [...readX12Sync(bytes)];
+    expect(scanned).toEqual([...readX12Sync(bytes, { useScanner: false })]);
+    const sets = scanned.filter((e) => e.type === 'transaction');
+    const k1 = sets[0].type === 'transaction' ? sets[0].transaction.segments.find((s) => s.id === 'K1') : undefined;
+    expect(k1?.elements).toHaveLength(many + 1);
+    expect(sets).toHaveLength(3);
+  });
+});
