@@ -10,8 +10,12 @@ const OUT_WORDS = 64 * 1024;
 const INPUT_AT = OUT_WORDS * 4;
 const PAGE = 64 * 1024;
 
-/** The words of a record before its separator offsets (start, end, line, column, count | odd << 31). */
-export const RECORD_HEADER_WORDS = 5;
+/** The words of a record before its separator offsets (start, end, line, column, count | flags, id code). */
+export const RECORD_HEADER_WORDS = 6;
+/** In a record's count word: the segment is not plain (Segment.plain), and it holds a value of 13 bytes or more. */
+export const RECORD_ODD = 1 << 31;
+export const RECORD_LONG = 1 << 30;
+export const RECORD_COUNT_MASK = RECORD_LONG - 1;
 
 // The WebAssembly API's types come with TypeScript's DOM library, which this Node project does not load.
 declare const WebAssembly: {
@@ -23,7 +27,7 @@ type WasmMemory = { readonly buffer: ArrayBuffer; grow(pages: number): number };
 type ScanExports = {
   memory: WasmMemory;
   scan: (base: number, from: number, len: number, term: number, sep: number, comp: number, rep: number,
-    outWords: number, line: number, lineStart: number) => number;
+    outWords: number, line: number, lineStart: number, stopAfterSt: number) => number;
 };
 
 export class SegmentScanner {
@@ -60,12 +64,13 @@ export class SegmentScanner {
 
   /**
    * Cuts the complete segments of the loaded text from `from` on (see scan.wat); returns how many, their
-   * records in `words` from 0. `line` and `lineStart` are the line at `from` and where it starts;
-   * `outWords` bounds the records' words (less than the room there is only in tests).
+   * records in `words` from 0. `line` and `lineStart` are the line at `from` and where it starts. With
+   * `stopAfterSt`, it stops after the first ST. `outWords` bounds the records' words (less than the room
+   * there is only in tests).
    */
   scan(from: number, len: number, term: number, sep: number, comp: number, rep: number, line: number, lineStart: number,
-    outWords = OUT_WORDS): number {
-    return this.exports.scan(INPUT_AT, from, len, term, sep, comp, rep, Math.min(outWords, OUT_WORDS), line, lineStart);
+    stopAfterSt: boolean, outWords = OUT_WORDS): number {
+    return this.exports.scan(INPUT_AT, from, len, term, sep, comp, rep, Math.min(outWords, OUT_WORDS), line, lineStart, stopAfterSt ? 1 : 0);
   }
 }
 

@@ -9,7 +9,9 @@ import { isAscii, isUtf8 } from 'node:buffer';
 import type { ErrorCode } from '../../errors/catalogue.js';
 import { internalized, type Delimiters, type Location, type Segment, type X12Issue } from './model.js';
 import { issue } from './issues.js';
-import { RECORD_HEADER_WORDS, scannerOwner, segmentScanner, type SegmentScanner } from './segment-scan.js';
+import {
+  RECORD_COUNT_MASK, RECORD_HEADER_WORDS, RECORD_LONG, scannerOwner, segmentScanner, type SegmentScanner,
+} from './segment-scan.js';
 
 export interface TokenizerOptions {
   /** How to treat an ISA that is not 106 fixed-width characters: a warning (default) or an error. */
@@ -170,8 +172,17 @@ const MAX_SEGMENT_IDS = 4096;
  * char by char before a Map can look it up, which showed at 7% of reading; a number is its own hash.
  */
 const SEGMENT_IDS_BY_CODE = new Map<number, string>();
-const ID_SLOT_CODES = new Int32Array(1024).fill(-1);
-const ID_SLOT_IDS: string[] = new Array<string>(1024).fill('');
+/**
+ * In front of that Map for cutScanned: a direct-mapped cache, each slot holding the last id whose code
+ * hashed there (a multiply and two array reads, where Map.get was a call per segment).
+ */
+const ID_SLOT_BITS = 10;
+const ID_SLOT_CODES = new Int32Array(1 << ID_SLOT_BITS).fill(-1);
+const ID_SLOT_IDS: string[] = new Array<string>(1 << ID_SLOT_BITS).fill('');
+
+function idSlot(code: number): number {
+  return Math.imul(code, 0x9e3779b1) >>> (32 - ID_SLOT_BITS);
+}
 
 /** The number standing for a 2-3 char id of chars below U+0400 (10 bits each), or -1 for any other. */
 function idCode(id: string): number {
@@ -213,7 +224,7 @@ function segmentId(id: string): string {
   if (code >= 0) {
     const known = SEGMENT_IDS_BY_CODE.get(code);
     if (known !== undefined) {
-      const slot = Math.imul(code, 0x9e3779b1) >>> 22;
+      const slot = idSlot(code);
       ID_SLOT_CODES[slot] = code;
       ID_SLOT_IDS[slot] = known;
       return known;
@@ -690,7 +701,7 @@ export class X12Tokenizer {
     scanner.load(this.scannerOwner, this.textVersion, this.bytes);
     const here = this.locate(this.textBase + from);
     const count = scanner.scan(from, t.length, this.termCode, this.elementSepCode, this.componentCode, this.repetitionCode,
-      here.line, from - here.column + 1);
+      here.line, from - here.column + 1, this.skimSetAt !== undefined);
     if (count === 0) return false;
     const words = scanner.words;
     // Whether a segment is plain (Segment.plain) as the scanner saw it: none of a control character, a
@@ -707,22 +718,21 @@ export class X12Tokenizer {
       line = words[r + 2];
       column = words[r + 3];
       const flags = words[r + 4];
-      const n = flags & 0x7fffffff;
+      const code = words[r + 5]; // idCodeAt of the id
+      const n = flags & RECORD_COUNT_MASK;
       const seps = r + RECORD_HEADER_WORDS; // words[seps + k]: the offset of the k-th separator
       r = seps + n;
-      // As splitSegment: a segment with a value long enough to be a slice of its parent is copied first.
+      // As splitSegment: a segment with a value long enough to be a slice of its parent (MIN_SLICED_LENGTH)
+      // is copied first.
       let base = t;
       let shift = 0;
-      let longest = end - (n > 0 ? words[seps + n - 1] + 1 : start);
-      for (let k = 0, at = start; k < n; at = words[seps + k] + 1, k++) if (words[seps + k] - at > longest) longest = words[seps + k] - at;
-      if (longest >= MIN_SLICED_LENGTH) {
+      if ((flags & RECORD_LONG) !== 0) {
         base = (` ${t.slice(start, end)}`).slice(1);
         shift = start;
       }
       let elements = new Array<string>(n + 1);
       const idEnd = n > 0 ? words[seps] : end;
-      const code = idEnd - start === 2 || idEnd - start === 3 ? idCodeAt(t, start, idEnd) : -1;
-      const slot = Math.imul(code, 0x9e3779b1) >>> 22;
+      const slot = idSlot(code);
       const knownId = code >= 0 && ID_SLOT_CODES[slot] === code ? ID_SLOT_IDS[slot] : undefined;
       elements[0] = knownId ?? segmentId(base.slice(start - shift, idEnd - shift));
       for (let k = 1; k < n; k++) elements[k] = base.slice(words[seps + k - 1] + 1 - shift, words[seps + k] - shift);

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { generate214String } from '../../../bench/gen-214.mjs';
 import { staleModules } from '../../../scripts/build-wasm.mjs';
 import { readX12Sync } from '../../../src/translators/x12/reader.js';
-import { RECORD_HEADER_WORDS, scannerOwner, segmentScanner } from '../../../src/translators/x12/segment-scan.js';
+import {
+  RECORD_COUNT_MASK, RECORD_HEADER_WORDS, RECORD_LONG, scannerOwner, segmentScanner,
+} from '../../../src/translators/x12/segment-scan.js';
 import { X12Tokenizer, type Token } from '../../../src/translators/x12/tokenizer.js';
 
 const STAR = 0x2a;
@@ -13,17 +15,21 @@ const TILDE = 0x7e;
 const GT = 0x3e;
 const CARET = 0x5e;
 
-/** The records of one scan of `text` from `from`: [start, end, line, column, odd, separators]. */
-function scanRecords(text: string, from = 0, line = 1, lineStart = 0) {
+/** The records of one scan of `text` from `from`, each as an object. */
+function scanRecords(text: string, { from = 0, line = 1, lineStart = 0, stopAfterSt = false } = {}) {
   const scanner = segmentScanner()!;
   scanner.load(scannerOwner(), 0, Buffer.from(text, 'latin1'));
-  const count = scanner.scan(from, text.length, TILDE, STAR, GT, CARET, line, lineStart);
+  const count = scanner.scan(from, text.length, TILDE, STAR, GT, CARET, line, lineStart, stopAfterSt);
   const records = [];
   for (let k = 0, r = 0; k < count; k++) {
     const w = scanner.words;
-    const n = w[r + 4] & 0x7fffffff;
-    records.push({ start: w[r], end: w[r + 1], line: w[r + 2], column: w[r + 3], odd: w[r + 4] < 0,
-      separators: Array.from(w.subarray(r + RECORD_HEADER_WORDS, r + RECORD_HEADER_WORDS + n)) });
+    const n = w[r + 4] & RECORD_COUNT_MASK;
+    const code = w[r + 5];
+    records.push({
+      start: w[r], end: w[r + 1], line: w[r + 2], column: w[r + 3], odd: w[r + 4] < 0, long: (w[r + 4] & RECORD_LONG) !== 0,
+      id: code < 0 ? null : String.fromCharCode(code >>> 20, (code >>> 10) & 0x3ff, code & 0x3ff).replace('\0', ''),
+      separators: Array.from(w.subarray(r + RECORD_HEADER_WORDS, r + RECORD_HEADER_WORDS + n)),
+    });
     r += RECORD_HEADER_WORDS + n;
   }
   return records;
@@ -34,16 +40,30 @@ describe('the segment scanner', () => {
     expect(segmentScanner()).not.toBeNull();
   });
 
-  it('records each complete segment: start, terminator, line, column, separators, and whether it is plain', () => {
-    const text = 'ST*214*0001~\n  B10*P1*>*X~\r\nL11*A\tB~MS1*A^B~N1*ACME SHIPPER INCORPORATED*93~';
+  it('records each complete segment: start, terminator, line, column, separators, id, whether it is plain or holds a long value', () => {
+    const text = 'ST*214*0001~\n  B10*P1*>*X~\r\nL11*A\tB~MS1*A^B~N1*ACME SHIPPER INCORPORATED*93~LX~LOOP*1234567890123~';
     expect(scanRecords(text)).toEqual([
-      { start: 0, end: 11, line: 1, column: 1, odd: false, separators: [2, 6] },
-      { start: 15, end: 25, line: 2, column: 3, odd: true, separators: [18, 21, 23] }, // '>' the component separator
-      { start: 28, end: 35, line: 3, column: 1, odd: true, separators: [31] }, // a tab
-      { start: 36, end: 43, line: 3, column: 9, odd: true, separators: [39] }, // '^' the repetition separator
-      // Longer than a 16-byte block: separators found across blocks.
-      { start: 44, end: 75, line: 3, column: 17, odd: false, separators: [46, 72] },
+      { start: 0, end: 11, line: 1, column: 1, odd: false, long: false, id: 'ST', separators: [2, 6] },
+      // '>' the component separator
+      { start: 15, end: 25, line: 2, column: 3, odd: true, long: false, id: 'B10', separators: [18, 21, 23] },
+      { start: 28, end: 35, line: 3, column: 1, odd: true, long: false, id: 'L11', separators: [31] }, // a tab
+      // '^' the repetition separator
+      { start: 36, end: 43, line: 3, column: 9, odd: true, long: false, id: 'MS1', separators: [39] },
+      // Longer than a 16-byte block: separators found across blocks; a value of 24 bytes.
+      { start: 44, end: 75, line: 3, column: 17, odd: false, long: true, id: 'N1', separators: [46, 72] },
+      { start: 76, end: 78, line: 3, column: 49, odd: false, long: false, id: 'LX', separators: [] },
+      // An id of 4 bytes has no code; a last value of exactly 13 bytes is long.
+      { start: 79, end: 97, line: 3, column: 52, odd: false, long: true, id: null, separators: [83] },
     ]);
+    expect(scanRecords('AB*123456789012~')[0].long).toBe(false);
+    expect(scanRecords('AB*1234567890123*1~')[0].long).toBe(true);
+  });
+
+  it('stops after an ST when asked (a tokenizer that skims some sets decides at each ST)', () => {
+    const text = 'GS*QM~ST*214*1~B10*1~SE*3*1~ST*214*2~B10*2~';
+    expect(scanRecords(text, { stopAfterSt: true }).map((r) => r.id)).toEqual(['GS', 'ST']);
+    expect(scanRecords(text, { from: 15, stopAfterSt: true }).map((r) => r.id)).toEqual(['B10', 'SE', 'ST']);
+    expect(scanRecords(text).map((r) => r.id)).toEqual(['GS', 'ST', 'B10', 'SE', 'ST', 'B10']);
   });
 
   it('stops before what it leaves to the general path: an ISA, a line break inside a segment, no terminator yet', () => {
@@ -53,7 +73,8 @@ describe('the segment scanner', () => {
     expect(scanRecords('B10*1~N1*AB')).toHaveLength(1);
     expect(scanRecords('  \n ')).toEqual([]);
     // From an offset, with the line and its start there.
-    expect(scanRecords('XX~\nB10*1~', 3, 7, 0)).toEqual([{ start: 4, end: 9, line: 8, column: 1, odd: false, separators: [7] }]);
+    expect(scanRecords('XX~\nB10*1~', { from: 3, line: 7, lineStart: 0 }))
+      .toEqual([{ start: 4, end: 9, line: 8, column: 1, odd: false, long: false, id: 'B10', separators: [7] }]);
   });
 
   it('writes no record that does not fit in the words it may write, and stops there', () => {
@@ -61,10 +82,10 @@ describe('the segment scanner', () => {
     const text = 'B10*1*2~N1*A*B*C*D*E*F*G*H*I*J*K*L*M*N*O*P*Q*R*S~';
     scanner.load(scannerOwner(), 0, Buffer.from(text, 'latin1'));
     const sentinel = () => scanner.words.fill(-7, 0, 64);
-    // The first record takes 5 + 2 words, the second 5 + 19 (separators found in 16-byte blocks).
-    for (const [outWords, count] of [[6, 0], [7, 1], [30, 1], [31, 2]]) {
+    // The first record takes 6 + 2 words, the second 6 + 19 (separators found in 16-byte blocks).
+    for (const [outWords, count] of [[7, 0], [8, 1], [32, 1], [33, 2]]) {
       sentinel();
-      expect(scanner.scan(0, text.length, TILDE, STAR, GT, CARET, 1, 0, outWords), `${outWords} words`).toBe(count);
+      expect(scanner.scan(0, text.length, TILDE, STAR, GT, CARET, 1, 0, false, outWords), `${outWords} words`).toBe(count);
       expect(Array.from(scanner.words.subarray(outWords, 64)).every((w) => w === -7), `nothing written past ${outWords} words`).toBe(true);
     }
   });
