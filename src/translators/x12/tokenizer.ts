@@ -704,24 +704,38 @@ export class X12Tokenizer {
       here.line, from - here.column + 1, this.skimSetAt !== undefined);
     if (count === 0) return false;
     const words = scanner.words;
+    const last = this.emitRecords(t, words, count, out);
+    const start = words[last];
+    const end = words[last + 1];
+    this.pos = end + 1;
+    // The line state as locate() keeps it: the last segment cut holds no line break.
+    this.line = words[last + 2];
+    this.lineStart = this.textBase + start - words[last + 3] + 1;
+    this.nextNewline = -1;
+    this.newlineSearchedTo = this.textBase + end + 1;
+    return true;
+  }
+
+  /**
+   * Emits the segments of the scanner's first `count` records (cut from `t`); returns where in `words`
+   * the last one emitted starts. A function of its own because V8 optimizes this loop while it runs (the
+   * first call's loop is long): code after the loop had not run yet then, and such code deoptimized the
+   * loop's optimized code at the end of every later call (seen with --trace-deopt, once per chunk).
+   */
+  private emitRecords(t: string, words: Int32Array, count: number, out: Token[]): number {
     // Whether a segment is plain (Segment.plain) as the scanner saw it: none of a control character, a
     // byte past ASCII (decoded, it may be one), the component or the repetition separator.
     const marksPlain = this.marksPlain;
     let r = 0;
-    let start = 0;
-    let end = 0;
-    let line = 0;
-    let column = 0;
+    let last = 0;
     for (let k = 0; k < count; k++) {
-      start = words[r];
-      end = words[r + 1];
-      line = words[r + 2];
-      column = words[r + 3];
+      last = r;
+      const start = words[r];
+      const end = words[r + 1];
       const flags = words[r + 4];
       const code = words[r + 5]; // idCodeAt of the id
       const n = flags & RECORD_COUNT_MASK;
       const seps = r + RECORD_HEADER_WORDS; // words[seps + k]: the offset of the k-th separator
-      r = seps + n;
       // As splitSegment: a segment with a value long enough to be a slice of its parent (MIN_SLICED_LENGTH)
       // is copied first.
       let base = t;
@@ -741,18 +755,13 @@ export class X12Tokenizer {
         elements = this.decodeElements(elements);
         elements[0] = segmentId(elements[0]);
       }
-      this.emit(elements, { offset: this.textBase + start, line, column }, out, marksPlain && flags >= 0);
+      this.emit(elements, { offset: this.textBase + start, line: words[r + 2], column: words[r + 3] }, out, marksPlain && flags >= 0);
+      r = seps + n;
       // After an IEA the next interchange may use other delimiters, and a set being skimmed is not cut:
       // the segments the scanner cut beyond are read again.
       if (this.elementSep === null || this.skimming) break;
     }
-    this.pos = end + 1;
-    // The line state as locate() keeps it: the last segment cut holds no line break.
-    this.line = line;
-    this.lineStart = this.textBase + start - column + 1;
-    this.nextNewline = -1;
-    this.newlineSearchedTo = this.textBase + end + 1;
-    return true;
+    return last;
   }
 
   /** Emits a cut segment, keeping the position count and the interchange's state (both paths end here). */
