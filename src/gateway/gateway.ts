@@ -238,6 +238,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     watch.unref();
     const stage = async (name: string, work: () => Promise<unknown> | unknown) => {
       step = name;
+      log.debug?.({ step }, 'stopping');
       await work();
     };
     try {
