@@ -9,6 +9,12 @@ const OUT_WORDS = 64 * 1024;
 /** The input starts right after the records. */
 const INPUT_AT = OUT_WORDS * 4;
 const PAGE = 64 * 1024;
+/**
+ * The most text the scanner takes in at once. A WebAssembly memory never shrinks, and this one lives as
+ * long as its thread: a larger text (a caller's chunk of many MB) is read on the tokenizer's general path
+ * instead. The tokenizer's own texts are a 64 KiB chunk plus the tail of a segment (at most 1 MiB).
+ */
+export const MAX_SCANNED_TEXT = 8 * 1024 * 1024;
 
 /** The words of a record before its separator offsets (start, end, line, column, count | flags, id code). */
 export const RECORD_HEADER_WORDS = 6;
@@ -46,10 +52,11 @@ export class SegmentScanner {
   /**
    * Makes `text` the input, unless it already is: `owner` numbers the tokenizer, and `version` changes
    * whenever its text does (a chunk fed, consumed text dropped), so a tokenizer scanning on through the
-   * same text copies it once.
+   * same text copies it once. False, loading nothing, for a text longer than MAX_SCANNED_TEXT.
    */
-  load(owner: number, version: number, text: Uint8Array): void {
-    if (owner === this.loadedOwner && version === this.loadedVersion) return;
+  load(owner: number, version: number, text: Uint8Array): boolean {
+    if (owner === this.loadedOwner && version === this.loadedVersion) return true;
+    if (text.length > MAX_SCANNED_TEXT) return false;
     const need = INPUT_AT + text.length;
     const memory = this.exports.memory;
     if (memory.buffer.byteLength < need) {
@@ -60,6 +67,12 @@ export class SegmentScanner {
     this.bytes.set(text, INPUT_AT);
     this.loadedOwner = owner;
     this.loadedVersion = version;
+    return true;
+  }
+
+  /** Bytes of memory the scanner holds (records and input). */
+  get memoryBytes(): number {
+    return this.exports.memory.buffer.byteLength;
   }
 
   /**

@@ -698,7 +698,7 @@ export class X12Tokenizer {
     const scanner = this.scanner!;
     const t = this.text;
     const from = this.pos;
-    scanner.load(this.scannerOwner, this.textVersion, this.bytes);
+    if (!scanner.load(this.scannerOwner, this.textVersion, this.bytes)) return false;
     const here = this.locate(this.textBase + from);
     const count = scanner.scan(from, t.length, this.termCode, this.elementSepCode, this.componentCode, this.repetitionCode,
       here.line, from - here.column + 1, this.skimSetAt !== undefined);

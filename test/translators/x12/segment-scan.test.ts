@@ -6,7 +6,7 @@ import { generate214String } from '../../../bench/gen-214.mjs';
 import { staleModules } from '../../../scripts/build-wasm.mjs';
 import { readX12Sync } from '../../../src/translators/x12/reader.js';
 import {
-  RECORD_COUNT_MASK, RECORD_HEADER_WORDS, RECORD_LONG, scannerOwner, segmentScanner,
+  MAX_SCANNED_TEXT, RECORD_COUNT_MASK, RECORD_HEADER_WORDS, RECORD_LONG, scannerOwner, segmentScanner,
 } from '../../../src/translators/x12/segment-scan.js';
 import { X12Tokenizer, type Token } from '../../../src/translators/x12/tokenizer.js';
 
@@ -127,6 +127,16 @@ describe('the tokenizer with the scanner', () => {
     expect(aTurns).toEqual(alone(a));
     expect(bTurns).toEqual(alone(b));
     expect(aTurns.length).toBeGreaterThan(4000);
+  });
+
+  it('reads a chunk larger than the scanner takes on the general path (until what is left fits), its memory bounded', () => {
+    const bytes = Buffer.from(generate214String(25_000), 'latin1');
+    expect(bytes.length).toBeGreaterThan(MAX_SCANNED_TEXT);
+    const whole = [...readX12Sync(bytes, { chunkSize: bytes.length })];
+    // What is left of the text once it is below the cap (consumed text is dropped at each ISA) is scanned.
+    expect(segmentScanner()!.memoryBytes).toBeLessThanOrEqual(MAX_SCANNED_TEXT + 512 * 1024);
+    expect(whole).toEqual([...readX12Sync(bytes, { chunkSize: bytes.length, useScanner: false })]);
+    expect(whole.filter((e) => e.type === 'transaction')).toHaveLength(25_000);
   });
 
   it('reads a segment too long for the record space on its general path, and the next ones scanned', () => {
