@@ -26,6 +26,8 @@ export interface TokenizerOptions {
    * that set up to its trailer are passed over without being cut into elements or emitted. Only the
    * envelope segments (ST, SE, GS, GE, ISA, IEA) still come out, so the envelope's own findings, counts and
    * events are exactly what a full read gives; the skimmed set comes out holding just its ST and SE.
+   * It runs while the thread's scanner holds this tokenizer's records (segment-scan.ts), so it must not
+   * read X12 itself.
    */
   skimSetAt?: (offset: number) => boolean;
   /**
