@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { cpSync, mkdtempSync, openSync, closeSync, readFileSync, writeFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { cpSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -112,7 +112,37 @@ export function dropFile(folder: string, name: string, data: Buffer | string | {
   return target;
 }
 
-/** `waybill serve` (or any waybill command) as a child process, from source through tsx. */
+/**
+ * How to start `waybill`: from dist/ through bin/waybill.js when the build is newer than every source file
+ * (CI builds before it tests), else from the sources through tsx.
+ *
+ * Why not always tsx: from the sources, each of the gateway's worker threads (relay, ...) registers tsx's
+ * module hooks itself (Node 20 carries none into a thread), and on a loaded machine a thread was seen to
+ * hang for good in that registration (a diagnostic report: `register` -> `makeSyncRequest` ->
+ * `waitForWorker`), together with the process, whose stop then waited on it. Compiled code registers no
+ * hooks; what is tested is then the artifact that ships.
+ */
+function waybillCommand(): string[] {
+  const built = join(repoRoot, 'dist/cli/main.js');
+  if (existsSync(built) && newestSource(join(repoRoot, 'src')) <= statSync(built).mtimeMs) {
+    const shebang = readFileSync(join(repoRoot, 'bin/waybill.js'), 'utf8').split('\n', 1)[0];
+    const v8Flags = shebang.split(' ').filter((a) => a.startsWith('--'));
+    return [...v8Flags, join(repoRoot, 'bin/waybill.js')];
+  }
+  return ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts')];
+}
+
+/** The latest modification time of the files under `dir`. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** `waybill serve` (or any waybill command) as a child process (see waybillCommand). */
 export class WaybillProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private out = '';
@@ -124,7 +154,7 @@ export class WaybillProcess {
   /** stdout+stderr are kept in memory and, when `logFile` is given, appended to it as well. */
   static start(args: string[], opts: { env?: NodeJS.ProcessEnv; logFile?: string; cwd?: string } = {}): WaybillProcess {
     const fd = opts.logFile ? openSync(opts.logFile, 'a') : null;
-    const proc = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args], {
+    const proc = spawn(process.execPath, [...waybillCommand(), ...args], {
       cwd: opts.cwd ?? repoRoot,
       env: { ...process.env, NODE_NO_WARNINGS: '1', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
