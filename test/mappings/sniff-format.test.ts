@@ -32,6 +32,9 @@ describe('sniffFormat', () => {
     expect(sniffFormat(utf16le(x12))).toBe('x12');
     expect(sniffFormat(utf16be(x12))).toBe('x12');
     expect(sniffFormat(Buffer.from(x12, 'utf16le'))).toBe('x12');
+    // Without a BOM, after a blank line: the "ISA" spelt with NULs is looked for past the whitespace.
+    expect(sniffFormat(Buffer.from(`\r\n${x12}`, 'utf16le'))).toBe('x12');
+    expect(sniffFormat(Buffer.from(`\n ${x12}`, 'utf16le').swap16())).toBe('x12');
     expect(sniffFormat(utf16le('<?xml version="1.0" encoding="UTF-16"?><a/>'))).toBe('xml');
     expect(sniffFormat(utf16be('<?xml version="1.0" encoding="UTF-16"?><a/>'))).toBe('xml');
     expect(sniffFormat(utf16le('PRO,BOL\n1,2\n'))).toBe('csv');

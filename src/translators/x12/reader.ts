@@ -16,22 +16,58 @@ export type ReaderOptions = TokenizerOptions & {
 
 export type X12Source = string | Buffer | Uint8Array | Readable | AsyncIterable<Buffer | Uint8Array | string>;
 
-/** Bytes a file must start with before it can be told whether it is UTF-16 (a BOM, or "ISA" spelt with NULs). */
-const UTF16_SNIFF_BYTES = 6;
+/** Bytes of "ISA" spelt in UTF-16. */
+const UTF16_ISA_BYTES = 6;
+/** Whitespace characters (space, tab, CR, LF) a UTF-16 file without a BOM may have before its "ISA". */
+const UTF16_MAX_LEADING = 256;
+const UTF16_ORDERS = [['utf-16le', 0], ['utf-16be', 1]] as const;
+
+function isUtf16Whitespace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+}
+
+/**
+ * Where whitespace ends at the start of `head` read as UTF-16 in one byte order (`low` 0: little-endian,
+ * 1: big-endian), in bytes; -1 when it runs past UTF16_MAX_LEADING characters.
+ */
+function utf16LeadingWhitespace(head: Uint8Array, low: 0 | 1): number {
+  let at = 0;
+  while (at + 1 < head.length && head[at + 1 - low] === 0 && isUtf16Whitespace(head[at + low])) {
+    at += 2;
+    if (at > 2 * UTF16_MAX_LEADING) return -1;
+  }
+  return at;
+}
 
 /**
  * The UTF-16 form a file's first bytes show, or null: a byte order mark (FF FE little-endian, FE FF
- * big-endian), or an "ISA" whose letters alternate with NULs (UTF-16 without a BOM). X12 is ASCII or UTF-8
- * text, but a file saved from Notepad as "Unicode" or written by a PowerShell 5 redirect is UTF-16LE.
+ * big-endian), or an "ISA" whose letters alternate with NULs (UTF-16 without a BOM), after whitespace or
+ * not. X12 is ASCII or UTF-8 text, but a file saved from Notepad as "Unicode" or written by a PowerShell 5
+ * redirect is UTF-16LE.
  */
 export function utf16Form(head: Uint8Array): 'utf-16le' | 'utf-16be' | null {
   if (head.length >= 2 && head[0] === 0xff && head[1] === 0xfe) return 'utf-16le';
   if (head.length >= 2 && head[0] === 0xfe && head[1] === 0xff) return 'utf-16be';
-  if (head.length < UTF16_SNIFF_BYTES) return null;
   const isa = [0x49, 0x53, 0x41];
-  if (isa.every((c, k) => head[2 * k] === c && head[2 * k + 1] === 0)) return 'utf-16le';
-  if (isa.every((c, k) => head[2 * k] === 0 && head[2 * k + 1] === c)) return 'utf-16be';
+  for (const [form, low] of UTF16_ORDERS) {
+    const at = utf16LeadingWhitespace(head, low);
+    if (at < 0 || at + UTF16_ISA_BYTES > head.length) continue;
+    if (isa.every((c, k) => head[at + 2 * k + low] === c && head[at + 2 * k + 1 - low] === 0)) return form;
+  }
   return null;
+}
+
+/**
+ * Whether too few bytes have come to tell whether the file is UTF-16: fewer than a spelt "ISA", or only
+ * whitespace as UTF-16 reads it so far (the ISA may still follow).
+ */
+function utf16Undecided(head: Uint8Array): boolean {
+  if (head.length < UTF16_ISA_BYTES) return true;
+  for (const [, low] of UTF16_ORDERS) {
+    const at = utf16LeadingWhitespace(head, low);
+    if (at >= 0 && at + UTF16_ISA_BYTES > head.length) return true;
+  }
+  return false;
 }
 
 /** Drives tokenizer + assembler over chunks; shared by the sync and async readers. */
@@ -52,7 +88,7 @@ class ReaderCore {
     this.tokens.length = 0;
     if (this.tokenizer === null) {
       const head = this.head ? Buffer.concat([this.head, chunk]) : chunk;
-      if (head.length < UTF16_SNIFF_BYTES) {
+      if (utf16Undecided(head)) {
         this.head = Buffer.from(head);
         return [];
       }

@@ -213,6 +213,9 @@ describe('UTF-16 files and the DOS end-of-file mark', () => {
       ['BE with BOM', Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]), 'big-endian, with a byte order mark'],
       ['LE without BOM', Buffer.from(text, 'utf16le'), 'little-endian, without a byte order mark'],
       ['BE without BOM', Buffer.from(text, 'utf16le').swap16(), 'big-endian, without a byte order mark'],
+      // A redirect that wrote a blank line first: whitespace before the ISA, without a BOM.
+      ['LE without BOM after blank lines', Buffer.from(`\r\n\r\n  \t${text}`, 'utf16le'), 'little-endian, without a byte order mark'],
+      ['BE without BOM after a blank line', Buffer.from(`\n ${text}`, 'utf16le').swap16(), 'big-endian, without a byte order mark'],
     ];
     for (const [form, bytes, said] of forms) {
       for (const chunkSize of [1, 3, 7, undefined]) {
@@ -235,6 +238,9 @@ describe('UTF-16 files and the DOS end-of-file mark', () => {
 
   it('NUL bytes that are not UTF-16 stay what they were: not X12', () => {
     expect(codes(events(Buffer.from('I\0\0\0\0\0\0\0', 'latin1')))).toEqual(['X12_UNEXPECTED_DATA']);
+    // UTF-16 whitespace and then no ISA, or whitespace past 256 characters: not taken for UTF-16.
+    expect(codes(events(Buffer.from('\n \nGS*QM', 'utf16le')))).toEqual(['X12_UNEXPECTED_DATA']);
+    expect(codes(events(Buffer.from(`${' '.repeat(300)}${text}`, 'utf16le')))).not.toContain('X12_UTF16_TEXT');
   });
 
   it('a Ctrl-Z (SUB, 0x1A) after an interchange is passed over like whitespace; inside a segment it is data', () => {
