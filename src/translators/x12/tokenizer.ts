@@ -10,7 +10,7 @@ import type { ErrorCode } from '../../errors/catalogue.js';
 import { internalized, type Delimiters, type Location, type Segment, type X12Issue } from './model.js';
 import { issue } from './issues.js';
 import {
-  RECORD_COUNT_MASK, RECORD_HEADER_WORDS, RECORD_LONG, scannerOwner, segmentScanner, type SegmentScanner,
+  RECORD_COUNT_MASK, RECORD_HEADER_WORDS, RECORD_LONG, RECORD_ODD, scannerOwner, segmentScanner, type SegmentScanner,
 } from './segment-scan.js';
 
 export interface TokenizerOptions {
@@ -757,7 +757,7 @@ export class X12Tokenizer {
         elements = this.decodeElements(elements);
         elements[0] = segmentId(elements[0]);
       }
-      this.emit(elements, { offset: this.textBase + start, line: words[r + 2], column: words[r + 3] }, out, marksPlain && flags >= 0);
+      this.emit(elements, { offset: this.textBase + start, line: words[r + 2], column: words[r + 3] }, out, marksPlain && (flags & RECORD_ODD) === 0);
       r = seps + n;
       // After an IEA the next interchange may use other delimiters, and a set being skimmed is not cut:
       // the segments the scanner cut beyond are read again.

@@ -6,7 +6,7 @@ import { generate214String } from '../../../bench/gen-214.mjs';
 import { staleModules } from '../../../scripts/build-wasm.mjs';
 import { readX12Sync } from '../../../src/translators/x12/reader.js';
 import {
-  MAX_SCANNED_TEXT, RECORD_COUNT_MASK, RECORD_HEADER_WORDS, RECORD_LONG, scannerOwner, segmentScanner,
+  MAX_SCANNED_TEXT, RECORD_COUNT_MASK, RECORD_HEADER_WORDS, RECORD_LONG, RECORD_ODD, scannerOwner, segmentScanner,
 } from '../../../src/translators/x12/segment-scan.js';
 import { X12Tokenizer, type Token } from '../../../src/translators/x12/tokenizer.js';
 
@@ -26,7 +26,7 @@ function scanRecords(text: string, { from = 0, line = 1, lineStart = 0, stopAfte
     const n = w[r + 4] & RECORD_COUNT_MASK;
     const code = w[r + 5];
     records.push({
-      start: w[r], end: w[r + 1], line: w[r + 2], column: w[r + 3], odd: w[r + 4] < 0, long: (w[r + 4] & RECORD_LONG) !== 0,
+      start: w[r], end: w[r + 1], line: w[r + 2], column: w[r + 3], odd: (w[r + 4] & RECORD_ODD) !== 0, long: (w[r + 4] & RECORD_LONG) !== 0,
       id: code < 0 ? null : String.fromCharCode(code >>> 20, (code >>> 10) & 0x3ff, code & 0x3ff).replace('\0', ''),
       separators: Array.from(w.subarray(r + RECORD_HEADER_WORDS, r + RECORD_HEADER_WORDS + n)),
     });
