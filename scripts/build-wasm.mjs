@@ -44,14 +44,36 @@ export async function staleModules() {
   return stale;
 }
 
+const USAGE = `usage: node scripts/build-wasm.mjs [--check]
+
+Assembles ${WASM_SOURCES.map((s) => s.wat).join(', ')} into the TypeScript module beside it.
+  --check   write nothing; exit 1 when a generated module is out of date
+  --help    this text`;
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  if (process.argv.includes('--check')) {
-    const stale = await staleModules();
-    for (const s of stale) console.error(`${s.module} is out of date with ${s.wat}: run node scripts/build-wasm.mjs`);
-    process.exit(stale.length ? 1 : 0);
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
+    process.exit(0);
   }
-  for (const s of WASM_SOURCES) {
-    writeFileSync(root + s.module, await generatedModule(readFileSync(root + s.wat, 'utf8'), s));
-    console.log(`wrote ${s.module}`);
+  const unknown = args.filter((a) => a !== '--check');
+  if (unknown.length) {
+    console.error(`build-wasm: unknown argument ${unknown[0]}\n${USAGE}`);
+    process.exit(2);
+  }
+  try {
+    if (args.includes('--check')) {
+      const stale = await staleModules();
+      for (const s of stale) console.error(`${s.module} is out of date with ${s.wat}: run node scripts/build-wasm.mjs`);
+      process.exit(stale.length ? 1 : 0);
+    }
+    for (const s of WASM_SOURCES) {
+      writeFileSync(root + s.module, await generatedModule(readFileSync(root + s.wat, 'utf8'), s));
+      console.log(`wrote ${s.module}`);
+    }
+  } catch (err) {
+    // wabt's own message names the file, line and column of a bad .wat; its stack is a minified blob.
+    console.error(`build-wasm: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
   }
 }
