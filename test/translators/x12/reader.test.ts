@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
+import { isDeepStrictEqual } from 'node:util';
 import { readX12, readX12Sync } from '../../../src/translators/x12/reader.js';
 import type { TransactionSet, X12Event, X12Issue } from '../../../src/translators/x12/model.js';
 import { interchange, isaSegment, PIPE, STAR } from '../../helpers/x12.js';
@@ -391,6 +392,58 @@ describe('readX12Batches', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a file larger than a read (FILE_READ_SIZE) is read through two reused buffers, cut into chunkSize pieces', async () => {
+    const { readX12Batches, FILE_READ_SIZE, DEFAULT_CHUNK_SIZE } = await import('../../../src/translators/x12/reader.js');
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    // Interchanges with a three-byte terminator and UTF-8 values, to 2.5 reads: characters and segments
+    // are cut at read and at piece boundaries, and a buffer overwritten before the reader had copied it
+    // out would show as changed values.
+    const one = (n: number) => interchange({ element: '*', component: '>', segment: '\u2026', suffix: '\r\n' },
+      [{ set: '214', control: String(n).padStart(4, '0'), body: [...body214, `N4*MÜNCHEN ${n}`] }], { isaControl: String(n).padStart(9, '0') });
+    const parts: string[] = [];
+    let size = 0;
+    for (let n = 1; size < 2.5 * FILE_READ_SIZE; n++) {
+      parts.push(one(n));
+      size += Buffer.byteLength(parts[parts.length - 1]);
+    }
+    const text = Buffer.from(parts.join(''));
+    const dir = mkdtempSync(join(tmpdir(), 'waybill-reader-'));
+    try {
+      const file = join(dir, 'in.edi');
+      writeFileSync(file, text);
+      const whole = events(text, text.length);
+      expect(transactions(whole)).toHaveLength(parts.length);
+      for (const chunkSize of [undefined, 7001]) {
+        const got: X12Event[] = [];
+        let batches = 0;
+        for await (const b of readX12Batches(file, chunkSize ? { chunkSize } : {})) {
+          got.push(...b);
+          batches++;
+        }
+        // The first event that differs, not the whole list: a diff of 40,000 events takes minutes to print.
+        expect(got.length, `chunkSize ${chunkSize}`).toBe(whole.length);
+        const differs = got.findIndex((e, i) => !isDeepStrictEqual(e, whole[i]));
+        if (differs >= 0) expect(got[differs], `chunkSize ${chunkSize}, event ${differs}`).toEqual(whole[differs]);
+        // One batch per piece (and one for the end), not one per read.
+        expect(batches, `chunkSize ${chunkSize}`).toBeGreaterThanOrEqual(Math.floor(text.length / (chunkSize ?? DEFAULT_CHUNK_SIZE)));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a stream\'s chunks are cut into chunkSize pieces too', async () => {
+    const { readX12Batches } = await import('../../../src/translators/x12/reader.js');
+    const text = Buffer.from(interchange(STAR, Array.from({ length: 300 }, (_, i) => ({ set: '214', control: String(i + 1).padStart(4, '0'), body: body214 }))));
+    expect(text.length).toBeGreaterThan(20_000);
+    const batches: X12Event[][] = [];
+    for await (const b of readX12Batches(Readable.from([text]), { chunkSize: 4096 })) batches.push(b);
+    expect(batches.flat()).toEqual(events(text));
+    expect(batches.length).toBeGreaterThanOrEqual(Math.floor(text.length / 4096));
   });
 
   it('a consumer that stops early leaves no file open', async () => {
