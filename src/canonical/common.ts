@@ -13,6 +13,7 @@
 //
 // This module (like all of src/canonical) imports nothing from the rest of src/.
 import { z } from 'zod';
+import { COMMAND_ID_PATTERN, EVENT_ID_PATTERN } from './ids.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Scalars
@@ -113,14 +114,14 @@ export type PartnerId = z.infer<typeof PartnerId>;
 /** Deterministic event id: see ids.ts. */
 export const EventId = z
   .string()
-  .regex(/^evt_[a-z2-7]{26}$/, { error: 'must be an event id: "evt_" followed by 26 characters a-z, 2-7' })
+  .regex(EVENT_ID_PATTERN, { error: 'must be an event id: "evt_" followed by 26 characters a-z, 2-7' })
   .meta({ id: 'EventId', description: 'Deterministic event id: "evt_" + 26 base32 characters of a sha256 digest.' });
 export type EventId = z.infer<typeof EventId>;
 
 /** Deterministic command id: see ids.ts. */
 export const CommandId = z
   .string()
-  .regex(/^cmd_[a-z2-7]{26}$/, { error: 'must be a command id: "cmd_" followed by 26 characters a-z, 2-7' })
+  .regex(COMMAND_ID_PATTERN, { error: 'must be a command id: "cmd_" followed by 26 characters a-z, 2-7' })
   .meta({ id: 'CommandId', description: 'Deterministic command id: "cmd_" + 26 base32 characters of a sha256 digest.' });
 export type CommandId = z.infer<typeof CommandId>;
 

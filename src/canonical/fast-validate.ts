@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import type { Ajv2020 } from 'ajv/dist/2020.js';
 import type { CodeOptions, ValidateFunction } from 'ajv';
 import { z } from 'zod';
+import { madeIdFor } from './ids.js';
 import { parseAs, type ParseResult } from './parse.js';
 import { schemas, type MessageOf, type TypeKey } from './registry.js';
 
@@ -217,6 +218,17 @@ function discriminatorOf(options: unknown[]): string | undefined {
 const rememberingRegExp: NonNullable<CodeOptions['regExp']> = Object.assign((pattern: string, flags: string) => {
   const re = new RegExp(pattern, flags);
   let accepted: string | undefined;
+  // An id pattern also takes the id made last as matching (ids.ts madeIdFor): events are checked just
+  // after their id is made, and every id made there matches by construction.
+  const made = flags === '' ? madeIdFor(pattern) : undefined;
+  if (made !== undefined) {
+    return {
+      test(s: string): boolean {
+        return s === made() || re.test(s);
+      },
+      toString: () => re.toString(),
+    };
+  }
   return {
     test(s: string): boolean {
       if (s === accepted) return true;

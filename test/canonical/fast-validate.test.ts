@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { fastAccepts, parseAs, prepareFastValidation, schemaKeyOrder, validateCanonical, type TypeKey } from '../../src/canonical/index.js';
 import { inlineDefinitions, markDiscriminators } from '../../src/canonical/fast-validate.js';
 import { schemas } from '../../src/canonical/registry.js';
+import { COMMAND_ID_PATTERN, EVENT_ID_PATTERN, commandId, eventId, madeIdFor } from '../../src/canonical/ids.js';
 import { canonicalFixtures } from './support.js';
 
 const fixtures = canonicalFixtures();
@@ -107,6 +108,25 @@ describe('fast canonical validation agrees with zod', () => {
     const bad = [{ receivedAt: '2024-02-30T00:00:00Z' }, { partner: 'Not A Partner Id' }, { id: 'evt_AAAAAAAAAAAAAAAAAAAAAAAAAA' }];
     for (const change of bad) for (let i = 0; i < 2; i++) expect(fastAccepts(f.type, { ...f.doc, ...change })).toBe(false);
     expect(fastAccepts(f.type, { ...f.doc })).toBe(true);
+  });
+
+  it('takes the id made last as matching its pattern without the regex; any other id is still tested', () => {
+    const f = fixtures.find((x) => x.type === 'shipment.status@1')!;
+    const made = eventId(['x12', 'acme-freight', '000000001', '1', '0001', '0']);
+    expect(madeIdFor(EVENT_ID_PATTERN.source)!()).toBe(made);
+    expect(madeIdFor(COMMAND_ID_PATTERN.source)).toBeDefined();
+    expect(madeIdFor('^[0-9]{1,9}$')).toBeUndefined();
+    expect(fastAccepts(f.type, { ...f.doc, id: made })).toBe(true);
+    // Right after an id was made, a bad id (and a command id in an event) is still refused.
+    for (const id of ['evt_AAAAAAAAAAAAAAAAAAAAAAAAAA', `${made}x`, made.replace('evt_', 'cmd_'), made.slice(0, -1)]) {
+      expect(fastAccepts(f.type, { ...f.doc, id }), id).toBe(false);
+      expect(parseAs(f.type, { ...f.doc, id }).ok, id).toBe(false);
+    }
+    // Every id made matches the pattern the schema holds (the shortcut's premise), whatever its parts.
+    fc.assert(fc.property(fc.array(fc.string().filter((p) => !p.includes('\u0000')), { minLength: 1, maxLength: 5 }), (parts) => {
+      expect(EVENT_ID_PATTERN.test(eventId(parts))).toBe(true);
+      expect(COMMAND_ID_PATTERN.test(commandId(parts))).toBe(true);
+    }), { numRuns: 300 });
   });
 
   it('gives the schema key order of each type (of the selected union option)', () => {
