@@ -163,7 +163,8 @@ describe('waybill serve: a start-up failure exits 2 within seconds', () => {
     setup(dir);
     writeFileSync(join(dir, 'waybill.yaml'), [
       'dataDir: data', `partnersDir: ${join(repoRoot, 'partners')}`, `queuePrefix: ${prefix}`, `redisUrl: ${REDIS_URL}`,
-      'http: { port: 0 }', 'reloadMs: 0', ...lines, '',
+      // Debug logging names each stop step as it begins: a process that does not exit shows where it waits.
+      'http: { port: 0 }', 'reloadMs: 0', 'log: { level: debug }', ...lines, '',
     ].join('\n'));
     const p = WaybillProcess.start(['serve', '--config', join(dir, 'waybill.yaml')], { env: { REDIS_URL: '' } });
     procs.push(p);
