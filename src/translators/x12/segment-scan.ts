@@ -4,7 +4,7 @@
 
 import { SCAN_WASM } from './scan-wasm.js';
 
-/** Words of records one scan may write: thousands of segments, a 64 KiB chunk's worth or more. */
+/** Words of records one scan may write: thousands of segments, a chunk's worth (16 KiB by default) or more. */
 const OUT_WORDS = 64 * 1024;
 /** The input starts right after the records. */
 const INPUT_AT = OUT_WORDS * 4;
@@ -12,7 +12,7 @@ const PAGE = 64 * 1024;
 /**
  * The most text the scanner takes in at once. A WebAssembly memory never shrinks, and this one lives as
  * long as its thread: a larger text (a caller's chunk of many MB) is read on the tokenizer's general path
- * instead. The tokenizer's own texts are a 64 KiB chunk plus the tail of a segment (at most 1 MiB).
+ * instead. The tokenizer's own texts are a chunk (16 KiB by default) plus the tail of a segment (at most 1 MiB).
  */
 export const MAX_SCANNED_TEXT = 8 * 1024 * 1024;
 

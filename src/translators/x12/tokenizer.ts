@@ -137,7 +137,7 @@ const MIN_SLICED_LENGTH = 13;
  * Values shorter than MIN_SLICED_LENGTH are copies whatever they are cut from, so a segment whose
  * values are all short is cut straight out of the chunk. A segment with a longer value is copied first
  * (flattening a one-char cons string is the cheapest copy V8 offers), so that a value someone keeps pins
- * its own segment rather than the whole 64 KiB chunk.
+ * its own segment rather than the whole chunk.
  */
 function splitSegment(text: string, start: number, end: number, sep: string): string[] {
   let n = 1;
