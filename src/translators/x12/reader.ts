@@ -11,7 +11,7 @@ import { X12Tokenizer, type Token, type TokenizerOptions } from './tokenizer.js'
 
 export type ReaderOptions = TokenizerOptions & {
   /**
-   * Bytes cut into segments at a time, in bytes: the events of each piece come as one batch. Default
+   * How many bytes are cut into segments at a time: the events of each piece come as one batch. Default
    * 16 KiB (DEFAULT_CHUNK_SIZE). A file is read from disk in larger reads (FILE_READ_SIZE), each cut
    * into pieces of this size.
    */
