@@ -51,8 +51,11 @@ export function median(xs) {
 }
 
 /**
- * The V8 flags Waybill runs with: bin/waybill.js's shebang and package.json's serve/demo scripts pass
- * them (32 MB semi-spaces from the start, no allocation-site pretenuring: see bin/waybill.js). Benchmarks of the product
- * start it the same way.
+ * The V8 flags Waybill runs with, read from bin/waybill.js's shebang (which package.json's serve/demo
+ * scripts repeat): 32 MB semi-spaces from the start, no allocation-site pretenuring (see bin/waybill.js
+ * for why). Benchmarks of the product start it the same way, and a change to the shebang reaches them.
  */
-export const WAYBILL_NODE_FLAGS = ['--max-semi-space-size=32', '--min-semi-space-size=32', '--no-allocation-site-pretenuring'];
+export const WAYBILL_NODE_FLAGS = readFileSync(new URL('../bin/waybill.js', import.meta.url), 'utf8')
+  .split('\n', 1)[0]
+  .split(' ')
+  .filter((a) => a.startsWith('--'));
