@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureFile, runChild, median, WAYBILL_NODE_FLAGS } from './harness.mjs';
+import { ensureFile, firstTouchMicros, runChild, median, WAYBILL_NODE_FLAGS } from './harness.mjs';
 
 const here = new URL('./', import.meta.url);
 const outDir = fileURLToPath(new URL('out/', here));
@@ -415,6 +415,8 @@ async function main() {
   }
 
   const [ourSmall, ourLarge] = rows;
+  // Measured after the children, in this (parent) process: it is no measurement's own memory.
+  const host = { cores, firstTouchMicros: firstTouchMicros() };
   const ok = (r) => r && !r.failed;
   // Per round (node-x12 time / ours), then the median: see measureInterleaved.
   const roundRatios = (r) => (ok(baseline) && ok(r) && r.perRunMs.length === baseline.perRunMs.length
@@ -431,7 +433,7 @@ async function main() {
   };
 
   if (o.json) {
-    console.log(JSON.stringify({ rows, ratios, profile }, null, 2));
+    console.log(JSON.stringify({ host, rows, ratios, profile }, null, 2));
     return;
   }
 
@@ -493,6 +495,9 @@ async function main() {
   workerLines.forEach(print('bar   '));
   if (ratios.bestThroughputVsNodeX12 !== null) console.log(`  (best-run throughput vs node-x12: ${fmt(ratios.bestThroughputVsNodeX12, 2)}x; node-x12 peak RSS ${fmt(ratios.rssVsNodeX12, 1)}x ours)`);
   if (ratios.roundsVsNodeX12) console.log(`  (vs node-x12 in each round: ${ratios.roundsVsNodeX12.map((x) => `${fmt(x, 2)}x`).join(', ')})`);
+  // The ratio depends on the host as much as on the code: node-x12 touches ~1.9 GB of new memory, ours ~160 MB.
+  console.log(`host: ${cores} cores, first touch of a memory page ${fmt(host.firstTouchMicros, 1)} us ` +
+    '(node-x12 fills about 12 times as much new memory as ours: the dearer a first touch, the slower node-x12 and the higher the ratio)');
 
   if (profile) {
     console.log();
