@@ -16,13 +16,12 @@
 // The target is informational: exit code 0 either way (2 when dist/ is missing or Redis is unreachable).
 
 import { spawn } from 'node:child_process';
-import { WAYBILL_NODE_FLAGS } from './harness.mjs';
+import { WAYBILL_NODE_FLAGS, ensureFile, positiveIntArg } from './harness.mjs';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureFile } from './harness.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const outDir = join(root, 'bench/out');
@@ -34,11 +33,11 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
-    else if (a === '--runs') o.runs = Math.max(1, Number(argv[++i]) || 1);
+    else if (a === '--runs') o.runs = positiveIntArg(a, argv[++i]);
     else if (a === '--profile') o.profile = true;
     else if (a === '--keep') o.keep = true;
-    else if (a === '--translation-batch') o.translationBatch = Math.max(1, Number(argv[++i]) || 1);
-    else if (a === '--relay-batch') o.relayBatch = Math.max(1, Number(argv[++i]) || 1);
+    else if (a === '--translation-batch') o.translationBatch = positiveIntArg(a, argv[++i]);
+    else if (a === '--relay-batch') o.relayBatch = positiveIntArg(a, argv[++i]);
     else if (a === '--json') o.json = true;
     else if (a === '--skip-baseline') { /* accepted for `npm run bench -- --skip-baseline`: the raw rate is this benchmark's measure */ }
     else if (a === '--help' || a === '-h') {

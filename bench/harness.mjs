@@ -64,7 +64,7 @@ export const WAYBILL_NODE_FLAGS = readFileSync(new URL('../bin/waybill.js', impo
  * The host's cost of a first touch of a memory page, in microseconds: one write per 4 KiB page of a fresh
  * 128 MiB ArrayBuffer (zero pages the kernel maps in on that write), the least of three tries. It moves
  * node-x12's figures far more than ours: node-x12 holds the whole 37 MB file as objects and touches about
- * 1.9 GB of new memory, our translation about 160 MB. Measured 1.8 to 15 us on the hosts of the README's
+ * 1.9 GB of new memory, our translation about 160 MB. Measured 1.6 to 15 us on the hosts of the README's
  * Benchmarks section, where node-x12 ran at 4.4 to 2.3 MB/s; reports print it so runs on different hosts
  * can be compared.
  */
@@ -79,4 +79,17 @@ export function firstTouchMicros() {
     best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1000 / (bytes / page));
   }
   return best;
+}
+
+/**
+ * The value of a numeric option (`--runs 3`): a whole number of at least 1, or the script stops with
+ * exit 2 naming the option (a typo once ran the benchmark with 1 run instead, silently).
+ */
+export function positiveIntArg(flag, text) {
+  const n = Number(text);
+  if (text === undefined || !Number.isInteger(n) || n < 1) {
+    console.error(`${flag} needs a whole number of at least 1, not ${text === undefined ? 'nothing' : `'${text}'`}`);
+    process.exit(2);
+  }
+  return n;
 }

@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureFile, firstTouchMicros, runChild, median, WAYBILL_NODE_FLAGS } from './harness.mjs';
+import { ensureFile, firstTouchMicros, runChild, median, WAYBILL_NODE_FLAGS, positiveIntArg } from './harness.mjs';
 
 const here = new URL('./', import.meta.url);
 const outDir = fileURLToPath(new URL('out/', here));
@@ -236,7 +236,7 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
-    else if (a === '--runs') o.runs = Math.max(1, Number(argv[++i]) || 1);
+    else if (a === '--runs') o.runs = positiveIntArg(a, argv[++i]);
     else if (a === '--skip-baseline') o.skipBaseline = true;
     else if (a === '--json') o.json = true;
     else if (a === '--profile') o.profile = true;

@@ -11,7 +11,7 @@
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { ensureFile, runChild, median } from './harness.mjs';
+import { ensureFile, runChild, median, positiveIntArg } from './harness.mjs';
 
 const here = new URL('./', import.meta.url);
 const readerUrl = new URL('../dist/translators/x12/reader.js', import.meta.url);
@@ -76,7 +76,7 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
-    else if (a === '--runs') o.runs = Math.max(1, Number(argv[++i]) || 1);
+    else if (a === '--runs') o.runs = positiveIntArg(a, argv[++i]);
     else if (a === '--skip-baseline') o.skipBaseline = true;
     else if (a === '--json') o.json = true;
     else if (a === '--help' || a === '-h') {
