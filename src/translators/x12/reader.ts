@@ -232,19 +232,19 @@ export async function* readX12Batches(source: X12Source, options: ReaderOptions 
  */
 async function* fileChunks(path: string, readSize: number): AsyncGenerator<Buffer> {
   const file = await open(path, 'r');
-  let chunkSize = readSize;
+  let bufferSize = readSize;
   try {
     // A small file needs no 1 MiB buffers (most partner files are a few KB). A file still growing is
     // read on, a buffer-full at a time, to its end.
     const { size } = await file.stat();
-    if (size > 0 && size < readSize) chunkSize = size;
+    if (size > 0 && size < readSize) bufferSize = size;
   } catch (err) {
     await file.close();
     throw err;
   }
-  const buffers = [Buffer.allocUnsafeSlow(chunkSize), Buffer.allocUnsafeSlow(chunkSize)];
+  const buffers = [Buffer.allocUnsafeSlow(bufferSize), Buffer.allocUnsafeSlow(bufferSize)];
   let next = 0;
-  let reading: Promise<{ bytesRead: number }> | null = file.read(buffers[next], 0, chunkSize, null);
+  let reading: Promise<{ bytesRead: number }> | null = file.read(buffers[next], 0, bufferSize, null);
   try {
     for (;;) {
       const { bytesRead } = await reading;
@@ -253,7 +253,7 @@ async function* fileChunks(path: string, readSize: number): AsyncGenerator<Buffe
       const chunk = buffers[next].subarray(0, bytesRead);
       next ^= 1;
       // The other buffer is free: the chunk before this one was consumed when this one was asked for.
-      reading = file.read(buffers[next], 0, chunkSize, null);
+      reading = file.read(buffers[next], 0, bufferSize, null);
       yield chunk;
     }
   } finally {
