@@ -265,6 +265,7 @@ const entries = {
   YAML_SYNTAX: { severity: 'error', level: 'config', summary: 'a configuration file is not valid YAML' },
   YAML_WARNING: { severity: 'warning', level: 'config', summary: 'the YAML parser has a warning about a configuration file; it is read all the same' },
   YAML_FILE_UNREADABLE: { severity: 'error', level: 'config', summary: 'a configuration file where YAML is expected is no readable file (a folder, a broken symbolic link, no permission)' },
+  YAML_NOT_UTF8: { severity: 'error', level: 'config', summary: 'a configuration file is not UTF-8 text (a byte no UTF-8 character holds, or UTF-16): it is refused rather than read with replaced characters' },
 
   // ---- gateway configuration (waybill serve --config) ----
   GATEWAY_DATA_DIR_IN_USE: { severity: 'error', level: 'system', summary: 'another gateway is running on the same data folder; this one does not start' },

@@ -106,16 +106,16 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     }
     // Read here rather than in YamlSource.load: a folder (EISDIR) or a file we may not read (EACCES) is
     // the operator's mistake, to be reported as such, not an internal error with a stack trace.
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = readFileSync(file, 'utf8');
+      bytes = readFileSync(file);
     } catch (err) {
       const message = statSync(file, { throwIfNoEntry: false })?.isDirectory()
         ? `${file} is a folder, not a config file (name the waybill.yaml inside it)`
         : `cannot read config file ${file}: ${(err as Error).message}`;
       return { config: null, diagnostics: [{ code: 'CONFIG_FILE_UNREADABLE', severity: 'error', message, file, line: 1, column: 1 }] };
     }
-    src = YamlSource.parse(text, file);
+    src = YamlSource.fromBytes(bytes, file);
     diagnostics.push(...src.diagnostics);
     if (!diagnostics.some((d) => d.severity === 'error')) diagnostics.push(...zodDiagnostics(src, configSchema, 'CONFIG_INVALID'));
     value = src.value ?? {};

@@ -1,8 +1,10 @@
 // YAML with positions: analysts' files are parsed once, and every later diagnostic can point back at
 // the line and column of the key or value it is about.
 import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { basename } from 'node:path';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type YAMLError } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLError, type YAMLMap } from 'yaml';
+import { firstInvalidUtf8 } from '../translators/utf8.js';
 import type { Diagnostic } from './diagnostics.js';
 
 export type YamlPath = readonly (string | number)[];
@@ -46,9 +48,14 @@ export class YamlSource {
       return;
     }
     for (const e of doc.errors) this.diagnostics.push(this.parserDiagnostic(e, 'YAML_SYNTAX', 'error'));
+    // Duplicate keys are errors in YAML 1.2 (the later value would silently win): worded as the library words them.
+    const duplicates = doc.errors.length === 0 ? duplicateKeyOffsets(doc) : [];
+    for (const offset of duplicates) {
+      this.diagnostics.push({ code: 'YAML_SYNTAX', severity: 'error', message: 'Map keys must be unique', file, ...this.posOfOffset(offset) });
+    }
     for (const w of doc.warnings) this.diagnostics.push(this.parserDiagnostic(w, 'YAML_WARNING', 'warning'));
-    // Duplicate keys are errors in YAML 1.2 and `yaml` reports them; aliases are bounded to stop "billion laughs".
-    this.value = doc.errors.length === 0 ? this.toValue() : undefined;
+    // Aliases are bounded to stop "billion laughs".
+    this.value = doc.errors.length === 0 && duplicates.length === 0 ? this.toValue() : undefined;
   }
 
   /**
@@ -77,7 +84,9 @@ export class YamlSource {
     const lines = new LineCounter();
     // prettyErrors off: the pretty form appends " at line L, column C:" and a code excerpt to each message,
     // which a diagnostic (file:line:col, one line) says already; parserDiagnostic places the bare message.
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
+    // uniqueKeys off: the library checks each key against every earlier key of its map, which took 83 s
+    // for a code table of 50,000 lines; duplicateKeyOffsets finds the same duplicates in one pass.
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, strict: true });
     return new YamlSource(file, doc, lines);
   }
 
@@ -89,26 +98,54 @@ export class YamlSource {
    */
   static load(file: string, code = 'YAML_FILE_UNREADABLE'): YamlSource {
     let why = notAFile(file);
-    let text = '';
+    let bytes: Buffer | null = null;
     if (why === null) {
       try {
-        text = readFileSync(file, 'utf8');
+        bytes = readFileSync(file);
       } catch (err) {
         why = `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
       }
     }
-    if (why === null) return YamlSource.parse(text, file);
+    if (why !== null || bytes === null) {
+      const lines = new LineCounter();
+      const failure: Diagnostic = { code, severity: 'error', message: `'${basename(file)}' ${why}, where a YAML file is expected (replace it with the file, or remove it)`, file, line: 1, column: 1 };
+      return new YamlSource(file, parseDocument('', { lineCounter: lines }), lines, failure);
+    }
+    return YamlSource.fromBytes(bytes, file);
+  }
+
+  /** Parses a file's bytes, which must be UTF-8 text (YAML_NOT_UTF8 otherwise, at the first byte that is not). */
+  static fromBytes(bytes: Buffer, file: string): YamlSource {
+    const notUtf8 = notUtf8Diagnostic(bytes, file);
+    if (notUtf8 === null) return YamlSource.parse(bytes.toString('utf8'), file);
     const lines = new LineCounter();
-    const failure: Diagnostic = { code, severity: 'error', message: `'${basename(file)}' ${why}, where a YAML file is expected (replace it with the file, or remove it)`, file, line: 1, column: 1 };
-    return new YamlSource(file, parseDocument('', { lineCounter: lines }), lines, failure);
+    return new YamlSource(file, parseDocument('', { lineCounter: lines }), lines, notUtf8);
+  }
+
+  /** Each map's pairs by key text (the first pair of a key), made on the map's first lookup. */
+  private readonly pairIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+
+  /** The pair whose scalar key reads as `key`: one index per map, since a diagnostic per entry of a large table looked each up. */
+  private pairOf(map: YAMLMap, key: string | number): Pair | undefined {
+    let index = this.pairIndex.get(map);
+    if (index === undefined) {
+      index = new Map();
+      for (const p of map.items) {
+        if (isPair(p) && isScalar(p.key)) {
+          const k = String(p.key.value);
+          if (!index.has(k)) index.set(k, p as Pair);
+        }
+      }
+      this.pairIndex.set(map, index);
+    }
+    return index.get(String(key));
   }
 
   private nodeAt(path: YamlPath): Node | null {
     let node: unknown = this.doc.contents;
     for (const part of path) {
       if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(part));
-        node = pair?.value ?? null;
+        node = this.pairOf(node, part)?.value ?? null;
       } else if (isSeq(node) && typeof part === 'number') {
         node = node.items[part] ?? null;
       } else {
@@ -135,9 +172,7 @@ export class YamlSource {
     if (path.length === 0) return null;
     const parent = this.nodeAt(path.slice(0, -1));
     if (!isMap(parent)) return null;
-    const last = String(path[path.length - 1]);
-    const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === last);
-    return (pair?.key as Node) ?? null;
+    return (this.pairOf(parent, path[path.length - 1])?.key as Node) ?? null;
   }
 
   /** A parser error or warning as a diagnostic: its own sentence, where it starts (1:1 when the parser gives no offset). */
@@ -171,4 +206,60 @@ export class YamlSource {
       ...(extra.suggestion !== undefined && { suggestion: extra.suggestion }),
     };
   }
+}
+
+/**
+ * Where each key starts whose scalar value an earlier key of the same map (block or flow) has, in
+ * document order: the library's own check, in one pass per map instead of one per key.
+ */
+function duplicateKeyOffsets(doc: Document.Parsed): number[] {
+  const offsets: number[] = [];
+  visit(doc, {
+    Map: (_key, map) => {
+      const seen = new Set<unknown>();
+      for (const p of map.items) {
+        if (!isScalar(p.key)) continue;
+        const v = p.key.value;
+        if (typeof v === 'number' && Number.isNaN(v)) continue; // NaN equals nothing, itself included
+        if (seen.has(v)) offsets.push(p.key.range?.[0] ?? 0);
+        else seen.add(v);
+      }
+    },
+  });
+  return offsets.sort((a, b) => a - b);
+}
+
+/**
+ * YAML_NOT_UTF8 for bytes that are not UTF-8 text, or null. Read as UTF-8 anyway, a Latin-1 'é' would
+ * become U+FFFD in a value or a code-table key (which then never matches) without a word; a file saved
+ * as UTF-16 (NULs between ASCII letters, which UTF-8 allows) would parse as one odd string.
+ */
+function notUtf8Diagnostic(bytes: Buffer, file: string): Diagnostic | null {
+  const save = 'save it as UTF-8';
+  if (looksUtf16(bytes)) {
+    return { code: 'YAML_NOT_UTF8', severity: 'error', file, line: 1, column: 1, message: `'${basename(file)}' is UTF-16 text, where YAML files are read as UTF-8: ${save}` };
+  }
+  if (isUtf8(bytes)) return null;
+  const offset = firstInvalidUtf8(bytes);
+  const before = bytes.subarray(0, offset).toString('utf8');
+  const lineStart = before.lastIndexOf('\n') + 1;
+  const line = before.slice(0, lineStart).split('\n').length;
+  const column = [...before.slice(lineStart)].length + 1;
+  const byte = bytes[offset].toString(16).toUpperCase().padStart(2, '0');
+  return { code: 'YAML_NOT_UTF8', severity: 'error', file, line, column,
+    message: `byte 0x${byte} at offset ${offset} is not UTF-8 (text saved as Latin-1 or Windows-1252?): ${save}` };
+}
+
+/** A UTF-16 byte order mark, or NULs alternating with the first characters (UTF-16 of ASCII text). */
+function looksUtf16(b: Buffer): boolean {
+  if (b.length >= 2 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff))) return true;
+  const n = Math.min(b.length - (b.length % 2), 64);
+  if (n < 2) return false;
+  let le = true;
+  let be = true;
+  for (let i = 0; i < n; i += 2) {
+    if (b[i] === 0 || b[i + 1] !== 0) le = false;
+    if (b[i] !== 0 || b[i + 1] === 0) be = false;
+  }
+  return le || be;
 }

@@ -61,6 +61,17 @@ describe('--config naming a folder', () => {
   });
 });
 
+describe('a waybill.yaml that is not UTF-8', () => {
+  it('is YAML_NOT_UTF8 at the first byte that is not, rather than a value with a replacement character', () => {
+    const file = configFile([]);
+    // 'é' in Latin-1: one byte, 0xE9, which starts no UTF-8 character followed by '-'.
+    writeFileSync(file, Buffer.from('partnersDir: partners\nwebhook:\n  url: http://127.0.0.1:9000/events\n  secret: caf\u00e9-0123456789abcdef\n', 'latin1'));
+    const { config, lines } = load(file);
+    expect(config).toBeNull();
+    expect(lines).toEqual([`${file}:4:14 YAML_NOT_UTF8 byte 0xE9 at offset 80 is not UTF-8 (text saved as Latin-1 or Windows-1252?): save it as UTF-8`]);
+  });
+});
+
 describe('partnersDir', () => {
   it('is CONFIG_INVALID at its line when the folder does not exist, naming the path', () => {
     const file = configFile(['dataDir: data', 'partnersDir: partnrs'], { partners: false });

@@ -1,6 +1,9 @@
 // YamlSource's own diagnostics (YAML_SYNTAX, YAML_WARNING): the parser's sentence, placed at the
 // parser's position. The `yaml` library's pretty form ends each message with " at line L, column C:"
 // and a code excerpt, which a one-line diagnostic with its own file:line:col must not repeat.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { YamlSource } from '../../src/mappings/yaml-source.js';
 
@@ -38,5 +41,64 @@ describe('YamlSource parser diagnostics', () => {
     const [d] = diagnostics(`${laughs}\n`);
     expect(d).toMatchObject({ code: 'YAML_SYNTAX', severity: 'error', message: expect.stringMatching(/alias/i) });
     expect(YamlSource.parse(`${laughs}\n`, 'f.yaml').value).toBeUndefined();
+  });
+});
+
+describe('YamlSource duplicate keys (found in one pass, not by the library)', () => {
+  it('reports a repeated key of any map, block or flow, at the repeat, and gives no value', () => {
+    expect(diagnostics('a: 1\nb: {x: 1, y: 2, x: 3}\nc:\n  - {k: 1}\n  - k: 1\n    k: 2\n')).toEqual([
+      { code: 'YAML_SYNTAX', severity: 'error', message: 'Map keys must be unique', line: 2, column: 17 },
+      { code: 'YAML_SYNTAX', severity: 'error', message: 'Map keys must be unique', line: 6, column: 5 },
+    ]);
+    expect(YamlSource.parse('a: 1\na: 2\n', 'f.yaml').value).toBeUndefined();
+  });
+
+  it('compares keys as YAML reads them: 1 and 1.0 are one number, 1 and "1" differ, as do keys of sibling maps', () => {
+    expect(diagnostics('1: a\n1.0: b\n')).toHaveLength(1);
+    expect(diagnostics('1: a\n"1": b\nx: {k: 1}\ny: {k: 1}\n')).toEqual([]);
+    expect(YamlSource.parse('1: a\n"1": b\n', 'f.yaml').value).toEqual({ 1: 'b' });
+  });
+
+  it('finds positions in a map of 20,000 keys (each lookup used to walk the whole map)', () => {
+    const keys = Array.from({ length: 20_000 }, (_, i) => `  K${i}: v`);
+    const src = YamlSource.parse(`values:\n${keys.join('\n')}\n`, 'f.yaml');
+    expect(src.diagnostics).toEqual([]);
+    for (const i of [0, 9_999, 19_999]) expect(src.position(['values', `K${i}`], { key: true })).toEqual({ line: i + 2, column: 3 });
+    expect(src.position(['values', 'nope'])).toEqual({ line: 2, column: 3 });
+  });
+});
+
+describe('YamlSource.load: text that is not UTF-8', () => {
+  const load = (bytes: Buffer) => {
+    const dir = mkdtempSync(join(tmpdir(), 'wb-yaml-'));
+    try {
+      writeFileSync(join(dir, 'f.yaml'), bytes);
+      const src = YamlSource.load(join(dir, 'f.yaml'));
+      return { value: src.value, diagnostics: src.diagnostics.map(({ code, message, line, column }) => ({ code, message, line, column })) };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it('a Latin-1 byte is YAML_NOT_UTF8 at its line and column, not a replacement character in the value', () => {
+    expect(load(Buffer.concat([Buffer.from('id: x\nname: Caf'), Buffer.from([0xe9]), Buffer.from(' Rouge\n')]))).toEqual({
+      value: undefined,
+      diagnostics: [{ code: 'YAML_NOT_UTF8', line: 2, column: 10, message: 'byte 0xE9 at offset 15 is not UTF-8 (text saved as Latin-1 or Windows-1252?): save it as UTF-8' }],
+    });
+    // Columns count characters: a valid 'é' before the bad byte is one column.
+    expect(load(Buffer.concat([Buffer.from('name: é'), Buffer.from([0xff])])).diagnostics[0]).toMatchObject({ line: 1, column: 8 });
+  });
+
+  it('UTF-16, with a byte order mark or without one, is YAML_NOT_UTF8 at 1:1', () => {
+    const text = 'id: x\nname: y\n';
+    const le = Buffer.from(text, 'utf16le');
+    const be = Buffer.from(le).swap16();
+    for (const bytes of [Buffer.concat([Buffer.from([0xff, 0xfe]), le]), le, be]) {
+      expect(load(bytes).diagnostics).toEqual([{ code: 'YAML_NOT_UTF8', line: 1, column: 1, message: "'f.yaml' is UTF-16 text, where YAML files are read as UTF-8: save it as UTF-8" }]);
+    }
+  });
+
+  it('UTF-8, with a byte order mark or without one, loads', () => {
+    expect(load(Buffer.from('\ufeffname: Café\n'))).toEqual({ value: { name: 'Café' }, diagnostics: [] });
   });
 });

@@ -26,6 +26,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { X2jOptions } from 'fast-xml-parser';
 import { WaybillError, type ErrorCode } from '../../errors/catalogue.js';
 import { fastXmlParser } from './library.js';
+import { firstInvalidUtf8 } from '../utf8.js';
 
 export interface XmlNode {
   [key: string]: XmlChild | XmlChild[];
@@ -238,37 +239,6 @@ function decodeStrict(buf: Buffer, encoding: 'utf-8' | 'utf-16le' | 'utf-16be'):
     const at = lineCol(prefix, prefix.length);
     return fail('XML_INVALID_ENCODING', `bytes that are not valid ${encoding.toUpperCase()} at line ${at.line}, column ${at.column} (byte offset ${offset})`, { ...at, offset });
   }
-}
-
-/** Offset of the first byte that is not part of a valid UTF-8 sequence (buf.length when all are valid). */
-function firstInvalidUtf8(buf: Buffer): number {
-  let i = 0;
-  while (i < buf.length) {
-    const b = buf[i];
-    if (b < 0x80) {
-      i++;
-      continue;
-    }
-    let need: number;
-    let lo = 0x80;
-    let hi = 0xbf;
-    if (b >= 0xc2 && b <= 0xdf) need = 1;
-    else if (b === 0xe0) (need = 2), (lo = 0xa0);
-    else if ((b >= 0xe1 && b <= 0xec) || b === 0xee || b === 0xef) need = 2;
-    else if (b === 0xed) (need = 2), (hi = 0x9f);
-    else if (b === 0xf0) (need = 3), (lo = 0x90);
-    else if (b >= 0xf1 && b <= 0xf3) need = 3;
-    else if (b === 0xf4) (need = 3), (hi = 0x8f);
-    else return i;
-    for (let k = 1; k <= need; k++) {
-      const c = buf[i + k];
-      if (c === undefined || c < lo || c > hi) return i;
-      lo = 0x80;
-      hi = 0xbf;
-    }
-    i += need + 1;
-  }
-  return buf.length;
 }
 
 function lineCol(text: string, offset: number): { line: number; column: number } {
