@@ -129,7 +129,14 @@ export interface LoadedPartner {
 export function loadPartner(dir: string): LoadedPartner {
   const file = join(dir, 'partner.yaml');
   if (!lstatSync(file, { throwIfNoEntry: false })) {
-    return { dir, file, config: null, diagnostics: [{ code: 'PARTNER_FILE_MISSING', severity: 'error', message: `no partner.yaml in ${dir}`, file, line: 1, column: 1 }] };
+    // partner.yml, Partner.yaml, partner.yaml.txt: the file is there under a name Waybill does not read.
+    let near: string[] = [];
+    try {
+      near = readdirSync(dir).filter((n) => /^partner\b/i.test(n));
+    } catch { /* an unreadable folder: no hint */ }
+    const suggestion = didYouMean('partner.yaml', near) ?? near[0];
+    const hint = suggestion !== undefined ? ` (there is '${suggestion}': rename it partner.yaml)` : '';
+    return { dir, file, config: null, diagnostics: [{ code: 'PARTNER_FILE_MISSING', severity: 'error', message: `no partner.yaml in ${dir}${hint}`, file, line: 1, column: 1 }] };
   }
   // A folder or a broken link named partner.yaml is no partner.yaml either (said as such, not a crash).
   const src = YamlSource.load(file, 'PARTNER_FILE_MISSING');

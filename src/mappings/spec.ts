@@ -601,7 +601,8 @@ export class SpecCompiler<C> {
       const name = String(raw.table);
       const table = this.tables.get(name);
       if (!table) {
-        this.diag('MAP_UNKNOWN_TABLE', `no code table '${name}'`, [...at, 'table'], { suggestion: didYouMean(name, this.tables.names()) });
+        // A table file with errors of its own is reported there; "no code table" would send the analyst looking for a missing file.
+        if (!this.tables.failedToLoad(name)) this.diag('MAP_UNKNOWN_TABLE', `no code table '${name}'`, [...at, 'table'], { suggestion: didYouMean(name, this.tables.names()) });
       } else {
         const prev = ev;
         const mpos = this.mappingPos([...at, 'table']);

@@ -41,9 +41,16 @@ export const sharedTablesDir = fileURLToPath(new URL('./tables/', import.meta.ur
 
 export class CodeTables {
   private readonly tables = new Map<string, CodeTable>();
+  /** Names of table files that did not load (their own diagnostics say why). */
+  private readonly failed = new Set<string>();
 
   get(name: string): CodeTable | undefined {
     return this.tables.get(name);
+  }
+
+  /** Whether a file of this table was found but did not load: a mapping naming it needs no error of its own. */
+  failedToLoad(name: string): boolean {
+    return this.failed.has(name);
   }
 
   names(): string[] {
@@ -62,12 +69,18 @@ export class CodeTables {
 
   loadFile(file: string): Diagnostic[] {
     const src = YamlSource.load(file);
+    const name = basename(file).replace(/\.ya?ml$/, '');
     const diags = [...src.diagnostics];
-    if (diags.some((d) => d.severity === 'error')) return diags;
+    if (diags.some((d) => d.severity === 'error')) {
+      this.failed.add(name);
+      return diags;
+    }
     diags.push(...zodDiagnostics(src, tableSchema, 'TABLE_INVALID'));
     const parsed = tableSchema.safeParse(src.value ?? {});
-    if (!parsed.success) return diags;
-    const name = basename(file).replace(/\.ya?ml$/, '');
+    if (!parsed.success) {
+      this.failed.add(name);
+      return diags;
+    }
     const existing = this.tables.get(name);
     const values = new Map(existing?.values ?? []);
     const positions = new Map(existing?.positions.values ?? []);
@@ -101,6 +114,7 @@ export class CodeTables {
   /** A copy whose partner-specific additions do not leak into the shared set. */
   clone(): CodeTables {
     const c = new CodeTables();
+    for (const name of this.failed) c.failed.add(name);
     for (const [k, t] of this.tables) {
       c.tables.set(k, { ...t, values: new Map(t.values), files: [...t.files], positions: { ...t.positions, values: new Map(t.positions.values) } });
     }

@@ -1,7 +1,7 @@
 // Partner folders with a path that is no file where YAML is expected (a folder, a broken link), and two
 // partners claiming one ISA id: coded diagnostics at the position that names the problem, never a throw,
 // and the other partners unaffected.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import type { Diagnostic } from '../../src/mappings/diagnostics.js';
 import { partnerDirs } from '../../src/mappings/partner-config.js';
 import { runPartnerTests } from '../../src/mappings/partner-tests.js';
 import { compilePartner, duplicateIsaDiagnostics, PartnerRegistry } from '../../src/mappings/registry.js';
+import { partnerFoldersFor } from '../../src/cli/commands/lint.js';
 import { YamlSource } from '../../src/mappings/yaml-source.js';
 import type { InterchangeHeader } from '../../src/translators/x12/model.js';
 import { repoRoot } from '../helpers/cli.js';
@@ -93,6 +94,31 @@ describe('a path that is no file where YAML is expected', () => {
       ['prairie-line/tests/broken.yaml', expect.stringMatching(/tests\/broken\.yaml:1:1 TEST_CASE_INVALID 'broken\.yaml' is a symbolic link/)],
       ['prairie-line/tests/dir.yaml', expect.stringMatching(/tests\/dir\.yaml:1:1 TEST_CASE_INVALID 'dir\.yaml' is a folder, not a file/)],
     ]);
+  });
+});
+
+describe('a partner folder without its partner.yaml, and a table file with errors', () => {
+  it('is one partner lacking partner.yaml (with the near name it has), not a partners root of mappings/, tables/ and tests/', () => {
+    renameSync(join(pl, 'partner.yaml'), join(pl, 'partner.yml'));
+    expect(partnerFoldersFor(pl, root)).toEqual([pl]);
+    expect(brief(compilePartner(pl).diagnostics)).toEqual([
+      `prairie-line/partner.yaml:1:1 PARTNER_FILE_MISSING no partner.yaml in ${pl} (there is 'partner.yml': rename it partner.yaml)`,
+    ]);
+    // Named from outside the partners root, it is still known by its own parts (a mappings/ folder).
+    expect(partnerFoldersFor(pl, join(root, 'elsewhere'))).toEqual([pl]);
+    // The partners root itself stays a root, every folder under it a partner.
+    expect(partnerFoldersFor(root, root)).toEqual([pl, join(root, 'sangamon-valley')]);
+  });
+
+  it('a table file that does not load is reported there alone, not again as an unknown table where a mapping names it', () => {
+    edit(join(pl, 'tables/appointment-kind.yaml'), 'unmapped: error', 'unmapped: eror');
+    const lines = brief(compilePartner(pl).diagnostics);
+    expect(lines).toEqual([expect.stringMatching(/^prairie-line\/tables\/appointment-kind\.yaml:2:11 TABLE_INVALID /)]);
+    writeFileSync(join(pl, 'tables/appointment-kind.yaml'), 'values:\n  AA: pickup\n  AA: delivery\n');
+    expect(brief(compilePartner(pl).diagnostics)).toEqual(['prairie-line/tables/appointment-kind.yaml:3:3 YAML_SYNTAX Map keys must be unique']);
+    // A table no file holds is still unknown.
+    rmSync(join(pl, 'tables/appointment-kind.yaml'));
+    expect(brief(compilePartner(pl).diagnostics)).toEqual([expect.stringMatching(/^prairie-line\/mappings\/214-status\.yaml:\d+:\d+ MAP_UNKNOWN_TABLE no code table 'appointment-kind'/)]);
   });
 });
 

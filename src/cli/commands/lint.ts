@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { compilePartner, duplicateIsaDiagnostics } from '../../mappings/registry.js';
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from '../../mappings/diagnostics.js';
@@ -18,6 +18,10 @@ export function partnerFoldersFor(path: string, partnersRoot: string): string[] 
   if (statSync(p).isDirectory()) {
     if (existsSync(join(p, 'partner.yaml'))) return [p];
     const dirs = partnerDirs(p);
+    // A partners root has partner folders under it; a partner folder that lost its partner.yaml has
+    // mappings/, tables/ and tests/ under it, which are no partners: it is one partner, to be told what it lacks.
+    const isRoot = resolve(p) === resolve(partnersRoot) || dirs.some((d) => existsSync(join(d, 'partner.yaml')));
+    if (!isRoot && (dirname(p) === resolve(partnersRoot) || looksLikePartnerFolder(p))) return [p];
     if (dirs.length) return dirs;
     throw new CliError('CLI_USAGE', `${path} holds no partner folders (no partner.yaml found)`);
   }
@@ -27,6 +31,11 @@ export function partnerFoldersFor(path: string, partnersRoot: string): string[] 
     if (resolve(d) === resolve(partnersRoot)) break;
   }
   throw new CliError('CLI_USAGE', `${path} is not inside a partner folder (${basename(p)})`);
+}
+
+/** A folder with a partner's own parts (mappings/, or a file named like partner.yaml). */
+function looksLikePartnerFolder(dir: string): boolean {
+  return existsSync(join(dir, 'mappings')) || readdirSync(dir).some((n) => /^partner\.[a-z]+$/i.test(n));
 }
 
 export async function lintCommand(paths: string[], flags: LintFlags): Promise<number> {
