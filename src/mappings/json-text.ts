@@ -1,6 +1,7 @@
 // JSON that people write (test expectations, commands for `waybill render`): parsed with the place of the
 // first problem, as line and column, for diagnostics; a UTF-8 byte order mark, which editors on Windows
 // put first, is not a problem.
+import { parse as parseLocating, ParseErrorCode, type ParseError } from 'jsonc-parser';
 
 export type JsonText = { ok: true; value: unknown } | { ok: false; message: string; line: number; column: number };
 
@@ -9,21 +10,66 @@ export function parseJsonText(text: string): JsonText {
   try {
     return { ok: true, value: JSON.parse(body) };
   } catch (err) {
-    const message = (err as Error).message;
-    const { line, column } = jsonErrorPosition(body, message);
-    // The offset is in the position already; what is left is V8's own sentence.
-    return { ok: false, message: message.replace(/ in JSON at position \d+.*$/, ''), line, column };
+    return { ok: false, ...jsonProblem(body, (err as Error).message) };
   }
 }
 
 /**
- * Where JSON.parse stopped. V8 gives the offset ("at position 12"; newer versions add "(line 2 column 5)")
- * except at the end of the input ("Unexpected end of JSON input"), which is then the place.
+ * What is wrong with text JSON.parse refused, and where. V8's message often says neither usefully: an
+ * unexpected token comes with no position and an excerpt of the text (line breaks and all), and at the
+ * end of a literal such as `tru` it names the character after it. jsonc-parser (run only on such text, in
+ * strict JSON mode) reports the first problem's offset; V8's own sentence is the fallback.
  */
-export function jsonErrorPosition(text: string, message: string): { line: number; column: number } {
-  const lc = /\(line (\d+) column (\d+)\)/.exec(message);
-  if (lc) return { line: Number(lc[1]), column: Number(lc[2]) };
-  const at = /at position (\d+)/.exec(message);
-  const before = text.slice(0, at ? Number(at[1]) : text.length).split('\n');
+export function jsonProblem(text: string, v8Message: string): { message: string; line: number; column: number } {
+  const errors: ParseError[] = [];
+  parseLocating(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (first !== undefined) {
+    return { message: describe(first, text), ...lineColumn(text, first.offset) };
+  }
+  const at = /at position (\d+)/.exec(v8Message);
+  // The sentence alone: no position (the location says it) and no excerpt of the text.
+  const sentence = v8Message.replace(/ in JSON at position \d+.*$/s, '').replace(/, ".*" is not valid JSON$/s, '');
+  return { message: sentence, ...lineColumn(text, at ? Number(at[1]) : text.length) };
+}
+
+function describe(e: ParseError, text: string): string {
+  const found = text.slice(e.offset, e.offset + Math.min(e.length, 20));
+  const shown = found.length > 0 ? `'${found}'` : 'the end of the text';
+  switch (e.error) {
+    case ParseErrorCode.InvalidSymbol:
+      if (completeBefore(text, e.offset)) return `nothing may follow the JSON value, found ${shown}`;
+      return `unexpected ${shown} (strings need double quotes; true, false and null are lower case)`;
+    case ParseErrorCode.InvalidNumberFormat: return `${shown} is not a JSON number`;
+    case ParseErrorCode.PropertyNameExpected: return `a property name in double quotes is expected, found ${shown} (no comma after the last property)`;
+    case ParseErrorCode.ValueExpected: return `a value is expected, found ${shown}`;
+    case ParseErrorCode.ColonExpected: return `':' is expected after the property name, found ${shown}`;
+    case ParseErrorCode.CommaExpected: return `',' is expected, found ${shown}`;
+    case ParseErrorCode.CloseBraceExpected: return `'}' is expected, found ${shown}`;
+    case ParseErrorCode.CloseBracketExpected: return `']' is expected, found ${shown}`;
+    case ParseErrorCode.EndOfFileExpected: return `nothing may follow the JSON value, found ${shown}`;
+    case ParseErrorCode.InvalidCommentToken: return 'comments are not allowed in JSON';
+    case ParseErrorCode.UnexpectedEndOfComment: return 'a comment is not closed (comments are not allowed in JSON)';
+    case ParseErrorCode.UnexpectedEndOfString: return 'a string is not closed on its line (a line break or tab inside a string is written \\n or \\t)';
+    case ParseErrorCode.UnexpectedEndOfNumber: return `${shown} is not a complete number`;
+    case ParseErrorCode.InvalidUnicode: return `${shown} is not a valid \\u escape`;
+    case ParseErrorCode.InvalidEscapeCharacter: return `${shown} is not a valid escape (use \\\\ for a backslash)`;
+    case ParseErrorCode.InvalidCharacter: return 'a control character inside a string (write it as an escape such as \\t)';
+    default: return `not valid JSON at ${shown}`;
+  }
+}
+
+/** Whether the text before `offset` is a whole JSON value (what follows it is then the mistake). */
+function completeBefore(text: string, offset: number): boolean {
+  try {
+    JSON.parse(text.slice(0, offset));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset).split('\n');
   return { line: before.length, column: before[before.length - 1].length + 1 };
 }

@@ -91,6 +91,10 @@ describe('waybill render with an invalid command', () => {
     const notJson = await render(commandFile('not-json.json', '{\n  "type": "load.tender@1",\n}\n'));
     expect(notJson.status).toBe(1);
     expect(notJson.stderr).toMatch(/^waybill: CLI_COMMAND_INVALID: \S+not-json\.json:3:1: not valid JSON: /);
+    // A JSON string is parsed as JSON, not parsed again as a command's text.
+    const str = await render(commandFile('string.json', '"x"'));
+    expect(str.status).toBe(1);
+    expect(str.stderr).toMatch(/^waybill: CLI_COMMAND_INVALID: \S+string\.json: \(root\): expected a JSON object \(a command\), found a string\n$/);
     // A UTF-8 byte order mark (Windows editors) is not an error.
     const bom = await render(commandFile('bom.json', `\ufeff${readFileSync(tender, 'utf8')}`), '--frozen');
     expect(bom.status).toBe(0);

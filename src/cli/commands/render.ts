@@ -36,6 +36,12 @@ export async function renderCommand(file: string, flags: RenderFlags): Promise<n
     printError('CLI_COMMAND_INVALID', `${file}:${json.line}:${json.column}: not valid JSON: ${json.message}`);
     return 1;
   }
+  // parseEvent takes a string as JSON text to parse: a file holding a JSON string is no command either.
+  if (typeof json.value !== 'object' || json.value === null || Array.isArray(json.value)) {
+    const found = json.value === null ? 'null' : Array.isArray(json.value) ? 'an array' : `a ${typeof json.value}`;
+    printError('CLI_COMMAND_INVALID', `${file}: (root): expected a JSON object (a command), found ${found}`);
+    return 1;
+  }
   const checked = parseEvent(json.value);
   if (!checked.ok) {
     // Bad input data, not bad arguments: exit 1, one coded line per problem, each with its path.

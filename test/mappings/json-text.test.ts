@@ -1,0 +1,32 @@
+// JSON written by people (test expectations, render commands): the first problem's line and column and a
+// sentence without an excerpt of the text, whatever V8's message gives (often no position at all).
+import { describe, expect, it } from 'vitest';
+import { parseJsonText } from '../../src/mappings/json-text.js';
+
+const problem = (text: string) => {
+  const r = parseJsonText(text);
+  if (r.ok) throw new Error(`parsed: ${text}`);
+  return `${r.line}:${r.column} ${r.message}`;
+};
+
+describe('parseJsonText', () => {
+  it('parses JSON, a UTF-8 byte order mark included', () => {
+    expect(parseJsonText('\ufeff{"a": ["00123"]}')).toEqual({ ok: true, value: { a: ['00123'] } });
+    expect(parseJsonText('"x"')).toEqual({ ok: true, value: 'x' });
+  });
+
+  it('places each kind of mistake where it is, in one line of text', () => {
+    expect(problem('hello\nworld\n')).toBe("1:1 unexpected 'hello' (strings need double quotes; true, false and null are lower case)");
+    expect(problem('{\n "a": tru }')).toBe("2:7 unexpected 'tru' (strings need double quotes; true, false and null are lower case)");
+    expect(problem('{"a": 1,}')).toBe("1:9 a property name in double quotes is expected, found '}' (no comma after the last property)");
+    expect(problem('{"a" 1}')).toBe("1:6 ':' is expected after the property name, found '1'");
+    expect(problem('[1, 2')).toBe("1:6 ']' is expected, found the end of the text");
+    expect(problem('{"a": 1')).toBe("1:8 '}' is expected, found the end of the text");
+    expect(problem('{"a": 1} x')).toBe("1:10 nothing may follow the JSON value, found 'x'");
+    expect(problem('')).toBe('1:1 a value is expected, found the end of the text');
+    expect(problem('// note\n{}')).toBe('1:1 comments are not allowed in JSON');
+    expect(problem('{"a": "b\nc"}')).toMatch(/^1:7 a string is not closed on its line/);
+    expect(problem('{"a": "\\q"}')).toMatch(/^1:7 '"\\q"' is not a valid escape/);
+    for (const text of ['hello\nworld\n', '[\n {"a":1},\n {"b": tru}\n]', '{"a":\t"b\nc"}']) expect(problem(text)).not.toContain('\n');
+  });
+});
