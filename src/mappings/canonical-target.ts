@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { FreightInvoiceCommandV1, FreightInvoiceEventV1, schemas } from '../canonical/index.js';
 import { didYouMean, type Diagnostic } from './diagnostics.js';
-import { MODIFIER_KEYS, SOURCE_KEYS, type CompiledField, type FixedValue, type ObjectPlan, type Value } from './spec.js';
+import { MODIFIER_KEYS, SOURCE_KEYS, type CompiledField, type FixedValue, type ObjectPlan, type Value, type ValueShape } from './spec.js';
 import type { YamlPath, YamlSource } from './yaml-source.js';
 
 /** Envelope fields the gateway fills; a mapping may not assign them. */
@@ -242,6 +242,8 @@ export class CanonicalTarget {
       for (let i = 1; i <= f.target.length; i++) assigned.add(f.target.slice(0, i).join('.'));
       const label = prefix + f.target.join('.');
       this.checkValues(f, base, label, src, out);
+      const mismatch = shapeMismatch(f.shape, node, label, Boolean(f.itemFields || f.itemSets));
+      if (mismatch) out.push(src.diagnostic('MAP_SPEC_INVALID', mismatch, f.yamlPath));
       if (f.itemFields || f.itemSets) {
         const el = arrayElement(node);
         if (!el) {
@@ -288,6 +290,33 @@ export class CanonicalTarget {
         top ? ['fields'] : where, { key: true }));
     }
   }
+}
+
+/** One value, a list or an object: what a canonical field holds, when its schema says so plainly. */
+function fieldShape(node: Node): ValueShape | undefined {
+  const t = node.schema.def?.type;
+  if (t === 'array') return 'list';
+  if (shapeOf(node.schema)) return 'object';
+  if (t === 'string' || t === 'number' || t === 'boolean' || t === 'enum' || t === 'literal' || t === 'bigint') return 'value';
+  return undefined;
+}
+
+const SHAPE_WORDS: Record<ValueShape, string> = { value: 'one value', list: 'a list', object: 'an object' };
+
+/**
+ * Why a spec cannot fill its field (a path's one value for a list of stops, `all`'s list for a SCAC), or
+ * null. Without this, lint passed such a mapping and every unit failed MAP_CANONICAL_INVALID at run time.
+ * `each`/`items` into a field that is no list have their own message.
+ */
+function shapeMismatch(given: ValueShape | undefined, node: Node, label: string, itemised: boolean): string | null {
+  const wanted = fieldShape(node);
+  if (given === undefined || wanted === undefined || given === wanted || (itemised && wanted !== 'list')) return null;
+  const fix = wanted === 'list'
+    ? "use 'each' (an item per loop iteration), 'items' (items written out), or 'all'/'list' (a list of values)"
+    : wanted === 'object'
+      ? `assign its fields instead (${label}.<field>: ..., or ${label}: { <field>: ... })`
+      : "use 'path' (the first value) or 'concat' (the values joined)";
+  return `'${label}' holds ${SHAPE_WORDS[wanted]}, but this spec gives ${SHAPE_WORDS[given]}: ${fix}`;
 }
 
 /**

@@ -93,6 +93,42 @@ export interface CompiledField<C> {
   /** The items of an `items: [...]` list, each its own fields and plan (checked and ordered like itemFields). */
   itemSets?: { fields: CompiledField<C>[]; plan: ObjectPlan<C> }[];
   yamlPath: YamlPath;
+  /** What the spec gives (one value, a list, an object), when that is known without reading the input. */
+  shape?: ValueShape;
+}
+
+export type ValueShape = 'value' | 'list' | 'object';
+
+/**
+ * The shape of what a value spec gives, from the spec alone: a path or a transform gives one value, `all`,
+ * `list`, `each` and `items` a list, a constant its own shape, `first` the shape its candidates share.
+ * Undefined when it cannot be told (a `first` of mixed shapes, a malformed spec: reported elsewhere).
+ */
+export function valueShape(raw: unknown): ValueShape | undefined {
+  if (typeof raw === 'string') return 'value';
+  if (!isPlainObject(raw)) return undefined;
+  const sources = SOURCE_KEYS.filter((k) => k in raw);
+  if (sources.length !== 1) return undefined;
+  const v = raw[sources[0]];
+  let shape: ValueShape | undefined;
+  switch (sources[0]) {
+    case 'all': case 'list': case 'each': case 'items': shape = 'list'; break;
+    case 'const': shape = constShape(v); break;
+    case 'first': {
+      const shapes = Array.isArray(v) ? new Set(v.map(valueShape)) : new Set([undefined]);
+      shape = shapes.size === 1 ? [...shapes][0] : undefined;
+      break;
+    }
+    default: shape = 'value'; // path, concat and the transforms (each makes one value of its input)
+  }
+  // A default of another shape makes the field's shape depend on the input.
+  return 'default' in raw && raw.default !== undefined && constShape(raw.default) !== shape ? undefined : shape;
+}
+
+function constShape(v: unknown): ValueShape | undefined {
+  if (Array.isArray(v)) return 'list';
+  if (isPlainObject(v)) return 'object';
+  return v === null || v === undefined ? undefined : 'value';
 }
 
 export const SOURCE_KEYS = ['path', 'const', 'first', 'concat', 'list', 'all', 'each', 'items', 'datetime', 'date', 'decimal', 'time', 'number', 'coordinate'] as const;
@@ -170,6 +206,8 @@ export class SpecCompiler<C> {
       const field: CompiledField<C> = { target, evaluate: () => undefined, yamlPath: at };
       field.evaluate = this.compileSpec(spec, at, field);
       field.fixed = this.fixedValues(spec, at);
+      // A constant's shape is judged with its value (MAP_VALUE_NEVER_VALID): one error for one mistake.
+      field.shape = isPlainObject(spec) && 'const' in spec ? undefined : valueShape(spec);
       out.push(field);
     }
     return out;

@@ -359,3 +359,29 @@ describe('run time: MAP_CANONICAL_INVALID points at the refused field', () => {
     }
   });
 });
+
+describe('compile time: a spec whose shape cannot fill its field', () => {
+  const brief = (ds: Diagnostic[]) => errors(ds).map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`);
+
+  it('one value into a list, a list into one value, one value into an object: MAP_SPEC_INVALID at the spec', () => {
+    expect(brief(lint(status214(['equipment: MS2.02', 'carrierScac: { all: B10.03 }', 'location: { first: [N4.01, N4.02] }'])))).toEqual([
+      "8:14 MAP_SPEC_INVALID 'equipment' holds a list, but this spec gives one value: use 'each' (an item per loop iteration), 'items' (items written out), or 'all'/'list' (a list of values)",
+      "9:16 MAP_SPEC_INVALID 'carrierScac' holds one value, but this spec gives a list: use 'path' (the first value) or 'concat' (the values joined)",
+      "10:13 MAP_SPEC_INVALID 'location' holds an object, but this spec gives one value: assign its fields instead (location.<field>: ..., or location: { <field>: ... })",
+    ]);
+    // A constant of the wrong shape is reported once, by its value.
+    expect(brief(lint(status214(['location: { const: CHICAGO }'])))).toEqual([
+      "8:22 MAP_VALUE_NEVER_VALID constant 'CHICAGO' is never a valid location of shipment.status@1; Invalid input: expected object, received string",
+    ]);
+  });
+
+  it('shapes that fit, or that only the input decides, pass', () => {
+    expect(brief(lint(status214([
+      'carrierScac: { first: [B10.03, { const: SVXP }] }',
+      'equipment: { each: MS2, fields: { number: MS2.02 } }',
+      'location.city: { concat: [N4.01, N4.02] }',
+      // A first of mixed shapes: the input decides, so lint does not.
+      'references.bolNumber: { first: [{ all: L11.01 }, B10.01] }',
+    ])))).toEqual([]);
+  });
+});
