@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { catalogue, parseEvent, unknownKeys } from '../../canonical/index.js';
-import { didYouMean, formatDiagnostic } from '../../mappings/diagnostics.js';
+import { didYouMean } from '../../mappings/diagnostics.js';
 import { frozenControls } from '../../mappings/partner-tests.js';
 import { PartnerRegistry } from '../../mappings/registry.js';
 import { parseJsonText } from '../../mappings/json-text.js';
@@ -8,6 +8,7 @@ import { MappingFailure } from '../../mappings/spec.js';
 import type { ErrorCode } from '../../errors/catalogue.js';
 import { parseControlFlag } from '../flags.js';
 import { CliError } from '../cli-error.js';
+import { requirePartner } from '../partner-flag.js';
 import { requirePartnersFolder, requireReadableFile } from '../files.js';
 
 export interface RenderFlags {
@@ -67,12 +68,7 @@ export async function renderCommand(file: string, flags: RenderFlags): Promise<n
     return 1;
   }
   const { registry, diagnostics } = PartnerRegistry.load(flags.partners, { prepareValidation: false });
-  const partner = registry.get(flags.partner);
-  if (!partner) {
-    for (const d of diagnostics.filter((x) => x.file.includes(`/${flags.partner}/`))) process.stderr.write(`${formatDiagnostic(d)}\n`);
-    const hint = didYouMean(flags.partner, registry.list().map((p) => p.id));
-    throw new CliError('CLI_USAGE', `unknown or invalid partner '${flags.partner}'${hint ? ` (did you mean '${hint}'?)` : ''}`);
-  }
+  const partner = requirePartner(registry, diagnostics, flags.partner);
   const routes = partner.outbound.filter((r) => r.command === type && (!flags.format || r.format === flags.format));
   if (routes.length === 0) {
     throw new CliError('CLI_USAGE', `partner '${partner.id}' has no outbound mapping for ${type}${flags.format ? ` as ${flags.format}` : ''}`);

@@ -4,8 +4,8 @@ import { PartnerRegistry } from '../../mappings/registry.js';
 import { formatDiagnostic, type Diagnostic } from '../../mappings/diagnostics.js';
 import { translateX12InWorkers } from '../../mappings/parallel.js';
 import { examineFile, fileIdOf, translateCsv, translateX12Batches, translateXmlFile, type CanonicalEvent, type TranslatedUnit } from '../../mappings/translate.js';
-import { didYouMean } from '../../mappings/diagnostics.js';
 import { CliError } from '../cli-error.js';
+import { requirePartner } from '../partner-flag.js';
 import { requirePartnersFolder, requireReadableFile } from '../files.js';
 import { Spool } from '../spool.js';
 
@@ -43,15 +43,7 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new CliError('CLI_USAGE', `--workers takes a whole number from 1 to 64, not '${flags.workers}'`);
   if (flags.receivedAt !== undefined) checkReceivedAt(flags.receivedAt);
   const { registry, diagnostics } = PartnerRegistry.load(flags.partners, { prepareValidation: false });
-  if (flags.partner && !registry.get(flags.partner)) {
-    const broken = diagnostics.filter((d) => d.file.includes(`/${flags.partner}/`));
-    if (broken.length) {
-      for (const d of broken) process.stderr.write(`${formatDiagnostic(d)}\n`);
-      throw new CliError('CLI_USAGE', `partner '${flags.partner}' has configuration errors (run waybill lint)`);
-    }
-    const hint = didYouMean(flags.partner, registry.list().map((p) => p.id));
-    throw new CliError('CLI_USAGE', `unknown partner '${flags.partner}'${hint ? ` (did you mean '${hint}'?)` : ''}`);
-  }
+  if (flags.partner) requirePartner(registry, diagnostics, flags.partner);
   const receivedAt = flags.receivedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const opts = { partner: flags.partner, fileId: await fileIdOf(file), fileName: basename(file), receivedAt };
   // Refused whole (binary, or empty) before any partner or mapping is asked, as the gateway's pipeline refuses it.
