@@ -206,8 +206,9 @@ function mappingMissing(src: YamlSource, dir: string, mapping: string, path: Yam
   if (why === null) return null;
   const inside = isFolder(file) ? listYaml(file).map((f) => join(mapping, f)) : [];
   const hint = inside.length ? `; name one of its files (${inside.slice(0, 5).join(', ')}${inside.length > 5 ? ', ...' : ''})` : '';
+  // Only files that can be read are suggested: a link loop is listed in its folder like a file, itself included.
   return src.diagnostic('PARTNER_MAPPING_MISSING', `mapping file '${mapping}' ${why}${hint}`, path,
-    { suggestion: didYouMean(mapping, listMappings(dir)) });
+    { suggestion: didYouMean(mapping, listMappings(dir).filter((m) => notAFile(join(dir, m)) === null)) });
 }
 
 function isFolder(path: string): boolean {

@@ -73,6 +73,15 @@ describe('a path that is no file where YAML is expected', () => {
     ]);
   });
 
+  it('a mapping that is a link loop is PARTNER_MAPPING_MISSING (ELOOP) without suggesting itself or its loop', () => {
+    rmSync(join(pl, 'mappings/214-status.yaml'));
+    symlinkSync('a.yaml', join(pl, 'mappings/214-status.yaml'));
+    symlinkSync('214-status.yaml', join(pl, 'mappings/a.yaml'));
+    const missing = compilePartner(pl).diagnostics.filter((d) => d.code === 'PARTNER_MAPPING_MISSING');
+    expect(brief(missing)).toEqual(["prairie-line/partner.yaml:20:14 PARTNER_MAPPING_MISSING mapping file 'mappings/214-status.yaml' cannot be read (ELOOP)"]);
+    expect(missing[0].suggestion).toBeUndefined();
+  });
+
   it('a folder named partner.yaml is PARTNER_FILE_MISSING; a broken link among the partner folders is skipped', () => {
     mkdirSync(join(root, 'odd/partner.yaml'), { recursive: true });
     symlinkSync('/nonexistent-waybill-target', join(root, 'gone'));
