@@ -261,6 +261,7 @@ const entries = {
   PARTNER_ACCOUNT_MISMATCH: { severity: 'error', level: 'interchange', summary: "an inbound interchange's ISA sender is not the partner whose folder or account it arrived through (or is unknown); it is neither translated nor acknowledged" },
   TABLE_INVALID: { severity: 'error', level: 'config', summary: 'a code table file (tables/*.yaml) is not valid' },
   TEST_CASE_INVALID: { severity: 'error', level: 'config', summary: 'a partner test case file (waybill test) is not valid' },
+  TEST_EXPECTED_MISSING: { severity: 'error', level: 'config', summary: 'a partner test case names an expected file (events, ack, output) that does not exist; waybill test --update creates it' },
   TEST_JSON_INVALID: { severity: 'error', level: 'config', summary: "a JSON file of a partner test case (its expected events, or an outbound case's command) is not valid JSON" },
   YAML_SYNTAX: { severity: 'error', level: 'config', summary: 'a configuration file is not valid YAML' },
   YAML_WARNING: { severity: 'warning', level: 'config', summary: 'the YAML parser has a warning about a configuration file; it is read all the same' },

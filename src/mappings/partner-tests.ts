@@ -3,10 +3,10 @@
 // and the acknowledgment; an outbound case renders a command JSON and compares the file byte for byte.
 // Everything runs on a frozen clock and frozen control numbers, so results are reproducible.
 
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { isCollection, isMap, isScalar, parseDocument, stringify, type Node, type Pair, type YAMLMap } from 'yaml';
+import { isCollection, isMap, isScalar, isSeq, parseDocument, stringify, type Node, type Pair, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import { parseAs, Timestamp, unknownKeys, type TypeKey } from '../canonical/index.js';
 import { catalogue, isKnownCode } from '../errors/catalogue.js';
@@ -19,6 +19,9 @@ import { MappingFailure } from './spec.js';
 import { sniffFormat, translateCsv, translateX12, translateXml, type TranslatedUnit } from './translate.js';
 import { notAFile, YamlSource } from './yaml-source.js';
 import { zodDiagnostics } from './zod-diagnostics.js';
+
+/** An expected file's path: an empty one named the test folder itself (EISDIR), or was never compared. */
+const expectedPath = z.string().min(1, 'the path of an expected file, relative to the test file (leave the key out to check nothing)');
 
 const caseSchema = z.strictObject({
   description: z.string().optional(),
@@ -39,13 +42,13 @@ const caseSchema = z.strictObject({
   now: Timestamp.default('2025-01-01T00:00:00Z'),
   expect: z.strictObject({
     /** JSON file (relative) holding the expected events, or the events inline. */
-    events: z.union([z.string(), z.array(z.unknown())]).optional(),
+    events: z.union([expectedPath, z.array(z.unknown())]).optional(),
     /** Expected failures: one entry per failing unit, `{ code, line? }`. Default: none. */
     errors: z.array(z.strictObject({ code: z.string(), line: z.number().int().optional() })).default([]),
     /** Expected acknowledgment text (relative file), for X12 inputs. */
-    ack: z.string().optional(),
+    ack: expectedPath.optional(),
     /** Expected outbound file (relative), for command cases. */
-    output: z.string().optional(),
+    output: expectedPath.optional(),
   }),
 }).refine((c) => (c.input === undefined) !== (c.command === undefined), { message: "a test case has either 'input' (inbound) or 'command' (outbound)" });
 
@@ -229,10 +232,11 @@ function endOfLine(text: string, offset: number): number {
 }
 
 /**
- * Replaces a pair's value. A block list keeps its place and indentation, and the comment on its key's line;
+ * Replaces a pair's value. A block list keeps its place and indentation, the comment on its key's line and
+ * those at the end of its expected errors (keptComments; null when a comment inside it cannot be kept);
  * anything else (a flow list, nothing) is rewritten from the colon, so a comment after it stays after it.
  */
-function replaceValue(text: string, pair: Pair, lines: string[]): string | null {
+function replaceValue(text: string, pair: Pair, inline: InlineKey, lines: string[]): string | null {
   const key = pair.key as Node;
   const value = pair.value as Node | null;
   if (!key.range || !value?.range) return null;
@@ -241,9 +245,53 @@ function replaceValue(text: string, pair: Pair, lines: string[]): string | null 
   while (end > value.range[0] && /[\r\n]/.test(text[end - 1])) end--;
   if (lines.length && isCollection(value) && !value.flow) {
     const start = value.range[0];
-    return text.slice(0, start) + lines.join(`\n${' '.repeat(columnOf(text, start))}`) + text.slice(end);
+    const kept = keptComments(inline, text, value, start, end, lines);
+    if (kept === null) return null;
+    return text.slice(0, start) + kept.join(`\n${' '.repeat(columnOf(text, start))}`) + text.slice(end);
   }
   return text.slice(0, key.range[1]) + afterKey(lines, columnOf(text, key.range[0]) + 2) + text.slice(end);
+}
+
+/** Where a comment starts in `line` (a `#` at its start or after a space, outside quotes), or -1. */
+function commentStart(line: string): number {
+  let quote = '';
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || line[i - 1] === ' ' || line[i - 1] === '\t')) return i;
+  }
+  return -1;
+}
+
+/**
+ * The new lines of a block list with the comments of the old one kept: a comment at the end of a one-line
+ * expected error (`- { code: MAP_UNMAPPED_CODE, line: 27 }  # the BO status`) goes with the new entry of
+ * the same code. Null when the old list has a comment that cannot be placed so (on a line of its own,
+ * inside an entry of several lines, among inline events): rewriting would lose it, so the analyst is told
+ * what to write instead.
+ */
+function keptComments(key: InlineKey, text: string, list: Node, start: number, end: number, lines: string[]): string[] | null {
+  if (!isSeq(list)) return lines;
+  const old = list.items.map((item) => ({ item: item as Node, code: isMap(item) ? String(item.get('code') ?? '') : '', comment: '' }));
+  for (let at = text.lastIndexOf('\n', start - 1) + 1; at < end; at = endOfLine(text, at + 1)) {
+    const line = text.slice(at, Math.min(endOfLine(text, at + 1), end)).replace(/\r?\n$/, '');
+    const c = commentStart(line);
+    if (c < 0) continue;
+    const owner = old.find(({ item }) => item.range != null && item.range[0] >= at && item.range[1] <= at + c);
+    if (key !== 'errors' || !owner || owner.code === '' || text.slice(owner.item.range![0], owner.item.range![1]).includes('\n')) return null;
+    owner.comment = line.slice(c);
+  }
+  return lines.map((l) => {
+    const code = /code: ([^,}\s]+)/.exec(l)?.[1];
+    const o = old.find((x) => x.comment !== '' && x.code === code);
+    if (!o) return l;
+    const comment = o.comment;
+    o.comment = '';
+    return `${l}  ${comment}`;
+  });
 }
 
 /** Adds `key:` on a line of its own after the last entry of a block map, at the entries' indentation. */
@@ -267,7 +315,7 @@ export function setInlineExpectation(text: string, key: InlineKey, value: unknow
   const expect = doc.get('expect', true);
   if (doc.errors.length || !isMap(expect) || expect.flow) return null;
   const pair = expect.items.find((p) => isScalar(p.key) && p.key.value === key);
-  const edited = pair ? replaceValue(text, pair, yamlLines(key, value)) : appendPair(text, expect, key, yamlLines(key, value));
+  const edited = pair ? replaceValue(text, pair, key, yamlLines(key, value)) : appendPair(text, expect, key, yamlLines(key, value));
   if (edited === null) return null;
   const want = doc.toJS() as { expect: Record<string, unknown> };
   want.expect[key] = value;
@@ -289,6 +337,8 @@ function byHand(key: InlineKey, value: unknown[]): string[] {
 /** What the checks of one case share. */
 interface CaseRun {
   testFile: string;
+  /** The test file's YAML, for diagnostics at its keys. */
+  src: YamlSource;
   update: boolean;
   result: PartnerTestResult;
   /** Inline expectations for --update to rewrite in the test file once the case has run. */
@@ -300,19 +350,33 @@ function fail(run: CaseRun, lines: string[]): void {
   run.result.diffs.push(...lines);
 }
 
-/** Compares (or, under --update, writes) one expected file, given relative to the test file. */
-function compareFile(run: CaseRun, expectedFile: string, actual: string, kind: 'json' | 'text'): void {
+/**
+ * Compares (or, under --update, writes) one expected file, given relative to the test file at
+ * `expect.<key>`. A path that is there but no file (a folder, a broken link) is the case's mistake, said at
+ * the key; a missing file is TEST_EXPECTED_MISSING there, with the closest file of its folder, and
+ * --update creates it (and its folder).
+ */
+function compareFile(run: CaseRun, key: 'events' | 'ack' | 'output', expectedFile: string, actual: string, kind: 'json' | 'text'): void {
   const path = resolve(dirname(run.testFile), expectedFile);
+  const why = notAFile(path);
+  if (why !== null && why !== 'does not exist') {
+    return fail(run, [formatDiagnostic(run.src.diagnostic('TEST_CASE_INVALID', `expected file '${expectedFile}' ${why}`, ['expect', key]))]);
+  }
   const expected = readExpected(path);
   if (run.update) {
     clearActual(path);
     if (expected !== actual) {
+      mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, actual);
       run.result.updated.push(path);
     }
     return;
   }
-  if (expected === null) return fail(run, [`missing expected file ${expectedFile} (run with --update to create it)`]);
+  if (expected === null) {
+    const near = namesNear(path).map((f) => join(dirname(expectedFile), f).replace(/\\/g, '/'));
+    return fail(run, [formatDiagnostic(run.src.diagnostic('TEST_EXPECTED_MISSING', `expected file '${expectedFile}' does not exist (run with --update to create it)`,
+      ['expect', key], { suggestion: didYouMean(expectedFile, near) }))]);
+  }
   const diffs = kind === 'json' ? jsonDiff(parseJsonFile(path, expected), JSON.parse(actual), 'events') : textDiff(expected, actual);
   if (!diffs.length) return clearActual(path);
   fail(run, [`${expectedFile}:`, ...diffs.map((d) => `  ${d}`), ...showActual(path, expectedFile, actual)]);
@@ -383,6 +447,15 @@ function readCase(testFile: string, result: PartnerTestResult): { tc: z.infer<ty
   return null;
 }
 
+/** The names in the folder `file` would be in ([] when there is no such folder): they feed did-you-means. */
+function namesNear(file: string): string[] {
+  try {
+    return readdirSync(dirname(file));
+  } catch {
+    return [];
+  }
+}
+
 /** A case's input or command file that is not there: TEST_CASE_INVALID at the key, with the closest file of that folder. */
 function missingFile(src: YamlSource, key: 'input' | 'command', name: string): CaseFileError {
   const dir = dirname(resolve(dirname(src.file), name));
@@ -419,7 +492,7 @@ async function runCase(testFile: string, partner: CompiledPartner, registry: Par
   const read = readCase(testFile, result);
   if (!read) return result;
   const { tc, src } = read;
-  const run: CaseRun = { testFile, update, result, inline: [] };
+  const run: CaseRun = { testFile, src, update, result, inline: [] };
   const rel = (p: string) => resolve(dirname(testFile), p);
 
   try {
@@ -436,9 +509,9 @@ async function runCase(testFile: string, partner: CompiledPartner, registry: Par
       const units = await translateSample(input, registry, partner, tc.now);
       compareErrors(run, units, tc.expect.errors);
       const eventsJson = `${JSON.stringify(units.flatMap((u) => u.events), null, 2)}\n`;
-      if (typeof tc.expect.events === 'string') compareFile(run, tc.expect.events, eventsJson, 'json');
+      if (typeof tc.expect.events === 'string') compareFile(run, 'events', tc.expect.events, eventsJson, 'json');
       else if (Array.isArray(tc.expect.events)) compareInlineEvents(run, tc.expect.events, eventsJson);
-      if (tc.expect.ack) compareFile(run, tc.expect.ack, ackText(input, partner, tc.now), 'text');
+      if (tc.expect.ack !== undefined) compareFile(run, 'ack', tc.expect.ack, ackText(input, partner, tc.now), 'text');
     } else {
       const commandFile = rel(tc.command!);
       if (notAFile(commandFile) !== null) throw missingFile(src, 'command', tc.command!);
@@ -459,7 +532,7 @@ async function runCase(testFile: string, partner: CompiledPartner, registry: Par
       }
       const route = outboundRoute(src, partner, checked.type, tc.format);
       const doc = route.mapping.render(checked.value, { controls: frozenControls(), now: new Date(tc.now) });
-      if (tc.expect.output) compareFile(run, tc.expect.output, doc.text, 'text');
+      if (tc.expect.output !== undefined) compareFile(run, 'output', tc.expect.output, doc.text, 'text');
     }
     if (run.inline.length) rewriteInline(run);
   } catch (err) {
@@ -524,5 +597,7 @@ export async function runPartnerTests(root: string, folders: string[], opts: Par
 export function describeResult(r: PartnerTestResult, cwd = process.cwd()): string {
   const name = relative(cwd, r.file);
   const head = `${r.ok ? 'ok  ' : 'FAIL'} ${name}${r.updated.length ? `  (updated ${r.updated.map((u) => relative(cwd, u)).join(', ')})` : ''}`;
-  return r.ok ? head : [head, ...r.diffs.map((d) => `    ${d}`)].join('\n');
+  // Diagnostics name their files as lint prints them: relative to the working folder when inside it.
+  const shown = (d: string) => (d.startsWith(`${cwd}/`) ? d.slice(cwd.length + 1) : d);
+  return r.ok ? head : [head, ...r.diffs.map((d) => `    ${shown(d)}`)].join('\n');
 }

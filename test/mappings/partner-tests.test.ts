@@ -53,7 +53,7 @@ describe('waybill test', () => {
   it('a case without its expected files fails and says how to create them', async () => {
     const r = await run();
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain(`FAIL ${rel}/tests/214-status.yaml\n    missing expected file expected/214-status.json (run with --update to create it)`);
+    expect(r.stdout).toContain(`FAIL ${rel}/tests/214-status.yaml\n    ${rel}/tests/214-status.yaml:5:11 TEST_EXPECTED_MISSING expected file 'expected/214-status.json' does not exist (run with --update to create it)`);
     expect(r.stdout).toContain(`ok   ${rel}/tests/214-unmapped.yaml`);
     expect(r.stdout).toContain('partner tests: 1 passed, 1 failed');
   });
@@ -123,7 +123,8 @@ describe('waybill test', () => {
       const r = await run();
       expect(r.status).toBe(1);
       expect(r.stdout).toContain(`FAIL ${rel}/tests/zz-broken.yaml\n`);
-      expect(r.stdout).toContain(`${file}:4:3 TEST_CASE_INVALID unknown key 'errorz'; allowed here: events, errors, ack, output (did you mean 'errors'?)`);
+      // Relative to the working folder, as lint prints it.
+      expect(r.stdout).toContain(`\n    ${rel}/tests/zz-broken.yaml:4:3 TEST_CASE_INVALID unknown key 'errorz'; allowed here: events, errors, ack, output (did you mean 'errors'?)`);
       expect(r.stdout).toContain('partner tests: 2 passed, 1 failed');
     } finally {
       rmSync(file);
@@ -325,6 +326,21 @@ expect:
     expect(setInlineExpectation('expect:\n  ack: x.997', 'errors', [])).toBe('expect:\n  ack: x.997\n  errors: []\n');
     expect(setInlineExpectation('expect: { ack: x.997 }\n', 'errors', [])).toBeNull();
   });
+
+  it('keeps the comment at the end of an expected error with the new entry of its code, or refuses to lose one', () => {
+    const text = 'expect:\n  errors:\n    - { code: A, line: 29 }  # the BO status\n    - { code: B }\n';
+    expect(setInlineExpectation(text, 'errors', [{ code: 'C', line: 2 }, { code: 'A', line: 31 }, { code: 'B' }]))
+      .toBe('expect:\n  errors:\n    - { code: C, line: 2 }\n    - { code: A, line: 31 }  # the BO status\n    - { code: B }\n');
+    // A comment line above the list stays where it is; one between its entries, or inside an entry of
+    // several lines, cannot be placed: not rewritten.
+    expect(setInlineExpectation('expect:\n  errors:\n    # first\n    - { code: A, line: 29 }\n', 'errors', [{ code: 'A', line: 31 }]))
+      .toBe('expect:\n  errors:\n    # first\n    - { code: A, line: 31 }\n');
+    expect(setInlineExpectation('expect:\n  errors:\n    - { code: A }\n    # then\n    - { code: B }\n', 'errors', [{ code: 'A' }])).toBeNull();
+    expect(setInlineExpectation('expect:\n  errors:\n    - code: A   # why\n      line: 29\n', 'errors', [{ code: 'A', line: 31 }])).toBeNull();
+    // A '#' inside a quoted value is no comment.
+    expect(setInlineExpectation("expect:\n  errors:\n    - { code: 'A #1', line: 29 }\n", 'errors', [{ code: 'A', line: 31 }]))
+      .toBe('expect:\n  errors:\n    - { code: A, line: 31 }\n');
+  });
 });
 
 describe('waybill test shows the actual output after the diff', () => {
@@ -393,6 +409,36 @@ describe('waybill test shows the actual output after the diff', () => {
     writeFileSync(eventsFile, '[\n {"a":1},\n {"b": tru}\n]\n');
     expect((await runPartnerTests(root, [dir]))[0].diffs).toEqual([
       `${eventsFile}:3:8 TEST_JSON_INVALID not valid JSON: unexpected 'tru' (strings need double quotes; true, false and null are lower case)`]);
+  });
+});
+
+describe('expected file paths that name no file', () => {
+  const root = () => join(cwd, 'partners');
+
+  it('a missing one is TEST_EXPECTED_MISSING at its key, with the closest file there; --update creates it, folders and all', async () => {
+    const dir = copyOutside({ '214-status.yaml': statusCase });
+    await runPartnerTests(root(), [dir], { update: true });
+    const testFile = join(dir, 'tests/214-status.yaml');
+    writeFileSync(testFile, statusCase.replace('expected/214-status.json', 'expected/214-statu.json'));
+    const [r] = await runPartnerTests(root(), [dir]);
+    expect(r.ok).toBe(false);
+    expect(r.diffs).toEqual([`${testFile}:4:11 TEST_EXPECTED_MISSING expected file 'expected/214-statu.json' does not exist (run with --update to create it) (did you mean 'expected/214-status.json'?)`]);
+    writeFileSync(testFile, statusCase.replace('expected/214-status.json', 'new/deeper/214-status.json'));
+    const [u] = await runPartnerTests(root(), [dir], { update: true });
+    expect(u.updated).toEqual([join(dir, 'tests/new/deeper/214-status.json')]);
+    expect((await runPartnerTests(root(), [dir]))[0]).toMatchObject({ ok: true, diffs: [] });
+  });
+
+  it('an empty path or a folder is TEST_CASE_INVALID at its key, with or without --update', async () => {
+    const dir = copyOutside({ '214-status.yaml': statusCase.replace('ack: expected/214-status.997', 'ack: ""') });
+    const testFile = join(dir, 'tests/214-status.yaml');
+    for (const update of [false, true]) {
+      const [r] = await runPartnerTests(root(), [dir], { update });
+      expect(r.diffs).toEqual([expect.stringMatching(new RegExp(`^${testFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5:8 TEST_CASE_INVALID .*the path of an expected file`))]);
+    }
+    writeFileSync(testFile, statusCase.replace('ack: expected/214-status.997', 'ack: expected'));
+    const [r] = await runPartnerTests(root(), [dir], { update: true });
+    expect(r.diffs).toEqual([`${testFile}:5:8 TEST_CASE_INVALID expected file 'expected' is a folder, not a file`]);
   });
 });
 
