@@ -379,7 +379,20 @@ function compareFile(run: CaseRun, key: 'events' | 'ack' | 'output', expectedFil
   }
   const diffs = kind === 'json' ? jsonDiff(parseJsonFile(path, expected), JSON.parse(actual), 'events') : textDiff(expected, actual);
   if (!diffs.length) return clearActual(path);
-  fail(run, [`${expectedFile}:`, ...diffs.map((d) => `  ${d}`), ...showActual(path, expectedFile, actual)]);
+  fail(run, [`${expectedFile}:`, ...shownDiffs(diffs), ...showActual(path, expectedFile, actual)]);
+}
+
+/**
+ * The differences as printed, indented: the first MAX_DIFF_LINES, then how many more. A mapping change
+ * that alters every event of a large sample made one line per field of every event (10,000 lines); the
+ * actual output printed or written after them holds the rest.
+ */
+const MAX_DIFF_LINES = 50;
+
+function shownDiffs(diffs: string[]): string[] {
+  const shown = diffs.slice(0, MAX_DIFF_LINES).map((d) => `  ${d}`);
+  if (diffs.length > MAX_DIFF_LINES) shown.push(`  ... and ${diffs.length - MAX_DIFF_LINES} more differences`);
+  return shown;
 }
 
 /** Inline events (`expect.events: [...]`): compared, shown like an expected file's (next to the test file when big), rewritten by --update. */
@@ -393,7 +406,7 @@ function compareInlineEvents(run: CaseRun, expected: unknown[], actualJson: stri
     run.inline.push({ key: 'events', value: actual });
     return;
   }
-  fail(run, ['events:', ...diffs.map((d) => `  ${d}`), ...showActual(asFile, basename(asFile), actualJson)]);
+  fail(run, ['events:', ...shownDiffs(diffs), ...showActual(asFile, basename(asFile), actualJson)]);
 }
 
 type ExpectedError = { code: string; line?: number };
@@ -417,7 +430,7 @@ function compareErrors(run: CaseRun, units: TranslatedUnit[], want: ExpectedErro
     return;
   }
   const actual = failed.map((u) => ({ unit: u.label, status: u.status, errors: u.errors.filter((e) => e.severity === 'error').map((e) => `${e.line}:${e.column} ${e.code} ${e.message}`) }));
-  fail(run, ['unit failures:', ...diffs.map((d) => `  ${d}`), ...actual.flatMap((f) => [`  ${f.unit}: ${f.status}`, ...f.errors.map((e) => `    ${e}`)])]);
+  fail(run, ['unit failures:', ...shownDiffs(diffs), ...actual.flatMap((f) => [`  ${f.unit}: ${f.status}`, ...f.errors.map((e) => `    ${e}`)])]);
 }
 
 /** Rewrites the inline expectations --update collected, in one write; those it cannot edit fail the case with what to write instead. */

@@ -412,6 +412,21 @@ describe('waybill test shows the actual output after the diff', () => {
   });
 });
 
+describe('a large diff', () => {
+  it('prints its first 50 lines and how many more there are', async () => {
+    const dir = copyOutside({ '214-status.yaml': statusCase });
+    const root = join(cwd, 'partners');
+    await runPartnerTests(root, [dir], { update: true });
+    writeFileSync(join(dir, 'tests/expected/214-status.json'), JSON.stringify(Array.from({ length: 60 }, (_, i) => ({ n: i }))));
+    const [r] = await runPartnerTests(root, [dir]);
+    const at = r.diffs.indexOf('expected/214-status.json:');
+    const diffLines = r.diffs.slice(at + 1, at + 52);
+    expect(diffLines.slice(0, 50).every((l) => /^ {2}[-+~] events/.test(l))).toBe(true);
+    expect(diffLines[50]).toMatch(/^ {2}\.\.\. and \d+ more differences$/);
+    expect(r.diffs[at + 52]).toMatch(/^actual output \(\d+ lines\) written to expected\/214-status\.actual\.json$/);
+  });
+});
+
 describe('expected file paths that name no file', () => {
   const root = () => join(cwd, 'partners');
 
