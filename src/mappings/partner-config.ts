@@ -9,6 +9,7 @@ import { zodDiagnostics } from './zod-diagnostics.js';
 import { isValidZone } from './transforms.js';
 import { hostedSftpAccountSchema } from '../transports/sftp/config.js';
 import { remoteSftpSchema } from '../transports/sftp/remote/config.js';
+import { supportedSchemas } from '../translators/x12/schema.js';
 
 const isaId = z.strictObject({
   qualifier: z.string().regex(/^[0-9A-Z]{2}$/, 'an ISA qualifier is 2 characters (ZZ, 01, 02, 12, ...)'),
@@ -169,7 +170,13 @@ export function loadPartner(dir: string): LoadedPartner {
         { key: true, suggestion: didYouMean(k, ['sftp', 'remote', 'outbound']) }));
     }
   }
+  const x12Documents = [...new Set(supportedSchemas().map((v) => `x12/${v.setId}`))];
   config.inbound.forEach((entry, i) => {
+    // `x12/241` has the shape of a document but no schema: said here, where the typo is, with the fix.
+    if (entry.document.startsWith('x12/') && !x12Documents.includes(entry.document)) {
+      diagnostics.push(src.diagnostic('PARTNER_CONFIG_INVALID', `no X12 transaction set schema for '${entry.document}'; Waybill reads ${x12Documents.join(', ')}`,
+        ['inbound', i, 'document'], { suggestion: didYouMean(entry.document, x12Documents) }));
+    }
     if (entry.csv !== undefined && entry.document !== 'csv') {
       diagnostics.push(src.diagnostic('PARTNER_CONFIG_INVALID', `a 'csv' block only applies to document 'csv', not '${entry.document}'`, ['inbound', i, 'csv'], { key: true }));
     }

@@ -131,6 +131,15 @@ describe('a partner folder without its partner.yaml, and a table file with error
   });
 });
 
+describe('an inbound document with no X12 schema', () => {
+  it('is PARTNER_CONFIG_INVALID at the document in partner.yaml, with the documents there are and a did-you-mean', () => {
+    edit(join(pl, 'partner.yaml'), 'document: x12/214', 'document: x12/241');
+    const d = compilePartner(pl).diagnostics.find((x) => x.code === 'PARTNER_CONFIG_INVALID');
+    expect(d).toMatchObject({ line: 19, column: 15, suggestion: 'x12/214',
+      message: "no X12 transaction set schema for 'x12/241'; Waybill reads x12/204, x12/210, x12/214, x12/990, x12/997, x12/999" });
+  });
+});
+
 describe('two partners with one ISA sender id', () => {
   beforeEach(() => {
     cpSync(pl, join(root, 'pl2'), { recursive: true });
