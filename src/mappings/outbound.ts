@@ -297,7 +297,7 @@ function walk(start: Located[], steps: Step[]): Located[] {
         if ('index' in b) items = Array.isArray(v) && items[b.index] !== undefined ? [items[b.index]] : [];
         else items = items.filter((it) => matches(it.value, b.filter));
       }
-      next.push(...items);
+      for (const it of items) next.push(it); // not push(...items): a long list would overflow the stack
     }
     nodes = next;
   }

@@ -491,7 +491,8 @@ function walk(context: XmlChild | XmlChild[], path: string, at: (XmlPosition | u
             nextAt?.push(listAt?.[seg.position - 1]);
           }
         } else {
-          next.push(...list);
+          // A loop, not push(...list): spread arguments go on the stack, and 130,000 repeated elements overflowed it.
+          for (let k = 0; k < list.length; k++) next.push(list[k]);
           if (nextAt) for (let k = 0; k < list.length; k++) nextAt.push(listAt?.[k]);
         }
       }
@@ -501,7 +502,7 @@ function walk(context: XmlChild | XmlChild[], path: string, at: (XmlPosition | u
   }
   if (at && currentAt) {
     at.length = 0;
-    at.push(...currentAt);
+    for (let k = 0; k < currentAt.length; k++) at.push(currentAt[k]);
   }
   return current;
 }

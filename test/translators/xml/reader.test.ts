@@ -311,3 +311,14 @@ describe('locateXml: where matches are in the document', () => {
     expect(locateXml({ A: { B: 'x' } } as XmlNode, 'A/B')).toEqual([{ value: 'x', at: undefined }]);
   });
 });
+
+describe('paths over many repeated elements', () => {
+  it('select and locate 200,000 siblings (a spread of them overflowed the stack at about 130,000)', () => {
+    const n = 200_000;
+    const doc = parseXml(`<Invoice>${'<Charge code="FRT"><Amount>1.00</Amount></Charge>'.repeat(n)}</Invoice>`);
+    expect(selectXml(doc, 'Invoice/Charge')).toHaveLength(n);
+    const located = locateXml(doc, 'Invoice/Charge/Amount');
+    expect(located).toHaveLength(n);
+    expect(located[n - 1]).toMatchObject({ value: '1.00' });
+  });
+});
