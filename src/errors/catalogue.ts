@@ -235,6 +235,7 @@ const entries = {
 
   // ---- mapping, run time (translate and render). level 'transaction': fails the transaction set, CSV
   // record, XML document or outbound command being mapped, never its siblings ----
+  MAP_VERSION_UNSUPPORTED: { severity: 'error', level: 'transaction', summary: "a mapped X12 transaction set's version (GS08) has no schema, so its loops cannot be read: the unit fails rather than translating into no events" },
   MAP_NO_MAPPING: { severity: 'error', level: 'transaction', summary: 'the partner has no mapping for this document (X12 transaction set, CSV or XML file); it is not translated' },
   MAP_REQUIRED_MISSING: { severity: 'error', level: 'transaction', summary: "a value, segment or element marked 'required: true' has no value in the document or command" },
   MAP_CSV_COLUMN_MISSING: { severity: 'warning', level: 'file', summary: "a CSV mapping reads a column the file's header does not have: no record gets a value from it (a required field then fails every record)" },

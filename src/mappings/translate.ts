@@ -402,6 +402,14 @@ export function translateTransaction(
     unit.errors.push({ code: 'MAP_NO_MAPPING', severity: 'error', message: `partner '${partner.id}' has no inbound mapping for x12/${tx.setId}`, line: unit.line, column: 1 });
     return unit;
   }
+  if (!validation.schemaChecked) {
+    // Without a schema the segments are not placed in loops, so a mapping's loop paths (LX/AT7) find
+    // nothing: the unit would be "translated" into no events, its data silently gone.
+    unit.status = 'failed';
+    unit.errors.push({ code: 'MAP_VERSION_UNSUPPORTED', severity: 'error', line: unit.line, column: 1,
+      message: `x12/${tx.setId} of version '${tx.group?.version ?? ''}' (GS08) has no schema, so its loops cannot be read; Waybill reads 004010, 0040x0 (as 004030) and 0050x0 (as 005010)` });
+    return unit;
+  }
   try {
     const root = validation.tree ?? validateTransaction(tx, { tree: true }).tree!;
     const bodies = route.mapping.run({ node: root, delimiters: tx.interchange!.delimiters }, { timezone: partner.config.timezone });

@@ -576,3 +576,19 @@ describe('what translation loads', () => {
     expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ events: 6, zod: true, ssh2: false, xml: false, csv: false });
   });
 });
+
+describe('a mapped transaction set whose version has no schema', () => {
+  it('fails with MAP_VERSION_UNSUPPORTED instead of translating into no events; the same set under 004010 translates', async () => {
+    const text = readFileSync(fixture('214/004010/ltl-multi-status.edi'), 'latin1');
+    expect(text).toContain('*X*004010');
+    const [good] = await units(Buffer.from(text, 'latin1'));
+    expect(good).toMatchObject({ status: 'translated' });
+    expect(good.events.length).toBeGreaterThan(0);
+    for (const version of ['003050', '006020']) {
+      const [u] = await units(Buffer.from(text.replace('*X*004010', `*X*${version}`), 'latin1'));
+      expect(u, version).toMatchObject({ status: 'failed', events: [] });
+      expect(u.errors, version).toEqual([expect.objectContaining({ code: 'MAP_VERSION_UNSUPPORTED', severity: 'error', line: u.line,
+        message: expect.stringContaining(`x12/214 of version '${version}' (GS08) has no schema`) })]);
+    }
+  });
+});
