@@ -90,6 +90,7 @@ const entries = {
     reserved: 'never a finding of its own: the ack builders add AK502/IK502 = 5 for segment and element issues; documents the mapping' },
 
   // ---- segment level (schema) ----
+  X12_SEGMENT_TOO_LONG: { severity: 'error', level: 'segment', summary: 'a segment is longer than the most Waybill reads as one (1 MiB): it is skipped up to its terminator and its transaction set is rejected; the rest of the interchange is read', ak304: '8' },
   X12_SEGMENT_UNRECOGNIZED: { severity: 'error', level: 'segment', summary: 'unrecognized segment id', ak304: '1' },
   X12_SEGMENT_UNEXPECTED: { severity: 'error', level: 'segment', summary: 'segment not expected here', ak304: '2' },
   X12_SEGMENT_MANDATORY_MISSING: { severity: 'error', level: 'segment', summary: 'a mandatory segment is missing', ak304: '3' },

@@ -63,6 +63,18 @@ export class EnvelopeAssembler {
       case 'issue':
         out.push({ type: 'issue', issue: token.issue });
         return;
+      case 'oversize': {
+        const mib = token.limit % (1024 * 1024) === 0 ? `${token.limit / (1024 * 1024)} MiB` : `${token.limit} bytes`;
+        const found = issue('X12_SEGMENT_TOO_LONG',
+          `segment ${token.segmentId} is longer than ${mib}, the most Waybill reads as one segment: it is skipped up to its terminator`,
+          token.loc, { segmentId: token.segmentId, ...(this.tx && { segmentPosition: token.position }) });
+        if (this.tx) {
+          // It stays counted (SE01 counts it), and its transaction set is rejected for it.
+          this.tx.skippedSegments = (this.tx.skippedSegments ?? 0) + 1;
+          this.tx.issues.push(found);
+        } else out.push({ type: 'issue', issue: found });
+        return;
+      }
     }
   }
 
@@ -215,7 +227,7 @@ export class EnvelopeAssembler {
     }
     tx.segments.push(se);
     const declared = parseCount(el(se, 1));
-    const actual = tx.segments.length;
+    const actual = tx.segments.length + (tx.skippedSegments ?? 0);
     if (declared !== actual) {
       tx.issues.push(issue('X12_SE_COUNT_MISMATCH', `SE01 says ${el(se, 1) || '(empty)'} segments but ST..SE holds ${actual}`, se.loc,
         { segmentId: 'SE', segmentPosition: se.position, elementPosition: 1, badValue: el(se, 1) }));

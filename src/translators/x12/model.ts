@@ -120,6 +120,8 @@ export interface TransactionSet {
   complete: boolean;
   /** Envelope-level findings about this transaction (SE01, SE02, missing SE, ...). */
   issues: X12Issue[];
+  /** Segments too long to read (X12_SEGMENT_TOO_LONG), left out of `segments` but counted against SE01. */
+  skippedSegments?: number;
   /** 1-based index of this transaction within its group. */
   index: number;
 }

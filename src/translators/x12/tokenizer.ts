@@ -45,12 +45,16 @@ export type Token =
   | Segment
   | { kind: 'isa'; segment: Segment; delimiters: Delimiters; issues: X12Issue[] }
   | { kind: 'issue'; issue: X12Issue }
-  | { kind: 'junk'; code: ErrorCode; loc: Location; text: string };
+  | { kind: 'junk'; code: ErrorCode; loc: Location; text: string }
+  /** A segment longer than maxSegmentLength inside an interchange: skipped up to its terminator, reading goes on after it. */
+  | { kind: 'oversize'; loc: Location; segmentId: string; position: number; limit: number };
 
 // Fixed ISA layout: 0-based offsets of the 16 element separators in a 106-character ISA.
 const ISA_SEPARATOR_OFFSETS = [3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103];
 const ISA_FIELD_WIDTHS = [2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1];
 const ISA_LENGTH = 106;
+/** Segments the envelope is made of: one of these too long to hold cannot be skipped like a body segment. */
+const ENVELOPE_IDS = new Set(['ISA', 'IEA', 'GS', 'GE', 'ST', 'SE', 'TA1']);
 
 /**
  * Whether text[at] starts an ISA laid out as the standard lays it out: "ISA", a separator that is no
@@ -306,6 +310,8 @@ export class X12Tokenizer {
   private marksPlain = false;
   private position = 0; // segment position within the current transaction
   private inJunk = false;
+  /** In a segment too long to hold: dropping text up to its terminator (skipOversize). */
+  private skippingOversize = false;
   /** Whether an interchange header has been read (BOMs are only skipped before the first). */
   private sawIsa = false;
 
@@ -345,7 +351,27 @@ export class X12Tokenizer {
    * data fed so far (with `final`: from all of it).
    */
   private step(final: boolean, out: Token[]): boolean {
+    if (this.skippingOversize) return this.skipOversize(final);
     return this.elementSep === null ? this.seekInterchange(final, out) : this.nextSegment(final, out);
+  }
+
+  /**
+   * Past a segment too long to hold (see nextSegment): drops text up to and including the next segment
+   * terminator, then reading goes on in the same interchange.
+   */
+  private skipOversize(final: boolean): boolean {
+    this.compact();
+    const t = this.text;
+    const idx = t.indexOf(this.segmentTerm);
+    if (idx < 0) {
+      // Keep the last char: a terminator of two chars may straddle the chunk boundary.
+      this.consume(final ? t.length : Math.max(0, t.length - this.segmentTerm.length + 1));
+      if (final) this.skippingOversize = false;
+      return false;
+    }
+    this.consume(idx + this.segmentTerm.length);
+    this.skippingOversize = false;
+    return true;
   }
 
   /**
@@ -795,6 +821,18 @@ export class X12Tokenizer {
       this.pos = start;
       if (!final) {
         if (t.length - start > this.maxSegmentLength) {
+          // A segment (an id, then its element separator) too long to hold: one finding for it, and
+          // reading goes on at its terminator, so the rest of the interchange is read as usual. Anything
+          // else this long without a terminator is not X12: skipped to the next ISA.
+          const sep = t.indexOf(this.elementSep!, start);
+          const id = sep > start && sep - start <= 3 ? t.slice(start, sep) : '';
+          if (/^[A-Z][A-Z0-9]{1,2}$/.test(id) && !ENVELOPE_IDS.has(id)) {
+            if (this.position > 0) this.position++;
+            out.push({ kind: 'oversize', loc: this.locate(this.textBase + start), segmentId: id, position: this.position, limit: this.maxSegmentLength });
+            this.skippingOversize = true;
+            this.consume(t.length - start);
+            return true;
+          }
           out.push({ kind: 'junk', code: 'X12_UNEXPECTED_DATA', loc: this.locate(this.textBase + start), text: t.slice(start, start + JUNK_EXCERPT) });
           this.elementSep = null;
           this.inJunk = true;

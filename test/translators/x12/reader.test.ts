@@ -460,3 +460,33 @@ describe('readX12Batches', () => {
     expect(openFds()).toBe(before);
   });
 });
+
+describe('a segment longer than the reader holds (1 MiB)', () => {
+  const long = `MS1*${'J'.repeat(1_100_000)}*IL`;
+  const file = interchange(STAR, [
+    { set: '214', control: '0001', body: body214 },
+    { set: '214', control: '0002', body: [...body214, long, 'MS2*PRLF*2209'] },
+    { set: '214', control: '0003', body: body214 },
+  ]);
+
+  for (const chunkSize of [undefined, 16 * 1024]) {
+    it(`rejects its own transaction set alone (X12_SEGMENT_TOO_LONG at it) and reads on at its terminator${chunkSize ? ', in 16 KiB chunks' : ''}`, () => {
+      const evs = events(file, chunkSize);
+      const txs = transactions(evs);
+      expect(txs.map((t) => [t.control, t.complete, t.issues.map((i) => i.code)])).toEqual([
+        ['0001', true, []], ['0002', true, ['X12_SEGMENT_TOO_LONG']], ['0003', true, []],
+      ]);
+      // Left out of the segments, counted against SE01, and placed for the 997's AK3.
+      expect(txs[1].segments.map((s) => s.id)).toEqual(['ST', 'B10', 'LX', 'AT7', 'MS2', 'SE']);
+      expect(txs[1].issues[0]).toMatchObject({ segmentId: 'MS1', segmentPosition: 5, severity: 'error', loc: { line: txs[1].segments[0].loc.line + 4, column: 1 } });
+      expect(codes(evs)).toEqual(['X12_SEGMENT_TOO_LONG']);
+      // The segments after it are where they are: positions and lines as in the file.
+      expect(txs[1].segments[4]).toMatchObject({ id: 'MS2', position: 6, loc: { line: txs[1].segments[0].loc.line + 5 } });
+    });
+  }
+
+  it('data that long without an element separator is still not X12: skipped to the next ISA', () => {
+    const junk = interchange(STAR, [{ set: '214', control: '0001', body: [...body214, 'X'.repeat(1_100_000)] }]);
+    expect(codes(events(junk, 16 * 1024))).toContain('X12_UNEXPECTED_DATA');
+  });
+});
