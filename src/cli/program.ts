@@ -165,6 +165,14 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`waybill: ${err.code}: ${err.message}\n`);
       return 1;
     }
+    const sys = err as NodeJS.ErrnoException;
+    if (typeof sys?.code === 'string' && (sys.syscall === 'read' || sys.syscall === 'open')) {
+      // The file passed the checks up front but failed while being read (EIO on a failing disk, a
+      // special file such as /proc/self/mem): the environment's failure, said as such, not a crash.
+      const failure = new CliError('CLI_FILE_UNREADABLE', `cannot read ${sys.path ?? 'the input'}: ${sys.message}`);
+      process.stderr.write(`waybill: ${failure.code}: ${failure.message}\n`);
+      return failure.exitCode;
+    }
     process.stderr.write(`waybill: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
     return 70;
   }

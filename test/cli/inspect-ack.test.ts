@@ -42,6 +42,14 @@ describe('waybill inspect', () => {
       chmodSync(f, 0o000);
       expect((await waybill(['inspect', f])).stderr).toMatch(/CLI_FILE_UNREADABLE/);
     }
+    // A file that opens but fails while read (EIO): coded, not an internal error with a stack trace.
+    if (process.platform === 'linux') {
+      for (const command of ['inspect', 'ack']) {
+        const eio = await waybill([command, '/proc/self/mem']);
+        expect(eio.stderr.trim(), command).toBe('waybill: CLI_FILE_UNREADABLE: cannot read the input: EIO: i/o error, read');
+        expect(eio.status, command).toBe(2);
+      }
+    }
   });
 
   it('usage errors exit 2; --help exits 0 and documents every command', async () => {
