@@ -94,12 +94,21 @@ describe('waybill translate', () => {
     expect(both.stderr).toMatch(/the csv route patterns of svxp-east, svxp-west all match svxp_status_20250513_1100\.csv/);
     // A file that is neither X12 nor XML is taken for CSV; the message says why, so a stray file is not
     // mistaken for a question about partners.
-    const stray = join(dir, 'stray.edi');
+    const stray = join(dir, 'stray.txt');
     writeFileSync(stray, 'garbage\n');
     const strayRun = await waybill(['translate', stray, '--partners', partners]);
     expect(strayRun.status).toBe(2);
     expect(strayRun.stderr).toMatch(/read as CSV: it starts with neither an X12 ISA, GS or ST nor an XML '<'/);
     expect(strayRun.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    // Named .edi (or .x12) and meant for no CSV route, it is read as the X12 it claims to be: a rejected
+    // file unit saying what stands there, with or without an X12 partner named.
+    const edi = join(dir, 'stray.edi');
+    writeFileSync(edi, 'garbage\n');
+    for (const extra of [[], ['--partner', 'prairie-line']]) {
+      const r = await waybill(['translate', edi, '--partners', partners, ...extra]);
+      expect(r.status, extra.join(' ')).toBe(1);
+      expect(r.stdout, extra.join(' ')).toContain('stray.edi:1:1 error X12_UNEXPECTED_DATA data that is not X12: "garbage\\n"');
+    }
   }, CLI_TEST_TIMEOUT);
 
   it('--json for a file with nothing readable: no events, one rejected file unit, valid false', async () => {

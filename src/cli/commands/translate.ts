@@ -47,7 +47,18 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
   const receivedAt = flags.receivedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const opts = { partner: flags.partner, fileId: await fileIdOf(file), fileName: basename(file), receivedAt };
   // Refused whole (binary, or empty) before any partner or mapping is asked, as the gateway's pipeline refuses it.
-  const { format, binary, refusal: rejection } = examineFile(file);
+  const examined = examineFile(file);
+  const { binary, refusal: rejection } = examined;
+  let format = examined.format;
+  // Text with no X12 header is taken for CSV. Named as X12 (.edi, .x12) and meant for no CSV route (no
+  // partner's pattern names it, or the partner given has none), it is read as the X12 it claims to be:
+  // its findings (X12_NO_ISA, X12_UNEXPECTED_DATA) say what stands there, where a CSV reading only asked
+  // for a partner.
+  if (format === 'csv' && rejection === null && /\.(edi|x12)$/i.test(file)) {
+    const csvRoutes = (id: string) => registry.get(id)?.inbound.some((r) => r.document === 'csv') ?? false;
+    const named = registry.list().some((p) => p.inbound.some((r) => r.document === 'csv' && r.match !== null && r.match.test(basename(file))));
+    if (flags.partner ? !csvRoutes(flags.partner) : !named) format = 'x12';
+  }
   if (rejection !== null) {
     // Bad data, not a bad command line: a rejected file unit, exit 1, as the gateway records it.
     const report = new TranslateReport(file, binary ? 'binary' : format, flags.json === true);
