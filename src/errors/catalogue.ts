@@ -260,6 +260,7 @@ const entries = {
   PARTNER_MAPPING_MISSING: { severity: 'error', level: 'config', summary: 'partner.yaml names a mapping file that does not exist' },
   PARTNER_DUPLICATE_ISA: { severity: 'error', level: 'config', summary: 'two partners claim the same ISA sender qualifier/id' },
   PARTNER_UNKNOWN_SENDER: { severity: 'error', level: 'interchange', summary: 'an inbound interchange comes from an ISA sender (or GS02 id) that no partner is configured with' },
+  PARTNER_FORCED: { severity: 'warning', level: 'interchange', summary: "an interchange was translated as the partner named (waybill translate --partner) although its ISA sender is another partner's, or no partner's" },
   PARTNER_ACCOUNT_MISMATCH: { severity: 'error', level: 'interchange', summary: "an inbound interchange's ISA sender is not the partner whose folder or account it arrived through (or is unknown); it is neither translated nor acknowledged" },
   TABLE_INVALID: { severity: 'error', level: 'config', summary: 'a code table file (tables/*.yaml) is not valid' },
   TEST_CASE_INVALID: { severity: 'error', level: 'config', summary: 'a partner test case file (waybill test) is not valid' },

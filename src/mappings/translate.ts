@@ -214,6 +214,10 @@ export async function* translateX12Batches(source: X12Source, registry: PartnerR
   // headerRejection of the current interchange, and of the current group (or its interchange's).
   let interchangeRejection: TranslationError | undefined;
   let rejection: TranslationError | undefined;
+  // With a partner forced on an interchange whose ISA sender is not that partner's: a warning on each of
+  // its units, so the output does not quietly contradict the file (`waybill translate --partner` on a file
+  // holding another carrier's interchange).
+  let forcedOnOther: TranslationError | undefined;
   let ta1Index = 0; // position of a TA1 among the TA1s of its interchange (part of its event id)
   let ordinal = -1; // units so far (TA1s, findings and transactions), in file order
   const share = opts.share;
@@ -233,10 +237,19 @@ export async function* translateX12Batches(source: X12Source, registry: PartnerR
         rejection = interchangeRejection = headerRejection(ev);
         ta1Index = 0;
         interchangeHeader = ev.header;
+        forcedOnOther = undefined;
         if (!forced) {
           const who = registry.identifyX12(ev.header);
           if ('partner' in who) partner = who.partner;
           else identifyError = { code: who.code, severity: 'error', message: who.message, line: ev.header.isa.loc.line, column: ev.header.isa.loc.column };
+        } else {
+          const who = registry.identifyX12(ev.header);
+          if (!('partner' in who) || who.partner.id !== forced.id) {
+            const sender = `${ev.header.senderQualifier}/${ev.header.senderId}`;
+            const is = 'partner' in who ? `partner '${who.partner.id}'` : 'no partner';
+            forcedOnOther = { code: 'PARTNER_FORCED', severity: 'warning', line: ev.header.isa.loc.line, column: ev.header.isa.loc.column,
+              message: `the ISA sender ${sender} is ${is}; translated as '${forced.id}' because that partner was named` };
+          }
         }
         interchangePartner = partner;
         interchangeError = identifyError;
@@ -287,6 +300,7 @@ export async function* translateX12Batches(source: X12Source, registry: PartnerR
       ordinal++;
       if (mine && !mine(ev.transaction.segments[0].loc.offset)) continue;
       const u = rejection && partner ? rejectedWithEnvelope(ev.transaction, partner, rejection, opts) : translateTransaction(ev.transaction, partner, identifyError, opts);
+      if (forcedOnOther) u.errors.push(forcedOnOther);
       units.push(mine ? numbered(u) : u);
     }
     if (units.length > 0) yield units;

@@ -252,7 +252,8 @@ describe('the prairie-line partner', () => {
   it('a set the partner does not map is unmapped', async () => {
     const [u] = await units(fixture('990/004010/tender-accept.edi'), { partner: 'prairie-line' });
     expect(u.status).toBe('unmapped');
-    expect(u.errors.map((e) => e.code)).toEqual(['MAP_NO_MAPPING']);
+    // The fixture's sender is not prairie-line's: named all the same, it says so (a warning).
+    expect(u.errors.map((e) => e.code)).toEqual(['MAP_NO_MAPPING', 'PARTNER_FORCED']);
   });
 });
 
@@ -589,6 +590,20 @@ describe('a mapped transaction set whose version has no schema', () => {
       expect(u, version).toMatchObject({ status: 'failed', events: [] });
       expect(u.errors, version).toEqual([expect.objectContaining({ code: 'MAP_VERSION_UNSUPPORTED', severity: 'error', line: u.line,
         message: expect.stringContaining(`x12/214 of version '${version}' (GS08) has no schema`) })]);
+    }
+  });
+});
+
+describe('a partner named for an interchange another partner (or none) sent', () => {
+  it('translates it as the named partner with a PARTNER_FORCED warning on its units; its own interchanges carry none', async () => {
+    const own = await units(fixture('214/004010/ltl-multi-status.edi'), { partner: 'prairie-line' });
+    expect(own.flatMap((u) => u.errors.map((e) => e.code))).toEqual([]);
+    const other = await units(join(repoRoot, 'partners/granite-ridge/samples/214-gps-BPL-88104301.edi'), { partner: 'prairie-line' });
+    expect(other.length).toBeGreaterThan(0);
+    for (const u of other) {
+      expect(u.partner).toBe('prairie-line');
+      expect(u.errors).toContainEqual(expect.objectContaining({ code: 'PARTNER_FORCED', severity: 'warning',
+        message: "the ISA sender 02/GRXP is no partner; translated as 'prairie-line' because that partner was named" }));
     }
   });
 });
