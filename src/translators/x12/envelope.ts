@@ -8,6 +8,7 @@ import type {
 } from './model.js';
 import { issue } from './issues.js';
 import type { Token } from './tokenizer.js';
+import { allDigits, validDate, validTime } from './value-checks.js';
 
 const CONTROL_DIGITS = /^\d{1,9}$/;
 const SET_ID = /^\d{3}$/;
@@ -109,6 +110,21 @@ export class EnvelopeAssembler {
       issues.push(issue('X12_ISA_FIELD_INVALID', `ISA14 acknowledgment requested '${el(isa, 14)}' is not 0 or 1`, isa.loc,
         { segmentId: 'ISA', elementPosition: 14, badValue: el(isa, 14), severity: 'warning' }));
     }
+    // The header's date, time and version: a value that is none is a corrupt header (TA1 014, 015, 017).
+    const date = el(isa, 9).trim();
+    if (date.length !== 6 || !allDigits(date, 0, 6) || !validDate(date, 0, 6)) {
+      issues.push(issue('X12_ISA_DATE_INVALID', `ISA09 interchange date '${el(isa, 9)}' is not a date (YYMMDD)`, isa.loc,
+        { segmentId: 'ISA', elementPosition: 9, badValue: el(isa, 9) }));
+    }
+    const time = el(isa, 10).trim();
+    if (time.length !== 4 || !allDigits(time, 0, 4) || !validTime(time, 0, 4)) {
+      issues.push(issue('X12_ISA_TIME_INVALID', `ISA10 interchange time '${el(isa, 10)}' is not a time (HHMM)`, isa.loc,
+        { segmentId: 'ISA', elementPosition: 10, badValue: el(isa, 10) }));
+    }
+    if (!/^\d{5}$/.test(header.version)) {
+      issues.push(issue('X12_ISA_VERSION_INVALID', `ISA12 interchange control version '${el(isa, 12)}' is not a 5-digit version (00401, 00501)`, isa.loc,
+        { segmentId: 'ISA', elementPosition: 12, badValue: el(isa, 12) }));
+    }
     const key = `${header.senderQualifier}/${header.senderId}/${control}`;
     if (this.seenInterchanges.has(key)) {
       issues.push(issue('X12_DUPLICATE_INTERCHANGE_CONTROL',
@@ -164,6 +180,21 @@ export class EnvelopeAssembler {
       if (el(gs, n) === '') {
         issues.push(issue('X12_GS_ELEMENT_MISSING', `${name} is missing`, gs.loc, { segmentId: 'GS', elementPosition: n }));
       }
+    }
+    // GS04/GS05/GS07 that are no date, time or agency: warnings (no 997 code names them; the data stays readable).
+    const gsDate = header.date.trim();
+    if (gsDate !== '' && (gsDate.length !== 8 || !allDigits(gsDate, 0, 8) || !validDate(gsDate, 0, 8))) {
+      issues.push(issue('X12_GS_FIELD_INVALID', `GS04 group date '${header.date}' is not a date (CCYYMMDD)`, gs.loc,
+        { segmentId: 'GS', elementPosition: 4, badValue: header.date }));
+    }
+    const gsTime = header.time.trim();
+    if (gsTime !== '' && (!allDigits(gsTime, 0, gsTime.length) || !validTime(gsTime, 0, gsTime.length))) {
+      issues.push(issue('X12_GS_FIELD_INVALID', `GS05 group time '${header.time}' is not a time (HHMM, HHMMSS or HHMMSSd..)`, gs.loc,
+        { segmentId: 'GS', elementPosition: 5, badValue: header.time }));
+    }
+    if (header.agency.trim() !== '' && header.agency.trim() !== 'X' && header.agency.trim() !== 'T') {
+      issues.push(issue('X12_GS_FIELD_INVALID', `GS07 responsible agency '${header.agency}' is neither X (ASC X12) nor T (TDCC)`, gs.loc,
+        { segmentId: 'GS', elementPosition: 7, badValue: header.agency }));
     }
     if (header.control !== '' && !CONTROL_DIGITS.test(header.control)) {
       issues.push(issue('X12_GS_CONTROL_INVALID', `GS06 '${header.control}' is not a 1-9 digit number`, gs.loc,

@@ -211,6 +211,12 @@ describe('TA1', () => {
     expect(buildAcks(report, { ...base, policy: { ta1: 'never' } }).text).toBeNull();
   });
 
+  it('a header date, time or version that is none rejects the interchange with 014, 015 or 017', () => {
+    for (const [code, note] of [['X12_ISA_DATE_INVALID', '014'], ['X12_ISA_TIME_INVALID', '015'], ['X12_ISA_VERSION_INVALID', '017']] as const) {
+      expect(interchangeAckStatus(interchange([], { issues: [iss(code)] })), code).toEqual({ status: 'R', noteCode: note });
+    }
+  });
+
   it('an error without ta105 gives 022; warnings without ta105 leave the interchange accepted', () => {
     expect(interchangeAckStatus(interchange([], { issues: [iss('X12_ISA_FIELD_INVALID')] }))).toEqual({ status: 'R', noteCode: '022' });
     expect(interchangeAckStatus(interchange([], { issues: [iss('X12_ISA_NOT_FIXED_WIDTH')] }))).toEqual({ status: 'A', noteCode: '000' });

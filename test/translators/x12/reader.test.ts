@@ -490,3 +490,25 @@ describe('a segment longer than the reader holds (1 MiB)', () => {
     expect(codes(events(junk, 16 * 1024))).toContain('X12_UNEXPECTED_DATA');
   });
 });
+
+describe('header dates, times and versions', () => {
+  const good = interchange(STAR, [{ set: '214', control: '0001', body: body214 }]);
+  const headerIssues = (text: string) => issues(events(text)).map((i) => [i.code, i.severity, i.elementPosition]);
+
+  it('a clean header has none', () => {
+    expect(headerIssues(good)).toEqual([]);
+  });
+
+  it('ISA09 not a date, ISA10 not a time, ISA12 not a version: errors that TA1 014, 015 and 017 name', () => {
+    expect(headerIssues(good.replace('*250101*1200*', '*251345*1200*'))).toEqual([['X12_ISA_DATE_INVALID', 'error', 9]]);
+    expect(headerIssues(good.replace('*250101*1200*', '*250101*2599*'))).toEqual([['X12_ISA_TIME_INVALID', 'error', 10]]);
+    expect(headerIssues(good.replace('*00401*', '*0040X*'))).toEqual([['X12_ISA_VERSION_INVALID', 'error', 12]]);
+  });
+
+  it('GS04 not a date, GS05 not a time, GS07 neither X nor T: warnings, the group is read', () => {
+    expect(headerIssues(good.replace('*20250101*1200*', '*20251345*1200*'))).toEqual([['X12_GS_FIELD_INVALID', 'warning', 4]]);
+    expect(headerIssues(good.replace('*20250101*1200*', '*20250101*2599*'))).toEqual([['X12_GS_FIELD_INVALID', 'warning', 5]]);
+    expect(headerIssues(good.replace('*X*004010', '*Q*004010'))).toEqual([['X12_GS_FIELD_INVALID', 'warning', 7]]);
+    expect(transactions(events(good.replace('*X*004010', '*Q*004010')))).toHaveLength(1);
+  });
+});
