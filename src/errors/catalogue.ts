@@ -139,6 +139,7 @@ const entries = {
   CSV_FIELD_COUNT: { severity: 'error', level: 'segment', summary: 'the CSV record does not have the expected number of fields' },
   CSV_RECORD_TOO_LARGE: { severity: 'error', level: 'segment', summary: 'the CSV record is larger than the configured maximum record size' },
   CSV_INVALID_ENCODING: { severity: 'error', level: 'segment', summary: 'the CSV record holds bytes that are not valid in the declared encoding' },
+  CSV_NUL_CHARACTER: { severity: 'error', level: 'segment', summary: 'the CSV record holds a NUL character (a corrupt or binary record); the other records are read' },
   CSV_RECORD_MALFORMED: { severity: 'error', level: 'segment', summary: 'the CSV record could not be parsed' },
   CSV_WRITE_INVALID_VALUE: { severity: 'error', level: 'element', summary: 'a value given to the CSV writer is not a string (or a row is not an array)' },
 

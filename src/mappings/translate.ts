@@ -643,7 +643,14 @@ export function binaryKind(head: Buffer, format: 'x12' | 'xml' | 'csv' = sniffFo
   for (const [magic, what] of BINARY_SIGNATURES) if (s.startsWith(magic)) return what;
   if (s.startsWith('\xff\xfe') || s.startsWith('\xfe\xff')) return null;
   if (format !== 'csv') return null;
-  return s.includes('\u0000') ? 'binary data (it holds NUL bytes)' : null;
+  // A NUL or two in text is a corrupt record, which the CSV reader fails on its own (CSV_NUL_CHARACTER)
+  // while the other records are read; binary data holds them by the hundred.
+  let nuls = 0;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === 0) nuls++;
+  if (nuls < Math.max(4, s.length / 100)) return null;
+  let alternating = s.length >= 4;
+  for (let i = 1; i < s.length && alternating; i += 2) if (s.charCodeAt(i) !== 0 || s.charCodeAt(i - 1) === 0) alternating = false;
+  return alternating ? 'UTF-16 text without a byte order mark (save it with one, or as UTF-8)' : 'binary data (it holds NUL bytes)';
 }
 
 /** Bytes of a file's head the format is told from: enough to see an ISA behind a mail header or a banner. */

@@ -42,7 +42,11 @@ describe('sniffFormat', () => {
     expect(sniffFormat(Buffer.from('<?xml version="1.0"?><a/>', 'utf16le'))).toBe('xml');
     expect(sniffFormat(Buffer.from('<?xml version="1.0"?><a/>', 'utf16le').swap16())).toBe('xml');
     expect(binaryKind(Buffer.from('<?xml version="1.0"?><a/>', 'utf16le'))).toBe(null);
-    expect(binaryKind(Buffer.from('ID,Code\n1,\u0000\n', 'latin1'))).toBe('binary data (it holds NUL bytes)');
+    expect(binaryKind(Buffer.from(`ID,Code\n1,${'\u0000'.repeat(8)}\n`, 'latin1'))).toBe('binary data (it holds NUL bytes)');
+    // A NUL or two in text is a corrupt record, for the CSV reader to fail alone (CSV_NUL_CHARACTER).
+    expect(binaryKind(Buffer.from('ID,Code\n1,\u0000\n2,B\n', 'latin1'))).toBe(null);
+    // UTF-16 without a byte order mark: said as such, not as binary data.
+    expect(binaryKind(Buffer.from('ID,Code\n1,A\n', 'utf16le'))).toBe('UTF-16 text without a byte order mark (save it with one, or as UTF-8)');
     // None of them is taken for binary data for its NULs.
     expect(binaryKind(Buffer.from(x12, 'utf16le'))).toBe(null);
     expect(binaryKind(utf16le(x12))).toBe(null);

@@ -18,6 +18,7 @@
 //                            `relaxColumnCount`
 //     CSV_RECORD_TOO_LARGE   the record is over `maxRecordSize` bytes; it is scanned to its end, not held
 //     CSV_INVALID_ENCODING   the record holds bytes that are invalid in `encoding`
+//     CSV_NUL_CHARACTER      the record holds a NUL character
 //     CSV_RECORD_MALFORMED   csv-parse could not read the record for another reason
 //     CSV_QUOTE_NOT_CLOSED   the file ends inside a quoted field: from that quote to the end of the file
 //                            is one unreadable record (the last); the records before it stand
@@ -426,6 +427,8 @@ interface RawRecord {
   empty: boolean;
   tooLarge?: number;
   badEncoding?: Pos;
+  /** Where the record's first NUL is: no CSV text holds one (a corrupt or binary record). */
+  nul?: Pos;
   unclosedQuote?: Pos;
 }
 
@@ -465,6 +468,7 @@ class RecordSplitter {
   private recNonBlank = false;
   private recTooLarge = false;
   private recBad: Pos | null = null;
+  private recNul: Pos | null = null;
   /** The previous byte was a CR that ended a record: a LF now is the rest of that line ending. */
   private skipLF = false;
 
@@ -589,6 +593,7 @@ class RecordSplitter {
       this.afterCR = false;
       this.skipLF = false;
       this.recHasBytes = true;
+      if (b === 0 && this.recNul === null) this.recNul = { line: this.line, column: col };
 
       // --- quotes and delimiters
       switch (this.state) {
@@ -646,6 +651,7 @@ class RecordSplitter {
       rec.text = chunk.subarray(from, to);
     }
     if (this.recBad) rec.badEncoding = this.recBad;
+    if (this.recNul) rec.nul = this.recNul;
     out.push(rec);
   }
 
@@ -657,6 +663,7 @@ class RecordSplitter {
     this.recNonBlank = false;
     this.recTooLarge = false;
     this.recBad = null;
+    this.recNul = null;
   }
 }
 
@@ -712,6 +719,8 @@ class Assembler {
         job.issue = this.issue('CSV_RECORD_TOO_LARGE', `the record starting on line ${raw.line} is ${raw.tooLarge} bytes, over the maximum of ${this.cfg.maxRecordSize}`, { line: raw.line, column: 1 });
       } else if (raw.badEncoding) {
         job.issue = this.issue('CSV_INVALID_ENCODING', `bytes that are not valid ${this.cfg.encoding} at line ${raw.badEncoding.line} column ${raw.badEncoding.column}`, raw.badEncoding);
+      } else if (raw.nul) {
+        job.issue = this.issue('CSV_NUL_CHARACTER', `a NUL character at line ${raw.nul.line} column ${raw.nul.column}: no CSV text holds one (a corrupt or binary record)`, raw.nul);
       } else if (raw.empty) {
         job.fields = [''];
       } else {

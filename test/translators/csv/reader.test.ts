@@ -165,6 +165,18 @@ describe('CSV reader: encodings', () => {
     ]);
   });
 
+  it('fails a record holding a NUL on its own, at the NUL, and keeps its siblings (also in a quoted field, and late in a file)', async () => {
+    const r = await read(Buffer.from('city,name\nJOL\u0000IET,x\nParis,y\n"a\u0000",z\n', 'latin1'));
+    expect(r.records.map((x) => x.fields)).toEqual([['Paris', 'y']]);
+    expect(r.issues).toEqual([
+      expect.objectContaining({ code: 'CSV_NUL_CHARACTER', line: 2, column: 4, index: 1, fatal: false }),
+      expect.objectContaining({ code: 'CSV_NUL_CHARACTER', line: 4, column: 3, index: 3, fatal: false }),
+    ]);
+    const late = await read(Buffer.from(`h\n${'ok\n'.repeat(5000)}b\u0000d\nlast\n`, 'latin1'), { chunkSize: 1024 });
+    expect(late.records).toHaveLength(5001);
+    expect(late.issues).toEqual([expect.objectContaining({ code: 'CSV_NUL_CHARACTER', line: 5002, column: 2 })]);
+  });
+
   it('strips a UTF-8 BOM (header name and columns count from after it)', async () => {
     const r = await read('\ufeffpro,amount\n1,2\n');
     expect(r.header?.names).toEqual(['pro', 'amount']);
