@@ -429,6 +429,8 @@ interface RawRecord {
   badEncoding?: Pos;
   /** Where the record's first NUL is: no CSV text holds one (a corrupt or binary record). */
   nul?: Pos;
+  /** Where a quote opened whose field runs over a line break (legal CSV, and what an unclosed quote looks like). */
+  quoteOverLines?: Pos;
   unclosedQuote?: Pos;
 }
 
@@ -469,6 +471,7 @@ class RecordSplitter {
   private recTooLarge = false;
   private recBad: Pos | null = null;
   private recNul: Pos | null = null;
+  private recQuoteOverLines: Pos | null = null;
   /** The previous byte was a CR that ended a record: a LF now is the rest of that line ending. */
   private skipLF = false;
 
@@ -575,6 +578,7 @@ class RecordSplitter {
         this.nextCol = 1;
         if (this.state === S.Quoted) {
           this.recHasBytes = this.recNonBlank = true;
+          this.recQuoteOverLines ??= this.openQuote;
           continue;
         }
         if (this.state === S.Escaped) {
@@ -652,6 +656,7 @@ class RecordSplitter {
     }
     if (this.recBad) rec.badEncoding = this.recBad;
     if (this.recNul) rec.nul = this.recNul;
+    if (this.recQuoteOverLines) rec.quoteOverLines = this.recQuoteOverLines;
     out.push(rec);
   }
 
@@ -664,6 +669,7 @@ class RecordSplitter {
     this.recTooLarge = false;
     this.recBad = null;
     this.recNul = null;
+    this.recQuoteOverLines = null;
   }
 }
 
@@ -837,8 +843,17 @@ class Assembler {
       case 'INVALID_OPENING_QUOTE':
         return this.issue('CSV_QUOTE_INVALID', `a quote inside unquoted field ${field ?? '?'}: quote the whole field and double the quotes inside it`, at(false), field);
       case 'CSV_INVALID_CLOSING_QUOTE':
-      case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
-        return this.issue('CSV_QUOTE_INVALID', `characters after the closing quote of field ${field ?? '?'}, where a delimiter or line end belongs`, at(e.code === 'CSV_INVALID_CLOSING_QUOTE'), field);
+      case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE': {
+        const after = at(e.code === 'CSV_INVALID_CLOSING_QUOTE');
+        const open = raw.quoteOverLines;
+        if (open && after.line > open.line) {
+          // A quote that opened a field and ran over line breaks to a quote lines later: most likely a quote
+          // never closed on its own line, which took the lines up to that later quote into this record.
+          return this.issue('CSV_QUOTE_INVALID', `the quote at line ${open.line} column ${open.column} is not closed on its line: its field runs on to a quote at line ${after.line} ` +
+            `column ${after.column - 1}, so lines ${open.line} to ${after.line} are read as one record that cannot be read (close the quote, or double it if it is part of the value)`, open, field);
+        }
+        return this.issue('CSV_QUOTE_INVALID', `characters after the closing quote of field ${field ?? '?'}, where a delimiter or line end belongs`, after, field);
+      }
       case 'CSV_QUOTE_NOT_CLOSED':
         return this.issue('CSV_QUOTE_NOT_CLOSED', 'a quoted field is never closed', { line: raw.line, column: 1 }, field);
       default:

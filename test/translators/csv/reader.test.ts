@@ -272,6 +272,15 @@ describe('CSV reader: error policy', () => {
     for (const i of all) if (i.kind === 'issue') expect(i.fatal).toBe(false);
   });
 
+  it('a quote not closed on its line, closed by a quote lines later: the issue is at the opening quote and names the lines taken', async () => {
+    const r = await read('pro,city,note\n1,A,x\n2,"B,y\n3,C,z\n4,D,"q"x\n5,E,w\n');
+    expect(r.records.map((x) => x.fields[0])).toEqual(['1', '5']);
+    expect(r.issues).toEqual([expect.objectContaining({ code: 'CSV_QUOTE_INVALID', line: 3, column: 3, index: 2,
+      message: 'the quote at line 3 column 3 is not closed on its line: its field runs on to a quote at line 5 column 5, so lines 3 to 5 are read as one record that cannot be read (close the quote, or double it if it is part of the value)' })]);
+    // A quoted value over two lines that closes properly is one good record.
+    expect((await read('pro,note\n1,"two\nlines"\n2,x\n')).records.map((x) => x.fields)).toEqual([['1', 'two\nlines'], ['2', 'x']]);
+  });
+
   it('accepts inconsistent field counts with relaxColumnCount (byName holds the named columns present)', async () => {
     const r = await read('a,b\n1\n2,3,4\n', { relaxColumnCount: true });
     expect(r.issues).toEqual([]);
