@@ -22,6 +22,11 @@ export function buildProgram(): { program: Command; exitCode: () => number } {
     status = await fn(...args);
   };
   const program = new Command();
+  // The parser's own errors in the form every other error takes (`waybill: CODE: message`), so a script
+  // or a log search finds usage errors by their code; the hint after them stays as commander writes it.
+  program.configureOutput({
+    outputError: (text, write) => write(text.replace(/^error: /, 'waybill: CLI_USAGE: ')),
+  });
   program
     .name('waybill')
     .description('Waybill: EDI and file-transfer gateway for carrier and partner networks')
@@ -48,7 +53,7 @@ export function buildProgram(): { program: Command; exitCode: () => number } {
     .option('--ack-version <gs08>', 'version of the acknowledgment (default: follow the inbound GS08)')
     .option('--control <n>', 'first control number to use for ISA13/GS06/ST02 of the acknowledgments', '1')
     .option('--json', 'print the acknowledgments as JSON (segments and text)')
-    .addHelpText('after', '\nExit status: 0 acknowledgments printed (even for a rejected file), 2 usage error or unreadable file.')
+    .addHelpText('after', '\nExit status: 0 acknowledgments printed (even for a rejected file), 1 no interchange to acknowledge, 2 usage error or unreadable file.')
     .action(run(ackCommand));
 
   const partnersDefault = process.env.WAYBILL_PARTNERS ?? 'partners';

@@ -54,13 +54,31 @@ describe('waybill inspect', () => {
 
   it('usage errors exit 2; --help exits 0 and documents every command', async () => {
     expect((await waybill(['inspect'])).status).toBe(2);
-    expect((await waybill(['frobnicate'])).status).toBe(2);
-    expect((await waybill(['inspect', '--isa-width', 'sometimes', valid])).status).toBe(2);
+    const unknown = await waybill(['frobnicate']);
+    expect(unknown.status).toBe(2);
+    // The parser's errors take the form every error takes: `waybill: CODE: message`.
+    expect(unknown.stderr).toBe("waybill: CLI_USAGE: unknown command 'frobnicate'\n(run with --help for usage)\n");
+    const choice = await waybill(['inspect', '--isa-width', 'sometimes', valid]);
+    expect(choice.status).toBe(2);
+    expect(choice.stderr).toMatch(/^waybill: CLI_USAGE: option '--isa-width <policy>' argument 'sometimes' is invalid/);
     const help = await waybill(['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/inspect/);
     expect(help.stdout).toMatch(/ack/);
     expect((await waybill(['inspect', '--help'])).stdout).toMatch(/Exit status: 0 valid, 1 invalid, 2 usage/);
+  });
+
+  it('ack: nothing to acknowledge is a coded line naming what stands there, exit 1; a GS08 that is no version is a usage error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wb-'));
+    const garbage = join(dir, 'garbage.edi');
+    writeFileSync(garbage, 'hello world\n');
+    const r = await waybill(['ack', garbage]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`waybill: X12_UNEXPECTED_DATA: ${garbage}:1:1: data that is not X12: "hello world\\n"; no interchange could be read, so there is nothing to acknowledge (waybill inspect ${garbage} shows why)\n`);
+    expect((await waybill(['ack', '--json', garbage])).status).toBe(1);
+    const bad = await waybill(['ack', valid, '--ack-version', '00X']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("waybill: CLI_USAGE: --ack-version takes a GS08 version such as 004010 or 005010X231A1, not '00X'");
   });
 
   it('a binary or empty file is a readable report, never a crash', async () => {

@@ -1,6 +1,7 @@
 import { buildAcks, type Ta1Policy } from '../../translators/x12/acks/build.js';
 import { inspectX12 } from '../../translators/x12/inspect.js';
 import { parseControlFlag } from '../flags.js';
+import { CliError } from '../cli-error.js';
 import { requireReadableFile } from '../files.js';
 
 export interface AckFlags {
@@ -14,6 +15,10 @@ export interface AckFlags {
 export async function ackCommand(file: string, flags: AckFlags): Promise<number> {
   requireReadableFile(file);
   let next = parseControlFlag(flags.control);
+  // GS08 of the acknowledgment: a version code (004010, 005010X231A1), or the acknowledgment says nothing a partner can read.
+  if (flags.ackVersion !== undefined && !/^\d{6}[A-Z0-9]{0,6}$/.test(flags.ackVersion)) {
+    throw new CliError('CLI_USAGE', `--ack-version takes a GS08 version such as 004010 or 005010X231A1, not '${flags.ackVersion}'`);
+  }
   const report = await inspectX12(file);
   // One acknowledgment interchange per inbound interchange; control numbers count up from --control.
   const now = new Date();
@@ -42,11 +47,14 @@ export async function ackCommand(file: string, flags: AckFlags): Promise<number>
       })),
       ...(report.interchanges.length === 0 && { notes: ['no interchange could be read, so there is nothing to acknowledge (see waybill inspect)'] }),
     }, null, 2)}\n`);
-    return 0;
+    return report.interchanges.length === 0 ? 1 : 0;
   }
   if (report.interchanges.length === 0) {
-    process.stderr.write(`waybill: ${file}: no interchange could be read, so there is nothing to acknowledge (run waybill inspect ${file})\n`);
-    return 0;
+    // Invalid input data (exit 1), said with the code of what stands there instead (X12_NO_ISA, X12_EMPTY_FILE, ...).
+    const first = report.issues[0];
+    const what = first ? `${first.code}: ${file}:${first.loc.line}:${first.loc.column}: ${first.message}; ` : `X12_NO_ISA: ${file}: `;
+    process.stderr.write(`waybill: ${what}no interchange could be read, so there is nothing to acknowledge (waybill inspect ${file} shows why)\n`);
+    return 1;
   }
   for (const { inbound, built } of results) {
     const fa = built.functional.map((f) => `, ${f.type} ${f.status} for group ${f.acknowledges.functionalId} ${f.acknowledges.control}`).join('');
