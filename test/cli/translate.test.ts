@@ -118,6 +118,12 @@ describe('waybill translate', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toBe(`${JSON.stringify(JSON.parse(r.stdout), null, 2)}\n`);
     expect(JSON.parse(r.stdout)).toMatchObject({ events: [], valid: false, units: [{ label: 'file', status: 'rejected', errors: [{ code: 'X12_ISA_TRUNCATED' }] }] });
+    // An empty file shows no format: its name's, not the CSV a file without a header is taken for.
+    const empty = join(dir, 'empty.edi');
+    writeFileSync(empty, '');
+    const e = await waybill(['translate', empty, '--json', '--partners', partners]);
+    expect(e.status).toBe(1);
+    expect(JSON.parse(e.stdout)).toMatchObject({ format: 'x12', units: [{ errors: [{ code: 'PIPELINE_EMPTY_FILE' }] }] });
   }, CLI_TEST_TIMEOUT);
 
   // receivedAt goes on every event: a value the canonical schema refuses used to fail each transaction

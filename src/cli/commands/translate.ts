@@ -61,7 +61,9 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
   }
   if (rejection !== null) {
     // Bad data, not a bad command line: a rejected file unit, exit 1, as the gateway records it.
-    const report = new TranslateReport(file, binary ? 'binary' : format, flags.json === true);
+    // An empty file shows no format of its own: its name's, when it has one (.edi, .xml), rather than CSV's.
+    const named = /\.(edi|x12)$/i.test(file) ? 'x12' : /\.xml$/i.test(file) ? 'xml' : format;
+    const report = new TranslateReport(file, binary ? 'binary' : named, flags.json === true);
     try {
       report.unit({ format, partner: flags.partner, label: 'file', line: 1, status: 'rejected', errors: [rejection] }, []);
       return report.finish();

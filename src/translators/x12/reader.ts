@@ -159,7 +159,8 @@ class ReaderCore {
     const loc = tokenizer.endLocation();
     this.assembler.end(out, loc);
     if (!this.sawAnything) {
-      out.push({ type: 'issue', issue: issue('X12_EMPTY_FILE', 'the file holds no X12 data (empty or whitespace only)', loc) });
+      // About the whole file, so at its start (as translate's PIPELINE_EMPTY_FILE), not after 50 MB of padding.
+      out.push({ type: 'issue', issue: issue('X12_EMPTY_FILE', 'the file holds no X12 data (it is empty, or holds only whitespace, NUL padding or an end-of-file mark)', { offset: 0, line: 1, column: 1 }) });
     }
     return out;
   }

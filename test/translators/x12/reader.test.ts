@@ -332,6 +332,9 @@ describe('envelope validation', () => {
   it('an empty or whitespace-only file is an error', () => {
     expect(codes(events(''))).toEqual(['X12_EMPTY_FILE']);
     expect(codes(events(' \r\n\n'))).toEqual(['X12_EMPTY_FILE']);
+    // At the file's start whatever the padding: the finding is about the whole file.
+    expect(issues(events(Buffer.concat([Buffer.from(' \r\n\n'), Buffer.alloc(100_000)]), 16 * 1024))).toEqual([
+      expect.objectContaining({ code: 'X12_EMPTY_FILE', loc: { offset: 0, line: 1, column: 1 } })]);
   });
 
   it('an ISA whose element separator is a space is refused, and the next interchange is still read', () => {
