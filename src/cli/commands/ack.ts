@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../errors/catalogue.js';
 import { buildAcks, type Ta1Policy } from '../../translators/x12/acks/build.js';
 import { inspectX12 } from '../../translators/x12/inspect.js';
 import { parseControlFlag } from '../flags.js';
@@ -52,8 +53,9 @@ export async function ackCommand(file: string, flags: AckFlags): Promise<number>
   if (report.interchanges.length === 0) {
     // Invalid input data (exit 1), said with the code of what stands there instead (X12_NO_ISA, X12_EMPTY_FILE, ...).
     const first = report.issues[0];
-    const what = first ? `${first.code}: ${file}:${first.loc.line}:${first.loc.column}: ${first.message}; ` : `X12_NO_ISA: ${file}: `;
-    process.stderr.write(`waybill: ${what}no interchange could be read, so there is nothing to acknowledge (waybill inspect ${file} shows why)\n`);
+    const code = first?.code ?? ('X12_NO_ISA' satisfies ErrorCode);
+    const where = first ? `${file}:${first.loc.line}:${first.loc.column}: ${first.message}; ` : `${file}: `;
+    process.stderr.write(`waybill: ${code}: ${where}no interchange could be read, so there is nothing to acknowledge (waybill inspect ${file} shows why)\n`);
     return 1;
   }
   for (const { inbound, built } of results) {
