@@ -4,7 +4,7 @@
 import { CsvAdapter } from './adapters.js';
 import { didYouMean, type Diagnostic } from './diagnostics.js';
 import {
-  evaluatePlan, SpecCompiler, type CompiledField, type EvalEnv, type SourceAdapter, type Value,
+  evaluatePlan, SpecCompiler, type CompiledField, type EvalEnv, type SourceAdapter, type SourceLoc, type Value,
 } from './spec.js';
 import type { CodeTables } from './tables.js';
 import type { Position, YamlSource } from './yaml-source.js';
@@ -29,6 +29,12 @@ export interface CompiledInbound<C> {
    * envelope, a required field the mapping never assigns). Only called for invalid events.
    */
   fieldPosition(path: readonly (string | number)[]): Position | undefined;
+  /**
+   * Where in the source the value of the field at an event path comes from, for the `index`-th event
+   * run(ctx) made: the first of the field's source paths (or of the closest enclosing field's) the source
+   * has. Undefined when none is found. Only called for invalid events.
+   */
+  fieldSource(path: readonly (string | number)[], ctx: C, index: number, env: EvalEnv): SourceLoc | undefined;
   /** CSV: the column names the mapping reads, for a check against each file's header. */
   columns?: readonly string[];
 }
@@ -87,6 +93,15 @@ export function compileInbound<C>(input: InboundCompileInput<C>): { mapping: Com
 
   const file = src.file;
   const positions = fieldPositions(fields, src);
+  // Each field's source paths by its event path ('location.city'). Not the fields of list items: their
+  // paths read each item's own loop, which the event's context alone does not say (parties[1] would be
+  // found at the first N1).
+  const sources = new Map<string, unknown[]>();
+  for (const f of fields) sources.set(f.target.join('.'), compiler.sourcePathsOf(f));
+  const contextsOf = (ctx: C, env: EvalEnv): C[] => {
+    const all = foreach === null ? [ctx] : adapter.loops(foreach, ctx);
+    return when ? all.filter((c) => when(c, env)) : all;
+  };
   const mapping: CompiledInbound<C> = {
     file,
     source: String(m.source ?? adapter.format),
@@ -102,6 +117,20 @@ export function compileInbound<C>(input: InboundCompileInput<C>): { mapping: Com
       return out;
     },
     fieldPosition: (path) => positionAt(positions, path),
+    fieldSource(path, ctx, index, env) {
+      const c = contextsOf(ctx, env)[index];
+      if (c === undefined || !adapter.locate) return undefined;
+      // A value inside a list (parties[1].role): the mapping line says which field; the source is not told.
+      if (path.some((part) => typeof part === 'number')) return undefined;
+      // 'location.city', else the closest enclosing field ('location') that has source paths.
+      for (let n = path.length; n > 0; n--) {
+        for (const p of sources.get(path.slice(0, n).join('.')) ?? []) {
+          const at = adapter.locate(p, c);
+          if (at) return at;
+        }
+      }
+      return undefined;
+    },
     ...(adapter instanceof CsvAdapter && { columns: [...adapter.columns] }),
   };
   return { mapping, diagnostics };

@@ -239,6 +239,11 @@ export class SpecCompiler<C> {
   private readonly collecting: unknown[][] = [];
   private readonly pathsOf = new WeakMap<Evaluator<C>, unknown[]>();
 
+  /** The source paths a compiled field's spec reads, for pointing at the value of an event the canonical schema refuses. */
+  sourcePathsOf(field: CompiledField<C>): unknown[] {
+    return this.pathsIn(field.evaluate);
+  }
+
   /** The source paths a compiled spec reads (its own and those of the specs inside it). */
   private pathsIn(...evs: Evaluator<C>[]): unknown[] {
     return evs.flatMap((ev) => this.pathsOf.get(ev) ?? []);

@@ -18,7 +18,7 @@ import { validateTransaction, type TransactionValidation } from '../translators/
 import { isFunctionalAckSet, translateFunctionalAck, translateTa1 } from './functional-ack.js';
 import type { CompiledInbound } from './inbound.js';
 import type { CompiledPartner, InboundRoute, PartnerRegistry } from './registry.js';
-import { MappingFailure, type Value } from './spec.js';
+import { MappingFailure, type EvalEnv, type SourceLoc, type Value } from './spec.js';
 
 export interface TranslationError {
   code: string;
@@ -147,16 +147,31 @@ function candidateBuilder(order: readonly string[]): CandidateBuilder {
  * The event lists its keys in the schema's order (the body already is: see orderPlan), as zod's own
  * output would, so the fast validation path and zod give the same JSON.
  */
-function finishEvent(type: string, body: Record<string, Value>, envelope: EventEnvelope, mapping: CompiledInbound<unknown>): CanonicalEvent {
+function finishEvent(
+  type: string, body: Record<string, Value>, envelope: EventEnvelope, mapping: CompiledInbound<unknown>,
+  ctx: unknown, index: number, env: EvalEnv,
+): CanonicalEvent {
   const order = schemaKeyOrder(type as TypeKey, (key) => topLevelValue(key, type, body, envelope));
   const candidate = order ? candidateBuilder(order)(type, body, envelope) : { kind: 'event', ...envelope, type, references: {}, ...body };
   const parsed = validateCanonical(type as TypeKey, candidate);
   if (!parsed.ok) {
     const problems = parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
-    throw new MappingFailure('MAP_CANONICAL_INVALID', `the event does not satisfy ${type}: ${problems}`, undefined,
+    throw new MappingFailure('MAP_CANONICAL_INVALID', `the event does not satisfy ${type}: ${problems}`, invalidFieldSource(parsed.issues, mapping, ctx, index, env),
       { file: mapping.file, ...invalidFieldPosition(parsed.issues, mapping) });
   }
   return parsed.value as unknown as CanonicalEvent;
+}
+
+/**
+ * Where in the source the first refused field's value is (the segment, record or element), when the
+ * mapping can say: `ctx` is what the mapping ran on, `index` the event's place among the events it made.
+ */
+function invalidFieldSource(issues: readonly { path: string }[], mapping: CompiledInbound<unknown>, ctx: unknown, index: number, env: EvalEnv): SourceLoc | undefined {
+  for (const issue of issues) {
+    const at = mapping.fieldSource(issuePath(issue.path), ctx, index, env);
+    if (at) return at;
+  }
+  return undefined;
 }
 
 /**
@@ -426,7 +441,9 @@ export function translateTransaction(
   }
   try {
     const root = validation.tree ?? validateTransaction(tx, { tree: true }).tree!;
-    const bodies = route.mapping.run({ node: root, delimiters: tx.interchange!.delimiters }, { timezone: partner.config.timezone });
+    const ctx = { node: root, delimiters: tx.interchange!.delimiters };
+    const env = { timezone: partner.config.timezone };
+    const bodies = route.mapping.run(ctx, env);
     const version = tx.group!.version;
     const events = new Array<CanonicalEvent>(bodies.length);
     for (let index = 0; index < bodies.length; index++) {
@@ -444,7 +461,7 @@ export function translateTransaction(
       const envelope = {
         id: eventIdFromSource(partner.id, sourceRef), partner: partner.id, receivedAt: opts.receivedAt, source: sourceRef,
       };
-      events[index] = finishEvent(route.mapping.target, bodies[index], envelope, route.mapping);
+      events[index] = finishEvent(route.mapping.target, bodies[index], envelope, route.mapping, ctx, index, env);
     }
     unit.events = events;
   } catch (err) {
@@ -582,12 +599,13 @@ function mapInto(
   sourceFor: (index: number) => Parameters<typeof eventIdFromSource>[1] & Record<string, unknown>, opts: TranslateOptions,
 ): void {
   try {
-    const bodies = route.mapping.run(ctx, { timezone: partner.config.timezone });
+    const env = { timezone: partner.config.timezone };
+    const bodies = route.mapping.run(ctx, env);
     bodies.forEach((body, index) => {
       const sourceRef = sourceFor(index);
       unit.events.push(finishEvent(route.mapping.target, body, {
         id: eventIdFromSource(partner.id, sourceRef), partner: partner.id, receivedAt: opts.receivedAt, source: sourceRef,
-      }, route.mapping));
+      }, route.mapping, ctx, index, env));
     });
   } catch (err) {
     if (!(err instanceof MappingFailure)) throw err;

@@ -607,3 +607,21 @@ describe('a partner named for an interchange another partner (or none) sent', ()
     }
   });
 });
+
+describe('a value the canonical schema refuses is located where the source holds it', () => {
+  it('X12: at the segment (B10), not at the ST; XML: at the element, its path in the message', async () => {
+    const text = readFileSync(join(repoRoot, 'partners/prairie-line/samples/214-multi-status.edi'), 'latin1');
+    const b10 = text.split('\n').findIndex((l) => l.startsWith('B10*')) + 1;
+    const [u] = await units(Buffer.from(text.replace(/^(B10\*[^*]*\*[^*]*\*)PRLF/m, '$1pr1f'), 'latin1'));
+    expect(u.status).toBe('failed');
+    expect(u.errors).toEqual([expect.objectContaining({ code: 'MAP_CANONICAL_INVALID', line: b10, column: 1, message: expect.stringContaining('carrierScac: must be a SCAC') })]);
+    expect(u.line).toBeLessThan(b10);
+
+    const { partner: svxp } = compilePartner(join(repoRoot, 'partners/sangamon-valley'));
+    const xml = readFileSync(join(repoRoot, 'partners/sangamon-valley/samples/svxp_invoice_SVX-INV-0051877.xml'), 'utf8');
+    const line = xml.split('\n').findIndex((l) => l.includes('<InvoiceDate>')) + 1;
+    const x = translateXml(Buffer.from(xml.replace(/<InvoiceDate>[^<]*</, '<InvoiceDate>2025-13-45<')), svxp!, { ...OPTS, fileName: 'svxp_invoice_bad.xml' });
+    expect(x.status).toBe('failed');
+    expect(x.errors).toEqual([expect.objectContaining({ code: 'MAP_CANONICAL_INVALID', line, column: 3, message: expect.stringMatching(/invoiceDate: .*\(at \/Invoice\/InvoiceDate\)$/) })]);
+  });
+});
