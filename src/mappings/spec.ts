@@ -393,8 +393,14 @@ export class SpecCompiler<C> {
             const contexts = adapter.loops(loop.path, ctx);
             if (contexts.length === 0) return undefined;
             const items: Value[] = [];
-            for (let i = 0; i < contexts.length; i++) items.push(evaluatePlan(plan, contexts[i], env) ?? {});
-            return items;
+            // An iteration none of whose fields has a value is left out, as an empty `items:` entry is:
+            // `ids: { each: N1, fields: { qualifier: N1.03, value: N1.04 } }` over an N1 with a name but no
+            // id (N103/N104 are optional) made an empty id, which failed the whole transaction.
+            for (let i = 0; i < contexts.length; i++) {
+              const item = evaluatePlan(plan, contexts[i], env);
+              if (item !== undefined) items.push(item);
+            }
+            return items.length ? items : undefined;
           };
         }
         if ('value' in raw) {

@@ -625,3 +625,16 @@ describe('a value the canonical schema refuses is located where the source holds
     expect(x.errors).toEqual([expect.objectContaining({ code: 'MAP_CANONICAL_INVALID', line, column: 3, message: expect.stringMatching(/invoiceDate: .*\(at \/Invoice\/InvoiceDate\)$/) })]);
   });
 });
+
+describe('an N1 with a name and no id (N103/N104 are optional)', () => {
+  it('gives a party without ids, not an empty id that fails the transaction', async () => {
+    const text = readFileSync(fixture('214/004010/ltl-multi-status.edi'), 'latin1');
+    const n1 = /^N1\*CN\*([^*~]*)\*[^~]*~/m.exec(text);
+    expect(n1).not.toBeNull();
+    const [u] = await units(Buffer.from(text.replace(n1![0], `N1*CN*${n1![1]}~`), 'latin1'));
+    expect(u.status).toBe('translated');
+    const consignee = (u.events[0] as Json).parties.find((p: Json) => p.role === 'consignee');
+    expect(consignee).toMatchObject({ name: n1![1] });
+    expect(consignee.ids).toBeUndefined();
+  });
+});
