@@ -263,18 +263,71 @@ export function isValidZone(zone: string): boolean {
 
 /**
  * A wall-clock date and time in `zone` (an IANA name such as America/Chicago, or a fixed offset such as
- * -06:00) -> ISO 8601 with the offset in force there and then (daylight saving included).
+ * -06:00) -> ISO 8601 with the offset in force there and then (daylight saving included). Where a
+ * daylight-saving change makes the wall time ambiguous or skips it, the rule is the one java.time and
+ * Temporal call "compatible": of a time that happens twice (the hour the clocks fall back) the earlier;
+ * a time that never happens (the hour they spring forward) is moved forward by the gap, so 02:30 on the
+ * night Chicago goes from 02:00 CST to 03:00 CDT is 03:30-05:00, the instant 02:30 CST would have been.
  */
 export function zonedIso(date: string, time: string, zone: string): string {
   // date is YYYY-MM-DD and time HH:MM:SS, as x12Date and x12Time return them.
   let offset = fixedOffset(zone);
   if (offset === null) {
     const wallAsUtc = Date.UTC(digitsAt(date, 0, 4), digitsAt(date, 5, 2) - 1, digitsAt(date, 8, 2), digitsAt(time, 0, 2), digitsAt(time, 3, 2), digitsAt(time, 6, 2));
-    // Two passes settle the offset for wall times near a daylight-saving change.
     offset = zoneOffsetAt(zone, wallAsUtc);
-    offset = zoneOffsetAt(zone, wallAsUtc - offset * 60_000);
+    // The offset at the instant that offset names; when they agree and no change of offset is near that
+    // instant (the cached whole-day offsets say so), that is the answer.
+    const instant = wallAsUtc - offset * 60_000;
+    if (zoneOffsetAt(zone, instant) !== offset || changesNear(zone, instant)) {
+      const settled = settleWall(zone, wallAsUtc);
+      offset = settled.offset;
+      if (settled.shiftedWall !== undefined) {
+        const moved = new Date(settled.shiftedWall).toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
+        return joinIso(moved.slice(0, 10), moved.slice(11, 19) + time.slice(8), formatOffset(offset));
+      }
+    }
   }
   return joinIso(date, time, offset === 0 && zone === 'UTC' ? 'Z' : formatOffset(offset));
+}
+
+/** Hours around an instant in which a change of offset makes a wall time near it ambiguous or skipped. */
+const CHANGE_WINDOW = 3 * 3_600_000;
+
+/** Whether the zone's offset changes on the UTC days within CHANGE_WINDOW of `utcMillis` (the day cache's NaN). */
+function changesNear(zone: string, utcMillis: number): boolean {
+  const first = Math.floor((utcMillis - CHANGE_WINDOW) / DAY);
+  const last = Math.floor((utcMillis + CHANGE_WINDOW) / DAY);
+  return changesOn(zone, first) || (last !== first && changesOn(zone, last));
+}
+
+function changesOn(zone: string, day: number): boolean {
+  const byDay = perZone(dayOffsetCache, zone);
+  let whole = byDay.get(day);
+  if (whole === undefined) {
+    zoneOffsetAt(zone, day * DAY); // fills the day's entry
+    whole = byDay.get(day);
+  }
+  return whole === undefined || Number.isNaN(whole);
+}
+
+/**
+ * The offset of a wall time (`wallAsUtc`: the wall time read as if it were UTC) next to a change of the
+ * zone's offset: the one offset under which that wall time happens; of two, the earlier instant's (the
+ * larger offset); of none (a skipped time), the offset after the change, with the wall time moved
+ * forward by the gap (`shiftedWall`, again read as if UTC).
+ */
+function settleWall(zone: string, wallAsUtc: number): { offset: number; shiftedWall?: number } {
+  const before = computeZoneOffset(zone, wallAsUtc - DAY - CHANGE_WINDOW);
+  const after = computeZoneOffset(zone, wallAsUtc + DAY + CHANGE_WINDOW);
+  const happens = (o: number) => zoneOffsetAt(zone, wallAsUtc - o * 60_000) === o;
+  const a = happens(before);
+  const b = happens(after);
+  if (a && b) return { offset: Math.max(before, after) };
+  if (a || b) return { offset: a ? before : after };
+  // Skipped: the instant the wall time names under the offset before the change, shown in the offset after it.
+  const instant = wallAsUtc - Math.min(before, after) * 60_000;
+  const offset = zoneOffsetAt(zone, instant);
+  return { offset, shiftedWall: instant + offset * 60_000 };
 }
 
 /**

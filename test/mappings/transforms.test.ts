@@ -74,6 +74,19 @@ describe('zonedIso', () => {
     expect(zonedIso('2025-03-30', '03:30:00', 'Europe/Berlin')).toBe('2025-03-30T03:30:00+02:00');
   });
 
+  it('a wall time the spring change skips moves forward by the gap; one the autumn change repeats is the earlier', () => {
+    // 02:00-02:59 never happen on 2025-03-09 in Chicago: 02:30 CST would have been 08:30Z, which is 03:30 CDT.
+    expect(zonedIso('2025-03-09', '02:30:00', 'America/Chicago')).toBe('2025-03-09T03:30:00-05:00');
+    expect(zonedIso('2025-03-09', '02:00:00', 'America/Chicago')).toBe('2025-03-09T03:00:00-05:00');
+    // East of UTC the same rule: Berlin skips 02:00-02:59 on 2025-03-30.
+    expect(zonedIso('2025-03-30', '02:30:00', 'Europe/Berlin')).toBe('2025-03-30T03:30:00+02:00');
+    // 01:30 happens twice on 2025-11-02 in Chicago (CDT, then CST), 02:30 twice on 2025-10-26 in Berlin.
+    expect(zonedIso('2025-11-02', '01:30:00', 'America/Chicago')).toBe('2025-11-02T01:30:00-05:00');
+    expect(zonedIso('2025-10-26', '02:30:00', 'Europe/Berlin')).toBe('2025-10-26T02:30:00+02:00');
+    // A moved time keeps its fraction of a second.
+    expect(zonedIso('2025-03-09', '02:30:00.25', 'America/Chicago')).toBe('2025-03-09T03:30:00.25-05:00');
+  });
+
   it('agrees with Intl asked directly, every 5 minutes of the days that change the clocks and of the days around them', () => {
     // zonedIso caches each zone's offsets by quarter hour and settles wall times next to a change in two
     // passes: this compares it with an uncached reference on exactly those days, in zones with half-hour
@@ -87,12 +100,23 @@ describe('zonedIso', () => {
       return m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
     };
     const two = (n: number) => String(n).padStart(2, '0');
+    // By brute force: every offset the zone has within two days, and which of them the wall time happens
+    // under; of two the earlier instant; of none, the instant under the offset before the change, shown
+    // in the offset after it (java.time's and Temporal's "compatible").
     const reference = (date: string, time: string, zone: string): string => {
       const wall = Date.parse(`${date}T${time}Z`);
-      let off = offsetAt(zone, wall);
-      off = offsetAt(zone, wall - off * 60_000);
+      const offsets = [...new Set([-2, -1, 0, 1, 2].map((d) => offsetAt(zone, wall + d * DAY)))];
+      const happens = offsets.filter((o) => offsetAt(zone, wall - o * 60_000) === o);
+      let off: number;
+      let shown = wall;
+      if (happens.length > 0) off = Math.max(...happens);
+      else {
+        const instant = wall - Math.min(...offsets) * 60_000;
+        off = offsetAt(zone, instant);
+        shown = instant + off * 60_000;
+      }
       const a = Math.abs(off);
-      return `${date}T${time}${off < 0 ? '-' : '+'}${two(Math.floor(a / 60))}:${two(a % 60)}`;
+      return `${new Date(shown).toISOString().slice(0, 19)}${off < 0 ? '-' : '+'}${two(Math.floor(a / 60))}:${two(a % 60)}`;
     };
     const DAY = 86_400_000;
     let compared = 0;
