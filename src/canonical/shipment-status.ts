@@ -20,7 +20,7 @@ export const SHIPMENT_STATUS_V1 = 'shipment.status@1';
 /**
  * Canonical milestones, roughly in lifecycle order. Typical X12 1650 mappings (the partner's code table
  * decides): XB shipment_acknowledged; AA/AB appointment (AT703) appointment_set; X3/X8 arrived_at_pickup;
- * CP loaded; AF departed_pickup; X4 arrived_at_terminal; P1 departed_terminal; X6 out_for_delivery;
+ * CP loaded; AF departed_pickup; X4 arrived_at_terminal; P1 departed_terminal; X6 (en route) in_transit; AJ out_for_delivery;
  * AG/X2 estimated_delivery; X1/X5 arrived_at_delivery; D1 delivered; CD departed_delivery;
  * AH delivery_attempted; SD delayed; A7 refused; A9 damaged; A3 returned_to_shipper; PR customs_hold;
  * CA cancelled.

@@ -638,3 +638,27 @@ describe('an N1 with a name and no id (N103/N104 are optional)', () => {
     expect(consignee.ids).toBeUndefined();
   });
 });
+
+describe('status codes that are estimates or hand-offs', () => {
+  const withStatus = async (code: string) => {
+    const text = readFileSync(fixture('214/004010/ltl-multi-status.edi'), 'latin1');
+    const [u] = await units(Buffer.from(text.replace('AT7*X6*NS***20250415*0412*CT', `AT7*${code}*NS***20250415*0412*CT`), 'latin1'));
+    return { u, event: u.events[3] as Json };
+  };
+
+  it('AG/X2 (estimated delivery) give estimatedAt, which that milestone needs: the transaction is translated', async () => {
+    for (const code of ['AG', 'X2']) {
+      const { u, event } = await withStatus(code);
+      expect(u.status, code).toBe('translated');
+      expect(event, code).toMatchObject({ status: { milestone: 'estimated_delivery', rawStatusCode: code }, estimatedAt: '2025-04-15T04:12:00-05:00' });
+    }
+    // Other statuses carry none.
+    expect((await withStatus('X6')).event.estimatedAt).toBeUndefined();
+  });
+
+  it('B6/C1 (estimated arrival at or departure from a terminal) are no arrival or departure; J1 (to a connecting line) is no delivery', async () => {
+    expect((await withStatus('B6')).event.status.milestone).toBe('other');
+    expect((await withStatus('C1')).event.status.milestone).toBe('other');
+    expect((await withStatus('J1')).event.status.milestone).toBe('in_transit');
+  });
+});
