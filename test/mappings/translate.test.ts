@@ -662,3 +662,19 @@ describe('status codes that are estimates or hand-offs', () => {
     expect((await withStatus('J1')).event.status.milestone).toBe('in_transit');
   });
 });
+
+describe('weight units come from the file', () => {
+  it('210: L312 (else B305) K is kg; XML: TotalWeight/@unit KG is kg, and a weight without a unit is in pounds', async () => {
+    const text = readFileSync(join(repoRoot, 'partners/prairie-line/samples/210-linehaul-fuel-discount.edi'), 'latin1');
+    const [kg] = await units(Buffer.from(text.replace(/^(L3\*[^~]*)~/m, '$1*K~'), 'latin1'));
+    expect((kg.events[0] as Json).totalWeight).toEqual({ value: '1820', unit: 'kg' });
+    const [b305] = await units(Buffer.from(text.replace('*PP*L*', '*PP*K*'), 'latin1'));
+    expect((b305.events[0] as Json).totalWeight).toEqual({ value: '1820', unit: 'kg' });
+
+    const { partner: svxp } = compilePartner(join(repoRoot, 'partners/sangamon-valley'));
+    const xml = readFileSync(join(repoRoot, 'partners/sangamon-valley/samples/svxp_invoice_SVX-INV-0051877.xml'), 'utf8');
+    const weight = (doc: string) => (translateXml(Buffer.from(doc), svxp!, { ...OPTS, fileName: 'svxp_invoice_x.xml' }).events[0] as Json).totalWeight;
+    expect(weight(xml.replace('unit="LB"', 'unit="KG"'))).toEqual({ value: '2140', unit: 'kg' });
+    expect(weight(xml.replace(' unit="LB"', ''))).toEqual({ value: '2140', unit: 'lb' });
+  });
+});
