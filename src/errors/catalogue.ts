@@ -121,6 +121,7 @@ const entries = {
 
   // ---- writer ----
   X12_WRITE_DELIMITER_IN_DATA: { severity: 'error', level: 'element', summary: 'a data value contains one of the delimiters and cannot be written' },
+  X12_WRITE_CHARACTER_INVALID: { severity: 'error', level: 'element', summary: 'a data value holds a control character (a CR or LF) or half of a surrogate pair, which X12 data cannot carry' },
   X12_WRITE_INVALID_DELIMITERS: { severity: 'error', level: 'interchange', summary: 'the delimiters chosen for writing are not distinct single characters' },
   X12_WRITE_VALUE_TOO_LONG: { severity: 'error', level: 'element', summary: 'a value does not fit its fixed-width ISA/GS field' },
   X12_WRITE_VALUE_INVALID: { severity: 'error', level: 'element', summary: 'a value is not valid for its envelope field (wrong length, non-numeric control number, bad segment id)' },

@@ -1313,7 +1313,15 @@ class OutboundCompiler {
         if (when && !when(c, env)) continue;
         rows.push(columns.map((col) => single(col.ev(c, env), `column '${col.name}'`, c, col.pos) ?? ''));
       }
-      const text = writeCsv(rows, { ...options, ...(header && { header: columns.map((c) => c.name) }) });
+      let text: string;
+      try {
+        text = writeCsv(rows, { ...options, ...(header && { header: columns.map((c) => c.name) }) });
+      } catch (err) {
+        // A value the CSV text cannot carry (a NUL, half of a surrogate pair): said at its column's spec.
+        if (!(err instanceof WaybillError) || typeof err.details.field !== 'number') throw err;
+        const col = columns[err.details.field - 1];
+        throw new OutboundFailure('MAP_VALUE_INVALID', `column '${col?.name ?? err.details.field}': ${err.message}`, undefined, col?.pos ?? { file: this.src.file, line: 1, column: 1 });
+      }
       return { format: 'csv', text };
     };
   }
@@ -1593,11 +1601,16 @@ function renderSegments(items: X12Item[], ctx: JsonContext, env: EvalEnv, adapte
 }
 
 function delimiterFailure(err: unknown, e: Emitted): unknown {
-  if (!(err instanceof WaybillError) || err.code !== 'X12_WRITE_DELIMITER_IN_DATA') return err;
+  if (!(err instanceof WaybillError) || (err.code !== 'X12_WRITE_DELIMITER_IN_DATA' && err.code !== 'X12_WRITE_CHARACTER_INVALID')) return err;
   const d = err.details;
   const el = e.plan.elements.find((p) => p.position === d.elementPosition);
   const part = el ? el.parts[typeof d.componentPosition === 'number' && el.composite ? d.componentPosition - 1 : 0] ?? el.parts[0] : undefined;
   const label = part?.label ?? `${e.plan.id}${pad2(Number(d.elementPosition))}`;
+  if (err.code === 'X12_WRITE_CHARACTER_INVALID') {
+    const cp = String(d.character).charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    return new OutboundFailure('MAP_VALUE_INVALID', `${label}: ${JSON.stringify(d.value)} holds U+${cp}, which X12 data cannot carry (a control character, or half of a surrogate pair)`,
+      { line: 0, column: 0, what: e.ctx.pointer || '/' }, part?.pos ?? e.plan.pos);
+  }
   return new OutboundFailure('MAP_DELIMITER_IN_DATA',
     `${label}: ${JSON.stringify(d.value)} contains the partner's ${String(d.delimiter)} delimiter ${JSON.stringify(d.character)}, which X12 cannot carry in data`,
     { line: 0, column: 0, what: e.ctx.pointer || '/' }, part?.pos ?? e.plan.pos);

@@ -315,6 +315,24 @@ describe('outbound X12 204', () => {
     expect(err2.mapping?.line).toBe(31);
   });
 
+  it('refuses a control character (a CR, which readers drop inside a segment) or half of a surrogate pair in data, naming the element', () => {
+    const mapping = compiled(MAP_204, 'x12', 'load.tender@1');
+    for (const [value, cp] of [['Midwest\rAxle', '000D'], ['Midwest\u0000Axle', '0000'], ['Midwest \ud800Axle', 'D800']] as const) {
+      const bad = structuredClone(TENDER) as { parties: { name: string }[] };
+      bad.parties[0].name = value;
+      const ctx = frozen();
+      const err = failure(() => mapping.render(bad, ctx));
+      expect(err.code, cp).toBe('MAP_VALUE_INVALID');
+      expect(err.message, cp).toContain(`N102: ${JSON.stringify(value)} holds U+${cp}, which X12 data cannot carry`);
+      expect(err.mapping, cp).toEqual({ file: 'test.yaml', line: 16, column: 60 });
+      expect(ctx.asked, cp).toEqual([]);
+    }
+    // A character outside the BMP, whole, is data like any other.
+    const emoji = structuredClone(TENDER) as { notes: string[] };
+    emoji.notes = ['\u{1F69A} on time'];
+    expect(() => mapping.render(emoji, frozen())).not.toThrow();
+  });
+
   it('fails a render with the mapping line when a required value is missing or a code is unmapped', () => {
     const text = MAP_204.replace('4: references.shipmentId,', '4: { path: references.loadId, required: true },');
     const err = failure(() => compiled(text, 'x12', 'load.tender@1').render(TENDER, frozen()));
@@ -487,6 +505,22 @@ describe('outbound CSV', () => {
         '',
       ].join('\n'),
     });
+  });
+
+  it('refuses a NUL or half of a surrogate pair at its column (CSV readers refuse the record, or read U+FFFD)', () => {
+    const mapping = compiled(MAP_CSV, 'csv', 'load.tender@1');
+    for (const [note, cp] of [['call\u0000ahead', '0000'], ['call \udc00ahead', 'DC00']] as const) {
+      const bad = structuredClone(TENDER) as { stops: { notes?: string[] }[] };
+      bad.stops[1].notes = [note];
+      const err = failure(() => mapping.render(bad, frozen()));
+      expect(err.code, cp).toBe('MAP_VALUE_INVALID');
+      expect(err.message, cp).toMatch(new RegExp(`^column 'Notes': row \\d+ field 8 holds .* U\\+${cp}, which CSV text cannot carry$`));
+      expect(err.mapping?.line, cp).toBe(13);
+    }
+    // Line breaks and tabs are quoted, not refused.
+    const ok = structuredClone(TENDER) as { stops: { notes?: string[] }[] };
+    ok.stops[1].notes = ['two\nlines\tand a tab'];
+    expect(mapping.render(ok, frozen()).text).toContain('"two\nlines\tand a tab"');
   });
 
   it('writes a single row from the root without each, with options', () => {
