@@ -433,6 +433,22 @@ function compareErrors(run: CaseRun, units: TranslatedUnit[], want: ExpectedErro
   fail(run, ['unit failures:', ...shownDiffs(diffs), ...actual.flatMap((f) => [`  ${f.unit}: ${f.status}`, ...f.errors.map((e) => `    ${e}`)])]);
 }
 
+/**
+ * An outbound case's expected failure against the render's: none, or the one MappingFailure (its code,
+ * and its mapping line when the entry gives one). --update rewrites them as for an inbound case.
+ */
+function compareRenderErrors(run: CaseRun, failure: MappingFailure | undefined, want: ExpectedError[]): void {
+  const got = failure ? [{ code: failure.code, line: failure.mapping?.line }] : [];
+  const diffs = jsonDiff(want.map((e) => ({ code: e.code, ...(e.line !== undefined && { line: e.line }) })),
+    got.map((g, i) => ({ code: g.code, ...(want[i]?.line !== undefined && { line: g.line }) })), 'errors');
+  if (!diffs.length) return;
+  if (run.update) {
+    run.inline.push({ key: 'errors', value: got.map((g, i) => (want[i]?.line === undefined || g.line === undefined ? { code: g.code } : g)) });
+    return;
+  }
+  fail(run, ['render failures:', ...shownDiffs(diffs), failure ? `  ${failure.code} ${failure.message}` : '  the command rendered without a failure']);
+}
+
 /** Rewrites the inline expectations --update collected, in one write; those it cannot edit fail the case with what to write instead. */
 function rewriteInline(run: CaseRun): void {
   const before = readFileSync(run.testFile, 'utf8');
@@ -543,9 +559,23 @@ async function runCase(testFile: string, partner: CompiledPartner, registry: Par
             return `${u.at}${hint ? ` (did you mean '${hint}'?)` : ''}`;
           }).join(', ')}` });
       }
+      const addressee = (checked.value as { partner?: unknown }).partner;
+      if (typeof addressee === 'string' && addressee !== partner.id) {
+        throw new CaseFileError({ code: 'TEST_CASE_INVALID', severity: 'error', file: commandFile, line: 1, column: 1,
+          message: `the command is for partner '${addressee}', not '${partner.id}', whose test this is` });
+      }
       const route = outboundRoute(src, partner, checked.type, tc.format);
-      const doc = route.mapping.render(checked.value, { controls: frozenControls(), now: new Date(tc.now) });
-      if (tc.expect.output !== undefined) compareFile(run, 'output', tc.expect.output, doc.text, 'text');
+      let doc: { text: string } | undefined;
+      let failure: MappingFailure | undefined;
+      try {
+        doc = route.mapping.render(checked.value, { controls: frozenControls(), now: new Date(tc.now) });
+      } catch (err) {
+        // A case may expect the render to fail (expect.errors): then the failure is the result compared.
+        if (!(err instanceof MappingFailure) || (tc.expect.errors.length === 0 && !run.update)) throw err;
+        failure = err;
+      }
+      compareRenderErrors(run, failure, tc.expect.errors);
+      if (doc && tc.expect.output !== undefined) compareFile(run, 'output', tc.expect.output, doc.text, 'text');
     }
     if (run.inline.length) rewriteInline(run);
   } catch (err) {

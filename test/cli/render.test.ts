@@ -91,6 +91,10 @@ describe('waybill render with an invalid command', () => {
     const notJson = await render(commandFile('not-json.json', '{\n  "type": "load.tender@1",\n}\n'));
     expect(notJson.status).toBe(1);
     expect(notJson.stderr).toMatch(/^waybill: CLI_COMMAND_INVALID: \S+not-json\.json:3:1: not valid JSON: /);
+    // A command addressed to another partner is not rendered for this one.
+    const other = await render(commandFile('other.json', JSON.stringify({ ...JSON.parse(readFileSync(tender, 'utf8')), partner: 'prairie-line' })));
+    expect(other.status).toBe(1);
+    expect(other.stderr).toMatch(/^waybill: CLI_COMMAND_INVALID: \S+other\.json: partner: the command is for 'prairie-line', not 'granite-ridge' \(--partner\)\n$/);
     // A JSON string is parsed as JSON, not parsed again as a command's text.
     const str = await render(commandFile('string.json', '"x"'));
     expect(str.status).toBe(1);

@@ -193,6 +193,36 @@ describe('waybill test', () => {
     }
   });
 
+  it('an outbound case compares expect.errors with the render failure; a command for another partner fails the case', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'waybill-ptests-out-'));
+    try {
+      const granite = join(root, 'granite-ridge');
+      cpSync(join(repoRoot, 'partners/granite-ridge'), granite, { recursive: true });
+      const command = JSON.parse(readFileSync(join(granite, 'samples/204-original-BPL-88104217.json'), 'utf8')) as Json;
+      writeFileSync(join(granite, 'samples/pipe.json'), JSON.stringify({ ...command, notes: ['A|B'] }, null, 2));
+      const caseFile = (errors: string) => `command: ../samples/pipe.json\nnow: "2025-10-20T19:05:00Z"\nexpect:\n  errors:${errors}\n`;
+      const run = async () => (await runPartnerTests(root, [granite])).find((x) => x.file.endsWith('pipe.yaml'))!;
+      // Expected and got: passes.
+      writeFileSync(join(granite, 'tests/pipe.yaml'), caseFile('\n    - { code: MAP_DELIMITER_IN_DATA }'));
+      expect(await run()).toMatchObject({ ok: true, diffs: [] });
+      // Expected another failure: fails with a diff and the failure there was.
+      writeFileSync(join(granite, 'tests/pipe.yaml'), caseFile('\n    - { code: MAP_VALUE_TOO_LONG }'));
+      const wrong = await run();
+      expect(wrong.ok).toBe(false);
+      expect(wrong.diffs.slice(0, 2)).toEqual(['render failures:', '  ~ errors[0].code: expected "MAP_VALUE_TOO_LONG", got "MAP_DELIMITER_IN_DATA"']);
+      // A failure expected of a command that renders: fails (it used to pass, errors unread).
+      writeFileSync(join(granite, 'samples/pipe.json'), JSON.stringify(command, null, 2));
+      writeFileSync(join(granite, 'tests/pipe.yaml'), caseFile('\n    - { code: MAP_DELIMITER_IN_DATA }'));
+      expect((await run()).diffs).toEqual(['render failures:', '  - errors[0]: expected {"code":"MAP_DELIMITER_IN_DATA"}, missing', '  the command rendered without a failure']);
+      // A command addressed to another partner.
+      writeFileSync(join(granite, 'samples/pipe.json'), JSON.stringify({ ...command, partner: 'prairie-line' }, null, 2));
+      writeFileSync(join(granite, 'tests/pipe.yaml'), caseFile(' []'));
+      expect((await run()).diffs).toEqual([`${join(granite, 'samples/pipe.json')}:1:1 TEST_CASE_INVALID the command is for partner 'prairie-line', not 'granite-ridge', whose test this is`]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('an input that is a folder is TEST_CASE_INVALID at the input key, saying so (it was a bare EISDIR)', async () => {
     const file = join(partner, 'tests/zz-folder.yaml');
     writeFileSync(file, 'description: a folder\ninput: ../samples\nexpect:\n  events: []\n');

@@ -69,6 +69,12 @@ export async function renderCommand(file: string, flags: RenderFlags): Promise<n
   }
   const { registry, diagnostics } = PartnerRegistry.load(flags.partners, { prepareValidation: false });
   const partner = requirePartner(registry, diagnostics, flags.partner);
+  // The command names the partner it is for: rendering it for another would send one carrier's tender to another.
+  const addressee = (checked.value as { partner?: unknown }).partner;
+  if (typeof addressee === 'string' && addressee !== partner.id) {
+    printError('CLI_COMMAND_INVALID', `${file}: partner: the command is for '${addressee}', not '${partner.id}' (--partner)`);
+    return 1;
+  }
   const routes = partner.outbound.filter((r) => r.command === type && (!flags.format || r.format === flags.format));
   if (routes.length === 0) {
     throw new CliError('CLI_USAGE', `partner '${partner.id}' has no outbound mapping for ${type}${flags.format ? ` as ${flags.format}` : ''}`);
