@@ -327,10 +327,11 @@ describe('outbound X12 204', () => {
       expect(err.mapping, cp).toEqual({ file: 'test.yaml', line: 16, column: 60 });
       expect(ctx.asked, cp).toEqual([]);
     }
-    // A character outside the BMP, whole, is data like any other.
+    // A character outside the BMP, whole, is data like any other, and one character long: cut to NTE02's
+    // 80 characters, 79 X and a truck are 80 (81 UTF-16 units), which the check of the output accepts too.
     const emoji = structuredClone(TENDER) as { notes: string[] };
-    emoji.notes = ['\u{1F69A} on time'];
-    expect(() => mapping.render(emoji, frozen())).not.toThrow();
+    emoji.notes = [`${'X'.repeat(79)}\u{1F69A} tail`];
+    expect(mapping.render(emoji, frozen()).text).toContain(`NTE**${'X'.repeat(79)}\u{1F69A}~`);
   });
 
   it('fails a render with the mapping line when a required value is missing or a code is unmapped', () => {

@@ -833,7 +833,8 @@ class Validator {
         elementDetails(p, c, r, ed, v.slice(start, end)));
       return;
     }
-    if (len > ed.max) {
+    // Characters, not UTF-16 units: a character outside the BMP (an emoji) is one, as the writer counts it.
+    if (len > ed.max && (ed.type === T_NUM || ed.type === T_R || codePointLength(v, start, end) > ed.max)) {
       this.add('X12_ELEMENT_TOO_LONG', `${ed.label} '${v.slice(start, end)}' is longer than ${ed.max}`, seg, loopId,
         elementDetails(p, c, r, ed, v.slice(start, end)));
       return;
@@ -990,6 +991,19 @@ class Validator {
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers: char-code loops, no regular expressions on the hot path.
+
+/** Characters (code points) in v[start, end): UTF-16 units less the second half of each surrogate pair. */
+function codePointLength(v: string, start: number, end: number): number {
+  let n = end - start;
+  for (let i = start + 1; i < end; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 0xdc00 && c <= 0xdfff) {
+      const h = v.charCodeAt(i - 1);
+      if (h >= 0xd800 && h <= 0xdbff) n--;
+    }
+  }
+  return n;
+}
 
 function elementDetails(p: number, c: number, r: number, ed: CompiledElement, badValue: string | undefined): IssueDetails {
   const d: IssueDetails = { elementPosition: p };
