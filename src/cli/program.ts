@@ -87,7 +87,7 @@ export function buildProgram(): { program: Command; exitCode: () => number } {
     .option('--partners <dir>', 'the partners root (env WAYBILL_PARTNERS)', partnersDefault)
     .addOption(new Option('--format <format>', 'which of the partner\'s outbound formats to use').choices(['x12', 'csv', 'xml']))
     .option('--frozen', 'fixed clock (2025-01-01T00:00:00Z) and control numbers (1, 1, 0001) so output compares byte for byte')
-    .option('--control <n>', 'control number to use for ISA13/GS06 (ST02 counts from it) when not --frozen', '1')
+    .option('--control <n>', 'control number to use for ISA13/GS06 (ST02 counts from it) when not --frozen (default: 1)')
     .addHelpText('after', '\nExit status: 0 rendered, 1 invalid command or mapping failure, 2 usage error.')
     .action(run(renderCommand));
 

@@ -34,6 +34,10 @@ describe('waybill render --control', () => {
     const top = await render(tender, '--control', '999999999');
     expect(top.status).toBe(0);
     expect(controlsOf(top.stdout)).toEqual(['999999999', '999999999', '999999999']);
+    // --frozen fixes them: a --control beside it is a usage error rather than silently ignored.
+    const both = await render(tender, '--frozen', '--control', '55');
+    expect(both.status).toBe(2);
+    expect(both.stderr).toBe('waybill: CLI_USAGE: --frozen fixes the control numbers (1, 1, 0001): give --control without --frozen\n');
   }, CLI_TEST_TIMEOUT);
 
   // Before the check: 'abc' reached the writer as NaN (X12_WRITE_VALUE_INVALID, exit 1) and 0 was

@@ -29,6 +29,8 @@ export async function renderCommand(file: string, flags: RenderFlags): Promise<n
   requirePartnersFolder(flags.partners);
   // Checked before the command, so a bad flag is a usage error (2) whatever the file holds.
   const control = parseControlFlag(flags.control ?? '1');
+  // --frozen fixes the control numbers too: a --control beside it would be silently ignored.
+  if (flags.frozen && flags.control !== undefined) throw new CliError('CLI_USAGE', '--frozen fixes the control numbers (1, 1, 0001): give --control without --frozen');
   // parseEvent checks JSON syntax, the type and the type's schema, and never throws (an unknown type
   // is an issue at `type`, not a crash).
   // Not JSON: said with its line and column (a byte order mark is fine).
