@@ -66,6 +66,14 @@ describe('waybill render with an invalid command', () => {
     ]);
   }, CLI_TEST_TIMEOUT);
 
+  it('a value the output cannot carry: its code, where in the command it is, and the mapping line; exit 1', async () => {
+    const command = JSON.parse(readFileSync(tender, 'utf8')) as { stops: { party: { name: string } }[] };
+    command.stops[1].party.name = 'A|B';
+    const r = await render(commandFile('pipe.json', JSON.stringify(command)), '--frozen');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^waybill: MAP_DELIMITER_IN_DATA: N102: "A\|B" contains the partner's element delimiter "\|", which X12 cannot carry in data at \/stops\/1 of the command \(mapping \S+204-tender\.yaml:\d+:\d+\)\n$/);
+  }, CLI_TEST_TIMEOUT);
+
   it('says an event is not a command (it said: no outbound mapping for its type)', async () => {
     const event = join(repoRoot, 'test/canonical/fixtures/shipment.status@1/x12-214-delayed-weather.json');
     const r = await render(event);

@@ -93,7 +93,10 @@ export async function renderCommand(file: string, flags: RenderFlags): Promise<n
   } catch (err) {
     if (err instanceof MappingFailure) {
       const m = err.mapping ? ` (mapping ${err.mapping.file}:${err.mapping.line}:${err.mapping.column})` : '';
-      printError(err.code, `${err.message}${m}`);
+      // Where in the command the failing value is (`/stops/2`), unless the message names it already.
+      const what = err.source?.what;
+      const at = what && what.startsWith('/') && !err.message.includes(what) ? ` at ${what} of the command` : '';
+      printError(err.code, `${err.message}${at}${m}`);
       return 1;
     }
     throw err;
