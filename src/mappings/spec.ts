@@ -5,7 +5,7 @@
 
 import { didYouMean, type Diagnostic } from './diagnostics.js';
 import type { CodeTable, CodeTables } from './tables.js';
-import { compileFormat, coordinate, decimalString, impliedDecimal, TransformError, x12Date, x12Time, zonedIso } from './transforms.js';
+import { compileFormat, coordinate, decimalString, exactNumber, impliedDecimal, TransformError, x12Date, x12Time, zonedIso } from './transforms.js';
 import type { YamlPath, YamlSource } from './yaml-source.js';
 
 /** Where a value came from in the source file, for run-time errors. */
@@ -455,7 +455,7 @@ export class SpecCompiler<C> {
       }
       case 'number': {
         const inner = this.compileSpec(v, here);
-        return this.transformed(inner, this.mappingPos(here), (d) => Number(decimalString(d)));
+        return this.transformed(inner, this.mappingPos(here), exactNumber);
       }
       case 'coordinate': {
         const inner = this.compileSpec(v, here);

@@ -351,6 +351,20 @@ function joinIso(date: string, time: string, offset: string): string {
   return String.fromCharCode.apply(null, codes);
 }
 
+/**
+ * A decimal as a JSON number, only when the number is exactly that decimal: 15 significant digits at
+ * most (what a double always holds). A longer value (a 20-digit count, an id read as a number) would be
+ * silently rounded: MAP_BAD_DECIMAL, so the mapping says `decimal` (an exact string) instead.
+ */
+export function exactNumber(v: string): number {
+  const d = decimalString(v);
+  const digits = d.replace(/^-/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
+  if (digits.length > 15) {
+    throw new TransformError('MAP_BAD_DECIMAL', `'${v}' has more significant digits than a JSON number holds exactly (15): map it with decimal, which keeps it as an exact string`);
+  }
+  return Number(d);
+}
+
 /** An integer with `places` implied decimals -> an exact decimal string ("65940", 2 -> "659.40"). */
 export function impliedDecimal(v: string, places: number): string {
   const t = v.trim();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  coordinate, decimalString, impliedDecimal, isValidZone, toImplied, TransformError, x12Date, x12Time, zonedIso,
+  coordinate, decimalString, exactNumber, impliedDecimal, isValidZone, toImplied, TransformError, x12Date, x12Time, zonedIso,
 } from '../../src/mappings/transforms.js';
 
 function code(fn: () => unknown): string {
@@ -177,6 +177,19 @@ describe('impliedDecimal', () => {
 
   it('refuses what is not an integer', () => {
     for (const bad of ['12.50', '', '1,000', 'abc', '--5', '1e5']) expect(code(() => impliedDecimal(bad, 2)), bad).toBe('MAP_BAD_DECIMAL');
+  });
+});
+
+describe('exactNumber', () => {
+  it('a decimal as a JSON number when the number is exactly it; more than 15 significant digits is MAP_BAD_DECIMAL', () => {
+    expect(exactNumber('1820')).toBe(1820);
+    expect(exactNumber('-0.50')).toBe(-0.5);
+    expect(exactNumber('123456789012345')).toBe(123456789012345);
+    expect(exactNumber('0.000000000000001234')).toBe(0.000000000000001234);
+    expect(exactNumber('1234567890123450000')).toBe(1234567890123450000); // trailing zeros are not precision
+    for (const v of ['1234567890123456', '12345678901234567890', '0.1234567890123456']) {
+      expect(() => exactNumber(v), v).toThrow(expect.objectContaining({ code: 'MAP_BAD_DECIMAL' }));
+    }
   });
 });
 
