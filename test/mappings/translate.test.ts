@@ -678,3 +678,24 @@ describe('weight units come from the file', () => {
     expect(weight(xml.replace(' unit="LB"', ''))).toEqual({ value: '2140', unit: 'lb' });
   });
 });
+
+describe('example partners: codes in any case, and reasons only for declines', () => {
+  it('sangamon-valley XML looks codes up trimmed and upper-cased; granite-ridge gives an accepting 990 no decline reason', async () => {
+    const { partner: svxp } = compilePartner(join(repoRoot, 'partners/sangamon-valley'));
+    const xml = readFileSync(join(repoRoot, 'partners/sangamon-valley/samples/svxp_invoice_SVX-INV-0051877.xml'), 'utf8');
+    const [upper, lower] = [xml, xml.replace('code="FSC"', 'code=" fsc "').replace(/type="SHIPPER"/i, 'type="shipper"')]
+      .map((doc) => translateXml(Buffer.from(doc), svxp!, { ...OPTS, fileName: 'svxp_invoice_x.xml' }).events[0] as Json);
+    expect(lower.charges.map((c: Json) => c.code)).toEqual(upper.charges.map((c: Json) => c.code));
+    expect(lower.parties.map((p: Json) => p.role)).toEqual(upper.parties.map((p: Json) => p.role));
+    expect(upper.charges.map((c: Json) => c.code)).toContain('fuel_surcharge');
+
+    const { partner: granite } = compilePartner(join(repoRoot, 'partners/granite-ridge'));
+    const reg = new PartnerRegistry();
+    reg.add(granite!);
+    const text = readFileSync(join(repoRoot, 'partners/granite-ridge/samples/990-accept-BPL-88104301.edi'), 'latin1');
+    const [u] = await units(Buffer.from(text.replace('*A*N~', '*A*N*CPU~'), 'latin1'), {}, reg);
+    expect(u.status).toBe('translated');
+    expect((u.events[0] as Json).decision).toBe('accepted');
+    expect((u.events[0] as Json).declineReason).toBeUndefined();
+  });
+});
