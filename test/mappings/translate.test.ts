@@ -699,3 +699,13 @@ describe('example partners: codes in any case, and reasons only for declines', (
     expect((u.events[0] as Json).declineReason).toBeUndefined();
   });
 });
+
+describe('references are trimmed in the example mappings', () => {
+  it('a PRO padded with spaces is the same PRO (references correlate shipments)', async () => {
+    const text = readFileSync(fixture('214/004010/ltl-multi-status.edi'), 'latin1');
+    const pro = /^B10\*([^*]*)\*/m.exec(text)![1];
+    const [u] = await units(Buffer.from(text.replace(`B10*${pro}*`, `B10*${pro}    *`), 'latin1'));
+    expect(u.status).toBe('translated');
+    expect(u.events.map((e) => (e as Json).references.proNumber)).toEqual(u.events.map(() => pro));
+  });
+});
