@@ -284,7 +284,9 @@ describe('waybill test on a partner folder outside --partners', () => {
     const root = join(cwd, 'partners');
     expect((await runPartnerTests(root, [dir], { update: true }))[0].ok).toBe(true);
     const mapping = join(dir, 'mappings/214-status.yaml');
-    writeFileSync(mapping, readFileSync(mapping, 'utf8').replace('proNumber: B10.01', 'proNumber: B10.02'));
+    const text = readFileSync(mapping, 'utf8');
+    expect(text).toContain('proNumber: { path: B10.01,');
+    writeFileSync(mapping, text.replace('proNumber: { path: B10.01,', 'proNumber: { path: B10.02,'));
     const [r] = await runPartnerTests(root, [dir]);
     expect(r.ok).toBe(false);
     expect(r.diffs).toContain('  ~ events[0].references.proNumber: expected "0048213377", got "TCH-BOL-40771"');
