@@ -1577,7 +1577,17 @@ function renderSegments(items: X12Item[], ctx: JsonContext, env: EvalEnv, adapte
     let hasData = false;
     for (const el of item.elements) {
       const parts = el.parts.map((p) => {
-        const s = single(p.ev(ctx, env), p.label, ctx, p.pos) ?? '';
+        let s = single(p.ev(ctx, env), p.label, ctx, p.pos) ?? '';
+        // A value of spaces alone is no value (inbound reads `N4|MEMPHIS|TN|   |US` as no postal code), and
+        // X12 suppresses an AN value's trailing spaces, down to its minimum length.
+        if (p.def && s.endsWith(' ')) {
+          if (s.trim() === '') s = '';
+          else if (p.def.type === T_AN) {
+            let end = s.length;
+            while (end > p.def.min && s.charCodeAt(end - 1) === 0x20) end--;
+            s = s.slice(0, end);
+          }
+        }
         if (s !== '') {
           if (p.dynamic) hasData = true;
           if (p.def) {

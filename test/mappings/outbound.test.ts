@@ -334,6 +334,16 @@ describe('outbound X12 204', () => {
     expect(mapping.render(emoji, frozen()).text).toContain(`NTE**${'X'.repeat(79)}\u{1F69A}~`);
   });
 
+  it('suppresses an AN value\'s trailing spaces, and writes a value of spaces alone as no value', () => {
+    const mapping = compiled(MAP_204, 'x12', 'load.tender@1');
+    const padded = structuredClone(TENDER) as { parties: { name: string; address: { postalCode: string } }[] };
+    padded.parties[0].name = 'Midwest Axle & Gear Co   ';
+    padded.parties[0].address.postalCode = '   ';
+    const text = mapping.render(padded, frozen()).text;
+    expect(text).toContain('N1*SH*Midwest Axle & Gear Co*93*MAG-AUR-01~');
+    expect(text).toContain('N4*Aurora*IL**US~');
+  });
+
   it('fails a render with the mapping line when a required value is missing or a code is unmapped', () => {
     const text = MAP_204.replace('4: references.shipmentId,', '4: { path: references.loadId, required: true },');
     const err = failure(() => compiled(text, 'x12', 'load.tender@1').render(TENDER, frozen()));
