@@ -268,6 +268,7 @@ const entries = {
   PARTNER_UNKNOWN_SENDER: { severity: 'error', level: 'interchange', summary: 'an inbound interchange comes from an ISA sender (or GS02 id) that no partner is configured with' },
   PARTNER_FORCED: { severity: 'warning', level: 'interchange', summary: "an interchange was translated as the partner named (waybill translate --partner) although its ISA sender is another partner's, or no partner's" },
   PARTNER_ACCOUNT_MISMATCH: { severity: 'error', level: 'interchange', summary: "an inbound interchange's ISA sender is not the partner whose folder or account it arrived through (or is unknown); it is neither translated nor acknowledged" },
+  TABLE_UNUSED: { severity: 'warning', level: 'config', summary: "a code table file in a partner's tables/ folder is named by none of its mappings (a misspelt file name leaves the mappings on the shared table)" },
   TABLE_INVALID: { severity: 'error', level: 'config', summary: 'a code table file (tables/*.yaml) is not valid' },
   TEST_CASE_INVALID: { severity: 'error', level: 'config', summary: 'a partner test case file (waybill test) is not valid' },
   TEST_EXPECTED_MISSING: { severity: 'error', level: 'config', summary: 'a partner test case names an expected file (events, ack, output) that does not exist; waybill test --update creates it' },

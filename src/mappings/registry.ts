@@ -122,6 +122,8 @@ export function compilePartner(dir: string, options: CompileOptions = {}): { par
   // Only when partner.yaml itself is sound: an entry it failed to read would make its mapping look unused.
   if (!diagnostics.some((d) => d.severity === 'error' && basename(d.file) === 'partner.yaml')) {
     diagnostics.push(...unusedMappings(dir, [...config.inbound, ...config.outbound].map((e) => e.mapping)));
+    // Likewise a mapping that did not compile may have named a table it never reached.
+    if (!hasErrorDiagnostics(diagnostics)) diagnostics.push(...unusedTables(join(dir, 'tables'), tables));
   }
   if (hasErrorDiagnostics(diagnostics)) return { partner: null, config, diagnostics };
   return { partner: { id: config.id, dir, config, tables, inbound, outbound }, config, diagnostics };
@@ -153,6 +155,29 @@ function unusedMappings(dir: string, used: string[]): Diagnostic[] {
  * would throw on a `tables` that is a file, or on a folder or broken link named like a table: those are
  * TABLE_INVALID at their path, and the partner's other tables still load.
  */
+/**
+ * The partner's table files no mapping names: a misspelt file name (`x12-shipment-statu.yaml`) leaves the
+ * mappings on the shared table, and the partner's codes silently unused.
+ */
+function unusedTables(folder: string, tables: CodeTables): Diagnostic[] {
+  let names: string[];
+  try {
+    names = readdirSync(folder).filter((n) => /\.ya?ml$/.test(n)).sort();
+  } catch {
+    return [];
+  }
+  const asked = [...tables.asked];
+  return names.filter((n) => !tables.asked.has(n.replace(/\.ya?ml$/, ''))).map((n) => {
+    const name = n.replace(/\.ya?ml$/, '');
+    const hint = didYouMean(name, asked);
+    return {
+      code: 'TABLE_UNUSED', severity: 'warning' as const, file: join(folder, n), line: 1, column: 1,
+      message: `no mapping of this partner names table '${name}', so its codes are never used${hint ? ` (the mappings name '${hint}')` : ''}`,
+      ...(hint !== undefined && { suggestion: hint }),
+    };
+  });
+}
+
 function loadPartnerTables(tables: CodeTables, folder: string): Diagnostic[] {
   let names: string[];
   try {

@@ -44,7 +44,11 @@ export class CodeTables {
   /** Names of table files that did not load (their own diagnostics say why). */
   private readonly failed = new Set<string>();
 
+  /** Names mappings asked for (compile time only: mappings keep the table itself), for TABLE_UNUSED. */
+  readonly asked = new Set<string>();
+
   get(name: string): CodeTable | undefined {
+    this.asked.add(name);
     return this.tables.get(name);
   }
 

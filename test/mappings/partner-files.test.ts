@@ -140,6 +140,21 @@ describe('an inbound document with no X12 schema', () => {
   });
 });
 
+describe('a table file no mapping names', () => {
+  it('is TABLE_UNUSED (a warning), with the name the mappings use when it is close: the partner\'s codes were silently unused', () => {
+    renameSync(join(pl, 'tables/appointment-kind.yaml'), join(pl, 'tables/appointment-kinds.yaml'));
+    writeFileSync(join(pl, 'tables/appointment-kind.yaml'), 'values:\n  AA: pickup\n  AB: delivery\n');
+    const unused = compilePartner(pl).diagnostics.filter((d) => d.code === 'TABLE_UNUSED');
+    expect(unused.map((d) => [d.file.slice(root.length + 1), d.severity, d.message, d.suggestion])).toEqual([
+      ['prairie-line/tables/appointment-kinds.yaml', 'warning', "no mapping of this partner names table 'appointment-kinds', so its codes are never used (the mappings name 'appointment-kind')", 'appointment-kind'],
+    ]);
+    // The example partners use every table they have.
+    for (const id of ['prairie-line', 'sangamon-valley', 'granite-ridge']) {
+      expect(compilePartner(join(repoRoot, 'partners', id)).diagnostics.filter((d) => d.code === 'TABLE_UNUSED'), id).toEqual([]);
+    }
+  });
+});
+
 describe('two partners with one ISA sender id', () => {
   beforeEach(() => {
     cpSync(pl, join(root, 'pl2'), { recursive: true });
