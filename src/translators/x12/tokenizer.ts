@@ -364,7 +364,7 @@ export class X12Tokenizer {
     const t = this.text;
     const idx = t.indexOf(this.segmentTerm);
     if (idx < 0) {
-      // Keep the last char: a terminator of two chars may straddle the chunk boundary.
+      // Keep the chars a terminator of several chars (CR LF) could start with: it may straddle the chunk boundary.
       this.consume(final ? t.length : Math.max(0, t.length - this.segmentTerm.length + 1));
       if (final) this.skippingOversize = false;
       return false;
