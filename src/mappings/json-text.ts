@@ -1,17 +1,42 @@
 // JSON that people write (test expectations, commands for `waybill render`): parsed with the place of the
 // first problem, as line and column, for diagnostics; a UTF-8 byte order mark, which editors on Windows
 // put first, is not a problem.
-import { parse as parseLocating, ParseErrorCode, type ParseError } from 'jsonc-parser';
+import { parse as parseLocating, ParseErrorCode, visit, type ParseError } from 'jsonc-parser';
 
 export type JsonText = { ok: true; value: unknown } | { ok: false; message: string; line: number; column: number };
 
 export function parseJsonText(text: string): JsonText {
   const body = text.startsWith('\ufeff') ? text.slice(1) : text;
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(body) };
+    value = JSON.parse(body);
   } catch (err) {
     return { ok: false, ...jsonProblem(body, (err as Error).message) };
   }
+  const duplicate = firstDuplicateKey(body);
+  if (duplicate) return { ok: false, ...duplicate };
+  return { ok: true, value };
+}
+
+/**
+ * A key an object of the text has twice, where the second stands: JSON.parse keeps the later value and
+ * says nothing, so a command with `carrierScac` twice rendered one of them. Only objects' own keys count.
+ */
+function firstDuplicateKey(text: string): { message: string; line: number; column: number } | null {
+  if (!text.includes('{')) return null;
+  const keys: Set<string>[] = [];
+  let found: { message: string; line: number; column: number } | null = null;
+  visit(text, {
+    onObjectBegin: () => { keys.push(new Set()); },
+    onObjectEnd: () => { keys.pop(); },
+    onObjectProperty: (name, offset) => {
+      const seen = keys[keys.length - 1];
+      if (found || !seen) return;
+      if (seen.has(name)) found = { message: `the key ${JSON.stringify(name)} appears twice in one object (the later value would silently win)`, ...lineColumn(text, offset) };
+      seen.add(name);
+    },
+  }, { disallowComments: true, allowTrailingComma: false });
+  return found;
 }
 
 /**

@@ -27,6 +27,10 @@ describe('parseJsonText', () => {
     expect(problem('// note\n{}')).toBe('1:1 comments are not allowed in JSON');
     expect(problem('{"a": "b\nc"}')).toMatch(/^1:7 a string is not closed on its line/);
     expect(problem('{"a": "\\q"}')).toMatch(/^1:7 '"\\q"' is not a valid escape/);
+    // A key twice in one object: JSON.parse keeps the later value without a word.
+    expect(problem('{\n  "carrierScac": "ABCD",\n  "stops": [{ "a": 1 }, { "a": 2 }],\n  "carrierScac": "WXYZ"\n}')).toBe(
+      '4:3 the key "carrierScac" appears twice in one object (the later value would silently win)');
+    expect(problem('{"a": {"b": 1, "b": 2}}')).toBe('1:16 the key "b" appears twice in one object (the later value would silently win)');
     for (const text of ['hello\nworld\n', '[\n {"a":1},\n {"b": tru}\n]', '{"a":\t"b\nc"}']) expect(problem(text)).not.toContain('\n');
   });
 });
