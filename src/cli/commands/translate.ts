@@ -36,6 +36,9 @@ function checkReceivedAt(value: string): void {
   if (!checked.success) throw new CliError('CLI_USAGE', `--received-at '${value}': ${checked.error.issues[0].message}`);
 }
 
+/** A file named as X12 is: what decides the format of a file with no X12 header, or none at all. */
+const X12_FILE_NAME = /\.(edi|x12)$/i;
+
 export async function translateCommand(file: string, flags: TranslateFlags): Promise<number> {
   requireReadableFile(file);
   requirePartnersFolder(flags.partners);
@@ -54,7 +57,7 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
   // partner's pattern names it, or the partner given has none), it is read as the X12 it claims to be:
   // its findings (X12_NO_ISA, X12_UNEXPECTED_DATA) say what stands there, where a CSV reading only asked
   // for a partner.
-  if (format === 'csv' && rejection === null && /\.(edi|x12)$/i.test(file)) {
+  if (format === 'csv' && rejection === null && X12_FILE_NAME.test(file)) {
     const csvRoutes = (id: string) => registry.get(id)?.inbound.some((r) => r.document === 'csv') ?? false;
     const named = registry.list().some((p) => p.inbound.some((r) => r.document === 'csv' && r.match !== null && r.match.test(basename(file))));
     if (flags.partner ? !csvRoutes(flags.partner) : !named) format = 'x12';
@@ -62,7 +65,7 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
   if (rejection !== null) {
     // Bad data, not a bad command line: a rejected file unit, exit 1, as the gateway records it.
     // An empty file shows no format of its own: its name's, when it has one (.edi, .xml), rather than CSV's.
-    const named = /\.(edi|x12)$/i.test(file) ? 'x12' : /\.xml$/i.test(file) ? 'xml' : format;
+    const named = X12_FILE_NAME.test(file) ? 'x12' : /\.xml$/i.test(file) ? 'xml' : format;
     const report = new TranslateReport(file, binary ? 'binary' : named, flags.json === true);
     try {
       report.unit({ format, partner: flags.partner, label: 'file', line: 1, status: 'rejected', errors: [rejection] }, []);

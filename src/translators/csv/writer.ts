@@ -6,6 +6,7 @@
 
 import { Transform, type TransformCallback } from 'node:stream';
 import { WaybillError } from '../../errors/catalogue.js';
+import { firstUnwritable } from '../unwritable.js';
 
 export interface CsvWriteOptions {
   /** One character other than CR, LF and the quote. Default ','. */
@@ -50,9 +51,6 @@ function quoteField(value: string, cfg: WriteConfig): string {
   return needs ? cfg.quote + value.split(cfg.quote).join(cfg.quote + cfg.quote) + cfg.quote : value;
 }
 
-/** C0 controls other than tab, LF and CR, DEL, and a surrogate without its pair. */
-const UNWRITABLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 function formatRow(row: unknown, rowNumber: number, cfg: WriteConfig): string {
   if (!Array.isArray(row)) {
     throw new WaybillError('CSV_WRITE_INVALID_VALUE', `row ${rowNumber} is not an array of strings`, { row: rowNumber });
@@ -66,12 +64,9 @@ function formatRow(row: unknown, rowNumber: number, cfg: WriteConfig): string {
     }
     // A NUL or another control character (tab and line breaks aside, which quoting carries) makes a record
     // readers refuse (Waybill's own: CSV_NUL_CHARACTER); half of a surrogate pair would be written as U+FFFD.
-    const bad = UNWRITABLE.exec(v);
+    const bad = firstUnwritable(v, { lineBreaks: true });
     if (bad) {
-      const code = bad[0].charCodeAt(0);
-      const what = code >= 0xd800 && code <= 0xdfff ? 'half of a surrogate pair' : 'a control character';
-      throw new WaybillError('CSV_WRITE_INVALID_VALUE',
-        `row ${rowNumber} field ${i + 1} holds ${what} U+${code.toString(16).toUpperCase().padStart(4, '0')}, which CSV text cannot carry`,
+      throw new WaybillError('CSV_WRITE_INVALID_VALUE', `row ${rowNumber} field ${i + 1} holds ${bad.description}, which CSV text cannot carry`,
         { row: rowNumber, field: i + 1 });
     }
     if (i > 0) out += cfg.delimiter;

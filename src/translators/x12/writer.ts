@@ -12,6 +12,7 @@
 
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import { firstUnwritable } from '../unwritable.js';
 import { WaybillError } from '../../errors/catalogue.js';
 
 /** The delimiters to write with. A reader's `Delimiters` is assignable to this. */
@@ -250,9 +251,6 @@ function isTransactionInput(tx: TransactionLike): tx is TransactionInput {
  * Order: beginInterchange, [ta1...], (beginGroup, transaction..., endGroup)..., endInterchange; repeat for
  * further interchanges.
  */
-/** What no X12 value may hold: C0 controls and DEL, and a surrogate without its pair. */
-const UNWRITABLE = /[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 export class X12Writer {
   readonly delimiters: Readonly<Required<WriterDelimiters>>;
   private readonly trim: boolean;
@@ -296,13 +294,11 @@ export class X12Writer {
     if (!m) {
       // A control character (a CR or LF in a value: readers drop line breaks inside segments) or half of a
       // surrogate pair (written as U+FFFD) would reach the partner as other data than was given.
-      const bad = UNWRITABLE.exec(value);
+      const bad = firstUnwritable(value);
       if (bad) {
-        const code = bad[0].charCodeAt(0);
-        const what = code >= 0xd800 && code <= 0xdfff ? 'half of a surrogate pair' : 'a control character';
         throw new WaybillError('X12_WRITE_CHARACTER_INVALID',
-          `${describeWhere(ctx, elementPosition, componentPosition, repetition)} contains ${what} U+${code.toString(16).toUpperCase().padStart(4, '0')} at offset ${bad.index}, which X12 data cannot carry`,
-          { ...ctx, elementPosition, componentPosition, repetition, character: bad[0], offset: bad.index, value });
+          `${describeWhere(ctx, elementPosition, componentPosition, repetition)} contains ${bad.description} at offset ${bad.offset}, which X12 data cannot carry`,
+          { ...ctx, elementPosition, componentPosition, repetition, character: bad.character, offset: bad.offset, value });
       }
       return;
     }
