@@ -715,6 +715,25 @@ function isBlankFile(path: string, head: Buffer): boolean {
   }
 }
 
+/** Names that say a file is X12: what a text file so named is read as, unless a CSV route is meant for it. */
+export const X12_FILE_NAME = /\.(edi|x12)$/i;
+
+/**
+ * The format a file is read in, given examineFile's sniff, its name and the partners: text with no X12
+ * header is sniffed as CSV, but named as X12 (.edi, .x12) and meant for no CSV route, it is read as the
+ * X12 it claims to be. Its findings (X12_NO_ISA, X12_UNEXPECTED_DATA) then say what stands there, where a
+ * CSV reading only said the partner has no CSV mapping. "Meant for a CSV route": with the partner known
+ * (the gateway's account or folder, `translate --partner`), that partner has one; otherwise a CSV route's
+ * file-name pattern names the file. One rule for the gateway and `waybill translate`.
+ */
+export function readingFormat(sniffed: 'x12' | 'xml' | 'csv', fileName: string, registry: PartnerRegistry, partnerId?: string): 'x12' | 'xml' | 'csv' {
+  if (sniffed !== 'csv' || !X12_FILE_NAME.test(fileName)) return sniffed;
+  const csvRoute = partnerId !== undefined
+    ? registry.get(partnerId)?.inbound.some((r) => r.document === 'csv') ?? false
+    : registry.list().some((p) => p.inbound.some((r) => r.document === 'csv' && r.match !== null && r.match.test(fileName)));
+  return csvRoute ? 'csv' : 'x12';
+}
+
 /**
  * What the gateway and `waybill translate` make of a file before any partner is asked, from one read of
  * its head: its format, and why it is refused whole, if it is (PIPELINE_NOT_TEXT for a binary or packed

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { FileRecord, InterchangeSeen, NewOutboundDocument, OutboxEvent, UnitBatch, UnitRecord, LedgerError } from '../ledger/ledger.js';
 import type { CompiledPartner, PartnerRegistry } from '../mappings/registry.js';
 import {
-  envelopeUnit, examineFile, fileIssueUnit, headerRejection, rejectedWithEnvelope, translateCsv, translateTransaction, translateXmlFile,
+  envelopeUnit, examineFile, fileIssueUnit, headerRejection, readingFormat, rejectedWithEnvelope, translateCsv, translateTransaction, translateXmlFile,
   type CanonicalEvent, type TranslateOptions, type TranslatedUnit, type TranslationError,
 } from '../mappings/translate.js';
 import { translateTa1 } from '../mappings/functional-ack.js';
@@ -178,7 +178,10 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
   const registry = ctx.registry();
   const opts = { fileId, fileName: file.originalName, receivedAt: file.receivedAt, partner: file.partner ?? undefined };
   const writer = new BatchWriter(ctx, fileId, file.unitsDone);
-  const { format, refusal } = examineFile(path);
+  const examined = examineFile(path);
+  const { refusal } = examined;
+  // As `waybill translate` reads it: a .edi without an X12 header, for a partner with no CSV route, is bad X12.
+  const format = refusal === null ? readingFormat(examined.format, file.originalName, registry, file.partner ?? undefined) : examined.format;
   let outcome: FileOutcome = { state: 'translated', acks: [], errors: [] };
 
   if (refusal !== null) {

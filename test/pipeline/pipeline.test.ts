@@ -287,6 +287,18 @@ describe('inbound pipeline: findings outside any transaction are recorded', () =
       .toEqual([['file', 'rejected', [['X12_ISA_TRUNCATED', 1, 1]]]]);
   });
 
+  it('text named .edi without an X12 header, through an account with no CSV route, is read as the X12 it claims to be (as waybill translate reads it)', async () => {
+    const { ledger, take } = setup();
+    const text = Buffer.from('hello,world\nfoo,bar\n');
+    const { fileId, result } = await take(text, 'status.edi', 'prairie-line');
+    expect(result).toMatchObject({ state: 'failed', units: 1, acks: 0 });
+    // Not MAP_NO_MAPPING ("no CSV mapping"): the file says it is X12, so what is wrong with it is said as X12.
+    expect((await ledger.getFile(fileId))?.errors.map((e) => [e.code, e.line, e.column])).toEqual([['X12_UNEXPECTED_DATA', 1, 1]]);
+    // Through an account with a CSV route, the same text is still read as CSV: the routes say which of its files they take.
+    const csv = await take(Buffer.from('hello,world\nfoo,baz\n'), 'status.edi', 'sangamon-valley');
+    expect((await ledger.units(csv.fileId)).flatMap((u) => u.errors.map((e) => e.code))).toEqual(['MAP_NO_MAPPING']);
+  });
+
   it('garbage after a good interchange: the interchange translates, the garbage is a file unit and a file error', async () => {
     const { ledger, take } = setup();
     const { fileId, result } = await take(Buffer.concat([multiStatus, Buffer.from('\nNOT X12 AT ALL~\n')]), 'tail.edi');

@@ -3,7 +3,7 @@ import { Timestamp } from '../../canonical/index.js';
 import { PartnerRegistry } from '../../mappings/registry.js';
 import { formatDiagnostic, type Diagnostic } from '../../mappings/diagnostics.js';
 import { translateX12InWorkers } from '../../mappings/parallel.js';
-import { examineFile, fileIdOf, translateCsv, translateX12Batches, translateXmlFile, type CanonicalEvent, type TranslatedUnit } from '../../mappings/translate.js';
+import { examineFile, fileIdOf, readingFormat, translateCsv, translateX12Batches, translateXmlFile, X12_FILE_NAME, type CanonicalEvent, type TranslatedUnit } from '../../mappings/translate.js';
 import { CliError } from '../cli-error.js';
 import { requirePartner } from '../partner-flag.js';
 import { requirePartnersFolder, requireReadableFile } from '../files.js';
@@ -36,9 +36,6 @@ function checkReceivedAt(value: string): void {
   if (!checked.success) throw new CliError('CLI_USAGE', `--received-at '${value}': ${checked.error.issues[0].message}`);
 }
 
-/** A file named as X12 is: what decides the format of a file with no X12 header, or none at all. */
-const X12_FILE_NAME = /\.(edi|x12)$/i;
-
 export async function translateCommand(file: string, flags: TranslateFlags): Promise<number> {
   requireReadableFile(file);
   requirePartnersFolder(flags.partners);
@@ -52,16 +49,7 @@ export async function translateCommand(file: string, flags: TranslateFlags): Pro
   // Refused whole (binary, or empty) before any partner or mapping is asked, as the gateway's pipeline refuses it.
   const examined = examineFile(file);
   const { binary, refusal: rejection } = examined;
-  let format = examined.format;
-  // Text with no X12 header is taken for CSV. Named as X12 (.edi, .x12) and meant for no CSV route (no
-  // partner's pattern names it, or the partner given has none), it is read as the X12 it claims to be:
-  // its findings (X12_NO_ISA, X12_UNEXPECTED_DATA) say what stands there, where a CSV reading only asked
-  // for a partner.
-  if (format === 'csv' && rejection === null && X12_FILE_NAME.test(file)) {
-    const csvRoutes = (id: string) => registry.get(id)?.inbound.some((r) => r.document === 'csv') ?? false;
-    const named = registry.list().some((p) => p.inbound.some((r) => r.document === 'csv' && r.match !== null && r.match.test(basename(file))));
-    if (flags.partner ? !csvRoutes(flags.partner) : !named) format = 'x12';
-  }
+  const format = rejection === null ? readingFormat(examined.format, basename(file), registry, flags.partner) : examined.format;
   if (rejection !== null) {
     // Bad data, not a bad command line: a rejected file unit, exit 1, as the gateway records it.
     // An empty file shows no format of its own: its name's, when it has one (.edi, .xml), rather than CSV's.
