@@ -10,6 +10,7 @@ import { isValidZone } from './transforms.js';
 import { hostedSftpAccountSchema } from '../transports/sftp/config.js';
 import { remoteSftpSchema } from '../transports/sftp/remote/config.js';
 import { supportedSchemas } from '../translators/x12/schema.js';
+import { ACK_VERSION } from '../translators/x12/acks/codes.js';
 
 const isaId = z.strictObject({
   qualifier: z.string().regex(/^[0-9A-Z]{2}$/, 'an ISA qualifier is 2 characters (ZZ, 01, 02, 12, ...)'),
@@ -87,7 +88,8 @@ export const partnerSchema = z.strictObject({
   acknowledgments: z.strictObject({
     ta1: z.enum(['always', 'on-request', 'on-error', 'never']).default('on-request'),
     functional: z.enum(['997', '999', 'none']).default('997'),
-    version: z.string().optional(),
+    /** GS08 of our 997/999 (default: the version of the group acknowledged). */
+    version: z.string().regex(ACK_VERSION, "a GS08 version: six digits and an optional guide id, such as '004010' or '005010X231A1'").optional(),
   }).prefault({}),
   inbound: z.array(z.strictObject({
     /** x12/<set>, csv or xml. */

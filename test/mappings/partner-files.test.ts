@@ -214,3 +214,14 @@ describe('column names declared in partner.yaml (csv: header: [...])', () => {
     ]);
   });
 });
+
+describe('the version of our acknowledgments', () => {
+  it('must be a GS08 version: "5010" passed lint and turned every 999 into a 997 with GS08 5010', () => {
+    edit(join(pl, 'partner.yaml'), 'acknowledgments:\n', 'acknowledgments:\n  version: "5010"\n');
+    expect(brief(compilePartner(pl).diagnostics)).toEqual([
+      expect.stringMatching(/^prairie-line\/partner\.yaml:\d+:\d+ PARTNER_CONFIG_INVALID .*a GS08 version: six digits and an optional guide id/),
+    ]);
+    edit(join(pl, 'partner.yaml'), 'version: "5010"', 'version: "005010X231A1"');
+    expect(brief(compilePartner(pl).diagnostics)).toEqual([]);
+  });
+});

@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../../errors/catalogue.js';
 import { buildAcks, type Ta1Policy } from '../../translators/x12/acks/build.js';
+import { ACK_VERSION } from '../../translators/x12/acks/codes.js';
 import { inspectX12 } from '../../translators/x12/inspect.js';
 import { parseControlFlag } from '../flags.js';
 import { CliError } from '../cli-error.js';
@@ -17,7 +18,7 @@ export async function ackCommand(file: string, flags: AckFlags): Promise<number>
   requireReadableFile(file);
   let next = parseControlFlag(flags.control);
   // GS08 of the acknowledgment: a version code (004010, 005010X231A1), or the acknowledgment says nothing a partner can read.
-  if (flags.ackVersion !== undefined && !/^\d{6}[A-Z0-9]{0,6}$/.test(flags.ackVersion)) {
+  if (flags.ackVersion !== undefined && !ACK_VERSION.test(flags.ackVersion)) {
     throw new CliError('CLI_USAGE', `--ack-version takes a GS08 version such as 004010 or 005010X231A1, not '${flags.ackVersion}'`);
   }
   const report = await inspectX12(file);

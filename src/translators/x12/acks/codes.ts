@@ -190,6 +190,13 @@ export function is5010OrLater(version: string): boolean {
 }
 
 /**
+ * A GS08 version an acknowledgment can carry: six digits of release, then up to six of industry
+ * identifier (004010, 005010X231A1). Anything else (5010, 4010VICS) says nothing a partner's translator
+ * can read, and is5010OrLater would take '5010' for an old version and downgrade a 999 to a 997.
+ */
+export const ACK_VERSION = /^\d{6}[A-Z0-9]{0,6}$/;
+
+/**
  * The meaning of `code` in `list`, or undefined when the code is not in the list. `version` (GS08 or
  * AK103) picks the 004010 meanings of 718 codes 19-22.
  */
