@@ -111,6 +111,35 @@ describe('waybill ack', () => {
     expect(r.stdout).not.toMatch(/ST\*997/);
   });
 
+  it('an interchange whose acknowledgment cannot be written is said with the writer\'s code; the others are still acknowledged (exit 1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wb-'));
+    const f = join(dir, 'two.edi');
+    // The second ISA is not fixed-width: its ISA06 of 18 characters cannot be the ISA08 of an answer.
+    const ic = (isa06: string, control: string) => `ISA*00*          *00*          *02*${isa06}*ZZ*TRICOUNTYHWS   *250416*1105*U*00401*${control}*0*P*>~\n` +
+      'GS*QM*PRLF*TRICOUNTYHWS*20250416*1105*2291*X*004010~\nST*214*0001~\nB10*0048213377*TCH-BOL-40771*PRLF~\nLX*1~\n' +
+      `AT7*X3*NS***20250414*0852*CT~\nMS1*JOLIET*IL*US~\nSE*6*0001~\nGE*1*2291~\nIEA*1*${control}~\n`;
+    writeFileSync(f, ic('PRLF           ', '000000401') + ic('PRAIRIELINEFREIGHT', '000000402'));
+    const r = await waybill(['ack', f]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^# interchange 000000401: envelope A, 997 A for group QM 2291\nISA\*/);
+    expect(r.stdout).not.toMatch(/interchange 000000402/);
+    expect(r.stderr).toBe(`waybill: X12_WRITE_VALUE_TOO_LONG: ${f}:11:1: interchange 000000402 is not acknowledged: ISA08 "PRAIRIELINEFREIGHT" is longer than its 15 characters\n`);
+    const json = await waybill(['ack', '--json', f]);
+    expect(json.status).toBe(1);
+    expect(JSON.parse(json.stdout).acknowledgments.map((a: { inboundInterchange: string; error?: { code: string } }) => [a.inboundInterchange, a.error?.code ?? 'built']))
+      .toEqual([['000000401', 'built'], ['000000402', 'X12_WRITE_VALUE_TOO_LONG']]);
+  });
+
+  it('control numbers go on from 1 after 999999999 (the second interchange\'s answer failed whole, with nothing printed)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wb-'));
+    const f = join(dir, 'two.edi');
+    const text = (await import('node:fs')).readFileSync(valid, 'latin1');
+    writeFileSync(f, text + text.replaceAll('000002291', '000002292'));
+    const r = await waybill(['ack', '--control', '999999999', f]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('ISA')).map((l) => l.split('*')[13])).toEqual(['999999999', '000000001']);
+  });
+
   it('--control takes 1-999999999, as render does: 0 and abc are usage errors', async () => {
     for (const bad of ['0', 'abc', '1000000000']) {
       const r = await waybill(['ack', '--control', bad, seCount]);

@@ -21,6 +21,14 @@ export type InspectOptions = ReaderOptions & {
   keep?: 'all' | 'with-issues';
   /** Called with every transaction's report, in file order, with its group (null outside any group). */
   onTransaction?: (t: TransactionReport, group: GroupReport | null) => void;
+  /**
+   * Called with each interchange once nothing more can come to it: at the next ISA, or at finish (data
+   * after its IEA is read before either). The report then keeps the interchange's header, issues and
+   * validity but lets its groups go (its `groups` becomes a new empty array when this returns: a caller
+   * that answers later keeps a shallow copy), so memory follows the largest interchange, not the file
+   * (`waybill ack` of a file of many interchanges). finish's report lists them with `groups: []`.
+   */
+  onInterchangeDone?: (ic: InterchangeReport) => void;
 };
 
 /** What a group holds in all, whichever of its transactions the report kept. */
@@ -48,13 +56,19 @@ export class ReportBuilder {
   private interchange: InterchangeReport | null = null;
   private group: GroupReport | null = null;
   private readonly summaries = new Map<GroupReport, GroupSummary>();
+  /** The interchange onInterchangeDone has yet to be given (the last one started). */
+  private undone: InterchangeReport | null = null;
+  /** Whether every interchange released so far was valid (their groups are gone when finish asks). */
+  private releasedValid = true;
 
   constructor(private readonly options: InspectOptions = {}) {}
 
   accept(ev: X12Event): void {
     switch (ev.type) {
       case 'interchange-start':
+        this.release();
         this.interchange = { header: ev.header, groups: [], issues: [...ev.issues], ta1s: [] };
+        this.undone = this.interchange;
         this.report.interchanges.push(this.interchange);
         return;
       case 'group-start':
@@ -113,11 +127,27 @@ export class ReportBuilder {
   }
 
   finish(): FileReport {
+    this.release();
     const r = this.report;
-    r.valid = !hasErrors(r.issues) && r.orphanTransactions.length === 0 &&
-      r.interchanges.every((ic) => !hasErrors(ic.issues) &&
-        ic.groups.every((g) => !hasErrors(g.issues) && this.groupSummary(g).valid));
+    r.valid = this.releasedValid && !hasErrors(r.issues) && r.orphanTransactions.length === 0 &&
+      r.interchanges.every((ic) => this.interchangeValid(ic));
     return r;
+  }
+
+  private interchangeValid(ic: InterchangeReport): boolean {
+    return !hasErrors(ic.issues) && ic.groups.every((g) => !hasErrors(g.issues) && this.groupSummary(g).valid);
+  }
+
+  /** Hands the last interchange to onInterchangeDone, then keeps only its validity and envelope. */
+  private release(): void {
+    const ic = this.undone;
+    const done = this.options.onInterchangeDone;
+    if (!ic || !done) return;
+    this.undone = null;
+    done(ic);
+    this.releasedValid &&= this.interchangeValid(ic);
+    for (const g of ic.groups) this.summaries.delete(g);
+    ic.groups = [];
   }
 
   private transactionReport(tx: TransactionSet, precomputed?: TransactionValidation): TransactionReport {
