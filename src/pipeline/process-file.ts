@@ -6,6 +6,7 @@
 
 import { hash } from 'node:crypto';
 import { join } from 'node:path';
+import { WaybillError } from '../errors/catalogue.js';
 import type { FileRecord, InterchangeSeen, NewOutboundDocument, OutboxEvent, UnitBatch, UnitRecord, LedgerError } from '../ledger/ledger.js';
 import type { CompiledPartner, PartnerRegistry } from '../mappings/registry.js';
 import {
@@ -13,7 +14,7 @@ import {
   type CanonicalEvent, type TranslateOptions, type TranslatedUnit, type TranslationError,
 } from '../mappings/translate.js';
 import { translateTa1 } from '../mappings/functional-ack.js';
-import { buildAcks } from '../translators/x12/acks/build.js';
+import { buildAcks, type BuiltAcks } from '../translators/x12/acks/build.js';
 import { ReportBuilder } from '../translators/x12/inspect.js';
 import { issue } from '../translators/x12/issues.js';
 import type { InterchangeHeader, InterchangeReport, TransactionSet } from '../translators/x12/model.js';
@@ -282,8 +283,22 @@ function refusedTransaction(tx: TransactionSet, mismatch: TranslationError, opts
 async function translateX12File(ctx: PipelineContext, file: FileRecord, path: string, writer: BatchWriter, opts: TranslateOptions): Promise<FileOutcome> {
   const fileId = file.id;
   const registry = ctx.registry();
-  const report = new ReportBuilder();
+  // Each interchange is answered (buildAcks) as soon as it has been read whole, and the report then lets
+  // its sets go: memory follows the largest interchange, not the file. The answers are stored with the
+  // file's outcome (finish), never before.
+  const finished: InterchangeReport[] = [];
+  // A shallow copy: the builder empties the report's `groups` once this returns, and the answer is built later.
+  const report = new ReportBuilder({ onInterchangeDone: (ic) => finished.push({ ...ic }) });
   const interchanges: Interchange[] = [];
+  const acks: NewOutboundDocument[] = [];
+  let answered = 0;
+  const answerFinished = async (): Promise<void> => {
+    for (let ic = finished.shift(); ic !== undefined; ic = finished.shift()) {
+      const index = answered++;
+      const ack = await acknowledgeInterchange(ctx, file, ic, interchanges[index], index, errors);
+      if (ack) acks.push(ack);
+    }
+  };
   // File-level findings, gathered from the reader's events rather than from the units (which a resumed
   // run skips up to its checkpoint), so the file's errors are complete either way.
   const errors: LedgerError[] = [];
@@ -297,84 +312,87 @@ async function translateX12File(ctx: PipelineContext, file: FileRecord, path: st
   let interchangeRejection: TranslationError | undefined;
   let rejection: TranslationError | undefined;
   // One await per chunk read (readX12Batches), not per event.
-  for await (const batch of readX12Batches(path)) for (const ev of batch) {
-    if (ev.type === 'interchange-start') {
-      current = { ...identifyInterchange(registry, ev.header, file.partner), duplicateOf: null };
-      groupMismatch = undefined;
-      rejection = interchangeRejection = headerRejection(ev);
-      interchanges.push(current);
-      const issues = [...ev.issues];
-      if (current.accountMismatch) {
-        // Not recorded as seen either: when its sender sends it the right way, it is no duplicate.
-        errors.push(...toLedgerErrors([current.accountMismatch]));
-        ctx.log.warn({ fileId, interchange: ev.header.control.trim(), sender: `${ev.header.senderQualifier}/${ev.header.senderId}`, account: file.partner },
-          'interchange arrived through another partner\'s folder/account; not translated');
-      } else {
-        const seen = { senderQualifier: ev.header.senderQualifier, senderId: ev.header.senderId, control: ev.header.control.trim(), fileId, receivedAt: file.receivedAt };
-        const { duplicateOf } = await ctx.ledger.priorInterchange(seen, ctx.duplicates.windowDays);
-        writer.noteInterchange(seen);
-        current.duplicateOf = duplicateOf;
-        if (duplicateOf && ctx.duplicates.interchange === 'reject') {
-          issues.push(issue('X12_DUPLICATE_INTERCHANGE_CONTROL',
-            `interchange ${ev.header.control.trim()} from ${ev.header.senderQualifier}/${ev.header.senderId} was already received in file ${duplicateOf}`, ev.header.isa.loc,
-            { segmentId: 'ISA', elementPosition: 13, badValue: ev.header.control }));
+  for await (const batch of readX12Batches(path)) {
+    for (const ev of batch) {
+      if (ev.type === 'interchange-start') {
+        current = { ...identifyInterchange(registry, ev.header, file.partner), duplicateOf: null };
+        groupMismatch = undefined;
+        rejection = interchangeRejection = headerRejection(ev);
+        interchanges.push(current);
+        const issues = [...ev.issues];
+        if (current.accountMismatch) {
+          // Not recorded as seen either: when its sender sends it the right way, it is no duplicate.
+          errors.push(...toLedgerErrors([current.accountMismatch]));
+          ctx.log.warn({ fileId, interchange: ev.header.control.trim(), sender: `${ev.header.senderQualifier}/${ev.header.senderId}`, account: file.partner },
+            'interchange arrived through another partner\'s folder/account; not translated');
+        } else {
+          const seen = { senderQualifier: ev.header.senderQualifier, senderId: ev.header.senderId, control: ev.header.control.trim(), fileId, receivedAt: file.receivedAt };
+          const { duplicateOf } = await ctx.ledger.priorInterchange(seen, ctx.duplicates.windowDays);
+          writer.noteInterchange(seen);
+          current.duplicateOf = duplicateOf;
+          if (duplicateOf && ctx.duplicates.interchange === 'reject') {
+            issues.push(issue('X12_DUPLICATE_INTERCHANGE_CONTROL',
+              `interchange ${ev.header.control.trim()} from ${ev.header.senderQualifier}/${ev.header.senderId} was already received in file ${duplicateOf}`, ev.header.isa.loc,
+              { segmentId: 'ISA', elementPosition: 13, badValue: ev.header.control }));
+          }
+          if (duplicateOf) ctx.log.warn({ fileId, interchange: ev.header.control.trim(), duplicateOf, policy: ctx.duplicates.interchange }, 'duplicate interchange');
         }
-        if (duplicateOf) ctx.log.warn({ fileId, interchange: ev.header.control.trim(), duplicateOf, policy: ctx.duplicates.interchange }, 'duplicate interchange');
+        await addEnvelopeUnit(writer, ev, current);
+        report.accept({ ...ev, issues });
+        continue;
       }
-      await addEnvelopeUnit(writer, ev, current);
-      report.accept({ ...ev, issues });
-      continue;
-    }
-    if (ev.type === 'group-start' || ev.type === 'group-end') {
-      groupMismatch = undefined;
-      rejection = interchangeRejection ?? (ev.type === 'group-start' ? headerRejection(ev) : undefined);
-      if (ev.type === 'group-start' && current?.partner) {
-        const who = registry.identifyX12(current.header, ev.header);
-        if ('code' in who) groupMismatch = { code: who.code, severity: 'error', message: who.message, line: ev.header.gs.loc.line, column: ev.header.gs.loc.column };
-      }
-      await addEnvelopeUnit(writer, ev, current);
-    } else if (ev.type === 'interchange-end') {
-      await addEnvelopeUnit(writer, ev, current);
-    }
-    if (ev.type === 'transaction') {
-      const tx = ev.transaction;
-      const validation = validateTransaction(tx, { tree: true });
-      report.acceptTransaction(tx, validation);
-      const ic = current;
-      const mismatch = groupMismatch;
-      const rejected = rejection;
-      await writer.add(null, () => {
-        if (ic?.accountMismatch) return refusedTransaction(tx, ic.accountMismatch, opts, validation);
-        if (ic?.duplicateOf) {
-          return { format: 'x12', partner: ic.partner?.id, label: `${tx.setId} ${tx.control}`, line: tx.segments[0]?.loc.line ?? 1,
-            status: 'duplicate' as TranslatedUnit['status'], events: [], errors: [{ code: 'X12_DUPLICATE_INTERCHANGE_CONTROL', severity: 'error',
-              message: `interchange already received in file ${ic.duplicateOf}`, line: tx.segments[0]?.loc.line ?? 1, column: 1 }],
-            x12: { interchange: tx.interchange?.control.trim() ?? '', group: tx.group?.control.trim() ?? '', setId: tx.setId, control: tx.control } };
+      if (ev.type === 'group-start' || ev.type === 'group-end') {
+        groupMismatch = undefined;
+        rejection = interchangeRejection ?? (ev.type === 'group-start' ? headerRejection(ev) : undefined);
+        if (ev.type === 'group-start' && current?.partner) {
+          const who = registry.identifyX12(current.header, ev.header);
+          if ('code' in who) groupMismatch = { code: who.code, severity: 'error', message: who.message, line: ev.header.gs.loc.line, column: ev.header.gs.loc.column };
         }
-        if (rejected && ic?.partner && !mismatch) return rejectedWithEnvelope(tx, ic.partner, rejected, opts, validation);
-        return mismatch
-          ? translateTransaction(tx, undefined, mismatch, opts, validation)
-          : translateTransaction(tx, ic?.partner, ic?.identifyError, opts, validation);
-      });
-      continue;
+        await addEnvelopeUnit(writer, ev, current);
+      } else if (ev.type === 'interchange-end') {
+        await addEnvelopeUnit(writer, ev, current);
+      }
+      if (ev.type === 'transaction') {
+        const tx = ev.transaction;
+        const validation = validateTransaction(tx, { tree: true });
+        report.acceptTransaction(tx, validation);
+        const ic = current;
+        const mismatch = groupMismatch;
+        const rejected = rejection;
+        await writer.add(null, () => {
+          if (ic?.accountMismatch) return refusedTransaction(tx, ic.accountMismatch, opts, validation);
+          if (ic?.duplicateOf) {
+            return { format: 'x12', partner: ic.partner?.id, label: `${tx.setId} ${tx.control}`, line: tx.segments[0]?.loc.line ?? 1,
+              status: 'duplicate' as TranslatedUnit['status'], events: [], errors: [{ code: 'X12_DUPLICATE_INTERCHANGE_CONTROL', severity: 'error',
+                message: `interchange already received in file ${ic.duplicateOf}`, line: tx.segments[0]?.loc.line ?? 1, column: 1 }],
+              x12: { interchange: tx.interchange?.control.trim() ?? '', group: tx.group?.control.trim() ?? '', setId: tx.setId, control: tx.control } };
+          }
+          if (rejected && ic?.partner && !mismatch) return rejectedWithEnvelope(tx, ic.partner, rejected, opts, validation);
+          return mismatch
+            ? translateTransaction(tx, undefined, mismatch, opts, validation)
+            : translateTransaction(tx, ic?.partner, ic?.identifyError, opts, validation);
+        });
+        continue;
+      }
+      if (ev.type === 'ta1') {
+        const ic = current;
+        const ta1Index = ic ? (ic.ta1s = (ic.ta1s ?? 0) + 1) - 1 : 0;
+        await writer.add(null, () => translateTa1(ev.segment, ev.interchange, ic?.partner, ic?.accountMismatch ?? ic?.identifyError, opts, ta1Index));
+      }
+      if (ev.type === 'issue') {
+        // Data outside any interchange (garbage, a truncated ISA): no acknowledgment can answer it, so the
+        // ledger is the only place it is reported.
+        const u = fileIssueUnit(ev.issue);
+        errors.push(...toLedgerErrors(u.errors));
+        await writer.add(u, () => u);
+      }
+      report.accept(ev);
     }
-    if (ev.type === 'ta1') {
-      const ic = current;
-      const ta1Index = ic ? (ic.ta1s = (ic.ta1s ?? 0) + 1) - 1 : 0;
-      await writer.add(null, () => translateTa1(ev.segment, ev.interchange, ic?.partner, ic?.accountMismatch ?? ic?.identifyError, opts, ta1Index));
-    }
-    if (ev.type === 'issue') {
-      // Data outside any interchange (garbage, a truncated ISA): no acknowledgment can answer it, so the
-      // ledger is the only place it is reported.
-      const u = fileIssueUnit(ev.issue);
-      errors.push(...toLedgerErrors(u.errors));
-      await writer.add(u, () => u);
-    }
-    report.accept(ev);
+    await answerFinished();
   }
   await writer.flush();
-
-  const acks = await buildInterchangeAcks(ctx, fileId, report.finish().interchanges, interchanges);
+  report.finish();
+  await answerFinished();
   // Failed when nothing in the file was taken as an interchange: none read, or every one refused.
   const state = interchanges.some((ic) => !ic.accountMismatch) ? 'translated' : 'failed';
   return { state, acks, errors };
@@ -391,36 +409,42 @@ async function addEnvelopeUnit(writer: BatchWriter, ev: Parameters<typeof envelo
 }
 
 /**
- * Acknowledgments, per partner policy, with control numbers from the ledger (never reused): one per
- * interchange, to the partner its ISA sender identifies. An interchange of an unknown sender, a refused
- * one (accountMismatch) and an ignored duplicate get none.
+ * The acknowledgment of one interchange, per its partner's policy, with control numbers from the ledger
+ * (never reused): to the partner its ISA sender identifies. An interchange of an unknown sender, a
+ * refused one (accountMismatch) and an ignored duplicate get none. One whose answer cannot be written (an
+ * ISA06 of 18 characters cannot be the answer's ISA08) gets none either: the writer's code goes into the
+ * file's errors, and the file and its other interchanges go on (it stayed 'translating' for ever).
  */
-async function buildInterchangeAcks(
-  ctx: PipelineContext, fileId: string, reports: InterchangeReport[], interchanges: Interchange[],
-): Promise<NewOutboundDocument[]> {
-  const acks: NewOutboundDocument[] = [];
-  for (const [i, icReport] of reports.entries()) {
-    const ic = interchanges[i];
-    const partner = ic?.partner;
-    if (!partner || ic.accountMismatch || (ic.duplicateOf && ctx.duplicates.interchange === 'ignore')) continue;
-    const policy = partner.config.acknowledgments;
-    const x12 = partner.config.x12;
-    const [isa] = await ctx.ledger.nextControlNumbers(partner.id, 'interchange');
-    const groups = await ctx.ledger.nextControlNumbers(partner.id, 'group', Math.max(1, icReport.groups.length));
-    const sets = await ctx.ledger.nextControlNumbers(partner.id, 'transaction', Math.max(1, icReport.groups.length));
-    const built = buildAcks(icReport, {
+async function acknowledgeInterchange(
+  ctx: PipelineContext, file: FileRecord, icReport: InterchangeReport, ic: Interchange | undefined, index: number, errors: LedgerError[],
+): Promise<NewOutboundDocument | null> {
+  const partner = ic?.partner;
+  if (!partner || ic.accountMismatch || (ic.duplicateOf && ctx.duplicates.interchange === 'ignore')) return null;
+  const policy = partner.config.acknowledgments;
+  const x12 = partner.config.x12;
+  const [isa] = await ctx.ledger.nextControlNumbers(partner.id, 'interchange');
+  const groups = await ctx.ledger.nextControlNumbers(partner.id, 'group', Math.max(1, icReport.groups.length));
+  const sets = await ctx.ledger.nextControlNumbers(partner.id, 'transaction', Math.max(1, icReport.groups.length));
+  let built: BuiltAcks;
+  try {
+    built = buildAcks(icReport, {
       policy: { ta1: policy.ta1, functional: policy.functional, version: policy.version },
       controls: { interchange: isa, group: (n: number) => groups[n] ?? groups[0], transaction: (n: number) => String(sets[n] ?? sets[0]).padStart(4, '0') },
       now: ctx.now?.() ?? new Date(),
       ...(partner.config.ours && { sender: { qualifier: partner.config.ours.isa.qualifier, id: partner.config.ours.isa.id, applicationId: partner.config.ours.gs ?? partner.config.ours.isa.id } }),
       suffix: x12?.delimiters.lineEnding ?? '\n',
     });
-    if (built.text) {
-      acks.push({
-        id: `ack-${fileId}-${i}`, partner: partner.id, kind: built.functional[0]?.type ?? 'TA1', relatedFileId: fileId,
-        content: built.text, controls: { interchange: String(isa), group: String(groups[0]), transaction: String(sets[0]) },
-      });
-    }
+  } catch (err) {
+    if (!(err instanceof WaybillError)) throw err;
+    const control = icReport.header.control.trim();
+    const { line, column } = icReport.header.isa.loc;
+    errors.push({ code: err.code, message: `interchange ${control} is not acknowledged: ${err.message}`, line, column });
+    ctx.log.error({ fileId: file.id, interchange: control, partner: partner.id, code: err.code, err: err.message }, 'acknowledgment could not be written');
+    return null;
   }
-  return acks;
+  if (!built.text) return null;
+  return {
+    id: `ack-${file.id}-${index}`, partner: partner.id, kind: built.functional[0]?.type ?? 'TA1', relatedFileId: file.id,
+    content: built.text, controls: { interchange: String(isa), group: String(groups[0]), transaction: String(sets[0]) },
+  };
 }

@@ -1,6 +1,6 @@
 // The inbound pipeline without Redis: intake -> processFile -> ledger (units, outbox, acks).
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
@@ -209,6 +209,35 @@ describe('inbound pipeline', () => {
     const ok = await take(Buffer.concat([csv, Buffer.from('\n')]), 'svxp_status_20250513_1101.csv', 'sangamon-valley');
     expect(ok.result.state).toBe('translated');
     expect(ok.result.newEvents).toBeGreaterThan(0);
+  });
+});
+
+describe('inbound pipeline: an interchange whose acknowledgment cannot be written', () => {
+  it('goes unacknowledged with the writer\'s code in the file\'s errors; the file finishes and its other interchange is answered', async () => {
+    // prairie-line without `ours:`: its answers echo the ISA08 they answer as their ISA06, and one of 18
+    // characters (an ISA that is not fixed-width) cannot be written. The file stayed 'translating' for ever.
+    const root = mkdtempSync(join(tmpdir(), 'wb-pipe-partners-'));
+    cpSync(new URL('../../partners', import.meta.url).pathname, root, { recursive: true });
+    const yamlPath = join(root, 'prairie-line', 'partner.yaml');
+    writeFileSync(yamlPath, readFileSync(yamlPath, 'utf8').replace(/^ours:\n(  .*\n)+/m, ''));
+    const loaded = PartnerRegistry.load(root);
+    expect(loaded.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const dataDir = mkdtempSync(join(tmpdir(), 'wb-pipe-'));
+    const ledger = new SqliteLedger(join(dataDir, 'ledger.db'));
+    const ctx: PipelineContext = { dataDir, ledger, registry: () => loaded.registry, log: silentLogger, duplicates: { windowDays: 30, interchange: 'ignore' }, batchSize: 500 };
+    const text = multiStatus.toString('latin1');
+    const longReceiver = text.replace(/^(ISA(?:\*[^*]*){7}\*)[^*]*/, '$1TRICOUNTYHWSLONGID').replaceAll('000002291', '000002292');
+    expect(longReceiver).toContain('*TRICOUNTYHWSLONGID*');
+    const r = await intake(ctx, { input: Buffer.from(text + longReceiver, 'latin1'), transport: 'test', originalName: 'two.edi' });
+    const result = await processFile(ctx, r.fileId);
+    expect(result).toMatchObject({ state: 'translated', acks: 1 });
+    const file = await ledger.getFile(r.fileId);
+    expect(file?.state).toBe('translated');
+    expect(file?.errors.map((e) => [e.code, e.message])).toEqual([
+      ['X12_WRITE_VALUE_TOO_LONG', expect.stringMatching(/^interchange 000002292 is not acknowledged: ISA06 "TRICOUNTYHWSLONGID" is longer than its 15 characters/)],
+    ]);
+    const acks = await ledger.listOutboundDocuments({ relatedFileId: r.fileId });
+    expect(acks.map((a) => a.content.match(/AK1\*QM\*\d+/)?.[0])).toEqual(['AK1*QM*2291']);
   });
 });
 
