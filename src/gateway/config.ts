@@ -1,7 +1,7 @@
 // waybill.yaml: how one gateway process runs. Validated with positions like partner files; every
 // setting has a sensible default, so an empty file (or none) runs on embedded defaults.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Diagnostic } from '../mappings/diagnostics.js';
 import { YamlSource } from '../mappings/yaml-source.js';
@@ -141,6 +141,17 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   if (config.inbound.folder) config.inbound.folder = abs(config.inbound.folder);
   if (config.sftp?.hostKeyPath) config.sftp.hostKeyPath = abs(config.sftp.hostKeyPath);
   if (env.REDIS_URL) config.redisUrl = env.REDIS_URL;
+  const at = (path: (string | number)[], fromEnv: boolean) => (src && !fromEnv ? src.position(path) : { line: 1, column: 1 });
+  const overlap = inboundOverlap(config, file && resolve(file));
+  if (overlap) {
+    return { config: null, diagnostics: [...diagnostics, { code: 'CONFIG_INVALID', severity: 'error', message: overlap, file: file ?? '(defaults)', ...at(['inbound', 'folder'], false) }] };
+  }
+  const badRedis = redisUrlProblem(config.redisUrl);
+  if (badRedis) {
+    const fromEnv = env.REDIS_URL !== undefined;
+    return { config: null, diagnostics: [...diagnostics, { code: 'CONFIG_INVALID', severity: 'error',
+      message: `redisUrl '${config.redisUrl}'${fromEnv ? ' (from REDIS_URL)' : ''} ${badRedis}; it looks like redis://127.0.0.1:6379`, file: file ?? '(defaults)', ...at(['redisUrl'], fromEnv) }] };
+  }
   if (config.webhook?.secret.startsWith('env:')) {
     const name = config.webhook.secret.slice(4);
     const secret = env[name];
@@ -157,4 +168,35 @@ function folderProblem(dir: string): string | null {
   const st = statSync(dir, { throwIfNoEntry: false });
   if (!st) return 'does not exist';
   return st.isDirectory() ? null : 'is not a folder';
+}
+
+/** Whether `inner` is `outer` or inside it (both absolute). */
+function within(inner: string, outer: string): boolean {
+  const rel = relative(outer, inner);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/**
+ * Why the inbound folder cannot be the one configured, or null. Every file in it, and every folder as a
+ * partner's, is taken in and archived: over the data folder or the config, the gateway moved its own
+ * ledger, lock and waybill.yaml into .archive and split the ledger from its WAL.
+ */
+function inboundOverlap(config: GatewayConfig, configFile: string | undefined): string | null {
+  const inbound = config.inbound.folder;
+  if (!inbound) return null;
+  if (within(config.dataDir, inbound)) return `inbound.folder ${inbound} holds the data folder ${config.dataDir}: the gateway would take in (and archive) its own ledger; give each its own folder`;
+  if (within(config.partnersDir, inbound)) return `inbound.folder ${inbound} holds the partners folder ${config.partnersDir}: the gateway would take in (and archive) the partner files; give each its own folder`;
+  if (configFile && within(configFile, inbound)) return `inbound.folder ${inbound} holds this config file: the gateway would take it in (and archive it); give the inbound files a folder of their own`;
+  return null;
+}
+
+/** Why `url` is no Redis URL ioredis can connect to, or null. */
+function redisUrlProblem(url: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'is not a URL';
+  }
+  return parsed.protocol === 'redis:' || parsed.protocol === 'rediss:' ? null : `has the scheme ${parsed.protocol} where redis: or rediss: belongs`;
 }

@@ -111,3 +111,33 @@ describe('partnersDir', () => {
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('inbound.folder over the gateway\'s own files', () => {
+  it('is CONFIG_INVALID at inbound.folder when it holds the data folder, the partners folder or the config itself', () => {
+    // With `folder: .`, the gateway archived its own waybill.yaml, ledger.db and lock within seconds.
+    for (const [lines, what] of [
+      [['dataDir: data', 'partnersDir: partners', 'inbound:', '  folder: .'], 'holds the data folder'],
+      [['dataDir: data', 'partnersDir: partners', 'inbound:', '  folder: data'], 'holds the data folder'],
+      [['dataDir: /var/tmp/elsewhere-waybill-data', 'partnersDir: partners', 'inbound:', '  folder: .'], 'holds the partners folder'],
+    ] as const) {
+      const file = configFile([...lines]);
+      const { config, lines: out } = load(file);
+      expect(config, lines.join(' ')).toBeNull();
+      expect(out, lines.join(' ')).toEqual([expect.stringMatching(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:4:11 CONFIG_INVALID inbound\\.folder .* ${what} `))]);
+    }
+    const ok = configFile(['dataDir: data', 'partnersDir: partners', 'inbound:', '  folder: inbound']);
+    expect(load(ok).config).not.toBeNull();
+  });
+});
+
+describe('redisUrl', () => {
+  it('is CONFIG_INVALID at its line when it is no redis:// URL (it was found only at start, without a place)', () => {
+    const file = configFile(['partnersDir: partners', 'redisUrl: "127.0.0.1:6379"']);
+    expect(load(file).lines).toEqual([`${file}:2:11 CONFIG_INVALID redisUrl '127.0.0.1:6379' is not a URL; it looks like redis://127.0.0.1:6379`]);
+    const env = load(configFile(['partnersDir: partners']), { REDIS_URL: 'not a url' });
+    expect(env.config).toBeNull();
+    expect(env.lines[0]).toMatch(/:1:1 CONFIG_INVALID redisUrl 'not a url' \(from REDIS_URL\) is not a URL/);
+    expect(load(configFile(['partnersDir: partners', 'redisUrl: rediss://cache.example:6380/2'])).config?.redisUrl).toBe('rediss://cache.example:6380/2');
+    expect(load(configFile(['partnersDir: partners', 'redisUrl: http://127.0.0.1:6379'])).lines[0]).toMatch(/CONFIG_INVALID redisUrl 'http:\/\/127.0.0.1:6379' has the scheme http: where redis: or rediss: belongs/);
+  });
+});
