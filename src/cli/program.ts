@@ -125,11 +125,13 @@ export function buildProgram(): { program: Command; exitCode: () => number } {
     .action(run(async (flags) => (await import('./commands/sftp.js')).sftpHostKeyCommand(flags)));
 
   // dlq: loaded on use, so the other commands do not pay for BullMQ, ioredis and SQLite at start-up.
+  // Each setting: the option, else its environment variable, else the gateway's waybill.yaml (--config),
+  // else the default. A replay under another prefix than the gateway's went to a queue nothing consumes.
   const dlqOptions = (c: Command) => c
-    .option('--data <dir>', 'the gateway\'s data directory, holding ledger.db (env WAYBILL_DATA)', process.env.WAYBILL_DATA ?? '.data')
-    .addOption(new Option('--redis-url <url>', 'Redis of the events queue (env REDIS_URL)')
-      .default(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'REDIS_URL or redis://127.0.0.1:6379')) // never print a password
-    .option('--queue-prefix <prefix>', 'BullMQ key prefix of the events queue (env WAYBILL_QUEUE_PREFIX)', process.env.WAYBILL_QUEUE_PREFIX ?? 'bull');
+    .option('--config <file>', 'the gateway\'s waybill.yaml: its dataDir, redisUrl and queuePrefix (default: embedded defaults)')
+    .option('--data <dir>', 'the gateway\'s data directory, holding ledger.db (env WAYBILL_DATA; default: the config\'s dataDir, .data)')
+    .option('--redis-url <url>', 'Redis of the events queue (env REDIS_URL; default: the config\'s redisUrl, redis://127.0.0.1:6379)')
+    .option('--queue-prefix <prefix>', 'BullMQ key prefix of the events queue (env WAYBILL_QUEUE_PREFIX; default: the config\'s queuePrefix, bull)');
   const dlq = program.command('dlq').description('Webhook deliveries in the dead-letter state: list them, replay them');
   dlqOptions(dlq.command('list'))
     .description('List dead-lettered events: id, type, partner, attempts, last HTTP status or error, last update')

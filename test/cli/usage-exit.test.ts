@@ -107,4 +107,15 @@ describe('serve and sftp host-key with a bad --config', () => {
     expect(hostKey.output).toContain('CLI_FILE_NOT_FOUND: no host key at');
     expect(hostKey.output).not.toContain('partnersDir');
   });
+
+  it('sftp host-key on a key file that is no key: SFTP_HOST_KEY_INVALID and exit 2, as its help says (it was 1)', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'data'));
+    writeFileSync(join(dir, 'data', 'key'), 'junk\n');
+    const file = join(dir, 'waybill.yaml');
+    writeFileSync(file, ['dataDir: data', 'sftp:', '  hostKeyPath: data/key', ''].join('\n'));
+    const r = await waybillBounded(['sftp', 'host-key', '--config', file]);
+    expect(r.output).toContain(`waybill: SFTP_HOST_KEY_INVALID: SFTP host key ${join(dir, 'data', 'key')} is not an unencrypted OpenSSH/PEM private key`);
+    expect(r.status).toBe(2);
+  });
 });

@@ -472,6 +472,39 @@ describe('webhook delivery (real Redis, real HTTP receiver)', { timeout: 180_000
     expect((await cli(rig, ['dlq', 'replay', bad])).status).toBe(2);
   });
 
+  it('dlq --config reads the gateway\'s dataDir, redisUrl and queuePrefix; a replay under a prefix nothing consumes says so', async () => {
+    const rig = await makeRig(2, 'd', () => ({ status: 400 }));
+    rig.delivery = startWebhookDelivery({
+      url: rig.receiver.url, secret: SECRET, ledger: rig.ledger, connection: { url: REDIS_URL }, prefix: rig.prefix, attempts: 2, baseDelayMs: 10,
+    });
+    await publish(rig);
+    const [first, second] = rig.events.map((e) => e.id);
+    expect(await waitFor(async () => (await rig.ledger.deliveries({ state: 'dead' })).length === 2)).toBe(true);
+    const config = join(rig.dir, 'waybill.yaml');
+    writeFileSync(config, [`dataDir: ${rig.dir}`, `redisUrl: ${REDIS_URL}`, `queuePrefix: ${rig.prefix}`, ''].join('\n'));
+    const listed = await waybill(['dlq', 'list', '--json', '--config', config]);
+    expect(listed.status).toBe(0);
+    expect(JSON.parse(listed.stdout).dead.map((d: { eventId: string }) => d.eventId).sort()).toEqual([first, second].sort());
+    // With the gateway's own config, and no other option: replayed into the queue its worker consumes.
+    rig.receiver.setDecide(() => ({ status: 200 }));
+    const replayed = await waybill(['dlq', 'replay', first, '--config', config]);
+    expect(replayed.stderr).toBe('dlq: 1 of 1 event(s) replayed\n');
+    expect(replayed.status).toBe(0);
+    expect(await waitFor(async () => (await rig.ledger.getEvent(first))?.consumedAt != null)).toBe(true);
+    // Under a prefix no worker consumes (the default 'bull' when the gateway runs with another): said.
+    const other = `${rig.prefix}-nobody`;
+    const stranded = new Queue(EVENTS_QUEUE, { connection: { url: REDIS_URL }, prefix: other });
+    try {
+      const r = await waybill(['dlq', 'replay', second, '--config', config, '--queue-prefix', other]);
+      expect(r.stderr).toContain(`dlq: note: no worker consumes ${other}:${EVENTS_QUEUE} right now; replays wait there until the gateway runs with queuePrefix '${other}'`);
+      expect(r.status).toBe(0);
+      expect(await stranded.getJob(`${second}-replay-1`)).toBeDefined();
+    } finally {
+      await stranded.obliterate({ force: true }).catch(() => {});
+      await stranded.close();
+    }
+  });
+
   it('dlq without a ledger or with Redis unreachable: one coded line, exit 2', async () => {
     const rig = await makeRig(1, 'c', () => ({ status: 400 }));
     const noLedger = await waybill(['dlq', 'list', '--data', join(rig.dir, 'nope')]);

@@ -10,16 +10,46 @@ import { SqliteLedger } from '../../ledger/sqlite.js';
 import { LedgerFault, type DeliveryState, type OutboxRow } from '../../ledger/ledger.js';
 import { EVENTS_QUEUE, assertJobId } from '../../queue/queues.js';
 import { EVENT_JOB_OPTIONS } from '../../queue/relay.js';
+import { loadConfig, type GatewayConfig } from '../../gateway/config.js';
+import { formatDiagnostic } from '../../mappings/diagnostics.js';
 import { CliError } from '../cli-error.js';
 
 export interface DlqFlags {
+  /** The gateway's waybill.yaml, for what the options below do not say. */
+  config?: string;
   /** The data directory; the ledger is `<data>/ledger.db`. */
-  data: string;
-  redisUrl: string;
+  data?: string;
+  redisUrl?: string;
   /** BullMQ key prefix of the events queue. */
-  queuePrefix: string;
+  queuePrefix?: string;
   json?: boolean;
   all?: boolean;
+}
+
+/** Where the dead letters are: the ledger's folder, and the events queue's Redis and prefix. */
+interface DlqSettings {
+  data: string;
+  redisUrl: string;
+  queuePrefix: string;
+}
+
+/**
+ * Each setting from its option, else its environment variable, else the gateway's config (--config),
+ * else the default: the same dataDir, redisUrl and queuePrefix as the gateway that dead-lettered them.
+ */
+function settingsOf(flags: DlqFlags, env: NodeJS.ProcessEnv = process.env): DlqSettings {
+  let config: GatewayConfig | null = null;
+  if (flags.config !== undefined) {
+    const loaded = loadConfig(flags.config, env, { checkPartnersDir: false });
+    for (const d of loaded.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+    if (!loaded.config) throw new CliError('CLI_USAGE', `the configuration ${flags.config} has errors`);
+    config = loaded.config;
+  }
+  return {
+    data: flags.data ?? env.WAYBILL_DATA ?? config?.dataDir ?? '.data',
+    redisUrl: flags.redisUrl ?? env.REDIS_URL ?? config?.redisUrl ?? 'redis://127.0.0.1:6379',
+    queuePrefix: flags.queuePrefix ?? env.WAYBILL_QUEUE_PREFIX ?? config?.queuePrefix ?? 'bull',
+  };
 }
 
 /** Far more than any dead-letter queue should ever hold; the ledger's default page is 1,000. */
@@ -101,7 +131,7 @@ function table(rows: string[][]): string {
 }
 
 export async function dlqListCommand(flags: DlqFlags): Promise<number> {
-  const ledger = openLedger(flags.data);
+  const ledger = openLedger(settingsOf(flags).data);
   try {
     const entries = await deadEntries(ledger);
     if (flags.json) {
@@ -125,6 +155,23 @@ export async function dlqListCommand(flags: DlqFlags): Promise<number> {
   }
 }
 
+/**
+ * A word on stderr when no worker consumes the events queue under this prefix: the replays wait there
+ * until one does. Under a prefix other than the gateway's (its queuePrefix), that is never; said before
+ * anything is queued, naming the prefix used.
+ */
+async function warnWithoutConsumer(queue: Queue, prefix: string): Promise<void> {
+  let workers: number;
+  try {
+    workers = await queue.getWorkersCount();
+  } catch {
+    return; // a Redis that refuses CLIENT LIST (some managed ones): nothing to say either way
+  }
+  if (workers > 0) return;
+  process.stderr.write(`dlq: note: no worker consumes ${prefix}:${EVENTS_QUEUE} right now; replays wait there until the gateway runs ` +
+    `with queuePrefix '${prefix}' (pass its waybill.yaml with --config, or --queue-prefix)\n`);
+}
+
 interface ReplayTarget {
   delivery: DeliveryState;
   event: OutboxRow;
@@ -133,7 +180,8 @@ interface ReplayTarget {
 export async function dlqReplayCommand(ids: string[], flags: DlqFlags): Promise<number> {
   if (flags.all && ids.length) throw new CliError('CLI_USAGE', 'give event ids or --all, not both');
   if (!flags.all && !ids.length) throw new CliError('CLI_USAGE', 'give the event ids to replay, or --all');
-  const ledger = openLedger(flags.data);
+  const settings = settingsOf(flags);
+  const ledger = openLedger(settings.data);
   let redis: Redis | null = null;
   let queue: Queue | null = null;
   try {
@@ -145,7 +193,7 @@ export async function dlqReplayCommand(ids: string[], flags: DlqFlags): Promise<
     for (const id of wanted) {
       const event = await ledger.getEvent(id);
       const delivery = dead.get(id);
-      if (!event && !delivery) throw new CliError('CLI_USAGE', `unknown event id '${id}': not in the ledger ${join(flags.data, 'ledger.db')}`);
+      if (!event && !delivery) throw new CliError('CLI_USAGE', `unknown event id '${id}': not in the ledger ${join(settings.data, 'ledger.db')}`);
       if (!delivery) {
         const why = event?.consumedAt ? `it was delivered at ${event.consumedAt}` : 'it is not in the dead-letter state';
         throw new CliError('CLI_USAGE', `event '${id}' cannot be replayed: ${why} (see waybill dlq list)`);
@@ -164,8 +212,9 @@ export async function dlqReplayCommand(ids: string[], flags: DlqFlags): Promise<
       process.stderr.write('dlq: no dead-lettered events to replay\n');
       return unreplayable ? 1 : 0;
     }
-    redis = await connectRedis(flags.redisUrl);
-    queue = new Queue(EVENTS_QUEUE, { connection: redis, prefix: flags.queuePrefix });
+    redis = await connectRedis(settings.redisUrl);
+    queue = new Queue(EVENTS_QUEUE, { connection: redis, prefix: settings.queuePrefix });
+    await warnWithoutConsumer(queue, settings.queuePrefix);
     let failed = unreplayable;
     for (const { event } of targets) {
       const jobId = await nextReplayJobId(queue, event.id);
