@@ -649,6 +649,9 @@ const BINARY_SIGNATURES: [string, string][] = [
   ['\xd0\xcf\x11\xe0', 'an old Office document (.xls, .doc)'],
 ];
 
+/** Control characters text holds: tab, LF, VT, FF, CR, and the Ctrl-Z end mark. */
+const TEXT_CONTROLS = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1a]); // and NUL, counted apart
+
 /**
  * What a file is when it is not text Waybill reads (X12, CSV or XML), from its first bytes (and their
  * format, when the caller has sniffed it already): a packed or
@@ -664,7 +667,15 @@ export function binaryKind(head: Buffer, format: 'x12' | 'xml' | 'csv' = sniffFo
   // A NUL or two in text is a corrupt record, which the CSV reader fails on its own (CSV_NUL_CHARACTER)
   // while the other records are read; binary data holds them by the hundred.
   let nuls = 0;
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === 0) nuls++;
+  let controls = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0) nuls++;
+    else if ((c < 0x20 && !TEXT_CONTROLS.has(c)) || c === 0x7f) controls++;
+  }
+  // Encrypted, compressed or random bytes hold NULs only by the few (1 in 256), but control characters
+  // by the tenth: a gpg-encrypted .edi was read as a CSV and asked for a partner.
+  if (nuls > 0 && controls >= Math.max(8, s.length / 20)) return 'binary data (it holds NUL bytes and control characters: encrypted or compressed?)';
   if (nuls < Math.max(4, s.length / 100)) return null;
   let alternating = s.length >= 4;
   for (let i = 1; i < s.length && alternating; i += 2) if (s.charCodeAt(i) !== 0 || s.charCodeAt(i - 1) === 0) alternating = false;

@@ -73,3 +73,18 @@ describe('examineFile', () => {
     expect(examineFile(join(dir, 'zip.csv')).refusal?.message).toBe('the file is a ZIP archive (also .xlsx and .docx files), not X12, CSV or XML text');
   });
 });
+
+describe('binaryKind on random bytes', () => {
+  it('encrypted or random data is binary by its control characters, though NULs are only 1 in 256 of it', () => {
+    // A deterministic stand-in for a gpg-encrypted file: bytes spread evenly over 0-255.
+    let x = 12345;
+    const random = Buffer.from(Array.from({ length: 4096 }, () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) & 0xff));
+    expect(sniffFormat(random)).toBe('csv');
+    expect(binaryKind(random)).toBe('binary data (it holds NUL bytes and control characters: encrypted or compressed?)');
+    // Text with a stray NUL or two and a few control characters stays text: the CSV reader fails that record alone.
+    const text = Buffer.from(`${'id,status,at\n1,X3,2025-01-01\x1d\n'.repeat(100)}2,\x00D1,2025-01-02\n`, 'latin1');
+    expect(binaryKind(text)).toBe(null);
+    // UTF-16 without a BOM is still named as such, not as encrypted data.
+    expect(binaryKind(Buffer.from('id,status\n1,X3\n'.repeat(50), 'utf16le'))).toMatch(/^UTF-16 text without a byte order mark/);
+  });
+});
