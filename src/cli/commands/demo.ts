@@ -11,6 +11,7 @@ import { configSchema } from '../../gateway/config.js';
 import { startGateway } from '../../gateway/gateway.js';
 import { silentLogger } from '../../pipeline/context.js';
 import { consumeEvents } from '../../queue/consumer.js';
+import { relayMarkerKey } from '../../queue/relay.js';
 import { createConnection, EVENTS_QUEUE, INBOUND_QUEUE, redisStatus, redisUrlFrom } from '../../queue/queues.js';
 
 export interface DemoFlags {
@@ -116,6 +117,8 @@ export async function demoCommand(flags: DemoFlags): Promise<number> {
     await q.obliterate({ force: true }).catch(() => undefined);
     await q.close();
   }
+  // The relay's marker lives outside the queues' key space (relayMarkerKey): every run left one behind.
+  await cleanup.del(relayMarkerKey(prefix)).catch(() => undefined);
   cleanup.disconnect();
   if (!flags.keep) rmSync(work, { recursive: true, force: true });
   else out(`kept ${work}`);
