@@ -19,7 +19,9 @@ export class GatewayMetrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'waybill_process_' });
+    // prom-client's own names start process_ and nodejs_: prefixed waybill_ they read waybill_process_cpu_seconds_total
+    // (with 'waybill_process_' they were waybill_process_process_...).
+    collectDefaultMetrics({ register: this.registry, prefix: 'waybill_' });
   }
 
   fromLedger(s: LedgerStats): void {

@@ -147,6 +147,9 @@ describe('gateway in-process, Redis up', () => {
     expect(m.body).toMatch(/^waybill_file_seconds_count 2$/m);
     expect(m.body).toMatch(/^waybill_file_seconds_bucket\{le="\+Inf"\} 2$/m);
     expect(m.body).toMatch(/^waybill_redis_up 1$/m);
+    // The process's own metrics, prefixed once.
+    expect(m.body).toMatch(/^waybill_process_cpu_seconds_total \d/m);
+    expect(m.body).not.toMatch(/waybill_process_process_/);
   });
 
   it('reloads a partner mapping edited on disk without a restart; a broken edit keeps the previous mapping', async () => {
