@@ -17,6 +17,13 @@ export interface StoredFile {
 
 export type FileInput = Buffer | Readable | AsyncIterable<Buffer | Uint8Array> | { path: string };
 
+/** The id storeFile gives these bytes ("sha256-<hex>"), without storing them. */
+export async function fileIdOf(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return `sha256-${hash.digest('hex')}`;
+}
+
 export function storedPathFor(id: string): string {
   const hex = id.replace(/^sha256-/, '');
   return join('files', hex.slice(0, 2), hex.slice(2, 4), hex);

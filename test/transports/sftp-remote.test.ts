@@ -204,6 +204,58 @@ describe.skipIf(!canRun)('remote SFTP against OpenSSH', () => {
     });
   }
 
+  // Uploaders that keep timestamps (put -p, WinSCP, rsync -t) or servers with coarse mtimes can put a
+  // different file under a name, size and mtime the ledger has already seen.
+  it('takes in a new file that has the path, size and mtime of one taken and removed earlier (never deletes it unread)', async () => {
+    const a = area();
+    const path = join(a.inbox.local, 'status.edi');
+    const at = new Date('2025-06-01T12:00:00Z');
+    const first = randomBytes(908);
+    const second = randomBytes(908);
+    const { calls, take } = recordingTake();
+    const log = captureLog();
+    const poller = new RemoteSftpPoller({ partner: 'acme', config: remoteCfg({ poll: [{ dir: a.inbox.remote }] }), ledger: a.ledger, take, workDir: join(a.local, 'dl'), log });
+    writeFileSync(path, first);
+    utimesSync(path, at, at);
+    expect(await poller.pollOnce()).toMatchObject({ taken: 1, finished: 0 });
+    writeFileSync(path, second);
+    utimesSync(path, at, at);
+    expect(await poller.pollOnce()).toMatchObject({ taken: 1, finished: 0, failed: 0 });
+    expect(calls.map((c) => sha(c.bytes))).toEqual([sha(first), sha(second)]);
+    expect(existsSync(path)).toBe(false);
+    expect(await a.ledger.listRemoteFiles({ partner: 'acme' })).toEqual([expect.objectContaining({ path: `${a.inbox.remote}/status.edi`, state: 'done', sha256: sha(second) })]);
+    expect(log.entries.filter((e) => e.msg?.includes('taken earlier'))).toEqual([]);
+    expect(await poller.pollOnce()).toMatchObject({ taken: 0, finished: 0 });
+  });
+
+  it('after a crash between the remote delete and the ledger update, a new file with the same path, size and mtime is taken in, not deleted', async () => {
+    const a = area();
+    const path = join(a.inbox.local, 'status.edi');
+    const at = new Date('2025-06-01T12:00:00Z');
+    const first = randomBytes(908);
+    const second = randomBytes(908);
+    writeFileSync(path, first);
+    utimesSync(path, at, at);
+    const { calls, take } = recordingTake();
+    const config = remoteCfg({ poll: [{ dir: a.inbox.remote }] });
+    const crashing = new RemoteSftpPoller({
+      partner: 'acme', config, ledger: a.ledger, take, workDir: join(a.local, 'dl'),
+      onStep: (step) => { if (step === 'removed') throw new Error('simulated crash after the remote delete'); },
+    });
+    await expect(crashing.pollOnce()).rejects.toThrow(/simulated crash/);
+    expect(existsSync(path)).toBe(false);
+    expect(await a.ledger.listRemoteFiles({ partner: 'acme' })).toEqual([expect.objectContaining({ state: 'taken', sha256: sha(first) })]);
+    // While the gateway is down the partner puts the next file, keeping its timestamp.
+    writeFileSync(path, second);
+    utimesSync(path, at, at);
+    const poller = new RemoteSftpPoller({ partner: 'acme', config, ledger: a.ledger, take, workDir: join(a.local, 'dl') });
+    expect(await poller.pollOnce()).toMatchObject({ taken: 1, finished: 0, failed: 0 });
+    expect(calls.map((c) => sha(c.bytes))).toEqual([sha(first), sha(second)]);
+    expect(existsSync(path)).toBe(false);
+    expect(await a.ledger.listRemoteFiles({ partner: 'acme' })).toEqual([expect.objectContaining({ state: 'done', sha256: sha(second) })]);
+    expect(readdirSync(join(a.local, 'dl'))).toEqual([]);
+  });
+
   it('skips files younger than minAge, and files still growing between two listings', async () => {
     const a = area();
     const young = join(a.inbox.local, 'young.edi');
