@@ -354,6 +354,39 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
     }
   });
 
+  it('enforces maxFileBytes on uploads opened with APPEND, where the bytes go to the end whatever the offset', async () => {
+    const { OPEN_MODE } = ssh2.utils.sftp;
+    const appending = OPEN_MODE.WRITE | OPEN_MODE.CREAT | OPEN_MODE.APPEND | OPEN_MODE.TRUNC;
+    const c = await connect('small', { key: 'small' });
+    try {
+      const s = await openSftp(c);
+      // Below the limit, appends are taken in whole: two writes "at offset 0" make a file of both.
+      const part = randomBytes(20_000);
+      const h = await call<Buffer>((cb) => s.open('inbound/app-ok.tmp', appending, cb));
+      for (let i = 0; i < 2; i++) await call((cb) => s.write(h, part, 0, part.length, 0, cb));
+      await call((cb) => s.close(h, cb));
+      await call((cb) => s.rename('inbound/app-ok.tmp', 'inbound/app-ok.edi', cb));
+      expect(takenNamed('app-ok.edi')).toEqual([expect.objectContaining({ size: 40_000, sha256: sha(Buffer.concat([part, part])) })]);
+
+      // The audit's case: 32 KiB again and again at offset 0. The third write would make 96 KiB of a 64 KiB limit.
+      const chunk = Buffer.alloc(32 * 1024, 0x41);
+      const big = await call<Buffer>((cb) => s.open('inbound/app-big.tmp', appending, cb));
+      const answers: number[] = [];
+      for (let i = 0; i < 100; i++) {
+        const status = (await statusOf(call((cb) => s.write(big, chunk, 0, chunk.length, 0, cb)))) ?? -1;
+        answers.push(status);
+        if (status !== STATUS_CODE.OK) break;
+      }
+      expect(answers).toEqual([STATUS_CODE.OK, STATUS_CODE.OK, STATUS_CODE.FAILURE]);
+      expect(list(inbound('small'))).toEqual([]);
+      expect(await statusOf(call((cb) => s.close(big, cb)))).toBe(STATUS_CODE.FAILURE);
+      expect(await statusOf(call((cb) => s.rename('inbound/app-big.tmp', 'inbound/app-big.edi', cb)))).toBe(STATUS_CODE.NO_SUCH_FILE);
+      expect(takenNamed('app-big.edi')).toEqual([]);
+    } finally {
+      c.end();
+    }
+  });
+
   it('enforces maxSessions per account with a clear message, and frees the slot when a session ends', async () => {
     const holder = await connect('small', { key: 'small' });
     await openSftp(holder);

@@ -26,6 +26,13 @@ interface OpenFile {
   ref: FileRef;
   readable: boolean;
   writable: boolean;
+  /** Opened with APPEND: the kernel writes every WRITE at the end of the file, whatever offset the client sends. */
+  append: boolean;
+  /**
+   * The file's size once the WRITEs answered or in flight have landed: what maxFileBytes is checked
+   * against. Only this handle writes the file (a second writer is refused at OPEN).
+   */
+  size: number;
   /** Set when the upload was discarded (too large, write error): every later request on it fails. */
   failed: SftpError | null;
 }
@@ -182,7 +189,7 @@ export class SftpSession {
         await fh.close();
         throw new SftpError(STATUS.NO_SUCH_FILE, `no such file: ${ref.vpath}`, 'SFTP_NOT_REGULAR_FILE');
       }
-      this.o.sftp.handle(id, this.newHandle({ kind: 'file', fh, ref, readable, writable, failed: null }));
+      this.o.sftp.handle(id, this.newHandle({ kind: 'file', fh, ref, readable, writable, append: false, size: 0, failed: null }));
       return;
     }
     const { account, state } = this.o;
@@ -209,7 +216,8 @@ export class SftpSession {
     }
     state.addWriter(ref.real);
     this.dropPending(ref.real); // open again: the handle now owns it
-    this.o.sftp.handle(id, this.newHandle({ kind: 'file', fh, ref, readable, writable, failed: null }));
+    const append = (pflags & OPEN_MODE.APPEND) !== 0;
+    this.o.sftp.handle(id, this.newHandle({ kind: 'file', fh, ref, readable, writable, append, size: st.size, failed: null }));
   }
 
   private async read(id: number, h: Buffer, offset: number, len: number): Promise<void> {
@@ -227,11 +235,14 @@ export class SftpSession {
     if (f.failed) throw f.failed;
     if (!f.writable) throw new SftpError(STATUS.PERMISSION_DENIED, 'file not opened for writing');
     const max = this.o.account.config.maxFileBytes;
-    if (offset + data.length > max) {
+    // Counted before the write is awaited, so WRITEs a client pipelines are each checked against the others.
+    const size = sizeAfterWrite(f, offset, data.length);
+    if (size > max) {
       const err = new SftpError(STATUS.FAILURE, `file too large: this account accepts at most ${max} bytes per file; the upload was discarded`, 'SFTP_FILE_TOO_LARGE');
       await this.discard(f, err);
       throw err;
     }
+    f.size = size;
     try {
       await f.fh.write(data, 0, data.length, offset);
     } catch (err) {
@@ -392,4 +403,13 @@ export class SftpSession {
     })();
     return this.ended;
   }
+}
+
+/**
+ * The file's size once this WRITE has landed. The client's offset says where the bytes go only without
+ * APPEND: with it (O_APPEND) the kernel puts them at the end of the file, so checking the offset alone
+ * let an upload grow past maxFileBytes by writing at offset 0 again and again.
+ */
+function sizeAfterWrite(f: OpenFile, offset: number, length: number): number {
+  return f.append ? f.size + length : Math.max(f.size, offset + length);
 }
