@@ -379,6 +379,8 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
       }
       expect(answers).toEqual([STATUS_CODE.OK, STATUS_CODE.OK, STATUS_CODE.FAILURE]);
       expect(list(inbound('small'))).toEqual([]);
+      // Later requests on the discarded handle say why.
+      await expect(call((cb) => s.fstat(big, (err) => cb(err)))).rejects.toMatchObject({ code: STATUS_CODE.FAILURE, message: expect.stringMatching(/at most 65536 bytes/) });
       expect(await statusOf(call((cb) => s.close(big, cb)))).toBe(STATUS_CODE.FAILURE);
       expect(await statusOf(call((cb) => s.rename('inbound/app-big.tmp', 'inbound/app-big.edi', cb)))).toBe(STATUS_CODE.NO_SUCH_FILE);
       expect(takenNamed('app-big.edi')).toEqual([]);

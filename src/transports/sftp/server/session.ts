@@ -75,7 +75,7 @@ export class SftpSession {
     s.on('READ', (id, h, offset, len) => this.run(id, 'READ', () => this.read(id, h, offset, len)));
     s.on('WRITE', (id, h, offset, data) => this.run(id, 'WRITE', () => this.write(id, h, offset, data)));
     s.on('CLOSE', (id, h) => this.run(id, 'CLOSE', () => this.close(id, h)));
-    s.on('FSTAT', (id, h) => this.run(id, 'FSTAT', async () => s.attrs(id, fileAttrs(await this.file(h).fh.stat()))));
+    s.on('FSTAT', (id, h) => this.run(id, 'FSTAT', () => this.fstat(id, h)));
     s.on('STAT', (id, path) => this.run(id, 'STAT', async () => s.attrs(id, await this.fs.stat(path))));
     // There are no symlinks in a mailbox, so LSTAT and STAT agree.
     s.on('LSTAT', (id, path) => this.run(id, 'LSTAT', async () => s.attrs(id, await this.fs.stat(path))));
@@ -218,6 +218,12 @@ export class SftpSession {
     this.dropPending(ref.real); // open again: the handle now owns it
     const append = (pflags & OPEN_MODE.APPEND) !== 0;
     this.o.sftp.handle(id, this.newHandle({ kind: 'file', fh, ref, readable, writable, append, size: st.size, failed: null }));
+  }
+
+  private async fstat(id: number, h: Buffer): Promise<void> {
+    const f = this.file(h);
+    if (f.failed) throw f.failed; // its descriptor is closed: say why rather than "could not complete"
+    this.o.sftp.attrs(id, fileAttrs(await f.fh.stat()));
   }
 
   private async read(id: number, h: Buffer, offset: number, len: number): Promise<void> {
