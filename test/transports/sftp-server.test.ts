@@ -7,9 +7,11 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { Client as SshClient, SFTPWrapper } from 'ssh2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/gateway/logger.js';
 import {
   hashPassword, hostedSftpAccounts, hostedSftpAccountSchema, hostedSftpServerSchema, resolveHostKeyPath, verifyPassword, type HostedSftpAccountInput,
 } from '../../src/transports/sftp/config.js';
@@ -491,6 +493,28 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
       rmSync(join(inbound('beta'), 'cut.edi'), { force: true });
       rmSync(join(inbound('beta'), 'sub.tmp'), { recursive: true, force: true });
     }
+  });
+
+  it('a refusal is logged as JSON with one msg and the reason in a field of its own', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(...chunk.toString().split('\n').filter(Boolean)); done(); } });
+    const logged = new HostedSftpServer({ dataDir, config: { host: '127.0.0.1', port: 0 }, accounts: () => accounts, take: async () => undefined, log: createLogger('info', sink) });
+    const { port: loggedPort } = await logged.start();
+    try {
+      const c = await connect('acme', { key: 'acme' }, loggedPort);
+      try {
+        const s = await openSftp(c);
+        expect(await statusOf(call((cb) => s.mkdir('inbound/d', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+      } finally {
+        c.end();
+      }
+    } finally {
+      await logged.stop();
+    }
+    const refusal = lines.find((l) => l.includes('SFTP_OPERATION_REFUSED'));
+    // JSON.parse keeps the last of two equal keys: a second "msg" hid the reason.
+    expect(refusal?.match(/"msg":/g)).toHaveLength(1);
+    expect(JSON.parse(refusal!)).toMatchObject({ msg: 'sftp: request refused', reason: expect.stringMatching(/folders cannot be created/), op: 'refused', username: 'acme' });
   });
 
   it('reports the host key fingerprint ssh-keygen prints, keeps the key 0600 and reuses it after a restart', async () => {

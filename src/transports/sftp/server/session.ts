@@ -141,7 +141,8 @@ export class SftpSession {
       if (e.status === STATUS.FAILURE) this.o.log.warn({ username: this.o.account.username, op, err: (err as Error).message }, 'sftp: request failed');
     }
     if (e.code && e.code !== 'SFTP_INTAKE_FAILED') {
-      this.o.log.warn({ code: e.code, partner: this.o.account.partner, username: this.o.account.username, op, msg: e.message }, 'sftp: request refused');
+      // `reason`, not `msg`: msg is pino's message key, and a JSON reader keeps only the last of the two.
+      this.o.log.warn({ code: e.code, partner: this.o.account.partner, username: this.o.account.username, op, reason: e.message }, 'sftp: request refused');
     }
     this.o.sftp.status(id, e.status, e.message);
   }
