@@ -420,6 +420,25 @@ describe.skipIf(!canRun)('remote SFTP against OpenSSH', () => {
     expect(readFileSync(join(a.outbox.local, 'big.edi')).equals(content)).toBe(true);
   });
 
+  it('pushed files get mode 0644, as OpenSSH put gives a usual file, whatever the mode of the temp file meanwhile', async () => {
+    const a = area();
+    const conn = await connectRemote(remoteCfg(), { partner: 'acme', log: silentLogger });
+    try {
+      for (const onExists of ['fail', 'overwrite'] as const) {
+        const out = remoteCfg({ outbound: { dir: a.outbox.remote, onExists } }).outbound!;
+        await pushFile(conn, out, 'perm.edi', `pushed with onExists ${onExists}`);
+        expect(statSync(join(a.outbox.local, 'perm.edi')).mode & 0o777, onExists).toBe(0o644);
+      }
+    } finally {
+      await conn.close();
+    }
+    // The server honours the mode a client asks for (no umask), so this is the client's doing.
+    writeFileSync(join(a.local, 'local-0644.edi'), 'x', { mode: 0o644 });
+    execFileSync('sftp', ['-b', '-', '-i', sshd.clientKey, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+      '-P', String(sshd.port), 'root@127.0.0.1'], { input: `put ${join(a.local, 'local-0644.edi')} ${a.outbox.remote}/openssh.edi\n` });
+    expect(statSync(join(a.outbox.local, 'openssh.edi')).mode & 0o777).toBe(0o644);
+  });
+
   it('handles an existing target per onExists: fail, overwrite, unique', async () => {
     const a = area();
     const target = join(a.outbox.local, 'doc.edi');
