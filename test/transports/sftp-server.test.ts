@@ -292,6 +292,30 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
     }
   });
 
+  it('writing into the read-only root answers PERMISSION_DENIED (the folder exists); a name there that is read is NO_SUCH_FILE', async () => {
+    const r = await sftp('acme', 'acme', [`-put ${join(dir, 'small.bin')} /x.tmp`, `-put ${join(dir, 'small.bin')} y.tmp`]);
+    expect(r.stderr).toMatch(/x\.tmp.*Permission denied/);
+    expect(r.stderr).toMatch(/y\.tmp.*Permission denied/);
+    const c = await connect('acme', { key: 'acme' });
+    try {
+      const s = await openSftp(c);
+      expect(await statusOf(call((cb) => s.open('/x.tmp', 'w', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+      expect(await statusOf(call((cb) => s.open('inbound/../x.tmp', 'a', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+      const h = await call<Buffer>((cb) => s.open('inbound/r.tmp', 'w', cb));
+      await call((cb) => s.close(h, cb));
+      expect(await statusOf(call((cb) => s.rename('inbound/r.tmp', '/r.edi', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+      expect(await statusOf(call((cb) => s.rename('/r.tmp', 'inbound/r.edi', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+      expect(await statusOf(call((cb) => s.open('/x.tmp', 'r', cb)))).toBe(STATUS_CODE.NO_SUCH_FILE);
+      expect(await statusOf(call((cb) => s.stat('/x.tmp', cb)))).toBe(STATUS_CODE.NO_SUCH_FILE);
+      // Folders that do not exist stay "no such file", as they are for reading.
+      expect(await statusOf(call((cb) => s.open('/tmp/x.tmp', 'w', cb)))).toBe(STATUS_CODE.NO_SUCH_FILE);
+    } finally {
+      c.end();
+    }
+    await waitFor('the unrenamed upload removed', () => list(inbound('acme')).length === 0);
+    expect(list(partnerDirs(dataDir, 'acme').root).filter((n) => !['inbound', 'outbound'].includes(n))).toEqual([]);
+  });
+
   it('an upload killed halfway (sftp process killed mid-transfer) is never taken in and leaves nothing in inbound/', async () => {
     const batch = join(dir, 'batch-killed');
     writeFileSync(batch, `put ${join(dir, 'big.bin')} inbound/killed.edi.tmp\nrename inbound/killed.edi.tmp inbound/killed.edi\n`);

@@ -180,9 +180,9 @@ export class SftpSession {
   private async open(id: number, path: string, pflags: number): Promise<void> {
     if (this.ended) throw new SftpError(STATUS.FAILURE, 'session is closing');
     this.assertHandleRoom();
-    const ref = this.fs.resolveFile(path);
     const writable = (pflags & (OPEN_MODE.WRITE | OPEN_MODE.APPEND)) !== 0;
     const readable = (pflags & OPEN_MODE.READ) !== 0 || !writable;
+    const ref = writable ? this.fs.resolveWritable(path) : this.fs.resolveFile(path);
     if (!writable) {
       await this.fs.statFile(ref); // regular and visible, or "no such file"
       const fh = await open(ref.real, openFlags(pflags));
@@ -314,8 +314,8 @@ export class SftpSession {
   }
 
   private async rename(id: number, fromPath: string, toPath: string): Promise<void> {
-    const from = this.fs.resolveFile(fromPath);
-    const to = this.fs.resolveFile(toPath);
+    const from = this.fs.resolveWritable(fromPath);
+    const to = this.fs.resolveWritable(toPath);
     if (from.area !== 'inbound' || to.area !== 'inbound') {
       throw new SftpError(STATUS.PERMISSION_DENIED, 'only uploads in inbound/ can be renamed, and only within inbound/', 'SFTP_OPERATION_REFUSED');
     }
