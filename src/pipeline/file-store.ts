@@ -1,6 +1,6 @@
 // Raw files, content-addressed by SHA-256 and fsynced before anything else happens to them.
 // data/files/ab/cd/<sha256-hex>; written to data/tmp first, fsynced, renamed into place, and the folder
-// fsynced, so a crash leaves either no file or the whole file.
+// fsynced (and the parent of every folder created for it), so a crash leaves either no file or the whole file.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -113,8 +113,23 @@ export async function storeFile(dataDir: string, input: FileInput): Promise<Stor
     await rm(tmp, { force: true }); // the same bytes are already stored
     return { id, size, storedPath };
   }
-  await mkdir(dirname(target), { recursive: true });
+  await mkdirDurable(dirname(target));
   await rename(tmp, target);
   await fsyncDir(dirname(target));
   return { id, size, storedPath };
+}
+
+/**
+ * mkdir -p whose new folders survive a power loss: a folder's entry lives in its parent, so the parent of
+ * each folder it created is fsynced. Without that, a stored file could vanish with its parent entry even
+ * though the file and its own folder were fsynced.
+ */
+async function mkdirDurable(dir: string): Promise<void> {
+  const created = await mkdir(dir, { recursive: true }); // the first folder it created, or undefined
+  if (!created) return;
+  const first = resolve(created);
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    await fsyncDir(dirname(d));
+    if (d === first || dirname(d) === d) break;
+  }
 }
