@@ -14,6 +14,9 @@ import Database from 'better-sqlite3';
 import { WaybillError } from '../errors/catalogue.js';
 
 export interface DataDirLock {
+  readonly dataDir: string;
+  /** True until release(): what lets start-up clean what an earlier run left, knowing no other gateway runs. */
+  held(): boolean;
   /** Releases the lock (idempotent). */
   release(): void;
 }
@@ -50,6 +53,8 @@ export function lockDataDir(dataDir: string): DataDirLock {
   const lockDb = db;
   let held = true;
   return {
+    dataDir,
+    held: () => held,
     release() {
       if (!held) return;
       held = false;

@@ -14,6 +14,7 @@ import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { PartnerRegistry } from '../mappings/registry.js';
 import type { Logger, PipelineContext } from '../pipeline/context.js';
+import { removeStalePartials, tmpDirOf } from '../pipeline/file-store.js';
 import { intake, type IntakeRequest } from '../pipeline/intake.js';
 import { QueueDispatcher, startInboundWorker, startRecoverySweeps } from '../queue/dispatcher.js';
 import { createConnection, EVENTS_QUEUE, INBOUND_QUEUE, redisStatus } from '../queue/queues.js';
@@ -75,9 +76,15 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
   // already runs and the start rejects. Left running, the workers, pollers, relay thread and Redis
   // connections would keep alive a process that had reported it could not start, still taking files in.
   const parts: Parts = { depthQueues: [] };
+  const startedAt = Date.now();
+  const remoteDownloads = join(config.dataDir, 'tmp', 'remote');
   try {
     mkdirSync(config.dataDir, { recursive: true });
     parts.lock = lockDataDir(config.dataDir);
+    // A run killed during an intake or a remote download left its partial file behind; this run owns the
+    // data folder now (the lock), and nothing of its own is under way yet.
+    const stale = await removeStalePartials(parts.lock, [tmpDirOf(config.dataDir), remoteDownloads], startedAt);
+    if (stale.length) log.info({ count: stale.length, files: stale.slice(0, 20) }, 'removed partial files an earlier run left');
     const ledger = (parts.ledger = new SqliteLedger(join(config.dataDir, 'ledger.db'), {
       backgroundCheckpoints: true,
       commitThread: true,
@@ -164,7 +171,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     // reloads. The file came through that partner's account, which identifies it (CSV/XML need that; X12
     // keeps its ISA check).
     const remote = (parts.remote = new RemotePollerSet({
-      ledger, log, workDir: join(config.dataDir, 'tmp', 'remote'),
+      ledger, log, workDir: remoteDownloads,
       take: (path, meta) => intake(intakeCtx, { input: { path }, transport: 'sftp-poll', originalName: meta.name, originalPath: meta.remotePath, partner: meta.partner }),
     }));
     const syncPollers = async (registry: PartnerRegistry) => {

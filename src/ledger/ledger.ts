@@ -294,8 +294,13 @@ export interface Ledger {
   reviveDelivery(eventId: string): Promise<boolean>;
 
   // ---- remote SFTP files and outbound transfers (migration 2) ----
+  /** The row for a listed file, in any state: a 'done' row describes a file already gone from the server. */
   getRemoteFile(key: RemoteFileKey): Promise<RemoteFileRecord | null>;
-  /** Records a remote file as taken in (state 'taken'), durably: the remote delete/move follows it. */
+  /**
+   * Records a remote file as taken in (state 'taken'), durably: the remote delete/move follows it. A 'done'
+   * row with the same key (an earlier file with the same path, size and mtime) is replaced; created is false
+   * only when a 'taken' row is there.
+   */
   recordRemoteFile(file: RemoteFileKey & { sha256: string }): Promise<{ created: boolean }>;
   setRemoteFileState(key: RemoteFileKey, state: RemoteFileState): Promise<void>;
   listRemoteFiles(filter?: { partner?: string; state?: RemoteFileState; limit?: number }): Promise<RemoteFileRecord[]>;

@@ -623,10 +623,14 @@ export class SqliteLedger implements Ledger {
 
   async recordRemoteFile(file: RemoteFileKey & { sha256: string }): Promise<{ created: boolean }> {
     // Durable: the remote delete/move that follows must never happen before this commit is on disk.
+    // A 'done' row under the same key describes a file that has left the server: the one recorded now is
+    // another file listed with the same path, size and mtime, and takes the row over. A 'taken' row is kept.
     return this.durable(() => {
       const at = now();
-      const r = this.db.prepare(`INSERT OR IGNORE INTO remote_files (partner, path, size, mtime, sha256, state, taken_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, 'taken', ?, ?)`).run(file.partner, file.path, file.size, file.mtime, file.sha256, at, at);
+      const r = this.db.prepare(`INSERT INTO remote_files (partner, path, size, mtime, sha256, state, taken_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, 'taken', ?, ?)
+        ON CONFLICT (partner, path, size, mtime) DO UPDATE SET sha256 = excluded.sha256, state = 'taken', taken_at = excluded.taken_at,
+          updated_at = excluded.updated_at WHERE remote_files.state = 'done'`).run(file.partner, file.path, file.size, file.mtime, file.sha256, at, at);
       return { created: r.changes === 1 };
     });
   }

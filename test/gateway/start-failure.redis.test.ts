@@ -3,7 +3,7 @@
 // `waybill serve` exits 2. It used to leave the workers, relay and pollers running in a process that had
 // printed its error and never exited, still taking files in.
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -150,6 +150,39 @@ describe('one gateway per data folder', () => {
     }
     const again = await startGateway(config, captureLog());
     await again.stop();
+  });
+});
+
+describe('partial files a killed run left', () => {
+  it('are deleted at start by the gateway that holds the lock, with a log line; a gateway refused the lock deletes nothing', async () => {
+    const { config } = inProcessConfig('stale-partials', {});
+    const tmp = join(config.dataDir, 'tmp');
+    mkdirSync(join(tmp, 'remote'), { recursive: true });
+    const aged = (path: string) => {
+      writeFileSync(path, 'ISA*00*half an interchange');
+      const at = new Date(Date.now() - 60_000);
+      utimesSync(path, at, at);
+      return path;
+    };
+    // What kill -9 during an intake and during a remote download leaves.
+    const intakePart = aged(join(tmp, '1764064000000-0a1b2c3d4e5f.part'));
+    const downloadPart = aged(join(tmp, 'remote', 'acme-0011223344556677.part'));
+    const log = captureLog();
+    const first = await startGateway(config, log);
+    try {
+      expect(existsSync(intakePart) || existsSync(downloadPart)).toBe(false);
+      const line = log.entries.find((e) => e.msg === 'removed partial files an earlier run left');
+      expect(line?.obj).toMatchObject({ count: 2, files: expect.arrayContaining([intakePart, downloadPart]) });
+      // While it runs, a second gateway on the same folder must not touch what the first is writing.
+      const inProgress = aged(join(tmp, '1764064000001-aaaaaaaaaaaa.part'));
+      const refusedLog = captureLog();
+      await expect(startGateway({ ...config, http: { ...config.http, port: 0 } }, refusedLog)).rejects.toMatchObject({ code: 'GATEWAY_DATA_DIR_IN_USE' });
+      expect(existsSync(inProgress)).toBe(true);
+      expect(refusedLog.entries.some((e) => e.msg === 'removed partial files an earlier run left')).toBe(false);
+      rmSync(inProgress);
+    } finally {
+      await first.stop();
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 // A throwaway OpenSSH sshd for SFTP tests: a loopback port, its own host key, a key-only root account
-// locked into an internal-sftp chroot. Started and stopped by the test that owns it, addressed by its pid.
+// locked into an internal-sftp chroot, with no umask (files get the modes clients ask for). Started and stopped by the test that owns it, addressed by its pid.
 // Needs root and Debian's openssh-server (.ci/run installs it).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -67,8 +67,10 @@ export class TestSshd {
     writeFileSync(join(base, 'sshd_config'), [
       `Port ${s.port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(base, 'host_ed25519')}`, `PidFile ${join(base, 'sshd.pid')}`,
       `AuthorizedKeysFile ${join(base, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'Subsystem sftp internal-sftp', `ChrootDirectory ${s.chroot}`,
-      'ForceCommand internal-sftp', 'AllowUsers root', 'MaxStartups 50', 'LogLevel ERROR', '',
+      'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'Subsystem sftp internal-sftp -u 0000', `ChrootDirectory ${s.chroot}`,
+      // -u 0000: no umask, so a file gets the mode the client asked for (as on servers that apply none) and
+      // tests can see what a client asks for.
+      'ForceCommand internal-sftp -u 0000', 'AllowUsers root', 'MaxStartups 50', 'LogLevel ERROR', '',
     ].join('\n'));
     mkdirSync('/run/sshd', { recursive: true }); // Debian's sshd needs its privilege-separation folder
     s.proc = spawn(SSHD, ['-D', '-e', '-f', join(base, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });

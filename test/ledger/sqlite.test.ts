@@ -548,3 +548,19 @@ describe('control numbers and interchanges', () => {
     expect(await ledger.priorInterchange({ ...seen, control: '000000102', fileId: 'sha256-5' }, 30)).toEqual({ duplicateOf: null });
   });
 });
+
+describe('remote files', () => {
+  const key = { partner: 'acme', path: '/out/status.edi', size: 908, mtime: 1748779200000 };
+
+  it('a file recorded under the key of one already done replaces it; a row still taken is kept', async () => {
+    const { ledger } = fresh();
+    expect(await ledger.recordRemoteFile({ ...key, sha256: 'sha256-first' })).toEqual({ created: true });
+    // Still 'taken' (its remote step is pending): nothing may replace it.
+    expect(await ledger.recordRemoteFile({ ...key, sha256: 'sha256-other' })).toEqual({ created: false });
+    expect(await ledger.getRemoteFile(key)).toMatchObject({ state: 'taken', sha256: 'sha256-first' });
+    // Once done, the file it described has left the server: another file with the same path, size and mtime takes the row.
+    await ledger.setRemoteFileState(key, 'done');
+    expect(await ledger.recordRemoteFile({ ...key, sha256: 'sha256-second' })).toEqual({ created: true });
+    expect(await ledger.listRemoteFiles({ partner: 'acme' })).toEqual([expect.objectContaining({ ...key, state: 'taken', sha256: 'sha256-second' })]);
+  });
+});

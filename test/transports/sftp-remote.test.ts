@@ -204,6 +204,58 @@ describe.skipIf(!canRun)('remote SFTP against OpenSSH', () => {
     });
   }
 
+  // Uploaders that keep timestamps (put -p, WinSCP, rsync -t) or servers with coarse mtimes can put a
+  // different file under a name, size and mtime the ledger has already seen.
+  it('takes in a new file that has the path, size and mtime of one taken and removed earlier (never deletes it unread)', async () => {
+    const a = area();
+    const path = join(a.inbox.local, 'status.edi');
+    const at = new Date('2025-06-01T12:00:00Z');
+    const first = randomBytes(908);
+    const second = randomBytes(908);
+    const { calls, take } = recordingTake();
+    const log = captureLog();
+    const poller = new RemoteSftpPoller({ partner: 'acme', config: remoteCfg({ poll: [{ dir: a.inbox.remote }] }), ledger: a.ledger, take, workDir: join(a.local, 'dl'), log });
+    writeFileSync(path, first);
+    utimesSync(path, at, at);
+    expect(await poller.pollOnce()).toMatchObject({ taken: 1, finished: 0 });
+    writeFileSync(path, second);
+    utimesSync(path, at, at);
+    expect(await poller.pollOnce()).toMatchObject({ taken: 1, finished: 0, failed: 0 });
+    expect(calls.map((c) => sha(c.bytes))).toEqual([sha(first), sha(second)]);
+    expect(existsSync(path)).toBe(false);
+    expect(await a.ledger.listRemoteFiles({ partner: 'acme' })).toEqual([expect.objectContaining({ path: `${a.inbox.remote}/status.edi`, state: 'done', sha256: sha(second) })]);
+    expect(log.entries.filter((e) => e.msg?.includes('taken earlier'))).toEqual([]);
+    expect(await poller.pollOnce()).toMatchObject({ taken: 0, finished: 0 });
+  });
+
+  it('after a crash between the remote delete and the ledger update, a new file with the same path, size and mtime is taken in, not deleted', async () => {
+    const a = area();
+    const path = join(a.inbox.local, 'status.edi');
+    const at = new Date('2025-06-01T12:00:00Z');
+    const first = randomBytes(908);
+    const second = randomBytes(908);
+    writeFileSync(path, first);
+    utimesSync(path, at, at);
+    const { calls, take } = recordingTake();
+    const config = remoteCfg({ poll: [{ dir: a.inbox.remote }] });
+    const crashing = new RemoteSftpPoller({
+      partner: 'acme', config, ledger: a.ledger, take, workDir: join(a.local, 'dl'),
+      onStep: (step) => { if (step === 'removed') throw new Error('simulated crash after the remote delete'); },
+    });
+    await expect(crashing.pollOnce()).rejects.toThrow(/simulated crash/);
+    expect(existsSync(path)).toBe(false);
+    expect(await a.ledger.listRemoteFiles({ partner: 'acme' })).toEqual([expect.objectContaining({ state: 'taken', sha256: sha(first) })]);
+    // While the gateway is down the partner puts the next file, keeping its timestamp.
+    writeFileSync(path, second);
+    utimesSync(path, at, at);
+    const poller = new RemoteSftpPoller({ partner: 'acme', config, ledger: a.ledger, take, workDir: join(a.local, 'dl') });
+    expect(await poller.pollOnce()).toMatchObject({ taken: 1, finished: 0, failed: 0 });
+    expect(calls.map((c) => sha(c.bytes))).toEqual([sha(first), sha(second)]);
+    expect(existsSync(path)).toBe(false);
+    expect(await a.ledger.listRemoteFiles({ partner: 'acme' })).toEqual([expect.objectContaining({ state: 'done', sha256: sha(second) })]);
+    expect(readdirSync(join(a.local, 'dl'))).toEqual([]);
+  });
+
   it('skips files younger than minAge, and files still growing between two listings', async () => {
     const a = area();
     const young = join(a.inbox.local, 'young.edi');
@@ -366,6 +418,25 @@ describe.skipIf(!canRun)('remote SFTP against OpenSSH', () => {
     expect({ sawTarget, partial }).toEqual({ sawTarget, partial: 0 });
     expect(readdirSync(a.outbox.local)).toEqual(['big.edi']);
     expect(readFileSync(join(a.outbox.local, 'big.edi')).equals(content)).toBe(true);
+  });
+
+  it('pushed files get mode 0644, as OpenSSH put gives a usual file, whatever the mode of the temp file meanwhile', async () => {
+    const a = area();
+    const conn = await connectRemote(remoteCfg(), { partner: 'acme', log: silentLogger });
+    try {
+      for (const onExists of ['fail', 'overwrite'] as const) {
+        const out = remoteCfg({ outbound: { dir: a.outbox.remote, onExists } }).outbound!;
+        await pushFile(conn, out, 'perm.edi', `pushed with onExists ${onExists}`);
+        expect(statSync(join(a.outbox.local, 'perm.edi')).mode & 0o777, onExists).toBe(0o644);
+      }
+    } finally {
+      await conn.close();
+    }
+    // The server honours the mode a client asks for (no umask), so this is the client's doing.
+    writeFileSync(join(a.local, 'local-0644.edi'), 'x', { mode: 0o644 });
+    execFileSync('sftp', ['-b', '-', '-i', sshd.clientKey, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+      '-P', String(sshd.port), 'root@127.0.0.1'], { input: `put ${join(a.local, 'local-0644.edi')} ${a.outbox.remote}/openssh.edi\n` });
+    expect(statSync(join(a.outbox.local, 'openssh.edi')).mode & 0o777).toBe(0o644);
   });
 
   it('handles an existing target per onExists: fail, overwrite, unique', async () => {

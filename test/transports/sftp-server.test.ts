@@ -7,9 +7,11 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { Client as SshClient, SFTPWrapper } from 'ssh2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/gateway/logger.js';
 import {
   hashPassword, hostedSftpAccounts, hostedSftpAccountSchema, hostedSftpServerSchema, resolveHostKeyPath, verifyPassword, type HostedSftpAccountInput,
 } from '../../src/transports/sftp/config.js';
@@ -290,6 +292,30 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
     }
   });
 
+  it('writing into the read-only root answers PERMISSION_DENIED (the folder exists); a name there that is read is NO_SUCH_FILE', async () => {
+    const r = await sftp('acme', 'acme', [`-put ${join(dir, 'small.bin')} /x.tmp`, `-put ${join(dir, 'small.bin')} y.tmp`]);
+    expect(r.stderr).toMatch(/x\.tmp.*Permission denied/);
+    expect(r.stderr).toMatch(/y\.tmp.*Permission denied/);
+    const c = await connect('acme', { key: 'acme' });
+    try {
+      const s = await openSftp(c);
+      expect(await statusOf(call((cb) => s.open('/x.tmp', 'w', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+      expect(await statusOf(call((cb) => s.open('inbound/../x.tmp', 'a', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+      const h = await call<Buffer>((cb) => s.open('inbound/r.tmp', 'w', cb));
+      await call((cb) => s.close(h, cb));
+      expect(await statusOf(call((cb) => s.rename('inbound/r.tmp', '/r.edi', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+      expect(await statusOf(call((cb) => s.rename('/r.tmp', 'inbound/r.edi', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+      expect(await statusOf(call((cb) => s.open('/x.tmp', 'r', cb)))).toBe(STATUS_CODE.NO_SUCH_FILE);
+      expect(await statusOf(call((cb) => s.stat('/x.tmp', cb)))).toBe(STATUS_CODE.NO_SUCH_FILE);
+      // Folders that do not exist stay "no such file", as they are for reading.
+      expect(await statusOf(call((cb) => s.open('/tmp/x.tmp', 'w', cb)))).toBe(STATUS_CODE.NO_SUCH_FILE);
+    } finally {
+      c.end();
+    }
+    await waitFor('the unrenamed upload removed', () => list(inbound('acme')).length === 0);
+    expect(list(partnerDirs(dataDir, 'acme').root).filter((n) => !['inbound', 'outbound'].includes(n))).toEqual([]);
+  });
+
   it('an upload killed halfway (sftp process killed mid-transfer) is never taken in and leaves nothing in inbound/', async () => {
     const batch = join(dir, 'batch-killed');
     writeFileSync(batch, `put ${join(dir, 'big.bin')} inbound/killed.edi.tmp\nrename inbound/killed.edi.tmp inbound/killed.edi\n`);
@@ -349,6 +375,41 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
       expect(err).toMatchObject({ code: STATUS_CODE.FAILURE, message: expect.stringMatching(/at most 65536 bytes/) });
       expect(await statusOf(call((cb) => s.close(h, cb)))).toBe(STATUS_CODE.FAILURE);
       expect(list(inbound('small'))).toEqual([]);
+    } finally {
+      c.end();
+    }
+  });
+
+  it('enforces maxFileBytes on uploads opened with APPEND, where the bytes go to the end whatever the offset', async () => {
+    const { OPEN_MODE } = ssh2.utils.sftp;
+    const appending = OPEN_MODE.WRITE | OPEN_MODE.CREAT | OPEN_MODE.APPEND | OPEN_MODE.TRUNC;
+    const c = await connect('small', { key: 'small' });
+    try {
+      const s = await openSftp(c);
+      // Below the limit, appends are taken in whole: two writes "at offset 0" make a file of both.
+      const part = randomBytes(20_000);
+      const h = await call<Buffer>((cb) => s.open('inbound/app-ok.tmp', appending, cb));
+      for (let i = 0; i < 2; i++) await call((cb) => s.write(h, part, 0, part.length, 0, cb));
+      await call((cb) => s.close(h, cb));
+      await call((cb) => s.rename('inbound/app-ok.tmp', 'inbound/app-ok.edi', cb));
+      expect(takenNamed('app-ok.edi')).toEqual([expect.objectContaining({ size: 40_000, sha256: sha(Buffer.concat([part, part])) })]);
+
+      // The audit's case: 32 KiB again and again at offset 0. The third write would make 96 KiB of a 64 KiB limit.
+      const chunk = Buffer.alloc(32 * 1024, 0x41);
+      const big = await call<Buffer>((cb) => s.open('inbound/app-big.tmp', appending, cb));
+      const answers: number[] = [];
+      for (let i = 0; i < 100; i++) {
+        const status = (await statusOf(call((cb) => s.write(big, chunk, 0, chunk.length, 0, cb)))) ?? -1;
+        answers.push(status);
+        if (status !== STATUS_CODE.OK) break;
+      }
+      expect(answers).toEqual([STATUS_CODE.OK, STATUS_CODE.OK, STATUS_CODE.FAILURE]);
+      expect(list(inbound('small'))).toEqual([]);
+      // Later requests on the discarded handle say why.
+      await expect(call((cb) => s.fstat(big, (err) => cb(err)))).rejects.toMatchObject({ code: STATUS_CODE.FAILURE, message: expect.stringMatching(/at most 65536 bytes/) });
+      expect(await statusOf(call((cb) => s.close(big, cb)))).toBe(STATUS_CODE.FAILURE);
+      expect(await statusOf(call((cb) => s.rename('inbound/app-big.tmp', 'inbound/app-big.edi', cb)))).toBe(STATUS_CODE.NO_SUCH_FILE);
+      expect(takenNamed('app-big.edi')).toEqual([]);
     } finally {
       c.end();
     }
@@ -456,6 +517,28 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
       rmSync(join(inbound('beta'), 'cut.edi'), { force: true });
       rmSync(join(inbound('beta'), 'sub.tmp'), { recursive: true, force: true });
     }
+  });
+
+  it('a refusal is logged as JSON with one msg and the reason in a field of its own', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(...chunk.toString().split('\n').filter(Boolean)); done(); } });
+    const logged = new HostedSftpServer({ dataDir, config: { host: '127.0.0.1', port: 0 }, accounts: () => accounts, take: async () => undefined, log: createLogger('info', sink) });
+    const { port: loggedPort } = await logged.start();
+    try {
+      const c = await connect('acme', { key: 'acme' }, loggedPort);
+      try {
+        const s = await openSftp(c);
+        expect(await statusOf(call((cb) => s.mkdir('inbound/d', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+      } finally {
+        c.end();
+      }
+    } finally {
+      await logged.stop();
+    }
+    const refusal = lines.find((l) => l.includes('SFTP_OPERATION_REFUSED'));
+    // JSON.parse keeps the last of two equal keys: a second "msg" hid the reason.
+    expect(refusal?.match(/"msg":/g)).toHaveLength(1);
+    expect(JSON.parse(refusal!)).toMatchObject({ msg: 'sftp: request refused', reason: expect.stringMatching(/folders cannot be created/), op: 'refused', username: 'acme' });
   });
 
   it('reports the host key fingerprint ssh-keygen prints, keeps the key 0600 and reuses it after a restart', async () => {

@@ -1,14 +1,16 @@
 // Polls one partner's SFTP server. Per file the order is fixed: download to a temp file, verify the size,
 // take it in (intake: durable), record it in the ledger (durable), THEN delete or move it remotely, then
 // mark it done. A crash between any two steps neither loses the file (it leaves the server only after
-// intake) nor takes it twice (the ledger remembers path + size + mtime; intake dedups by content hash for
-// the one gap between intake and the ledger record). One poller per partner, each with its own timer and
-// backoff, so an unreachable partner delays nobody else.
+// intake, and a file is deleted only once its bytes are known to be the ones taken in) nor takes it twice
+// (the ledger remembers path + size + mtime + hash; intake dedups by content hash for the one gap between
+// intake and the ledger record). One poller per partner, each with its own timer and backoff, so an
+// unreachable partner delays nobody else.
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WaybillError } from '../../../errors/catalogue.js';
-import type { Ledger, RemoteFileKey } from '../../../ledger/ledger.js';
+import type { Ledger, RemoteFileKey, RemoteFileRecord } from '../../../ledger/ledger.js';
+import { fileIdOf } from '../../../pipeline/file-store.js';
 import { finishRemote, isFileLevelError, statOrNull } from './after-intake.js';
 import { backoffMs } from './backoff.js';
 import type { PollDirConfig, RemoteSftpConfig } from './config.js';
@@ -224,50 +226,80 @@ export class RemoteSftpPoller {
 
   private async handle(conn: RemoteConnection, poll: PollDirConfig, file: RemoteEntry): Promise<'taken' | 'finished' | 'skipped'> {
     const { ledger, partner } = this.opts;
-    const key: RemoteFileKey = { partner, path: file.path, size: file.size, mtime: file.mtime };
     const meta: RemoteFileMeta = { partner, dir: poll.dir, name: file.name, remotePath: file.path, size: file.size, mtime: file.mtime };
-    const known = await ledger.getRemoteFile(key);
-    if (known) {
-      // Taken before; the crash (or a failed delete) came before the remote step finished. Never take it again.
-      const outcome = await finishRemote(conn, poll, file);
-      await this.step('removed', { dir: poll.dir, file: meta });
-      await ledger.setRemoteFileState(key, 'done');
-      this.log.info({ partner, path: file.path, fileId: known.sha256, outcome }, 'remote sftp: finished the remote step of a file taken earlier');
-      return 'finished';
-    }
+    // Only a row still 'taken' can describe the file listed now. A 'done' row's file has left the server
+    // (we deleted or moved it, or saw it gone), so a file listed with its path, size and mtime is a new one:
+    // uploaders that keep timestamps (put -p, WinSCP, rsync -t) and coarse server clocks make that common.
+    const known = await ledger.getRemoteFile(keyOf(partner, file));
+    const earlier = known?.state === 'taken' ? known : null;
     const local = join(this.opts.workDir, `${partner}-${randomBytes(8).toString('hex')}.part`);
     try {
-      await this.step('downloading', { dir: poll.dir, file: meta });
-      await conn.sftp.fastGet(file.path, local, { step: (done) => this.opts.onProgress?.(meta, done) });
-      const got = (await stat(local)).size;
-      if (got !== file.size) {
-        throw new WaybillError('SFTP_REMOTE_SIZE_MISMATCH', `downloaded ${got} bytes of ${file.path}, listed as ${file.size}`, { path: file.path });
+      if (!(await this.download(conn, poll, file, meta, local))) return 'skipped';
+      // A row still 'taken' is normally this very file, left on the server by a crash or a failed delete.
+      // But the crash may have come after the delete, and a new file with the same path, size and mtime
+      // put since: deleting that one unread would lose it. SFTP offers no remote hash, so the bytes are
+      // downloaded again and compared. That costs a download, but only on this rare recovery path.
+      if (earlier) {
+        if ((await fileIdOf(local)) === earlier.sha256) return await this.finishEarlier(conn, poll, file, meta, earlier);
+        this.log.warn({ partner, path: file.path, earlier: earlier.sha256 }, 'remote sftp: the file taken earlier is gone and another one has its path, size and mtime; taking that one in');
+        await ledger.setRemoteFileState(earlier, 'done');
       }
-      const after = await statOrNull(conn, file.path);
-      if (!after || after.size !== file.size || after.modifyTime !== file.mtime) {
-        this.log.warn({ partner, path: file.path, code: 'SFTP_REMOTE_FILE_CHANGED' }, 'remote sftp: file changed during download; taken on a later poll');
-        return 'skipped';
-      }
-      await this.step('downloaded', { dir: poll.dir, file: meta });
-      let fileId: string;
-      try {
-        ({ fileId } = await this.opts.take(local, meta));
-      } catch (err) {
-        throw new TakeFailed(err as Error);
-      }
-      await this.step('taken', { dir: poll.dir, file: meta });
-      await ledger.recordRemoteFile({ ...key, sha256: fileId });
-      await this.step('recorded', { dir: poll.dir, file: meta });
-      const outcome = await finishRemote(conn, poll, file);
-      await this.step('removed', { dir: poll.dir, file: meta });
-      await ledger.setRemoteFileState(key, 'done');
-      await this.step('done', { dir: poll.dir, file: meta });
-      this.log.info({ partner, path: file.path, size: file.size, fileId, outcome }, 'remote sftp: file taken in');
-      return 'taken';
+      return await this.takeIn(conn, poll, file, meta, local);
     } finally {
       await rm(local, { force: true });
     }
   }
+
+  /** Downloads the file to `local`; false when it changed meanwhile (it is taken on a later poll). */
+  private async download(conn: RemoteConnection, poll: PollDirConfig, file: RemoteEntry, meta: RemoteFileMeta, local: string): Promise<boolean> {
+    await this.step('downloading', { dir: poll.dir, file: meta });
+    await conn.sftp.fastGet(file.path, local, { step: (done) => this.opts.onProgress?.(meta, done) });
+    const got = (await stat(local)).size;
+    if (got !== file.size) {
+      throw new WaybillError('SFTP_REMOTE_SIZE_MISMATCH', `downloaded ${got} bytes of ${file.path}, listed as ${file.size}`, { path: file.path });
+    }
+    const after = await statOrNull(conn, file.path);
+    if (!after || after.size !== file.size || after.modifyTime !== file.mtime) {
+      this.log.warn({ partner: this.opts.partner, path: file.path, code: 'SFTP_REMOTE_FILE_CHANGED' }, 'remote sftp: file changed during download; taken on a later poll');
+      return false;
+    }
+    await this.step('downloaded', { dir: poll.dir, file: meta });
+    return true;
+  }
+
+  /** The file was taken in before (a crash or a failed delete/move came before its remote step): only that step is left. */
+  private async finishEarlier(conn: RemoteConnection, poll: PollDirConfig, file: RemoteEntry, meta: RemoteFileMeta, earlier: RemoteFileRecord): Promise<'finished'> {
+    const outcome = await finishRemote(conn, poll, file);
+    await this.step('removed', { dir: poll.dir, file: meta });
+    await this.opts.ledger.setRemoteFileState(earlier, 'done');
+    this.log.info({ partner: this.opts.partner, path: file.path, fileId: earlier.sha256, outcome }, 'remote sftp: finished the remote step of a file taken earlier');
+    return 'finished';
+  }
+
+  /** Intake, the durable ledger record, THEN the remote delete/move: in that order, so a crash loses nothing. */
+  private async takeIn(conn: RemoteConnection, poll: PollDirConfig, file: RemoteEntry, meta: RemoteFileMeta, local: string): Promise<'taken'> {
+    const { ledger, partner } = this.opts;
+    const key = keyOf(partner, file);
+    let fileId: string;
+    try {
+      ({ fileId } = await this.opts.take(local, meta));
+    } catch (err) {
+      throw new TakeFailed(err as Error);
+    }
+    await this.step('taken', { dir: poll.dir, file: meta });
+    await ledger.recordRemoteFile({ ...key, sha256: fileId });
+    await this.step('recorded', { dir: poll.dir, file: meta });
+    const outcome = await finishRemote(conn, poll, file);
+    await this.step('removed', { dir: poll.dir, file: meta });
+    await ledger.setRemoteFileState(key, 'done');
+    await this.step('done', { dir: poll.dir, file: meta });
+    this.log.info({ partner, path: file.path, size: file.size, fileId, outcome }, 'remote sftp: file taken in');
+    return 'taken';
+  }
+}
+
+function keyOf(partner: string, file: RemoteEntry): RemoteFileKey {
+  return { partner, path: file.path, size: file.size, mtime: file.mtime };
 }
 
 /** Intake refused or failed: this file only; the connection is fine. */

@@ -27,6 +27,14 @@ export interface PushHooks {
   renameRefused?: () => Promise<void>;
 }
 
+/**
+ * The mode asked for when creating the file on the partner's server (ssh2 asks 0666 by default, which a
+ * server without a umask applies as is: a file any local user could rewrite). 0644 is what OpenSSH's put
+ * gives a usual file, so it is what partners' pickup jobs already meet; 0640 could lock out a pickup job
+ * that runs as another user outside the upload account's group. The rename keeps the mode.
+ */
+export const PUSHED_FILE_MODE = 0o644;
+
 /** name.ext -> name-1.ext (the counter goes before the last extension, so partners' patterns still match). */
 export function uniqueName(name: string, n: number): string {
   const dot = name.lastIndexOf('.');
@@ -42,7 +50,7 @@ export async function pushFile(conn: RemoteConnection, out: OutboundConfig, name
   }
   let renaming = false;
   try {
-    await conn.sftp.put(Buffer.isBuffer(content) ? content : Buffer.from(content), temp);
+    await conn.sftp.put(Buffer.isBuffer(content) ? content : Buffer.from(content), temp, { writeStreamOptions: { mode: PUSHED_FILE_MODE } });
     renaming = true;
     return await renameIntoPlace(conn, out, name, temp, existed, hooks);
   } catch (err) {

@@ -92,6 +92,19 @@ export class VirtualFs {
     return r;
   }
 
+  /**
+   * A file about to be created, written or renamed. A name directly in `/` is refused with
+   * PERMISSION_DENIED: that folder exists and is read-only (saying "no such file" would send the partner
+   * looking for a typo). In folders that do not exist a path stays NO_SUCH_FILE, as for reading.
+   */
+  resolveWritable(path: string): Extract<Resolved, { kind: 'file' }> {
+    const segs = normalise(path);
+    if (segs.length === 1 && !AREAS.includes(segs[0] as Area)) {
+      throw new SftpError(STATUS.PERMISSION_DENIED, '/ is read-only; upload into /inbound', 'SFTP_OPERATION_REFUSED');
+    }
+    return this.resolveFile(path);
+  }
+
   /** Our outbound delivery writes `.name` then renames it: such names are not there yet. */
   visible(area: Area, name: string): boolean {
     return !(area === 'outbound' && name.startsWith('.'));

@@ -26,6 +26,13 @@ interface OpenFile {
   ref: FileRef;
   readable: boolean;
   writable: boolean;
+  /** Opened with APPEND: the kernel writes every WRITE at the end of the file, whatever offset the client sends. */
+  append: boolean;
+  /**
+   * The file's size once the WRITEs answered or in flight have landed: what maxFileBytes is checked
+   * against. Only this handle writes the file (a second writer is refused at OPEN).
+   */
+  size: number;
   /** Set when the upload was discarded (too large, write error): every later request on it fails. */
   failed: SftpError | null;
 }
@@ -68,7 +75,7 @@ export class SftpSession {
     s.on('READ', (id, h, offset, len) => this.run(id, 'READ', () => this.read(id, h, offset, len)));
     s.on('WRITE', (id, h, offset, data) => this.run(id, 'WRITE', () => this.write(id, h, offset, data)));
     s.on('CLOSE', (id, h) => this.run(id, 'CLOSE', () => this.close(id, h)));
-    s.on('FSTAT', (id, h) => this.run(id, 'FSTAT', async () => s.attrs(id, fileAttrs(await this.file(h).fh.stat()))));
+    s.on('FSTAT', (id, h) => this.run(id, 'FSTAT', () => this.fstat(id, h)));
     s.on('STAT', (id, path) => this.run(id, 'STAT', async () => s.attrs(id, await this.fs.stat(path))));
     // There are no symlinks in a mailbox, so LSTAT and STAT agree.
     s.on('LSTAT', (id, path) => this.run(id, 'LSTAT', async () => s.attrs(id, await this.fs.stat(path))));
@@ -134,7 +141,8 @@ export class SftpSession {
       if (e.status === STATUS.FAILURE) this.o.log.warn({ username: this.o.account.username, op, err: (err as Error).message }, 'sftp: request failed');
     }
     if (e.code && e.code !== 'SFTP_INTAKE_FAILED') {
-      this.o.log.warn({ code: e.code, partner: this.o.account.partner, username: this.o.account.username, op, msg: e.message }, 'sftp: request refused');
+      // `reason`, not `msg`: msg is pino's message key, and a JSON reader keeps only the last of the two.
+      this.o.log.warn({ code: e.code, partner: this.o.account.partner, username: this.o.account.username, op, reason: e.message }, 'sftp: request refused');
     }
     this.o.sftp.status(id, e.status, e.message);
   }
@@ -172,9 +180,9 @@ export class SftpSession {
   private async open(id: number, path: string, pflags: number): Promise<void> {
     if (this.ended) throw new SftpError(STATUS.FAILURE, 'session is closing');
     this.assertHandleRoom();
-    const ref = this.fs.resolveFile(path);
     const writable = (pflags & (OPEN_MODE.WRITE | OPEN_MODE.APPEND)) !== 0;
     const readable = (pflags & OPEN_MODE.READ) !== 0 || !writable;
+    const ref = writable ? this.fs.resolveWritable(path) : this.fs.resolveFile(path);
     if (!writable) {
       await this.fs.statFile(ref); // regular and visible, or "no such file"
       const fh = await open(ref.real, openFlags(pflags));
@@ -182,7 +190,7 @@ export class SftpSession {
         await fh.close();
         throw new SftpError(STATUS.NO_SUCH_FILE, `no such file: ${ref.vpath}`, 'SFTP_NOT_REGULAR_FILE');
       }
-      this.o.sftp.handle(id, this.newHandle({ kind: 'file', fh, ref, readable, writable, failed: null }));
+      this.o.sftp.handle(id, this.newHandle({ kind: 'file', fh, ref, readable, writable, append: false, size: 0, failed: null }));
       return;
     }
     const { account, state } = this.o;
@@ -209,7 +217,14 @@ export class SftpSession {
     }
     state.addWriter(ref.real);
     this.dropPending(ref.real); // open again: the handle now owns it
-    this.o.sftp.handle(id, this.newHandle({ kind: 'file', fh, ref, readable, writable, failed: null }));
+    const append = (pflags & OPEN_MODE.APPEND) !== 0;
+    this.o.sftp.handle(id, this.newHandle({ kind: 'file', fh, ref, readable, writable, append, size: st.size, failed: null }));
+  }
+
+  private async fstat(id: number, h: Buffer): Promise<void> {
+    const f = this.file(h);
+    if (f.failed) throw f.failed; // its descriptor is closed: say why rather than "could not complete"
+    this.o.sftp.attrs(id, fileAttrs(await f.fh.stat()));
   }
 
   private async read(id: number, h: Buffer, offset: number, len: number): Promise<void> {
@@ -227,11 +242,14 @@ export class SftpSession {
     if (f.failed) throw f.failed;
     if (!f.writable) throw new SftpError(STATUS.PERMISSION_DENIED, 'file not opened for writing');
     const max = this.o.account.config.maxFileBytes;
-    if (offset + data.length > max) {
+    // Counted before the write is awaited, so WRITEs a client pipelines are each checked against the others.
+    const size = sizeAfterWrite(f, offset, data.length);
+    if (size > max) {
       const err = new SftpError(STATUS.FAILURE, `file too large: this account accepts at most ${max} bytes per file; the upload was discarded`, 'SFTP_FILE_TOO_LARGE');
       await this.discard(f, err);
       throw err;
     }
+    f.size = size;
     try {
       await f.fh.write(data, 0, data.length, offset);
     } catch (err) {
@@ -296,8 +314,8 @@ export class SftpSession {
   }
 
   private async rename(id: number, fromPath: string, toPath: string): Promise<void> {
-    const from = this.fs.resolveFile(fromPath);
-    const to = this.fs.resolveFile(toPath);
+    const from = this.fs.resolveWritable(fromPath);
+    const to = this.fs.resolveWritable(toPath);
     if (from.area !== 'inbound' || to.area !== 'inbound') {
       throw new SftpError(STATUS.PERMISSION_DENIED, 'only uploads in inbound/ can be renamed, and only within inbound/', 'SFTP_OPERATION_REFUSED');
     }
@@ -392,4 +410,13 @@ export class SftpSession {
     })();
     return this.ended;
   }
+}
+
+/**
+ * The file's size once this WRITE has landed. The client's offset says where the bytes go only without
+ * APPEND: with it (O_APPEND) the kernel puts them at the end of the file, so checking the offset alone
+ * let an upload grow past maxFileBytes by writing at offset 0 again and again.
+ */
+function sizeAfterWrite(f: OpenFile, offset: number, length: number): number {
+  return f.append ? f.size + length : Math.max(f.size, offset + length);
 }
