@@ -3,6 +3,7 @@
 // bytes before the element, a BOM, and through both of the tokenizer's paths (scanner or not).
 import { describe, expect, it } from 'vitest';
 import { elementLocation, type ElementCoordinates } from '../../../src/translators/x12/element-location.js';
+import { allIssues, inspectX12Sync } from '../../../src/translators/x12/inspect.js';
 import { readX12Sync, type ReaderOptions } from '../../../src/translators/x12/reader.js';
 import type { Location, Segment, TransactionSet } from '../../../src/translators/x12/model.js';
 import { interchange, isaSegment, PIPE, STAR, type TestDelims } from '../../helpers/x12.js';
@@ -136,5 +137,19 @@ describe('elementLocation: elements, repetitions, components', () => {
 
   it('lines and columns follow the offset', () => {
     expect(elementLocation(zzz, { elementPosition: 2, repetition: 3 }, delimiters)).toEqual(locationOf(bytes, 'G||'));
+  });
+});
+
+describe('findings read from a file point at their element', () => {
+  const issuesOf = (bytes: Buffer) => allIssues(inspectX12Sync(bytes));
+
+  it('a schema finding (N402 too long) in a hard-wrapped segment after UTF-8 characters', () => {
+    const bytes = Buffer.from(badState({ ...STAR, suffix: '' }, 'MÜNCHEN – NORD').replace('*OKLA*', '*\r\nOKLA*'));
+    expect(issuesOf(bytes)).toEqual([expect.objectContaining({ code: 'X12_ELEMENT_TOO_LONG', elementPosition: 2, loc: { ...locationOf(bytes, 'OKLA'), line: 2, column: 1 } })]);
+  });
+
+  it('a finding about the segment as a whole stays at its first character', () => {
+    const bytes = Buffer.from(badState(STAR).replace('LX*1~', 'LX*1~\nREF*BM*1~').replace('SE*7*', 'SE*8*'));
+    expect(issuesOf(bytes).filter((i) => i.code.startsWith('X12_SEGMENT'))).toEqual([expect.objectContaining({ code: 'X12_SEGMENT_NOT_IN_SET', loc: locationOf(bytes, 'REF*') })]);
   });
 });
