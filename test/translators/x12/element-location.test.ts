@@ -148,6 +148,16 @@ describe('findings read from a file point at their element', () => {
     expect(issuesOf(bytes)).toEqual([expect.objectContaining({ code: 'X12_ELEMENT_TOO_LONG', elementPosition: 2, loc: { ...locationOf(bytes, 'OKLA'), line: 2, column: 1 } })]);
   });
 
+  it('envelope findings: a bad ISA date after a BOM, SE01, GE02, and GS01 that does not fit the set', () => {
+    const text = badState(STAR).replace('*250101*', '*251301*').replace('SE*7*0001', 'SE*9*0001').replace('GE*1*1', 'GE*1*7').replace('GS*QM*', 'GS*IN*');
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
+    const at = (code: string) => issuesOf(bytes).find((i) => i.code === code)?.loc;
+    expect(at('X12_ISA_DATE_INVALID')).toEqual({ ...locationOf(bytes, '251301'), column: 71 });
+    expect(at('X12_SE_COUNT_MISMATCH')).toEqual(locationOf(bytes, '9*0001'));
+    expect(at('X12_GE_CONTROL_MISMATCH')).toEqual(locationOf(bytes, '7~', bytes.indexOf('GE*')));
+    expect(at('X12_GROUP_FUNCTIONAL_ID_MISMATCH')).toEqual(locationOf(bytes, 'IN*'));
+  });
+
   it('a finding about the segment as a whole stays at its first character', () => {
     const bytes = Buffer.from(badState(STAR).replace('LX*1~', 'LX*1~\nREF*BM*1~').replace('SE*7*', 'SE*8*'));
     expect(issuesOf(bytes).filter((i) => i.code.startsWith('X12_SEGMENT'))).toEqual([expect.objectContaining({ code: 'X12_SEGMENT_NOT_IN_SET', loc: locationOf(bytes, 'REF*') })]);
