@@ -204,7 +204,7 @@ export function translateTa1(
     if (identifyError) unit.errors.push(identifyError);
     return unit;
   }
-  const result = parseTa1(seg);
+  const result = parseTa1(seg, interchange.delimiters);
   unit.errors.push(...result.problems.map(fromIssue));
   if (!result.valid) {
     unit.status = 'rejected';

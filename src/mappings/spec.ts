@@ -30,8 +30,8 @@ export interface SourceAdapter<C> {
   /** Where the context starts (its first segment, the record, the element): the fallback location of a failure. */
   loc(ctx: C): SourceLoc | undefined;
   /**
-   * Where a value path's value is, or would be: for X12 the segment the path addresses (also when the
-   * element is empty). Undefined when the source has nothing there (then `loc` is used).
+   * Where a value path's value is, or would be: for X12 the element the path addresses, in the segment it
+   * names (also when the element is empty). Undefined when the source has nothing there (then `loc` is used).
    */
   locate?(path: unknown, ctx: C): SourceLoc | undefined;
   /**

@@ -1,6 +1,7 @@
 // The X12 side of the mapping language: paths are checked against the transaction-set schema at
 // compile time, and evaluated against each transaction's loop tree at run time.
 
+import { elementLocation } from '../translators/x12/element-location.js';
 import type { Delimiters } from '../translators/x12/model.js';
 import { getSchema, supportedSchemas, type CompiledElement, type CompiledLoop, type CompiledSchema, type CompiledSegment } from '../translators/x12/schema.js';
 import { didYouMean } from './diagnostics.js';
@@ -344,11 +345,14 @@ export class X12Adapter implements SourceAdapter<X12Context> {
     return this.schema.codes(t.segment, t.element);
   }
 
+  /** The element (component, repetition) the path reads in the segment it names: where its value is, or would be. */
   locate(path: unknown, ctx: X12Context): SourceLoc | undefined {
     const p = path as X12Path;
     const s = firstSegment(p, ctx.node, ctx.delimiters);
     if (!s) return undefined;
-    return { line: s.loc.line, column: s.loc.column, offset: s.loc.offset, what: s.id };
+    const t = p.target!;
+    const at = elementLocation(s, { elementPosition: t.element, componentPosition: t.component, repetition: t.repetition }, ctx.delimiters);
+    return { line: at.line, column: at.column, offset: at.offset, what: s.id };
   }
 
   loc(ctx: X12Context): SourceLoc | undefined {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waybill } from '../helpers/cli.js';
+import { repoRoot, waybill } from '../helpers/cli.js';
 import { readX12Sync } from '../../src/translators/x12/reader.js';
 import { parseFunctionalAck } from '../../src/translators/x12/acks/parse.js';
 
@@ -26,7 +26,9 @@ describe('waybill inspect', () => {
     expect(out.interchanges[0].control).toBe('000002401');
     expect(out.interchanges[0].groups[0].control).toBe('2401');
     expect(out.interchanges[0].groups[0].transactions[0]).toMatchObject({ set: '214', control: '0001', valid: false });
-    expect(out.errors).toEqual([expect.objectContaining({ code: 'X12_SE_COUNT_MISMATCH', line: 17, column: 1 })]);
+    // At SE01, the element the finding is about (its byte offset too): not at the SE segment's start.
+    const text = readFileSync(join(repoRoot, seCount), 'latin1');
+    expect(out.errors).toEqual([expect.objectContaining({ code: 'X12_SE_COUNT_MISMATCH', line: 17, column: 4, offset: text.indexOf('SE*13') + 3, element: 1 })]);
     for (const e of out.errors) expect(Object.keys(e)).toEqual(expect.arrayContaining(['code', 'message', 'line', 'column']));
   });
 

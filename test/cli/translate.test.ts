@@ -59,6 +59,8 @@ describe('waybill translate', () => {
       for (const e of u.events) want.push(JSON.stringify(e));
     }
     expect(lines).toEqual(want);
+    // AT7*X6*NS~ has no AT705 (the date the datetime needs): the error points where it would be, at the terminator.
+    expect(lines).toContain(`    ${badTx}:31:10 error MAP_REQUIRED_MISSING required value (datetime) is missing  (mapping ${join(partners, 'prairie-line/mappings/214-status.yaml')}:7:15)`);
     expect(r.stderr).toBe('translate: 2 unit(s), 1 event(s), 1 failed\n');
   }, CLI_TEST_TIMEOUT);
 

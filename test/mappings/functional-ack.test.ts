@@ -139,7 +139,8 @@ describe('inbound 997', () => {
     const [u] = await units(Buffer.from(x12.replace('ZZ*SENDERID       ', 'ZZ*TRICOUNTYHWS   ')));
     expect(u.status).toBe('rejected');
     expect(u.events).toEqual([]);
-    expect(u.errors).toContainEqual(expect.objectContaining({ code: 'X12_ACK_MALFORMED', severity: 'error', line: 7, message: expect.stringMatching(/AK904/) }));
+    // at AK904, the element at fault
+    expect(u.errors).toContainEqual(expect.objectContaining({ code: 'X12_ACK_MALFORMED', severity: 'error', line: 7, column: 'AK9*A*2*2*'.length + 1, message: expect.stringMatching(/AK904/) }));
   });
 
   it('a 997 from an unknown sender is unidentified', async () => {
@@ -260,7 +261,7 @@ describe('inbound TA1', () => {
   it('a TA1 that cannot be read is rejected; one from an unknown sender is unidentified', async () => {
     const [bad] = await units(Buffer.from(ta1File(['TA1*1045*240311*0929*R*006'])));
     expect(bad.status).toBe('rejected');
-    expect(bad.errors).toContainEqual(expect.objectContaining({ code: 'X12_ACK_MALFORMED', line: 2 }));
+    expect(bad.errors).toContainEqual(expect.objectContaining({ code: 'X12_ACK_MALFORMED', line: 2, column: 'TA1*'.length + 1, message: expect.stringMatching(/TA101/) }));
     const unknown = ta1File(['TA1*000001045*240311*0929*A*000']).replace('ZZ*KEYSTONELP     ', 'ZZ*NOBODY         ');
     const [u] = await units(Buffer.from(unknown));
     expect(u.status).toBe('unidentified');

@@ -196,7 +196,7 @@ describe('value spec kinds', () => {
       const f = failure(spec, lx[2]);
       expect(f.code).toBe('MAP_BAD_TIMEZONE');
       expect(f.message).toBe("time code 'XX' is not in table x12-time-code");
-      expect(f.source).toMatchObject({ line: 22, column: 1, what: 'AT7' });
+      expect(f.source).toMatchObject({ line: 22, column: 'AT7*Q1*ZZ***250228**'.length + 1, what: 'AT7' }); // at AT707
       // The part that failed: the zone's own spec (it was the datetime's).
       expect(f.mapping).toEqual({ file: 'map.yaml', ...pos(`fields:\n  v: ${spec}\n`, 'AT7.07') });
       const bad = failure('{ datetime: { date: { const: "20250231" } } }');
@@ -294,7 +294,7 @@ describe('modifiers', () => {
     const f = failure(spec, lx[2]);
     expect(f.code).toBe('MAP_UNMAPPED_CODE');
     expect(f.message).toBe("code 'Q1' is not in table 't-error' (unmapped: error)");
-    expect(f.source).toMatchObject({ line: 22, column: 1, what: 'AT7' });
+    expect(f.source).toMatchObject({ line: 22, column: 'AT7*'.length + 1, what: 'AT7' }); // at AT701
     expect(f.mapping).toEqual({ file: 'map.yaml', ...pos(`fields:\n  v: ${spec}\n`, 't-error') });
   });
 
@@ -342,23 +342,25 @@ describe('modifiers', () => {
     const f = failure(spec, lx[1]);
     expect(f.code).toBe('MAP_REQUIRED_MISSING');
     expect(f.message).toBe("required value 'AT7.03' is missing");
-    expect(f.source).toMatchObject({ line: 18, column: 1, what: 'AT7' });
+    expect(f.source).toMatchObject({ line: 18, column: 'AT7*D1*A2*'.length + 1, what: 'AT7' }); // where AT703 would be
     expect(f.mapping).toEqual({ file: 'map.yaml', ...pos(`fields:\n  v: ${spec}\n`, '{ path') });
     // An empty string after trimming is missing too.
     expect(failure('{ const: "   ", trim: true, required: true }').code).toBe('MAP_REQUIRED_MISSING');
   });
 
-  it('a failure points at the segment its path reads (also outside the context, also an empty element); the context when there is none', () => {
+  it('a failure points at the element its path reads (also outside the context, also an empty element); the context when there is none', () => {
     // Context: the first LX/AT7 iteration (AT7 on line 15, MS1 on 16).
-    expect(failure('{ path: MS1.04, required: true }', lx[0]).source).toMatchObject({ line: 16, what: 'MS1' }); // MS1 there, MS104 empty
-    expect(failure('{ path: "L11[02=ZZ].01", required: true }', lx[0]).source).toMatchObject({ line: 15, what: 'AT7' }); // no such L11
+    // MS1 there, MS104 past its last element: at its terminator
+    expect(failure('{ path: MS1.04, required: true }', lx[0]).source).toMatchObject({ line: 16, column: 'MS1*CHICAGO*IL*US'.length + 1, what: 'MS1' });
+    // no such L11: the context's first segment
+    expect(failure('{ path: "L11[02=ZZ].01", required: true }', lx[0]).source).toMatchObject({ line: 15, column: 1, what: 'AT7' });
     expect(failure('{ first: ["L11[02=ZZ].01", MS1.04], required: true }', lx[0]).source).toMatchObject({ line: 16, what: 'MS1' });
     expect(failure('{ path: AT8.02, table: t-error }', lx[1]).source).toMatchObject({ line: 20, what: 'AT8' });
-    expect(failure('{ path: B10.03, table: t-error }', lx[0]).source).toMatchObject({ line: 4, what: 'B10' }); // a header segment
+    expect(failure('{ path: B10.03, table: t-error }', lx[0]).source).toMatchObject({ line: 4, column: 'B10*PRO123*BOL9*'.length + 1, what: 'B10' }); // a header segment
     expect(failure('{ date: MS1.01 }', lx[0]).source).toMatchObject({ line: 16, what: 'MS1' });
-    expect(failure('{ datetime: { date: MS1.01, time: AT7.06 } }', lx[0]).source).toMatchObject({ line: 16, what: 'MS1' });
+    expect(failure('{ datetime: { date: MS1.01, time: AT7.06 } }', lx[0]).source).toMatchObject({ line: 16, column: 'MS1*'.length + 1, what: 'MS1' });
     expect(failure('{ decimal: AT8.03, implied: 2 }', lx[1]).code).toBe('MAP_BAD_DECIMAL');
-    expect(failure('{ decimal: AT8.03, implied: 2 }', lx[1]).source).toMatchObject({ line: 20, what: 'AT8' });
+    expect(failure('{ decimal: AT8.03, implied: 2 }', lx[1]).source).toMatchObject({ line: 20, column: 'AT8*G*L*'.length + 1, what: 'AT8' });
   });
 
   it('when with every condition kind', () => {

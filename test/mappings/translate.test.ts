@@ -125,7 +125,7 @@ describe('the prairie-line partner', () => {
     const atLine = text.split('\n').findIndex((l) => l.startsWith('AT7*BO')) + 1;
     expect(failed.errors).toEqual([{
       code: 'MAP_UNMAPPED_CODE', severity: 'error', message: "code 'BO' is not in table 'x12-shipment-status' (unmapped: error)",
-      line: atLine, column: 1, offset: expect.any(Number),
+      line: atLine, column: 'AT7*'.length + 1, offset: text.indexOf('AT7*BO') + 'AT7*'.length, // at AT701, the code read
       mapping: { file: MAPPING_214, ...where(MAPPING_214, 'milestone:', 'x12-shipment-status') },
     }]);
   });
@@ -609,12 +609,14 @@ describe('a partner named for an interchange another partner (or none) sent', ()
 });
 
 describe('a value the canonical schema refuses is located where the source holds it', () => {
-  it('X12: at the segment (B10), not at the ST; XML: at the element, its path in the message', async () => {
+  it('X12: at the element (B1003), not at the ST; XML: at the element, its path in the message', async () => {
     const text = readFileSync(join(repoRoot, 'partners/prairie-line/samples/214-multi-status.edi'), 'latin1');
     const b10 = text.split('\n').findIndex((l) => l.startsWith('B10*')) + 1;
-    const [u] = await units(Buffer.from(text.replace(/^(B10\*[^*]*\*[^*]*\*)PRLF/m, '$1pr1f'), 'latin1'));
+    const bad = text.replace(/^(B10\*[^*]*\*[^*]*\*)PRLF/m, '$1pr1f');
+    const [u] = await units(Buffer.from(bad, 'latin1'));
     expect(u.status).toBe('failed');
-    expect(u.errors).toEqual([expect.objectContaining({ code: 'MAP_CANONICAL_INVALID', line: b10, column: 1, message: expect.stringContaining('carrierScac: must be a SCAC') })]);
+    const scac = bad.split('\n')[b10 - 1].indexOf('pr1f') + 1;
+    expect(u.errors).toEqual([expect.objectContaining({ code: 'MAP_CANONICAL_INVALID', line: b10, column: scac, offset: bad.indexOf('pr1f'), message: expect.stringContaining('carrierScac: must be a SCAC') })]);
     expect(u.line).toBeLessThan(b10);
 
     const { partner: svxp } = compilePartner(join(repoRoot, 'partners/sangamon-valley'));

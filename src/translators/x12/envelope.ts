@@ -6,7 +6,7 @@ import type { ErrorCode } from '../../errors/catalogue.js';
 import type {
   Delimiters, GroupHeader, InterchangeHeader, Location, Segment, TransactionSet, X12Event, X12Issue,
 } from './model.js';
-import { issue } from './issues.js';
+import { elementIssue, issue } from './issues.js';
 import type { Token } from './tokenizer.js';
 import { allDigits, validDate, validTime } from './value-checks.js';
 
@@ -83,6 +83,11 @@ export class EnvelopeAssembler {
     this.closeAll(out, loc);
   }
 
+  /** The open interchange's delimiters, to locate findings about an element (undefined outside one). */
+  private get delimiters(): Delimiters | undefined {
+    return this.interchange?.header.delimiters;
+  }
+
   // ------------------------------------------------------------------------------------------------
 
   private onIsa(isa: Segment, delimiters: Delimiters, issues: X12Issue[], out: X12Event[]): void {
@@ -103,32 +108,32 @@ export class EnvelopeAssembler {
     };
     const control = header.control.trim();
     if (!/^\d{9}$/.test(control)) {
-      issues.push(issue('X12_ISA_FIELD_INVALID', `ISA13 interchange control number '${header.control}' is not 9 digits`, isa.loc,
+      issues.push(elementIssue('X12_ISA_FIELD_INVALID', `ISA13 interchange control number '${header.control}' is not 9 digits`, isa, delimiters,
         { segmentId: 'ISA', elementPosition: 13, badValue: header.control, severity: /^\d{1,9}$/.test(control) ? 'warning' : 'error' }));
     }
     if (!/^[01]$/.test(el(isa, 14).trim())) {
-      issues.push(issue('X12_ISA_FIELD_INVALID', `ISA14 acknowledgment requested '${el(isa, 14)}' is not 0 or 1`, isa.loc,
+      issues.push(elementIssue('X12_ISA_FIELD_INVALID', `ISA14 acknowledgment requested '${el(isa, 14)}' is not 0 or 1`, isa, delimiters,
         { segmentId: 'ISA', elementPosition: 14, badValue: el(isa, 14), severity: 'warning' }));
     }
     // The header's date, time and version: a value that is none is a corrupt header (TA1 014, 015, 017).
     const date = el(isa, 9).trim();
     if (date.length !== 6 || !allDigits(date, 0, 6) || !validDate(date, 0, 6)) {
-      issues.push(issue('X12_ISA_DATE_INVALID', `ISA09 interchange date '${el(isa, 9)}' is not a date (YYMMDD)`, isa.loc,
+      issues.push(elementIssue('X12_ISA_DATE_INVALID', `ISA09 interchange date '${el(isa, 9)}' is not a date (YYMMDD)`, isa, delimiters,
         { segmentId: 'ISA', elementPosition: 9, badValue: el(isa, 9) }));
     }
     const time = el(isa, 10).trim();
     if (time.length !== 4 || !allDigits(time, 0, 4) || !validTime(time, 0, 4)) {
-      issues.push(issue('X12_ISA_TIME_INVALID', `ISA10 interchange time '${el(isa, 10)}' is not a time (HHMM)`, isa.loc,
+      issues.push(elementIssue('X12_ISA_TIME_INVALID', `ISA10 interchange time '${el(isa, 10)}' is not a time (HHMM)`, isa, delimiters,
         { segmentId: 'ISA', elementPosition: 10, badValue: el(isa, 10) }));
     }
     if (!/^\d{5}$/.test(header.version)) {
-      issues.push(issue('X12_ISA_VERSION_INVALID', `ISA12 interchange control version '${el(isa, 12)}' is not a 5-digit version (00401, 00501)`, isa.loc,
+      issues.push(elementIssue('X12_ISA_VERSION_INVALID', `ISA12 interchange control version '${el(isa, 12)}' is not a 5-digit version (00401, 00501)`, isa, delimiters,
         { segmentId: 'ISA', elementPosition: 12, badValue: el(isa, 12) }));
     }
     const key = `${header.senderQualifier}/${header.senderId}/${control}`;
     if (this.seenInterchanges.has(key)) {
-      issues.push(issue('X12_DUPLICATE_INTERCHANGE_CONTROL',
-        `interchange control number ${control} from ${header.senderQualifier}/${header.senderId} appears twice in this file`, isa.loc,
+      issues.push(elementIssue('X12_DUPLICATE_INTERCHANGE_CONTROL',
+        `interchange control number ${control} from ${header.senderQualifier}/${header.senderId} appears twice in this file`, isa, delimiters,
         { segmentId: 'ISA', elementPosition: 13, badValue: header.control }));
     }
     this.seenInterchanges.add(key);
@@ -165,6 +170,7 @@ export class EnvelopeAssembler {
     if (this.tx) this.closeTransaction(out, gs.loc, `a GS started before SE`);
     if (this.group) this.closeGroup(out, null, gs.loc);
     const issues: X12Issue[] = [];
+    const delimiters = this.delimiters;
     const header: GroupHeader = {
       gs,
       functionalId: el(gs, 1),
@@ -178,33 +184,33 @@ export class EnvelopeAssembler {
     };
     for (const [n, name] of [[1, 'GS01 functional identifier'], [6, 'GS06 group control number'], [8, 'GS08 version']] as const) {
       if (el(gs, n) === '') {
-        issues.push(issue('X12_GS_ELEMENT_MISSING', `${name} is missing`, gs.loc, { segmentId: 'GS', elementPosition: n }));
+        issues.push(elementIssue('X12_GS_ELEMENT_MISSING', `${name} is missing`, gs, delimiters, { segmentId: 'GS', elementPosition: n }));
       }
     }
     // GS04/GS05/GS07 that are no date, time or agency: warnings (no 997 code names them; the data stays readable).
     const gsDate = header.date.trim();
     if (gsDate !== '' && (gsDate.length !== 8 || !allDigits(gsDate, 0, 8) || !validDate(gsDate, 0, 8))) {
-      issues.push(issue('X12_GS_FIELD_INVALID', `GS04 group date '${header.date}' is not a date (CCYYMMDD)`, gs.loc,
+      issues.push(elementIssue('X12_GS_FIELD_INVALID', `GS04 group date '${header.date}' is not a date (CCYYMMDD)`, gs, delimiters,
         { segmentId: 'GS', elementPosition: 4, badValue: header.date }));
     }
     const gsTime = header.time.trim();
     if (gsTime !== '' && (!allDigits(gsTime, 0, gsTime.length) || !validTime(gsTime, 0, gsTime.length))) {
-      issues.push(issue('X12_GS_FIELD_INVALID', `GS05 group time '${header.time}' is not a time (HHMM, HHMMSS or HHMMSSd..)`, gs.loc,
+      issues.push(elementIssue('X12_GS_FIELD_INVALID', `GS05 group time '${header.time}' is not a time (HHMM, HHMMSS or HHMMSSd..)`, gs, delimiters,
         { segmentId: 'GS', elementPosition: 5, badValue: header.time }));
     }
     if (header.agency.trim() !== '' && header.agency.trim() !== 'X' && header.agency.trim() !== 'T') {
-      issues.push(issue('X12_GS_FIELD_INVALID', `GS07 responsible agency '${header.agency}' is neither X (ASC X12) nor T (TDCC)`, gs.loc,
+      issues.push(elementIssue('X12_GS_FIELD_INVALID', `GS07 responsible agency '${header.agency}' is neither X (ASC X12) nor T (TDCC)`, gs, delimiters,
         { segmentId: 'GS', elementPosition: 7, badValue: header.agency }));
     }
     if (header.control !== '' && !CONTROL_DIGITS.test(header.control)) {
-      issues.push(issue('X12_GS_CONTROL_INVALID', `GS06 '${header.control}' is not a 1-9 digit number`, gs.loc,
+      issues.push(elementIssue('X12_GS_CONTROL_INVALID', `GS06 '${header.control}' is not a 1-9 digit number`, gs, delimiters,
         { segmentId: 'GS', elementPosition: 6, badValue: header.control }));
     }
     if (this.interchange) {
       const key = header.control.trim();
       if (this.interchange.groupControls.has(key)) {
-        issues.push(issue('X12_DUPLICATE_GROUP_CONTROL', `group control number ${key} appears twice in interchange ${this.interchange.header.control.trim()}`,
-          gs.loc, { segmentId: 'GS', elementPosition: 6, badValue: header.control }));
+        issues.push(elementIssue('X12_DUPLICATE_GROUP_CONTROL', `group control number ${key} appears twice in interchange ${this.interchange.header.control.trim()}`,
+          gs, delimiters, { segmentId: 'GS', elementPosition: 6, badValue: header.control }));
       }
       this.interchange.groupControls.add(key);
       this.interchange.groupCount++;
@@ -216,14 +222,15 @@ export class EnvelopeAssembler {
   private onSt(st: Segment, out: X12Event[]): void {
     if (this.tx) this.closeTransaction(out, st.loc, `ST ${el(st, 2)} started before it`);
     const issues: X12Issue[] = [];
+    const delimiters = this.delimiters;
     const setId = el(st, 1);
     const control = el(st, 2);
     if (!SET_ID.test(setId)) {
-      issues.push(issue('X12_ST_SET_ID_INVALID', `ST01 '${setId}' is not a transaction set identifier`, st.loc,
+      issues.push(elementIssue('X12_ST_SET_ID_INVALID', `ST01 '${setId}' is not a transaction set identifier`, st, delimiters,
         { segmentId: 'ST', segmentPosition: 1, elementPosition: 1, badValue: setId }));
     }
     if (control.length < 4 || control.length > 9) {
-      issues.push(issue('X12_ST_CONTROL_INVALID', `ST02 '${control}' must be 4-9 characters`, st.loc,
+      issues.push(elementIssue('X12_ST_CONTROL_INVALID', `ST02 '${control}' must be 4-9 characters`, st, delimiters,
         { segmentId: 'ST', segmentPosition: 1, elementPosition: 2, badValue: control }));
     }
     if (!this.group) {
@@ -231,7 +238,7 @@ export class EnvelopeAssembler {
         `transaction set ${setId} ${control} is not inside a functional group (GS..GE)`, st.loc, { segmentId: 'ST', segmentPosition: 1 }));
     } else {
       if (this.group.controls.has(control)) {
-        issues.push(issue('X12_DUPLICATE_TRANSACTION_CONTROL', `ST02 ${control} appears twice in group ${this.group.header.control}`, st.loc,
+        issues.push(elementIssue('X12_DUPLICATE_TRANSACTION_CONTROL', `ST02 ${control} appears twice in group ${this.group.header.control}`, st, delimiters,
           { segmentId: 'ST', segmentPosition: 1, elementPosition: 2, badValue: control }));
       }
       this.group.controls.add(control);
@@ -260,11 +267,11 @@ export class EnvelopeAssembler {
     const declared = parseCount(el(se, 1));
     const actual = tx.segments.length + (tx.skippedSegments ?? 0);
     if (declared !== actual) {
-      tx.issues.push(issue('X12_SE_COUNT_MISMATCH', `SE01 says ${el(se, 1) || '(empty)'} segments but ST..SE holds ${actual}`, se.loc,
+      tx.issues.push(elementIssue('X12_SE_COUNT_MISMATCH', `SE01 says ${el(se, 1) || '(empty)'} segments but ST..SE holds ${actual}`, se, this.delimiters,
         { segmentId: 'SE', segmentPosition: se.position, elementPosition: 1, badValue: el(se, 1) }));
     }
     if (el(se, 2) !== tx.control) {
-      tx.issues.push(issue('X12_SE_CONTROL_MISMATCH', `SE02 '${el(se, 2)}' does not match ST02 '${tx.control}'`, se.loc,
+      tx.issues.push(elementIssue('X12_SE_CONTROL_MISMATCH', `SE02 '${el(se, 2)}' does not match ST02 '${tx.control}'`, se, this.delimiters,
         { segmentId: 'SE', segmentPosition: se.position, elementPosition: 2, badValue: el(se, 2) }));
     }
     tx.complete = true;
@@ -309,11 +316,11 @@ export class EnvelopeAssembler {
     } else {
       const declared = parseCount(el(ge, 1));
       if (declared !== group.count) {
-        issues.push(issue('X12_GE_COUNT_MISMATCH', `GE01 says ${el(ge, 1) || '(empty)'} transaction sets but the group holds ${group.count}`,
-          ge.loc, { segmentId: 'GE', elementPosition: 1, badValue: el(ge, 1) }));
+        issues.push(elementIssue('X12_GE_COUNT_MISMATCH', `GE01 says ${el(ge, 1) || '(empty)'} transaction sets but the group holds ${group.count}`,
+          ge, this.delimiters, { segmentId: 'GE', elementPosition: 1, badValue: el(ge, 1) }));
       }
       if (!sameControl(el(ge, 2), group.header.control)) {
-        issues.push(issue('X12_GE_CONTROL_MISMATCH', `GE02 '${el(ge, 2)}' does not match GS06 '${group.header.control}'`, ge.loc,
+        issues.push(elementIssue('X12_GE_CONTROL_MISMATCH', `GE02 '${el(ge, 2)}' does not match GS06 '${group.header.control}'`, ge, this.delimiters,
           { segmentId: 'GE', elementPosition: 2, badValue: el(ge, 2) }));
       }
     }
@@ -329,11 +336,11 @@ export class EnvelopeAssembler {
     } else {
       const declared = parseCount(el(iea, 1));
       if (declared !== ic.groupCount) {
-        issues.push(issue('X12_IEA_COUNT_MISMATCH', `IEA01 says ${el(iea, 1) || '(empty)'} functional groups but the interchange holds ${ic.groupCount}`,
-          iea.loc, { segmentId: 'IEA', elementPosition: 1, badValue: el(iea, 1) }));
+        issues.push(elementIssue('X12_IEA_COUNT_MISMATCH', `IEA01 says ${el(iea, 1) || '(empty)'} functional groups but the interchange holds ${ic.groupCount}`,
+          iea, ic.header.delimiters, { segmentId: 'IEA', elementPosition: 1, badValue: el(iea, 1) }));
       }
       if (!sameControl(el(iea, 2), ic.header.control)) {
-        issues.push(issue('X12_IEA_CONTROL_MISMATCH', `IEA02 '${el(iea, 2)}' does not match ISA13 '${ic.header.control}'`, iea.loc,
+        issues.push(elementIssue('X12_IEA_CONTROL_MISMATCH', `IEA02 '${el(iea, 2)}' does not match ISA13 '${ic.header.control}'`, iea, ic.header.delimiters,
           { segmentId: 'IEA', elementPosition: 2, badValue: el(iea, 2) }));
       }
     }

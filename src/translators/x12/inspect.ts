@@ -5,7 +5,7 @@
 import type {
   FileReport, GroupReport, InterchangeReport, TransactionReport, TransactionSet, X12Event, X12Issue,
 } from './model.js';
-import { hasErrors, issue } from './issues.js';
+import { elementIssue, hasErrors, issue } from './issues.js';
 import { readX12, readX12Sync, type ReaderOptions, type X12Source } from './reader.js';
 import { validateTransaction, type TransactionValidation } from './validate-transaction.js';
 
@@ -180,9 +180,9 @@ export class ReportBuilder {
     const fid = g.header.functionalId;
     const mismatched = [...this.groupSummary(g).setIds].filter((s) => FUNCTIONAL_ID[s] && FUNCTIONAL_ID[s] !== fid);
     if (mismatched.length > 0) {
-      g.issues.push(issue('X12_GROUP_FUNCTIONAL_ID_MISMATCH',
+      g.issues.push(elementIssue('X12_GROUP_FUNCTIONAL_ID_MISMATCH',
         `GS01 is '${fid}' but the group holds ${mismatched.map((s) => `${s} (expects ${FUNCTIONAL_ID[s]})`).join(', ')}`,
-        g.header.gs.loc, { segmentId: 'GS', elementPosition: 1, badValue: fid }));
+        g.header.gs, this.interchange?.header.delimiters, { segmentId: 'GS', elementPosition: 1, badValue: fid }));
     }
   }
 }

@@ -49,6 +49,11 @@ export interface X12Issue {
   code: string;
   severity: 'error' | 'warning';
   message: string;
+  /**
+   * Where the finding points: for one about an element (elementPosition set), that element, or its
+   * repetition or component (element-location.ts); otherwise the first character of its segment (or of
+   * whatever it is about).
+   */
   loc: Location;
   /** Segment id the issue is about, when it is about one. */
   segmentId?: string;

@@ -9,6 +9,7 @@ import { isAscii, isUtf8 } from 'node:buffer';
 import type { ErrorCode } from '../../errors/catalogue.js';
 import { internalized, type Delimiters, type Location, type Segment, type X12Issue } from './model.js';
 import { issue } from './issues.js';
+import { keepSourceText } from './element-location.js';
 import {
   RECORD_COUNT_MASK, RECORD_HEADER_WORDS, RECORD_LONG, RECORD_ODD, scannerOwner, segmentScanner, type SegmentScanner,
 } from './segment-scan.js';
@@ -135,6 +136,15 @@ function utf8SequenceLength(text: string, i: number): number {
 const MIN_SLICED_LENGTH = 13;
 
 /**
+ * text[start, end) as a string of its own: a slice of 13 chars or more points into its parent (see
+ * MIN_SLICED_LENGTH), and would keep a whole chunk alive; flattening a one-char cons string is the
+ * cheapest copy V8 offers.
+ */
+function copyOf(text: string, start: number, end: number): string {
+  return (` ${text.slice(start, end)}`).slice(1);
+}
+
+/**
  * The elements of the segment text[start, end), split on a one-char separator, in an array of exactly
  * their number (an array grown by push allocates twice, and this runs for every segment of a file).
  *
@@ -155,7 +165,7 @@ function splitSegment(text: string, start: number, end: number, sep: string): st
   if (end - from > longest) longest = end - from;
   let t = text;
   if (longest >= MIN_SLICED_LENGTH) {
-    t = (` ${text.slice(start, end)}`).slice(1);
+    t = copyOf(text, start, end);
     end -= start;
     start = 0;
   }
@@ -676,8 +686,10 @@ export class X12Tokenizer {
       repetition: repetition === null ? null : decodeBytes(repetition, this.encoding),
       segment: decodeBytes(segmentTerm, this.encoding),
     };
-    const elements = this.decodeElements(fields);
-    const segment: Segment = { id: 'ISA', elements, loc, position: 0, plain: false };
+    const nonAscii = this.decodeElements(fields);
+    const segment: Segment = { id: 'ISA', elements: fields, loc, position: 0, plain: false };
+    // A wrapped ISA lost its line breaks, a decoded one its bytes: findings about its elements are located in its raw text.
+    if (!fixed || nonAscii) keepSourceText(segment, copyOf(t, 0, componentIdx + 1));
 
     this.elementSep = elementSep;
     this.segmentTerm = segmentTerm;
@@ -703,15 +715,20 @@ export class X12Tokenizer {
     return this.skipJunk(final);
   }
 
-  private decodeElements(fields: string[]): string[] {
-    if (!this.textHasHighBytes) return fields;
+  /**
+   * Decodes, in place, the elements that hold bytes past ASCII; true when one did: the values are then no
+   * longer the segment's bytes, and the segment keeps its raw text for locating findings (element-location.ts).
+   */
+  private decodeElements(fields: string[]): boolean {
+    if (!this.textHasHighBytes) return false;
+    let nonAscii = false;
     for (let n = 0; n < fields.length; n++) {
       const f = fields[n];
       for (let k = 0; k < f.length; k++) {
-        if (f.charCodeAt(k) > 0x7f) { fields[n] = decodeBytes(f, this.encoding); break; }
+        if (f.charCodeAt(k) > 0x7f) { fields[n] = decodeBytes(f, this.encoding); nonAscii = true; break; }
       }
     }
-    return fields;
+    return nonAscii;
   }
 
   /**
@@ -769,21 +786,23 @@ export class X12Tokenizer {
       let base = t;
       let shift = 0;
       if ((flags & RECORD_LONG) !== 0) {
-        base = (` ${t.slice(start, end)}`).slice(1);
+        base = copyOf(t, start, end);
         shift = start;
       }
-      let elements = new Array<string>(n + 1);
+      const elements = new Array<string>(n + 1);
       const idEnd = n > 0 ? words[seps] : end;
       const slot = idSlot(code);
       const knownId = code >= 0 && ID_SLOT_CODES[slot] === code ? ID_SLOT_IDS[slot] : undefined;
       elements[0] = knownId ?? segmentId(base.slice(start - shift, idEnd - shift));
       for (let k = 1; k < n; k++) elements[k] = base.slice(words[seps + k - 1] + 1 - shift, words[seps + k] - shift);
       if (n > 0) elements[n] = base.slice(words[seps + n - 1] + 1 - shift, end - shift);
+      // A segment holding bytes past ASCII keeps its raw text (see decodeElements): `base` already is that text when copied.
+      let raw: string | undefined;
       if (this.textHasHighBytes) {
-        elements = this.decodeElements(elements);
+        if (this.decodeElements(elements)) raw = shift === 0 ? copyOf(t, start, end) : base;
         elements[0] = segmentId(elements[0]);
       }
-      this.emit(elements, { offset: this.textBase + start, line: words[r + 2], column: words[r + 3] }, out, marksPlain && (flags & RECORD_ODD) === 0);
+      this.emit(elements, { offset: this.textBase + start, line: words[r + 2], column: words[r + 3] }, out, marksPlain && (flags & RECORD_ODD) === 0, raw);
       r = seps + n;
       // After an IEA the next interchange may use other delimiters, and a set being skimmed is not cut:
       // the segments the scanner cut beyond are read again.
@@ -792,12 +811,16 @@ export class X12Tokenizer {
     return last;
   }
 
-  /** Emits a cut segment, keeping the position count and the interchange's state (both paths end here). */
-  private emit(elements: string[], loc: Location, out: Token[], plain: boolean): void {
+  /**
+   * Emits a cut segment, keeping the position count and the interchange's state (both paths end here).
+   * `raw`: the segment's raw text, for one whose values are not its bytes (element-location.ts).
+   */
+  private emit(elements: string[], loc: Location, out: Token[], plain: boolean, raw?: string): void {
     const id = elements[0];
     if (id === 'ST') this.position = 1;
     else if (this.position > 0) this.position++;
     const segment: Segment = { id, elements, loc, position: this.position, plain };
+    if (raw !== undefined) keepSourceText(segment, raw);
     if (id === 'SE' || id === 'GE' || id === 'GS' || id === 'IEA') this.position = 0;
     if (id === 'ST' && this.skimSetAt !== undefined) this.skimming = this.skimSetAt(loc.offset);
     out.push(segment);
@@ -870,12 +893,16 @@ export class X12Tokenizer {
     }
     const loc = this.locate(this.textBase + start);
     let elements: string[];
+    // Where the segment's data ends, and whether line breaks inside it were dropped (see emit's `raw`).
+    let dataEnd = end;
+    let wrapped = false;
     if (this.stripLineBreaks) {
       // Line breaks inside a segment (a hard-wrapped file) are not part of it. locate() has just found
       // the next line feed; carriage returns are tracked the same way, so a file is never rescanned.
       if ((this.nextNewline >= 0 && this.nextNewline < this.textBase + end) || this.carriageReturnBefore(this.textBase + start, this.textBase + end)) {
         const raw = t.slice(start, end).replace(/[\r\n]+/g, '');
         elements = splitSegment(raw, 0, raw.length, this.elementSep!);
+        wrapped = true;
       } else {
         elements = splitSegment(t, start, end, this.elementSep!);
       }
@@ -886,11 +913,12 @@ export class X12Tokenizer {
       let last = t.charCodeAt(end - 1) === 0x0d ? end - 1 : end;
       if (this.paddedLines) while (last > start && t.charCodeAt(last - 1) === 0x20) last--;
       elements = splitSegment(t, start, last, this.elementSep!);
+      dataEnd = last;
     }
     const plain = this.marksPlain && plainElements(elements, this.componentCode, this.repetitionCode);
-    elements = this.decodeElements(elements);
+    const nonAscii = this.decodeElements(elements);
     elements[0] = segmentId(elements[0]);
-    this.emit(elements, loc, out, plain);
+    this.emit(elements, loc, out, plain, wrapped || nonAscii ? copyOf(t, start, dataEnd) : undefined);
     this.pos = next;
     return true;
   }

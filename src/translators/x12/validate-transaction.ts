@@ -16,9 +16,10 @@
 
 import type { ErrorCode } from '../../errors/catalogue.js';
 import { issue, type IssueDetails } from './issues.js';
+import { elementLocation } from './element-location.js';
 import { compileSegmentCheck } from './segment-check.js';
 import { allDigits, badCharAt, isControlChar, numericDigits, validDate, validTime } from './value-checks.js';
-import { loopInstance, type LoopInstance, type Segment, type TransactionSet, type X12Issue } from './model.js';
+import { loopInstance, type Location, type LoopInstance, type Segment, type TransactionSet, type X12Issue } from './model.js';
 import {
   loopTrigger, schemaForTransaction, T_DT, T_ID, T_NUM, T_R, T_TM,
   type CompiledElement, type CompiledLoop, type CompiledSchema, type CompiledSegment, type SyntaxRule,
@@ -985,7 +986,18 @@ class Validator {
     if (typeof s.position === 'number' && s.position > 0) d.segmentPosition = s.position;
     if (loopId) d.loopId = loopId;
     for (const k of Object.keys(d) as (keyof IssueDetails)[]) if (d[k] === undefined) delete d[k];
-    this.issues.push(issue(code, message, s.loc ?? { offset: 0, line: 1, column: 1 }, d));
+    this.issues.push(issue(code, message, this.locationOf(s, d), d));
+  }
+
+  /**
+   * Where a finding points: a finding about an element at that element (its repetition, its component),
+   * one about the segment as a whole at the segment. Worked out here, for findings only.
+   */
+  private locationOf(s: Partial<Segment>, d: IssueDetails): Location {
+    if (s.loc === undefined) return { offset: 0, line: 1, column: 1 };
+    const delimiters = this.tx.interchange?.delimiters;
+    if (d.elementPosition === undefined || delimiters === undefined) return s.loc;
+    return elementLocation(s as Segment, d as IssueDetails & { elementPosition: number }, delimiters);
   }
 }
 

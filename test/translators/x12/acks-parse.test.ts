@@ -6,6 +6,7 @@ import type { Delimiters, Segment, TransactionSet } from '../../../src/translato
 import { readX12Sync } from '../../../src/translators/x12/reader.js';
 import { corpusDir, corpusExpectations, corpusFile, hasCorpus } from '../../helpers/corpus.js';
 import { seg, splitSegments } from './ack-reports.js';
+import { isaSegment, STAR as STAR_TEXT } from '../../helpers/x12.js';
 
 const STAR: Delimiters = { element: '*', component: ':', repetition: '^', segment: '~' };
 
@@ -263,6 +264,26 @@ describe('hand-made acknowledgments', () => {
     expect(bad.valid).toBe(false);
     expect(bad.state).toBe('unknown');
     expect(bad.problems.map((p) => p.elementPosition)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('a problem with an element points at the element (line, column, offset), others at their segment', () => {
+    const text = [isaSegment(STAR_TEXT), 'TA1*000000042*2025-01-01*1200*A*000', 'GS*FA*A*B*20250101*1200*1*X*004010',
+      'ST*997*0001', 'AK1*FA*X1', 'AK9*A*0*0*0', 'SE*4*0001', 'GE*1*1', 'IEA*1*000000001', ''].join('~\n');
+    const where = (marker: string) => {
+      const offset = text.indexOf(marker);
+      return { offset, line: text.slice(0, offset).split('\n').length, column: offset - text.lastIndexOf('\n', offset) };
+    };
+    const events = [...readX12Sync(Buffer.from(text))];
+    const ta1 = events.find((e) => e.type === 'ta1');
+    const tx = events.find((e) => e.type === 'transaction');
+    if (ta1?.type !== 'ta1' || tx?.type !== 'transaction') throw new Error('no TA1 or 997 read');
+    const delimiters = tx.transaction.interchange!.delimiters;
+    expect(parseTa1(ta1.segment, delimiters).problems).toMatchObject([{ elementPosition: 2, loc: where('2025-01-01') }]);
+    expect(parseTa1(ta1.segment).problems).toMatchObject([{ elementPosition: 2, loc: ta1.segment.loc }]); // no delimiters: the segment
+    const ack = parseFunctionalAck(tx.transaction, delimiters);
+    expect(ack.problems.map((p) => [p.elementPosition, p.loc])).toEqual([[2, where('X1~')]]);
+    const truncated = parseFunctionalAck({ ...tx.transaction, complete: false }, delimiters);
+    expect(truncated.problems.find((p) => p.message.includes('truncated'))?.loc).toEqual(tx.transaction.segments.at(-1)!.loc);
   });
 
   it('the code table covers TA105 000-031 and the 997/999 lists', () => {

@@ -334,8 +334,10 @@ describe('element errors at their exact location', () => {
   const in214 = (...segs: string[]) => lines('ST*214*0001', 'B10*PRO1*BOL1*ABCD', ...segs, `SE*${segs.length + 3}*0001`);
 
   it('X12_ELEMENT_MANDATORY_MISSING', () => {
-    const { issue: i, tx } = onlyError(lines('ST*214*0001', 'B10*PRO1*BOL1', 'SE*3*0001'));
-    expect(i).toMatchObject({ code: 'X12_ELEMENT_MANDATORY_MISSING', segmentId: 'B10', segmentPosition: 2, elementPosition: 3, elementRef: '140', loc: tx.segments[1].loc });
+    const text = lines('ST*214*0001', 'B10*PRO1*BOL1', 'SE*3*0001');
+    const { issue: i } = onlyError(text);
+    // B1003 is past the segment's last element: at the segment terminator
+    expect(i).toMatchObject({ code: 'X12_ELEMENT_MANDATORY_MISSING', segmentId: 'B10', segmentPosition: 2, elementPosition: 3, elementRef: '140', loc: locationOf(text, '~', text.indexOf('BOL1')) });
     expect(i.badValue).toBeUndefined();
   });
 
@@ -429,6 +431,55 @@ describe('element errors at their exact location', () => {
   it('segments whose layout is not modelled are only checked for control characters', () => {
     expect(check(in214('LX*1', 'Q7*P*PCS*1*ANY*THING*GOES')).issues).toEqual([]);
     expect(onlyError(in214('LX*1', 'Q7*P\u0007')).issue).toMatchObject({ code: 'X12_ELEMENT_INVALID_CHARACTER', segmentId: 'Q7', elementPosition: 1 });
+  });
+});
+
+// ---- where element findings point ------------------------------------------------------------------------
+
+/** Where the first `marker` at or after `from` stands in `text` (ASCII: a char is a byte). */
+function locationOf(text: string, marker: string, from = 0): { offset: number; line: number; column: number } {
+  const offset = text.indexOf(marker, from);
+  expect(offset, `'${marker}' in the text`).toBeGreaterThanOrEqual(0);
+  return { offset, line: text.slice(0, offset).split('\n').length, column: offset - text.lastIndexOf('\n', offset - 1) };
+}
+
+describe('element findings point at the element, segment findings at the segment', () => {
+  const in214 = (...segs: string[]) => lines('ST*214*0001', 'B10*PRO1*BOL1*ABCD', ...segs, `SE*${segs.length + 3}*0001`);
+
+  it('a bad value: at its first character', () => {
+    const text = lines('ST*214*0001', 'B10*PRO1*BOL1*ABCDE', 'SE*3*0001');
+    expect(onlyError(text).issue).toMatchObject({ code: 'X12_ELEMENT_TOO_LONG', loc: locationOf(text, 'ABCDE') });
+    const at7 = in214('LX*1', 'AT7*X3*NS***20241301*0830*CT');
+    expect(onlyError(at7).issue).toMatchObject({ code: 'X12_ELEMENT_INVALID_DATE', loc: locationOf(at7, '20241301') });
+  });
+
+  it('an empty element: just after its separator', () => {
+    const text = lines('ST*214*0001', 'B10*PRO1*BOL1**1', 'SE*3*0001');
+    expect(onlyError(text).issue).toMatchObject({ code: 'X12_ELEMENT_MANDATORY_MISSING', elementPosition: 3, loc: locationOf(text, '*1~') });
+    const at7 = in214('LX*1', 'AT7*X3****20240131');
+    expect(errorsOf(check(at7, {}, { syntaxNotes: 'error' }).issues))
+      .toMatchObject([{ code: 'X12_ELEMENT_CONDITIONAL_MISSING', elementPosition: 2, loc: locationOf(at7, '***2024') }]);
+  });
+
+  it('a component and a repetition: at that component or repetition', () => {
+    const ak4 = T997_4010.replace('AK4*2*93*5*', 'AK4*2>1>3*93*5*');
+    expect(onlyError(ak4, { version: '004010' }).issue).toMatchObject({ componentPosition: 3, loc: locationOf(ak4, '3*93') });
+    const eleven = Array.from({ length: 11 }, (_, k) => `NAME${k + 1}`).join('^');
+    const ctx = T999_5010.replace('CTX*CLM01>123456789', `CTX*${eleven}`);
+    expect(onlyError(ctx, { version: '005010X231A1' }).issue).toMatchObject({ repetition: 11, loc: locationOf(ctx, 'NAME11') });
+    const long = T999_5010.replace('CTX*CLM01>123456789', `CTX*A^${'B'.repeat(36)}>X`);
+    expect(onlyError(long, { version: '005010X231A1' }).issue).toMatchObject({ repetition: 2, componentPosition: 1, loc: locationOf(long, 'BBB') });
+  });
+
+  it('a 997 count that disagrees: at the AK9 element', () => {
+    const text = lines('ST*997*0001', 'AK1*SM*1', 'AK9*A*3*2*3', 'SE*4*0001');
+    expect(onlyError(text).issue).toMatchObject({ code: 'X12_ACK_MALFORMED', elementPosition: 4, loc: locationOf(text, '3~', text.indexOf('AK9')) });
+  });
+
+  it('a finding about the segment as a whole stays at the segment', () => {
+    const text = in214('LX*1', 'AT8*G*L*1*1', 'AT7*X3*NS***20240131*0830');
+    const { issue: i, tx } = onlyError(text);
+    expect(i).toMatchObject({ code: 'X12_SEGMENT_OUT_OF_ORDER', loc: tx.segments[4].loc });
   });
 });
 

@@ -2,7 +2,7 @@
 // sent. Nothing here throws on bad data: an acknowledgment that cannot be interpreted comes back with its
 // `problems` (catalogue X12_ACK_MALFORMED; unknown code values are warnings) and whatever could be read.
 
-import { issue } from '../issues.js';
+import { elementIssue, issue } from '../issues.js';
 import type { Delimiters, Location, Segment, TransactionSet, X12Issue } from '../model.js';
 import { components, element, repetitions } from '../segment-access.js';
 import { ackCodeMeaning, type AckCodeList } from './codes.js';
@@ -115,6 +115,9 @@ const NO_LOC: Location = { offset: 0, line: 1, column: 1 };
 
 class Problems {
   readonly list: X12Issue[] = [];
+  /** The acknowledgment's delimiters, which locate a problem with an element at that element. */
+  constructor(private readonly delimiters: Delimiters | undefined) {}
+
   error(message: string, seg?: Segment, elementPosition?: number): void {
     this.add('error', message, seg, elementPosition);
   }
@@ -122,15 +125,16 @@ class Problems {
     this.add('warning', message, seg, elementPosition);
   }
   private add(severity: 'error' | 'warning', message: string, seg?: Segment, elementPosition?: number): void {
-    this.list.push(
-      issue('X12_ACK_MALFORMED', message, seg?.loc ?? NO_LOC, {
-        severity,
-        segmentId: seg?.id,
-        segmentPosition: seg && seg.position > 0 ? seg.position : undefined,
-        elementPosition,
-        badValue: seg && elementPosition !== undefined && element(seg, elementPosition) !== '' ? element(seg, elementPosition) : undefined,
-      }),
-    );
+    const details = {
+      severity,
+      segmentId: seg?.id,
+      segmentPosition: seg && seg.position > 0 ? seg.position : undefined,
+      elementPosition,
+      badValue: seg && elementPosition !== undefined && element(seg, elementPosition) !== '' ? element(seg, elementPosition) : undefined,
+    };
+    this.list.push(seg && elementPosition !== undefined
+      ? elementIssue('X12_ACK_MALFORMED', message, seg, this.delimiters, { ...details, elementPosition })
+      : issue('X12_ACK_MALFORMED', message, seg?.loc ?? NO_LOC, details));
   }
 }
 
@@ -208,7 +212,7 @@ function parseContext(seg: Segment, d: Delimiters): AckContext {
  * interchange it came in (for AK401 composites and CTX repetitions).
  */
 export function parseFunctionalAck(tx: TransactionSet, delimiters: Delimiters): FunctionalAckResult {
-  const p = new Problems();
+  const p = new Problems(delimiters);
   const segs = tx.segments;
   const st = segs[0];
   const setId = st && st.id === 'ST' ? element(st, 1).trim() : tx.setId.trim();
@@ -427,9 +431,12 @@ export function parseFunctionalAck(tx: TransactionSet, delimiters: Delimiters): 
   return result;
 }
 
-/** Reads a TA1 segment (interchange acknowledgment). */
-export function parseTa1(seg: Segment): Ta1Result {
-  const p = new Problems();
+/**
+ * Reads a TA1 segment (interchange acknowledgment). `delimiters`, those of its interchange, locate a
+ * problem with an element at that element (without them, at the segment).
+ */
+export function parseTa1(seg: Segment, delimiters?: Delimiters): Ta1Result {
+  const p = new Problems(delimiters);
   if (seg.id !== 'TA1') p.error(`expected a TA1 segment, got ${seg.id}`, seg);
   const control = element(seg, 1).trim();
   const date = element(seg, 2).trim();
