@@ -190,11 +190,12 @@ describe('inbound pipeline', () => {
     expect(await ledger.countEvents()).toMatchObject({ total: 0 });
     const units = await ledger.units(fileId);
     expect(units.map((u) => [u.setId ?? u.label, u.state, u.errors.map((e) => e.code)])).toEqual([
-      ['interchange 00000ABCD', 'rejected', ['X12_ISA_FIELD_INVALID']],
+      ['interchange 00000ABCD', 'rejected', ['X12_ISA_CONTROL_INVALID']],
       ['214', 'rejected', ['X12_INTERCHANGE_REJECTED']],
     ]);
     const [ack] = await ledger.listOutboundDocuments({ relatedFileId: fileId });
-    expect(ack.content).toMatch(/TA1\*00000ABCD\*[0-9]+\*[0-9]+\*R\*/);
+    // TA105 018: invalid interchange control number value
+    expect(ack.content).toMatch(/TA1\*00000ABCD\*[0-9]+\*[0-9]+\*R\*018~/);
   });
 
   it('a CSV file without a known partner fails with a coded error and nothing is lost', async () => {
