@@ -223,7 +223,7 @@ describe('the prairie-line partner', () => {
     }
     const end = cut.length + 1; // the findings about missing trailers point at the end of the file (after its last line break)
     expect(envelope.map((u) => [u.label, u.errors.map((e) => [e.code, e.line])])).toEqual([
-      ['group ? (interchange 000002291)', [['X12_GS_ELEMENT_MISSING', 2], ['X12_GS_ELEMENT_MISSING', 2]]],
+      ['group ? (interchange 000002291)', [['X12_GS_ELEMENT_MISSING', 2], ['X12_GS_ELEMENT_MISSING', 2], ['X12_GS_ELEMENT_MISSING', 2]]],
       ['group ? (interchange 000002291)', [['X12_GE_MISSING', end]]],
       ['interchange 000002291', [['X12_IEA_MISSING', end]]],
     ]);

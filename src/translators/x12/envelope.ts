@@ -15,6 +15,11 @@ import {
 } from './isa-fields.js';
 
 const CONTROL_DIGITS = /^\d{1,9}$/;
+const GS_ELEMENTS = [
+  [1, 'GS01 functional identifier'], [2, "GS02 application sender's code"], [3, "GS03 application receiver's code"],
+  [4, 'GS04 group date'], [5, 'GS05 group time'], [6, 'GS06 group control number'], [7, 'GS07 responsible agency'],
+  [8, 'GS08 version'],
+] as const;
 const SET_ID = /^\d{3}$/;
 
 function el(seg: Segment, n: number): string {
@@ -158,8 +163,9 @@ export class EnvelopeAssembler {
       agency: el(gs, 7),
       version: el(gs, 8),
     };
-    for (const [n, name] of [[1, 'GS01 functional identifier'], [6, 'GS06 group control number'], [8, 'GS08 version']] as const) {
-      if (el(gs, n) === '') {
+    // Every GS element is mandatory. A blank GS02/GS03 would also leave the 997/999's GS03/GS02 blank.
+    for (const [n, name] of GS_ELEMENTS) {
+      if (el(gs, n).trim() === '') {
         issues.push(issue('X12_GS_ELEMENT_MISSING', `${name} is missing`, gs.loc, { segmentId: 'GS', elementPosition: n }));
       }
     }

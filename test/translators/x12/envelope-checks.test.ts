@@ -1,5 +1,6 @@
 // Envelope header checks (src/translators/x12/envelope.ts) from the inbound bytes to the acknowledgment:
-// each bad ISA field is a coded finding at the field, and the TA1 names it (TA105).
+// each bad ISA field is a coded finding at the field, and the TA1 names it (TA105); a blank mandatory GS
+// element rejects the group.
 import { describe, expect, it } from 'vitest';
 import { catalogue, type ErrorCode } from '../../../src/errors/catalogue.js';
 import { buildAcks, interchangeAckStatus, type BuildAcksOptions } from '../../../src/translators/x12/acks/build.js';
@@ -151,5 +152,24 @@ describe('the acknowledgment never mirrors an invalid header value', () => {
     const addressed = ta1(file({ isa: { 6: ' '.repeat(15) } }), { partner: { qualifier: '02', id: 'PRLF' }, sender: { qualifier: 'ZZ', id: 'TRICOUNTYHWS' } });
     expect(addressed.note).toBe('R*006');
     expect(addressed.built.text).toContain('*02*PRLF           *');
+  });
+});
+
+describe('GS: every element is mandatory', () => {
+  it('a blank GS02 or GS03 (or GS04, GS05, GS07) is X12_GS_ELEMENT_MISSING: the group is rejected (AK9 R, AK905 1)', () => {
+    for (const n of [2, 3, 4, 5, 7]) {
+      const gs = GS.split('*').map((e, k) => (k === n ? '' : e)).join('*');
+      const r = report(file({ gs }));
+      expect(r.interchanges[0].groups[0].issues.map((i) => [i.code, i.elementPosition]), `GS0${n}`).toEqual([['X12_GS_ELEMENT_MISSING', n]]);
+      const { built } = ta1(file({ gs }));
+      expect(built.functional.map((f) => [f.status, f.groupCodes]), `GS0${n}`).toEqual([['R', ['1']]]);
+    }
+  });
+
+  it("the 997 of a group with a blank GS03 (or GS02) is addressed by the ISA ids instead: its GS02/GS03 are never blank", () => {
+    const noGs03 = ta1(file({ gs: 'GS*QM*PRLF**20250416*1105*2291*X*004010' })).built;
+    expect(noGs03.text).toContain('\nGS*FA*TRICOUNTYHWS*PRLF*20250102*0930*900*X*004010~\n');
+    const noGs02 = ta1(file({ gs: 'GS*QM**TRICOUNTYHWS*20250416*1105*2291*X*004010' })).built;
+    expect(noGs02.text).toContain('\nGS*FA*TRICOUNTYHWS*PRLF*20250102*0930*900*X*004010~\n');
   });
 });

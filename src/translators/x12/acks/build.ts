@@ -466,8 +466,9 @@ export function buildAcks(report: InterchangeReport, options: BuildAcksOptions):
   const time4 = formatX12Time(options.now);
   const gsGroups: { key: string; gs: GroupInput['header']; plans: PlannedAck[]; acks: BuiltFunctionalAck[] }[] = [];
   for (const plan of plans) {
-    const gsSender = clean(options.sender?.applicationId ?? plan.group.header.receiverId.trim());
-    const gsReceiver = clean(options.partner?.applicationId ?? plan.group.header.senderId.trim());
+    // A blank inbound GS03/GS02 (a rejected group) falls back to the ISA ids: GS02/GS03 are mandatory.
+    const gsSender = clean(options.sender?.applicationId ?? (plan.group.header.receiverId.trim() || ackSender));
+    const gsReceiver = clean(options.partner?.applicationId ?? (plan.group.header.senderId.trim() || ackReceiver));
     const key = `${plan.version}\u0000${gsSender}\u0000${gsReceiver}`;
     let target = gsGroups.find((x) => x.key === key);
     if (!target) {
