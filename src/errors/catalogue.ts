@@ -83,6 +83,10 @@ const entries = {
   X12_IEA_COUNT_MISMATCH: { severity: 'error', level: 'interchange', summary: 'IEA01 does not equal the number of functional groups', ta105: '021' },
   X12_DUPLICATE_INTERCHANGE_CONTROL: { severity: 'error', level: 'interchange', summary: 'the same ISA13 appears twice from one sender in one file', ta105: '025' },
   X12_SEGMENT_OUTSIDE_GROUP: { severity: 'error', level: 'interchange', summary: 'a segment between ISA and IEA that is not inside a functional group', ta105: '024' },
+  // Data after an IEA without an ISA of its own has no TA1 to answer it; the interchange it follows is
+  // accepted (its header and trailer are sound) but its TA1 notes the loss (E, 024). The data itself is
+  // also a file-level error (X12_BARE_TRANSACTION, X12_IEA_WITHOUT_ISA, ...).
+  X12_DATA_AFTER_INTERCHANGE: { severity: 'warning', level: 'interchange', summary: 'X12 segments (a group, a transaction set, a trailer) follow the interchange\'s IEA without an ISA of their own: they are not read and nothing acknowledges them', ta105: '024' },
 
   // ---- functional group (GS/GE) ----
   X12_GE_MISSING: { severity: 'error', level: 'group', summary: 'the functional group has no GE trailer', ak905: '3' },

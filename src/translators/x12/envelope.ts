@@ -58,6 +58,8 @@ export class EnvelopeAssembler {
   private tx: TransactionSet | null = null;
   /** ISA13 values seen per sender in this file, for duplicate detection. */
   private readonly seenInterchanges = new Set<string>();
+  /** The interchange that ended with its IEA last, until the next ISA: what X12 data after it follows. */
+  private endedWithIea: InterchangeHeader | null = null;
 
   accept(token: Token, out: X12Event[]): void {
     if (!('kind' in token)) return this.onSegment(token, out); // a segment (the common case)
@@ -68,6 +70,7 @@ export class EnvelopeAssembler {
         // Whatever was open cannot continue past unreadable data.
         this.closeAll(out, token.loc);
         out.push({ type: 'issue', issue: issue(token.code, junkMessage(token.code, token.text), token.loc) });
+        this.noteDataAfter(token.code, token.text, token.loc, out);
         return;
       }
       case 'issue':
@@ -96,6 +99,7 @@ export class EnvelopeAssembler {
 
   private onIsa(isa: Segment, delimiters: Delimiters, issues: X12Issue[], out: X12Event[]): void {
     this.closeAll(out, isa.loc);
+    this.endedWithIea = null;
     const header: InterchangeHeader = {
       isa,
       delimiters,
@@ -326,7 +330,24 @@ export class EnvelopeAssembler {
       }
     }
     this.interchange = null;
+    // Only an interchange its IEA ended: one cut short is IEA_MISSING already, by what cut it short.
+    this.endedWithIea = iea ? ic.header : null;
     out.push({ type: 'interchange-end', header: ic.header, trailer: iea, groupCount: ic.groupCount, issues });
+  }
+
+  /**
+   * X12 segments after an IEA, without an ISA of their own (a group or transaction set, a stray trailer):
+   * no TA1 can answer them, and nothing acknowledges them. The interchange they follow is sound, so it is
+   * accepted, but its TA1 must not say all is well: it gets a warning its TA1 notes (E, 024), with where
+   * the data stands. Data that is not X12 (a transport banner) is no part of any interchange and is not noted.
+   */
+  private noteDataAfter(code: ErrorCode, text: string, loc: Location, out: X12Event[]): void {
+    const ended = this.endedWithIea;
+    if (!ended || !STRAY_X12.has(code)) return;
+    const found = issue('X12_DATA_AFTER_INTERCHANGE',
+      `${strayWhat(code)} follows the IEA of interchange ${ended.control.trim()} without an ISA of its own: ` +
+      `it is not read and nothing acknowledges it (${excerpt(text)})`, loc);
+    out.push({ type: 'interchange-issue', header: ended, issue: found });
   }
 
   private closeAll(out: X12Event[], loc: Location): void {
@@ -465,8 +486,27 @@ function checkFlags(isa: Segment, report: IsaFinding): void {
   }
 }
 
+/** What the tokenizer calls X12 segments standing outside any interchange (junkMessage words them). */
+const STRAY_X12: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'X12_BARE_TRANSACTION', 'X12_IEA_WITHOUT_ISA', 'X12_GE_WITHOUT_GS', 'X12_SE_WITHOUT_ST', 'X12_NO_ISA',
+]);
+
+function strayWhat(code: ErrorCode): string {
+  switch (code) {
+    case 'X12_BARE_TRANSACTION': return 'a functional group or transaction set';
+    case 'X12_IEA_WITHOUT_ISA': return 'an IEA trailer';
+    case 'X12_GE_WITHOUT_GS': return 'a GE trailer';
+    case 'X12_SE_WITHOUT_ST': return 'an SE trailer';
+    default: return 'a segment';
+  }
+}
+
+function excerpt(text: string): string {
+  return JSON.stringify(text.length > 30 ? `${text.slice(0, 30)}…` : text);
+}
+
 function junkMessage(code: ErrorCode, text: string): string {
-  const shown = JSON.stringify(text.length > 30 ? `${text.slice(0, 30)}…` : text);
+  const shown = excerpt(text);
   switch (code) {
     case 'X12_BARE_TRANSACTION': return `a transaction set or group without an ISA interchange header: ${shown}`;
     case 'X12_IEA_WITHOUT_ISA': return `an IEA trailer with no open interchange: ${shown}`;

@@ -1,12 +1,14 @@
 // Envelope header checks (src/translators/x12/envelope.ts) from the inbound bytes to the acknowledgment:
 // each bad ISA field is a coded finding at the field, and the TA1 names it (TA105); a blank mandatory GS
-// element rejects the group.
+// element rejects the group; X12 data after an IEA is noted on the interchange it follows.
 import { describe, expect, it } from 'vitest';
 import { catalogue, type ErrorCode } from '../../../src/errors/catalogue.js';
 import { buildAcks, interchangeAckStatus, type BuildAcksOptions } from '../../../src/translators/x12/acks/build.js';
 import { inspectX12Sync } from '../../../src/translators/x12/inspect.js';
 import { isKnownInterchangeVersion, isLaterInterchangeVersion } from '../../../src/translators/x12/isa-fields.js';
 import type { FileReport } from '../../../src/translators/x12/model.js';
+import { readX12Sync } from '../../../src/translators/x12/reader.js';
+import { corpusFile, hasCorpus } from '../../helpers/corpus.js';
 
 const NOW = new Date(Date.UTC(2025, 0, 2, 9, 30, 0));
 const base: BuildAcksOptions = { now: NOW, controls: { interchange: 900, group: 900, transaction: 1 }, suffix: '\n' };
@@ -22,9 +24,9 @@ function isa(fields: Record<number, string> = {}): string {
 const GS = 'GS*QM*PRLF*TRICOUNTYHWS*20250416*1105*2291*X*004010';
 const SET = ['ST*214*0001', 'B10*0048213377*TCH-BOL-40771*PRLF', 'LX*1', 'AT7*X3*NS***20250414*0852*CT', 'MS1*JOLIET*IL*US', 'SE*6*0001'];
 
-function file(opts: { isa?: Record<number, string>; gs?: string } = {}): string {
+function file(opts: { isa?: Record<number, string>; gs?: string; after?: string[] } = {}): string {
   const control = opts.isa?.[13] ?? '000000101';
-  return [isa(opts.isa), opts.gs ?? GS, ...SET, 'GE*1*2291', `IEA*1*${control}`].map((s) => `${s}~\n`).join('');
+  return [isa(opts.isa), opts.gs ?? GS, ...SET, 'GE*1*2291', `IEA*1*${control}`, ...(opts.after ?? [])].map((s) => `${s}~\n`).join('');
 }
 
 function report(text: string): FileReport {
@@ -171,5 +173,62 @@ describe('GS: every element is mandatory', () => {
     expect(noGs03.text).toContain('\nGS*FA*TRICOUNTYHWS*PRLF*20250102*0930*900*X*004010~\n');
     const noGs02 = ta1(file({ gs: 'GS*QM**TRICOUNTYHWS*20250416*1105*2291*X*004010' })).built;
     expect(noGs02.text).toContain('\nGS*FA*TRICOUNTYHWS*PRLF*20250102*0930*900*X*004010~\n');
+  });
+});
+
+describe('X12 data after an IEA, without an ISA of its own', () => {
+  const secondGroup = ['GS*QM*PRLF*TRICOUNTYHWS*20250416*1105*2292*X*004010', ...SET, 'GE*1*2292'];
+
+  it('a group after the IEA: a file error, and a warning on the interchange it follows (TA1 E*024, its 997 still sent)', () => {
+    const text = file({ after: secondGroup });
+    const r = report(text);
+    expect(r.valid).toBe(false);
+    expect(r.issues.map((i) => [i.code, i.loc.line])).toEqual([['X12_BARE_TRANSACTION', 11]]);
+    const ic = r.interchanges[0].issues;
+    expect(ic.map((i) => [i.code, i.severity, i.loc.line])).toEqual([['X12_DATA_AFTER_INTERCHANGE', 'warning', 11]]);
+    expect(ic[0].message).toMatch(/^a functional group or transaction set follows the IEA of interchange 000000101 without an ISA of its own/);
+    const { note, built } = ta1(text);
+    expect(note).toBe('E*024');
+    expect(built.functional.map((f) => [f.acknowledges.control, f.status])).toEqual([['2291', 'A']]);
+    // on-request (the default) sends it too: TA104 E is never met with silence
+    expect(buildAcks(r.interchanges[0], base).ta1?.segment.slice(4)).toEqual(['E', '024']);
+  });
+
+  it('a stray IEA, GE or SE after the IEA is noted the same way', () => {
+    for (const [stray, code] of [['IEA*1*000000999', 'X12_IEA_WITHOUT_ISA'], ['GE*1*2292', 'X12_GE_WITHOUT_GS'], ['SE*6*0001', 'X12_SE_WITHOUT_ST']]) {
+      const r = report(file({ after: [stray] }));
+      expect(r.issues.map((i) => i.code), stray).toEqual([code]);
+      expect(r.interchanges[0].issues.map((i) => i.code), stray).toEqual(['X12_DATA_AFTER_INTERCHANGE']);
+    }
+  });
+
+  it('the note goes to the interchange the data follows, not to the next one', () => {
+    const second = file({ isa: { 13: '000000102' } }).replace('*2291*', '*2293*').replace('GE*1*2291', 'GE*1*2293');
+    const r = report(file({ after: ['IEA*1*000000999'] }) + second);
+    expect(r.interchanges.map((ic) => ic.issues.map((i) => i.code))).toEqual([['X12_DATA_AFTER_INTERCHANGE'], []]);
+  });
+
+  it('not after an interchange its IEA did not end, and not for data that is no X12 (a transport banner)', () => {
+    const cut = file().replace('IEA*1*000000101~\n', '');
+    expect(report(`${cut}${secondGroup.map((s) => `${s}~\n`).join('')}`).interchanges[0].issues.map((i) => i.code)).toEqual(['X12_IEA_MISSING']);
+    const banner = report(`${file()}*** END OF TRANSMISSION ***\n`);
+    expect(banner.issues.map((i) => i.code)).toEqual(['X12_UNEXPECTED_DATA']);
+    expect(banner.interchanges[0].issues).toEqual([]);
+  });
+
+  it('the reader gives it as an interchange-issue event naming the interchange, after the file-level issue', () => {
+    const evs = [...readX12Sync(file({ after: secondGroup }))];
+    const tail = evs.slice(evs.findIndex((e) => e.type === 'interchange-end'));
+    expect(tail.map((e) => e.type)).toEqual(['interchange-end', 'issue', 'interchange-issue']);
+    const start = evs.find((e) => e.type === 'interchange-start');
+    const note = tail[2];
+    expect(note.type === 'interchange-issue' && start?.type === 'interchange-start' && note.header === start.header).toBe(true);
+  });
+
+  it.skipIf(!hasCorpus)('the corpus file with a second IEA and no second ISA: the interchange is noted (and rejected for its ISA12 00000)', () => {
+    const r = inspectX12Sync(corpusFile('envelope/gtlogistics__no-isa-heading.edi'));
+    expect(r.issues.map((i) => i.code)).toEqual(['X12_IEA_WITHOUT_ISA']);
+    expect(r.interchanges[0].issues.map((i) => i.code)).toEqual(['X12_ISA_VERSION_INVALID', 'X12_DATA_AFTER_INTERCHANGE']);
+    expect(buildAcks(r.interchanges[0], base).ta1?.segment.slice(4)).toEqual(['R', '017']);
   });
 });
