@@ -49,15 +49,33 @@ const entries = {
   X12_ISA_ELEMENT_COUNT: { severity: 'error', level: 'interchange', summary: 'the ISA segment does not have exactly 16 elements', ta105: '024' },
   X12_PADDED_LINES: { severity: 'warning', level: 'interchange', summary: 'segments end at the line break and each line is padded with spaces to a fixed length; the padding is dropped, not read as data' },
   X12_ISA_NOT_FIXED_WIDTH: { severity: 'warning', level: 'interchange', summary: 'the ISA is not 106 characters of fixed-width fields' },
-  // Its default severity holds for a non-numeric ISA13. A numeric ISA13 that is not 9 digits wide and a bad
-  // ISA14 are only warnings (envelope.ts): such files are common and still read unambiguously.
+  // One code per ISA field, each with the TA105 note that names it (element I18). Errors leave the
+  // interchange unaddressable, unnumbered, of unknown syntax or of unknown standing (test or production):
+  // the TA1 rejects it. Warnings are codes outside their list in fields that change nothing in how the
+  // interchange is read or answered: the TA1 notes them (TA104 E). Why each is which: envelope.ts.
   X12_ISA_FIELD_INVALID: {
     severity: 'error', level: 'interchange',
-    summary: 'an ISA field has an invalid value (a non-numeric ISA13 is an error; a numeric ISA13 not 9 digits wide, or an ISA14 other than 0 or 1, is a warning)',
+    summary: 'an ISA field has an invalid value (ISA13 or ISA14, before each ISA field had a code of its own)',
+    reserved: 'no longer emitted: ISA13 is X12_ISA_CONTROL_INVALID and ISA14 X12_ISA_ACK_REQUESTED_INVALID, so the TA1 names the field (TA105 018, 019); kept so the code keeps its meaning in older ledgers',
   },
+  X12_ISA_AUTH_QUALIFIER_INVALID: { severity: 'warning', level: 'interchange', summary: 'ISA01 authorization information qualifier is not a code of its list (00 to 06)', ta105: '010' },
+  X12_ISA_SECURITY_QUALIFIER_INVALID: { severity: 'warning', level: 'interchange', summary: 'ISA03 security information qualifier is neither 00 nor 01', ta105: '012' },
+  X12_ISA_SENDER_QUALIFIER_INVALID: { severity: 'warning', level: 'interchange', summary: 'ISA05 interchange sender id qualifier is not an interchange id qualifier (01, 02, 14, ZZ, ...)', ta105: '005' },
+  X12_ISA_SENDER_ID_MISSING: { severity: 'error', level: 'interchange', summary: 'ISA06 interchange sender id is blank: the interchange cannot be attributed or answered', ta105: '006' },
+  X12_ISA_RECEIVER_QUALIFIER_INVALID: { severity: 'warning', level: 'interchange', summary: 'ISA07 interchange receiver id qualifier is not an interchange id qualifier (01, 02, 14, ZZ, ...)', ta105: '007' },
+  X12_ISA_RECEIVER_ID_MISSING: { severity: 'error', level: 'interchange', summary: 'ISA08 interchange receiver id is blank: the interchange is addressed to nobody', ta105: '008' },
   X12_ISA_DATE_INVALID: { severity: 'error', level: 'interchange', summary: 'ISA09 is not a date (YYMMDD)', ta105: '014' },
   X12_ISA_TIME_INVALID: { severity: 'error', level: 'interchange', summary: 'ISA10 is not a time (HHMM)', ta105: '015' },
-  X12_ISA_VERSION_INVALID: { severity: 'error', level: 'interchange', summary: 'ISA12 is not a 5-digit interchange control version', ta105: '017' },
+  X12_ISA_STANDARDS_ID_INVALID: { severity: 'warning', level: 'interchange', summary: 'ISA11 is not U (ASC X12), the only interchange control standards identifier before version 00402', ta105: '016' },
+  // No TA105 note names a repetition separator; the interchange is read, without one.
+  X12_ISA_REPETITION_SEPARATOR_INVALID: { severity: 'warning', level: 'interchange', summary: 'ISA11 (version 00402 and later) cannot be a repetition separator (a letter, digit or space, or another delimiter): repeated elements are read as one value' },
+  X12_ISA_VERSION_INVALID: { severity: 'error', level: 'interchange', summary: 'ISA12 is no interchange control version (not 5 digits, or no published version: 00000, 00999)', ta105: '017' },
+  X12_ISA_VERSION_UNSUPPORTED: { severity: 'error', level: 'interchange', summary: 'ISA12 reads as an interchange control version later than the ones Waybill knows (after 00801)', ta105: '003' },
+  // Its default severity holds for a non-numeric ISA13; a numeric one not 9 digits wide is a warning
+  // (envelope.ts): such files are common and still read unambiguously.
+  X12_ISA_CONTROL_INVALID: { severity: 'error', level: 'interchange', summary: 'ISA13 interchange control number is not 9 digits (not numeric: an error; numeric but of another width: a warning)', ta105: '018' },
+  X12_ISA_ACK_REQUESTED_INVALID: { severity: 'warning', level: 'interchange', summary: 'ISA14 acknowledgment requested is neither 0 nor 1', ta105: '019' },
+  X12_ISA_USAGE_INVALID: { severity: 'error', level: 'interchange', summary: 'ISA15 usage indicator is not P (production), T (test) or I (information): whether the data is production is unknown', ta105: '020' },
   X12_INVALID_DELIMITERS: { severity: 'error', level: 'interchange', summary: 'the delimiters declared in the ISA are ambiguous or invalid', ta105: '026' },
   X12_IEA_MISSING: { severity: 'error', level: 'interchange', summary: 'the interchange has no IEA trailer', ta105: '023' },
   X12_IEA_WITHOUT_ISA: { severity: 'error', level: 'interchange', summary: 'an IEA trailer without a matching ISA header', ta105: '024' },
@@ -65,6 +83,10 @@ const entries = {
   X12_IEA_COUNT_MISMATCH: { severity: 'error', level: 'interchange', summary: 'IEA01 does not equal the number of functional groups', ta105: '021' },
   X12_DUPLICATE_INTERCHANGE_CONTROL: { severity: 'error', level: 'interchange', summary: 'the same ISA13 appears twice from one sender in one file', ta105: '025' },
   X12_SEGMENT_OUTSIDE_GROUP: { severity: 'error', level: 'interchange', summary: 'a segment between ISA and IEA that is not inside a functional group', ta105: '024' },
+  // Data after an IEA without an ISA of its own has no TA1 to answer it; the interchange it follows is
+  // accepted (its header and trailer are sound) but its TA1 notes the loss (E, 024). The data itself is
+  // also a file-level error (X12_BARE_TRANSACTION, X12_IEA_WITHOUT_ISA, ...).
+  X12_DATA_AFTER_INTERCHANGE: { severity: 'warning', level: 'interchange', summary: 'X12 segments (a group, a transaction set, a trailer) follow the interchange\'s IEA without an ISA of their own: they are not read and nothing acknowledges them', ta105: '024' },
 
   // ---- functional group (GS/GE) ----
   X12_GE_MISSING: { severity: 'error', level: 'group', summary: 'the functional group has no GE trailer', ak905: '3' },

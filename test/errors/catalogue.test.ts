@@ -15,12 +15,10 @@ const families = new Set(codes.map((c) => c.slice(0, c.indexOf('_'))));
 
 /**
  * Emission sites that state a severity other than the catalogue's, on purpose. Key: `CODE severity`.
- * X12_ISA_FIELD_INVALID is an error for a non-numeric ISA13, but a warning for an ISA13 that is numeric
- * and only not 9 digits wide, and for a bad ISA14 (src/translators/x12/envelope.ts).
+ * (X12_ISA_CONTROL_INVALID's warning for a numeric ISA13 of the wrong width is chosen by a condition,
+ * which the scan does not read as a stated severity.)
  */
-const SEVERITY_OVERRIDES: Record<string, string> = {
-  'X12_ISA_FIELD_INVALID warning': 'numeric ISA13 of the wrong width; bad ISA14',
-};
+const SEVERITY_OVERRIDES: Record<string, string> = {};
 
 const scan = scanTree(ROOT, 'src', families, [CATALOGUE_FILE]);
 

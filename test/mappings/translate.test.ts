@@ -204,7 +204,7 @@ describe('the prairie-line partner', () => {
     const text = readFileSync(fixture('envelope/multi-group-214-and-210.edi'), 'latin1').replace('*00401*000002297*', '*00401*00000ABCD*').replace('IEA*2*000002297', 'IEA*2*00000ABCD');
     const us = await units(Buffer.from(text, 'latin1'));
     expect(us.map((u) => [u.label.split(' (')[0], u.status, u.errors.map((e) => e.code)])).toEqual([
-      ['interchange 00000ABCD', 'rejected', ['X12_ISA_FIELD_INVALID']],
+      ['interchange 00000ABCD', 'rejected', ['X12_ISA_CONTROL_INVALID']],
       ...['214 0001', '214 0002', '214 0003', '210 229800001', '210 229800002'].map((l) => [l, 'rejected', ['X12_INTERCHANGE_REJECTED']]),
     ]);
     expect(us.flatMap((u) => u.events)).toEqual([]);
@@ -223,7 +223,7 @@ describe('the prairie-line partner', () => {
     }
     const end = cut.length + 1; // the findings about missing trailers point at the end of the file (after its last line break)
     expect(envelope.map((u) => [u.label, u.errors.map((e) => [e.code, e.line])])).toEqual([
-      ['group ? (interchange 000002291)', [['X12_GS_ELEMENT_MISSING', 2], ['X12_GS_ELEMENT_MISSING', 2]]],
+      ['group ? (interchange 000002291)', [['X12_GS_ELEMENT_MISSING', 2], ['X12_GS_ELEMENT_MISSING', 2], ['X12_GS_ELEMENT_MISSING', 2]]],
       ['group ? (interchange 000002291)', [['X12_GE_MISSING', end]]],
       ['interchange 000002291', [['X12_IEA_MISSING', end]]],
     ]);

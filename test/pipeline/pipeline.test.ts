@@ -190,11 +190,12 @@ describe('inbound pipeline', () => {
     expect(await ledger.countEvents()).toMatchObject({ total: 0 });
     const units = await ledger.units(fileId);
     expect(units.map((u) => [u.setId ?? u.label, u.state, u.errors.map((e) => e.code)])).toEqual([
-      ['interchange 00000ABCD', 'rejected', ['X12_ISA_FIELD_INVALID']],
+      ['interchange 00000ABCD', 'rejected', ['X12_ISA_CONTROL_INVALID']],
       ['214', 'rejected', ['X12_INTERCHANGE_REJECTED']],
     ]);
     const [ack] = await ledger.listOutboundDocuments({ relatedFileId: fileId });
-    expect(ack.content).toMatch(/TA1\*00000ABCD\*[0-9]+\*[0-9]+\*R\*/);
+    // TA105 018: invalid interchange control number value
+    expect(ack.content).toMatch(/TA1\*00000ABCD\*[0-9]+\*[0-9]+\*R\*018~/);
   });
 
   it('a CSV file without a known partner fails with a coded error and nothing is lost', async () => {
@@ -337,6 +338,20 @@ describe('inbound pipeline: findings outside any transaction are recorded', () =
     expect(units[1].errors[0]).toMatchObject({ code: 'X12_UNEXPECTED_DATA' });
     expect(units[1].errors[0].line).toBeGreaterThan(1);
     expect((await ledger.getFile(fileId))?.errors.map((e) => e.code)).toEqual(['X12_UNEXPECTED_DATA']);
+  });
+
+  it('a group after the IEA, without an ISA: the interchange translates; the group is a file error, and the TA1 notes it (E*024)', async () => {
+    const { ledger, take } = setup();
+    const text = multiStatus.toString('latin1');
+    const group = text.slice(text.indexOf('GS*'), text.indexOf('IEA*')).replaceAll('*2291*', '*2292*').replace(/GE\*1\*2291/, 'GE*1*2292');
+    const { fileId, result } = await take(Buffer.concat([multiStatus, Buffer.from(group, 'latin1')]), 'after-iea.edi');
+    expect(result).toMatchObject({ state: 'translated', newEvents: 6, acks: 1 });
+    expect((await ledger.getFile(fileId))?.errors.map((e) => e.code)).toEqual(['X12_BARE_TRANSACTION']);
+    const [ack] = await ledger.listOutboundDocuments({ relatedFileId: fileId });
+    // Before, TA1 A*000 (or none) while group 2292 was neither acknowledged nor rejected.
+    expect(ack.content).toMatch(/TA1\*000002291\*\d+\*\d+\*E\*024~/);
+    expect(ack.content).toMatch(/AK1\*QM\*2291~/);
+    expect(ack.content).not.toMatch(/AK1\*QM\*2292/);
   });
 
   it('X12 behind a mail header: the interchange translates and is acknowledged, the header is a file unit and a file error', async () => {

@@ -9,8 +9,17 @@ import type {
 import { elementIssue, issue } from './issues.js';
 import type { Token } from './tokenizer.js';
 import { allDigits, validDate, validTime } from './value-checks.js';
+import {
+  ACK_REQUESTED_CODES, AUTHORIZATION_QUALIFIERS, FIRST_REPETITION_VERSION, ID_QUALIFIERS, SECURITY_QUALIFIERS,
+  STANDARDS_IDENTIFIER, USAGE_INDICATORS, isKnownInterchangeVersion, isLaterInterchangeVersion,
+} from './isa-fields.js';
 
 const CONTROL_DIGITS = /^\d{1,9}$/;
+const GS_ELEMENTS = [
+  [1, 'GS01 functional identifier'], [2, "GS02 application sender's code"], [3, "GS03 application receiver's code"],
+  [4, 'GS04 group date'], [5, 'GS05 group time'], [6, 'GS06 group control number'], [7, 'GS07 responsible agency'],
+  [8, 'GS08 version'],
+] as const;
 const SET_ID = /^\d{3}$/;
 
 function el(seg: Segment, n: number): string {
@@ -49,6 +58,8 @@ export class EnvelopeAssembler {
   private tx: TransactionSet | null = null;
   /** ISA13 values seen per sender in this file, for duplicate detection. */
   private readonly seenInterchanges = new Set<string>();
+  /** The interchange that ended with its IEA last, until the next ISA: what X12 data after it follows. */
+  private endedWithIea: InterchangeHeader | null = null;
 
   accept(token: Token, out: X12Event[]): void {
     if (!('kind' in token)) return this.onSegment(token, out); // a segment (the common case)
@@ -59,6 +70,7 @@ export class EnvelopeAssembler {
         // Whatever was open cannot continue past unreadable data.
         this.closeAll(out, token.loc);
         out.push({ type: 'issue', issue: issue(token.code, junkMessage(token.code, token.text), token.loc) });
+        this.noteDataAfter(token.code, token.text, token.loc, out);
         return;
       }
       case 'issue':
@@ -92,6 +104,7 @@ export class EnvelopeAssembler {
 
   private onIsa(isa: Segment, delimiters: Delimiters, issues: X12Issue[], out: X12Event[]): void {
     this.closeAll(out, isa.loc);
+    this.endedWithIea = null;
     const header: InterchangeHeader = {
       isa,
       delimiters,
@@ -106,30 +119,8 @@ export class EnvelopeAssembler {
       ackRequested: el(isa, 14).trim() === '1',
       usage: el(isa, 15).trim(),
     };
+    issues.push(...isaFieldIssues(isa, header, issues));
     const control = header.control.trim();
-    if (!/^\d{9}$/.test(control)) {
-      issues.push(elementIssue('X12_ISA_FIELD_INVALID', `ISA13 interchange control number '${header.control}' is not 9 digits`, isa, delimiters,
-        { segmentId: 'ISA', elementPosition: 13, badValue: header.control, severity: /^\d{1,9}$/.test(control) ? 'warning' : 'error' }));
-    }
-    if (!/^[01]$/.test(el(isa, 14).trim())) {
-      issues.push(elementIssue('X12_ISA_FIELD_INVALID', `ISA14 acknowledgment requested '${el(isa, 14)}' is not 0 or 1`, isa, delimiters,
-        { segmentId: 'ISA', elementPosition: 14, badValue: el(isa, 14), severity: 'warning' }));
-    }
-    // The header's date, time and version: a value that is none is a corrupt header (TA1 014, 015, 017).
-    const date = el(isa, 9).trim();
-    if (date.length !== 6 || !allDigits(date, 0, 6) || !validDate(date, 0, 6)) {
-      issues.push(elementIssue('X12_ISA_DATE_INVALID', `ISA09 interchange date '${el(isa, 9)}' is not a date (YYMMDD)`, isa, delimiters,
-        { segmentId: 'ISA', elementPosition: 9, badValue: el(isa, 9) }));
-    }
-    const time = el(isa, 10).trim();
-    if (time.length !== 4 || !allDigits(time, 0, 4) || !validTime(time, 0, 4)) {
-      issues.push(elementIssue('X12_ISA_TIME_INVALID', `ISA10 interchange time '${el(isa, 10)}' is not a time (HHMM)`, isa, delimiters,
-        { segmentId: 'ISA', elementPosition: 10, badValue: el(isa, 10) }));
-    }
-    if (!/^\d{5}$/.test(header.version)) {
-      issues.push(elementIssue('X12_ISA_VERSION_INVALID', `ISA12 interchange control version '${el(isa, 12)}' is not a 5-digit version (00401, 00501)`, isa, delimiters,
-        { segmentId: 'ISA', elementPosition: 12, badValue: el(isa, 12) }));
-    }
     const key = `${header.senderQualifier}/${header.senderId}/${control}`;
     if (this.seenInterchanges.has(key)) {
       issues.push(elementIssue('X12_DUPLICATE_INTERCHANGE_CONTROL',
@@ -182,8 +173,9 @@ export class EnvelopeAssembler {
       agency: el(gs, 7),
       version: el(gs, 8),
     };
-    for (const [n, name] of [[1, 'GS01 functional identifier'], [6, 'GS06 group control number'], [8, 'GS08 version']] as const) {
-      if (el(gs, n) === '') {
+    // Every GS element is mandatory. A blank GS02/GS03 would also leave the 997/999's GS03/GS02 blank.
+    for (const [n, name] of GS_ELEMENTS) {
+      if (el(gs, n).trim() === '') {
         issues.push(elementIssue('X12_GS_ELEMENT_MISSING', `${name} is missing`, gs, delimiters, { segmentId: 'GS', elementPosition: n }));
       }
     }
@@ -345,7 +337,24 @@ export class EnvelopeAssembler {
       }
     }
     this.interchange = null;
+    // Only an interchange its IEA ended: one cut short is IEA_MISSING already, by what cut it short.
+    this.endedWithIea = iea ? ic.header : null;
     out.push({ type: 'interchange-end', header: ic.header, trailer: iea, groupCount: ic.groupCount, issues });
+  }
+
+  /**
+   * X12 segments after an IEA, without an ISA of their own (a group or transaction set, a stray trailer):
+   * no TA1 can answer them, and nothing acknowledges them. The interchange they follow is sound, so it is
+   * accepted, but its TA1 must not say all is well: it gets a warning its TA1 notes (E, 024), with where
+   * the data stands. Data that is not X12 (a transport banner) is no part of any interchange and is not noted.
+   */
+  private noteDataAfter(code: ErrorCode, text: string, loc: Location, out: X12Event[]): void {
+    const ended = this.endedWithIea;
+    if (!ended || !STRAY_X12.has(code)) return;
+    const found = issue('X12_DATA_AFTER_INTERCHANGE',
+      `${strayWhat(code)} follows the IEA of interchange ${ended.control.trim()} without an ISA of its own: ` +
+      `it is not read and nothing acknowledges it (${excerpt(text)})`, loc);
+    out.push({ type: 'interchange-issue', header: ended, issue: found });
   }
 
   private closeAll(out: X12Event[], loc: Location): void {
@@ -359,8 +368,152 @@ export class EnvelopeAssembler {
   }
 }
 
+// ---- ISA header fields --------------------------------------------------------------------------------
+// Each field has its own code, so the TA1 names it (TA105). What decides error or warning: a value that
+// leaves the interchange unaddressable (blank ISA06/ISA08), unnumbered (a non-numeric ISA13), of an
+// unknown syntax (ISA12 no version) or of unknown standing (ISA15: test or production?) is an error, and
+// the TA1 rejects the interchange. A code outside its list in a field that changes nothing about how the
+// interchange is read or answered (ISA01, ISA03, ISA05, ISA07, ISA11 before 00402, ISA14) is a warning:
+// such files are common (the shared corpus has an accepted file with ISA07 '1B'), and the TA1 still notes
+// it (TA104 E).
+
+const ISA_ELEMENTS = 16;
+
+/** Where ISA element `n` starts: exact for a fixed-width ASCII ISA (no line breaks inside), else the ISA's start. */
+function isaFieldLoc(isa: Segment, n: number, fixedWidth: boolean): Location {
+  if (!fixedWidth || !isa.elements.every((e) => /^[\x20-\x7e]*$/.test(e))) return isa.loc;
+  let at = 'ISA'.length + 1;
+  for (let m = 1; m < n; m++) at += el(isa, m).length + 1;
+  return { offset: isa.loc.offset + at, line: isa.loc.line, column: isa.loc.column + at };
+}
+
+type IsaFinding = (code: ErrorCode, n: number, message: string, severity?: 'error' | 'warning') => void;
+
+/** The findings about the ISA's fields (`tokenIssues`: what the tokenizer found, e.g. a non-fixed-width ISA). */
+function isaFieldIssues(isa: Segment, header: InterchangeHeader, tokenIssues: readonly X12Issue[]): X12Issue[] {
+  // With too few or too many elements, which field is which is unknown: X12_ISA_ELEMENT_COUNT says so.
+  if (isa.elements.length !== ISA_ELEMENTS + 1) return [];
+  const fixedWidth = !tokenIssues.some((i) => i.code === 'X12_ISA_NOT_FIXED_WIDTH');
+  const found: X12Issue[] = [];
+  const report: IsaFinding = (code, n, message, severity) => {
+    found.push(issue(code, message, isaFieldLoc(isa, n, fixedWidth),
+      { segmentId: 'ISA', elementPosition: n, badValue: el(isa, n), ...(severity && { severity }) }));
+  };
+  checkQualifiers(isa, report);
+  checkParties(isa, report);
+  checkDateAndTime(isa, report);
+  checkStandardsOrRepetition(isa, header, report);
+  checkVersion(header.version, report);
+  checkControlNumber(header.control, report);
+  checkFlags(isa, report);
+  return found;
+}
+
+/** ISA01, ISA03, ISA05, ISA07: codes of their lists (warnings: they change nothing in how the data is read). */
+function checkQualifiers(isa: Segment, report: IsaFinding): void {
+  const isa01 = el(isa, 1).trim();
+  if (!AUTHORIZATION_QUALIFIERS.has(isa01)) {
+    report('X12_ISA_AUTH_QUALIFIER_INVALID', 1, `ISA01 authorization information qualifier '${el(isa, 1)}' is not a code of its list (00 to 06)`);
+  }
+  const isa03 = el(isa, 3).trim();
+  if (!SECURITY_QUALIFIERS.has(isa03)) {
+    report('X12_ISA_SECURITY_QUALIFIER_INVALID', 3, `ISA03 security information qualifier '${el(isa, 3)}' is neither 00 nor 01`);
+  }
+  if (!ID_QUALIFIERS.has(el(isa, 5).trim())) {
+    report('X12_ISA_SENDER_QUALIFIER_INVALID', 5, `ISA05 interchange sender id qualifier '${el(isa, 5)}' is not an interchange id qualifier (01, 02, 08, 12, 14, ZZ, ...)`);
+  }
+  if (!ID_QUALIFIERS.has(el(isa, 7).trim())) {
+    report('X12_ISA_RECEIVER_QUALIFIER_INVALID', 7, `ISA07 interchange receiver id qualifier '${el(isa, 7)}' is not an interchange id qualifier (01, 02, 08, 12, 14, ZZ, ...)`);
+  }
+}
+
+/** ISA06, ISA08: an interchange nobody sent, or sent to nobody, cannot be routed or answered. */
+function checkParties(isa: Segment, report: IsaFinding): void {
+  if (el(isa, 6).trim() === '') report('X12_ISA_SENDER_ID_MISSING', 6, 'ISA06 interchange sender id is blank');
+  if (el(isa, 8).trim() === '') report('X12_ISA_RECEIVER_ID_MISSING', 8, 'ISA08 interchange receiver id is blank');
+}
+
+/** ISA09, ISA10: a value that is no date or time is a corrupt header (TA1 014, 015). */
+function checkDateAndTime(isa: Segment, report: IsaFinding): void {
+  const date = el(isa, 9).trim();
+  if (date.length !== 6 || !allDigits(date, 0, 6) || !validDate(date, 0, 6)) {
+    report('X12_ISA_DATE_INVALID', 9, `ISA09 interchange date '${el(isa, 9)}' is not a date (YYMMDD)`);
+  }
+  const time = el(isa, 10).trim();
+  if (time.length !== 4 || !allDigits(time, 0, 4) || !validTime(time, 0, 4)) {
+    report('X12_ISA_TIME_INVALID', 10, `ISA10 interchange time '${el(isa, 10)}' is not a time (HHMM)`);
+  }
+}
+
+/**
+ * ISA11: before 00402 the standards identifier, whose one code is U; from 00402 on the repetition
+ * separator, which the tokenizer takes only when it is usable as one (no letter, digit or space, no other
+ * delimiter). Unknown when ISA12 is no version Waybill knows (that is reported on its own).
+ */
+function checkStandardsOrRepetition(isa: Segment, header: InterchangeHeader, report: IsaFinding): void {
+  const version = header.version;
+  if (!isKnownInterchangeVersion(version)) return;
+  if (version < FIRST_REPETITION_VERSION) {
+    if (el(isa, 11) !== STANDARDS_IDENTIFIER) {
+      report('X12_ISA_STANDARDS_ID_INVALID', 11, `ISA11 interchange control standards identifier '${el(isa, 11)}' is not U (ASC X12), its only code before version 00402`);
+    }
+  } else if (header.delimiters.repetition === null) {
+    report('X12_ISA_REPETITION_SEPARATOR_INVALID', 11,
+      `ISA11 repetition separator '${el(isa, 11)}' cannot be one (a letter, digit or space, or another delimiter): repeated elements are read as one value in this interchange`);
+  }
+}
+
+/** ISA12: a published control version; a later-looking one is "not supported" (TA1 003), anything else no version (017). */
+function checkVersion(version: string, report: IsaFinding): void {
+  if (isKnownInterchangeVersion(version)) return;
+  if (!/^\d{5}$/.test(version)) {
+    report('X12_ISA_VERSION_INVALID', 12, `ISA12 interchange control version '${version}' is not a 5-digit version (00401, 00501)`);
+  } else if (isLaterInterchangeVersion(version)) {
+    report('X12_ISA_VERSION_UNSUPPORTED', 12, `ISA12 interchange control version '${version}' is later than the versions Waybill knows (up to 00801)`);
+  } else {
+    report('X12_ISA_VERSION_INVALID', 12, `ISA12 interchange control version '${version}' is no published version (00200 to 00801, e.g. 00401, 00501)`);
+  }
+}
+
+/** ISA13: 9 digits. Numeric but of another width is read unambiguously (a warning); not numeric, an error. */
+function checkControlNumber(control: string, report: IsaFinding): void {
+  const c = control.trim();
+  if (/^\d{9}$/.test(c)) return;
+  report('X12_ISA_CONTROL_INVALID', 13, `ISA13 interchange control number '${control}' is not 9 digits`,
+    /^\d{1,9}$/.test(c) ? 'warning' : 'error');
+}
+
+/** ISA14 (0 or 1: a warning, the TA1 policy decides anyway) and ISA15 (P, T or I: an error, test data must never pass for production). */
+function checkFlags(isa: Segment, report: IsaFinding): void {
+  if (!ACK_REQUESTED_CODES.has(el(isa, 14).trim())) {
+    report('X12_ISA_ACK_REQUESTED_INVALID', 14, `ISA14 acknowledgment requested '${el(isa, 14)}' is not 0 or 1`);
+  }
+  if (!USAGE_INDICATORS.has(el(isa, 15).trim())) {
+    report('X12_ISA_USAGE_INVALID', 15, `ISA15 usage indicator '${el(isa, 15)}' is not P (production), T (test) or I (information): whether the interchange is production data is unknown`);
+  }
+}
+
+/** What the tokenizer calls X12 segments standing outside any interchange (junkMessage words them). */
+const STRAY_X12: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'X12_BARE_TRANSACTION', 'X12_IEA_WITHOUT_ISA', 'X12_GE_WITHOUT_GS', 'X12_SE_WITHOUT_ST', 'X12_NO_ISA',
+]);
+
+function strayWhat(code: ErrorCode): string {
+  switch (code) {
+    case 'X12_BARE_TRANSACTION': return 'a functional group or transaction set';
+    case 'X12_IEA_WITHOUT_ISA': return 'an IEA trailer';
+    case 'X12_GE_WITHOUT_GS': return 'a GE trailer';
+    case 'X12_SE_WITHOUT_ST': return 'an SE trailer';
+    default: return 'a segment';
+  }
+}
+
+function excerpt(text: string): string {
+  return JSON.stringify(text.length > 30 ? `${text.slice(0, 30)}…` : text);
+}
+
 function junkMessage(code: ErrorCode, text: string): string {
-  const shown = JSON.stringify(text.length > 30 ? `${text.slice(0, 30)}…` : text);
+  const shown = excerpt(text);
   switch (code) {
     case 'X12_BARE_TRANSACTION': return `a transaction set or group without an ISA interchange header: ${shown}`;
     case 'X12_IEA_WITHOUT_ISA': return `an IEA trailer with no open interchange: ${shown}`;

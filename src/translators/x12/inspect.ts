@@ -3,7 +3,7 @@
 // The reader streams; only the per-transaction reports (no segments) are kept.
 
 import type {
-  FileReport, GroupReport, InterchangeReport, TransactionReport, TransactionSet, X12Event, X12Issue,
+  FileReport, GroupReport, InterchangeHeader, InterchangeReport, TransactionReport, TransactionSet, X12Event, X12Issue,
 } from './model.js';
 import { elementIssue, hasErrors, issue } from './issues.js';
 import { readX12, readX12Sync, type ReaderOptions, type X12Source } from './reader.js';
@@ -102,7 +102,17 @@ export class ReportBuilder {
       case 'issue':
         this.report.issues.push(ev.issue);
         return;
+      case 'interchange-issue':
+        this.endedInterchange(ev.header)?.issues.push(ev.issue);
+        return;
     }
+  }
+
+  /** The report of an interchange already ended, by its header (the latest first: it is nearly always the last one). */
+  private endedInterchange(header: InterchangeHeader): InterchangeReport | undefined {
+    const all = this.report.interchanges;
+    for (let k = all.length - 1; k >= 0; k--) if (all[k].header === header) return all[k];
+    return undefined;
   }
 
   /** Adds a transaction, reusing a validation the caller already ran (the pipeline validates once). */

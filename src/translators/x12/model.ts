@@ -180,6 +180,12 @@ export type X12Event =
   | { type: 'group-end'; header: GroupHeader; trailer: Segment | null; transactionCount: number; issues: X12Issue[] }
   | { type: 'interchange-end'; header: InterchangeHeader; trailer: Segment | null; groupCount: number; issues: X12Issue[] }
   | { type: 'ta1'; segment: Segment; interchange: InterchangeHeader | null }
+  /**
+   * A finding about an interchange already ended, made after its IEA: X12 data that follows it outside
+   * any interchange. It belongs in that interchange's report (its TA1 notes it); the data itself comes
+   * as an 'issue' event just before.
+   */
+  | { type: 'interchange-issue'; header: InterchangeHeader; issue: X12Issue }
   /** Findings that belong to no interchange/group/transaction event (garbage, missing ISA, ...). */
   | { type: 'issue'; issue: X12Issue };
 

@@ -162,6 +162,9 @@ export function reportsFromEvents(events: Iterable<X12Event>): InterchangeReport
       case 'issue':
         (g ?? ic)?.issues.push(e.issue);
         break;
+      case 'interchange-issue':
+        out.find((r) => r.header === e.header)?.issues.push(e.issue);
+        break;
     }
   }
   return out;

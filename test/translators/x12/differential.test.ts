@@ -205,7 +205,7 @@ describe('differential: readX12Sync vs node-x12 on valid files', () => {
       expect(segments).toEqual(expected);
       // Both read the file as valid: no error-level finding from our reader either.
       const errors = events.flatMap((e) =>
-        e.type === 'issue' ? [e.issue] : e.type === 'transaction' ? e.transaction.issues : e.type === 'ta1' ? [] : e.issues,
+        e.type === 'issue' || e.type === 'interchange-issue' ? [e.issue] : e.type === 'transaction' ? e.transaction.issues : e.type === 'ta1' ? [] : e.issues,
       ).filter((i) => i.severity === 'error');
       expect(errors).toEqual([]);
     });

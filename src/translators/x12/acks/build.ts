@@ -25,8 +25,10 @@
 //   set); otherwise 'R' when no set is accepted, 'P' when some are, 'E' when all are but with noted
 //   errors, 'A'. AK902 = GE01 as declared, else the count received.
 // Envelope: one ack interchange holding the TA1 (if any) and one FA group per (ack version, GS02, GS03);
-// sender/receiver are the inbound ones swapped unless `sender`/`partner` are given; ISA14 = 0; ISA15 and
-// ISA12 follow the inbound interchange. Control numbers come from `controls` (ST02s in written order).
+// sender/receiver are the inbound ones swapped unless `sender`/`partner` are given (a blank one: nothing is
+// sent); ISA14 = 0; ISA15 and ISA12 follow the inbound interchange when they are valid (an ISA12 that is no
+// published version is never mirrored: 00401, or 00501 for a 005010 ack). Control numbers come from
+// `controls` (ST02s in written order).
 
 import { catalogue, isKnownCode, type CatalogueEntry } from '../../../errors/catalogue.js';
 import type { GroupReport, InterchangeReport, TransactionReport, X12Issue } from '../model.js';
@@ -42,6 +44,7 @@ import {
   type WriterDelimiters,
   type X12WriterOptions,
 } from '../writer.js';
+import { isKnownInterchangeVersion } from '../isa-fields.js';
 import { is5010OrLater } from './codes.js';
 
 export type Ta1Policy = 'always' | 'on-request' | 'on-error' | 'never';
@@ -447,6 +450,14 @@ export function buildAcks(report: InterchangeReport, options: BuildAcksOptions):
   }
 
   if (!ta1 && plans.length === 0) return empty;
+  // A blank inbound ISA06 leaves nobody to send to, a blank ISA08 nobody to send as (both are errors the TA1
+  // would name): an interchange addressed to blanks is no acknowledgment.
+  const ackSender = options.sender?.id ?? header.receiverId.trim();
+  const ackReceiver = options.partner?.id ?? header.senderId.trim();
+  if (ackSender.trim() === '' || ackReceiver.trim() === '') {
+    notes.push(`the acknowledgment cannot be addressed: the inbound ${ackReceiver.trim() === '' ? 'ISA06 (sender)' : 'ISA08 (receiver)'} is blank, so nothing is sent`);
+    return empty;
+  }
 
   // FA groups: one per (version, GS02, GS03), in order of first appearance.
   const nextGroup = allocator(options.controls.group, 'group', 1);
@@ -455,8 +466,9 @@ export function buildAcks(report: InterchangeReport, options: BuildAcksOptions):
   const time4 = formatX12Time(options.now);
   const gsGroups: { key: string; gs: GroupInput['header']; plans: PlannedAck[]; acks: BuiltFunctionalAck[] }[] = [];
   for (const plan of plans) {
-    const gsSender = clean(options.sender?.applicationId ?? plan.group.header.receiverId.trim());
-    const gsReceiver = clean(options.partner?.applicationId ?? plan.group.header.senderId.trim());
+    // A blank inbound GS03/GS02 (a rejected group) falls back to the ISA ids: GS02/GS03 are mandatory.
+    const gsSender = clean(options.sender?.applicationId ?? (plan.group.header.receiverId.trim() || ackSender));
+    const gsReceiver = clean(options.partner?.applicationId ?? (plan.group.header.senderId.trim() || ackReceiver));
     const key = `${plan.version}\u0000${gsSender}\u0000${gsReceiver}`;
     let target = gsGroups.find((x) => x.key === key);
     if (!target) {
@@ -484,14 +496,14 @@ export function buildAcks(report: InterchangeReport, options: BuildAcksOptions):
   const inboundVersion = header.version.trim();
   const version =
     options.interchangeVersion ??
-    (/^\d{5}$/.test(inboundVersion) ? inboundVersion : functional.some((f) => is5010OrLater(f.version)) ? '00501' : '00401');
+    (isKnownInterchangeVersion(inboundVersion) ? inboundVersion : functional.some((f) => is5010OrLater(f.version)) ? '00501' : '00401');
   const usage = options.usage ?? (/^[PTI]$/.test(header.usage.trim()) ? header.usage.trim() : 'P');
   const interchange: InterchangeInput = {
     header: {
       senderQualifier: options.sender?.qualifier ?? header.receiverQualifier.trim(),
-      senderId: options.sender?.id ?? header.receiverId.trim(),
+      senderId: ackSender,
       receiverQualifier: options.partner?.qualifier ?? header.senderQualifier.trim(),
-      receiverId: options.partner?.id ?? header.senderId.trim(),
+      receiverId: ackReceiver,
       date: formatX12Date(options.now, 6),
       time: time4,
       version,
