@@ -291,6 +291,7 @@ const entries = {
   LEDGER_BATCH_INCOMPLETE: { severity: 'error', level: 'system', summary: 'rows staged for a translation batch were lost before it committed (the ledger commit thread restarted); the batch is not committed and the file is translated again from its last checkpoint' },
   LEDGER_COMMIT_THREAD_FAILED: { severity: 'error', level: 'system', summary: 'the ledger commit thread failed or exited with translation writes pending (they may or may not have committed); a new thread is started and the file is translated again from its last checkpoint' },
   LEDGER_BATCH_GAP: { severity: 'error', level: 'system', summary: "a translation batch came after one of the same file that did not commit; it is not committed either (the file's checkpoint never passes units not committed) and the file is translated again from its last checkpoint" },
+  LEDGER_EVENT_ID_TAKEN: { severity: 'error', level: 'transaction', summary: "a unit's events were not recorded: the outbox already holds events with their ids and other content from another file (an interchange reusing the same control numbers, translated at the same moment as the other); the unit is marked failed" },
   LEDGER_CONTROL_EXHAUSTED: { severity: 'error', level: 'interchange', summary: "a partner's outbound interchange, group or transaction control numbers have reached their maximum; nothing more can be numbered" },
 } satisfies Record<string, CatalogueEntry>;
 

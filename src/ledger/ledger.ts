@@ -127,6 +127,34 @@ export interface BatchResult {
   newEvents: number;
   /** Event ids not published because their business fact was already recorded under another id. */
   duplicateFacts: string[];
+  /**
+   * Events of this batch whose id the outbox already holds from another file (present only when there are
+   * any). With other content (sameEventContent) the event is not recorded: its unit is marked `failed`
+   * with LEDGER_EVENT_ID_TAKEN in the same commit, so the loss is on record. With the same content it is a
+   * resend that both files took in at the same moment, recorded once as intended.
+   */
+  eventIdCollisions?: EventIdCollision[];
+}
+
+export interface EventIdCollision {
+  eventId: string;
+  unitId: string;
+  /** The file whose event holds the id. */
+  otherFileId: string;
+  sameContent: boolean;
+}
+
+/**
+ * Whether two events (payload JSON) say the same thing: equal but for where and when they were read
+ * (`source`: file id, name, line; `receivedAt`). Two files that carry one interchange give such events
+ * under one id. Both ledgers use this to tell a resend from a collision (BatchResult.eventIdCollisions).
+ */
+export function sameEventContent(a: string, b: string): boolean {
+  const strip = (payload: string) => {
+    const { source: _source, receivedAt: _receivedAt, ...rest } = JSON.parse(payload) as Record<string, unknown>;
+    return JSON.stringify(rest);
+  };
+  return strip(a) === strip(b);
 }
 
 export type OutboundKind = 'TA1' | '997' | '999' | '204' | '210' | 'csv' | 'xml' | string;
@@ -156,6 +184,21 @@ export interface InterchangeSeen {
   control: string;
   fileId: string;
   receivedAt: string;
+  /** The partner its ISA sender identified (null: none); what tells later interchanges whose control numbers it used. */
+  partner?: string | null;
+  /**
+   * The extra event-id part its events were given because it reuses the control numbers of an earlier
+   * interchange of the same partner (eventIdFromSource); null: the frozen recipe. Recorded so that the
+   * file, translated again, gives the same ids whatever was recorded since.
+   */
+  interchangeReuse?: string | null;
+}
+
+/** An interchange as the ledger recorded it (interchangesWithControl). */
+export interface InterchangeRecord extends InterchangeSeen {
+  /** The partner recorded with it; null: none identified; undefined: recorded before the ledger kept it (SQLite migration 6). */
+  partner?: string | null;
+  interchangeReuse: string | null;
 }
 
 export type ControlKind = 'interchange' | 'group' | 'transaction';
@@ -231,7 +274,11 @@ export interface Ledger {
   /** Sets a file's state (and partner/errors when given). `translating` also counts an attempt. */
   setFileState(id: string, state: FileState, extra?: { partner?: string | null; errors?: LedgerError[] }): Promise<void>;
 
-  /** One atomic batch: unit rows, their outbox events (ignored when already present), the checkpoint. */
+  /**
+   * One atomic batch: unit rows, their outbox events, the checkpoint. An event already present from the
+   * same file (a batch again after a crash) is ignored; one present from another file is reported
+   * (BatchResult.eventIdCollisions) and, with other content, recorded on its unit.
+   */
   commitBatch(batch: UnitBatch): Promise<BatchResult>;
   /**
    * Hands over rows of the file's next commitBatch ahead of it; nothing is committed until that call
@@ -255,6 +302,13 @@ export interface Ledger {
    * may both find none; their events then have the same ids, so the outbox keeps one of each.
    */
   priorInterchange(seen: InterchangeSeen, windowDays: number): Promise<{ duplicateOf: string | null }>;
+  /**
+   * Every interchange recorded with this ISA13, whichever its sender, file or time, oldest first: what
+   * tells whether an interchange reuses the control numbers of another of its partner's, and what the
+   * file's own earlier translation decided (InterchangeSeen.interchangeReuse). Like priorInterchange, a
+   * read that never waits for the commits in flight.
+   */
+  interchangesWithControl(control: string): Promise<InterchangeRecord[]>;
 
   /**
    * Events not yet published to the queue, oldest first; only those after `afterSeq` when given (a relay
