@@ -44,6 +44,35 @@ export interface NewFile {
   receivedAt: string;
 }
 
+/**
+ * What an arrival of a file's bytes did: `created` the file; `reopened` a failed one, to be translated
+ * anew with this arrival (its partner, transport, name, time); `again`: nothing, the file is known and
+ * not failed (translated, or on its way).
+ */
+export type ArrivalOutcome = 'created' | 'reopened' | 'again';
+
+/** One arrival of a file's bytes, through whichever transport and account: the file's history of being sent. */
+export interface FileArrival {
+  fileId: string;
+  receivedAt: string;
+  partner: string | null;
+  transport: string;
+  originalName: string;
+  originalPath: string | null;
+  outcome: ArrivalOutcome;
+}
+
+export interface RecordFileResult {
+  /** The file as recorded now: after a re-opening, with this arrival's partner, transport, name and time. */
+  file: FileRecord;
+  /** True when these bytes were never taken in before. */
+  created: boolean;
+  /** True when they had failed and were re-opened by this arrival (state received again, to be translated). */
+  reopened: boolean;
+  /** The record before it was re-opened (reopened only). */
+  previous?: FileRecord;
+}
+
 export type UnitState = 'translated' | 'rejected' | 'failed' | 'unmapped' | 'unidentified' | 'duplicate';
 
 /** One translated unit: an X12 transaction set, a CSV record, an XML document. */
@@ -267,8 +296,17 @@ export type LedgerLocation = { kind: 'sqlite'; path: string };
 export interface Ledger {
   /** Where other threads and processes open this same ledger. */
   readonly location: LedgerLocation;
-  /** Records a stored file (durable before returning: synchronous=FULL). Same id again: created=false. */
-  recordFile(file: NewFile): Promise<{ file: FileRecord; created: boolean }>;
+  /**
+   * Records an arrival of a stored file, durably (synchronous=FULL) before returning, in one transaction:
+   * the arrival itself (arrivals), and the file when new. The same bytes again (created=false) re-open a
+   * file that `failed`: it takes this arrival's partner, transport, name, path and time, its findings and
+   * units are cleared and its checkpoint reset, and it is `received` again, to be translated anew (its ids
+   * are deterministic, so whatever it committed before is not duplicated). Any other state is left as it
+   * is: a translated file's events and acknowledgments went out, and the same bytes must produce nothing new.
+   */
+  recordFile(file: NewFile): Promise<RecordFileResult>;
+  /** Every arrival of a file's bytes, oldest first. */
+  arrivals(fileId: string): Promise<FileArrival[]>;
   getFile(id: string): Promise<FileRecord | null>;
   listFiles(filter?: { state?: FileState | FileState[]; limit?: number }): Promise<FileRecord[]>;
   /** Sets a file's state (and partner/errors when given). `translating` also counts an attempt. */

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  LedgerFault, sameEventContent, type AuditEntry, type BatchResult, type EventIdCollision, type InterchangeRecord, type ControlKind, type DeliveryState, type FileRecord, type FileState,
+  LedgerFault, sameEventContent, type ArrivalOutcome, type AuditEntry, type FileArrival, type RecordFileResult, type BatchResult, type EventIdCollision, type InterchangeRecord, type ControlKind, type DeliveryState, type FileRecord, type FileState,
   type InterchangeSeen, type Ledger, type LedgerError, type LedgerStats, type NewFile, type NewOutboundDocument, type OutboundDocument,
   type OutboxEvent, type OutboxRow, type BatchPart, type PublishableEvent, type UnitBatch, type UnitRecord,
   type OutboundTransfer, type RemoteFileKey, type RemoteFileRecord, type RemoteFileState,
@@ -119,6 +119,16 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE interchanges ADD COLUMN partner TEXT;
    ALTER TABLE interchanges ADD COLUMN interchange_reuse TEXT;
    CREATE INDEX interchanges_control ON interchanges(control);`,
+  // 7: every arrival of a file's bytes. The file id is a content hash, so a file sent again was only an
+  // audit line: a file refused for where it arrived (a mistyped folder, a CSV without its partner's folder)
+  // could never be sent again the right way. Arrivals are kept with their partner, transport and name (the
+  // files' own rows as their first), and a failed file is re-opened by the next one (Ledger.recordFile).
+  `CREATE TABLE file_arrivals (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, file_id TEXT NOT NULL, received_at TEXT NOT NULL, partner TEXT, transport TEXT NOT NULL,
+     original_name TEXT NOT NULL, original_path TEXT, outcome TEXT NOT NULL);
+   CREATE INDEX file_arrivals_file ON file_arrivals(file_id, id);
+   INSERT INTO file_arrivals (file_id, received_at, partner, transport, original_name, original_path, outcome)
+     SELECT id, received_at, partner, transport, original_name, original_path, 'created' FROM files ORDER BY received_at, id;`,
 ];
 
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS.length;
@@ -278,6 +288,12 @@ export class SqliteLedger implements Ledger {
       getFile: db.prepare('SELECT * FROM files WHERE id = ?'),
       insertFile: db.prepare(`INSERT OR IGNORE INTO files (id, size, partner, transport, original_name, original_path, stored_path, received_at, state, updated_at)
         VALUES (@id, @size, @partner, @transport, @originalName, @originalPath, @storedPath, @receivedAt, 'received', @receivedAt)`),
+      insertArrival: db.prepare(`INSERT INTO file_arrivals (file_id, received_at, partner, transport, original_name, original_path, outcome)
+        VALUES (@id, @receivedAt, @partner, @transport, @originalName, @originalPath, @outcome)`),
+      reopenFile: db.prepare(`UPDATE files SET partner = @partner, transport = @transport, original_name = @originalName,
+        original_path = @originalPath, received_at = @receivedAt, state = 'received', errors = '[]', units_done = 0, updated_at = @receivedAt
+        WHERE id = @id AND state = 'failed'`),
+      deleteUnits: db.prepare('DELETE FROM units WHERE file_id = ?'),
       // Positional parameters on the per-row statements: no parameter object built per row.
       insertUnit: db.prepare(`INSERT OR REPLACE INTO units (id, file_id, idx, partner, label, set_id, control, interchange_control, group_control, state, errors, refs)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -356,11 +372,35 @@ export class SqliteLedger implements Ledger {
     }
   }
 
-  async recordFile(file: NewFile): Promise<{ file: FileRecord; created: boolean }> {
-    return this.durable(() => {
-      const r = this.stmts.insertFile.run({ ...file, partner: file.partner ?? null, originalPath: file.originalPath ?? null });
-      return { file: toFile(this.stmts.getFile.get(file.id) as FileRow), created: r.changes === 1 };
+  async recordFile(file: NewFile): Promise<RecordFileResult> {
+    const row = { ...file, partner: file.partner ?? null, originalPath: file.originalPath ?? null };
+    return this.durable((): RecordFileResult => {
+      const get = () => toFile(this.stmts.getFile.get(file.id) as FileRow);
+      if (this.stmts.insertFile.run(row).changes === 1) {
+        this.stmts.insertArrival.run({ ...row, outcome: 'created' });
+        return { file: get(), created: true, reopened: false };
+      }
+      const previous = get();
+      if (this.stmts.reopenFile.run(row).changes === 1) {
+        // Its units were the failed run's: the new run writes its own (they may number differently, e.g. a
+        // CSV read with another partner's settings). Interchanges stay: they hold its id decisions.
+        this.stmts.deleteUnits.run(file.id);
+        this.stmts.insertArrival.run({ ...row, outcome: 'reopened' });
+        return { file: get(), created: false, reopened: true, previous };
+      }
+      this.stmts.insertArrival.run({ ...row, outcome: 'again' });
+      return { file: previous, created: false, reopened: false };
     });
+  }
+
+  async arrivals(fileId: string): Promise<FileArrival[]> {
+    const rows = this.db.prepare('SELECT * FROM file_arrivals WHERE file_id = ? ORDER BY id').all(fileId) as Array<{
+      file_id: string; received_at: string; partner: string | null; transport: string; original_name: string; original_path: string | null; outcome: ArrivalOutcome;
+    }>;
+    return rows.map((r) => ({
+      fileId: r.file_id, receivedAt: r.received_at, partner: r.partner, transport: r.transport, originalName: r.original_name,
+      originalPath: r.original_path, outcome: r.outcome,
+    }));
   }
 
   async getFile(id: string): Promise<FileRecord | null> {

@@ -198,6 +198,26 @@ describe('migrations', () => {
     ]);
   });
 
+  it('migration 7 gives every file of a version-6 ledger its first arrival', async () => {
+    const path = join(tempDir(), 'ledger.db');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    old.function('waybill_fact_key', { deterministic: true }, (key: unknown) => factKeyBytes(String(key)));
+    for (const [i, sql] of LEDGER_MIGRATIONS.slice(0, 6).entries()) {
+      old.exec(sql);
+      old.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, '2025-01-01T00:00:00.000Z');
+    }
+    old.prepare(`INSERT INTO files (id, size, partner, transport, original_name, original_path, stored_path, received_at, state, updated_at)
+      VALUES (?, 1, ?, 'folder', 'in.csv', '/inbound/in.csv', 'files/x', '2025-01-01T00:00:00.000Z', 'failed', '2025-01-01T00:00:00.000Z')`).run(FILE.id, null);
+    old.close();
+    const ledger = open(path);
+    expect(await ledger.arrivals(FILE.id)).toEqual([{ fileId: FILE.id, receivedAt: '2025-01-01T00:00:00.000Z', partner: null, transport: 'folder',
+      originalName: 'in.csv', originalPath: '/inbound/in.csv', outcome: 'created' }]);
+    // A file failed before the migration is re-opened by its next arrival too.
+    expect((await ledger.recordFile({ ...FILE, receivedAt: '2025-02-01T00:00:00.000Z' })).reopened).toBe(true);
+  });
+
   it('two processes migrating a new ledger at once: both open it (the version is re-read under the write lock)', async () => {
     // Deterministic: this process holds the write lock while two children open the ledger. Both read
     // "version 0" and wait for the lock; when it is released, one migrates, and the other must see that
@@ -243,9 +263,39 @@ describe('files', () => {
     expect(first.created).toBe(true);
     expect(first.file).toMatchObject({ id: FILE.id, state: 'received', attempts: 0, unitsDone: 0, errors: [], partner: 'acme-freight' });
     const second = await ledger.recordFile({ ...FILE, originalName: 'again.edi', receivedAt: '2025-02-01T00:00:00.000Z', transport: 'sftp' });
-    expect(second.created).toBe(false);
+    expect(second).toMatchObject({ created: false, reopened: false });
     expect(second.file).toEqual(first.file);
     expect(await ledger.listFiles()).toHaveLength(1);
+  });
+
+  it('recordFile keeps every arrival; one that finds the file failed re-opens it with its own partner, transport, name and time, in the same commit', async () => {
+    const { ledger, path } = fresh();
+    await ledger.recordFile({ ...FILE, partner: 'prairie_line' });
+    await ledger.setFileState(FILE.id, 'translating');
+    await ledger.commitBatch({ fileId: FILE.id, units: [unit(0), unit(1)], events: [], unitsDone: 2 });
+    await ledger.finishFile(FILE.id, 'failed', [], [{ code: 'PARTNER_ACCOUNT_MISMATCH', message: 'not yours' }]);
+    const failed = await ledger.getFile(FILE.id);
+    const arrival = { ...FILE, partner: null, transport: 'sftp', originalName: 'again.edi', originalPath: '/in/again.edi', receivedAt: '2025-02-01T00:00:00.000Z' };
+    const r = await ledger.recordFile(arrival);
+    expect(r).toEqual({
+      created: false, reopened: true, previous: failed,
+      file: { ...failed, partner: null, transport: 'sftp', originalName: 'again.edi', originalPath: '/in/again.edi', receivedAt: '2025-02-01T00:00:00.000Z',
+        state: 'received', errors: [], unitsDone: 0, attempts: 1 },
+    });
+    expect(await ledger.units(FILE.id)).toEqual([]);
+    // Not failed (received, translating, translated): nothing changes but the arrival being kept.
+    const again = await ledger.recordFile({ ...arrival, partner: 'acme-freight', receivedAt: '2025-03-01T00:00:00.000Z' });
+    expect(again).toEqual({ created: false, reopened: false, file: r.file });
+    expect((await ledger.arrivals(FILE.id)).map((a) => [a.outcome, a.partner, a.transport, a.originalName, a.receivedAt])).toEqual([
+      ['created', 'prairie_line', 'folder', 'in.edi', '2025-01-01T00:00:00.000Z'],
+      ['reopened', null, 'sftp', 'again.edi', '2025-02-01T00:00:00.000Z'],
+      ['again', 'acme-freight', 'sftp', 'again.edi', '2025-03-01T00:00:00.000Z'],
+    ]);
+    expect(await ledger.arrivals('sha256-none')).toEqual([]);
+    // Durable: another connection sees all of it.
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) FROM file_arrivals').pluck().get()).toBe(3);
+    db.close();
   });
 
   it('setFileState counts translation attempts and keeps errors and partner', async () => {
