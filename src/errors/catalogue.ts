@@ -197,6 +197,7 @@ const entries = {
   PIPELINE_TOO_MANY_ATTEMPTS: { severity: 'error', level: 'file', summary: 'translation was started too many times without finishing (it probably crashes the process)' },
   PARTNER_UNKNOWN: { severity: 'error', level: 'file', summary: 'a CSV or XML file arrived without a known partner (folder or account)' },
   PIPELINE_NOT_TEXT: { severity: 'error', level: 'file', summary: 'the file is not text Waybill reads (X12, CSV or XML): a compressed archive, a PDF or office document, an image, or other binary data' },
+  PIPELINE_FILE_OTHER_PARTNER: { severity: 'warning', level: 'file', summary: "the same bytes as a file already taken in for one partner arrived through another partner's folder or account; the file stays the first partner's and is not translated again (a failed file would have been re-opened instead)" },
   PIPELINE_EMPTY_FILE: { severity: 'error', level: 'file', summary: 'the file taken in is empty or holds only whitespace (and Ctrl-Z end-of-file marks); there is nothing to translate' },
 
   // ---- CLI / usage ----
