@@ -220,6 +220,9 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
     if (!partner) {
       await finish(ctx, fileId, 'failed', [], [{ code: 'PARTNER_UNKNOWN', message:
         `a ${format.toUpperCase()} file needs a known partner (the folder or account it arrived through); got '${file.partner ?? 'none'}'` }]);
+      // Said, not only recorded: the remedy is to send the same file again through its partner's folder or account.
+      ctx.log.warn({ fileId, code: 'PARTNER_UNKNOWN', format, partner: file.partner, state: 'failed' },
+        'file failed: it needs its partner\'s folder or account; sent again through it, it is translated');
       return { fileId, state: 'failed', units: 0, newEvents: 0, duplicateFacts: 0, eventIdCollisions: 0, acks: 0 };
     }
     if (format === 'csv') {

@@ -151,6 +151,25 @@ describe('an interchange reusing the control numbers of an earlier one of the sa
     expect(await ledger.countEvents()).toMatchObject({ total: 12 });
   });
 
+  it('an earlier interchange recorded before the ledger kept partners (migration 6) counts by its sender id', async () => {
+    const { ledger, take, eventsOf } = setup();
+    await take(Buffer.from(sample, 'latin1'), 'a.edi');
+    const db = (ledger as unknown as { db: { prepare(s: string): { run(...a: unknown[]): void } } }).db;
+    db.prepare('UPDATE interchanges SET partner = NULL, interchange_reuse = NULL').run();
+    const b = await take(otherShipment({ alias: true }), 'b.edi');
+    expect(b.result).toMatchObject({ newEvents: 6, eventIdCollisions: 0 });
+    expect((await eventsOf(b.fileId)).map((e) => e.id).filter((id) => [0, 1, 2, 3, 4, 5].map(plainId).includes(id))).toEqual([]);
+  });
+
+  it('an earlier interchange of another partner under the same ISA13 changes nothing: the frozen ids', async () => {
+    const { take, eventsOf } = setup();
+    const stranger = sample.replace('*02*PRLF           *', '*02*NOBODY         *');
+    const s = await take(Buffer.from(stranger, 'latin1'), 'stranger.edi'); // unidentified: recorded with no partner
+    expect(s.result.newEvents).toBe(0);
+    const a = await take(Buffer.from(sample, 'latin1'), 'a.edi');
+    expect((await eventsOf(a.fileId)).map((e) => e.id)).toEqual([0, 1, 2, 3, 4, 5].map(plainId));
+  });
+
   it('two interchanges of one file, from two aliases, with the same control numbers: both translated, each under its own ids', async () => {
     const { ledger, take, eventsOf } = setup();
     const both = await take(Buffer.concat([Buffer.from(sample, 'latin1'), otherShipment({ alias: true })]), 'both.edi');
