@@ -6,7 +6,8 @@
 // - The result never contains ":" and is never all digits (it starts with a letter prefix), so it is
 //   safe as a BullMQ job id.
 // - This scheme is frozen: events already in the ERP were deduplicated by these ids. Changing it is a
-//   breaking change for every type.
+//   breaking change for every type. (Adding a part for events that had no id of their own, as
+//   eventIdFromSource does for an interchange that reuses control numbers, changes no id made before.)
 import { hash } from 'node:crypto';
 
 const SEPARATOR = '\u0000';
@@ -96,20 +97,31 @@ export type EventIdSource =
  * The event id recipe, in one place:
  * - x12: partner + ISA13 + GS06 + ST02 + index within the transaction (a resent interchange gives the
  *   same ids, so it is deduplicated);
+ * - x12, for an interchange that reuses the control numbers of an earlier interchange of the same partner
+ *   (another of its ISA sender ids, or the same sender after the duplicate window: counters wrap and
+ *   reset): the same parts plus `interchangeReuse`, which the gateway sets to `<file id>#<n>` (the file
+ *   that brought the interchange, and its 0-based position among the file's interchanges). Without it the
+ *   two interchanges' events had the same ids and the later ones were dropped as already present. Only
+ *   such interchanges get the extra part, so every id made before stays what it was; the gateway records
+ *   the part with the interchange (the ledger's interchanges), so a file translated again gets the same ids;
  * - csv: partner + file id + record line + index;
  * - xml: partner + file id + element path (or line) + index.
  */
-export function eventIdFromSource(partner: string, source: EventIdSource): string {
+export function eventIdFromSource(partner: string, source: EventIdSource, interchangeReuse?: string): string {
   switch (source.format) {
-    case 'x12':
-      return eventId([
+    case 'x12': {
+      const parts = [
         'x12',
         partner,
         source.interchangeControlNumber,
         source.groupControlNumber ?? '',
         source.transactionControlNumber ?? '',
         String(source.index),
-      ]);
+      ];
+      // A seventh part: never equal to an id of six (the separator keeps the parts apart).
+      if (interchangeReuse !== undefined) parts.push(interchangeReuse);
+      return eventId(parts);
+    }
     case 'csv':
       return eventId(['csv', partner, source.fileId, String(source.line), String(source.index)]);
     case 'xml':

@@ -219,6 +219,7 @@ const entries = {
   PIPELINE_TOO_MANY_ATTEMPTS: { severity: 'error', level: 'file', summary: 'translation was started too many times without finishing (it probably crashes the process)' },
   PARTNER_UNKNOWN: { severity: 'error', level: 'file', summary: 'a CSV or XML file arrived without a known partner (folder or account)' },
   PIPELINE_NOT_TEXT: { severity: 'error', level: 'file', summary: 'the file is not text Waybill reads (X12, CSV or XML): a compressed archive, a PDF or office document, an image, or other binary data' },
+  PIPELINE_FILE_OTHER_PARTNER: { severity: 'warning', level: 'file', summary: "the same bytes as a file already taken in for one partner arrived through another partner's folder or account; the file stays the first partner's and is not translated again (a failed file would have been re-opened instead)" },
   PIPELINE_EMPTY_FILE: { severity: 'error', level: 'file', summary: 'the file taken in is empty or holds only whitespace (and Ctrl-Z end-of-file marks); there is nothing to translate' },
 
   // ---- CLI / usage ----
@@ -313,6 +314,7 @@ const entries = {
   LEDGER_BATCH_INCOMPLETE: { severity: 'error', level: 'system', summary: 'rows staged for a translation batch were lost before it committed (the ledger commit thread restarted); the batch is not committed and the file is translated again from its last checkpoint' },
   LEDGER_COMMIT_THREAD_FAILED: { severity: 'error', level: 'system', summary: 'the ledger commit thread failed or exited with translation writes pending (they may or may not have committed); a new thread is started and the file is translated again from its last checkpoint' },
   LEDGER_BATCH_GAP: { severity: 'error', level: 'system', summary: "a translation batch came after one of the same file that did not commit; it is not committed either (the file's checkpoint never passes units not committed) and the file is translated again from its last checkpoint" },
+  LEDGER_EVENT_ID_TAKEN: { severity: 'error', level: 'transaction', summary: "a unit's events were not recorded: the outbox already holds events with their ids and other content from another file (an interchange reusing the same control numbers, translated at the same moment as the other); the unit is marked failed" },
   LEDGER_CONTROL_EXHAUSTED: { severity: 'error', level: 'interchange', summary: "a partner's outbound interchange, group or transaction control numbers have reached their maximum; nothing more can be numbered" },
 } satisfies Record<string, CatalogueEntry>;
 

@@ -44,6 +44,35 @@ export interface NewFile {
   receivedAt: string;
 }
 
+/**
+ * What an arrival of a file's bytes did: `created` the file; `reopened` a failed one, to be translated
+ * anew with this arrival (its partner, transport, name, time); `again`: nothing, the file is known and
+ * not failed (translated, or on its way).
+ */
+export type ArrivalOutcome = 'created' | 'reopened' | 'again';
+
+/** One arrival of a file's bytes, through whichever transport and account: the file's history of being sent. */
+export interface FileArrival {
+  fileId: string;
+  receivedAt: string;
+  partner: string | null;
+  transport: string;
+  originalName: string;
+  originalPath: string | null;
+  outcome: ArrivalOutcome;
+}
+
+export interface RecordFileResult {
+  /** The file as recorded now: after a re-opening, with this arrival's partner, transport, name and time. */
+  file: FileRecord;
+  /** True when these bytes were never taken in before. */
+  created: boolean;
+  /** True when they had failed and were re-opened by this arrival (state received again, to be translated). */
+  reopened: boolean;
+  /** The record before it was re-opened (reopened only). */
+  previous?: FileRecord;
+}
+
 export type UnitState = 'translated' | 'rejected' | 'failed' | 'unmapped' | 'unidentified' | 'duplicate';
 
 /** One translated unit: an X12 transaction set, a CSV record, an XML document. */
@@ -127,6 +156,34 @@ export interface BatchResult {
   newEvents: number;
   /** Event ids not published because their business fact was already recorded under another id. */
   duplicateFacts: string[];
+  /**
+   * Events of this batch whose id the outbox already holds from another file (present only when there are
+   * any). With other content (sameEventContent) the event is not recorded: its unit is marked `failed`
+   * with LEDGER_EVENT_ID_TAKEN in the same commit, so the loss is on record. With the same content it is a
+   * resend that both files took in at the same moment, recorded once as intended.
+   */
+  eventIdCollisions?: EventIdCollision[];
+}
+
+export interface EventIdCollision {
+  eventId: string;
+  unitId: string;
+  /** The file whose event holds the id. */
+  otherFileId: string;
+  sameContent: boolean;
+}
+
+/**
+ * Whether two events (payload JSON) say the same thing: equal but for where and when they were read
+ * (`source`: file id, name, line; `receivedAt`). Two files that carry one interchange give such events
+ * under one id. Both ledgers use this to tell a resend from a collision (BatchResult.eventIdCollisions).
+ */
+export function sameEventContent(a: string, b: string): boolean {
+  const strip = (payload: string) => {
+    const { source: _source, receivedAt: _receivedAt, ...rest } = JSON.parse(payload) as Record<string, unknown>;
+    return JSON.stringify(rest);
+  };
+  return strip(a) === strip(b);
 }
 
 export type OutboundKind = 'TA1' | '997' | '999' | '204' | '210' | 'csv' | 'xml' | string;
@@ -156,6 +213,21 @@ export interface InterchangeSeen {
   control: string;
   fileId: string;
   receivedAt: string;
+  /** The partner its ISA sender identified (null: none); what tells later interchanges whose control numbers it used. */
+  partner?: string | null;
+  /**
+   * The extra event-id part its events were given because it reuses the control numbers of an earlier
+   * interchange of the same partner (eventIdFromSource); null: the frozen recipe. Recorded so that the
+   * file, translated again, gives the same ids whatever was recorded since.
+   */
+  interchangeReuse?: string | null;
+}
+
+/** An interchange as the ledger recorded it (interchangesWithControl). */
+export interface InterchangeRecord extends InterchangeSeen {
+  /** The partner recorded with it; null: none identified; undefined: recorded before the ledger kept it (SQLite migration 6). */
+  partner?: string | null;
+  interchangeReuse: string | null;
 }
 
 export type ControlKind = 'interchange' | 'group' | 'transaction';
@@ -224,14 +296,27 @@ export type LedgerLocation = { kind: 'sqlite'; path: string };
 export interface Ledger {
   /** Where other threads and processes open this same ledger. */
   readonly location: LedgerLocation;
-  /** Records a stored file (durable before returning: synchronous=FULL). Same id again: created=false. */
-  recordFile(file: NewFile): Promise<{ file: FileRecord; created: boolean }>;
+  /**
+   * Records an arrival of a stored file, durably (synchronous=FULL) before returning, in one transaction:
+   * the arrival itself (arrivals), and the file when new. The same bytes again (created=false) re-open a
+   * file that `failed`: it takes this arrival's partner, transport, name, path and time, its findings and
+   * units are cleared and its checkpoint reset, and it is `received` again, to be translated anew (its ids
+   * are deterministic, so whatever it committed before is not duplicated). Any other state is left as it
+   * is: a translated file's events and acknowledgments went out, and the same bytes must produce nothing new.
+   */
+  recordFile(file: NewFile): Promise<RecordFileResult>;
+  /** Every arrival of a file's bytes, oldest first. */
+  arrivals(fileId: string): Promise<FileArrival[]>;
   getFile(id: string): Promise<FileRecord | null>;
   listFiles(filter?: { state?: FileState | FileState[]; limit?: number }): Promise<FileRecord[]>;
   /** Sets a file's state (and partner/errors when given). `translating` also counts an attempt. */
   setFileState(id: string, state: FileState, extra?: { partner?: string | null; errors?: LedgerError[] }): Promise<void>;
 
-  /** One atomic batch: unit rows, their outbox events (ignored when already present), the checkpoint. */
+  /**
+   * One atomic batch: unit rows, their outbox events, the checkpoint. An event already present from the
+   * same file (a batch again after a crash) is ignored; one present from another file is reported
+   * (BatchResult.eventIdCollisions) and, with other content, recorded on its unit.
+   */
   commitBatch(batch: UnitBatch): Promise<BatchResult>;
   /**
    * Hands over rows of the file's next commitBatch ahead of it; nothing is committed until that call
@@ -255,6 +340,13 @@ export interface Ledger {
    * may both find none; their events then have the same ids, so the outbox keeps one of each.
    */
   priorInterchange(seen: InterchangeSeen, windowDays: number): Promise<{ duplicateOf: string | null }>;
+  /**
+   * Every interchange recorded with this ISA13, whichever its sender, file or time, oldest first: what
+   * tells whether an interchange reuses the control numbers of another of its partner's, and what the
+   * file's own earlier translation decided (InterchangeSeen.interchangeReuse). Like priorInterchange, a
+   * read that never waits for the commits in flight.
+   */
+  interchangesWithControl(control: string): Promise<InterchangeRecord[]>;
 
   /**
    * Events not yet published to the queue, oldest first; only those after `afterSeq` when given (a relay

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  LedgerFault, type AuditEntry, type BatchResult, type ControlKind, type DeliveryState, type FileRecord, type FileState,
+  LedgerFault, sameEventContent, type ArrivalOutcome, type AuditEntry, type FileArrival, type RecordFileResult, type BatchResult, type EventIdCollision, type InterchangeRecord, type ControlKind, type DeliveryState, type FileRecord, type FileState,
   type InterchangeSeen, type Ledger, type LedgerError, type LedgerStats, type NewFile, type NewOutboundDocument, type OutboundDocument,
   type OutboxEvent, type OutboxRow, type BatchPart, type PublishableEvent, type UnitBatch, type UnitRecord,
   type OutboundTransfer, type RemoteFileKey, type RemoteFileRecord, type RemoteFileState,
@@ -110,6 +110,25 @@ const MIGRATIONS: string[] = [
   `CREATE TABLE outbox_payloads (seq INTEGER PRIMARY KEY, payload TEXT NOT NULL);
    INSERT INTO outbox_payloads (seq, payload) SELECT seq, payload FROM outbox ORDER BY seq;
    ALTER TABLE outbox DROP COLUMN payload;`,
+  // 6: interchanges that reuse control numbers. Event ids of X12 are partner + ISA13 + GS06 + ST02 + index,
+  // so a new interchange under an earlier one's control numbers (another sender id of the partner, the same
+  // sender after the duplicate window) had its events dropped as already present. Each interchange now
+  // records the partner its sender identified ('' for none; NULL stays on the rows recorded before) and the
+  // extra id part its events were given, if any (eventIdFromSource); interchanges are looked up by ISA13
+  // alone, across senders.
+  `ALTER TABLE interchanges ADD COLUMN partner TEXT;
+   ALTER TABLE interchanges ADD COLUMN interchange_reuse TEXT;
+   CREATE INDEX interchanges_control ON interchanges(control);`,
+  // 7: every arrival of a file's bytes. The file id is a content hash, so a file sent again was only an
+  // audit line: a file refused for where it arrived (a mistyped folder, a CSV without its partner's folder)
+  // could never be sent again the right way. Arrivals are kept with their partner, transport and name (the
+  // files' own rows as their first), and a failed file is re-opened by the next one (Ledger.recordFile).
+  `CREATE TABLE file_arrivals (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, file_id TEXT NOT NULL, received_at TEXT NOT NULL, partner TEXT, transport TEXT NOT NULL,
+     original_name TEXT NOT NULL, original_path TEXT, outcome TEXT NOT NULL);
+   CREATE INDEX file_arrivals_file ON file_arrivals(file_id, id);
+   INSERT INTO file_arrivals (file_id, received_at, partner, transport, original_name, original_path, outcome)
+     SELECT id, received_at, partner, transport, original_name, original_path, 'created' FROM files ORDER BY received_at, id;`,
 ];
 
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS.length;
@@ -269,6 +288,12 @@ export class SqliteLedger implements Ledger {
       getFile: db.prepare('SELECT * FROM files WHERE id = ?'),
       insertFile: db.prepare(`INSERT OR IGNORE INTO files (id, size, partner, transport, original_name, original_path, stored_path, received_at, state, updated_at)
         VALUES (@id, @size, @partner, @transport, @originalName, @originalPath, @storedPath, @receivedAt, 'received', @receivedAt)`),
+      insertArrival: db.prepare(`INSERT INTO file_arrivals (file_id, received_at, partner, transport, original_name, original_path, outcome)
+        VALUES (@id, @receivedAt, @partner, @transport, @originalName, @originalPath, @outcome)`),
+      reopenFile: db.prepare(`UPDATE files SET partner = @partner, transport = @transport, original_name = @originalName,
+        original_path = @originalPath, received_at = @receivedAt, state = 'received', errors = '[]', units_done = 0, updated_at = @receivedAt
+        WHERE id = @id AND state = 'failed'`),
+      deleteUnits: db.prepare('DELETE FROM units WHERE file_id = ?'),
       // Positional parameters on the per-row statements: no parameter object built per row.
       insertUnit: db.prepare(`INSERT OR REPLACE INTO units (id, file_id, idx, partner, label, set_id, control, interchange_control, group_control, state, errors, refs)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -283,7 +308,15 @@ export class SqliteLedger implements Ledger {
       unitsDone: db.prepare('SELECT units_done FROM files WHERE id = ?').pluck(),
       priorInterchange: db.prepare(`SELECT file_id FROM interchanges WHERE sender_qualifier = ? AND sender_id = ? AND control = ?
         AND file_id <> ? AND received_at >= ? ORDER BY received_at LIMIT 1`),
-      insertInterchange: db.prepare('INSERT OR IGNORE INTO interchanges (sender_qualifier, sender_id, control, file_id, received_at) VALUES (?, ?, ?, ?, ?)'),
+      insertInterchange: db.prepare(`INSERT OR IGNORE INTO interchanges (sender_qualifier, sender_id, control, file_id, received_at, partner, interchange_reuse)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      interchangesWithControl: db.prepare(`SELECT sender_qualifier, sender_id, control, file_id, received_at, partner, interchange_reuse
+        FROM interchanges WHERE control = ? ORDER BY received_at, file_id`),
+      // The owner of an event id already in the outbox, and what it says (BatchResult.eventIdCollisions).
+      eventOwner: db.prepare('SELECT o.file_id, p.payload FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq WHERE o.id = ?'),
+      deleteFact: db.prepare('DELETE FROM facts WHERE key = ? AND event_id = ?'),
+      // The unit of an event that could not be recorded: failed, with the finding added to its own.
+      unitEventLost: db.prepare(`UPDATE units SET state = 'failed', errors = json_insert(errors, '$[#]', json(?)) WHERE id = ?`),
       insertDoc: db.prepare(`INSERT OR IGNORE INTO outbound_documents (id, partner, kind, related_file_id, related_command_id, content, controls, created_at)
         VALUES (@id, @partner, @kind, @relatedFileId, @relatedCommandId, @content, @controls, @createdAt)`),
       unpublished: unpublishedQuery(db, 'o.*, p.payload'),
@@ -339,11 +372,35 @@ export class SqliteLedger implements Ledger {
     }
   }
 
-  async recordFile(file: NewFile): Promise<{ file: FileRecord; created: boolean }> {
-    return this.durable(() => {
-      const r = this.stmts.insertFile.run({ ...file, partner: file.partner ?? null, originalPath: file.originalPath ?? null });
-      return { file: toFile(this.stmts.getFile.get(file.id) as FileRow), created: r.changes === 1 };
+  async recordFile(file: NewFile): Promise<RecordFileResult> {
+    const row = { ...file, partner: file.partner ?? null, originalPath: file.originalPath ?? null };
+    return this.durable((): RecordFileResult => {
+      const get = () => toFile(this.stmts.getFile.get(file.id) as FileRow);
+      if (this.stmts.insertFile.run(row).changes === 1) {
+        this.stmts.insertArrival.run({ ...row, outcome: 'created' });
+        return { file: get(), created: true, reopened: false };
+      }
+      const previous = get();
+      if (this.stmts.reopenFile.run(row).changes === 1) {
+        // Its units were the failed run's: the new run writes its own (they may number differently, e.g. a
+        // CSV read with another partner's settings). Interchanges stay: they hold its id decisions.
+        this.stmts.deleteUnits.run(file.id);
+        this.stmts.insertArrival.run({ ...row, outcome: 'reopened' });
+        return { file: get(), created: false, reopened: true, previous };
+      }
+      this.stmts.insertArrival.run({ ...row, outcome: 'again' });
+      return { file: previous, created: false, reopened: false };
     });
+  }
+
+  async arrivals(fileId: string): Promise<FileArrival[]> {
+    const rows = this.db.prepare('SELECT * FROM file_arrivals WHERE file_id = ? ORDER BY id').all(fileId) as Array<{
+      file_id: string; received_at: string; partner: string | null; transport: string; original_name: string; original_path: string | null; outcome: ArrivalOutcome;
+    }>;
+    return rows.map((r) => ({
+      fileId: r.file_id, receivedAt: r.received_at, partner: r.partner, transport: r.transport, originalName: r.original_name,
+      originalPath: r.original_path, outcome: r.outcome,
+    }));
   }
 
   async getFile(id: string): Promise<FileRecord | null> {
@@ -427,12 +484,15 @@ export class SqliteLedger implements Ledger {
         u.groupControl ?? null, u.state, JSON.stringify(u.errors), JSON.stringify(u.references));
     }
     for (const i of batch.interchanges ?? []) {
-      this.stmts.insertInterchange.run(i.senderQualifier, i.senderId, i.control, i.fileId, i.receivedAt);
+      // '' for "no partner identified": NULL is left to the rows recorded before migration 6.
+      this.stmts.insertInterchange.run(i.senderQualifier, i.senderId, i.control, i.fileId, i.receivedAt, i.partner ?? '', i.interchangeReuse ?? null);
     }
     let newEvents = 0;
     const duplicateFacts: string[] = [];
+    let collisions: EventIdCollision[] | undefined;
     const createdAt = now();
     for (const e of batch.events) {
+      let factAdded: Buffer | undefined;
       if (e.factKey) {
         const key = factKeyBytes(e.factKey);
         // A new fact takes one INSERT; the owner is read only when the key was there already (a duplicate
@@ -444,15 +504,49 @@ export class SqliteLedger implements Ledger {
             duplicateFacts.push(e.id);
             continue;
           }
-        }
+        } else factAdded = key;
       }
       const inserted = insertEvent.run(e.id, e.fileId, e.unitId, e.type, e.partner, createdAt);
-      if (inserted.changes === 0) continue; // committed before (a batch again after a crash)
+      if (inserted.changes === 0) {
+        // Committed before: by this file (a batch again after a crash: nothing to do), or by another.
+        const collision = this.eventIdTaken(e);
+        if (collision) {
+          // The fact just added is not the owner's: it must not make a later event carrying it a duplicate.
+          if (factAdded && !collision.sameContent) this.stmts.deleteFact.run(factAdded, e.id);
+          (collisions ??= []).push(collision);
+        }
+        continue;
+      }
       insertPayload.run(inserted.lastInsertRowid, e.payload);
       newEvents++;
     }
+    if (collisions) this.recordLostEvents(collisions);
     checkpoint.run(batch.unitsDone, createdAt, batch.fileId);
-    return { newEvents, duplicateFacts };
+    return collisions ? { newEvents, duplicateFacts, eventIdCollisions: collisions } : { newEvents, duplicateFacts };
+  }
+
+  /** An event whose id the outbox holds already: null when its own file put it there, else the collision. */
+  private eventIdTaken(e: OutboxEvent): EventIdCollision | null {
+    const owner = this.stmts.eventOwner.get(e.id) as { file_id: string; payload: string };
+    if (owner.file_id === e.fileId) return null;
+    return { eventId: e.id, unitId: e.unitId, otherFileId: owner.file_id, sameContent: sameEventContent(owner.payload, e.payload) };
+  }
+
+  /**
+   * Events of other content than the owners of their ids are lost: their units say so in this same commit
+   * (a crash cannot leave the loss unrecorded), state failed and one LEDGER_EVENT_ID_TAKEN each.
+   */
+  private recordLostEvents(collisions: EventIdCollision[]): void {
+    const byUnit = new Map<string, EventIdCollision[]>();
+    for (const c of collisions) if (!c.sameContent) byUnit.set(c.unitId, [...(byUnit.get(c.unitId) ?? []), c]);
+    for (const [unitId, lost] of byUnit) {
+      const files = [...new Set(lost.map((c) => c.otherFileId))].join(', ');
+      const finding: LedgerError = {
+        code: 'LEDGER_EVENT_ID_TAKEN',
+        message: `${lost.length} event(s) not recorded (${lost.map((c) => c.eventId).join(', ')}): file ${files} already gave events with these ids and other content (an interchange reusing the same control numbers, translated at the same moment)`,
+      };
+      this.stmts.unitEventLost.run(JSON.stringify(finding), unitId);
+    }
   }
 
   async finishFile(fileId: string, state: FileState, acks: NewOutboundDocument[], errors?: LedgerError[]): Promise<void> {
@@ -481,6 +575,16 @@ export class SqliteLedger implements Ledger {
     const since = new Date(Date.parse(seen.receivedAt) - windowDays * 86_400_000).toISOString();
     const prior = this.stmts.priorInterchange.get(seen.senderQualifier, seen.senderId, seen.control, seen.fileId, since) as { file_id: string } | undefined;
     return { duplicateOf: prior?.file_id ?? null };
+  }
+
+  async interchangesWithControl(control: string): Promise<InterchangeRecord[]> {
+    const rows = this.stmts.interchangesWithControl.all(control) as Array<{
+      sender_qualifier: string; sender_id: string; control: string; file_id: string; received_at: string; partner: string | null; interchange_reuse: string | null;
+    }>;
+    return rows.map((r) => ({
+      senderQualifier: r.sender_qualifier, senderId: r.sender_id, control: r.control, fileId: r.file_id, receivedAt: r.received_at,
+      ...(r.partner !== null && { partner: r.partner === '' ? null : r.partner }), interchangeReuse: r.interchange_reuse,
+    }));
   }
 
   async unpublished(limit: number, afterSeq = 0): Promise<OutboxRow[]> {

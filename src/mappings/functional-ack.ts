@@ -174,7 +174,7 @@ export function translateFunctionalAck(tx: TransactionSet, partner: CompiledPart
     transactionSetId: tx.setId, version: tx.group!.version, line: unit.line,
   };
   finish(unit, {
-    id: eventIdFromSource(partner.id, source), partner: partner.id, occurredAt: when, receivedAt: opts.receivedAt, source,
+    id: eventIdFromSource(partner.id, source, opts.interchangeReuse), partner: partner.id, occurredAt: when, receivedAt: opts.receivedAt, source,
     ...functionalAckBody(result, tx, delimiters),
   });
   return unit;
@@ -221,7 +221,7 @@ export function translateTa1(
     interchangeControlNumber: isa13, transactionSetId: 'TA1', line: unit.line,
   };
   finish(unit, {
-    id: eventIdFromSource(partner.id, source), partner: partner.id, occurredAt: when, receivedAt: opts.receivedAt, source,
+    id: eventIdFromSource(partner.id, source, opts.interchangeReuse), partner: partner.id, occurredAt: when, receivedAt: opts.receivedAt, source,
     ...ta1Body(result),
   });
   return unit;

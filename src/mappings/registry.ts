@@ -349,6 +349,15 @@ export class PartnerRegistry {
   }
 
   /**
+   * The id of the partner an ISA sender qualifier/id belongs to, with no GS check and no message: undefined
+   * when none, or when two partners claim it. For interchanges the ledger recorded without their partner.
+   */
+  partnerIdForSender(qualifier: string, id: string): string | undefined {
+    const key = `${qualifier}/${id}`;
+    return this.claims.ambiguous(key) ? undefined : this.byIsa.get(key);
+  }
+
+  /**
    * The partner who sent an interchange, by ISA05/06, and GS02 when the group header is given and the
    * partner declares a GS id. When none fits, the message names the ids seen, the closest configured
    * partner and every configured one, or says that the sender's partner has configuration errors.

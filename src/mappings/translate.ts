@@ -66,6 +66,12 @@ export interface TranslateOptions {
   fileName?: string;
   receivedAt: string;
   /**
+   * X12: the extra event-id part of an interchange that reuses the control numbers of an earlier
+   * interchange of the same partner (eventIdFromSource). Set per interchange by the gateway, which knows
+   * what came before; unset, events get the ids of the frozen recipe.
+   */
+  interchangeReuse?: string;
+  /**
    * Translate only one worker's part of the file (translateX12InWorkers). The file is cut into blocks of
    * `blockBytes` bytes dealt round-robin to `of` workers; a unit (a transaction set, a TA1, a finding
    * outside any interchange) belongs to the block its first byte lies in. The transaction sets of other
@@ -459,7 +465,7 @@ export function translateTransaction(
           groupControlNumber: group, transactionControlNumber: tx.control, transactionSetId: tx.setId, version, line: unit.line,
         };
       const envelope = {
-        id: eventIdFromSource(partner.id, sourceRef), partner: partner.id, receivedAt: opts.receivedAt, source: sourceRef,
+        id: eventIdFromSource(partner.id, sourceRef, opts.interchangeReuse), partner: partner.id, receivedAt: opts.receivedAt, source: sourceRef,
       };
       events[index] = finishEvent(route.mapping.target, bodies[index], envelope, route.mapping, ctx, index, env);
     }

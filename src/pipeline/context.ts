@@ -11,7 +11,11 @@ export interface Logger {
 
 /** Hands a stored file to translation: a BullMQ job when Redis is there, in-process otherwise. */
 export interface Dispatcher {
-  dispatch(fileId: string): Promise<void>;
+  /**
+   * `again`: the file was dispatched before and has been re-opened (Ledger.recordFile): a finished job of
+   * it must not swallow this one (a job id is the file id, and a completed job is kept a while).
+   */
+  dispatch(fileId: string, options?: { again?: boolean }): Promise<void>;
 }
 
 export interface DuplicatePolicy {

@@ -7,7 +7,9 @@
 import { hash } from 'node:crypto';
 import { join } from 'node:path';
 import { WaybillError } from '../errors/catalogue.js';
-import type { FileRecord, InterchangeSeen, NewOutboundDocument, OutboxEvent, UnitBatch, UnitRecord, LedgerError } from '../ledger/ledger.js';
+import type {
+  EventIdCollision, FileRecord, InterchangeRecord, InterchangeSeen, NewOutboundDocument, OutboxEvent, UnitBatch, UnitRecord, LedgerError,
+} from '../ledger/ledger.js';
 import type { CompiledPartner, PartnerRegistry } from '../mappings/registry.js';
 import {
   envelopeUnit, examineFile, fileIssueUnit, headerRejection, readingFormat, rejectedWithEnvelope, translateCsv, translateTransaction, translateXmlFile,
@@ -28,6 +30,8 @@ export interface ProcessResult {
   units: number;
   newEvents: number;
   duplicateFacts: number;
+  /** Events whose id the outbox already held from another file (BatchResult.eventIdCollisions). */
+  eventIdCollisions: number;
   acks: number;
 }
 
@@ -85,6 +89,7 @@ class BatchWriter {
   private committing: Promise<void>[] = [];
   newEvents = 0;
   duplicateFacts = 0;
+  eventIdCollisions = 0;
   count = 0;
 
   constructor(private readonly ctx: PipelineContext, private readonly fileId: string, private readonly resumeFrom: number) {
@@ -143,11 +148,33 @@ class BatchWriter {
     const committed = this.ctx.ledger.commitBatch(batch).then((r) => {
       this.newEvents += r.newEvents;
       this.duplicateFacts += r.duplicateFacts.length;
+      if (r.eventIdCollisions) this.reportCollisions(r.eventIdCollisions);
       if (r.newEvents > 0) this.ctx.onEvents?.();
     });
     // A failed commit fails the file when it is awaited (the next send or the flush); not unhandled before.
     committed.catch(() => {});
     this.committing.push(committed);
+  }
+
+  /**
+   * Events the outbox already held from another file. Those with other content were lost, and the ledger
+   * recorded it on their units (LEDGER_EVENT_ID_TAKEN): said here once per unit. Those with the same
+   * content are one interchange taken in twice at the same moment, kept once: said for the record.
+   */
+  private reportCollisions(collisions: EventIdCollision[]): void {
+    this.eventIdCollisions += collisions.length;
+    const byUnit = new Map<string, EventIdCollision[]>();
+    for (const c of collisions) byUnit.set(c.unitId, [...(byUnit.get(c.unitId) ?? []), c]);
+    for (const [unitId, list] of byUnit) {
+      const lost = list.filter((c) => !c.sameContent);
+      const fields = { fileId: this.fileId, unitId, otherFileIds: [...new Set(list.map((c) => c.otherFileId))], eventIds: list.map((c) => c.eventId) };
+      if (lost.length > 0) {
+        this.ctx.log.warn({ ...fields, code: 'LEDGER_EVENT_ID_TAKEN', lost: lost.length },
+          'events not recorded: their ids are taken by another file\'s events with other content; the unit is marked failed');
+      } else {
+        this.ctx.log.info(fields, 'events already recorded from another file with the same content (the same interchange taken in twice at once); kept once');
+      }
+    }
   }
 
   /** Commits what is left and waits until every batch has committed. */
@@ -172,7 +199,7 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
   const file = await ctx.ledger.getFile(fileId);
   if (!file) throw new Error(`no file ${fileId} in the ledger`);
   if (file.state === 'translated' || file.state === 'failed' || file.state === 'duplicate') {
-    return { fileId, state: 'skipped', units: 0, newEvents: 0, duplicateFacts: 0, acks: 0 };
+    return { fileId, state: 'skipped', units: 0, newEvents: 0, duplicateFacts: 0, eventIdCollisions: 0, acks: 0 };
   }
   await ctx.ledger.setFileState(fileId, 'translating');
   const path = join(ctx.dataDir, file.storedPath);
@@ -197,7 +224,10 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
     if (!partner) {
       await finish(ctx, fileId, 'failed', [], [{ code: 'PARTNER_UNKNOWN', message:
         `a ${format.toUpperCase()} file needs a known partner (the folder or account it arrived through); got '${file.partner ?? 'none'}'` }]);
-      return { fileId, state: 'failed', units: 0, newEvents: 0, duplicateFacts: 0, acks: 0 };
+      // Said, not only recorded: the remedy is to send the same file again through its partner's folder or account.
+      ctx.log.warn({ fileId, code: 'PARTNER_UNKNOWN', format, partner: file.partner, state: 'failed' },
+        'file failed: it needs its partner\'s folder or account; sent again through it, it is translated');
+      return { fileId, state: 'failed', units: 0, newEvents: 0, duplicateFacts: 0, eventIdCollisions: 0, acks: 0 };
     }
     if (format === 'csv') {
       for await (const u of translateCsv(path, partner, opts)) await writer.add(u, () => u);
@@ -211,9 +241,10 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
   await writer.flush();
   await finish(ctx, fileId, outcome.state, outcome.acks, outcome.errors);
   const { state, acks } = outcome;
-  ctx.log.info({ fileId, units: writer.count, newEvents: writer.newEvents, duplicateFacts: writer.duplicateFacts, acks: acks.length, state }, 'file translated');
+  const counts = { units: writer.count, newEvents: writer.newEvents, duplicateFacts: writer.duplicateFacts, eventIdCollisions: writer.eventIdCollisions };
+  ctx.log.info({ fileId, ...counts, acks: acks.length, state }, 'file translated');
   ctx.onProcessed?.({ fileId, state, units: writer.count, newEvents: writer.newEvents, receivedAt: file.receivedAt });
-  return { fileId, state, units: writer.count, newEvents: writer.newEvents, duplicateFacts: writer.duplicateFacts, acks: acks.length };
+  return { fileId, state, ...counts, acks: acks.length };
 }
 
 interface FileOutcome {
@@ -235,6 +266,8 @@ interface Interchange {
    */
   accountMismatch?: TranslationError;
   duplicateOf: string | null;
+  /** What its transactions and TA1s are translated with: the file's options, plus its interchangeReuse if any. */
+  opts: TranslateOptions;
   ta1s?: number;
 }
 
@@ -243,7 +276,7 @@ interface Interchange {
  * or account. The folder says who uploaded it, not whose it is; trusting it translated one partner's
  * interchange under another's mapping and sent the 997 to the wrong partner.
  */
-function identifyInterchange(registry: PartnerRegistry, header: InterchangeHeader, filePartner: string | null): Omit<Interchange, 'duplicateOf'> {
+function identifyInterchange(registry: PartnerRegistry, header: InterchangeHeader, filePartner: string | null): Omit<Interchange, 'duplicateOf' | 'opts'> {
   const at = { line: header.isa.loc.line, column: header.isa.loc.column };
   const who = registry.identifyX12(header);
   const partner = 'partner' in who ? who.partner : undefined;
@@ -311,11 +344,13 @@ async function translateX12File(ctx: PipelineContext, file: FileRecord, path: st
   // rejected with them, as the TA1 or 997/999 rejects them.
   let interchangeRejection: TranslationError | undefined;
   let rejection: TranslationError | undefined;
+  // Partner + ISA13 of the interchanges read so far in this file (interchangeReuseOf).
+  const controlsInFile = new Set<string>();
   // One await per chunk read (readX12Batches), not per event.
   for await (const batch of readX12Batches(path)) {
     for (const ev of batch) {
       if (ev.type === 'interchange-start') {
-        current = { ...identifyInterchange(registry, ev.header, file.partner), duplicateOf: null };
+        current = { ...identifyInterchange(registry, ev.header, file.partner), duplicateOf: null, opts };
         groupMismatch = undefined;
         rejection = interchangeRejection = headerRejection(ev);
         interchanges.push(current);
@@ -326,10 +361,7 @@ async function translateX12File(ctx: PipelineContext, file: FileRecord, path: st
           ctx.log.warn({ fileId, interchange: ev.header.control.trim(), sender: `${ev.header.senderQualifier}/${ev.header.senderId}`, account: file.partner },
             'interchange arrived through another partner\'s folder/account; not translated');
         } else {
-          const seen = { senderQualifier: ev.header.senderQualifier, senderId: ev.header.senderId, control: ev.header.control.trim(), fileId, receivedAt: file.receivedAt };
-          const { duplicateOf } = await ctx.ledger.priorInterchange(seen, ctx.duplicates.windowDays);
-          writer.noteInterchange(seen);
-          current.duplicateOf = duplicateOf;
+          const duplicateOf = await checkInterchange(ctx, registry, writer, file, current, interchanges.length - 1, controlsInFile);
           if (duplicateOf && ctx.duplicates.interchange === 'reject') {
             issues.push(issue('X12_DUPLICATE_INTERCHANGE_CONTROL',
               `interchange ${ev.header.control.trim()} from ${ev.header.senderQualifier}/${ev.header.senderId} was already received in file ${duplicateOf}`, ev.header.isa.loc,
@@ -367,17 +399,18 @@ async function translateX12File(ctx: PipelineContext, file: FileRecord, path: st
                 message: `interchange already received in file ${ic.duplicateOf}`, line: tx.segments[0]?.loc.line ?? 1, column: 1 }],
               x12: { interchange: tx.interchange?.control.trim() ?? '', group: tx.group?.control.trim() ?? '', setId: tx.setId, control: tx.control } };
           }
-          if (rejected && ic?.partner && !mismatch) return rejectedWithEnvelope(tx, ic.partner, rejected, opts, validation);
+          const icOpts = ic?.opts ?? opts;
+          if (rejected && ic?.partner && !mismatch) return rejectedWithEnvelope(tx, ic.partner, rejected, icOpts, validation);
           return mismatch
-            ? translateTransaction(tx, undefined, mismatch, opts, validation)
-            : translateTransaction(tx, ic?.partner, ic?.identifyError, opts, validation);
+            ? translateTransaction(tx, undefined, mismatch, icOpts, validation)
+            : translateTransaction(tx, ic?.partner, ic?.identifyError, icOpts, validation);
         });
         continue;
       }
       if (ev.type === 'ta1') {
         const ic = current;
         const ta1Index = ic ? (ic.ta1s = (ic.ta1s ?? 0) + 1) - 1 : 0;
-        await writer.add(null, () => translateTa1(ev.segment, ev.interchange, ic?.partner, ic?.accountMismatch ?? ic?.identifyError, opts, ta1Index));
+        await writer.add(null, () => translateTa1(ev.segment, ev.interchange, ic?.partner, ic?.accountMismatch ?? ic?.identifyError, ic?.opts ?? opts, ta1Index));
       }
       if (ev.type === 'issue') {
         // Data outside any interchange (garbage, a truncated ISA): no acknowledgment can answer it, so the
@@ -396,6 +429,71 @@ async function translateX12File(ctx: PipelineContext, file: FileRecord, path: st
   // Failed when nothing in the file was taken as an interchange: none read, or every one refused.
   const state = interchanges.some((ic) => !ic.accountMismatch) ? 'translated' : 'failed';
   return { state, acks, errors };
+}
+
+/**
+ * An interchange of the file that is not refused, against those recorded before: the earlier file that
+ * brought the same sender + ISA13 within the duplicate window (Interchange.duplicateOf, also returned), and whether it reuses its
+ * partner's control numbers (its translate options then carry the extra event-id part). Noted for the
+ * file's next batch, with that decision.
+ */
+async function checkInterchange(
+  ctx: PipelineContext, registry: PartnerRegistry, writer: BatchWriter, file: FileRecord, ic: Interchange, position: number, controlsInFile: Set<string>,
+): Promise<string | null> {
+  const { header } = ic;
+  const seen: InterchangeSeen = {
+    senderQualifier: header.senderQualifier, senderId: header.senderId, control: header.control.trim(), fileId: file.id, receivedAt: file.receivedAt,
+    partner: ic.partner?.id ?? null,
+  };
+  const { duplicateOf } = await ctx.ledger.priorInterchange(seen, ctx.duplicates.windowDays);
+  ic.duplicateOf = duplicateOf;
+  seen.interchangeReuse = ic.partner ? await interchangeReuseOf(ctx, registry, seen, position, controlsInFile) ?? null : null;
+  if (seen.interchangeReuse) {
+    ic.opts = { ...ic.opts, interchangeReuse: seen.interchangeReuse };
+    ctx.log.info({ fileId: file.id, interchange: seen.control, sender: `${seen.senderQualifier}/${seen.senderId}`, partner: seen.partner, idPart: seen.interchangeReuse },
+      'interchange reuses the control numbers of an earlier one of its partner; its events get ids of their own');
+  }
+  writer.noteInterchange(seen);
+  return duplicateOf;
+}
+
+/**
+ * The extra event-id part (eventIdFromSource) of an interchange of an identified partner, or undefined for
+ * the frozen recipe. X12 event ids are partner + ISA13 + GS06 + ST02 + index, with no sender and nothing
+ * that tells two interchanges under one ISA13 apart: an interchange reusing the ISA13 of an earlier one of
+ * the same partner (from another of its sender ids, or from the same sender after the duplicate window:
+ * counters wrap and reset) would give the earlier one's ids, and the outbox would drop its events as
+ * already present. Such an interchange gets `<file id>#<its position among the file's interchanges>`:
+ * - the file id, not the interchange's sender + ISA09/ISA10: a counter that resets can repeat the whole
+ *   header, date and time included (and a sender id is no help from the same sender), while different
+ *   bytes are always another file; a file taken in again is the same file and never translated twice;
+ * - the position, for two such interchanges in one file (two sender ids of the partner).
+ * An interchange that reuses nothing keeps the frozen ids, so no id given before changes. The decision is
+ * recorded with the interchange (InterchangeSeen.interchangeReuse), and a file translated again (a crash, a
+ * retry) takes its own recorded decision: the same ids whatever was recorded since. What this cannot see
+ * (two files translated at the same moment, neither having recorded its interchange yet) the ledger
+ * reports when the ids collide (BatchResult.eventIdCollisions).
+ */
+async function interchangeReuseOf(
+  ctx: PipelineContext, registry: PartnerRegistry, seen: InterchangeSeen, position: number, controlsInFile: Set<string>,
+): Promise<string | undefined> {
+  const partner = seen.partner!;
+  const key = `${partner}\u0000${seen.control}`;
+  const earlierInFile = controlsInFile.has(key);
+  controlsInFile.add(key);
+  const recorded = await ctx.ledger.interchangesWithControl(seen.control);
+  const own = recorded.find((r) => r.fileId === seen.fileId && r.senderQualifier === seen.senderQualifier && r.senderId === seen.senderId);
+  if (own) return own.interchangeReuse ?? undefined;
+  const elsewhere = recorded.some((r) => r.fileId !== seen.fileId && recordedPartner(registry, r) === partner);
+  return earlierInFile || elsewhere ? `${seen.fileId}#${position}` : undefined;
+}
+
+/**
+ * Whose an interchange the ledger recorded was: as recorded (null: nobody's, it gave no events), or, for
+ * one recorded before the ledger kept it, whose its sender id is now.
+ */
+function recordedPartner(registry: PartnerRegistry, r: InterchangeRecord): string | null | undefined {
+  return r.partner !== undefined ? r.partner : registry.partnerIdForSender(r.senderQualifier, r.senderId);
 }
 
 /**

@@ -194,8 +194,9 @@ export class QueueDispatcher implements Dispatcher {
     this.startup = waitForRedis(connection, this.addTimeoutMs);
   }
 
-  async dispatch(fileId: string): Promise<void> {
-    await this.send(fileId, false);
+  async dispatch(fileId: string, options: { again?: boolean } = {}): Promise<void> {
+    // Again (a re-opened file): its earlier job, completed or failed, is run again as the sweep does.
+    await this.send(fileId, options.again === true);
   }
 
   /**

@@ -27,6 +27,18 @@ describe('eventId / commandId', () => {
     expect(commandIdFor('acme-freight', 'load.tender@1', 'TND-1')).toBe('cmd_brs4snttq6fuam422a7yf2vtz6');
   });
 
+  it('an X12 interchange reusing control numbers gets the recipe\'s parts plus its own part; without one the id is the frozen one', () => {
+    const source = { format: 'x12' as const, interchangeControlNumber: '000004211', groupControlNumber: '4211', transactionControlNumber: '0001', index: 0 };
+    expect(eventIdFromSource('acme-freight', source, undefined)).toBe('evt_z7ciomcsk6bqhrvgm7h43ar4cy');
+    const reused = eventIdFromSource('acme-freight', source, 'sha256-abc#1');
+    expect(reused).toBe(eventId(['x12', 'acme-freight', '000004211', '4211', '0001', '0', 'sha256-abc#1']));
+    expect(reused).not.toBe('evt_z7ciomcsk6bqhrvgm7h43ar4cy');
+    expect(eventIdFromSource('acme-freight', source, 'sha256-abc#1')).toBe(reused);
+    expect(eventIdFromSource('acme-freight', source, 'sha256-abc#2')).not.toBe(reused);
+    // An empty part is still a seventh part.
+    expect(eventIdFromSource('acme-freight', source, '')).not.toBe('evt_z7ciomcsk6bqhrvgm7h43ar4cy');
+  });
+
   it('is the RFC 4648 base32 of the SHA-256 of the parts, for any parts (an independent encoder, bit by bit)', () => {
     const reference = (prefix: string, parts: string[]) => {
       const digest = createHash('sha256').update(parts.join('\u0000')).digest();

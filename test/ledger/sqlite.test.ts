@@ -179,6 +179,45 @@ describe('migrations', () => {
     db.close();
   });
 
+  it('migration 6 keeps a version-5 ledger\'s interchanges, as recorded without partner or id part', async () => {
+    const path = join(tempDir(), 'ledger.db');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    old.function('waybill_fact_key', { deterministic: true }, (key: unknown) => factKeyBytes(String(key)));
+    for (const [i, sql] of LEDGER_MIGRATIONS.slice(0, 5).entries()) {
+      old.exec(sql);
+      old.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, '2025-01-01T00:00:00.000Z');
+    }
+    old.prepare('INSERT INTO interchanges (sender_qualifier, sender_id, control, file_id, received_at) VALUES (?, ?, ?, ?, ?)')
+      .run('02', 'PRLF', '000005501', 'sha256-old', '2025-01-01T00:00:00.000Z');
+    old.close();
+    const ledger = open(path);
+    expect(await ledger.interchangesWithControl('000005501')).toEqual([
+      { senderQualifier: '02', senderId: 'PRLF', control: '000005501', fileId: 'sha256-old', receivedAt: '2025-01-01T00:00:00.000Z', interchangeReuse: null },
+    ]);
+  });
+
+  it('migration 7 gives every file of a version-6 ledger its first arrival', async () => {
+    const path = join(tempDir(), 'ledger.db');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    old.function('waybill_fact_key', { deterministic: true }, (key: unknown) => factKeyBytes(String(key)));
+    for (const [i, sql] of LEDGER_MIGRATIONS.slice(0, 6).entries()) {
+      old.exec(sql);
+      old.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, '2025-01-01T00:00:00.000Z');
+    }
+    old.prepare(`INSERT INTO files (id, size, partner, transport, original_name, original_path, stored_path, received_at, state, updated_at)
+      VALUES (?, 1, ?, 'folder', 'in.csv', '/inbound/in.csv', 'files/x', '2025-01-01T00:00:00.000Z', 'failed', '2025-01-01T00:00:00.000Z')`).run(FILE.id, null);
+    old.close();
+    const ledger = open(path);
+    expect(await ledger.arrivals(FILE.id)).toEqual([{ fileId: FILE.id, receivedAt: '2025-01-01T00:00:00.000Z', partner: null, transport: 'folder',
+      originalName: 'in.csv', originalPath: '/inbound/in.csv', outcome: 'created' }]);
+    // A file failed before the migration is re-opened by its next arrival too.
+    expect((await ledger.recordFile({ ...FILE, receivedAt: '2025-02-01T00:00:00.000Z' })).reopened).toBe(true);
+  });
+
   it('two processes migrating a new ledger at once: both open it (the version is re-read under the write lock)', async () => {
     // Deterministic: this process holds the write lock while two children open the ledger. Both read
     // "version 0" and wait for the lock; when it is released, one migrates, and the other must see that
@@ -224,9 +263,39 @@ describe('files', () => {
     expect(first.created).toBe(true);
     expect(first.file).toMatchObject({ id: FILE.id, state: 'received', attempts: 0, unitsDone: 0, errors: [], partner: 'acme-freight' });
     const second = await ledger.recordFile({ ...FILE, originalName: 'again.edi', receivedAt: '2025-02-01T00:00:00.000Z', transport: 'sftp' });
-    expect(second.created).toBe(false);
+    expect(second).toMatchObject({ created: false, reopened: false });
     expect(second.file).toEqual(first.file);
     expect(await ledger.listFiles()).toHaveLength(1);
+  });
+
+  it('recordFile keeps every arrival; one that finds the file failed re-opens it with its own partner, transport, name and time, in the same commit', async () => {
+    const { ledger, path } = fresh();
+    await ledger.recordFile({ ...FILE, partner: 'prairie_line' });
+    await ledger.setFileState(FILE.id, 'translating');
+    await ledger.commitBatch({ fileId: FILE.id, units: [unit(0), unit(1)], events: [], unitsDone: 2 });
+    await ledger.finishFile(FILE.id, 'failed', [], [{ code: 'PARTNER_ACCOUNT_MISMATCH', message: 'not yours' }]);
+    const failed = await ledger.getFile(FILE.id);
+    const arrival = { ...FILE, partner: null, transport: 'sftp', originalName: 'again.edi', originalPath: '/in/again.edi', receivedAt: '2025-02-01T00:00:00.000Z' };
+    const r = await ledger.recordFile(arrival);
+    expect(r).toEqual({
+      created: false, reopened: true, previous: failed,
+      file: { ...failed, partner: null, transport: 'sftp', originalName: 'again.edi', originalPath: '/in/again.edi', receivedAt: '2025-02-01T00:00:00.000Z',
+        state: 'received', errors: [], unitsDone: 0, attempts: 1 },
+    });
+    expect(await ledger.units(FILE.id)).toEqual([]);
+    // Not failed (received, translating, translated): nothing changes but the arrival being kept.
+    const again = await ledger.recordFile({ ...arrival, partner: 'acme-freight', receivedAt: '2025-03-01T00:00:00.000Z' });
+    expect(again).toEqual({ created: false, reopened: false, file: r.file });
+    expect((await ledger.arrivals(FILE.id)).map((a) => [a.outcome, a.partner, a.transport, a.originalName, a.receivedAt])).toEqual([
+      ['created', 'prairie_line', 'folder', 'in.edi', '2025-01-01T00:00:00.000Z'],
+      ['reopened', null, 'sftp', 'again.edi', '2025-02-01T00:00:00.000Z'],
+      ['again', 'acme-freight', 'sftp', 'again.edi', '2025-03-01T00:00:00.000Z'],
+    ]);
+    expect(await ledger.arrivals('sha256-none')).toEqual([]);
+    // Durable: another connection sees all of it.
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) FROM file_arrivals').pluck().get()).toBe(3);
+    db.close();
   });
 
   it('setFileState counts translation attempts and keeps errors and partner', async () => {
@@ -361,6 +430,44 @@ describe('commitBatch and finishFile', () => {
     expect(await ledger.commitBatch({ fileId: FILE.id, units: [unit(0)], events: [event(0, { factKey: 'PRO0|D1|2025-01-01T10:00Z' })], unitsDone: 1 }))
       .toEqual({ newEvents: 0, duplicateFacts: [] });
     expect((await ledger.unpublished(10)).map((e) => e.id)).toEqual(['evt_0000', 'evt_0002']);
+  });
+
+  it('an event whose id another file\'s event holds, with other content: not recorded, its unit failed with LEDGER_EVENT_ID_TAKEN in the same commit, its fact not kept', async () => {
+    const { ledger } = fresh();
+    const other = { ...FILE, id: 'sha256-bbbb', storedPath: 'files/sha256-bbbb' };
+    await ledger.recordFile(FILE);
+    await ledger.recordFile(other);
+    const payload = (pro: string, fileId: string) => JSON.stringify({ id: 'evt_0000', type: 'shipment.status@1', references: { proNumber: pro }, receivedAt: fileId, source: { fileId } });
+    await ledger.commitBatch({ fileId: FILE.id, units: [unit(0)], events: [event(0, { payload: payload('PRO-A', FILE.id), factKey: 'PRO-A|D1' })], unitsDone: 1 });
+    const theirs = { id: 'evt_0000', fileId: other.id, unitId: `${other.id}-u0`, type: 'shipment.status@1', partner: 'acme-freight' };
+    const r = await ledger.commitBatch({ fileId: other.id, units: [unit(0, other.id)], unitsDone: 1,
+      events: [{ ...theirs, payload: payload('PRO-B', other.id), factKey: 'PRO-B|D1' }] });
+    expect(r).toEqual({ newEvents: 0, duplicateFacts: [], eventIdCollisions: [{ eventId: 'evt_0000', unitId: `${other.id}-u0`, otherFileId: FILE.id, sameContent: false }] });
+    const [u] = await ledger.units(other.id);
+    expect(u.state).toBe('failed');
+    expect(u.errors).toEqual([{ code: 'LEDGER_EVENT_ID_TAKEN', message: expect.stringContaining(`file ${FILE.id} already gave events with these ids`) }]);
+    expect((await ledger.stats()).errors).toEqual({ LEDGER_EVENT_ID_TAKEN: 1 });
+    expect((await ledger.getEvent('evt_0000'))?.fileId).toBe(FILE.id);
+    // PRO-B's fact was not kept under an event that does not carry it: a later event with it is no duplicate.
+    expect(await ledger.commitBatch({ fileId: other.id, units: [unit(1, other.id)], unitsDone: 2,
+      events: [{ ...theirs, id: 'evt_0009', unitId: `${other.id}-u1`, payload: payload('PRO-B', other.id), factKey: 'PRO-B|D1' }] }))
+      .toEqual({ newEvents: 1, duplicateFacts: [] });
+    // The batch committed again (a crash before the file finished): the unit says it once.
+    await ledger.commitBatch({ fileId: other.id, units: [unit(0, other.id)], unitsDone: 1, events: [{ ...theirs, payload: payload('PRO-B', other.id) }] });
+    expect((await ledger.units(other.id))[0].errors).toHaveLength(1);
+  });
+
+  it('an event whose id another file\'s event holds with the same content (but where and when it was read) is reported, and nothing is marked', async () => {
+    const { ledger } = fresh();
+    const other = { ...FILE, id: 'sha256-bbbb', storedPath: 'files/sha256-bbbb' };
+    await ledger.recordFile(FILE);
+    await ledger.recordFile(other);
+    const payload = (fileId: string, at: string) => JSON.stringify({ id: 'evt_0000', references: { proNumber: 'PRO-A' }, receivedAt: at, source: { fileId, line: 3 } });
+    await ledger.commitBatch({ fileId: FILE.id, units: [unit(0)], events: [event(0, { payload: payload(FILE.id, '2025-01-01') })], unitsDone: 1 });
+    const r = await ledger.commitBatch({ fileId: other.id, units: [unit(0, other.id)], unitsDone: 1,
+      events: [{ id: 'evt_0000', fileId: other.id, unitId: `${other.id}-u0`, type: 'shipment.status@1', partner: 'acme-freight', payload: payload(other.id, '2025-02-01') }] });
+    expect(r.eventIdCollisions).toEqual([{ eventId: 'evt_0000', unitId: `${other.id}-u0`, otherFileId: FILE.id, sameContent: true }]);
+    expect((await ledger.units(other.id)).map((x) => [x.state, x.errors])).toEqual([['translated', []]]);
   });
 
   it('finishFile writes the file\'s errors with its state and acknowledgments, in one commit; without errors it keeps those recorded', async () => {
@@ -546,6 +653,26 @@ describe('control numbers and interchanges', () => {
     expect(await ledger.priorInterchange({ ...seen, fileId: 'sha256-3', receivedAt: '2025-03-20T00:00:00.000Z' }, 30)).toEqual({ duplicateOf: null });
     expect(await ledger.priorInterchange({ ...seen, senderId: 'OTHER', fileId: 'sha256-4' }, 30)).toEqual({ duplicateOf: null });
     expect(await ledger.priorInterchange({ ...seen, control: '000000102', fileId: 'sha256-5' }, 30)).toEqual({ duplicateOf: null });
+  });
+  it('interchangesWithControl lists the interchanges of one ISA13 across senders and files, with their partner and id part', async () => {
+    const { ledger } = fresh();
+    const base = { control: '000005501', receivedAt: '2025-01-10T00:00:00.000Z' };
+    await ledger.recordFile({ ...FILE, id: 'sha256-1' });
+    await ledger.recordFile({ ...FILE, id: 'sha256-2' });
+    await ledger.commitBatch({ fileId: 'sha256-1', units: [], events: [], unitsDone: 0, interchanges: [
+      { ...base, senderQualifier: '02', senderId: 'PRLF', fileId: 'sha256-1', partner: 'prairie-line' },
+      { ...base, senderQualifier: 'ZZ', senderId: 'STRANGER', fileId: 'sha256-1', partner: null },
+    ] });
+    await ledger.commitBatch({ fileId: 'sha256-2', units: [], events: [], unitsDone: 0, interchanges: [
+      { ...base, senderQualifier: 'ZZ', senderId: 'PRLFWEST', fileId: 'sha256-2', receivedAt: '2025-01-11T00:00:00.000Z', partner: 'prairie-line', interchangeReuse: 'sha256-2#0' },
+      { ...base, control: '000005502', senderQualifier: '02', senderId: 'PRLF', fileId: 'sha256-2', partner: 'prairie-line' },
+    ] });
+    expect(await ledger.interchangesWithControl('000005501')).toEqual([
+      { ...base, senderQualifier: '02', senderId: 'PRLF', fileId: 'sha256-1', partner: 'prairie-line', interchangeReuse: null },
+      { ...base, senderQualifier: 'ZZ', senderId: 'STRANGER', fileId: 'sha256-1', partner: null, interchangeReuse: null },
+      { ...base, senderQualifier: 'ZZ', senderId: 'PRLFWEST', fileId: 'sha256-2', receivedAt: '2025-01-11T00:00:00.000Z', partner: 'prairie-line', interchangeReuse: 'sha256-2#0' },
+    ]);
+    expect(await ledger.interchangesWithControl('000009999')).toEqual([]);
   });
 });
 

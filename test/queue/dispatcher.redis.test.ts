@@ -6,6 +6,7 @@ import { Queue, Worker as BullWorker, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { storeFile } from '../../src/pipeline/file-store.js';
+import { intake } from '../../src/pipeline/intake.js';
 import { QueueDispatcher, recoverySweep, startInboundWorker } from '../../src/queue/dispatcher.js';
 import { INBOUND_QUEUE, closeWorker, createConnection, fileJobId } from '../../src/queue/queues.js';
 import {
@@ -55,6 +56,20 @@ describe('dispatcher with Redis', () => {
 
     worker = startInboundWorker(ws.ctx, workerConnection, { prefix, concurrency: 2, locks: dispatcher.locks });
     await waitFor('file translated', async () => (await ws.ctx.ledger.getFile(fileId))?.state === 'translated');
+    expect(new Set(allEventIds(ws.ctx.ledger))).toEqual(await expectedEventIds([input]));
+  });
+
+  it('a failed file re-opened by a new arrival is queued again, though its first job completed', async () => {
+    const [input] = inputs(['status214']);
+    worker = startInboundWorker(ws.ctx, workerConnection, { prefix, concurrency: 1, locks: dispatcher.locks });
+    // Through a partner folder that is no partner: refused (PARTNER_ACCOUNT_MISMATCH), the job completes.
+    const first = await intake(ws.ctx, { input: input.data, transport: 'folder', originalName: input.name, partner: 'prairie_line' });
+    await waitFor('file failed', async () => (await ws.ctx.ledger.getFile(first.fileId))?.state === 'failed');
+    await waitFor('job completed', async () => (await inbound.getJob(fileJobId(first.fileId)))?.finishedOn !== undefined);
+    // The same bytes the right way: re-opened, and a job with the same id runs again.
+    const again = await intake(ws.ctx, { input: input.data, transport: 'folder', originalName: input.name });
+    expect(again).toMatchObject({ created: false, reopened: true });
+    await waitFor('file translated', async () => (await ws.ctx.ledger.getFile(first.fileId))?.state === 'translated');
     expect(new Set(allEventIds(ws.ctx.ledger))).toEqual(await expectedEventIds([input]));
   });
 

@@ -6,7 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/gateway/config.js';
+import { SqliteLedger } from '../../src/ledger/sqlite.js';
+import { PartnerRegistry } from '../../src/mappings/registry.js';
+import type { Dispatcher, PipelineContext } from '../../src/pipeline/context.js';
 import { storeFile } from '../../src/pipeline/file-store.js';
+import { intake } from '../../src/pipeline/intake.js';
+import { processFile } from '../../src/pipeline/process-file.js';
 import { FOLDER_DEFAULTS, FolderTransport, type FolderTransportOptions, type InboundFile } from '../../src/transports/folder/folder.js';
 import { captureLog } from '../helpers/log.js';
 
@@ -230,5 +235,66 @@ describe('inbound folder: failed intake is retried with backoff', () => {
     expect(taken).toHaveLength(1);
     expect(existsSync(join(inbound, 'a.edi'))).toBe(false);
     expect(archived()).toContain(join(new Date().toISOString().slice(0, 10), 'a.edi'));
+  });
+});
+
+describe('inbound folder into the pipeline: a file refused for the folder it was dropped in can be dropped again the right way', () => {
+  const ROOT = new URL('../../', import.meta.url).pathname;
+  const { registry } = PartnerRegistry.load(join(ROOT, 'partners'));
+
+  /** The poller wired as the gateway wires it (intake), with translation run at once by the dispatcher. */
+  function gatewayFolder() {
+    const dataDir = join(dir, 'data');
+    const ledger = new SqliteLedger(join(dataDir, 'ledger.db'));
+    const ctx: PipelineContext & { dispatcher: Dispatcher } = {
+      dataDir, ledger, registry: () => registry, log, duplicates: { windowDays: 30, interchange: 'ignore' }, batchSize: 500,
+      dispatcher: { dispatch: async (fileId) => { await processFile(ctx, fileId); } },
+    };
+    const t = transport({
+      minAgeSeconds: 0,
+      take: async (f) => { await intake(ctx, { input: { path: f.path }, transport: 'folder', originalName: f.name, originalPath: f.path, partner: f.partner }); },
+    });
+    /** Drops a file and polls until it is taken (two polls agree, then it is taken). */
+    const drop = async (sub: string | null, name: string, bytes: Buffer) => {
+      const folder = sub ? join(inbound, sub) : inbound;
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, name), bytes);
+      expect(await t.poll()).toBe(0);
+      expect(await t.poll()).toBe(1);
+      expect(existsSync(join(folder, name))).toBe(false);
+    };
+    return { ledger, drop };
+  }
+
+  it('X12 in a mistyped partner folder fails (PARTNER_ACCOUNT_MISMATCH); the same file dropped at the root is translated', async () => {
+    const { ledger, drop } = gatewayFolder();
+    const edi = readFileSync(join(ROOT, 'partners/prairie-line/samples/214-multi-status.edi'));
+    await drop('prairie_line', '214.edi', edi);
+    const [file] = await ledger.listFiles();
+    expect(file).toMatchObject({ state: 'failed', partner: 'prairie_line', errors: [expect.objectContaining({ code: 'PARTNER_ACCOUNT_MISMATCH' })] });
+    await drop(null, '214.edi', edi);
+    expect(await ledger.getFile(file.id)).toMatchObject({ state: 'translated', partner: null, originalPath: join(inbound, '214.edi'), errors: [] });
+    expect(await ledger.countEvents()).toMatchObject({ total: 6 });
+    expect((await ledger.listOutboundDocuments()).map((d) => [d.partner, d.kind])).toEqual([['prairie-line', '997']]);
+    expect((await ledger.arrivals(file.id)).map((a) => [a.outcome, a.partner])).toEqual([['created', 'prairie_line'], ['reopened', null]]);
+    expect(log.entries.some((e) => e.msg?.startsWith('failed file taken in again'))).toBe(true);
+    await ledger.close();
+  });
+
+  it('a CSV at the root fails (PARTNER_UNKNOWN); the same file dropped in its partner\'s folder is translated', async () => {
+    const { ledger, drop } = gatewayFolder();
+    const csv = readFileSync(join(ROOT, 'partners/sangamon-valley/samples/svxp_status_20250513_1100.csv'));
+    await drop(null, 'svxp_status_20250513_1100.csv', csv);
+    const [file] = await ledger.listFiles();
+    expect(file).toMatchObject({ state: 'failed', errors: [expect.objectContaining({ code: 'PARTNER_UNKNOWN' })] });
+    await drop('sangamon-valley', 'svxp_status_20250513_1100.csv', csv);
+    expect(await ledger.getFile(file.id)).toMatchObject({ state: 'translated', partner: 'sangamon-valley', errors: [] });
+    expect((await ledger.countEvents()).total).toBeGreaterThan(0);
+    // Dropped a third time, translated now: nothing new.
+    const events = (await ledger.countEvents()).total;
+    await drop('sangamon-valley', 'svxp_status_20250513_1100.csv', csv);
+    expect((await ledger.countEvents()).total).toBe(events);
+    expect((await ledger.arrivals(file.id)).map((a) => a.outcome)).toEqual(['created', 'reopened', 'again']);
+    await ledger.close();
   });
 });

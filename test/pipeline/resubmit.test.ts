@@ -1,0 +1,143 @@
+// The same bytes arriving again. A file refused because of where it arrived (a mistyped folder, no
+// partner folder for a CSV) is failed; sent again the right way it must be translated, with its new
+// arrival. A translated file sent again produces nothing new, through whichever account; through another
+// partner's account that is said, not silent. Every arrival is kept. intake -> processFile -> ledger, no Redis.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SqliteLedger } from '../../src/ledger/sqlite.js';
+import { PartnerRegistry } from '../../src/mappings/registry.js';
+import type { Dispatcher, PipelineContext } from '../../src/pipeline/context.js';
+import { intake } from '../../src/pipeline/intake.js';
+import { processFile } from '../../src/pipeline/process-file.js';
+import { captureLog } from '../helpers/log.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const { registry } = PartnerRegistry.load(join(ROOT, 'partners'));
+const x12 = readFileSync(join(ROOT, 'partners/prairie-line/samples/214-multi-status.edi')); // ISA 02/PRLF, 6 status events
+const csv = readFileSync(join(ROOT, 'partners/sangamon-valley/samples/svxp_status_20250513_1100.csv'));
+/** The name sangamon-valley's CSV route matches (svxp_status_*.csv). */
+const CSV_NAME = 'svxp_status_20250513_1100.csv';
+
+function setup(dispatcher?: Dispatcher) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'wb-resubmit-'));
+  const ledger = new SqliteLedger(join(dataDir, 'ledger.db'));
+  const log = captureLog();
+  const ctx: PipelineContext & { dispatcher?: Dispatcher } = {
+    dataDir, ledger, registry: () => registry, log, duplicates: { windowDays: 30, interchange: 'ignore' }, batchSize: 500, dispatcher,
+  };
+  let clock = Date.parse('2025-05-13T11:00:00.000Z');
+  ctx.now = () => new Date((clock += 60_000));
+  /** intake, then processFile as the dispatcher would (only when intake says there is something to translate). */
+  const arrive = async (bytes: Buffer, name: string, partner?: string, transport = 'folder') => {
+    const r = await intake(ctx, { input: bytes, transport, originalName: name, originalPath: `/inbound/${partner ? `${partner}/` : ''}${name}`, partner });
+    return { ...r, result: await processFile(ctx, r.fileId) };
+  };
+  const audit = () => {
+    const db = (ledger as unknown as { db: { prepare(s: string): { all(): unknown[] } } }).db;
+    return (db.prepare('SELECT action, file_id, details FROM audit ORDER BY id').all() as Array<{ action: string; file_id: string; details: string }>)
+      .map((a) => ({ action: a.action, fileId: a.file_id, details: JSON.parse(a.details) as Record<string, unknown> }));
+  };
+  return { ctx, ledger, log, arrive, audit };
+}
+
+describe('a failed file arriving again', () => {
+  it('an X12 file refused in a mistyped partner folder (PARTNER_ACCOUNT_MISMATCH) is translated when it arrives again at the inbound root', async () => {
+    const { ledger, log, arrive, audit } = setup();
+    const typo = await arrive(x12, '214.edi', 'prairie_line');
+    expect(typo.result).toMatchObject({ state: 'failed', newEvents: 0, acks: 0 });
+    expect((await ledger.getFile(typo.fileId))?.errors.map((e) => e.code)).toEqual(['PARTNER_ACCOUNT_MISMATCH']);
+
+    const right = await arrive(x12, '214.edi');
+    expect(right).toMatchObject({ fileId: typo.fileId, created: false, reopened: true });
+    expect(right.result).toMatchObject({ state: 'translated', units: 1, newEvents: 6, acks: 1 });
+    const file = await ledger.getFile(right.fileId);
+    expect(file).toMatchObject({ state: 'translated', partner: null, errors: [], originalPath: '/inbound/214.edi' });
+    // The failed run's unit is gone with it; the new run's stands.
+    expect((await ledger.units(right.fileId)).map((u) => [u.state, u.partner, u.errors])).toEqual([['translated', 'prairie-line', []]]);
+    expect((await ledger.listOutboundDocuments()).map((d) => [d.partner, d.kind])).toEqual([['prairie-line', '997']]);
+    // Both arrivals are kept, and why the file was taken again.
+    expect((await ledger.arrivals(right.fileId)).map((a) => [a.outcome, a.partner, a.originalPath])).toEqual([
+      ['created', 'prairie_line', '/inbound/prairie_line/214.edi'], ['reopened', null, '/inbound/214.edi'],
+    ]);
+    expect(audit().map((a) => a.action)).toEqual(['file.received', 'file.reopened']);
+    expect(audit()[1].details).toMatchObject({ partner: null, previous: { state: 'failed', partner: 'prairie_line', errors: ['PARTNER_ACCOUNT_MISMATCH'] } });
+    expect(log.entries.find((e) => e.msg?.startsWith('failed file taken in again'))?.obj).toMatchObject({ fileId: right.fileId, previousErrors: ['PARTNER_ACCOUNT_MISMATCH'] });
+
+    // And once translated, the same bytes again produce nothing new.
+    const third = await arrive(x12, '214-again.edi');
+    expect(third).toMatchObject({ created: false, reopened: false });
+    expect(third.result.state).toBe('skipped');
+    expect(await ledger.countEvents()).toMatchObject({ total: 6 });
+    expect(await ledger.listOutboundDocuments()).toHaveLength(1);
+    expect((await ledger.arrivals(right.fileId)).map((a) => a.outcome)).toEqual(['created', 'reopened', 'again']);
+  });
+
+  it('a CSV file refused at the inbound root (PARTNER_UNKNOWN) is translated when it arrives again in its partner\'s folder', async () => {
+    const { ledger, arrive } = setup();
+    const root = await arrive(csv, CSV_NAME);
+    expect(root.result.state).toBe('failed');
+    expect((await ledger.getFile(root.fileId))?.errors.map((e) => e.code)).toEqual(['PARTNER_UNKNOWN']);
+    const right = await arrive(csv, CSV_NAME, 'sangamon-valley');
+    expect(right).toMatchObject({ created: false, reopened: true });
+    expect(right.result.state).toBe('translated');
+    expect(right.result.newEvents).toBeGreaterThan(0);
+    expect(await ledger.getFile(right.fileId)).toMatchObject({ state: 'translated', partner: 'sangamon-valley', errors: [] });
+    const events = await ledger.unpublished(100);
+    expect(events.every((e) => e.partner === 'sangamon-valley' && e.fileId === right.fileId)).toBe(true);
+  });
+
+  it('failing again keeps it open to a further arrival; each translation uses the arrival that brought it', async () => {
+    const { ledger, arrive } = setup();
+    await arrive(csv, 'svxp_status_a.csv');
+    const again = await arrive(csv, 'svxp_status_b.csv');
+    expect(again).toMatchObject({ reopened: true, result: { state: 'failed' } });
+    const file = await ledger.getFile(again.fileId);
+    expect(file).toMatchObject({ originalName: 'svxp_status_b.csv', errors: [expect.objectContaining({ code: 'PARTNER_UNKNOWN' })] });
+    expect(file?.errors).toHaveLength(1); // the findings of the new run only
+    const third = await arrive(csv, 'svxp_status_c.csv', 'sangamon-valley');
+    expect(third).toMatchObject({ reopened: true, result: { state: 'translated' } });
+    expect(third.result.newEvents).toBeGreaterThan(0);
+    expect((await ledger.getFile(third.fileId))?.receivedAt).toBe((await ledger.arrivals(third.fileId))[2].receivedAt);
+  });
+
+  it('is queued again: the dispatcher is told the file was dispatched before', async () => {
+    const calls: Array<[string, unknown]> = [];
+    const { ledger, ctx } = setup({ dispatch: async (fileId: string, options?: { again?: boolean }) => { calls.push([fileId, options]); } });
+    const first = await intake(ctx, { input: csv, transport: 'folder', originalName: 's.csv' });
+    await processFile(ctx, first.fileId);
+    expect((await ledger.getFile(first.fileId))?.state).toBe('failed');
+    await intake(ctx, { input: csv, transport: 'folder', originalName: 's.csv', partner: 'sangamon-valley' });
+    await processFile(ctx, first.fileId);
+    await intake(ctx, { input: csv, transport: 'folder', originalName: 's.csv', partner: 'sangamon-valley' }); // translated: nothing to do
+    expect(calls).toEqual([[first.fileId, undefined], [first.fileId, { again: true }]]);
+  });
+});
+
+describe('a translated file arriving again', () => {
+  it('through another partner\'s account: nothing new, said with a code; the arrival is kept', async () => {
+    const { ledger, log, arrive, audit } = setup();
+    const first = await arrive(csv, CSV_NAME, 'sangamon-valley');
+    const events = (await ledger.countEvents()).total;
+    expect(events).toBeGreaterThan(0);
+    const other = await arrive(csv, CSV_NAME, 'prairie-line');
+    expect(other).toMatchObject({ created: false, reopened: false });
+    expect(other.result.state).toBe('skipped');
+    expect((await ledger.countEvents()).total).toBe(events);
+    expect(await ledger.getFile(first.fileId)).toMatchObject({ state: 'translated', partner: 'sangamon-valley' });
+    const warning = log.entries.find((e) => e.level === 'warn' && e.obj.code === 'PIPELINE_FILE_OTHER_PARTNER');
+    expect(warning?.obj).toMatchObject({ fileId: first.fileId, partner: 'prairie-line', recordedPartner: 'sangamon-valley', state: 'translated' });
+    expect((await ledger.arrivals(first.fileId)).map((a) => [a.outcome, a.partner])).toEqual([['created', 'sangamon-valley'], ['again', 'prairie-line']]);
+    expect(audit().at(-1)).toMatchObject({ action: 'file.received-again', details: { partner: 'prairie-line', code: 'PIPELINE_FILE_OTHER_PARTNER' } });
+  });
+
+  it('through the same account or the inbound root: nothing new, no warning', async () => {
+    const { ledger, log, arrive } = setup();
+    await arrive(x12, '214.edi', 'prairie-line');
+    const again = await arrive(x12, '214.edi');
+    expect(again).toMatchObject({ created: false, reopened: false, result: { state: 'skipped' } });
+    expect(log.entries.filter((e) => e.level === 'warn')).toEqual([]);
+    expect(await ledger.countEvents()).toMatchObject({ total: 6 });
+  });
+});
