@@ -252,6 +252,16 @@ describe('hand-made acknowledgments', () => {
     ]);
   });
 
+  it('an AK5 R without a reason is explained by AK9 R with AK905 codes (a set rejected with its group), else a warning', () => {
+    const withGroupCode = parseText('ST*997*0001~AK1*SM*7~AK2*204*0001~AK5*R~AK9*R*2*1*0*5~SE*6*0001~');
+    expect(withGroupCode.problems).toEqual([]);
+    expect(withGroupCode.transactions[0].state).toBe('rejected');
+    const bare = parseText('ST*997*0001~AK1*SM*7~AK2*204*0001~AK5*R~AK9*R*1*1*0~SE*6*0001~');
+    expect(bare.problems.map((p) => [p.severity, p.message, p.segmentId])).toEqual([['warning', 'AK5 rejects the transaction set without saying why', 'AK5']]);
+    const noAk9 = parseText('ST*997*0001~AK1*SM*7~AK2*204*0001~AK5*R~SE*5*0001~');
+    expect(noAk9.problems.map((p) => p.message)).toEqual(['AK5 rejects the transaction set without saying why', 'no AK9 (the group status is unknown)']);
+  });
+
   it('TA1: rejected with a note code, and malformed ones', () => {
     expect(parseTa1(seg(['TA1', '000000042', '250101', '1200', 'R', '022']))).toMatchObject({
       state: 'rejected',

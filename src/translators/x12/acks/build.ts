@@ -21,9 +21,10 @@
 //   Warnings never reject: a transaction whose only findings are warnings with an ack mapping is 'E'
 //   (listed in AK3/AK4 and AK5), one with unmapped warnings only is 'A'. A rejected transaction lists
 //   only its errors.
-//   AK9: a group-level error gives 'R' with AK904 = 0 and its ak905 codes (the AK5s still describe each
-//   set); otherwise 'R' when no set is accepted, 'P' when some are, 'E' when all are but with noted
-//   errors, 'A'. AK902 = GE01 as declared, else the count received.
+//   AK9: a group-level error gives 'R' with its ak905 codes, and rejects every set of the group (AK5 R,
+//   each still listing its own findings; see transactionStatus); otherwise 'R' when no set is accepted,
+//   'P' when some are, 'E' when all are but with noted errors, 'A'. AK904 is the number of AK5 A/E, so
+//   the counts always agree with the AK5s. AK902 = GE01 as declared, else the count received.
 // Envelope: one ack interchange holding the TA1 (if any) and one FA group per (ack version, GS02, GS03);
 // sender/receiver are the inbound ones swapped unless `sender`/`partner` are given; ISA14 = 0; ISA15 and
 // ISA12 follow the inbound interchange. Control numbers come from `controls` (ST02s in written order).
@@ -246,9 +247,18 @@ interface SegmentErrorGroup {
   elements: X12Issue[];
 }
 
-function transactionStatus(t: TransactionReport): { status: TransactionAckStatus; reported: X12Issue[] } {
+/**
+ * AK501 of a transaction set and the findings its AK3/AK4/AK5 report. `groupRejected`: its group has an
+ * error of its own (AK9 R with AK905 codes). "A rejection of a functional group is a rejection of all
+ * transaction sets in that functional group" (element 715), so each of its sets is R, and AK904 (the
+ * number of AK5 A/E) is then 0 as the AK5s say; the gateway does not translate them either
+ * (X12_GROUP_REJECTED). A set with no finding of its own gets no AK502: no 718 code means "rejected with
+ * its group" (reusing the AK905 code would name another error: 718 code 5 is "one or more segments in
+ * error", not "GE01 count wrong"), and the AK905 codes in the same acknowledgment say why.
+ */
+function transactionStatus(t: TransactionReport, groupRejected: boolean): { status: TransactionAckStatus; reported: X12Issue[] } {
   const errors = t.issues.filter((i) => i.severity === 'error');
-  if (errors.length > 0 || !t.valid) return { status: 'R', reported: errors };
+  if (errors.length > 0 || !t.valid || groupRejected) return { status: 'R', reported: errors };
   const warnings = t.issues.filter((i) => i.severity === 'warning' && hasAckMapping(i));
   if (warnings.length > 0) return { status: 'E', reported: warnings };
   return { status: 'A', reported: [] };
@@ -261,8 +271,9 @@ function transactionLoop(
   v5010: boolean,
   clean: (v: string) => string,
   options: BuildAcksOptions,
+  groupRejected: boolean,
 ): { segments: WriteSegment[]; ack: BuiltTransactionAck } {
-  const { status, reported } = transactionStatus(t);
+  const { status, reported } = transactionStatus(t, groupRejected);
   const segErrors: SegmentErrorGroup[] = [];
   const txCodes: string[] = [];
   let segmentLevel = false;
@@ -341,19 +352,19 @@ function buildFunctional(
   if (v5010) ak1.push(clean(g.header.version));
   body.push(ak1);
 
+  const groupErrors = g.issues.filter((i) => i.severity === 'error');
+  const groupWarnings = g.issues.filter((i) => i.severity === 'warning' && mapping(i)?.ak905 !== undefined);
   const txAcks: BuiltTransactionAck[] = [];
   for (const t of g.transactions) {
-    const { segments, ack } = transactionLoop(t, g, type, v5010, clean, options);
+    const { segments, ack } = transactionLoop(t, g, type, v5010, clean, options, groupErrors.length > 0);
     txAcks.push(ack);
     if (includeAccepted || ack.status !== 'A') body.push(...segments);
   }
 
-  const groupErrors = g.issues.filter((i) => i.severity === 'error');
-  const groupWarnings = g.issues.filter((i) => i.severity === 'warning' && mapping(i)?.ak905 !== undefined);
   const received = g.transactions.length;
   const included = g.declaredCount ?? received;
-  const acceptedTx = txAcks.filter((a) => a.status !== 'R').length;
-  const accepted = groupErrors.length > 0 ? 0 : acceptedTx;
+  // AK904 counts the AK5 A/E, so that the counts and the AK5s always agree
+  const accepted = txAcks.filter((a) => a.status !== 'R').length;
   let status: GroupAckStatus;
   if (groupErrors.length > 0) status = 'R';
   else if (received > 0 && accepted === 0) status = 'R';
