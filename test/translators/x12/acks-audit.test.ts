@@ -1,11 +1,13 @@
 // The acknowledgment audit's cases, end to end: inbound text -> inspect -> buildAcks -> the ack read back
 // by Waybill's own checks (`waybill inspect`'s validation and the 997/999/TA1 readers). The rule every
 // case checks first: an acknowledgment Waybill writes never fails Waybill's own checks of it.
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildAcks, type BuildAcksOptions } from '../../../src/translators/x12/acks/build.js';
 import { parseFunctionalAck, parseTa1 } from '../../../src/translators/x12/acks/parse.js';
 import { allIssues, inspectX12Sync } from '../../../src/translators/x12/inspect.js';
 import { readX12Sync } from '../../../src/translators/x12/reader.js';
+import { corpusDir, corpusFile, hasCorpus } from '../../helpers/corpus.js';
 
 const NOW = new Date(Date.UTC(2025, 0, 2, 9, 30, 0));
 const base: BuildAcksOptions = { now: NOW, controls: { interchange: 900, group: 900, transaction: 1 }, suffix: '\n' };
@@ -90,5 +92,96 @@ describe('a set rejected with its group is AK5 R, and AK9 counts the AK5s (defec
       ['21', 'R', 'R'],
       ['22', 'A', 'A'],
     ]);
+  });
+});
+
+describe('inbound values that cannot be echoed validly (defect 2)', () => {
+  it('ST02 of 1-3 characters is echoed with trailing spaces up to AK202\'s 4 (the same string value); AK5 7 says it is invalid', () => {
+    const text = file(ISA4010, gs('001'), set214('001'), set214('0002'), 'GE*2*001~');
+    const { segments, problems } = acks(text);
+    expect(problems).toEqual([]);
+    expect(segments).toContain('AK1*QM*001~');
+    expect(segments).toContain('AK2*214*001 ~');
+    expect(segments[segments.indexOf('AK2*214*001 ~') + 1]).toBe('AK5*R*7~');
+  });
+
+  it('an empty ST01, an empty ST02 or one over 9 characters: no AK2 loop, AK9 counts the set; the notes say why', () => {
+    const text = file(ISA4010, gs('2291'), set214('0001', undefined, ''), set214(''), set214('0003VERYLONGCTRL'), set214('0004'), 'GE*4*2291~');
+    const { built, segments, problems } = acks(text);
+    expect(problems).toEqual([]);
+    expect(ackBody(segments)).toEqual(['ST*997*0001~', 'AK1*QM*2291~', 'AK2*214*0004~', 'AK5*A~', 'AK9*P*4*4*1~', 'SE*6*0001~']);
+    expect(built.functional[0].transactions.map((t) => [t.status, t.codes.join(','), t.listed])).toEqual([
+      ['R', '6', false], ['R', '7', false], ['R', '7', false], ['A', '', true],
+    ]);
+    expect(built.notes).toHaveLength(3);
+    expect(built.notes[0]).toMatch(/no AK2 loop: its ST01 cannot be written in AK201/);
+    expect(built.notes[2]).toMatch(/"0003VERYLONGCTRL" at line \d+ .* has no AK2 loop: its ST02 cannot be written in AK202/);
+  });
+
+  it('a segment id AK301 cannot hold (over 3 characters, lower case): no AK3, AK5 code 5 still says why', () => {
+    const text = file(ISA4010, gs('2291'), set214('0001').toSpliced(2, 0, 'ABCDEFG*1~'), set214('0002').toSpliced(2, 0, 'b10*1~'), 'GE*2*2291~');
+    const text7 = text.replace(/SE\*6\*(000[12])/g, 'SE*7*$1');
+    const { segments, problems, built } = acks(text7);
+    expect(problems).toEqual([]);
+    expect(ackBody(segments)).toEqual(['ST*997*0001~', 'AK1*QM*2291~', 'AK2*214*0001~', 'AK5*R*5~', 'AK2*214*0002~', 'AK5*R*5~', 'AK9*R*2*2*0~', 'SE*8*0001~']);
+    expect(built.notes.join('\n')).toMatch(/no AK3 for segment "ABCDEFG" at position 3[\s\S]*no AK3 for segment "b10" at position 3/);
+  });
+
+  it('GE01 too long for AK902 (N0 1/6): the count received stands in for it, AK905 5 says GE01 was wrong', () => {
+    const { segments, problems } = acks(file(ISA4010, gs('2291'), set214('0001'), 'GE*12345678*2291~'));
+    expect(problems).toEqual([]);
+    expect(segments).toContain('AK9*R*1*1*0*5~');
+  });
+
+  it('a GS06 AK102 cannot hold (not a number): no 997 for that group; the TA1 says the GS is invalid (E, 024)', () => {
+    const text = file(ISA4010, gs('AB12'), set214('0001'), 'GE*1*AB12~', gs('22'), set214('0001'), 'GE*1*22~');
+    const { built, segments, problems } = acks(text);
+    expect(problems).toEqual([]);
+    expect(built.interchangeStatus).toBe('E');
+    expect(segments[1]).toBe('TA1*000000101*250416*1105*E*024~');
+    expect(built.functional.map((f) => f.acknowledges.control)).toEqual(['22']);
+    expect(built.notes.join('\n')).toMatch(/group "AB12" \(GS01 "QM"\) gets no 997: AK101\/AK102 cannot name it/);
+    // TA1 'never': the group goes unanswered, and the notes say so
+    expect(acks(text, { policy: { ta1: 'never' } }).segments.some((s) => s.startsWith('TA1'))).toBe(false);
+  });
+
+  it('ISA09 sent as CCYYMMDD is echoed as YYMMDD in TA102; a date that is none is replaced by the TA1\'s own', () => {
+    const isa8 = ISA4010.replace('*250416*1105*', '*20250416*1105*');
+    const eight = acks(file(isa8, gs('2291'), set214('0001'), 'GE*1*2291~'));
+    expect(eight.problems).toEqual([]);
+    expect(eight.segments[1]).toMatch(/^TA1\*000000101\*250416\*1105\*R\*0\d\d~$/);
+    const junk = acks(file(ISA4010.replace('*250416*1105*', '*2504XY*11:5*'), gs('2291'), set214('0001'), 'GE*1*2291~'));
+    expect(junk.problems).toEqual([]);
+    expect(junk.segments[1]).toMatch(/^TA1\*000000101\*250102\*0930\*R\*0\d\d~$/);
+  });
+
+  it('an empty inbound GS03 (our GS02) is answered from the ISA receiver id', () => {
+    const text = file(ISA4010, 'GS*QM*PRLF**20250416*1105*2291*X*004010~', set214('0001'), 'GE*1*2291~');
+    const { segments } = acks(text);
+    expect(segments[1]).toBe('GS*FA*TRICOUNTYHWS*PRLF*20250102*0930*900*X*004010~');
+  });
+});
+
+describe.skipIf(!hasCorpus)('every corpus interchange', () => {
+  it('gets 997s, 999s and TA1s that pass Waybill\'s own checks', () => {
+    const dirs = ['204', '210', '214', '850', '856', '990', 'envelope'];
+    const seen: string[] = [];
+    for (const rel of dirs.flatMap((d) => readdirSync(`${corpusDir}${d}`).filter((f) => !f.endsWith('.json')).map((f) => `${d}/${f}`))) {
+      const report = inspectX12Sync(corpusFile(rel));
+      for (const [i, ic] of report.interchanges.entries()) {
+        for (const functional of ['997', '999'] as const) {
+          let text: string | null;
+          try {
+            text = buildAcks(ic, { ...base, policy: { ta1: 'always', functional } }).text;
+          } catch (err) {
+            continue; // an envelope the writer refuses (an over-long sender id): the CLI and the gateway report it
+          }
+          const problems = ownChecks(text);
+          expect(problems, `${rel} #${i} ${functional}\n${text}`).toEqual([]);
+        }
+      }
+      seen.push(rel);
+    }
+    expect(seen.length).toBeGreaterThan(30);
   });
 });

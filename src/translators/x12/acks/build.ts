@@ -25,6 +25,13 @@
 //   each still listing its own findings; see transactionStatus); otherwise 'R' when no set is accepted,
 //   'P' when some are, 'E' when all are but with noted errors, 'A'. AK904 is the number of AK5 A/E, so
 //   the counts always agree with the AK5s. AK902 = GE01 as declared, else the count received.
+//   Echoes: an ack repeats the partner's identifiers only in a form its own elements allow (echo.ts),
+//   and leaves out what the standard lets it leave out, with a note: a set whose ST01/ST02 cannot be
+//   echoed has no AK2 loop (AK9 counts it), a segment AK301/AK302 cannot name has no AK3 (AK5 code 5
+//   stays), an element position AK401 cannot hold has no AK4, and an optional element (AK103, AK203,
+//   AK303, AK402) that does not fit is left out. A group AK101/AK102 cannot name (GS01, GS06) gets no
+//   997/999 at all; an interchange that would otherwise be accepted then gets TA104 'E' with TA105 024
+//   (invalid GS segment), so that group is not met with silence either (unless ta1 is 'never').
 // Envelope: one ack interchange holding the TA1 (if any) and one FA group per (ack version, GS02, GS03);
 // sender/receiver are the inbound ones swapped unless `sender`/`partner` are given; ISA14 = 0; ISA15 and
 // ISA12 follow the inbound interchange. Control numbers come from `controls` (ST02s in written order).
@@ -44,6 +51,15 @@ import {
   type X12WriterOptions,
 } from '../writer.js';
 import { is5010OrLater } from './codes.js';
+import {
+  controlNumberEcho,
+  identifierEcho,
+  interchangeDateEcho,
+  interchangeTimeEcho,
+  numberEcho,
+  optionalTextEcho,
+  positionEcho,
+} from './echo.js';
 
 export type Ta1Policy = 'always' | 'on-request' | 'on-error' | 'never';
 
@@ -126,6 +142,11 @@ export interface BuiltTransactionAck {
   status: TransactionAckStatus;
   /** AK502-AK506 / IK502-IK506. */
   codes: string[];
+  /**
+   * Whether its AK2 loop is written: not for an accepted set under `includeAccepted: false`, nor for a
+   * set whose ST01/ST02 cannot be echoed (see the notes); the AK9 counts include it either way.
+   */
+  listed: boolean;
 }
 
 export interface BuiltFunctionalAck {
@@ -237,6 +258,24 @@ export function interchangeAckStatus(report: InterchangeReport): { status: Ta1St
   return { status: 'A', noteCode: '000' };
 }
 
+/** TA105 when a group of an otherwise accepted interchange cannot be named by any 997/999 (I18 024). */
+const UNNAMED_GROUP_NOTE = '024';
+
+/**
+ * The TA1 segment. TA101 is ISA13 (N0 9/9): a short numeric ISA13 (read from a non-fixed-width ISA) is
+ * zero-padded. TA102/TA103 are ISA09 (YYMMDD) and ISA10 (HHMM): an ISA09 sent as CCYYMMDD or an ISA10
+ * with seconds is echoed in the TA1's form (echo.ts); one that is no date or time at all cannot be
+ * echoed, and the TA1 (whose TA105 then reports the bad date or time, 014/015) carries the date and time
+ * it was made instead: both elements are mandatory, and TA101 alone identifies the interchange.
+ */
+function ta1Segment(header: InterchangeReport['header'], status: Ta1Status, noteCode: string, now: Date, clean: (v: string) => string): string[] {
+  const control = header.control.trim();
+  const ta101 = /^\d{1,8}$/.test(control) ? control.padStart(9, '0') : clean(header.control);
+  const ta102 = interchangeDateEcho(header.date) ?? formatX12Date(now, 6);
+  const ta103 = interchangeTimeEcho(header.time) ?? formatX12Time(now);
+  return ['TA1', ta101, ta102, ta103, status, noteCode];
+}
+
 // ---------------------------------------------------------------- 997 / 999
 
 interface SegmentErrorGroup {
@@ -264,16 +303,78 @@ function transactionStatus(t: TransactionReport, groupRejected: boolean): { stat
   return { status: 'A', reported: [] };
 }
 
-function transactionLoop(
-  t: TransactionReport,
-  g: GroupReport,
-  kind: '997' | '999',
-  v5010: boolean,
-  clean: (v: string) => string,
-  options: BuildAcksOptions,
-  groupRejected: boolean,
-): { segments: WriteSegment[]; ack: BuiltTransactionAck } {
-  const { status, reported } = transactionStatus(t, groupRejected);
+/** What the 997/999 of one group is written with. */
+interface LoopContext {
+  kind: '997' | '999';
+  /** The 005010 layout (AK103, AK203, AK401.3, longer AK302, shorter AK303). */
+  v5010: boolean;
+  clean: (v: string) => string;
+  options: BuildAcksOptions;
+  /** The group has an error of its own: every set is rejected with it. */
+  groupRejected: boolean;
+  /** Where the builder says what it could not write. */
+  notes: string[];
+}
+
+function setName(t: TransactionReport, g: GroupReport): string {
+  return `transaction set ${JSON.stringify(t.setId)} ${JSON.stringify(t.control)} at line ${t.loc.line} (group ${g.header.control.trim()})`;
+}
+
+/**
+ * AK2 of a transaction set, or undefined when its ST01 or ST02 cannot be echoed (empty, too long, ...:
+ * see echo.ts). The AK2 loop is optional, so such a set is acknowledged by the AK9 counts alone: it is
+ * received and, with the error its ST01/ST02 has, rejected.
+ */
+function ak2Segment(t: TransactionReport, g: GroupReport, ctx: LoopContext): string[] | undefined {
+  const setId = identifierEcho(t.setId, 3, 3);
+  const control = controlNumberEcho(t.control, ctx.clean);
+  if (setId === undefined || control === undefined) {
+    const what = setId === undefined ? `ST01 cannot be written in AK201 (3 letters or digits)` : `ST02 cannot be written in AK202 (4-9 characters)`;
+    ctx.notes.push(`${setName(t, g)} has no AK2 loop: its ${what}; AK9 counts it`);
+    return undefined;
+  }
+  const ak2 = ['AK2', setId, control];
+  // AK203 (ST03, AN 1/35) is optional: left out when it does not fit
+  const ref = ctx.v5010 ? optionalTextEcho(t.implementationRef, 35, ctx.clean) : undefined;
+  if (ref !== undefined) ak2.push(ref);
+  return ak2;
+}
+
+/**
+ * AK3/IK3 of a segment in error, or undefined when the segment cannot be named: AK301 is a 2-3
+ * character segment id (an unrecognized 'ABCDEFG' or 'b10' cannot be written, and a cut or upper-cased
+ * id would name another segment), AK302 a position of at most 6 digits (10 from 005010). The AK5 still
+ * says the set has segments in error (code 5). AK303 (the loop id) is optional: left out when longer than
+ * the version allows (6, 4 from 005010).
+ */
+function segmentNote(s: SegmentErrorGroup, ctx: LoopContext): string[] | undefined {
+  const id = identifierEcho(s.segmentId, 2, 3);
+  const position = positionEcho(s.position, ctx.v5010 ? 10 : 6);
+  if (id === undefined || position === undefined) return undefined;
+  const loopId = optionalTextEcho(s.loopId, ctx.v5010 ? 4 : 6, ctx.clean) ?? '';
+  return [ctx.kind === '999' ? 'IK3' : 'AK3', id, position, loopId, s.code];
+}
+
+/**
+ * AK4/IK4 of an element in error, or undefined when its position cannot be written (AK401: element and
+ * component positions of 1-99, repetition 1-9999). AK402 (the element reference, N0 1/4) is optional and
+ * left out when it is not one; AK404 is the bad value with delimiters replaced, cut to its 99 characters.
+ */
+function elementNote(e: X12Issue, ctx: LoopContext): ElementValue[] | undefined {
+  const element = positionEcho(e.elementPosition, 2);
+  const component = e.componentPosition !== undefined ? positionEcho(e.componentPosition, 2) : '';
+  const repetition = ctx.v5010 && e.repetition !== undefined ? positionEcho(e.repetition, 4) : '';
+  if (element === undefined || component === undefined || repetition === undefined) return undefined;
+  const pos = trimComposite([element, component, repetition]);
+  const ref = e.elementRef !== undefined && /^\d{1,4}$/.test(e.elementRef.trim()) ? e.elementRef.trim() : '';
+  const seg: ElementValue[] = [ctx.kind === '999' ? 'IK4' : 'AK4', pos.length > 1 ? pos : pos[0], ref, mapping(e)!.ak403!];
+  const bad = e.badValue !== undefined ? ctx.clean(e.badValue).slice(0, 99).trimEnd() : '';
+  if (bad) seg.push(bad);
+  return seg;
+}
+
+function transactionLoop(t: TransactionReport, g: GroupReport, ctx: LoopContext): { segments: WriteSegment[]; ack: BuiltTransactionAck } {
+  const { status, reported } = transactionStatus(t, ctx.groupRejected);
   const segErrors: SegmentErrorGroup[] = [];
   const txCodes: string[] = [];
   let segmentLevel = false;
@@ -294,29 +395,29 @@ function transactionLoop(
   segErrors.sort((a, b) => a.position - b.position);
   if (segmentLevel) txCodes.push('5');
   const codes = uniq(txCodes, 5);
+  const ack: BuiltTransactionAck = { setId: t.setId, control: t.control, status, codes, listed: false };
 
-  const segments: WriteSegment[] = [];
-  const ak2: string[] = ['AK2', clean(t.setId), clean(t.control)];
-  if (v5010 && t.implementationRef) ak2.push(clean(t.implementationRef));
-  segments.push(ak2);
-  const ctx = kind === '999' ? options.businessUnit?.(t, g) : undefined;
+  const ak2 = ak2Segment(t, g, ctx);
+  if (!ak2) return { segments: [], ack };
+  ack.listed = true;
+  const segments: WriteSegment[] = [ak2];
+  const unit = ctx.kind === '999' ? ctx.options.businessUnit?.(t, g) : undefined;
   for (const s of segErrors) {
-    segments.push([kind === '999' ? 'IK3' : 'AK3', clean(s.segmentId), String(s.position), clean(s.loopId), s.code]);
-    if (ctx) segments.push(['CTX', trimComposite([clean(ctx.name), clean(ctx.reference ?? '')])]);
-    for (const e of s.elements.slice(0, 99)) {
-      const pos = trimComposite([
-        String(e.elementPosition),
-        e.componentPosition !== undefined ? String(e.componentPosition) : '',
-        v5010 && e.repetition !== undefined ? String(e.repetition) : '',
-      ]);
-      const bad = e.badValue !== undefined ? clean(e.badValue).slice(0, 99).trimEnd() : '';
-      const seg: ElementValue[] = [kind === '999' ? 'IK4' : 'AK4', pos.length > 1 ? pos : pos[0], clean(e.elementRef ?? ''), mapping(e)!.ak403!];
-      if (bad) seg.push(bad);
-      segments.push(seg);
+    const note = segmentNote(s, ctx);
+    if (!note) {
+      ctx.notes.push(`${setName(t, g)}: no ${ctx.kind === '999' ? 'IK3' : 'AK3'} for segment ${JSON.stringify(s.segmentId)} at position ${s.position}: it cannot be named there (AK5 code 5 still reports it)`);
+      continue;
     }
+    segments.push(note);
+    if (unit) segments.push(['CTX', trimComposite([ctx.clean(unit.name), ctx.clean(unit.reference ?? '')])]);
+    const elementNotes = s.elements.map((e) => elementNote(e, ctx));
+    const dropped = elementNotes.filter((n) => n === undefined).length;
+    if (dropped > 0) ctx.notes.push(`${setName(t, g)}: ${dropped} element error(s) of segment ${s.segmentId} at position ${s.position} have positions ${ctx.kind === '999' ? 'IK401' : 'AK401'} cannot hold`);
+    // at most 99 AK4 per AK3
+    for (const n of elementNotes.filter((x): x is ElementValue[] => x !== undefined).slice(0, 99)) segments.push(n);
   }
-  segments.push([kind === '999' ? 'IK5' : 'AK5', status, ...codes]);
-  return { segments, ack: { setId: t.setId, control: t.control, status, codes } };
+  segments.push([ctx.kind === '999' ? 'IK5' : 'AK5', status, ...codes]);
+  return { segments, ack };
 }
 
 interface PlannedAck {
@@ -337,32 +438,52 @@ function planAck(g: GroupReport, policy: AckPolicy): PlannedAck | null {
   return { type: '997', version: policy.version ?? base, group: g };
 }
 
+/**
+ * AK1 of a group, or undefined when the group cannot be named: AK101 is GS01 (2 letters or digits),
+ * AK102 GS06 (a number of 1-9 digits, N0). Without AK1 there is no 997/999 for the group (see
+ * UNNAMED_GROUP_NOTE). AK103 (GS08, AN 1/12, 005010 layout) is optional: left out when it does not fit.
+ */
+function ak1Segment(g: GroupReport, v5010: boolean, clean: (v: string) => string): string[] | undefined {
+  const functionalId = identifierEcho(g.header.functionalId, 2, 2);
+  const control = numberEcho(g.header.control, 9);
+  if (functionalId === undefined || control === undefined) return undefined;
+  const ak1 = ['AK1', functionalId, control];
+  const version = v5010 ? optionalTextEcho(g.header.version, 12, clean) : undefined;
+  if (version !== undefined) ak1.push(version);
+  return ak1;
+}
+
 function buildFunctional(
   plan: PlannedAck,
   control: string,
   groupControl: string,
   clean: (v: string) => string,
   options: BuildAcksOptions,
+  notes: string[],
 ): BuiltFunctionalAck {
   const { group: g, type } = plan;
   const v5010 = is5010OrLater(plan.version);
   const includeAccepted = options.policy?.includeAccepted ?? true;
   const body: WriteSegment[] = [];
-  const ak1: string[] = ['AK1', clean(g.header.functionalId), clean(g.header.control)];
-  if (v5010) ak1.push(clean(g.header.version));
-  body.push(ak1);
+  // planAck only plans groups that ak1Segment can name
+  body.push(ak1Segment(g, v5010, clean)!);
 
   const groupErrors = g.issues.filter((i) => i.severity === 'error');
   const groupWarnings = g.issues.filter((i) => i.severity === 'warning' && mapping(i)?.ak905 !== undefined);
+  const ctx: LoopContext = { kind: type, v5010, clean, options, groupRejected: groupErrors.length > 0, notes };
   const txAcks: BuiltTransactionAck[] = [];
   for (const t of g.transactions) {
-    const { segments, ack } = transactionLoop(t, g, type, v5010, clean, options, groupErrors.length > 0);
+    const { segments, ack } = transactionLoop(t, g, ctx);
+    if (!includeAccepted && ack.status === 'A') ack.listed = false;
     txAcks.push(ack);
-    if (includeAccepted || ack.status !== 'A') body.push(...segments);
+    if (ack.listed) body.push(...segments);
   }
 
   const received = g.transactions.length;
-  const included = g.declaredCount ?? received;
+  // AK902 is GE01 as declared (N0 1/6); a GE01 that is missing or too long for AK902 ('12345678')
+  // cannot be echoed, and the count received stands in for it (AK905 5 then says GE01 was wrong).
+  const declared = g.declaredCount !== null ? numberEcho(g.declaredCount, 6) : undefined;
+  const included = declared !== undefined ? Number(declared) : received;
   // AK904 counts the AK5 A/E, so that the counts and the AK5s always agree
   const accepted = txAcks.filter((a) => a.status !== 'R').length;
   let status: GroupAckStatus;
@@ -424,23 +545,9 @@ export function buildAcks(report: InterchangeReport, options: BuildAcksOptions):
   const delimiters: WriterDelimiters = options.delimiters ?? { ...header.delimiters, suffix: inboundBreaks ? '' : options.suffix ?? '' };
   const clean = makeSanitizer(delimiters);
 
-  // TA1
-  const ta1Policy = policy.ta1 ?? 'on-request';
-  const wantTa1 =
-    ta1Policy === 'always' ||
-    (ta1Policy === 'on-request' && (header.ackRequested || interchangeStatus !== 'A')) ||
-    (ta1Policy === 'on-error' && interchangeStatus !== 'A');
-  const ta1: BuiltTa1 | null = wantTa1
-    ? {
-        status: interchangeStatus,
-        noteCode,
-        // TA101 is N0 9/9: a short numeric ISA13 (read from a non-fixed-width ISA) is zero-padded
-        segment: ['TA1', clean(/^\d{1,8}$/.test(header.control.trim()) ? header.control.trim().padStart(9, '0') : header.control), clean(header.date.trim()), clean(header.time.trim()), interchangeStatus, noteCode],
-      }
-    : null;
-
   // 997 / 999
   const plans: PlannedAck[] = [];
+  let unnamed = 0;
   if (interchangeStatus === 'R') {
     if (report.groups.length > ackGroups.length) notes.push('the interchange is rejected at envelope level: no 997/999 for its groups');
   } else if ((policy.functional ?? '997') === 'none') {
@@ -450,6 +557,11 @@ export function buildAcks(report: InterchangeReport, options: BuildAcksOptions):
       if (isAcknowledgmentGroup(g)) continue;
       const plan = planAck(g, policy);
       if (!plan) continue;
+      if (!ak1Segment(g, is5010OrLater(plan.version), clean)) {
+        unnamed++;
+        notes.push(`group ${JSON.stringify(g.header.control)} (GS01 ${JSON.stringify(g.header.functionalId)}) gets no ${plan.type}: AK101/AK102 cannot name it (GS01 is 2 letters or digits, GS06 a number of 1-9 digits); the TA1 reports it (${UNNAMED_GROUP_NOTE})`);
+        continue;
+      }
       if (plan.type === '997' && policy.functional === '999') {
         notes.push(`group ${g.header.control} is ${g.header.version}: a 999 needs 005010, a ${plan.version} 997 is sent instead`);
       }
@@ -457,7 +569,17 @@ export function buildAcks(report: InterchangeReport, options: BuildAcksOptions):
     }
   }
 
-  if (!ta1 && plans.length === 0) return empty;
+  // TA1. A group no 997/999 can name would otherwise go unanswered: the interchange is then accepted
+  // with errors, TA105 024 "invalid interchange content (e.g., invalid GS segment)".
+  const envelope = unnamed > 0 && interchangeStatus === 'A' ? { status: 'E' as const, noteCode: UNNAMED_GROUP_NOTE } : { status: interchangeStatus, noteCode };
+  const ta1Policy = policy.ta1 ?? 'on-request';
+  const wantTa1 =
+    ta1Policy === 'always' ||
+    (ta1Policy === 'on-request' && (header.ackRequested || envelope.status !== 'A')) ||
+    (ta1Policy === 'on-error' && envelope.status !== 'A');
+  const ta1: BuiltTa1 | null = wantTa1 ? { ...envelope, segment: ta1Segment(header, envelope.status, envelope.noteCode, options.now, clean) } : null;
+
+  if (!ta1 && plans.length === 0) return { ...empty, interchangeStatus: envelope.status };
 
   // FA groups: one per (version, GS02, GS03), in order of first appearance.
   const nextGroup = allocator(options.controls.group, 'group', 1);
@@ -466,8 +588,9 @@ export function buildAcks(report: InterchangeReport, options: BuildAcksOptions):
   const time4 = formatX12Time(options.now);
   const gsGroups: { key: string; gs: GroupInput['header']; plans: PlannedAck[]; acks: BuiltFunctionalAck[] }[] = [];
   for (const plan of plans) {
-    const gsSender = clean(options.sender?.applicationId ?? plan.group.header.receiverId.trim());
-    const gsReceiver = clean(options.partner?.applicationId ?? plan.group.header.senderId.trim());
+    // GS02/GS03 are mandatory: an inbound GS02/GS03 left empty is answered to the ISA ids instead
+    const gsSender = clean(options.sender?.applicationId ?? (plan.group.header.receiverId.trim() || header.receiverId.trim()));
+    const gsReceiver = clean(options.partner?.applicationId ?? (plan.group.header.senderId.trim() || header.senderId.trim()));
     const key = `${plan.version}\u0000${gsSender}\u0000${gsReceiver}`;
     let target = gsGroups.find((x) => x.key === key);
     if (!target) {
@@ -486,7 +609,7 @@ export function buildAcks(report: InterchangeReport, options: BuildAcksOptions):
   let txIndex = 0;
   for (const target of gsGroups) {
     for (const plan of target.plans) {
-      const built = buildFunctional(plan, nextTx(txIndex++), String(target.gs.control), clean, options);
+      const built = buildFunctional(plan, nextTx(txIndex++), String(target.gs.control), clean, options, notes);
       target.acks.push(built);
       functional.push(built);
     }
@@ -520,5 +643,5 @@ export function buildAcks(report: InterchangeReport, options: BuildAcksOptions):
     })),
   };
   const text = writeInterchange(interchange, delimiters, options.writer);
-  return { interchangeStatus, ta1, functional, interchange, text, notes };
+  return { interchangeStatus: envelope.status, ta1, functional, interchange, text, notes };
 }
