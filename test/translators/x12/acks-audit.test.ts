@@ -185,3 +185,37 @@ describe.skipIf(!hasCorpus)('every corpus interchange', () => {
     expect(seen.length).toBeGreaterThan(30);
   });
 });
+
+describe('an ack writes only the codes its version has (defect 3)', () => {
+  const dupGs06 = (version: string, isa: string) => file(isa, gs('5', version), set214('0001'), 'GE*1*5~', gs('5', version), set214('0001'), 'GE*1*5~');
+
+  it('AK905 19 (GS06 not unique, 005010) is 6 in a 004010 997', () => {
+    const old = acks(dupGs06('004010', ISA4010));
+    expect(old.problems).toEqual([]);
+    expect(old.segments).toContain('AK9*R*1*1*0*6~');
+    const now = acks(dupGs06('005010', ISA5010));
+    expect(now.problems).toEqual([]);
+    expect(now.segments).toContain('AK9*R*1*1*0*19~');
+  });
+
+  it('AK403 13 (too many components, 00402 on) is 6 in a 004010 997', () => {
+    const b10 = 'B10*0048213377*TCH-BOL-40771*PR>LF';
+    const old = acks(file(ISA4010, gs('2291'), set214('0001', b10), 'GE*1*2291~'));
+    expect(old.problems).toEqual([]);
+    expect(old.segments).toContain('AK4*3>2*140*6*PR LF~');
+    const now = acks(file(ISA5010, gs('2291', '005010'), set214('0001', b10), 'GE*1*2291~'));
+    expect(now.problems).toEqual([]);
+    expect(now.segments).toContain('AK4*3>2*140*13*PR LF~');
+  });
+
+  it('Waybill reads a 004010 997 that uses a later code as invalid (the element lists follow the versions)', () => {
+    const ack = (version: string, ak: string) => [
+      ISA4010, `GS*FA*PRLF*TRICOUNTYHWS*20250416*1105*7*X*${version}~`, 'ST*997*0001~', 'AK1*QM*5~', ...ak.split('|').map((x) => `${x}~`), 'SE*6*0001~', 'GE*1*7~', 'IEA*1*000000101~',
+    ].join('\n');
+    const codes = (text: string) => allIssues(inspectX12Sync(text)).map((i) => `${i.code} ${i.segmentId}${i.elementPosition}`);
+    expect(codes(ack('004010', 'AK2*214*0001|AK5*R|AK9*R*1*1*0*19'))).toEqual(['X12_ELEMENT_INVALID_CODE AK95']);
+    expect(codes(ack('005010', 'AK2*214*0001|AK5*R|AK9*R*1*1*0*19'))).toEqual([]);
+    expect(codes(ack('004010', 'AK2*214*0001|AK3*B10*2**8|AK4*3>2*140*13|AK5*R*5|AK9*R*1*1*0').replace('SE*6', 'SE*8'))).toEqual(['X12_ELEMENT_INVALID_CODE AK43']);
+    expect(codes(ack('004010', 'AK2*214*0001|AK5*R*18|AK9*R*1*1*0'))).toEqual(['X12_ELEMENT_INVALID_CODE AK52']);
+  });
+});

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ACK_CODES, ackCodeMeaning } from '../../../src/translators/x12/acks/codes.js';
+import { ACK_CODES, ackCodeForVersion, ackCodeMeaning } from '../../../src/translators/x12/acks/codes.js';
 import { parseFunctionalAck, parseTa1, type FunctionalAckResult } from '../../../src/translators/x12/acks/parse.js';
 import type { Delimiters, Segment, TransactionSet } from '../../../src/translators/x12/model.js';
 import { readX12Sync } from '../../../src/translators/x12/reader.js';
@@ -286,5 +286,26 @@ describe('hand-made acknowledgments', () => {
     expect(ackCodeMeaning('717', 'P')).toBeUndefined();
     expect(ackCodeMeaning('718', '18', '004010')).toBeUndefined();
     expect(ackCodeMeaning('716', '19')).toBe('Functional Group Control Number not Unique within Interchange');
+  });
+});
+
+describe('codes per release', () => {
+  it('ackCodeForVersion: a later code becomes the nearest one the version has', () => {
+    expect(ackCodeForVersion('716', '19', '005010')).toBe('19');
+    expect(ackCodeForVersion('716', '19', '004010VICS')).toBe('6');
+    expect(ackCodeForVersion('723', '13', '004010')).toBe('6');
+    expect(ackCodeForVersion('723', '12', '004020')).toBe('12');
+    expect(ackCodeForVersion('718', '18', '004010')).toBeNull();
+    expect(ackCodeForVersion('718', '19', '004010')).toBe('6');
+    expect(ackCodeForVersion('718', '5', '004010')).toBe('5');
+    expect(ackCodeForVersion('621', '13', '005010X231A1')).toBe('13');
+  });
+
+  it('ackCodeMeaning with a version leaves out the codes of later releases', () => {
+    expect(ackCodeMeaning('716', '19', '004010')).toBeUndefined();
+    expect(ackCodeMeaning('716', '19', '005010')).toBeTruthy();
+    expect(ackCodeMeaning('723', '13', '004010')).toBeUndefined();
+    expect(ackCodeMeaning('723', '13', '004030')).toBe('Too Many Components');
+    expect(ackCodeMeaning('718', '19', '004010')).toBe('S1E Security End Segment Missing for S1S Security Start Segment');
   });
 });

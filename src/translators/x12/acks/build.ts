@@ -1,6 +1,8 @@
 // Building the acknowledgments Waybill sends back for an inbound interchange: TA1 (envelope), 997 or 999
 // (one per acknowledged functional group), from the validation report. Every code comes from the
-// catalogue's ack mapping (ta105, ak905, ak502, ak304, ak403); nothing here maps codes a second time.
+// catalogue's ack mapping (ta105, ak905, ak502, ak304, ak403), which gives the 005010 code; an ack of an
+// earlier version writes the nearest code its version has instead (codes.ts ackCodeForVersion: a 004010
+// 997 has no AK905 19 nor AK403 12/13).
 //
 // Policy semantics (see `AckPolicy`):
 //   ta1  'always'      a TA1 for every interchange that is not itself only acknowledgments
@@ -50,7 +52,7 @@ import {
   type WriterDelimiters,
   type X12WriterOptions,
 } from '../writer.js';
-import { is5010OrLater } from './codes.js';
+import { ackCodeForVersion, is5010OrLater } from './codes.js';
 import {
   controlNumberEcho,
   identifierEcho,
@@ -306,6 +308,8 @@ function transactionStatus(t: TransactionReport, groupRejected: boolean): { stat
 /** What the 997/999 of one group is written with. */
 interface LoopContext {
   kind: '997' | '999';
+  /** GS08 of the acknowledgment: which codes it may use (ackCodeForVersion). */
+  version: string;
   /** The 005010 layout (AK103, AK203, AK401.3, longer AK302, shorter AK303). */
   v5010: boolean;
   clean: (v: string) => string;
@@ -361,13 +365,14 @@ function segmentNote(s: SegmentErrorGroup, ctx: LoopContext): string[] | undefin
  * left out when it is not one; AK404 is the bad value with delimiters replaced, cut to its 99 characters.
  */
 function elementNote(e: X12Issue, ctx: LoopContext): ElementValue[] | undefined {
+  const code = ackCodeForVersion(ctx.kind === '999' ? '621' : '723', mapping(e)!.ak403!, ctx.version);
   const element = positionEcho(e.elementPosition, 2);
   const component = e.componentPosition !== undefined ? positionEcho(e.componentPosition, 2) : '';
   const repetition = ctx.v5010 && e.repetition !== undefined ? positionEcho(e.repetition, 4) : '';
-  if (element === undefined || component === undefined || repetition === undefined) return undefined;
+  if (code === null || element === undefined || component === undefined || repetition === undefined) return undefined;
   const pos = trimComposite([element, component, repetition]);
   const ref = e.elementRef !== undefined && /^\d{1,4}$/.test(e.elementRef.trim()) ? e.elementRef.trim() : '';
-  const seg: ElementValue[] = [ctx.kind === '999' ? 'IK4' : 'AK4', pos.length > 1 ? pos : pos[0], ref, mapping(e)!.ak403!];
+  const seg: ElementValue[] = [ctx.kind === '999' ? 'IK4' : 'AK4', pos.length > 1 ? pos : pos[0], ref, code];
   const bad = e.badValue !== undefined ? ctx.clean(e.badValue).slice(0, 99).trimEnd() : '';
   if (bad) seg.push(bad);
   return seg;
@@ -380,7 +385,8 @@ function transactionLoop(t: TransactionReport, g: GroupReport, ctx: LoopContext)
   let segmentLevel = false;
   for (const i of reported) {
     const m = mapping(i);
-    if (m?.ak502 !== undefined) txCodes.push(m.ak502);
+    const ak502 = m?.ak502 !== undefined ? ackCodeForVersion(ctx.kind === '999' ? '618' : '718', m.ak502, ctx.version) : null;
+    if (ak502 !== null) txCodes.push(ak502);
     if (m?.ak304 === undefined) continue;
     segmentLevel = true;
     if (!i.segmentId || i.segmentPosition === undefined) continue; // cannot be located: AK5 code 5 only
@@ -470,7 +476,7 @@ function buildFunctional(
 
   const groupErrors = g.issues.filter((i) => i.severity === 'error');
   const groupWarnings = g.issues.filter((i) => i.severity === 'warning' && mapping(i)?.ak905 !== undefined);
-  const ctx: LoopContext = { kind: type, v5010, clean, options, groupRejected: groupErrors.length > 0, notes };
+  const ctx: LoopContext = { kind: type, version: plan.version, v5010, clean, options, groupRejected: groupErrors.length > 0, notes };
   const txAcks: BuiltTransactionAck[] = [];
   for (const t of g.transactions) {
     const { segments, ack } = transactionLoop(t, g, ctx);
@@ -494,7 +500,7 @@ function buildFunctional(
   else status = 'A';
   const source = groupErrors.length > 0 ? groupErrors : groupWarnings;
   const groupCodes = uniq(
-    source.map((i) => mapping(i)?.ak905).filter((c): c is string => c !== undefined),
+    source.map((i) => mapping(i)?.ak905).filter((c): c is string => c !== undefined).map((c) => ackCodeForVersion('716', c, plan.version)).filter((c): c is string => c !== null),
     5,
   );
   body.push(['AK9', status, String(included), String(received), String(accepted), ...groupCodes]);
