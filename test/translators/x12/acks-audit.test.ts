@@ -219,3 +219,47 @@ describe('an ack writes only the codes its version has (defect 3)', () => {
     expect(codes(ack('004010', 'AK2*214*0001|AK5*R*18|AK9*R*1*1*0'))).toEqual(['X12_ELEMENT_INVALID_CODE AK52']);
   });
 });
+
+describe('functional and version policies agree (defect 4)', () => {
+  const f4010 = file(ISA4010, gs('2291'), set214('0001'), 'GE*1*2291~');
+  const f5010 = file(ISA5010, gs('2291', '005010'), set214('0001'), 'GE*1*2291~');
+  const plan = (text: string, policy: BuildAcksOptions['policy']) => {
+    const { built, segments, problems } = acks(text, { policy });
+    expect(problems).toEqual([]);
+    const gsLine = segments.find((s) => s.startsWith('GS*'))!;
+    return { type: built.functional[0].type, gs08: gsLine.split('*')[8].replace('~', ''), notes: built.notes.join('\n') };
+  };
+
+  it('999 asked with a 004010 version for a 005010 group: a 004010 997, and the note names the version asked', () => {
+    const r = plan(f5010, { functional: '999', version: '004010' });
+    expect(r).toMatchObject({ type: '997', gs08: '004010' });
+    expect(r.notes).toBe('group 2291: the acknowledgment version 004010 is before 005010, which a 999 needs; a 004010 997 is sent instead');
+  });
+
+  it('999 with the 999 guide for a 004010 group: a 004010 997 (never a 999 for a 4010 group)', () => {
+    const r = plan(f4010, { functional: '999', version: '005010X231' });
+    expect(r).toMatchObject({ type: '997', gs08: '004010' });
+    expect(r.notes).toBe('group 2291 is 004010: a 999 acknowledges 005010 or later groups only, a 004010 997 is sent instead');
+  });
+
+  it('997 with the 999 guide: the 997 follows the group, with a note', () => {
+    const r = plan(f5010, { functional: '997', version: '005010X231A1' });
+    expect(r).toMatchObject({ type: '997', gs08: '005010' });
+    expect(r.notes).toMatch(/005010X231A1 is the 999's implementation guide, not a 997 version; the 997 is 005010/);
+  });
+
+  it('the ordinary cases', () => {
+    expect(plan(f5010, { functional: '999' })).toMatchObject({ type: '999', gs08: '005010X231A1', notes: '' });
+    expect(plan(f5010, { functional: '999', version: '005010X231' })).toMatchObject({ type: '999', gs08: '005010X231', notes: '' });
+    expect(plan(f5010, { functional: '999', version: '005010' })).toMatchObject({ type: '999', gs08: '005010X231A1', notes: '' });
+    expect(plan(f4010, { functional: '997', version: '005010' })).toMatchObject({ type: '997', gs08: '005010', notes: '' });
+    expect(plan(f5010, { functional: '997', version: '004010' })).toMatchObject({ type: '997', gs08: '004010', notes: '' });
+    expect(plan(f4010, { functional: '997' })).toMatchObject({ type: '997', gs08: '004010', notes: '' });
+  });
+
+  it('a version that names none (a partner.yaml "5010") is not used, with a note', () => {
+    const r = plan(f4010, { functional: '999', version: '5010' });
+    expect(r).toMatchObject({ type: '997', gs08: '004010' });
+    expect(r.notes).toMatch(/the acknowledgment version "5010" names no X12 version .* the group's 004010 is used/);
+  });
+});

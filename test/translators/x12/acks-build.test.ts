@@ -290,7 +290,7 @@ describe('999', () => {
   it('a 999 policy on a 4010 group sends a 4010 997 and says so', () => {
     const r = buildAcks(interchange([group('SM', '1', '004010', [tx('204', '0001')])]), { ...base, policy: { functional: '999' } });
     expect(r.functional[0]).toMatchObject({ type: '997', version: '004010' });
-    expect(r.notes.join(' ')).toMatch(/999 needs 005010/);
+    expect(r.notes.join(' ')).toMatch(/a 999 acknowledges 005010 or later groups only/);
   });
 });
 

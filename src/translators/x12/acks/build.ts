@@ -15,9 +15,12 @@
 //   one (errors first); an error without any ta105 gives '022' (invalid control structure); 'A' gives 000.
 //   An interchange rejected at envelope level (TA104 'R') gets no 997/999: its groups were not accepted
 //   for processing, the TA1 says why.
-//   functional '997' (default) | '999' | 'none'. A 999 exists only for 005010+: a 004010 group gets a
-//   004010 997 even under '999'. The ack version follows the inbound GS08 (its first 6 characters, e.g.
-//   004010VICS -> 004010) unless `version` overrides it.
+//   functional '997' (default) | '999' | 'none'. The ack version follows the inbound GS08 (its first 6
+//   characters, e.g. 004010VICS -> 004010) unless `version` overrides it. A 999 exists only for 005010+:
+//   it is sent for a group of 005010 or later, when `version` (if given) is 005010 or later too, with
+//   GS08/ST03 the 999 guide `version` names or 005010X231A1. Otherwise '999' gives a 997 (of `version`
+//   unless that is a 999 guide, else of the group's version), with a note. Under '997' a 999 guide in
+//   `version` is not a 997 version: the 997 follows the group, with a note (planAck).
 //   Never acknowledged: a group with GS01 'FA' (or holding only 997/999 sets) and TA1s. An interchange
 //   made only of those gets nothing at all, not even a TA1.
 //   Warnings never reject: a transaction whose only findings are warnings with an ack mapping is 'E'
@@ -71,8 +74,11 @@ export interface AckPolicy {
   /** Which functional acknowledgment to send. Default '997'. */
   functional?: '997' | '999' | 'none';
   /**
-   * GS08 of the functional acknowledgment, overriding the inbound group's version (e.g. '004010',
-   * '005010'; for a 999, '005010X231A1' or '005010X231'). Also decides the 004010 vs 005010 layout.
+   * GS08 of the functional acknowledgment, overriding the inbound group's version: for a 997 a version
+   * such as '004010' or '005010' (it also decides the 004010 vs 005010 layout); for a 999 the guide
+   * '005010X231A1' or '005010X231' (any other 005010+ version gives 005010X231A1; one before 005010
+   * gives a 997 of that version). A 999 guide given for a 997 is not used: the 997 follows the group.
+   * A value that does not start with 6 digits is not used either. See planAck; each case has a note.
    */
   version?: string;
   /** Write AK2/AK5 (IK5) for accepted transactions too (default true); false lists only those with findings. */
@@ -432,16 +438,50 @@ interface PlannedAck {
   group: GroupReport;
 }
 
-function planAck(g: GroupReport, policy: AckPolicy): PlannedAck | null {
+/** The 999 implementation guide (005010X231, 005010X231A1): the GS08 and ST03 of a 999, never a 997's GS08. */
+const IG_999 = /^\d{6}X231/;
+const DEFAULT_999_VERSION = '005010X231A1';
+
+/** A group's own version: the first 6 characters of its GS08 (004010VICS -> 004010), 004010 when it names none. */
+function groupVersion(g: GroupReport): string {
+  const inbound = g.header.version.trim();
+  return /^\d{6}/.test(inbound) ? inbound.slice(0, 6) : '004010';
+}
+
+/**
+ * What acknowledges a group (see the policy notes at the top): a 999 when one is asked for, the group
+ * is 005010 or later and so is the acknowledgment's version (a 999 describes a 5010 implementation
+ * guide); its GS08/ST03 is the 999 guide `version` names, else 005010X231A1. Otherwise a 997 whose GS08
+ * is `version`, or the group's own version when `version` is not given, names no version (it must start
+ * with 6 digits), or is the 999 guide. Notes say when the acknowledgment differs from what was asked.
+ */
+function planAck(g: GroupReport, policy: AckPolicy, notes: string[]): PlannedAck | null {
   const functional = policy.functional ?? '997';
   if (functional === 'none') return null;
-  const inbound = g.header.version.trim();
-  const base = policy.version ?? (/^\d{6}/.test(inbound) ? inbound.slice(0, 6) : '004010');
-  if (functional === '999' && is5010OrLater(base)) {
-    const version = policy.version && /X231/.test(policy.version) ? policy.version : '005010X231A1';
-    return { type: '999', version, group: g };
+  const own = groupVersion(g);
+  const name = `group ${g.header.control.trim()}`;
+  let asked = policy.version?.trim();
+  if (asked !== undefined && !/^\d{6}/.test(asked)) {
+    notes.push(`${name}: the acknowledgment version ${JSON.stringify(asked)} names no X12 version (e.g. 004010, 005010X231A1); the group's ${own} is used`);
+    asked = undefined;
   }
-  return { type: '997', version: policy.version ?? base, group: g };
+  if (functional === '999') {
+    if (is5010OrLater(own) && (asked === undefined || is5010OrLater(asked))) {
+      return { type: '999', version: asked !== undefined && IG_999.test(asked) ? asked : DEFAULT_999_VERSION, group: g };
+    }
+    const version = asked !== undefined && !IG_999.test(asked) ? asked : own;
+    notes.push(
+      !is5010OrLater(own)
+        ? `${name} is ${own}: a 999 acknowledges 005010 or later groups only, a ${version} 997 is sent instead`
+        : `${name}: the acknowledgment version ${asked} is before 005010, which a 999 needs; a ${version} 997 is sent instead`,
+    );
+    return { type: '997', version, group: g };
+  }
+  if (asked !== undefined && IG_999.test(asked)) {
+    notes.push(`${name}: ${asked} is the 999's implementation guide, not a 997 version; the 997 is ${own}, the group's version`);
+    return { type: '997', version: own, group: g };
+  }
+  return { type: '997', version: asked ?? own, group: g };
 }
 
 /**
@@ -561,15 +601,12 @@ export function buildAcks(report: InterchangeReport, options: BuildAcksOptions):
   } else {
     for (const g of report.groups) {
       if (isAcknowledgmentGroup(g)) continue;
-      const plan = planAck(g, policy);
+      const plan = planAck(g, policy, notes);
       if (!plan) continue;
       if (!ak1Segment(g, is5010OrLater(plan.version), clean)) {
         unnamed++;
         notes.push(`group ${JSON.stringify(g.header.control)} (GS01 ${JSON.stringify(g.header.functionalId)}) gets no ${plan.type}: AK101/AK102 cannot name it (GS01 is 2 letters or digits, GS06 a number of 1-9 digits); the TA1 reports it (${UNNAMED_GROUP_NOTE})`);
         continue;
-      }
-      if (plan.type === '997' && policy.functional === '999') {
-        notes.push(`group ${g.header.control} is ${g.header.version}: a 999 needs 005010, a ${plan.version} 997 is sent instead`);
       }
       plans.push(plan);
     }
