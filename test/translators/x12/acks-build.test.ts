@@ -1,9 +1,10 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildAcks, interchangeAckStatus, type BuildAcksOptions } from '../../../src/translators/x12/acks/build.js';
+import { buildAcks, interchangeAckStatus, maxFunctionalAcks, type BuildAcksOptions } from '../../../src/translators/x12/acks/build.js';
 import { parseFunctionalAck, parseTa1 } from '../../../src/translators/x12/acks/parse.js';
 import type { InterchangeReport } from '../../../src/translators/x12/model.js';
 import { readX12Sync } from '../../../src/translators/x12/reader.js';
+import { validateTransaction } from '../../../src/translators/x12/validate-transaction.js';
 import { corpusDir, corpusFile, hasCorpus } from '../../helpers/corpus.js';
 import { D5010, group, interchange, iss, reportsFromEvents, seg, tx } from './ack-reports.js';
 
@@ -401,5 +402,47 @@ describe('TA1 echo', () => {
   it('zero-pads a short numeric ISA13 in TA101', () => {
     const r = buildAcks(interchange([], { control: '001', ackRequested: true }), base);
     expect(r.ta1?.segment[1]).toBe('000000001');
+  });
+});
+
+describe('a group of more sets than one 997/999 may list', () => {
+  const many = (n: number) => Array.from({ length: n }, (_, i) => tx('214', String(i + 1).padStart(6, '0')));
+
+  it('5010: 100,001 sets are acknowledged by two 997s of the same FA group, each with the group\'s AK1 and AK9 (x12-notes 5.1: AK2 max 99,999)', () => {
+    const sets = many(100_001);
+    sets[100_000] = tx('214', '100001', [iss('X12_SE_COUNT_MISMATCH')]);
+    const report = interchange([group('QM', '77', '005010', sets)], { version: '00501' });
+    expect(maxFunctionalAcks(report)).toBe(2);
+    const r = buildAcks(report, base);
+    expect(r.functional.map((f) => [f.control, f.groupControl, f.part, f.transactions.length, f.status, f.counts])).toEqual([
+      ['0001', '900', { index: 1, of: 2 }, 99_999, 'P', { included: 100_001, received: 100_001, accepted: 100_000 }],
+      ['0002', '900', { index: 2, of: 2 }, 2, 'P', { included: 100_001, received: 100_001, accepted: 100_000 }],
+    ]);
+    expect(r.notes).toEqual(['group 77: 100001 AK2 loops are more than one 005010 997 holds (99999): it is acknowledged by 2 997s, each with the group\'s AK1 and AK9']);
+    const lines = (r.text ?? '').split('\n');
+    const second = lines.slice(lines.indexOf('ST*997*0002~'));
+    expect(second.slice(0, 8)).toEqual(['ST*997*0002~', 'AK1*QM*77*005010~', 'AK2*214*100000~', 'AK5*A~', 'AK2*214*100001~', 'AK5*R*4~', 'AK9*P*100001*100001*100000~', 'SE*8*0002~']);
+    expect(lines.filter((l) => l.startsWith('AK9'))).toHaveLength(2);
+    // each part reads back as a valid 997 (the 5010 schema allows at most 99,999 AK2 loops)
+    const events = [...readX12Sync(r.text ?? '')];
+    const txs = events.flatMap((e) => (e.type === 'transaction' ? [e.transaction] : []));
+    expect(txs.map((t) => validateTransaction(t).issues.filter((i) => i.severity === 'error'))).toEqual([[], []]);
+  });
+
+  it('the 5010 997 and 999 schemas allow 99,999 AK2 loops, not more', () => {
+    const loops = (n: number, ak5: string) => Array.from({ length: n }, (_, i) => `AK2*214*${String(i + 1).padStart(6, '0')}~${ak5}*A~`).join('');
+    const ack = (n: number, type: '997' | '999') => readX12Sync(
+      `ISA*00*          *00*          *01*WAYBILL        *ZZ*PARTNER        *250102*0930*^*00501*000000900*0*P*:~GS*FA*A*B*20250102*0930*1*X*${type === '997' ? '005010' : '005010X231A1'}~` +
+      `ST*${type}*0001${type === '999' ? '*005010X231A1' : ''}~AK1*QM*1*005010~${loops(n, type === '997' ? 'AK5' : 'IK5')}AK9*A*${n}*${n}*${n}~SE*${2 * n + 4}*0001~GE*1*1~IEA*1*000000900~`);
+    const codes = (n: number, type: '997' | '999') => [...ack(n, type)].flatMap((e) => (e.type === 'transaction' ? validateTransaction(e.transaction).issues.map((i) => i.code) : []));
+    for (const type of ['997', '999'] as const) {
+      expect(codes(99_999, type), type).toEqual([]);
+      expect(codes(100_000, type), type).toContain('X12_LOOP_OVER_MAX');
+    }
+  });
+
+  it('a control source that repeats an ST02 in one FA group is refused', () => {
+    const report = interchange([group('QM', '1', '004010', [tx('214', '0001')]), group('QM', '2', '004010', [tx('214', '0001')])]);
+    expect(() => buildAcks(report, { ...base, controls: { interchange: 1, group: 1, transaction: () => '0001' } })).toThrow(/ST02 0001 twice in one FA group/);
   });
 });

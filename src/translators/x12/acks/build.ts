@@ -169,7 +169,10 @@ export interface BuiltFunctionalAck {
   groupCodes: string[];
   /** AK902-AK904. */
   counts: { included: number; received: number; accepted: number };
+  /** The sets it holds: all of the group's, or its share when the group takes several (`part`). */
   transactions: BuiltTransactionAck[];
+  /** Set when the group's acknowledgment is split over several 997/999s (see buildFunctional); 1-based. */
+  part?: { index: number; of: number };
   /** ST02 given to this 997/999. */
   control: string;
   /** GS06 of the FA group it is written in. */
@@ -499,31 +502,78 @@ function ak1Segment(g: GroupReport, v5010: boolean, clean: (v: string) => string
   return ak1;
 }
 
+/**
+ * The most AK2 loops one 997/999 holds: 999,999 in the 004010 layout, 99,999 from 005010 (x12-notes
+ * 5.1 and 6.1). Every group of more sets than that is acknowledged by several 997/999s (splitLoops).
+ */
+export function maxAk2Loops(v5010: boolean): number {
+  return v5010 ? 99_999 : 999_999;
+}
+
+/**
+ * The number of 997/999 transaction sets buildAcks may write for `report`, whatever the policy: one
+ * per group, more for a group of more than 99,999 sets (maxAk2Loops). A caller that takes ST02s from
+ * a ledger reserves this many for `controls.transaction`.
+ */
+export function maxFunctionalAcks(report: InterchangeReport): number {
+  const groups = report.groups.filter((g) => !isAcknowledgmentGroup(g));
+  return groups.reduce((n, g) => n + Math.max(1, Math.ceil(g.transactions.length / maxAk2Loops(true))), 0);
+}
+
+interface TransactionLoop {
+  ack: BuiltTransactionAck;
+  segments: WriteSegment[];
+}
+
+/**
+ * The group's sets in shares of at most `max` written AK2 loops, in order (at least one share, maybe
+ * empty). A set without an AK2 loop goes with the share it stands among.
+ */
+function splitLoops(loops: TransactionLoop[], max: number): TransactionLoop[][] {
+  const shares: TransactionLoop[][] = [[]];
+  let listed = 0;
+  for (const loop of loops) {
+    if (loop.ack.listed && listed === max) {
+      shares.push([]);
+      listed = 0;
+    }
+    shares[shares.length - 1].push(loop);
+    if (loop.ack.listed) listed++;
+  }
+  return shares;
+}
+
+/**
+ * The 997/999 of one group: usually one. A group of more sets than one 997/999 may list (maxAk2Loops)
+ * is acknowledged by several, one after the other in the same FA group: each holds the group's AK1,
+ * the AK2 loops of its share of the sets, and the group's AK9. The AK9 speaks for the whole group in
+ * each (the status and the counts of all its sets, as in a single 997), so that no part contradicts
+ * another or GE01, and each part stays consistent on its own (AK2 loops <= AK903, AK5 A/E <= AK904).
+ * `nextControl` gives each part its ST02.
+ */
 function buildFunctional(
   plan: PlannedAck,
-  control: string,
+  nextControl: () => string,
   groupControl: string,
   clean: (v: string) => string,
   options: BuildAcksOptions,
   notes: string[],
-): BuiltFunctionalAck {
+): BuiltFunctionalAck[] {
   const { group: g, type } = plan;
   const v5010 = is5010OrLater(plan.version);
   const includeAccepted = options.policy?.includeAccepted ?? true;
-  const body: WriteSegment[] = [];
   // planAck only plans groups that ak1Segment can name
-  body.push(ak1Segment(g, v5010, clean)!);
+  const ak1 = ak1Segment(g, v5010, clean)!;
 
   const groupErrors = g.issues.filter((i) => i.severity === 'error');
   const groupWarnings = g.issues.filter((i) => i.severity === 'warning' && mapping(i)?.ak905 !== undefined);
   const ctx: LoopContext = { kind: type, version: plan.version, v5010, clean, options, groupRejected: groupErrors.length > 0, notes };
-  const txAcks: BuiltTransactionAck[] = [];
-  for (const t of g.transactions) {
-    const { segments, ack } = transactionLoop(t, g, ctx);
-    if (!includeAccepted && ack.status === 'A') ack.listed = false;
-    txAcks.push(ack);
-    if (ack.listed) body.push(...segments);
-  }
+  const loops: TransactionLoop[] = g.transactions.map((t) => {
+    const loop = transactionLoop(t, g, ctx);
+    if (!includeAccepted && loop.ack.status === 'A') loop.ack.listed = false;
+    return loop;
+  });
+  const txAcks = loops.map((l) => l.ack);
 
   const received = g.transactions.length;
   // AK902 is GE01 as declared (N0 1/6); a GE01 that is missing or too long for AK902 ('12345678')
@@ -543,23 +593,48 @@ function buildFunctional(
     source.map((i) => mapping(i)?.ak905).filter((c): c is string => c !== undefined).map((c) => ackCodeForVersion('716', c, plan.version)).filter((c): c is string => c !== null),
     5,
   );
-  body.push(['AK9', status, String(included), String(received), String(accepted), ...groupCodes]);
+  const ak9 = ['AK9', status, String(included), String(received), String(accepted), ...groupCodes];
 
-  const st: string[] = ['ST', type, control];
-  if (type === '999') st.push(plan.version);
-  const segments: WriteSegment[] = [st, ...body, ['SE', String(body.length + 2), control]];
-  return {
-    type,
-    version: plan.version,
-    acknowledges: { functionalId: g.header.functionalId, control: g.header.control, version: g.header.version },
-    status,
-    groupCodes,
-    counts: { included, received, accepted },
-    transactions: txAcks,
-    control,
-    groupControl,
-    segments,
-  };
+  const max = maxAk2Loops(v5010);
+  const shares = splitLoops(loops, max);
+  if (shares.length > 1) {
+    const listed = txAcks.filter((a) => a.listed).length;
+    notes.push(`group ${g.header.control.trim()}: ${listed} AK2 loops are more than one ${plan.version} ${type} holds (${max}): it is acknowledged by ${shares.length} ${type}s, each with the group's AK1 and AK9`);
+  }
+  return shares.map((share, index) => {
+    const control = nextControl();
+    const body: WriteSegment[] = [ak1, ...share.flatMap((l) => (l.ack.listed ? l.segments : [])), ak9];
+    const st: string[] = ['ST', type, control];
+    if (type === '999') st.push(plan.version);
+    return {
+      type,
+      version: plan.version,
+      acknowledges: { functionalId: g.header.functionalId, control: g.header.control, version: g.header.version },
+      status,
+      groupCodes,
+      counts: { included, received, accepted },
+      transactions: share.map((l) => l.ack),
+      ...(shares.length > 1 && { part: { index: index + 1, of: shares.length } }),
+      control,
+      groupControl,
+      segments: [st, ...body, ['SE', String(body.length + 2), control]],
+    };
+  });
+}
+
+/**
+ * ST02 must be unique within its FA group: a control source that repeats itself (a caller that
+ * reserved fewer numbers than maxFunctionalAcks and falls back to the first) would make an ack its
+ * partner rejects, so the builder refuses it.
+ */
+function requireDistinctControls(acks: BuiltFunctionalAck[]): void {
+  const seen = new Set<string>();
+  for (const a of acks) {
+    if (seen.has(a.control)) {
+      throw new Error(`buildAcks: controls.transaction gave ST02 ${a.control} twice in one FA group (reserve maxFunctionalAcks(report) numbers)`);
+    }
+    seen.add(a.control);
+  }
 }
 
 // ---------------------------------------------------------------- entry point
@@ -652,10 +727,11 @@ export function buildAcks(report: InterchangeReport, options: BuildAcksOptions):
   let txIndex = 0;
   for (const target of gsGroups) {
     for (const plan of target.plans) {
-      const built = buildFunctional(plan, nextTx(txIndex++), String(target.gs.control), clean, options, notes);
-      target.acks.push(built);
-      functional.push(built);
+      const built = buildFunctional(plan, () => nextTx(txIndex++), String(target.gs.control), clean, options, notes);
+      target.acks.push(...built);
+      functional.push(...built);
     }
+    requireDistinctControls(target.acks);
   }
 
   const inboundVersion = header.version.trim();
