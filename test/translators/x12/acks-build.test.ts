@@ -1,5 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { x12Date, x12Time, zonedIso } from '../../../src/mappings/transforms.js';
 import { buildAcks, interchangeAckStatus, maxFunctionalAcks, type BuildAcksOptions } from '../../../src/translators/x12/acks/build.js';
 import { parseFunctionalAck, parseTa1 } from '../../../src/translators/x12/acks/parse.js';
 import type { InterchangeReport } from '../../../src/translators/x12/model.js';
@@ -444,5 +445,31 @@ describe('a group of more sets than one 997/999 may list', () => {
   it('a control source that repeats an ST02 in one FA group is refused', () => {
     const report = interchange([group('QM', '1', '004010', [tx('214', '0001')]), group('QM', '2', '004010', [tx('214', '0001')])]);
     expect(() => buildAcks(report, { ...base, controls: { interchange: 1, group: 1, transaction: () => '0001' } })).toThrow(/ST02 0001 twice in one FA group/);
+  });
+});
+
+describe('the time zone of the ack\'s dates and times', () => {
+  const report = () => interchange([group('SM', '1', '004010', [tx('204', '0001')])], { ackRequested: true });
+  const envelope = (text: string | null) => {
+    const [isa, , gs] = (text ?? '').split('\n');
+    const i = isa.split('*');
+    const g = gs.split('*');
+    return { isa09: i[9], isa10: i[10], gs04: g[4], gs05: g[5] };
+  };
+
+  it('UTC by default; the partner\'s zone when given (a date that is still yesterday there included)', () => {
+    expect(envelope(buildAcks(report(), base).text)).toEqual({ isa09: '250102', isa10: '0930', gs04: '20250102', gs05: '0930' });
+    expect(envelope(buildAcks(report(), { ...base, timezone: 'America/Chicago' }).text)).toEqual({ isa09: '250102', isa10: '0330', gs04: '20250102', gs05: '0330' });
+    const early = { ...base, now: new Date(Date.UTC(2025, 6, 2, 3, 0, 0)), timezone: 'America/Chicago' };
+    expect(envelope(buildAcks(report(), early).text)).toEqual({ isa09: '250701', isa10: '2200', gs04: '20250701', gs05: '2200' });
+    expect(envelope(buildAcks(report(), { ...base, timezone: '+05:30' }).text)).toEqual({ isa09: '250102', isa10: '1500', gs04: '20250102', gs05: '1500' });
+    expect(() => buildAcks(report(), { ...base, timezone: 'Mars/Olympus' })).toThrow(/unknown time zone/);
+  });
+
+  it('round trip: GS04/GS05 read in the partner\'s zone (as functional-ack.ts reads acks) give back the instant', () => {
+    for (const zone of ['America/Chicago', 'Europe/Berlin', 'UTC']) {
+      const { gs04, gs05 } = envelope(buildAcks(report(), { ...base, timezone: zone }).text);
+      expect(new Date(zonedIso(x12Date(gs04), x12Time(gs05), zone)).getTime(), zone).toBe(NOW.getTime());
+    }
   });
 });

@@ -44,8 +44,6 @@
 import { catalogue, isKnownCode, type CatalogueEntry } from '../../../errors/catalogue.js';
 import type { GroupReport, InterchangeReport, TransactionReport, X12Issue } from '../model.js';
 import {
-  formatX12Date,
-  formatX12Time,
   writeInterchange,
   type ElementValue,
   type GroupInput,
@@ -55,6 +53,7 @@ import {
   type WriterDelimiters,
   type X12WriterOptions,
 } from '../writer.js';
+import { ackClock, type AckClock } from './clock.js';
 import { ackCodeForVersion, is5010OrLater } from './codes.js';
 import {
   controlNumberEcho,
@@ -114,8 +113,15 @@ export interface AckControls {
 export interface BuildAcksOptions {
   policy?: AckPolicy;
   controls: AckControls;
-  /** The clock: ISA09/ISA10 and GS04/GS05 of the ack, formatted in UTC. */
+  /** The clock: ISA09/ISA10 and GS04/GS05 of the ack, written as the wall clock in `timezone`. */
   now: Date;
+  /**
+   * The time zone the ack's dates and times are written in: an IANA name (America/Chicago) or a fixed
+   * offset (-06:00); default UTC. The gateway passes the partner's `timezone`: the zone in which it
+   * reads that partner's own acknowledgments (functional-ack.ts), and in which its outbound documents
+   * write times, so that a time means the same in both directions.
+   */
+  timezone?: string;
   /** Our identity; default: the inbound interchange's receiver (ISA07/08, GS03). */
   sender?: AckIdentity;
   /** The partner's identity (ISA07/08 and GS03 of the ack); default: the inbound sender (ISA05/06, GS02). */
@@ -279,11 +285,11 @@ const UNNAMED_GROUP_NOTE = '024';
  * echoed, and the TA1 (whose TA105 then reports the bad date or time, 014/015) carries the date and time
  * it was made instead: both elements are mandatory, and TA101 alone identifies the interchange.
  */
-function ta1Segment(header: InterchangeReport['header'], status: Ta1Status, noteCode: string, now: Date, clean: (v: string) => string): string[] {
+function ta1Segment(header: InterchangeReport['header'], status: Ta1Status, noteCode: string, clock: AckClock, clean: (v: string) => string): string[] {
   const control = header.control.trim();
   const ta101 = /^\d{1,8}$/.test(control) ? control.padStart(9, '0') : clean(header.control);
-  const ta102 = interchangeDateEcho(header.date) ?? formatX12Date(now, 6);
-  const ta103 = interchangeTimeEcho(header.time) ?? formatX12Time(now);
+  const ta102 = interchangeDateEcho(header.date) ?? clock.date6;
+  const ta103 = interchangeTimeEcho(header.time) ?? clock.time4;
   return ['TA1', ta101, ta102, ta103, status, noteCode];
 }
 
@@ -687,6 +693,8 @@ export function buildAcks(report: InterchangeReport, options: BuildAcksOptions):
     }
   }
 
+  const clock = ackClock(options.now, options.timezone);
+
   // TA1. A group no 997/999 can name would otherwise go unanswered: the interchange is then accepted
   // with errors, TA105 024 "invalid interchange content (e.g., invalid GS segment)".
   const envelope = unnamed > 0 && interchangeStatus === 'A' ? { status: 'E' as const, noteCode: UNNAMED_GROUP_NOTE } : { status: interchangeStatus, noteCode };
@@ -695,15 +703,13 @@ export function buildAcks(report: InterchangeReport, options: BuildAcksOptions):
     ta1Policy === 'always' ||
     (ta1Policy === 'on-request' && (header.ackRequested || envelope.status !== 'A')) ||
     (ta1Policy === 'on-error' && envelope.status !== 'A');
-  const ta1: BuiltTa1 | null = wantTa1 ? { ...envelope, segment: ta1Segment(header, envelope.status, envelope.noteCode, options.now, clean) } : null;
+  const ta1: BuiltTa1 | null = wantTa1 ? { ...envelope, segment: ta1Segment(header, envelope.status, envelope.noteCode, clock, clean) } : null;
 
   if (!ta1 && plans.length === 0) return { ...empty, interchangeStatus: envelope.status };
 
   // FA groups: one per (version, GS02, GS03), in order of first appearance.
   const nextGroup = allocator(options.controls.group, 'group', 1);
   const nextTx = allocator(options.controls.transaction, 'transaction', 4);
-  const date8 = formatX12Date(options.now, 8);
-  const time4 = formatX12Time(options.now);
   const gsGroups: { key: string; gs: GroupInput['header']; plans: PlannedAck[]; acks: BuiltFunctionalAck[] }[] = [];
   for (const plan of plans) {
     // GS02/GS03 are mandatory: an inbound GS02/GS03 left empty is answered to the ISA ids instead
@@ -714,7 +720,7 @@ export function buildAcks(report: InterchangeReport, options: BuildAcksOptions):
     if (!target) {
       target = {
         key,
-        gs: { functionalId: 'FA', senderId: gsSender, receiverId: gsReceiver, date: date8, time: time4, control: nextGroup(gsGroups.length), version: plan.version },
+        gs: { functionalId: 'FA', senderId: gsSender, receiverId: gsReceiver, date: clock.date8, time: clock.time4, control: nextGroup(gsGroups.length), version: plan.version },
         plans: [],
         acks: [],
       };
@@ -745,8 +751,8 @@ export function buildAcks(report: InterchangeReport, options: BuildAcksOptions):
       senderId: options.sender?.id ?? header.receiverId.trim(),
       receiverQualifier: options.partner?.qualifier ?? header.senderQualifier.trim(),
       receiverId: options.partner?.id ?? header.senderId.trim(),
-      date: formatX12Date(options.now, 6),
-      time: time4,
+      date: clock.date6,
+      time: clock.time4,
       version,
       control: options.controls.interchange,
       ackRequested: false,
