@@ -130,6 +130,15 @@ describe('997 from hand-made reports', () => {
     expect(body(r4.text)).toContain('AK3*AT7*6*0205AB*2~');
   });
 
+  it('AK404 is cut to 99 characters, never through a surrogate pair; a lone surrogate is replaced', () => {
+    const t = tx('204', '0001', [
+      iss('X12_ELEMENT_TOO_LONG', { segmentId: 'N1', segmentPosition: 2, elementPosition: 2, badValue: `${'x'.repeat(98)}😀😀` }),
+      iss('X12_ELEMENT_INVALID_CHARACTER', { segmentId: 'N1', segmentPosition: 2, elementPosition: 3, badValue: 'A\ud83dB' }),
+    ]);
+    const r = buildAcks(interchange([group('SM', '1', '004010', [t])]), base);
+    expect(body(r.text).filter((l) => l.startsWith('AK4'))).toEqual([`AK4*2**5*${'x'.repeat(98)}😀~`, 'AK4*3**6*A B~']);
+  });
+
   it('includeAccepted: false lists only transactions with findings', () => {
     const g = group('SM', '1', '004010', [tx('204', '0001'), tx('204', '0002', [iss('X12_SE_MISSING')]), tx('204', '0003')]);
     const r = buildAcks(interchange([g]), { ...base, policy: { includeAccepted: false } });

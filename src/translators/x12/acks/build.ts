@@ -56,6 +56,7 @@ import {
 import { ackClock, type AckClock } from './clock.js';
 import { ackCodeForVersion, is5010OrLater } from './codes.js';
 import {
+  badDataCopy,
   controlNumberEcho,
   identifierEcho,
   interchangeDateEcho,
@@ -230,7 +231,8 @@ function makeSanitizer(d: WriterDelimiters): (v: string) => string {
   const bad = new Set<string>([d.element, d.component, d.segment, ...(d.repetition ? [d.repetition] : []), ...[...(d.suffix ?? '')]]);
   return (v: string) => {
     let out = '';
-    for (const ch of v) out += bad.has(ch) || /[\u0000-\u001f\u007f]/.test(ch) ? ' ' : ch;
+    // code points: a lone surrogate (half of a pair) is a character the writer refuses, like a control character
+    for (const ch of v) out += bad.has(ch) || /[\u0000-\u001f\u007f]/.test(ch) || /^[\ud800-\udfff]$/.test(ch) ? ' ' : ch;
     return out;
   };
 }
@@ -388,7 +390,7 @@ function elementNote(e: X12Issue, ctx: LoopContext): ElementValue[] | undefined 
   const pos = trimComposite([element, component, repetition]);
   const ref = e.elementRef !== undefined && /^\d{1,4}$/.test(e.elementRef.trim()) ? e.elementRef.trim() : '';
   const seg: ElementValue[] = [ctx.kind === '999' ? 'IK4' : 'AK4', pos.length > 1 ? pos : pos[0], ref, code];
-  const bad = e.badValue !== undefined ? ctx.clean(e.badValue).slice(0, 99).trimEnd() : '';
+  const bad = e.badValue !== undefined ? badDataCopy(e.badValue, ctx.clean) : '';
   if (bad) seg.push(bad);
   return seg;
 }

@@ -79,3 +79,13 @@ export function interchangeTimeEcho(raw: string): string | undefined {
   if (/^\d{4}$/.test(v)) return v;
   return /^\d{6}$/.test(v) ? v.slice(0, 4) : undefined;
 }
+
+/**
+ * AK404/IK404, the copy of the bad data element (AN 1/99): the inbound value with the characters the
+ * ack cannot carry already replaced by `clean`, cut to 99 characters (code points: a cut through a
+ * surrogate pair would leave half a character the writer refuses), without trailing spaces; empty when
+ * nothing is left (the element is then left out).
+ */
+export function badDataCopy(raw: string, clean: (v: string) => string): string {
+  return [...clean(raw)].slice(0, 99).join('').trimEnd();
+}
