@@ -168,7 +168,7 @@ describe('inbound pipeline', () => {
     expect(units.map((u) => [u.setId, u.control, u.state])).toEqual([['214', '0001', 'unidentified']]);
   });
 
-  it('a group whose GS header has errors yields no events (the 997 rejects it: AK9 R, none accepted); its sets are rejected with it', async () => {
+  it('a group whose GS header has errors yields no events; its sets are rejected with it, and the ack says so', async () => {
     const { ledger, take } = setup();
     const badGs = Buffer.from(multiStatus.toString('latin1').replace('*1105*2291*X*', '*1105*X1*X*').replace('GE*1*2291~', 'GE*1*X1~'), 'latin1');
     const { fileId, result } = await take(badGs);
@@ -179,8 +179,29 @@ describe('inbound pipeline', () => {
       ['group X1 (interchange 000002291)', 'rejected', ['X12_GS_CONTROL_INVALID']],
       ['214', 'rejected', ['X12_GROUP_REJECTED']],
     ]);
+    // GS06 'X1' is no number, so no AK1 can name the group (AK102 is N0): no 997, but a TA1 saying the
+    // interchange holds an invalid GS (E, 024). A GS06 the 997 can name gets AK9 R (see the next test).
     const [ack] = await ledger.listOutboundDocuments({ relatedFileId: fileId });
-    expect(ack.content).toMatch(/AK9\*R\*1\*1\*0\*6~/);
+    expect(ack.kind).toBe('TA1');
+    expect(ack.content).toMatch(/\nTA1\*000002291\*\d{6}\*\d{4}\*E\*024~/);
+    expect(ack.content).not.toMatch(/ST\*997/);
+  });
+
+  it('a group whose GS06 the 997 can name but whose header has an error: AK9 R with the group\'s code, and its sets AK5 R, as their units', async () => {
+    const { ledger, take } = setup();
+    // the same group twice: the second one's GS06 is not unique in the interchange (716 code 6 in a 004010 997)
+    const text = multiStatus.toString('latin1');
+    const groupText = text.slice(text.indexOf('GS*'), text.indexOf('IEA*'));
+    const twice = Buffer.from(text.replace(groupText, groupText + groupText).replace(/IEA\*1\*/, 'IEA*2*'), 'latin1');
+    const { fileId } = await take(twice);
+    const units = await ledger.units(fileId);
+    expect(units.filter((u) => u.setId === '214').map((u) => [u.state, u.errors.map((e) => e.code)])).toEqual([
+      ['translated', []],
+      ['rejected', ['X12_GROUP_REJECTED']],
+    ]);
+    const [ack] = await ledger.listOutboundDocuments({ relatedFileId: fileId });
+    expect(ack.content).toMatch(/AK5\*A~\r?\nAK9\*A\*1\*1\*1~/);
+    expect(ack.content).toMatch(/AK5\*R~\r?\nAK9\*R\*1\*1\*0\*6~/);
   });
 
   it('an interchange whose ISA header has errors yields no events (the TA1 rejects it)', async () => {

@@ -1,9 +1,11 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildAcks, interchangeAckStatus, type BuildAcksOptions } from '../../../src/translators/x12/acks/build.js';
+import { x12Date, x12Time, zonedIso } from '../../../src/mappings/transforms.js';
+import { buildAcks, interchangeAckStatus, maxFunctionalAcks, type BuildAcksOptions } from '../../../src/translators/x12/acks/build.js';
 import { parseFunctionalAck, parseTa1 } from '../../../src/translators/x12/acks/parse.js';
 import type { InterchangeReport } from '../../../src/translators/x12/model.js';
 import { readX12Sync } from '../../../src/translators/x12/reader.js';
+import { validateTransaction } from '../../../src/translators/x12/validate-transaction.js';
 import { corpusDir, corpusFile, hasCorpus } from '../../helpers/corpus.js';
 import { D5010, group, interchange, iss, reportsFromEvents, seg, tx } from './ack-reports.js';
 
@@ -58,7 +60,7 @@ describe('997 from hand-made reports', () => {
     const t = tx('204', '0001', [iss('X12_SEGMENT_MANDATORY_MISSING', { segmentId: 'S5', segmentPosition: 4, loopId: '0300' })]);
     const r = buildAcks(interchange([group('SM', '1', '004010', [t])]), base);
     expect(body(r.text)).toEqual(['ST*997*0001~', 'AK1*SM*1~', 'AK2*204*0001~', 'AK3*S5*4*0300*3~', 'AK5*R*5~', 'AK9*R*1*1*0~', 'SE*7*0001~']);
-    expect(r.functional[0].transactions).toEqual([{ setId: '204', control: '0001', status: 'R', codes: ['5'] }]);
+    expect(r.functional[0].transactions).toEqual([{ setId: '204', control: '0001', status: 'R', codes: ['5'], listed: true }]);
   });
 
   const elementIssues = () => [
@@ -110,6 +112,31 @@ describe('997 from hand-made reports', () => {
 
     const empty = buildAcks(interchange([group('SM', '6', '004010', [], [], 0)]), base);
     expect(body(empty.text)).toEqual(['ST*997*0001~', 'AK1*SM*6~', 'AK9*A*0*0*0~', 'SE*4*0001~']);
+  });
+
+  it('leaves out the optional elements and the AK4s whose inbound values the 997 cannot hold', () => {
+    const t = tx('214', '0002', [
+      // AK401 element position is N0 1/2: position 120 (a segment of 120 elements) cannot be written
+      iss('X12_ELEMENT_TOO_MANY', { segmentId: 'AT7', segmentPosition: 6, loopId: '0205LONGER', elementPosition: 120, badValue: 'X' }),
+      iss('X12_ELEMENT_INVALID_CODE', { segmentId: 'AT7', segmentPosition: 6, loopId: '0205LONGER', elementPosition: 1, elementRef: '1650X', badValue: 'ZZ' }),
+    ], { implementationRef: 'X'.repeat(36) });
+    const g = group('QM', '0000000012', '005010' + 'X'.repeat(7), [t]);
+    const r = buildAcks(interchange([g], { version: '00501' }), base);
+    // AK102: a 10-digit GS06 is the number 12; AK103 (1/12), AK203 (1/35), AK303 (1/4), AK402 (N0 1/4) left out
+    expect(body(r.text)).toEqual(['ST*997*0001~', 'AK1*QM*12~', 'AK2*214*0002~', 'AK3*AT7*6**8~', 'AK4*1**7*ZZ~', 'AK5*R*5~', 'AK9*R*1*1*0~', 'SE*8*0001~']);
+    expect(r.notes.join('\n')).toMatch(/1 element error\(s\) of segment AT7 at position 6 have positions AK401 cannot hold/);
+    // a 4010 997 allows a 6-character loop id
+    const r4 = buildAcks(interchange([group('QM', '12', '004010', [tx('214', '0002', [iss('X12_SEGMENT_UNEXPECTED', { segmentId: 'AT7', segmentPosition: 6, loopId: '0205AB' })])])]), base);
+    expect(body(r4.text)).toContain('AK3*AT7*6*0205AB*2~');
+  });
+
+  it('AK404 is cut to 99 characters, never through a surrogate pair; a lone surrogate is replaced', () => {
+    const t = tx('204', '0001', [
+      iss('X12_ELEMENT_TOO_LONG', { segmentId: 'N1', segmentPosition: 2, elementPosition: 2, badValue: `${'x'.repeat(98)}😀😀` }),
+      iss('X12_ELEMENT_INVALID_CHARACTER', { segmentId: 'N1', segmentPosition: 2, elementPosition: 3, badValue: 'A\ud83dB' }),
+    ]);
+    const r = buildAcks(interchange([group('SM', '1', '004010', [t])]), base);
+    expect(body(r.text).filter((l) => l.startsWith('AK4'))).toEqual([`AK4*2**5*${'x'.repeat(98)}😀~`, 'AK4*3**6*A B~']);
   });
 
   it('includeAccepted: false lists only transactions with findings', () => {
@@ -274,7 +301,7 @@ describe('999', () => {
   it('a 999 policy on a 4010 group sends a 4010 997 and says so', () => {
     const r = buildAcks(interchange([group('SM', '1', '004010', [tx('204', '0001')])]), { ...base, policy: { functional: '999' } });
     expect(r.functional[0]).toMatchObject({ type: '997', version: '004010' });
-    expect(r.notes.join(' ')).toMatch(/999 needs 005010/);
+    expect(r.notes.join(' ')).toMatch(/a 999 acknowledges 005010 or later groups only/);
   });
 });
 
@@ -362,7 +389,7 @@ describe.skipIf(!hasCorpus)('corpus 204/214 interchanges: envelope report -> ack
         expect(ta1s.map((t) => t.state), rel).toEqual(['rejected']);
       } else {
         expect(parsed.map((p) => p.groupStatus?.code), rel).toEqual(built.functional.map((f) => f.status));
-        expect(parsed.map((p) => p.transactions.length), rel).toEqual(built.functional.map((f) => f.transactions.length));
+        expect(parsed.map((p) => p.transactions.length), rel).toEqual(built.functional.map((f) => f.transactions.filter((t) => t.listed).length));
       }
       checked++;
     }
@@ -392,5 +419,73 @@ describe('TA1 echo', () => {
   it('zero-pads a short numeric ISA13 in TA101', () => {
     const r = buildAcks(interchange([], { control: '001', ackRequested: true }), base);
     expect(r.ta1?.segment[1]).toBe('000000001');
+  });
+});
+
+describe('a group of more sets than one 997/999 may list', () => {
+  const many = (n: number) => Array.from({ length: n }, (_, i) => tx('214', String(i + 1).padStart(6, '0')));
+
+  it('5010: 100,001 sets are acknowledged by two 997s of the same FA group, each with the group\'s AK1 and AK9 (x12-notes 5.1: AK2 max 99,999)', () => {
+    const sets = many(100_001);
+    sets[100_000] = tx('214', '100001', [iss('X12_SE_COUNT_MISMATCH')]);
+    const report = interchange([group('QM', '77', '005010', sets)], { version: '00501' });
+    expect(maxFunctionalAcks(report)).toBe(2);
+    const r = buildAcks(report, base);
+    expect(r.functional.map((f) => [f.control, f.groupControl, f.part, f.transactions.length, f.status, f.counts])).toEqual([
+      ['0001', '900', { index: 1, of: 2 }, 99_999, 'P', { included: 100_001, received: 100_001, accepted: 100_000 }],
+      ['0002', '900', { index: 2, of: 2 }, 2, 'P', { included: 100_001, received: 100_001, accepted: 100_000 }],
+    ]);
+    expect(r.notes).toEqual(['group 77: 100001 AK2 loops are more than one 005010 997 holds (99999): it is acknowledged by 2 997s, each with the group\'s AK1 and AK9']);
+    const lines = (r.text ?? '').split('\n');
+    const second = lines.slice(lines.indexOf('ST*997*0002~'));
+    expect(second.slice(0, 8)).toEqual(['ST*997*0002~', 'AK1*QM*77*005010~', 'AK2*214*100000~', 'AK5*A~', 'AK2*214*100001~', 'AK5*R*4~', 'AK9*P*100001*100001*100000~', 'SE*8*0002~']);
+    expect(lines.filter((l) => l.startsWith('AK9'))).toHaveLength(2);
+    // each part reads back as a valid 997 (the 5010 schema allows at most 99,999 AK2 loops)
+    const events = [...readX12Sync(r.text ?? '')];
+    const txs = events.flatMap((e) => (e.type === 'transaction' ? [e.transaction] : []));
+    expect(txs.map((t) => validateTransaction(t).issues.filter((i) => i.severity === 'error'))).toEqual([[], []]);
+  });
+
+  it('the 5010 997 and 999 schemas allow 99,999 AK2 loops, not more', () => {
+    const loops = (n: number, ak5: string) => Array.from({ length: n }, (_, i) => `AK2*214*${String(i + 1).padStart(6, '0')}~${ak5}*A~`).join('');
+    const ack = (n: number, type: '997' | '999') => readX12Sync(
+      `ISA*00*          *00*          *01*WAYBILL        *ZZ*PARTNER        *250102*0930*^*00501*000000900*0*P*:~GS*FA*A*B*20250102*0930*1*X*${type === '997' ? '005010' : '005010X231A1'}~` +
+      `ST*${type}*0001${type === '999' ? '*005010X231A1' : ''}~AK1*QM*1*005010~${loops(n, type === '997' ? 'AK5' : 'IK5')}AK9*A*${n}*${n}*${n}~SE*${2 * n + 4}*0001~GE*1*1~IEA*1*000000900~`);
+    const codes = (n: number, type: '997' | '999') => [...ack(n, type)].flatMap((e) => (e.type === 'transaction' ? validateTransaction(e.transaction).issues.map((i) => i.code) : []));
+    for (const type of ['997', '999'] as const) {
+      expect(codes(99_999, type), type).toEqual([]);
+      expect(codes(100_000, type), type).toContain('X12_LOOP_OVER_MAX');
+    }
+  });
+
+  it('a control source that repeats an ST02 in one FA group is refused', () => {
+    const report = interchange([group('QM', '1', '004010', [tx('214', '0001')]), group('QM', '2', '004010', [tx('214', '0001')])]);
+    expect(() => buildAcks(report, { ...base, controls: { interchange: 1, group: 1, transaction: () => '0001' } })).toThrow(/ST02 0001 twice in one FA group/);
+  });
+});
+
+describe('the time zone of the ack\'s dates and times', () => {
+  const report = () => interchange([group('SM', '1', '004010', [tx('204', '0001')])], { ackRequested: true });
+  const envelope = (text: string | null) => {
+    const [isa, , gs] = (text ?? '').split('\n');
+    const i = isa.split('*');
+    const g = gs.split('*');
+    return { isa09: i[9], isa10: i[10], gs04: g[4], gs05: g[5] };
+  };
+
+  it('UTC by default; the partner\'s zone when given (a date that is still yesterday there included)', () => {
+    expect(envelope(buildAcks(report(), base).text)).toEqual({ isa09: '250102', isa10: '0930', gs04: '20250102', gs05: '0930' });
+    expect(envelope(buildAcks(report(), { ...base, timezone: 'America/Chicago' }).text)).toEqual({ isa09: '250102', isa10: '0330', gs04: '20250102', gs05: '0330' });
+    const early = { ...base, now: new Date(Date.UTC(2025, 6, 2, 3, 0, 0)), timezone: 'America/Chicago' };
+    expect(envelope(buildAcks(report(), early).text)).toEqual({ isa09: '250701', isa10: '2200', gs04: '20250701', gs05: '2200' });
+    expect(envelope(buildAcks(report(), { ...base, timezone: '+05:30' }).text)).toEqual({ isa09: '250102', isa10: '1500', gs04: '20250102', gs05: '1500' });
+    expect(() => buildAcks(report(), { ...base, timezone: 'Mars/Olympus' })).toThrow(/unknown time zone/);
+  });
+
+  it('round trip: GS04/GS05 read in the partner\'s zone (as functional-ack.ts reads acks) give back the instant', () => {
+    for (const zone of ['America/Chicago', 'Europe/Berlin', 'UTC']) {
+      const { gs04, gs05 } = envelope(buildAcks(report(), { ...base, timezone: zone }).text);
+      expect(new Date(zonedIso(x12Date(gs04), x12Time(gs05), zone)).getTime(), zone).toBe(NOW.getTime());
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ACK_CODES, ackCodeMeaning } from '../../../src/translators/x12/acks/codes.js';
+import { ACK_CODES, ackCodeForVersion, ackCodeMeaning } from '../../../src/translators/x12/acks/codes.js';
 import { parseFunctionalAck, parseTa1, type FunctionalAckResult } from '../../../src/translators/x12/acks/parse.js';
 import type { Delimiters, Segment, TransactionSet } from '../../../src/translators/x12/model.js';
 import { readX12Sync } from '../../../src/translators/x12/reader.js';
@@ -253,6 +253,16 @@ describe('hand-made acknowledgments', () => {
     ]);
   });
 
+  it('an AK5 R without a reason is explained by AK9 R with AK905 codes (a set rejected with its group), else a warning', () => {
+    const withGroupCode = parseText('ST*997*0001~AK1*SM*7~AK2*204*0001~AK5*R~AK9*R*2*1*0*5~SE*6*0001~');
+    expect(withGroupCode.problems).toEqual([]);
+    expect(withGroupCode.transactions[0].state).toBe('rejected');
+    const bare = parseText('ST*997*0001~AK1*SM*7~AK2*204*0001~AK5*R~AK9*R*1*1*0~SE*6*0001~');
+    expect(bare.problems.map((p) => [p.severity, p.message, p.segmentId])).toEqual([['warning', 'AK5 rejects the transaction set without saying why', 'AK5']]);
+    const noAk9 = parseText('ST*997*0001~AK1*SM*7~AK2*204*0001~AK5*R~SE*5*0001~');
+    expect(noAk9.problems.map((p) => p.message)).toEqual(['AK5 rejects the transaction set without saying why', 'no AK9 (the group status is unknown)']);
+  });
+
   it('TA1: rejected with a note code, and malformed ones', () => {
     expect(parseTa1(seg(['TA1', '000000042', '250101', '1200', 'R', '022']))).toMatchObject({
       state: 'rejected',
@@ -297,5 +307,26 @@ describe('hand-made acknowledgments', () => {
     expect(ackCodeMeaning('717', 'P')).toBeUndefined();
     expect(ackCodeMeaning('718', '18', '004010')).toBeUndefined();
     expect(ackCodeMeaning('716', '19')).toBe('Functional Group Control Number not Unique within Interchange');
+  });
+});
+
+describe('codes per release', () => {
+  it('ackCodeForVersion: a later code becomes the nearest one the version has', () => {
+    expect(ackCodeForVersion('716', '19', '005010')).toBe('19');
+    expect(ackCodeForVersion('716', '19', '004010VICS')).toBe('6');
+    expect(ackCodeForVersion('723', '13', '004010')).toBe('6');
+    expect(ackCodeForVersion('723', '12', '004020')).toBe('12');
+    expect(ackCodeForVersion('718', '18', '004010')).toBeNull();
+    expect(ackCodeForVersion('718', '19', '004010')).toBe('6');
+    expect(ackCodeForVersion('718', '5', '004010')).toBe('5');
+    expect(ackCodeForVersion('621', '13', '005010X231A1')).toBe('13');
+  });
+
+  it('ackCodeMeaning with a version leaves out the codes of later releases', () => {
+    expect(ackCodeMeaning('716', '19', '004010')).toBeUndefined();
+    expect(ackCodeMeaning('716', '19', '005010')).toBeTruthy();
+    expect(ackCodeMeaning('723', '13', '004010')).toBeUndefined();
+    expect(ackCodeMeaning('723', '13', '004030')).toBe('Too Many Components');
+    expect(ackCodeMeaning('718', '19', '004010')).toBe('S1E Security End Segment Missing for S1S Security Start Segment');
   });
 });

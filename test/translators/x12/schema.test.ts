@@ -120,10 +120,16 @@ describe('schema data', () => {
     expect(el4010['720'].closed).toBe(true);
     expect(el4010['717'].codes).toEqual(['A', 'E', 'M', 'R', 'W', 'X']);
     expect(el4010['715'].codes).toContain('P');
-    expect(el4010['723'].codes).toEqual(expect.arrayContaining(['1', '10', '12', '13']));
+    // codes of later releases are not in the 004010 lists: 723 12/13 (00402), 716 19 and 718 18 (005010)
+    expect(el4010['723'].codes).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
+    expect(el4010['716'].codes).not.toContain('19');
+    expect(el4010['718'].codes).not.toContain('18');
     expect(el4010['558'].codes).toEqual(expect.arrayContaining(['A', 'D']));
     expect(el4010['1650'].codes).toEqual(expect.arrayContaining(['X3', 'AF', 'D1', 'CP', 'X1', 'AG', 'SD', 'CD', 'X6']));
     const el5010 = JSON.parse(readFileSync(new URL('elements.005010.json', schemaDir), 'utf8')).elements;
+    expect(el5010['723'].codes).toEqual(expect.arrayContaining(['1', '10', '12', '13']));
+    expect(el5010['716'].codes).toContain('19');
+    expect(el5010['718'].codes).toContain('18');
     expect(el5010['620'].codes).toEqual(expect.arrayContaining(['1', '8', 'I4', 'I6', 'I7', 'I8', 'I9']));
     expect(el5010['621'].codes).toEqual(expect.arrayContaining(['1', '13', 'I6', 'I9', 'I10', 'I11', 'I12', 'I13']));
   });

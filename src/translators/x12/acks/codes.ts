@@ -1,6 +1,8 @@
-// Meanings of the acknowledgment code lists, for reports and reconciliation (one table, no logic).
+// Meanings of the acknowledgment code lists, for reports and reconciliation, and which codes each X12
+// release has (for the builders).
 // Sources: x12-notes.md sections 5, 6, 8 and the element pages cited there (715, 716, 717, 718/618,
-// 720/620, 723/621, I17/I18). The 004010 and 005010 lists differ only for 718 codes 18-22.
+// 720/620, 723/621, I17/I18). The 004010 and 005010 lists differ for 716 code 19, 718 codes 18-22 and
+// 723 codes 12/13 (00402 on); see LATER_CODES.
 
 export type AckCodeList = '715' | '716' | '717' | '718' | '618' | '720' | '620' | '723' | '621' | 'I17' | 'I18';
 
@@ -182,11 +184,49 @@ export const ACK_CODES: Readonly<Record<AckCodeList, Readonly<Record<string, str
   },
 };
 
+/** The release of a GS08 / ISA12 / version string ('004010VICS' and '00401' -> 401), or null when it names none. */
+function release(version: string): number | null {
+  const digits = version.trim().slice(0, 6);
+  return /^\d{5,6}$/.test(digits) ? Number(digits.slice(0, 5)) : null;
+}
+
 /** True for a GS08 / ISA12 / version string of release 00501 or later ('005010...', '00501'). */
 export function is5010OrLater(version: string): boolean {
-  const digits = version.trim().slice(0, 6);
-  if (!/^\d{5,6}$/.test(digits)) return false;
-  return Number(digits.slice(0, 5)) >= 501;
+  return (release(version) ?? 0) >= 501;
+}
+
+/**
+ * Codes of the 997 lists that exist only from a release on (x12-notes 5.2), and the nearest code an
+ * acknowledgment of an earlier release writes instead (null: none fits, the code is left out).
+ *   716 19 (group control number not unique within the interchange, 005010): 6, "group control number
+ *          violates syntax", the 004010 code about a control number that breaks the rules for one.
+ *   718 18 (transaction set not in a functional group, 005010): none; Waybill never acknowledges a set
+ *          outside a group (it is X12_BARE_TRANSACTION, reported at file level).
+ *   718 19 (invalid implementation convention reference, 005010; in 004010 19 is a security code): 6,
+ *          "missing or invalid transaction set identifier", which ST03 refines from 005010 on.
+ *   723 12/13 (too many repetitions / components, 00402): 6, "invalid character in data element": before
+ *          00402 a value holds no repetition separator at all, and a component separator only between
+ *          the components of a composite, so one more of either is a character the element cannot hold.
+ */
+const LATER_CODES: Partial<Record<AckCodeList, Record<string, { since: number; nearest: string | null }>>> = {
+  '716': { '19': { since: 501, nearest: '6' } },
+  '718': { '18': { since: 501, nearest: null }, '19': { since: 501, nearest: '6' } },
+  '723': { '12': { since: 402, nearest: '6' }, '13': { since: 402, nearest: '6' } },
+};
+
+/** Whether `code` of `list` exists in `version` (a version that names no release has every code). */
+function inRelease(list: AckCodeList, code: string, version: string): boolean {
+  const later = LATER_CODES[list]?.[code];
+  const r = release(version);
+  return later === undefined || r === null || r >= later.since;
+}
+
+/**
+ * The code an acknowledgment of `version` (its GS08) writes for `code`: the code itself when the
+ * version has it, else the nearest one it has (LATER_CODES), or null when none fits.
+ */
+export function ackCodeForVersion(list: AckCodeList, code: string, version: string): string | null {
+  return inRelease(list, code, version) ? code : (LATER_CODES[list]?.[code]?.nearest ?? null);
 }
 
 /**
@@ -198,14 +238,12 @@ export const ACK_VERSION = /^\d{6}[A-Z0-9]{0,6}$/;
 
 /**
  * The meaning of `code` in `list`, or undefined when the code is not in the list. `version` (GS08 or
- * AK103) picks the 004010 meanings of 718 codes 19-22.
+ * AK103) picks the 004010 meanings of 718 codes 19-22, and leaves out the codes of later releases.
  */
 export function ackCodeMeaning(list: AckCodeList, code: string, version?: string): string | undefined {
   const c = code.trim();
-  if (list === '718' && version !== undefined && !is5010OrLater(version)) {
-    if (c in V4010_718) return V4010_718[c];
-    if (c === '18') return undefined;
-  }
+  if (list === '718' && version !== undefined && !is5010OrLater(version) && c in V4010_718) return V4010_718[c];
+  if (version !== undefined && !inRelease(list, c, version)) return undefined;
   const table = ACK_CODES[list];
   return Object.prototype.hasOwnProperty.call(table, c) ? table[c] : undefined;
 }

@@ -236,6 +236,12 @@ export function parseFunctionalAck(tx: TransactionSet, delimiters: Delimiters): 
   let lastSeg: AckSegmentError | null = null;
   let lastEl: AckElementError | null = null;
   let sawAk9 = false;
+  // AK5 R without AK502 or AK3: explained when AK9 rejects the whole group with AK905 codes (a set
+  // rejected with its group has no reason of its own), else a warning (see warnUnexplained).
+  const unexplained: Segment[] = [];
+  const warnUnexplained = (groupReason: boolean): void => {
+    if (!groupReason) for (const s of unexplained) p.warn(`${s.id} rejects the transaction set without saying why`, s);
+  };
 
   const closeOpen = (at: Segment | undefined): void => {
     if (current && !closed) p.error(`AK2 for ${current.setId} ${current.control} has no ${names.tx}`, at);
@@ -378,9 +384,7 @@ export function parseFunctionalAck(tx: TransactionSet, delimiters: Delimiters): 
         current.state = txState(status.code);
         current.codes = codeRange(lists.tx, seg, 2, 6, p, version);
         if (current.state === 'accepted' && current.codes.length > 0) p.warn(`${seg.id} accepts the transaction set but lists error codes`, seg);
-        if (current.state === 'rejected' && current.codes.length === 0 && current.segmentErrors.length === 0) {
-          p.warn(`${seg.id} rejects the transaction set without saying why`, seg);
-        }
+        if (current.state === 'rejected' && current.codes.length === 0 && current.segmentErrors.length === 0) unexplained.push(seg);
         closed = true;
         lastSeg = null;
         lastEl = null;
@@ -401,6 +405,7 @@ export function parseFunctionalAck(tx: TransactionSet, delimiters: Delimiters): 
           codes: codeRange('716', seg, 5, 9, p),
         };
         result.groupStatus = gs;
+        warnUnexplained(gs.state === 'rejected' && gs.codes.length > 0);
         if (gs.received !== null && result.transactions.length > gs.received) {
           p.error(`${result.transactions.length} AK2 loops but AK903 says ${gs.received} received`, seg, 3);
         }
@@ -425,6 +430,7 @@ export function parseFunctionalAck(tx: TransactionSet, delimiters: Delimiters): 
   if (!result.group) p.error('no AK1 (the acknowledged group is unknown)', segs[0]);
   if (!sawAk9) {
     closeOpen(segs[segs.length - 1]);
+    warnUnexplained(false);
     p.error('no AK9 (the group status is unknown)', segs[segs.length - 1]);
   }
   result.valid = !p.list.some((i) => i.severity === 'error');
