@@ -58,6 +58,15 @@ describe('inbound pipeline', () => {
     expect(acks[0].content).toMatch(/AK9\*A\*1\*1\*1~/);
   });
 
+  it('writes the 997\'s dates and times in the partner\'s time zone, the zone its own acknowledgments are read in', async () => {
+    const { ctx, ledger, take } = setup();
+    ctx.now = () => new Date('2025-01-15T18:05:00Z'); // prairie-line: America/Chicago, UTC-6 in January
+    const { fileId } = await take(multiStatus);
+    const [ack] = await ledger.listOutboundDocuments({ relatedFileId: fileId });
+    expect(ack.content).toMatch(/^ISA(\*[^*]*){8}\*250115\*1205\*/);
+    expect(ack.content).toMatch(/GS\*FA\*[^*]*\*[^*]*\*20250115\*1205\*/);
+  });
+
   it('records every interchange of a multi-interchange file (one without transactions too), with the ledger committing on its own thread', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'wb-pipe-'));
     const ledger = new SqliteLedger(join(dataDir, 'ledger.db'), { commitThread: true });
