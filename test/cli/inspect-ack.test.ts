@@ -32,6 +32,18 @@ describe('waybill inspect', () => {
     for (const e of out.errors) expect(Object.keys(e)).toEqual(expect.arrayContaining(['code', 'message', 'line', 'column']));
   });
 
+  it('a file whose lines end in CR alone: findings at the line and column an editor shows', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wb-'));
+    const file = join(dir, 'se-count-wrong-cr.edi');
+    writeFileSync(file, readFileSync(seCount, 'latin1').replaceAll('\n', '\r'), 'latin1');
+    const json = JSON.parse((await waybill(['inspect', '--json', file])).stdout);
+    expect(json.errors).toEqual([expect.objectContaining({ code: 'X12_SE_COUNT_MISMATCH', line: 17, column: 1 })]);
+    expect(json.interchanges[0].groups[0].transactions[0]).toMatchObject({ line: 3 });
+    const text = await waybill(['inspect', file]);
+    expect(text.stdout).toContain(`${file}:17:1 error X12_SE_COUNT_MISMATCH`);
+    expect(text.stdout).toMatch(/BAD 214 0001 {2}15 segments {2}line 3\n/);
+  });
+
   it('bad paths and unreadable files give one coded line and exit 2', async () => {
     const missing = await waybill(['inspect', 'no/such/file.edi']);
     expect(missing.status).toBe(2);

@@ -130,6 +130,17 @@ describe('the prairie-line partner', () => {
     }]);
   });
 
+  it('a file whose lines end in CR alone: the units, their errors and the events\' source lines are those of the LF file', async () => {
+    const lf = readFileSync(fixture('envelope/multi-group-214-and-210.edi'), 'latin1').replace('AT7*AF*NS***20250506*1544*CT', 'AT7*BO*NS***20250506*1544*CT');
+    // The same bytes but for each LF, so offsets match too.
+    const cr = lf.replaceAll('\n', '\r');
+    const want = await units(Buffer.from(lf, 'latin1'));
+    expect(want.map((u) => u.line)).toEqual([3, 18, 33, 50, 78]);
+    expect(want[1].errors[0]).toMatchObject({ code: 'MAP_UNMAPPED_CODE', line: 28 });
+    expect(want[0].events.map((e) => (e as Json).source.line)).toEqual([3]);
+    expect(JSON.stringify(await units(Buffer.from(cr, 'latin1')))).toBe(JSON.stringify(want));
+  });
+
   it('data the validator rejects is rejected, not mapped', async () => {
     const [u] = await units(fixture('214/004010/at701-invalid-code.edi'));
     expect(u.status).toBe('rejected');

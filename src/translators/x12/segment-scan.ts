@@ -33,7 +33,7 @@ type WasmMemory = { readonly buffer: ArrayBuffer; grow(pages: number): number };
 type ScanExports = {
   memory: WasmMemory;
   scan: (base: number, from: number, len: number, term: number, sep: number, comp: number, rep: number,
-    outWords: number, line: number, lineStart: number, stopAfterSt: number) => number;
+    outWords: number, line: number, lineStart: number, lfAfterCr: number, stopAfterSt: number) => number;
 };
 
 export class SegmentScanner {
@@ -77,13 +77,15 @@ export class SegmentScanner {
 
   /**
    * Cuts the complete segments of the loaded text from `from` on (see scan.wat); returns how many, their
-   * records in `words` from 0. `line` and `lineStart` are the line at `from` and where it starts. With
-   * `stopAfterSt`, it stops after the first ST. `outWords` bounds the records' words (less than the room
-   * there is only in tests).
+   * records in `words` from 0. `line` and `lineStart` are the line at `from` and where it starts;
+   * `lfAfterCr` is the offset just past a CR counted before `from` (-1: none), where an LF ends no line.
+   * With `stopAfterSt`, it stops after the first ST. `outWords` bounds the records' words (less than the
+   * room there is only in tests).
    */
   scan(from: number, len: number, term: number, sep: number, comp: number, rep: number, line: number, lineStart: number,
-    stopAfterSt: boolean, outWords = OUT_WORDS): number {
-    return this.exports.scan(INPUT_AT, from, len, term, sep, comp, rep, Math.min(outWords, OUT_WORDS), line, lineStart, stopAfterSt ? 1 : 0);
+    lfAfterCr: number, stopAfterSt: boolean, outWords = OUT_WORDS): number {
+    return this.exports.scan(INPUT_AT, from, len, term, sep, comp, rep, Math.min(outWords, OUT_WORDS), line, lineStart, lfAfterCr,
+      stopAfterSt ? 1 : 0);
   }
 }
 

@@ -295,15 +295,21 @@ export class X12Tokenizer {
   /** Whether `text` may hold non-ASCII bytes (decides whether values need re-decoding). */
   private textHasHighBytes = false;
 
-  // Line accounting: the current line, where it starts, the next line break (absolute offsets; -1 when
-  // not yet found) and how far the text has been searched for one.
+  // Line accounting (see locate): the current line and where it starts (absolute offsets). A line ends
+  // at CR LF, at LF alone and at CR alone, as editors show them.
   private line = 1;
   private lineStart = 0;
-  private nextNewline = -1;
-  private newlineSearchedTo = 0;
-  /** The next carriage return (absolute offset; -1 when none up to crSearchedTo), as for line feeds. */
+  /** Just past the last CR counted: an LF there is the second half of a CR LF, one line break. -1: none. */
+  private lfAfterCr = -1;
+  /**
+   * The next LF and the next CR not yet counted (absolute offsets; -1 when there is none before its
+   * searchedTo) and where the next search for each starts: each is searched for once, however often
+   * locate asks, so a file with only one kind of line break (or none) is never rescanned for the other.
+   */
+  private nextLineFeed = -1;
+  private lineFeedSearchedTo = 0;
   private nextCarriageReturn = -1;
-  private crSearchedTo = 0;
+  private carriageReturnSearchedTo = 0;
 
   /** Current interchange's raw (latin1) delimiters; null while looking for an ISA. */
   private elementSep: string | null = null;
@@ -414,39 +420,60 @@ export class X12Tokenizer {
   // ------------------------------------------------------------------------------------------------
 
   /**
-   * Line and column of an absolute offset (offsets only move forward). The position of the next line
-   * break is cached, so a file without line breaks is never rescanned.
+   * Line and column of an absolute offset (offsets only move forward), counting the line breaks before
+   * it. A CR ends a line (old Mac files end their lines with CR alone); an LF ends one too, unless it
+   * follows a CR: the pair is one break, also when a chunk boundary falls between them (lfAfterCr
+   * outlives the CR's chunk). The scanner (scan.wat) counts the same way.
    */
   private locate(absOffset: number): Location {
     for (;;) {
-      if (this.nextNewline < 0) {
-        const from = Math.max(this.newlineSearchedTo - this.textBase, 0);
-        const idx = this.text.indexOf('\n', from);
-        if (idx < 0) {
-          this.newlineSearchedTo = this.textBase + this.text.length;
-          break;
-        }
-        this.nextNewline = this.textBase + idx;
+      const lf = this.pendingLineFeed();
+      const cr = this.pendingCarriageReturn();
+      const lineBreak = cr < 0 || (lf >= 0 && lf < cr) ? lf : cr;
+      if (lineBreak < 0 || lineBreak >= absOffset) break;
+      if (lineBreak === lf) {
+        if (lf !== this.lfAfterCr) this.line++;
+        this.nextLineFeed = -1;
+        this.lineFeedSearchedTo = lf + 1;
+      } else {
+        this.line++;
+        this.lfAfterCr = cr + 1;
+        this.nextCarriageReturn = -1;
+        this.carriageReturnSearchedTo = cr + 1;
       }
-      if (this.nextNewline >= absOffset) break;
-      this.line++;
-      this.lineStart = this.nextNewline + 1;
-      this.newlineSearchedTo = this.lineStart;
-      this.nextNewline = -1;
+      this.lineStart = lineBreak + 1;
     }
     return { offset: absOffset, line: this.line, column: absOffset - this.lineStart + 1 };
   }
 
-  /** Whether a carriage return lies in [from, to) (absolute offsets; `from` only moves forward). */
-  private carriageReturnBefore(from: number, to: number): boolean {
-    if (this.nextCarriageReturn < from) {
-      const at = Math.max(from, this.crSearchedTo);
-      const idx = this.text.indexOf('\r', at - this.textBase);
-      this.nextCarriageReturn = idx < 0 ? -1 : this.textBase + idx;
-      this.crSearchedTo = idx < 0 ? this.textBase + this.text.length : this.nextCarriageReturn;
-      if (idx < 0) return false;
+  /** The next LF not yet counted (absolute offset), or -1 when the text holds none. */
+  private pendingLineFeed(): number {
+    if (this.nextLineFeed < 0 && this.lineFeedSearchedTo < this.textBase + this.text.length) {
+      const idx = this.text.indexOf('\n', Math.max(this.lineFeedSearchedTo - this.textBase, 0));
+      this.nextLineFeed = idx < 0 ? -1 : this.textBase + idx;
+      this.lineFeedSearchedTo = idx < 0 ? this.textBase + this.text.length : this.nextLineFeed;
     }
-    return this.nextCarriageReturn < to;
+    return this.nextLineFeed;
+  }
+
+  /** The next CR not yet counted (absolute offset), or -1 when the text holds none. */
+  private pendingCarriageReturn(): number {
+    if (this.nextCarriageReturn < 0 && this.carriageReturnSearchedTo < this.textBase + this.text.length) {
+      const idx = this.text.indexOf('\r', Math.max(this.carriageReturnSearchedTo - this.textBase, 0));
+      this.nextCarriageReturn = idx < 0 ? -1 : this.textBase + idx;
+      this.carriageReturnSearchedTo = idx < 0 ? this.textBase + this.text.length : this.nextCarriageReturn;
+    }
+    return this.nextCarriageReturn;
+  }
+
+  /**
+   * Whether a line break lies before `to` (absolute) among those not yet counted: right after
+   * locate(from), whether [from, to) holds one, from what locate has already found.
+   */
+  private lineBreakBefore(to: number): boolean {
+    const lf = this.pendingLineFeed();
+    const cr = this.pendingCarriageReturn();
+    return (lf >= 0 && lf < to) || (cr >= 0 && cr < to);
   }
 
   /** Drops consumed text so memory stays bounded by one segment plus one chunk. */
@@ -746,18 +773,21 @@ export class X12Tokenizer {
     if (!scanner.load(this.scannerOwner, this.textVersion, this.bytes)) return false;
     const here = this.locate(this.textBase + from);
     const count = scanner.scan(from, t.length, this.termCode, this.elementSepCode, this.componentCode, this.repetitionCode,
-      here.line, from - here.column + 1, this.skimSetAt !== undefined);
+      here.line, from - here.column + 1, this.lfAfterCr - this.textBase, this.skimSetAt !== undefined);
     if (count === 0) return false;
     const words = scanner.words;
     const last = this.emitRecords(t, words, count, out);
     const start = words[last];
     const end = words[last + 1];
     this.pos = end + 1;
-    // The line state as locate() keeps it: the last segment cut holds no line break.
+    // The line state as locate() keeps it: the last segment cut holds no line break. lfAfterCr is left
+    // as it is: a CR the scanner counted lies before this segment, and so does the LF that may follow it.
     this.line = words[last + 2];
     this.lineStart = this.textBase + start - words[last + 3] + 1;
-    this.nextNewline = -1;
-    this.newlineSearchedTo = this.textBase + end + 1;
+    this.nextLineFeed = -1;
+    this.lineFeedSearchedTo = this.textBase + end + 1;
+    this.nextCarriageReturn = -1;
+    this.carriageReturnSearchedTo = this.textBase + end + 1;
     return true;
   }
 
@@ -898,8 +928,8 @@ export class X12Tokenizer {
     let wrapped = false;
     if (this.stripLineBreaks) {
       // Line breaks inside a segment (a hard-wrapped file) are not part of it. locate() has just found
-      // the next line feed; carriage returns are tracked the same way, so a file is never rescanned.
-      if ((this.nextNewline >= 0 && this.nextNewline < this.textBase + end) || this.carriageReturnBefore(this.textBase + start, this.textBase + end)) {
+      // the next ones, so a file is never rescanned for them.
+      if (this.lineBreakBefore(this.textBase + end)) {
         const raw = t.slice(start, end).replace(/[\r\n]+/g, '');
         elements = splitSegment(raw, 0, raw.length, this.elementSep!);
         wrapped = true;

@@ -65,6 +65,8 @@ const generated: Sample[] = [
   { name: 'generated 214 x4 ~CRLF', bytes: Buffer.from(generate214String(4, { terminator: '~\r\n', seed: 5, perGroup: 2 }), 'latin1') },
   { name: 'generated 214 x3 LF-only', bytes: Buffer.from(generate214String(3, { terminator: '\n', seed: 9 }), 'latin1') },
   { name: 'generated 214 x3 CRLF-only', bytes: Buffer.from(generate214String(3, { terminator: '\r\n', seed: 11 }), 'latin1') },
+  { name: 'generated 214 x4 ~CR', bytes: Buffer.from(generate214String(4, { terminator: '~\r', seed: 13, perGroup: 2 }), 'latin1') },
+  { name: 'generated 214 x3 CR-only', bytes: Buffer.from(generate214String(3, { terminator: '\r', seed: 15 }), 'latin1') },
 ];
 /** Bases for mutation: valid files (corpus accept + generated; the corpus is absent in some checkouts). */
 const mutationBases: Sample[] = [...corpusValid, ...generated];
@@ -124,14 +126,18 @@ function segmentLocations(events: X12Event[]): Location[] {
 }
 
 /**
- * Line (LF-counted, 1-based) and column (1-based, in bytes) of a byte offset, computed from the bytes.
- * The reader's convention: on line 1 of a file that starts with a UTF-8 BOM, columns count from after it.
+ * Line (1-based) and column (1-based, in bytes) of a byte offset, computed from the bytes, byte by byte.
+ * A line ends at CR LF, at LF alone and at CR alone (as editors show them); the LF of a CR LF ends no
+ * line of its own, it only moves the start of the line past itself. The reader's convention: on line 1
+ * of a file that starts with a UTF-8 BOM, columns count from after it.
  */
 function lineColumn(bytes: Buffer, offset: number): { line: number; column: number } {
   let line = 1;
   let lineStart = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  for (let i = bytes.indexOf(0x0a); i >= 0 && i < offset; i = bytes.indexOf(0x0a, i + 1)) {
-    line++;
+  for (let i = 0; i < offset && i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c !== 0x0a && c !== 0x0d) continue;
+    if (!(c === 0x0a && i > 0 && bytes[i - 1] === 0x0d)) line++;
     lineStart = i + 1;
   }
   return { line, column: offset - lineStart + 1 };

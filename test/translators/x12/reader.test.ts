@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { isDeepStrictEqual } from 'node:util';
 import { readX12, readX12Sync } from '../../../src/translators/x12/reader.js';
 import type { TransactionSet, X12Event, X12Issue } from '../../../src/translators/x12/model.js';
+import { X12Tokenizer } from '../../../src/translators/x12/tokenizer.js';
 import { interchange, isaSegment, PIPE, STAR } from '../../helpers/x12.js';
 
 const body214 = ['B10*PRO0012345*BOL778899*ABCD', 'LX*1', 'AT7*X3*NS***20250101*0800*ET'];
@@ -289,6 +290,111 @@ describe('locations', () => {
     const got: X12Event[] = [];
     for await (const e of readX12(Readable.from(chunks))) got.push(e);
     expect(got).toEqual(events(text));
+  });
+});
+
+describe('line breaks: LF, CR LF and CR alone each end one line', () => {
+  /** Line and column of every location the events carry (segments, headers, trailers, findings), in order. */
+  function lineColumns(evs: X12Event[]): string[] {
+    const at = (what: string, loc: { line: number; column: number }) => `${what} ${loc.line}:${loc.column}`;
+    const out: string[] = [];
+    for (const e of evs) {
+      if (e.type === 'interchange-start') out.push(at('ISA', e.header.isa.loc));
+      else if (e.type === 'group-start') out.push(at('GS', e.header.gs.loc));
+      else if (e.type === 'transaction') out.push(...e.transaction.segments.map((s) => at(s.id, s.loc)));
+      else if ((e.type === 'group-end' || e.type === 'interchange-end') && e.trailer) out.push(at(e.trailer.id, e.trailer.loc));
+      if (e.type === 'issue') out.push(at(e.issue.code, e.issue.loc));
+      else if (e.type === 'transaction') out.push(...e.transaction.issues.map((i) => at(i.code, i.loc)));
+      else if ('issues' in e) out.push(...e.issues.map((i) => at(i.code, i.loc)));
+    }
+    return out;
+  }
+  /** The events of `input` read in `chunkSize` pieces, by the tokenizer's scanner (WebAssembly) or its general path. */
+  function read(input: string, chunkSize: number | undefined, useScanner: boolean): X12Event[] {
+    return [...readX12Sync(Buffer.from(input, 'latin1'), { chunkSize, useScanner })];
+  }
+  const CHUNK_SIZES = [1, 2, 7, undefined];
+
+  // An SE count that is wrong, so a finding's location is checked too (at the SE, line 9).
+  const lf = interchange(STAR, [{ set: '214', control: '0001', body: body214 }]).replace('SE*5*', 'SE*6*');
+  const lfWant = lineColumns(events(lf));
+
+  it('the LF file the others are compared with: a segment a line, the SE count finding at the SE', () => {
+    expect(lfWant).toEqual(expect.arrayContaining(['ST 3:1', 'SE 7:1', 'X12_SE_COUNT_MISMATCH 7:1', 'IEA 9:1']));
+  });
+
+  for (const [name, lineEnd] of [['CR LF', '\r\n'], ['CR alone', '\r']] as const) {
+    it(`~ then ${name}: every location as in the LF file, scanned or not, at every chunk size`, () => {
+      const text = lf.replaceAll('\n', lineEnd);
+      for (const useScanner of [true, false]) {
+        for (const chunkSize of CHUNK_SIZES) {
+          expect(lineColumns(read(text, chunkSize, useScanner)), `scanner ${useScanner}, chunk ${chunkSize}`).toEqual(lfWant);
+        }
+      }
+    });
+  }
+
+  it('CR alone as the segment terminator: one segment a line', () => {
+    const cr = interchange({ ...PIPE, segment: '\r' }, [{ set: '214', control: '0001', body: ['B10|A|B|ABCD', 'LX|1'] }]).replace('SE|4|', 'SE|5|');
+    const want = ['ISA 1:1', 'GS 2:1', 'ST 3:1', 'B10 4:1', 'LX 5:1', 'SE 6:1', 'X12_SE_COUNT_MISMATCH 6:1', 'GE 7:1', 'IEA 8:1'];
+    for (const useScanner of [true, false]) {
+      for (const chunkSize of CHUNK_SIZES) {
+        const evs = read(cr, chunkSize, useScanner);
+        expect(lineColumns(evs).filter((l) => !l.startsWith('X12_ISA')), `scanner ${useScanner}, chunk ${chunkSize}`).toEqual(want);
+        expect(transactions(evs)[0].segments[1].elements).toEqual(['B10', 'A', 'B', 'ABCD']);
+      }
+    }
+  });
+
+  it('mixed breaks: CR CR LF is two, LF CR is two, CR LF one; columns restart at 1 after each', () => {
+    const segs = interchange(STAR, [{ set: '214', control: '0001', body: body214 }]).split('~\n');
+    // ISA~ GS~ ST~ B10~ LX~ AT7~ SE~ GE~ IEA~, each followed by the break given (LX indented by two spaces).
+    const breaks = ['\r', '\r\r\n', '\n\r', '\r\n  ', '\r', '\n', '\r\n\r\n', '\r', '\r'];
+    const text = segs.slice(0, 9).map((s, k) => `${s}~${breaks[k]}`).join('');
+    const want = ['ISA 1:1', 'GS 2:1', 'ST 4:1', 'B10 6:1', 'LX 7:3', 'AT7 8:1', 'SE 9:1', 'GE 11:1', 'IEA 12:1'];
+    for (const useScanner of [true, false]) {
+      for (const chunkSize of CHUNK_SIZES) {
+        expect(lineColumns(read(text, chunkSize, useScanner)), `scanner ${useScanner}, chunk ${chunkSize}`).toEqual(want);
+      }
+    }
+  });
+
+  it('line breaks inside segments (a hard-wrapped file) count as lines, a CR alone too', () => {
+    const flat = lf.replaceAll('\n', '');
+    for (const lineBreak of ['\n', '\r\n', '\r']) {
+      // The ISA whole on line 1, then 9-character lines: each location by its offset in the unwrapped text.
+      const head = flat.slice(0, 106);
+      const lines = flat.slice(106).match(/.{1,9}/g)!;
+      const wrapped = head + lineBreak + lines.join(lineBreak);
+      const want = lineColumns(events(wrapped.replaceAll(lineBreak, '\n')));
+      expect(want).toEqual(expect.arrayContaining(['GS 2:1', 'ST 7:7']));
+      for (const useScanner of [true, false]) {
+        for (const chunkSize of CHUNK_SIZES) {
+          expect(lineColumns(read(wrapped, chunkSize, useScanner)), `${JSON.stringify(lineBreak)} scanner ${useScanner}, chunk ${chunkSize}`).toEqual(want);
+        }
+      }
+    }
+  });
+
+  it('a CR LF cut between the CR and the LF (pieces pushed to the tokenizer) still ends one line', () => {
+    const text = Buffer.from(lf.replaceAll('\n', '\r\n'), 'latin1');
+    // Pieces that each end with a CR, so every LF starts the next piece.
+    const pieces: Buffer[] = [];
+    for (let from = 0, cr = text.indexOf(0x0d); from < text.length; cr = text.indexOf(0x0d, from)) {
+      const to = cr < 0 ? text.length : cr + 1;
+      pieces.push(text.subarray(from, to));
+      from = to;
+    }
+    expect(pieces.slice(0, -1).every((p) => p.at(-1) === 0x0d)).toBe(true);
+    for (const useScanner of [true, false]) {
+      const tokenizer = new X12Tokenizer({ useScanner });
+      const tokens = pieces.flatMap((p) => tokenizer.push(p));
+      tokens.push(...tokenizer.end());
+      const segments = tokens.flatMap((t) => ('id' in t ? [t] : 'segment' in t ? [t.segment] : []));
+      expect(segments.map((s) => `${s.id} ${s.loc.line}:${s.loc.column}`), `scanner ${useScanner}`)
+        .toEqual(lfWant.filter((l) => !l.startsWith('X12_')));
+      expect(tokenizer.endLocation()).toMatchObject({ line: 10, column: 1 });
+    }
   });
 });
 

@@ -1,6 +1,12 @@
 // The tokenizer's scanner (scan.wat, segment-scan.ts): its records, the generated module, and what the
 // tokenizer makes of them where the scanner has limits (one scanner per thread, a bounded record space).
 // That the scanned cut gives what the general path gives on every kind of file is fuzz.test.ts's (b).
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { generate214String } from '../../../bench/gen-214.mjs';
 import { staleModules } from '../../../scripts/build-wasm.mjs';
@@ -16,10 +22,10 @@ const GT = 0x3e;
 const CARET = 0x5e;
 
 /** The records of one scan of `text` from `from`, each as an object. */
-function scanRecords(text: string, { from = 0, line = 1, lineStart = 0, stopAfterSt = false } = {}) {
+function scanRecords(text: string, { from = 0, line = 1, lineStart = 0, lfAfterCr = -1, stopAfterSt = false } = {}) {
   const scanner = segmentScanner()!;
   scanner.load(scannerOwner(), 0, Buffer.from(text, 'latin1'));
-  const count = scanner.scan(from, text.length, TILDE, STAR, GT, CARET, line, lineStart, stopAfterSt);
+  const count = scanner.scan(from, text.length, TILDE, STAR, GT, CARET, line, lineStart, lfAfterCr, stopAfterSt);
   const records = [];
   for (let k = 0, r = 0; k < count; k++) {
     const w = scanner.words;
@@ -59,6 +65,22 @@ describe('the segment scanner', () => {
     expect(scanRecords('AB*1234567890123*1~')[0].long).toBe(true);
   });
 
+  it('counts a line at CR LF, at LF alone and at CR alone between segments, columns from 1 after each', () => {
+    const text = 'ST*1~\rB10*1~\r\r  LX*1~\r\nAT7*1~\n\rSE*1~';
+    expect(scanRecords(text).map((r) => [r.id, r.line, r.column])).toEqual([
+      ['ST', 1, 1], ['B10', 2, 1], ['LX', 4, 3], ['AT7', 5, 1], ['SE', 7, 1]]);
+  });
+
+  it('counts no line at an LF that ends a CR LF whose CR came before `from` (lfAfterCr: where that LF would be)', () => {
+    // The CR at 5 was counted by the caller: line 2 starts at 6, where the LF is.
+    expect(scanRecords('ST*1~\r\nB10*1~', { from: 6, line: 2, lineStart: 6, lfAfterCr: 6 }).map((r) => [r.id, r.line, r.column]))
+      .toEqual([['B10', 2, 1]]);
+    // The same at the very start of the text (the CR was in text dropped before).
+    expect(scanRecords('\nB10*1~', { line: 2, lineStart: 0, lfAfterCr: 0 }).map((r) => [r.line, r.column])).toEqual([[2, 1]]);
+    // An LF anywhere else is a line of its own.
+    expect(scanRecords('\nB10*1~', { line: 2, lineStart: 0 }).map((r) => [r.line, r.column])).toEqual([[3, 1]]);
+  });
+
   it('stops after an ST when asked (a tokenizer that skims some sets decides at each ST)', () => {
     const text = 'GS*QM~ST*214*1~B10*1~SE*3*1~ST*214*2~B10*2~';
     expect(scanRecords(text, { stopAfterSt: true }).map((r) => r.id)).toEqual(['GS', 'ST']);
@@ -85,7 +107,7 @@ describe('the segment scanner', () => {
     // The first record takes 6 + 2 words, the second 6 + 19 (separators found in 16-byte blocks).
     for (const [outWords, count] of [[7, 0], [8, 1], [32, 1], [33, 2]]) {
       sentinel();
-      expect(scanner.scan(0, text.length, TILDE, STAR, GT, CARET, 1, 0, false, outWords), `${outWords} words`).toBe(count);
+      expect(scanner.scan(0, text.length, TILDE, STAR, GT, CARET, 1, 0, -1, false, outWords), `${outWords} words`).toBe(count);
       expect(Array.from(scanner.words.subarray(outWords, 64)).every((w) => w === -7), `nothing written past ${outWords} words`).toBe(true);
     }
   });
@@ -150,4 +172,30 @@ describe('the tokenizer with the scanner', () => {
     expect(k1?.elements).toHaveLength(many + 1);
     expect(sets).toHaveLength(3);
   });
+
+  it('without WebAssembly (node --jitless: no scanner) gives the same events, locations included, on LF, CR LF and CR line ends', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wb-jitless-'));
+    const base = generate214String(40, { perGroup: 7, seed: 21 });
+    const files = ['~\n', '~\r\n', '~\r', '\r', '~\r\r\n\n\r'].map((terminator, k) => {
+      const file = join(dir, `${k}.edi`);
+      writeFileSync(file, base.replaceAll('~\n', terminator), 'latin1');
+      return file;
+    });
+    const script = join(dir, 'read.mts');
+    writeFileSync(script, [
+      `import { readFileSync } from 'node:fs';`,
+      `import { readX12Sync } from ${JSON.stringify(new URL('../../../src/translators/x12/reader.ts', import.meta.url).href)};`,
+      `import { segmentScanner } from ${JSON.stringify(new URL('../../../src/translators/x12/segment-scan.ts', import.meta.url).href)};`,
+      `if (segmentScanner() !== null) throw new Error('WebAssembly is available');`,
+      `console.log(JSON.stringify(process.argv.slice(2).map((f) => [...readX12Sync(readFileSync(f), { chunkSize: 1000 })])));`,
+    ].join('\n'));
+    const tsx = createRequire(import.meta.url).resolve('tsx');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--jitless', '--no-warnings', '--import', tsx, script, ...files],
+      { maxBuffer: 64 << 20 });
+    const scanned = files.map((f) => [...readX12Sync(readFileSync(f), { chunkSize: 1000 })]);
+    // The ~ CR file's sets start on the lines the ~ LF file's do.
+    const stLines = (evs: typeof scanned[0]) => evs.flatMap((e) => (e.type === 'transaction' ? [e.transaction.segments[0].loc.line] : []));
+    expect(stLines(scanned[2])).toEqual(stLines(scanned[0]));
+    expect(JSON.parse(stdout)).toEqual(JSON.parse(JSON.stringify(scanned)));
+  }, 60_000);
 });
