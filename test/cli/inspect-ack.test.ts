@@ -37,10 +37,10 @@ describe('waybill inspect', () => {
     const file = join(dir, 'se-count-wrong-cr.edi');
     writeFileSync(file, readFileSync(seCount, 'latin1').replaceAll('\n', '\r'), 'latin1');
     const json = JSON.parse((await waybill(['inspect', '--json', file])).stdout);
-    expect(json.errors).toEqual([expect.objectContaining({ code: 'X12_SE_COUNT_MISMATCH', line: 17, column: 1 })]);
+    expect(json.errors).toEqual([expect.objectContaining({ code: 'X12_SE_COUNT_MISMATCH', line: 17, column: 4 })]);
     expect(json.interchanges[0].groups[0].transactions[0]).toMatchObject({ line: 3 });
     const text = await waybill(['inspect', file]);
-    expect(text.stdout).toContain(`${file}:17:1 error X12_SE_COUNT_MISMATCH`);
+    expect(text.stdout).toContain(`${file}:17:4 error X12_SE_COUNT_MISMATCH`);
     expect(text.stdout).toMatch(/BAD 214 0001 {2}15 segments {2}line 3\n/);
   });
 
