@@ -16,6 +16,7 @@ import type { PartnerRegistry } from '../mappings/registry.js';
 import type { Logger, PipelineContext } from '../pipeline/context.js';
 import { removeStalePartials, tmpDirOf } from '../pipeline/file-store.js';
 import { intake, type IntakeRequest } from '../pipeline/intake.js';
+import { InFlightInterchanges } from '../pipeline/in-flight.js';
 import { QueueDispatcher, startInboundWorker, startRecoverySweeps } from '../queue/dispatcher.js';
 import { createConnection, EVENTS_QUEUE, INBOUND_QUEUE, redisStatus } from '../queue/queues.js';
 import { RelayThread, type RelayControl } from '../queue/relay-thread.js';
@@ -108,7 +109,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
 
     const ctx: PipelineContext = {
       dataDir: config.dataDir, ledger, registry: () => partners.current, log,
-      duplicates: config.duplicates, batchSize: config.translation.batchSize,
+      duplicates: config.duplicates, batchSize: config.translation.batchSize, inFlight: new InFlightInterchanges(),
       onEvents: () => relay.wake(),
       onProcessed: (done) => metrics.fileLatency.observe((Date.now() - Date.parse(done.receivedAt)) / 1000),
     };

@@ -1,6 +1,7 @@
 // What the pipeline needs from the running gateway, as one object passed around (no globals).
 import type { Ledger } from '../ledger/ledger.js';
 import type { PartnerRegistry } from '../mappings/registry.js';
+import type { InFlightInterchanges } from './in-flight.js';
 
 export interface Logger {
   info(obj: Record<string, unknown>, msg?: string): void;
@@ -32,6 +33,12 @@ export interface PipelineContext {
   registry: () => PartnerRegistry;
   log: Logger;
   duplicates: DuplicatePolicy;
+  /**
+   * The interchanges of the files translating now, shared by every translation of the process (the gateway
+   * makes one): with more than one file at a time, what tells each about the others' interchanges before
+   * they are in the ledger. Without it, files are taken to be translated one at a time.
+   */
+  inFlight?: InFlightInterchanges;
   /**
    * Units per SQLite transaction while translating. A file's first batches are smaller (FIRST_BATCH_UNITS,
    * doubling up to this), so its first events reach the outbox early.

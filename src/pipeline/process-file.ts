@@ -202,6 +202,16 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
     return { fileId, state: 'skipped', units: 0, newEvents: 0, duplicateFacts: 0, eventIdCollisions: 0, acks: 0 };
   }
   await ctx.ledger.setFileState(fileId, 'translating');
+  try {
+    return await translateFile(ctx, file);
+  } finally {
+    // Its interchanges are in the ledger now (or the file failed, to be translated again from the ledger's view).
+    ctx.inFlight?.release(fileId);
+  }
+}
+
+async function translateFile(ctx: PipelineContext, file: FileRecord): Promise<ProcessResult> {
+  const fileId = file.id;
   const path = join(ctx.dataDir, file.storedPath);
   const registry = ctx.registry();
   const opts = { fileId, fileName: file.originalName, receivedAt: file.receivedAt, partner: file.partner ?? undefined };
@@ -445,9 +455,16 @@ async function checkInterchange(
     senderQualifier: header.senderQualifier, senderId: header.senderId, control: header.control.trim(), fileId: file.id, receivedAt: file.receivedAt,
     partner: ic.partner?.id ?? null,
   };
-  const { duplicateOf } = await ctx.ledger.priorInterchange(seen, ctx.duplicates.windowDays);
+  // Claimed before the ledger is asked: a file in flight that this claim does not show (it claimed later,
+  // or let go after its commit) has recorded its interchange before the look-ups below, or will see this one.
+  const inFlight = ctx.inFlight?.claim(seen) ?? [];
+  const since = Date.parse(seen.receivedAt) - ctx.duplicates.windowDays * 86_400_000;
+  const duplicateOf = (await ctx.ledger.priorInterchange(seen, ctx.duplicates.windowDays)).duplicateOf
+    ?? inFlight.find((c) => c.senderQualifier === seen.senderQualifier && c.senderId === seen.senderId && Date.parse(c.receivedAt) >= since)?.fileId
+    ?? null;
   ic.duplicateOf = duplicateOf;
-  seen.interchangeReuse = ic.partner ? await interchangeReuseOf(ctx, registry, seen, position, controlsInFile) ?? null : null;
+  seen.interchangeReuse = ic.partner ? await interchangeReuseOf(ctx, registry, seen, position, controlsInFile, inFlight) ?? null : null;
+  ctx.inFlight?.decide(seen);
   if (seen.interchangeReuse) {
     ic.opts = { ...ic.opts, interchangeReuse: seen.interchangeReuse };
     ctx.log.info({ fileId: file.id, interchange: seen.control, sender: `${seen.senderQualifier}/${seen.senderId}`, partner: seen.partner, idPart: seen.interchangeReuse },
@@ -470,12 +487,14 @@ async function checkInterchange(
  * - the position, for two such interchanges in one file (two sender ids of the partner).
  * An interchange that reuses nothing keeps the frozen ids, so no id given before changes. The decision is
  * recorded with the interchange (InterchangeSeen.interchangeReuse), and a file translated again (a crash, a
- * retry) takes its own recorded decision: the same ids whatever was recorded since. What this cannot see
- * (two files translated at the same moment, neither having recorded its interchange yet) the ledger
- * reports when the ids collide (BatchResult.eventIdCollisions).
+ * retry) takes its own recorded decision: the same ids whatever was recorded since. A file translating at
+ * the same moment counts by its claim (`inFlight`, PipelineContext.inFlight) until its interchange is
+ * recorded. What this cannot see (another process translating at the same moment) the ledger reports when
+ * the ids collide (BatchResult.eventIdCollisions).
  */
 async function interchangeReuseOf(
   ctx: PipelineContext, registry: PartnerRegistry, seen: InterchangeSeen, position: number, controlsInFile: Set<string>,
+  inFlight: readonly InterchangeSeen[],
 ): Promise<string | undefined> {
   const partner = seen.partner!;
   const key = `${partner}\u0000${seen.control}`;
@@ -484,7 +503,8 @@ async function interchangeReuseOf(
   const recorded = await ctx.ledger.interchangesWithControl(seen.control);
   const own = recorded.find((r) => r.fileId === seen.fileId && r.senderQualifier === seen.senderQualifier && r.senderId === seen.senderId);
   if (own) return own.interchangeReuse ?? undefined;
-  const elsewhere = recorded.some((r) => r.fileId !== seen.fileId && recordedPartner(registry, r) === partner);
+  const elsewhere = recorded.some((r) => r.fileId !== seen.fileId && recordedPartner(registry, r) === partner)
+    || inFlight.some((c) => c.partner === partner);
   return earlierInFile || elsewhere ? `${seen.fileId}#${position}` : undefined;
 }
 

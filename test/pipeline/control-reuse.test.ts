@@ -12,6 +12,7 @@ import type { Ledger } from '../../src/ledger/ledger.js';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { PartnerRegistry } from '../../src/mappings/registry.js';
 import type { PipelineContext } from '../../src/pipeline/context.js';
+import { InFlightInterchanges } from '../../src/pipeline/in-flight.js';
 import { intake } from '../../src/pipeline/intake.js';
 import { processFile } from '../../src/pipeline/process-file.js';
 import { captureLog } from '../helpers/log.js';
@@ -55,7 +56,14 @@ function setup(duplicates: PipelineContext['duplicates'] = { windowDays: 30, int
     const rows = db.prepare('SELECT o.id, p.payload FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq WHERE o.file_id = ? ORDER BY o.seq').all(fileId);
     return (rows as Array<{ id: string; payload: string }>).map((r) => ({ id: r.id, event: JSON.parse(r.payload) as Record<string, unknown> }));
   };
-  return { ctx, ledger, log, take, eventsOf };
+  /** Takes the files in, then translates them all at the same moment (as translation.concurrency > 1 does). */
+  const takeTogether = async (files: { bytes: Buffer; name: string }[], over: Partial<PipelineContext> = {}) => {
+    const taken = [];
+    for (const f of files) taken.push(await intake({ ...ctx, ...over }, { input: f.bytes, transport: 'test', originalName: f.name }));
+    const results = await Promise.all(taken.map((t) => processFile({ ...ctx, ...over }, t.fileId)));
+    return taken.map((t, i) => ({ ...t, result: results[i] }));
+  };
+  return { ctx, ledger, log, take, takeTogether, eventsOf };
 }
 
 /** The frozen recipe's id for the sample's transaction, event `index`. */
@@ -194,6 +202,49 @@ describe('an interchange reusing the control numbers of an earlier one of the sa
     expect((await ledger.stats()).errors).toMatchObject({ LEDGER_EVENT_ID_TAKEN: 1 });
     expect(log.entries.filter((e) => e.level === 'warn' && e.obj.code === 'LEDGER_EVENT_ID_TAKEN')).toHaveLength(1);
     expect(log.entries.find((e) => e.msg === 'file translated' && e.obj.fileId === b.fileId)?.obj).toMatchObject({ eventIdCollisions: 6 });
+  });
+
+  it('two files reusing control numbers, translated at the same moment in one process: each sees the other\'s claim, no event is lost', async () => {
+    const { ledger, takeTogether, eventsOf } = setup();
+    const inFlight = new InFlightInterchanges();
+    const [a, b] = await takeTogether([{ bytes: Buffer.from(sample, 'latin1'), name: 'a.edi' }, { bytes: otherShipment({ alias: true }), name: 'b.edi' }], { inFlight });
+    expect(a.result).toMatchObject({ state: 'translated', newEvents: 6, eventIdCollisions: 0 });
+    expect(b.result).toMatchObject({ state: 'translated', newEvents: 6, eventIdCollisions: 0 });
+    expect((await eventsOf(a.fileId)).map((e) => e.id)).toEqual([0, 1, 2, 3, 4, 5].map(plainId));
+    expect((await eventsOf(b.fileId)).map((e) => e.id).filter((id) => [0, 1, 2, 3, 4, 5].map(plainId).includes(id))).toEqual([]);
+    expect(await ledger.countEvents()).toMatchObject({ total: 12 });
+    expect((await ledger.units(b.fileId)).map((u) => [u.state, u.errors])).toEqual([['translated', []]]);
+    // The decision is recorded as usual: b's interchange carries its id part.
+    expect((await ledger.interchangesWithControl('000002291')).map((r) => [r.fileId, r.interchangeReuse])).toEqual([
+      [a.fileId, null], [b.fileId, `${b.fileId}#0`],
+    ]);
+    expect(inFlight.files).toBe(0);
+  });
+
+  it('without the claims (files one at a time assumed) the same race loses the later file\'s events: what the claims prevent', async () => {
+    const { takeTogether } = setup();
+    const [a, b] = await takeTogether([{ bytes: Buffer.from(sample, 'latin1'), name: 'a.edi' }, { bytes: otherShipment({ alias: true }), name: 'b.edi' }]);
+    expect(a.result.eventIdCollisions + b.result.eventIdCollisions).toBe(6);
+  });
+
+  it('the same interchange in two files translated at the same moment in one process: the second claimed is a duplicate', async () => {
+    const { ledger, takeTogether } = setup();
+    const inFlight = new InFlightInterchanges();
+    const [a, b] = await takeTogether([{ bytes: Buffer.from(sample, 'latin1'), name: 'a.edi' }, { bytes: Buffer.from(`${sample}\n`, 'latin1'), name: 'resent.edi' }], { inFlight });
+    expect(a.result).toMatchObject({ state: 'translated', newEvents: 6, acks: 1 });
+    expect(b.result).toMatchObject({ state: 'translated', newEvents: 0, eventIdCollisions: 0, acks: 0 });
+    expect((await ledger.units(b.fileId)).map((u) => u.state)).toEqual(['duplicate']);
+    expect(inFlight.files).toBe(0);
+  });
+
+  it('a file whose translation throws lets go of its claims', async () => {
+    const { ledger, take } = setup();
+    const inFlight = new InFlightInterchanges();
+    const failing: Ledger = Object.assign(Object.create(ledger) as Ledger, {
+      finishFile: async () => { throw new Error('disk full'); },
+    });
+    await expect(take(Buffer.from(sample, 'latin1'), 'a.edi', { ledger: failing, inFlight })).rejects.toThrow('disk full');
+    expect(inFlight.files).toBe(0);
   });
 
   it('the same interchange in two files translated at the same moment (a duplicate both missed) stays one event each, with no finding', async () => {
