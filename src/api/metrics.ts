@@ -9,7 +9,7 @@ export class GatewayMetrics {
   readonly files = new Gauge({ name: 'waybill_files', help: 'Files in the ledger, by state', labelNames: ['state'] as const, registers: [this.registry] });
   readonly units = new Gauge({ name: 'waybill_transactions', help: 'Units (X12 transactions, CSV records, XML documents), by state', labelNames: ['state'] as const, registers: [this.registry] });
   readonly events = new Gauge({ name: 'waybill_events', help: 'Canonical events in the outbox, by status', labelNames: ['status'] as const, registers: [this.registry] });
-  readonly errors = new Gauge({ name: 'waybill_errors', help: 'Errors recorded on units, by code', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly errors = new Gauge({ name: 'waybill_errors', help: 'Errors by code: those recorded on units (transactions, records, documents) and on files (why a file failed as a whole), each finding once', labelNames: ['code'] as const, registers: [this.registry] });
   readonly deliveries = new Gauge({ name: 'waybill_webhook_deliveries', help: 'Webhook deliveries, by state (dead = dead letters)', labelNames: ['state'] as const, registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'waybill_queue_depth', help: 'Jobs waiting in a BullMQ queue', labelNames: ['queue'] as const, registers: [this.registry] });
   readonly redisUp = new Gauge({ name: 'waybill_redis_up', help: '1 when Redis answers', registers: [this.registry] });

@@ -410,7 +410,10 @@ export interface LedgerStats {
   files: Record<string, number>;
   units: Record<string, number>;
   events: { total: number; unpublished: number; published: number; consumed: number; duplicateFacts: number };
-  /** Unit errors by code. */
+  /**
+   * Errors by code: those recorded on units, and the file-level ones (FileRecord.errors) no unit of the file
+   * carries, such as the reason a file failed as a whole (PARTNER_UNKNOWN). Each finding is counted once.
+   */
   errors: Record<string, number>;
   deliveries: Record<string, number>;
   outbound: Record<string, number>;

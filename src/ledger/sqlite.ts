@@ -129,6 +129,14 @@ const MIGRATIONS: string[] = [
    CREATE INDEX file_arrivals_file ON file_arrivals(file_id, id);
    INSERT INTO file_arrivals (file_id, received_at, partner, transport, original_name, original_path, outcome)
      SELECT id, received_at, partner, transport, original_name, original_path, 'created' FROM files ORDER BY received_at, id;`,
+  // 8: error codes of files, for the metrics (stats().errors): a file that failed as a whole (PARTNER_UNKNOWN,
+  // an acknowledgment that could not be written, ...) has its reason only in files.errors. Read, like the
+  // units' (migration 4), from the few rows that have errors; a file's error is counted unless one of its
+  // units carries it, so the units with errors are indexed by file (a file of 100,000 sets is not read
+  // for it), which still serves the scan of every unit with errors.
+  `DROP INDEX units_with_errors;
+   CREATE INDEX units_with_errors ON units(file_id) WHERE errors <> '[]';
+   CREATE INDEX files_with_errors ON files(id) WHERE errors <> '[]';`,
 ];
 
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS.length;
@@ -787,12 +795,39 @@ export class SqliteLedger implements Ledger {
         total: ev.total ?? 0, unpublished: ev.unpublished ?? 0, published: ev.published ?? 0, consumed: ev.consumed ?? 0,
         duplicateFacts: (this.db.prepare('SELECT COUNT(*) AS n FROM duplicate_facts').get() as { n: number }).n,
       },
-      // Only units with errors (units_with_errors, a partial index) are read.
-      errors: groups(`SELECT json_extract(e.value, '$.code') AS k, COUNT(*) AS n
-        FROM units INDEXED BY units_with_errors, json_each(units.errors) AS e WHERE units.errors <> '[]' GROUP BY k`),
+      errors: this.errorCounts(),
       deliveries: groups('SELECT state AS k, COUNT(*) AS n FROM deliveries GROUP BY state'),
       outbound: groups('SELECT state AS k, COUNT(*) AS n FROM outbound_documents GROUP BY state'),
     };
+  }
+
+  /**
+   * Errors by code: every error recorded on a unit, and every error of a file (files.errors) that no unit
+   * of that file carries. A file that failed as a whole (PARTNER_UNKNOWN, PIPELINE_STORED_FILE_MISSING, an
+   * acknowledgment that could not be written) has its reason there alone; a file-level finding that is also
+   * a unit of its own (PIPELINE_NOT_TEXT, data outside any interchange) or is on the units it concerns
+   * (PARTNER_ACCOUNT_MISMATCH on each refused set) is the same error, counted with the units. Only units and
+   * files with errors are read (units_with_errors, files_with_errors: partial indexes, the units' by file).
+   */
+  private errorCounts(): Record<string, number> {
+    const rows = this.db.prepare(`
+      SELECT json_extract(e.value, '$.code') AS k, COUNT(*) AS n
+        FROM units INDEXED BY units_with_errors, json_each(units.errors) AS e WHERE units.errors <> '[]' GROUP BY k
+      UNION ALL
+      SELECT json_extract(e.value, '$.code') AS k, COUNT(*) AS n
+        FROM files INDEXED BY files_with_errors, json_each(files.errors) AS e
+        WHERE files.errors <> '[]' AND NOT EXISTS (
+          SELECT 1 FROM units AS u INDEXED BY units_with_errors, json_each(u.errors) AS ue
+          -- instr: the units' errors that do not name the code are not parsed (codes are A-Z, 0-9, _).
+          WHERE u.file_id = files.id AND u.errors <> '[]' AND instr(u.errors, '"' || json_extract(e.value, '$.code') || '"') > 0
+            AND json_extract(ue.value, '$.code') = json_extract(e.value, '$.code')
+            AND json_extract(ue.value, '$.message') IS json_extract(e.value, '$.message')
+            AND json_extract(ue.value, '$.line') IS json_extract(e.value, '$.line')
+            AND json_extract(ue.value, '$.column') IS json_extract(e.value, '$.column'))
+        GROUP BY k`).all() as { k: string; n: number }[];
+    const counts: Record<string, number> = {};
+    for (const r of rows) counts[r.k] = (counts[r.k] ?? 0) + r.n;
+    return counts;
   }
 
   async close(): Promise<void> {

@@ -16,9 +16,8 @@ import {
   type SchemaVersion,
 } from '../translators/x12/schema.js';
 import { allIssues, inspectX12Sync } from '../translators/x12/inspect.js';
-import {
-  formatX12Date, formatX12Time, X12Writer, type ElementValue, type GsHeader, type IsaHeader, type WriterDelimiters,
-} from '../translators/x12/writer.js';
+import { ackClock } from '../translators/x12/acks/clock.js';
+import { X12Writer, type ElementValue, type GsHeader, type IsaHeader, type WriterDelimiters } from '../translators/x12/writer.js';
 import { canonicalTypes } from './canonical-target.js';
 import { didYouMean, type Diagnostic } from './diagnostics.js';
 import type { PartnerConfig } from './partner-config.js';
@@ -44,7 +43,10 @@ export interface CompiledOutbound {
 export interface RenderContext {
   /** Control numbers come from an allocator passed in (the ledger owns them later; tests use a frozen one). */
   controls: { next(kind: 'interchange' | 'group' | 'transaction'): string };
-  /** The clock (ISA09/10, GS04/05); frozen in tests so output compares byte for byte. */
+  /**
+   * The clock (ISA09/10, GS04/05, written as the wall clock in the partner's `timezone`); frozen in tests so
+   * output compares byte for byte.
+   */
   now: Date;
 }
 
@@ -991,13 +993,16 @@ class OutboundCompiler {
       const group = rctx.controls.next('group');
       let transaction = rctx.controls.next('transaction');
       if (/^\d{1,3}$/.test(transaction)) transaction = transaction.padStart(4, '0');
+      // The envelope's dates and times are the partner's wall clock, as the body's times (env.timezone)
+      // and the gateway's acknowledgments to the partner are: not UTC.
+      const clock = ackClock(rctx.now, env.timezone);
       const isa: IsaHeader = {
         senderQualifier: ids.ours.isa.qualifier,
         senderId: ids.ours.isa.id,
         receiverQualifier: ids.x12.isa.qualifier,
         receiverId: ids.x12.isa.id,
-        date: formatX12Date(rctx.now, 6),
-        time: formatX12Time(rctx.now),
+        date: clock.date6,
+        time: clock.time4,
         version: ISA12[version] ?? '00401',
         control: interchange,
         usage: ids.x12.usage,
@@ -1006,8 +1011,8 @@ class OutboundCompiler {
         functionalId,
         senderId: ids.ours.gs ?? ids.ours.isa.id,
         receiverId: ids.x12.gs ?? ids.x12.isa.id,
-        date: formatX12Date(rctx.now, 8),
-        time: formatX12Time(rctx.now),
+        date: clock.date8,
+        time: clock.time4,
         control: group,
         version,
       };

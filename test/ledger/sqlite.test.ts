@@ -218,6 +218,28 @@ describe('migrations', () => {
     expect((await ledger.recordFile({ ...FILE, receivedAt: '2025-02-01T00:00:00.000Z' })).reopened).toBe(true);
   });
 
+  it('migration 8 indexes a version-7 ledger\'s files and units with errors: the files that failed before it are counted by code', async () => {
+    const path = join(tempDir(), 'ledger.db');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    old.function('waybill_fact_key', { deterministic: true }, (key: unknown) => factKeyBytes(String(key)));
+    for (const [i, sql] of LEDGER_MIGRATIONS.slice(0, 7).entries()) {
+      old.exec(sql);
+      old.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, '2025-01-01T00:00:00.000Z');
+    }
+    const insertFile = old.prepare(`INSERT INTO files (id, size, partner, transport, original_name, stored_path, received_at, state, errors, updated_at)
+      VALUES (?, 1, NULL, 'folder', 'in.csv', 'files/x', '2025-01-01T00:00:00.000Z', 'failed', ?, '2025-01-01T00:00:00.000Z')`);
+    insertFile.run('sha256-csv', JSON.stringify([{ code: 'PARTNER_UNKNOWN', message: 'no partner' }]));
+    const empty = { code: 'PIPELINE_EMPTY_FILE', message: 'the file is empty', line: 1, column: 1 };
+    insertFile.run('sha256-empty', JSON.stringify([empty]));
+    old.prepare(`INSERT INTO units (id, file_id, idx, partner, label, state, errors, refs) VALUES ('sha256-empty-u0', 'sha256-empty', 0, NULL, 'file', 'rejected', ?, '{}')`)
+      .run(JSON.stringify([empty]));
+    old.close();
+    const ledger = open(path);
+    expect((await ledger.stats()).errors).toEqual({ PARTNER_UNKNOWN: 1, PIPELINE_EMPTY_FILE: 1 });
+  });
+
   it('two processes migrating a new ledger at once: both open it (the version is re-read under the write lock)', async () => {
     // Deterministic: this process holds the write lock while two children open the ledger. Both read
     // "version 0" and wait for the lock; when it is released, one migrates, and the other must see that
@@ -478,6 +500,46 @@ describe('commitBatch and finishFile', () => {
     expect(await ledger.getFile(FILE.id)).toMatchObject({ state: 'translated', errors });
     await ledger.finishFile(FILE.id, 'translated', []);
     expect((await ledger.getFile(FILE.id))?.errors).toEqual(errors);
+  });
+
+  it('stats() counts errors by code: every error on a unit, and each file-level error no unit of its file carries', async () => {
+    const { ledger } = fresh();
+    const file = (id: string): NewFile => ({ ...FILE, id, storedPath: `files/${id}` });
+    // A CSV without its partner: failed as a whole, with no unit at all.
+    await ledger.recordFile(file('sha256-csv'));
+    await ledger.finishFile('sha256-csv', 'failed', [], [{ code: 'PARTNER_UNKNOWN', message: "a CSV file needs a known partner; got 'none'" }]);
+    // An empty file: its finding is a unit of its own and the file's error, the same error twice: counted once.
+    const empty = { code: 'PIPELINE_EMPTY_FILE', message: 'the file is empty', line: 1, column: 1 };
+    await ledger.recordFile(file('sha256-empty'));
+    await ledger.commitBatch({ fileId: 'sha256-empty', units: [{ ...unit(0, 'sha256-empty'), label: 'file', state: 'rejected', errors: [empty] }], events: [], unitsDone: 1 });
+    await ledger.finishFile('sha256-empty', 'failed', [], [empty]);
+    // Two interchanges through another partner's folder: the first one's two sets carry its refusal, the
+    // second has no set, so only the file says it. And one set's own error; an acknowledgment that could
+    // not be written, which no unit carries.
+    const refused = (control: string) => ({ code: 'PARTNER_ACCOUNT_MISMATCH', message: `interchange ${control} arrived through the folder of partner 'x'`, line: 1, column: 1 });
+    const mixed = 'sha256-mixed';
+    await ledger.recordFile(file(mixed));
+    await ledger.commitBatch({
+      fileId: mixed, unitsDone: 3, events: [], units: [
+        { ...unit(0, mixed), state: 'unidentified', errors: [refused('000000001')] },
+        { ...unit(1, mixed), state: 'unidentified', errors: [refused('000000001'), { code: 'X12_SE_COUNT_MISMATCH', message: 'SE01 says 9', line: 12, column: 4 }] },
+        { ...unit(2, mixed), state: 'translated', errors: [] },
+      ],
+    });
+    await ledger.finishFile(mixed, 'failed', [], [refused('000000001'), refused('000000002'),
+      { code: 'X12_WRITE_VALUE_TOO_LONG', message: 'interchange 000000003 is not acknowledged: ISA08 too long', line: 30, column: 1 }]);
+    // A file that failed for a fault (dispatcher.markUntranslatable), after translating some units.
+    await ledger.recordFile(file('sha256-fault'));
+    await ledger.commitBatch({ fileId: 'sha256-fault', units: [{ ...unit(0, 'sha256-fault'), state: 'failed', errors: [{ code: 'MAP_BAD_DATE', message: 'bad date' }] }], events: [], unitsDone: 1 });
+    await ledger.setFileState('sha256-fault', 'failed', { errors: [{ code: 'PIPELINE_TRANSLATION_FAULT', message: 'boom' }] });
+
+    expect((await ledger.stats()).errors).toEqual({
+      PARTNER_UNKNOWN: 1, PIPELINE_EMPTY_FILE: 1, PARTNER_ACCOUNT_MISMATCH: 3, X12_SE_COUNT_MISMATCH: 1, X12_WRITE_VALUE_TOO_LONG: 1,
+      MAP_BAD_DATE: 1, PIPELINE_TRANSLATION_FAULT: 1,
+    });
+    // A failed file taken in again starts over: its file-level errors go with its units.
+    await ledger.recordFile({ ...file('sha256-csv'), partner: 'sangamon-valley', receivedAt: '2025-02-01T00:00:00.000Z' });
+    expect((await ledger.stats()).errors).not.toHaveProperty('PARTNER_UNKNOWN');
   });
 
   it('finishFile records acknowledgments once, also when the file is finished again after a crash', async () => {

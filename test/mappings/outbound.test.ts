@@ -210,8 +210,8 @@ const BODY_204 = [
 ];
 
 const EXPECTED_204_4010 = [
-  'ISA*00*          *00*          *ZZ*WAYBILLDEMO    *02*ACMF           *240304*2115*U*00401*000000041*0*P*>',
-  'GS*SM*WAYBILLDEMO*ACMF*20240304*2115*7*X*004010',
+  'ISA*00*          *00*          *ZZ*WAYBILLDEMO    *02*ACMF           *240304*1515*U*00401*000000041*0*P*>',
+  'GS*SM*WAYBILLDEMO*ACMF*20240304*1515*7*X*004010',
   ...BODY_204,
   'GE*1*7',
   'IEA*1*000000041',
@@ -249,8 +249,8 @@ describe('outbound X12 204', () => {
     const mapping = compiled(MAP_204, 'x12', 'load.tender@1', P5010());
     const doc = mapping.render(TENDER, frozen());
     const expected = [
-      'ISA|00|          |00|          |ZZ|WAYBILLDEMO    |02|ACMF           |240304|2115|{|00501|000000041|0|P|^',
-      'GS|SM|WAYBILLDEMO|ACMF|20240304|2115|7|X|005010',
+      'ISA|00|          |00|          |ZZ|WAYBILLDEMO    |02|ACMF           |240304|1515|{|00501|000000041|0|P|^',
+      'GS|SM|WAYBILLDEMO|ACMF|20240304|1515|7|X|005010',
       ...BODY_204.map((s) => s.replace(/\*/g, '|')),
       'GE|1|7',
       'IEA|1|000000041',
@@ -289,6 +289,28 @@ describe('outbound X12 204', () => {
     const doc = compiled(text, 'x12', 'load.tender@1', ny).render(TENDER, frozen());
     expect(doc.text).toContain('G62*64*20240304*1*1800*CT~'); // 18:00-06:00 as written
     expect(doc.text).toContain('G62*37*20240306*I*0800*CT~'); // 07:00-06:00 is 08:00 in New York
+  });
+
+  // The envelope's dates and times (ISA09/ISA10, GS04/GS05) are the partner's wall clock, as its body's
+  // times and Waybill's acknowledgments are (they were written in UTC: a tender sent at 19:05 in Chicago
+  // said 00:05 the next day).
+  it.each([
+    // [partner timezone, render clock, ISA09, ISA10, GS04]
+    ['America/Chicago', '2024-03-04T21:15:00Z', '240304', '1515', '20240304'], // CST, UTC-6
+    ['America/Chicago', '2025-01-01T00:00:00Z', '241231', '1800', '20241231'], // the --frozen clock: the day before
+    ['America/Chicago', '2025-10-20T19:05:00Z', '251020', '1405', '20251020'], // CDT, UTC-5
+    ['America/New_York', '2024-03-10T06:59:00Z', '240310', '0159', '20240310'], // the minute before the spring-forward gap
+    ['America/New_York', '2024-03-10T07:00:00Z', '240310', '0300', '20240310'], // ... and after it: EDT
+    ['Asia/Kolkata', '2024-03-04T21:15:00Z', '240305', '0245', '20240305'], // UTC+5:30, the next day
+    ['-06:00', '2024-07-04T03:30:00Z', '240703', '2130', '20240703'], // a fixed offset, no DST
+    ['UTC', '2024-03-04T21:15:00Z', '240304', '2115', '20240304'],
+  ])('stamps ISA09/ISA10 and GS04/GS05 as the wall clock of a partner in %s (at %s)', (timezone, now, isa09, isa10, gs04) => {
+    const p = partnerSchema.parse({ ...P5010(), timezone });
+    const doc = compiled(MAP_204, 'x12', 'load.tender@1', p).render(TENDER, { ...frozen(), now: new Date(now) });
+    const [isa, gs] = doc.text.split('\n');
+    expect(isa.split('|').slice(9, 11)).toEqual([isa09, isa10]);
+    expect(gs.split('|').slice(4, 6)).toEqual([gs04, isa10]);
+    expect(inspectX12Sync(doc.text).valid).toBe(true);
   });
 
   it('refuses a delimiter inside data with a coded error naming the element and the mapping line, before using control numbers', () => {
@@ -425,8 +447,8 @@ describe('outbound X12 210', () => {
     const mapping = compiled(MAP_210, 'x12', 'freight.invoice@1');
     const doc = mapping.render(INVOICE, frozen());
     expect(doc.text).toBe([
-      'ISA*00*          *00*          *ZZ*WAYBILLDEMO    *02*ACMF           *240304*2115*U*00401*000000041*0*P*>',
-      'GS*IM*WAYBILLDEMO*ACMF*20240304*2115*7*X*004010',
+      'ISA*00*          *00*          *ZZ*WAYBILLDEMO    *02*ACMF           *240304*1515*U*00401*000000041*0*P*>',
+      'GS*IM*WAYBILLDEMO*ACMF*20240304*1515*7*X*004010',
       'ST*210*0001',
       'B3**WB-INV-000512*BOL-ML-3391*TP**20240318*282030**20240315*035*WYBL',
       'C3*CAD',

@@ -107,7 +107,7 @@ export async function demoCommand(flags: DemoFlags): Promise<number> {
   out(`files: ${JSON.stringify(stats.files)}  units: ${JSON.stringify(stats.units)}`);
   out(`events: ${stats.events.total} in the ledger, ${received.size} received by the consumer (${stats.events.duplicateFacts} duplicate facts held back)`);
   for (const a of acks) out(`acknowledgment ${a.kind} for ${a.partner} (file ${a.relatedFileId?.slice(0, 19)}...), ${a.content.split(/~|\n/).length - 1} segments, waiting for delivery`);
-  if (Object.keys(stats.errors).length) out(`unit errors by code: ${JSON.stringify(stats.errors)}`);
+  if (Object.keys(stats.errors).length) out(`errors by code: ${JSON.stringify(stats.errors)}`);
 
   await consumer.close();
   await gateway.stop();

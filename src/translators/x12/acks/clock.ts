@@ -1,6 +1,7 @@
 // The date and time an acknowledgment is stamped with (ISA09/ISA10, GS04/GS05), as the wall clock of a
 // time zone. Partners read these in their own zone, as Waybill reads theirs (functional-ack.ts takes a
 // partner's GS04/GS05 in partner.config.timezone): an ack stamped in UTC reads hours off at the other end.
+// Outbound documents (mappings/outbound.ts: 204 tenders, 210 invoices) stamp their envelopes with it too.
 
 import { formatX12Date, formatX12Time } from '../writer.js';
 
@@ -18,7 +19,7 @@ function offsetMinutes(at: Date, zone: string): number {
     try {
       fmt = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' });
     } catch {
-      throw new Error(`buildAcks: unknown time zone ${JSON.stringify(zone)} (an IANA name such as America/Chicago, or an offset such as -06:00)`);
+      throw new Error(`unknown time zone ${JSON.stringify(zone)} (an IANA name such as America/Chicago, or an offset such as -06:00)`);
     }
     offsetFormats.set(zone, fmt);
   }
