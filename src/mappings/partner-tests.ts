@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { parseAs, Timestamp, unknownKeys, type TypeKey } from '../canonical/index.js';
 import { catalogue, isKnownCode } from '../errors/catalogue.js';
 import { buildAcks } from '../translators/x12/acks/build.js';
+import { partnerAckOptions } from './partner-acks.js';
 import { inspectX12Sync } from '../translators/x12/inspect.js';
 import { didYouMean, formatDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { parseJsonText } from './json-text.js';
@@ -137,13 +138,12 @@ async function translateSample(file: string, registry: PartnerRegistry, partner:
 
 function ackText(file: string, partner: CompiledPartner, now: string): string {
   const report = inspectX12Sync(readFileSync(file));
-  const a = partner.config.acknowledgments;
   let control = 1;
+  // As the gateway builds them (partnerAckOptions), with a frozen clock and control numbers from 1.
   return report.interchanges.map((ic) => buildAcks(ic, {
-    policy: { ta1: a.ta1, functional: a.functional, version: a.version },
+    ...partnerAckOptions(partner),
     controls: { interchange: control++, group: 1, transaction: (i: number) => String(i + 1).padStart(4, '0') },
     now: new Date(now),
-    suffix: partner.config.x12?.delimiters.lineEnding ?? '\n',
   }).text ?? '').join('');
 }
 

@@ -16,6 +16,7 @@ import {
   type CanonicalEvent, type TranslateOptions, type TranslatedUnit, type TranslationError,
 } from '../mappings/translate.js';
 import { translateTa1 } from '../mappings/functional-ack.js';
+import { partnerAckOptions } from '../mappings/partner-acks.js';
 import { buildAcks, maxFunctionalAcks, type BuiltAcks } from '../translators/x12/acks/build.js';
 import { ReportBuilder } from '../translators/x12/inspect.js';
 import { issue } from '../translators/x12/issues.js';
@@ -538,8 +539,6 @@ async function acknowledgeInterchange(
 ): Promise<NewOutboundDocument | null> {
   const partner = ic?.partner;
   if (!partner || ic.accountMismatch || (ic.duplicateOf && ctx.duplicates.interchange === 'ignore')) return null;
-  const policy = partner.config.acknowledgments;
-  const x12 = partner.config.x12;
   const [isa] = await ctx.ledger.nextControlNumbers(partner.id, 'interchange');
   const groups = await ctx.ledger.nextControlNumbers(partner.id, 'group', Math.max(1, icReport.groups.length));
   // One ST02 per 997/999: a group of more sets than one may list is answered by several.
@@ -547,13 +546,9 @@ async function acknowledgeInterchange(
   let built: BuiltAcks;
   try {
     built = buildAcks(icReport, {
-      policy: { ta1: policy.ta1, functional: policy.functional, version: policy.version },
+      ...partnerAckOptions(partner),
       controls: { interchange: isa, group: (n: number) => groups[n] ?? groups[0], transaction: (n: number) => String(sets[n] ?? sets[0]).padStart(4, '0') },
       now: ctx.now?.() ?? new Date(),
-      // The zone the partner's own acknowledgments are read in (functional-ack.ts): times mean the same both ways.
-      timezone: partner.config.timezone,
-      ...(partner.config.ours && { sender: { qualifier: partner.config.ours.isa.qualifier, id: partner.config.ours.isa.id, applicationId: partner.config.ours.gs ?? partner.config.ours.isa.id } }),
-      suffix: x12?.delimiters.lineEnding ?? '\n',
     });
   } catch (err) {
     if (!(err instanceof WaybillError)) throw err;

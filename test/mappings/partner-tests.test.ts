@@ -67,7 +67,7 @@ describe('waybill test', () => {
     expect(events.every((e) => e.receivedAt === '2025-04-17T08:00:00-05:00' && e.source.fileId === 'sha256-test')).toBe(true);
     const ack = readFileSync(join(partner, 'tests/expected/214-status.997'), 'utf8');
     expect(ack.split('\n').slice(2, 7)).toEqual(['ST*997*0001~', 'AK1*QM*2291~', 'AK2*214*0001~', 'AK5*A~', 'AK9*A*1*1*1~']);
-    expect(ack).toContain('*250417*1300*'); // ISA09/10: the frozen clock in UTC
+    expect(ack).toContain('*250417*0800*'); // ISA09/10: the frozen clock (13:00Z) in the partner's zone (America/Chicago, CDT), as the gateway writes it
   });
 
   it('a passing run exits 0', async () => {
