@@ -4,7 +4,6 @@
 // checkpoint skips the mapping of units a crashed run already committed. The file's final state and its
 // acknowledgments are committed together, so exactly one acknowledgment exists per interchange.
 
-import { hash } from 'node:crypto';
 import { join } from 'node:path';
 import { WaybillError } from '../errors/catalogue.js';
 import type {
@@ -23,6 +22,9 @@ import type { InterchangeHeader, InterchangeReport, TransactionSet } from '../tr
 import { readX12Batches } from '../translators/x12/reader.js';
 import { validateTransaction, type TransactionValidation } from '../translators/x12/validate-transaction.js';
 import type { PipelineContext } from './context.js';
+import { factKey, referencesOf, type PreparedUnit } from './unit-rows.js';
+
+export { factKey };
 
 export interface ProcessResult {
   fileId: string;
@@ -33,28 +35,6 @@ export interface ProcessResult {
   /** Events whose id the outbox already held from another file (BatchResult.eventIdCollisions). */
   eventIdCollisions: number;
   acks: number;
-}
-
-/** A stable key for "the same business fact": same shipment, same status, same time. */
-export function factKey(partner: string, event: CanonicalEvent): string | undefined {
-  const refs = (event.references ?? {}) as Record<string, unknown>;
-  const shipment = refs.proNumber ?? refs.shipmentId ?? refs.bolNumber;
-  let parts: unknown[] | null = null;
-  if (event.type === 'shipment.status@1' && shipment) {
-    const status = event.status as { milestone?: string; rawStatusCode?: string } | undefined;
-    parts = [partner, event.type, shipment, status?.milestone, status?.rawStatusCode, event.occurredAt];
-  } else if (event.type === 'freight.invoice@1' && refs.invoiceNumber) {
-    parts = [partner, event.type, refs.invoiceNumber, event.purpose, JSON.stringify(event.amountDue)];
-  } else if (event.type === 'tender.response@1' && shipment) {
-    parts = [partner, event.type, shipment, event.decision, event.occurredAt];
-  }
-  return parts ? hash('sha256', parts.map(String).join('\u0000'), 'hex') : undefined;
-}
-
-function referencesOf(events: CanonicalEvent[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const e of events) Object.assign(out, e.references as Record<string, unknown> | undefined);
-  return out;
 }
 
 function toLedgerErrors(errors: TranslationError[]): LedgerError[] {
@@ -101,16 +81,35 @@ class BatchWriter {
     const index = this.count++;
     if (index < this.resumeFrom) return;
     const u = unit ?? make();
-    const unitId = `${this.fileId}-u${index}`;
-    this.units.push({
-      id: unitId, fileId: this.fileId, index, partner: u.partner ?? null, label: u.label,
-      setId: u.x12?.setId, control: u.x12?.control, interchangeControl: u.x12?.interchange, groupControl: u.x12?.group,
-      state: u.status === 'translated' ? 'translated' : u.status, errors: toLedgerErrors(u.errors), references: referencesOf(u.events),
-    });
+    const unitId = this.addUnit(index, u, referencesOf(u.events));
     for (const e of u.events) {
       this.events.push({ id: e.id, fileId: this.fileId, unitId, type: e.type, partner: String(e.partner), payload: JSON.stringify(e),
         factKey: factKey(String(e.partner), e) });
     }
+    await this.added();
+  }
+
+  /** add() for a unit whose events are rows already (made on a worker thread: prepareUnit). */
+  async addPrepared(u: PreparedUnit): Promise<void> {
+    const index = this.count++;
+    if (index < this.resumeFrom) return;
+    const unitId = this.addUnit(index, u, u.references);
+    for (const e of u.events) this.events.push({ ...e, fileId: this.fileId, unitId });
+    await this.added();
+  }
+
+  /** The unit's row; returns its id. */
+  private addUnit(index: number, u: Omit<TranslatedUnit, 'events'>, references: Record<string, unknown>): string {
+    const unitId = `${this.fileId}-u${index}`;
+    this.units.push({
+      id: unitId, fileId: this.fileId, index, partner: u.partner ?? null, label: u.label,
+      setId: u.x12?.setId, control: u.x12?.control, interchangeControl: u.x12?.interchange, groupControl: u.x12?.group,
+      state: u.status === 'translated' ? 'translated' : u.status, errors: toLedgerErrors(u.errors), references,
+    });
+    return unitId;
+  }
+
+  private async added(): Promise<void> {
     if (++this.batchUnits >= this.limit) await this.send();
     else if (this.units.length >= STAGE_UNITS) this.stage();
   }
