@@ -4,7 +4,8 @@
 // checkpoint skips the mapping of units a crashed run already committed. The file's final state and its
 // acknowledgments are committed together, so exactly one acknowledgment exists per interchange.
 
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { WaybillError } from '../errors/catalogue.js';
 import type {
   EventIdCollision, FileRecord, InterchangeRecord, InterchangeSeen, NewOutboundDocument, OutboxEvent, UnitBatch, UnitRecord, LedgerError,
@@ -22,6 +23,8 @@ import type { InterchangeHeader, InterchangeReport, TransactionSet } from '../tr
 import { readX12Batches } from '../translators/x12/reader.js';
 import { validateTransaction, type TransactionValidation } from '../translators/x12/validate-transaction.js';
 import type { PipelineContext } from './context.js';
+import { translateXmlFileInWorker, XML_WORKER_MIN_BYTES } from './xml-worker.js';
+import { XML_MAX_BYTES } from '../translators/xml/reader.js';
 import { factKey, referencesOf, type PreparedUnit } from './unit-rows.js';
 
 export { factKey };
@@ -231,8 +234,7 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
     if (format === 'csv') {
       for await (const u of translateCsv(path, partner, opts)) await writer.add(u, () => u);
     } else {
-      const u = translateXmlFile(path, partner, opts);
-      await writer.add(u, () => u);
+      outcome = await translateXml(ctx, path, partner, opts, writer);
     }
   } else {
     outcome = await translateX12File(ctx, file, path, writer, opts);
@@ -244,6 +246,35 @@ export async function processFile(ctx: PipelineContext, fileId: string): Promise
   ctx.log.info({ fileId, ...counts, acks: acks.length, state }, 'file translated');
   ctx.onProcessed?.({ fileId, state, units: writer.count, newEvents: writer.newEvents, receivedAt: file.receivedAt });
   return { fileId, state, ...counts, acks: acks.length };
+}
+
+/**
+ * An XML file: one unit. From XML_WORKER_MIN_BYTES up to the XML size cap it is read and mapped on a worker
+ * thread (xml-worker.ts), so the main thread stays free; a worker that fails makes the unit failed and the
+ * file failed, with TRANSLATION_WORKER_FAILED. Smaller files, larger ones (refused unread, XML_TOO_LARGE)
+ * and files whose partner the worker could not compile as the gateway has it are translated here.
+ */
+async function translateXml(ctx: PipelineContext, path: string, partner: CompiledPartner, opts: TranslateOptions, writer: BatchWriter): Promise<FileOutcome> {
+  const size = statSync(path).size;
+  if (size >= (ctx.xmlWorker?.minBytes ?? XML_WORKER_MIN_BYTES) && size <= XML_MAX_BYTES) {
+    const r = await translateXmlFileInWorker(path, partner, opts, { resourceLimits: ctx.xmlWorker?.resourceLimits });
+    if (r.kind === 'unit') {
+      await writer.addPrepared(r.unit);
+      return { state: 'translated', acks: [], errors: [] };
+    }
+    if (r.kind === 'failed') {
+      const error: TranslationError = { code: 'TRANSLATION_WORKER_FAILED', severity: 'error', message: r.error.message, line: 1, column: 1 };
+      const u: TranslatedUnit = { format: 'xml', partner: partner.id, label: opts.fileName ?? basename(path), line: 1, status: 'failed', events: [], errors: [error] };
+      await writer.add(u, () => u);
+      ctx.log.error({ fileId: opts.fileId, code: error.code, err: r.error.message, ...r.error.details }, 'XML translation worker failed; the file is failed');
+      return { state: 'failed', acks: [], errors: toLedgerErrors([error]) };
+    }
+    ctx.log.warn({ fileId: opts.fileId, partner: partner.id, reason: r.reason },
+      'XML file translated on the main thread: the partner\'s files on disk are not those the gateway has loaded');
+  }
+  const u = translateXmlFile(path, partner, opts);
+  await writer.add(u, () => u);
+  return { state: 'translated', acks: [], errors: [] };
 }
 
 interface FileOutcome {

@@ -67,7 +67,9 @@ export const XML_ATTRIBUTE_PREFIX = '@_';
 /** Key of an element's text in the tree. */
 export const XML_TEXT_KEY = '#text';
 
-const DEFAULT_MAX_BYTES = 20 * 1024 * 1024;
+/** The size cap of a document (XmlReadOptions.maxBytes), by default: 20 MiB. */
+export const XML_MAX_BYTES = 20 * 1024 * 1024;
+const DEFAULT_MAX_BYTES = XML_MAX_BYTES;
 const DEFAULT_MAX_DEPTH = 100;
 
 /** Entity limits handed to fast-xml-parser. Tight on purpose: Waybill refuses DTDs, so none should be reached. */
