@@ -1,10 +1,10 @@
 // The gateway's XML translation on a worker thread (src/pipeline/xml-worker.ts): the main thread's event
 // loop keeps running while a large XML file translates, the ledger gets what main-thread translation
 // gave, and a worker that fails makes a coded failed unit and a failed file, never a lost one.
-import { cpSync, mkdtempSync, readFileSync, utimesSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { generateXmlInvoiceFile } from '../../bench/gen-xml-invoice.mjs';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { PartnerRegistry } from '../../src/mappings/registry.js';
@@ -78,6 +78,7 @@ describe('gateway XML translation on a worker thread', () => {
       expect(maxGap).toBeLessThan(1000);
     } finally {
       await ledger.close();
+      rmSync(dataDir, { recursive: true, force: true }); // 40 MB: the file and its stored copy
     }
   });
 
@@ -101,6 +102,7 @@ describe('gateway XML translation on a worker thread', () => {
 
   it('a worker that crashes (out of memory) fails the unit and the file with TRANSLATION_WORKER_FAILED', async () => {
     const { ledger, take, logged, dataDir } = setup({ xmlWorker: { minBytes: 0, resourceLimits: { maxOldGenerationSizeMb: 16 } } });
+    onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
     const file = join(dataDir, 'svxp_invoice_many.xml');
     generateXmlInvoiceFile(file, 40_000);
     const { fileId, result } = await take({ path: file }, 'svxp_invoice_many.xml');
