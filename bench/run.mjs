@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const benchmarks = ['x12.mjs', 'translate.mjs', 'gateway.mjs', 'sftp.mjs'];
+const benchmarks = ['x12.mjs', 'translate.mjs', 'gateway.mjs', 'sftp.mjs', 'xml.mjs'];
 const args = process.argv.slice(2);
 let status = 0;
 for (const b of benchmarks) {

@@ -1,7 +1,7 @@
 // Source adapters for the three inbound formats, and the choice of one for a partner's document kind.
 
 import { csvField, type CsvRecord } from '../translators/csv/reader.js';
-import { locateXml, selectXml, type XmlChild, type XmlPosition } from '../translators/xml/reader.js';
+import { firstXmlText, locateXml, selectXml, type XmlChild, type XmlPosition } from '../translators/xml/reader.js';
 import { getSchema, resolveSchemaVersion } from '../translators/x12/schema.js';
 import type { SourceAdapter, SourceLoc } from './spec.js';
 import { schemaView, X12Adapter } from './x12-adapter.js';
@@ -90,7 +90,8 @@ export class XmlAdapter implements SourceAdapter<XmlContext> {
   }
 
   first(path: unknown, ctx: XmlContext): string | undefined {
-    return this.values(path, ctx, false)[0]?.value;
+    const p = path as string;
+    return p.startsWith('/') ? firstXmlText(ctx.root, p.slice(1)) : firstXmlText(ctx.node, p);
   }
 
   values(path: unknown, ctx: XmlContext, all: boolean): { value: string; loc?: SourceLoc }[] {
@@ -111,10 +112,8 @@ export class XmlAdapter implements SourceAdapter<XmlContext> {
 
   loops(path: unknown, ctx: XmlContext): XmlContext[] {
     const p = path as string;
-    const base = p.startsWith('/') ? '' : ctx.path;
-    return this.located(p, ctx).map(({ value: node, at }, i) => {
-      return { node, root: ctx.root, path: `${base}/${p.replace(/^\//, '')}[${i + 1}]`, at };
-    });
+    const prefix = `${p.startsWith('/') ? '' : ctx.path}/${p.replace(/^\//, '')}[`;
+    return this.located(p, ctx).map(({ value: node, at }, i) => ({ node, root: ctx.root, path: `${prefix}${i + 1}]`, at }));
   }
 
   /**

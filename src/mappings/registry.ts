@@ -1,7 +1,7 @@
 // The partner registry: every partner folder loaded, its tables assembled and its mappings compiled,
 // with all diagnostics collected. Also answers "who sent this?" for inbound files.
 
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { CsvReadOptions } from '../translators/csv/reader.js';
 import type { GroupHeader, InterchangeHeader } from '../translators/x12/model.js';
@@ -41,6 +41,11 @@ export interface CompiledPartner {
   tables: CodeTables;
   inbound: InboundRoute[];
   outbound: OutboundRoute[];
+  /**
+   * The files it was compiled from (partnerStamp), as they were then: another thread that compiles the
+   * same folder (the gateway's XML worker) tells by it whether it has the same partner.
+   */
+  stamp?: string;
 }
 
 export function globToRegExp(glob: string): RegExp {
@@ -126,7 +131,26 @@ export function compilePartner(dir: string, options: CompileOptions = {}): { par
     if (!hasErrorDiagnostics(diagnostics)) diagnostics.push(...unusedTables(join(dir, 'tables'), tables));
   }
   if (hasErrorDiagnostics(diagnostics)) return { partner: null, config, diagnostics };
-  return { partner: { id: config.id, dir, config, tables, inbound, outbound }, config, diagnostics };
+  return { partner: { id: config.id, dir, config, tables, inbound, outbound, stamp: partnerStamp(dir, loaded.file, config) }, config, diagnostics };
+}
+
+/**
+ * The name, size and modification time of each file a partner is compiled from: partner.yaml, the mappings
+ * it names and its tables/ folder (the shared tables come with Waybill itself). Two compiles of a folder
+ * with equal stamps read the same files (the partners folder's reload check trusts the same facts).
+ */
+export function partnerStamp(dir: string, partnerFile: string, config: PartnerConfig): string {
+  const files = [partnerFile, ...[...config.inbound, ...config.outbound].map((e) => join(dir, e.mapping))];
+  const tables = join(dir, 'tables');
+  try {
+    for (const name of readdirSync(tables).sort()) files.push(join(tables, name));
+  } catch {
+    // no tables/ folder
+  }
+  return files.map((f) => {
+    const st = statSync(f, { throwIfNoEntry: false });
+    return st ? `${f}:${st.size}:${st.mtimeMs}` : `${f}:none`;
+  }).join('\n');
 }
 
 /**

@@ -1,4 +1,5 @@
 // What the pipeline needs from the running gateway, as one object passed around (no globals).
+import type { ResourceLimits } from 'node:worker_threads';
 import type { Ledger } from '../ledger/ledger.js';
 import type { PartnerRegistry } from '../mappings/registry.js';
 import type { InFlightInterchanges } from './in-flight.js';
@@ -49,6 +50,11 @@ export interface PipelineContext {
   onEvents?: () => void;
   /** Told when a file's translation is committed (metrics). */
   onProcessed?: (done: { fileId: string; state: string; units: number; newEvents: number; receivedAt: string }) => void;
+  /**
+   * XML files of at least `minBytes` (default XML_WORKER_MIN_BYTES, 1 MiB) are translated on a worker thread
+   * (pipeline/xml-worker.ts), with the thread's `resourceLimits` if given. Tests lower the one and tighten the other.
+   */
+  xmlWorker?: { minBytes?: number; resourceLimits?: ResourceLimits };
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

@@ -4,8 +4,8 @@
 // checkpoint skips the mapping of units a crashed run already committed. The file's final state and its
 // acknowledgments are committed together, so exactly one acknowledgment exists per interchange.
 
-import { hash } from 'node:crypto';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { WaybillError } from '../errors/catalogue.js';
 import type {
   EventIdCollision, FileRecord, InterchangeRecord, InterchangeSeen, NewOutboundDocument, OutboxEvent, UnitBatch, UnitRecord, LedgerError,
@@ -24,6 +24,11 @@ import type { InterchangeHeader, InterchangeReport, TransactionSet } from '../tr
 import { readX12Batches } from '../translators/x12/reader.js';
 import { validateTransaction, type TransactionValidation } from '../translators/x12/validate-transaction.js';
 import type { PipelineContext } from './context.js';
+import { translateXmlFileInWorker, XML_WORKER_MIN_BYTES } from './xml-worker.js';
+import { XML_MAX_BYTES } from '../translators/xml/reader.js';
+import { factKey, referencesOf, type PreparedUnit } from './unit-rows.js';
+
+export { factKey };
 
 export interface ProcessResult {
   fileId: string;
@@ -34,28 +39,6 @@ export interface ProcessResult {
   /** Events whose id the outbox already held from another file (BatchResult.eventIdCollisions). */
   eventIdCollisions: number;
   acks: number;
-}
-
-/** A stable key for "the same business fact": same shipment, same status, same time. */
-export function factKey(partner: string, event: CanonicalEvent): string | undefined {
-  const refs = (event.references ?? {}) as Record<string, unknown>;
-  const shipment = refs.proNumber ?? refs.shipmentId ?? refs.bolNumber;
-  let parts: unknown[] | null = null;
-  if (event.type === 'shipment.status@1' && shipment) {
-    const status = event.status as { milestone?: string; rawStatusCode?: string } | undefined;
-    parts = [partner, event.type, shipment, status?.milestone, status?.rawStatusCode, event.occurredAt];
-  } else if (event.type === 'freight.invoice@1' && refs.invoiceNumber) {
-    parts = [partner, event.type, refs.invoiceNumber, event.purpose, JSON.stringify(event.amountDue)];
-  } else if (event.type === 'tender.response@1' && shipment) {
-    parts = [partner, event.type, shipment, event.decision, event.occurredAt];
-  }
-  return parts ? hash('sha256', parts.map(String).join('\u0000'), 'hex') : undefined;
-}
-
-function referencesOf(events: CanonicalEvent[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const e of events) Object.assign(out, e.references as Record<string, unknown> | undefined);
-  return out;
 }
 
 function toLedgerErrors(errors: TranslationError[]): LedgerError[] {
@@ -102,16 +85,35 @@ class BatchWriter {
     const index = this.count++;
     if (index < this.resumeFrom) return;
     const u = unit ?? make();
-    const unitId = `${this.fileId}-u${index}`;
-    this.units.push({
-      id: unitId, fileId: this.fileId, index, partner: u.partner ?? null, label: u.label,
-      setId: u.x12?.setId, control: u.x12?.control, interchangeControl: u.x12?.interchange, groupControl: u.x12?.group,
-      state: u.status === 'translated' ? 'translated' : u.status, errors: toLedgerErrors(u.errors), references: referencesOf(u.events),
-    });
+    const unitId = this.addUnit(index, u, referencesOf(u.events));
     for (const e of u.events) {
       this.events.push({ id: e.id, fileId: this.fileId, unitId, type: e.type, partner: String(e.partner), payload: JSON.stringify(e),
         factKey: factKey(String(e.partner), e) });
     }
+    await this.added();
+  }
+
+  /** add() for a unit whose events are rows already (made on a worker thread: prepareUnit). */
+  async addPrepared(u: PreparedUnit): Promise<void> {
+    const index = this.count++;
+    if (index < this.resumeFrom) return;
+    const unitId = this.addUnit(index, u, u.references);
+    for (const e of u.events) this.events.push({ ...e, fileId: this.fileId, unitId });
+    await this.added();
+  }
+
+  /** The unit's row; returns its id. */
+  private addUnit(index: number, u: Omit<TranslatedUnit, 'events'>, references: Record<string, unknown>): string {
+    const unitId = `${this.fileId}-u${index}`;
+    this.units.push({
+      id: unitId, fileId: this.fileId, index, partner: u.partner ?? null, label: u.label,
+      setId: u.x12?.setId, control: u.x12?.control, interchangeControl: u.x12?.interchange, groupControl: u.x12?.group,
+      state: u.status === 'translated' ? 'translated' : u.status, errors: toLedgerErrors(u.errors), references,
+    });
+    return unitId;
+  }
+
+  private async added(): Promise<void> {
     if (++this.batchUnits >= this.limit) await this.send();
     else if (this.units.length >= STAGE_UNITS) this.stage();
   }
@@ -243,8 +245,7 @@ async function translateFile(ctx: PipelineContext, file: FileRecord): Promise<Pr
     if (format === 'csv') {
       for await (const u of translateCsv(path, partner, opts)) await writer.add(u, () => u);
     } else {
-      const u = translateXmlFile(path, partner, opts);
-      await writer.add(u, () => u);
+      outcome = await translateXml(ctx, path, partner, opts, writer);
     }
   } else {
     outcome = await translateX12File(ctx, file, path, writer, opts);
@@ -256,6 +257,35 @@ async function translateFile(ctx: PipelineContext, file: FileRecord): Promise<Pr
   ctx.log.info({ fileId, ...counts, acks: acks.length, state }, 'file translated');
   ctx.onProcessed?.({ fileId, state, units: writer.count, newEvents: writer.newEvents, receivedAt: file.receivedAt });
   return { fileId, state, ...counts, acks: acks.length };
+}
+
+/**
+ * An XML file: one unit. From XML_WORKER_MIN_BYTES up to the XML size cap it is read and mapped on a worker
+ * thread (xml-worker.ts), so the main thread stays free; a worker that fails makes the unit failed and the
+ * file failed, with TRANSLATION_WORKER_FAILED. Smaller files, larger ones (refused unread, XML_TOO_LARGE)
+ * and files whose partner the worker could not compile as the gateway has it are translated here.
+ */
+async function translateXml(ctx: PipelineContext, path: string, partner: CompiledPartner, opts: TranslateOptions, writer: BatchWriter): Promise<FileOutcome> {
+  const size = statSync(path).size;
+  if (size >= (ctx.xmlWorker?.minBytes ?? XML_WORKER_MIN_BYTES) && size <= XML_MAX_BYTES) {
+    const r = await translateXmlFileInWorker(path, partner, opts, { resourceLimits: ctx.xmlWorker?.resourceLimits });
+    if (r.kind === 'unit') {
+      await writer.addPrepared(r.unit);
+      return { state: 'translated', acks: [], errors: [] };
+    }
+    if (r.kind === 'failed') {
+      const error: TranslationError = { code: 'TRANSLATION_WORKER_FAILED', severity: 'error', message: r.error.message, line: 1, column: 1 };
+      const u: TranslatedUnit = { format: 'xml', partner: partner.id, label: opts.fileName ?? basename(path), line: 1, status: 'failed', events: [], errors: [error] };
+      await writer.add(u, () => u);
+      ctx.log.error({ fileId: opts.fileId, code: error.code, err: r.error.message, ...r.error.details }, 'XML translation worker failed; the file is failed');
+      return { state: 'failed', acks: [], errors: toLedgerErrors([error]) };
+    }
+    ctx.log.warn({ fileId: opts.fileId, partner: partner.id, reason: r.reason },
+      'XML file translated on the main thread: the partner\'s files on disk are not those the gateway has loaded');
+  }
+  const u = translateXmlFile(path, partner, opts);
+  await writer.add(u, () => u);
+  return { state: 'translated', acks: [], errors: [] };
 }
 
 interface FileOutcome {

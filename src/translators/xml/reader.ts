@@ -52,17 +52,24 @@ export interface XmlPosition {
 
 /**
  * On every XmlNode (and the document), hidden from its keys and its JSON: where each child element starts,
- * by name, in document order (parallel to the node's values). Failures point at the element they read.
+ * by name, as the parser's character offset, shaped like the node's values (a number for a single child, an
+ * array of numbers for a repeated one; undefined where the parser gave none). Under LINES, the document's
+ * line index, which turns an offset into line:column when a failure asks (locateXml): a position object for
+ * each of hundreds of thousands of elements was built and kept for the few a failure ever reads.
  */
 const CHILD_POSITIONS = Symbol('waybill.xml.childPositions');
-type ChildPositions = Record<string, (XmlPosition | undefined)[]>;
+const LINES = Symbol('waybill.xml.lines');
+type Offsets = number | undefined | (number | undefined)[];
+type ChildPositions = { [name: string]: Offsets } & { [LINES]: LineIndex };
 
 /** Prefix of attribute keys in the tree. */
 export const XML_ATTRIBUTE_PREFIX = '@_';
 /** Key of an element's text in the tree. */
 export const XML_TEXT_KEY = '#text';
 
-const DEFAULT_MAX_BYTES = 20 * 1024 * 1024;
+/** The size cap of a document (XmlReadOptions.maxBytes), by default: 20 MiB. */
+export const XML_MAX_BYTES = 20 * 1024 * 1024;
+const DEFAULT_MAX_BYTES = XML_MAX_BYTES;
 const DEFAULT_MAX_DEPTH = 100;
 
 /** Entity limits handed to fast-xml-parser. Tight on purpose: Waybill refuses DTDs, so none should be reached. */
@@ -106,6 +113,9 @@ export function xmlParserOptions(maxDepth = DEFAULT_MAX_DEPTH): X2jOptions {
     processEntities: { ...XML_ENTITY_LIMITS },
     maxNestedTags: maxDepth,
     captureMetaData: true,
+    // Callbacks get the parser's path matcher rather than a path string: none of ours reads it, and with
+    // jPath: true the parser joined the path into a string for every text, attribute and element.
+    jPath: false,
     // fast-xml-parser throws on these names; the validator guarantees no real name starts with '#', so a
     // '#' prefix is a safe, reversible escape (undone when the tree is built).
     transformTagName: (name: string) => (CRITICAL_NAMES.has(name) ? ESCAPE_MARK + name : name),
@@ -178,11 +188,15 @@ export function parseXml(input: string | Buffer | Uint8Array, options: XmlReadOp
   const rootItem = roots[0];
   const key = elementKey(rootItem)!;
   const doc = Object.create(null) as XmlNode;
-  const positions = new PositionFinder(text, XMLParser.getMetaDataSymbol() as unknown as symbol);
+  const builder = new TreeBuilder(new LineIndex(text), XMLParser.getMetaDataSymbol() as unknown as symbol);
   const name = unescapeName(key);
-  doc[name] = convert(rootItem[key] as PoItem[], rootItem[':@'] as Record<string, string> | undefined, positions);
-  const at = positions.of(rootItem);
-  if (at) hideChildPositions(doc, { [name]: [at] });
+  doc[name] = builder.convert(rootItem[key] as PoItem[], rootItem[':@'] as Record<string, string> | undefined);
+  const at = builder.offsetOf(rootItem);
+  if (at !== undefined) {
+    const rootAt = builder.positions();
+    rootAt[name] = at;
+    hideChildPositions(doc, rootAt);
+  }
   return doc;
 }
 
@@ -330,7 +344,9 @@ type PoItem = Record<string, unknown>;
 
 /** The element name (or '#text' / '#cdata') an item holds; undefined for anything else. */
 function elementKey(item: PoItem): string | undefined {
-  for (const k of Object.keys(item)) if (k !== ':@') return k;
+  // for-in rather than Object.keys: no array per item. An item's own keys come first, and it always has
+  // its name (or '#text', '#cdata') as one, so nothing inherited is ever returned.
+  for (const k in item) if (k !== ':@') return k;
   return undefined;
 }
 
@@ -338,23 +354,28 @@ function unescapeName(name: string): string {
   return name.startsWith(ESCAPE_MARK) ? name.slice(ESCAPE_MARK.length) : name;
 }
 
+/** Whether s holds nothing but XML whitespace (space, tab, LF, CR); true for ''. */
 function isWhitespace(s: string): boolean {
-  return /^[ \t\n\r]*$/.test(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false;
+  }
+  return true;
 }
 
-/** Line and column of the parser's element start offsets (fast-xml-parser's captureMetaData), by binary search. */
-class PositionFinder {
-  private readonly lineStarts: number[] = [0];
+/**
+ * The line starts of a document, found once, so that a character offset becomes a line and column by binary
+ * search (only when a failure or a loop asks where an element is).
+ */
+class LineIndex {
+  private readonly starts: number[] = [0];
 
-  constructor(text: string, private readonly metaKey: symbol) {
-    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.lineStarts.push(i + 1);
+  constructor(text: string) {
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
   }
 
-  /** Where the element of a preserveOrder item starts; undefined when the parser gave no offset. */
-  of(item: PoItem): XmlPosition | undefined {
-    const offset = (item as Record<symbol, { startIndex?: number } | undefined>)[this.metaKey]?.startIndex;
-    if (offset === undefined) return undefined;
-    const starts = this.lineStarts;
+  position(offset: number): XmlPosition {
+    const starts = this.starts;
     let lo = 0;
     let hi = starts.length - 1;
     while (lo < hi) {
@@ -374,49 +395,87 @@ function childPositions(node: XmlNode): ChildPositions | undefined {
   return (node as unknown as Record<symbol, ChildPositions | undefined>)[CHILD_POSITIONS];
 }
 
-function convert(children: PoItem[], attrs: Record<string, string> | undefined, positions: PositionFinder): XmlChild {
-  const node = Object.create(null) as XmlNode;
-  const childAt = Object.create(null) as ChildPositions;
-  let structured = false;
-  if (attrs) {
-    for (const k of Object.keys(attrs)) {
-      const name = unescapeName(k.slice(XML_ATTRIBUTE_PREFIX.length));
-      node[XML_ATTRIBUTE_PREFIX + name] = String(attrs[k]);
-      structured = true;
-    }
+/** Where the k-th child called `name` starts (k 0-based), from a node's hidden positions; undefined when unknown. */
+function childPosition(positions: ChildPositions | undefined, name: string, k: number): XmlPosition | undefined {
+  if (positions === undefined || !Object.prototype.hasOwnProperty.call(positions, name)) return undefined;
+  const offsets = positions[name];
+  const offset = Array.isArray(offsets) ? offsets[k] : k === 0 ? offsets : undefined;
+  return offset === undefined ? undefined : positions[LINES].position(offset);
+}
+
+/** Turns fast-xml-parser's preserveOrder output into the tree (see the top of this file). */
+class TreeBuilder {
+  constructor(private readonly lines: LineIndex, private readonly metaKey: symbol) {}
+
+  /** An empty hidden positions record for one node. */
+  positions(): ChildPositions {
+    const at = Object.create(null) as ChildPositions;
+    at[LINES] = this.lines;
+    return at;
   }
-  const texts: { value: string; cdata: boolean }[] = [];
-  let hasElement = false;
-  for (const item of children) {
-    const key = elementKey(item);
-    if (key === undefined) continue;
-    if (key === XML_TEXT_KEY) {
-      texts.push({ value: String(item[key]), cdata: false });
-    } else if (key === CDATA_KEY) {
-      const parts = item[key] as PoItem[];
-      texts.push({ value: parts.map((p) => String(p[XML_TEXT_KEY] ?? '')).join(''), cdata: true });
-    } else {
-      hasElement = true;
-      structured = true;
-      const name = unescapeName(key);
-      const value = convert(item[key] as PoItem[], item[':@'] as Record<string, string> | undefined, positions);
-      (childAt[name] ??= []).push(positions.of(item));
-      if (!Object.prototype.hasOwnProperty.call(node, name)) node[name] = value;
-      else {
-        const existing = node[name];
-        if (Array.isArray(existing)) existing.push(value);
-        else node[name] = [existing, value];
+
+  /** Where the element of a preserveOrder item starts (a character offset); undefined when the parser gave none. */
+  offsetOf(item: PoItem): number | undefined {
+    return (item as Record<symbol, { startIndex?: number } | undefined>)[this.metaKey]?.startIndex;
+  }
+
+  convert(children: PoItem[], attrs: Record<string, string> | undefined): XmlChild {
+    let node: XmlNode | undefined;
+    let childAt: ChildPositions | undefined;
+    if (attrs) {
+      for (const k of Object.keys(attrs)) {
+        const name = unescapeName(k.slice(XML_ATTRIBUTE_PREFIX.length));
+        (node ??= Object.create(null) as XmlNode)[XML_ATTRIBUTE_PREFIX + name] = String(attrs[k]);
       }
     }
+    // The element's text: every piece in document order (`all`), and without the whitespace-only pieces
+    // outside CDATA (`kept`), which is its text when it has child elements.
+    let all = '';
+    let kept = '';
+    let hasElement = false;
+    for (let i = 0; i < children.length; i++) {
+      const item = children[i];
+      const key = elementKey(item);
+      if (key === undefined) continue;
+      if (key === XML_TEXT_KEY) {
+        const value = String(item[key]);
+        all += value;
+        if (!isWhitespace(value)) kept += value;
+      } else if (key === CDATA_KEY) {
+        const parts = item[key] as PoItem[];
+        let value = '';
+        for (let p = 0; p < parts.length; p++) value += String(parts[p][XML_TEXT_KEY] ?? '');
+        all += value;
+        kept += value;
+      } else {
+        hasElement = true;
+        node ??= Object.create(null) as XmlNode;
+        childAt ??= this.positions();
+        const name = unescapeName(key);
+        const value = this.convert(item[key] as PoItem[], item[':@'] as Record<string, string> | undefined);
+        const offset = this.offsetOf(item);
+        if (!Object.prototype.hasOwnProperty.call(node, name)) {
+          node[name] = value;
+          childAt[name] = offset;
+        } else {
+          const existing = node[name];
+          const existingAt = childAt[name];
+          if (Array.isArray(existing)) {
+            existing.push(value);
+            (existingAt as (number | undefined)[]).push(offset);
+          } else {
+            node[name] = [existing, value];
+            childAt[name] = [existingAt as number | undefined, offset];
+          }
+        }
+      }
+    }
+    const text = hasElement ? kept : all;
+    if (node === undefined) return text;
+    if (text !== '') node[XML_TEXT_KEY] = text;
+    hideChildPositions(node, childAt ?? this.positions());
+    return node;
   }
-  const text = texts
-    .filter((t) => !hasElement || t.cdata || !isWhitespace(t.value))
-    .map((t) => t.value)
-    .join('');
-  if (!structured) return text;
-  if (text !== '') node[XML_TEXT_KEY] = text;
-  hideChildPositions(node, childAt);
-  return node;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -478,23 +537,11 @@ function walk(context: XmlChild | XmlChild[], path: string, at: (XmlPosition | u
         }
         continue;
       }
-      const names = seg.kind === 'any' ? Object.keys(item).filter(isElementKey) : hasOwn(item, seg.name) ? [seg.name] : [];
       const positions = nextAt ? childPositions(item) : undefined;
-      for (const name of names) {
-        const v = item[name];
-        const list = Array.isArray(v) ? v : [v];
-        const listAt = positions?.[name];
-        if (seg.kind === 'element' && seg.position !== undefined) {
-          const picked = list[seg.position - 1];
-          if (picked !== undefined) {
-            next.push(picked);
-            nextAt?.push(listAt?.[seg.position - 1]);
-          }
-        } else {
-          // A loop, not push(...list): spread arguments go on the stack, and 130,000 repeated elements overflowed it.
-          for (let k = 0; k < list.length; k++) next.push(list[k]);
-          if (nextAt) for (let k = 0; k < list.length; k++) nextAt.push(listAt?.[k]);
-        }
+      if (seg.kind === 'element') {
+        if (hasOwn(item, seg.name)) pushChildren(item[seg.name], seg.name, seg.position, positions, next, nextAt);
+      } else {
+        for (const name in item) if (isElementKey(name)) pushChildren(item[name], name, undefined, positions, next, nextAt);
       }
     }
     current = next;
@@ -505,6 +552,79 @@ function walk(context: XmlChild | XmlChild[], path: string, at: (XmlPosition | u
     for (let k = 0; k < currentAt.length; k++) at.push(currentAt[k]);
   }
   return current;
+}
+
+/**
+ * Adds a node's children called `name` (its value `v`: one child, or an array of repeated ones) to `next`,
+ * only the position-th (1-based) when a position is given; with `nextAt`, where each starts too.
+ */
+function pushChildren(
+  v: XmlChild | XmlChild[], name: string, position: number | undefined, positions: ChildPositions | undefined,
+  next: XmlChild[], nextAt: (XmlPosition | undefined)[] | null,
+): void {
+  if (!Array.isArray(v)) {
+    if (position === undefined || position === 1) {
+      next.push(v);
+      nextAt?.push(childPosition(positions, name, 0));
+    }
+  } else if (position !== undefined) {
+    const picked = v[position - 1];
+    if (picked !== undefined) {
+      next.push(picked);
+      nextAt?.push(childPosition(positions, name, position - 1));
+    }
+  } else {
+    // A loop, not push(...v): spread arguments go on the stack, and 130,000 repeated elements overflowed it.
+    for (let k = 0; k < v.length; k++) next.push(v[k]);
+    if (nextAt) for (let k = 0; k < v.length; k++) nextAt.push(childPosition(positions, name, k));
+  }
+}
+
+/**
+ * The first non-empty text among the matches of `path` from `context` (see selectXml), in selectXml's
+ * order: a text-only element's string, an element's '#text', an attribute's value. Undefined when no
+ * match has any. selectXml then a search of its result gives the same answer, but this stops at the first
+ * and builds no lists: mappings read one value per path, for every item of a loop.
+ */
+export function firstXmlText(context: XmlChild, path: string): string | undefined {
+  return firstTextFrom(context, parsePath(path), 0);
+}
+
+function firstTextFrom(item: XmlChild, segments: PathSegment[], i: number): string | undefined {
+  if (i === segments.length) return nonEmpty(textOf(item));
+  const seg = segments[i];
+  if (seg.kind === 'text') return nonEmpty(textOf(item));
+  if (typeof item === 'string') return undefined; // a text-only element has no attributes or children
+  if (seg.kind === 'attr') {
+    const key = XML_ATTRIBUTE_PREFIX + seg.name;
+    const v = hasOwn(item, key) ? item[key] : undefined;
+    return typeof v === 'string' ? nonEmpty(v) : undefined;
+  }
+  if (seg.kind === 'element') return hasOwn(item, seg.name) ? firstTextIn(item[seg.name], seg.position, segments, i + 1) : undefined;
+  for (const name in item) {
+    if (!isElementKey(name)) continue;
+    const t = firstTextIn(item[name], undefined, segments, i + 1);
+    if (t !== undefined) return t;
+  }
+  return undefined;
+}
+
+/** firstTextFrom over a node's children of one name (`v`: one child or the array of repeated ones). */
+function firstTextIn(v: XmlChild | XmlChild[], position: number | undefined, segments: PathSegment[], i: number): string | undefined {
+  if (!Array.isArray(v)) return position === undefined || position === 1 ? firstTextFrom(v, segments, i) : undefined;
+  if (position !== undefined) {
+    const picked = v[position - 1];
+    return picked === undefined ? undefined : firstTextFrom(picked, segments, i);
+  }
+  for (let k = 0; k < v.length; k++) {
+    const t = firstTextFrom(v[k], segments, i);
+    if (t !== undefined) return t;
+  }
+  return undefined;
+}
+
+function nonEmpty(s: string): string | undefined {
+  return s === '' ? undefined : s;
 }
 
 /** The text of the first match of `path` (see selectXml), or undefined when nothing matches. */

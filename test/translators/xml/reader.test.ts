@@ -1,7 +1,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { WaybillError } from '../../../src/errors/catalogue.js';
-import { locateXml, parseXml, selectXml, selectXmlText, xmlParserOptions, type XmlNode } from '../../../src/translators/xml/reader.js';
+import { firstXmlText, locateXml, parseXml, selectXml, selectXmlText, xmlParserOptions, type XmlChild, type XmlNode } from '../../../src/translators/xml/reader.js';
 
 function failure(fn: () => unknown): { code: string; message: string; details: Record<string, unknown> } {
   try {
@@ -78,6 +78,21 @@ describe('XML reader: values', () => {
   it('drops whitespace between elements, keeps text of leaf elements exactly, normalises CRLF', () => {
     const doc = parseXml('<a>\r\n  <b>  x\r\ny  </b>\r\n  <c>   </c>\r\n</a>');
     expect(doc).toEqual({ a: { b: '  x\ny  ', c: '   ' } });
+  });
+
+  it('joins an element\'s text pieces in order, dropping whitespace-only ones outside CDATA when it has child elements', () => {
+    const cases: [string, unknown][] = [
+      ['<a> <b/> </a>', { a: { b: '' } }],
+      ['<a>x<b/>  y<![CDATA[  ]]></a>', { a: { b: '', '#text': 'x  y  ' } }],
+      ['<a> <![CDATA[ ]]> <b/>\n</a>', { a: { b: '', '#text': ' ' } }],
+      ['<a> <!-- c --> <?pi x?> </a>', { a: '   ' }],
+      ['<a>x<!-- c --> <b/> <!-- d -->y</a>', { a: { b: '', '#text': 'x  y' } }],
+      ['<a k="1"> </a>', { a: { '@_k': '1', '#text': ' ' } }],
+      ['<a k="1"/>', { a: { '@_k': '1' } }],
+      ['<a><![CDATA[]]></a>', { a: '' }],
+      ['<a>1<b>2</b>3<b>4</b>5<c/></a>', { a: { b: ['2', '4'], c: '', '#text': '135' } }],
+    ];
+    for (const [xml, tree] of cases) expect(JSON.parse(JSON.stringify(parseXml(xml))), xml).toEqual(tree);
   });
 
   it('reads namespace prefixes as written', () => {
@@ -271,6 +286,44 @@ describe('selectXml', () => {
   });
 });
 
+describe('firstXmlText: the first non-empty text of a path, as a mapping reads a value', () => {
+  const xml = `<Invoice number="7" empty="">
+  <Line seq="1"><Amount/><Code>A</Code></Line>
+  <Line seq=""><Amount currency="USD">2.50</Amount><Code>B</Code><Code>C</Code></Line>
+  <Line><Amount currency="">3.00</Amount></Line>
+  <Note><Sub>x</Sub>tail</Note>
+  <constructor>c</constructor>
+</Invoice>`;
+  const doc = parseXml(xml);
+  /** What the mapping adapter computed before: every match of selectXml, then the first with a non-empty text. */
+  const viaSelect = (context: XmlChild, path: string): string | undefined => {
+    for (const n of selectXml(context, path)) {
+      const text = typeof n === 'string' ? n : typeof n['#text'] === 'string' ? (n['#text'] as string) : '';
+      if (text !== '') return text;
+    }
+    return undefined;
+  };
+  const paths = [
+    'Invoice', 'Invoice/@number', 'Invoice/@empty', 'Invoice/@none', 'Invoice/Line', 'Invoice/Line/@seq', 'Invoice/Line/Amount',
+    'Invoice/Line/Amount/@currency', 'Invoice/Line/Amount/#text', 'Invoice/Line/Code', 'Invoice/Line[2]/Code', 'Invoice/Line[2]/Code[2]',
+    'Invoice/Line[1]/Code[2]', 'Invoice/Line[4]/Code', 'Invoice/Line/*', 'Invoice/*', 'Invoice/*/Code', 'Invoice/Note', 'Invoice/Note/#text',
+    'Invoice/Note/Sub', 'Invoice/Note/*', 'Invoice/constructor', 'Invoice/toString', 'Invoice/__proto__', '/Invoice/@number', 'Invoice/Line/Amount[1]',
+    'Invoice/Line/Amount[2]', 'Invoice/*/*/@currency',
+  ];
+
+  it('gives what the first non-empty text among selectXml\'s matches is, from the document, a node and a text-only element', () => {
+    for (const path of paths) expect(firstXmlText(doc, path), path).toBe(viaSelect(doc, path));
+    const lines = selectXml(doc, 'Invoice/Line');
+    for (const line of lines) {
+      for (const path of ['@seq', 'Amount', 'Amount/@currency', 'Code', 'Code[2]', '*', '#text', 'Missing']) expect(firstXmlText(line, path), path).toBe(viaSelect(line, path));
+    }
+    expect(firstXmlText('text', '#text')).toBe('text');
+    expect(firstXmlText('text', 'Child')).toBeUndefined();
+    expect(firstXmlText({ A: { B: ['', 'x'] } } as XmlNode, 'A/B')).toBe('x');
+    expect(failure(() => firstXmlText(doc, 'a//b')).code).toBe('XML_PATH_INVALID');
+  });
+});
+
 describe('locateXml: where matches are in the document', () => {
   const DOC = [
     '<?xml version="1.0"?>',
@@ -315,10 +368,15 @@ describe('locateXml: where matches are in the document', () => {
 describe('paths over many repeated elements', () => {
   it('select and locate 200,000 siblings (a spread of them overflowed the stack at about 130,000)', () => {
     const n = 200_000;
-    const doc = parseXml(`<Invoice>${'<Charge code="FRT"><Amount>1.00</Amount></Charge>'.repeat(n)}</Invoice>`);
+    const charge = '<Charge code="FRT"><Amount>1.00</Amount></Charge>';
+    const doc = parseXml(`<Invoice>${charge.repeat(n)}</Invoice>`);
     expect(selectXml(doc, 'Invoice/Charge')).toHaveLength(n);
     const located = locateXml(doc, 'Invoice/Charge/Amount');
     expect(located).toHaveLength(n);
     expect(located[n - 1]).toMatchObject({ value: '1.00' });
+    // The last charge's <Amount>: after <Invoice>, the charges before it and its own start tag.
+    const offset = '<Invoice>'.length + (n - 1) * charge.length + charge.indexOf('<Amount>');
+    expect(located[n - 1].at).toEqual({ line: 1, column: offset + 1, offset });
+    expect(locateXml(doc, 'Invoice/Charge[1]')[0].at).toEqual({ line: 1, column: 10, offset: 9 });
   });
 });
