@@ -72,7 +72,12 @@ export const XML_MAX_BYTES = 20 * 1024 * 1024;
 const DEFAULT_MAX_BYTES = XML_MAX_BYTES;
 const DEFAULT_MAX_DEPTH = 100;
 
-/** Entity limits handed to fast-xml-parser. Tight on purpose: Waybill refuses DTDs, so none should be reached. */
+/**
+ * Entity limits handed to fast-xml-parser. Tight on purpose: Waybill refuses DTDs, so none should be reached.
+ * They apply to entities a document declares (`appliesTo: 'external'`: its DTD's, the tier a bypassed gate
+ * would let in), not to the five XML defines and character references: with 'all', an invoice holding more
+ * than 1,000 `&amp;` (`Smith &amp; Sons` on every line) was refused as XML_ENTITY_LIMIT.
+ */
 export const XML_ENTITY_LIMITS = {
   enabled: true,
   maxEntitySize: 1024,
@@ -80,6 +85,7 @@ export const XML_ENTITY_LIMITS = {
   maxTotalExpansions: 1000,
   maxExpandedLength: 100_000,
   maxEntityCount: 32,
+  appliesTo: 'external',
 } as const;
 
 const CRITICAL_NAMES = new Set(['__proto__', 'constructor', 'prototype']);

@@ -175,6 +175,13 @@ describe('XML reader: refusals', () => {
     expect(size).toBeLessThan(100_000);
   });
 
+  it('takes any number of the five XML entities and character references (the limits are for declared entities)', () => {
+    const lines = Array.from({ length: 5000 }, (_, i) => `<L n="A&amp;B">Smith &amp; Sons &lt;${i}&gt; caf&#233; &#x2713;</L>`).join('\n');
+    const doc = parseXml(`<R>\n${lines}\n</R>`) as { R: { L: { '@_n': string; '#text': string }[] } };
+    expect(doc.R.L).toHaveLength(5000);
+    expect(doc.R.L[4999]).toEqual({ '@_n': 'A&B', '#text': 'Smith & Sons <4999> caf\u00e9 \u2713' });
+  });
+
   it('refuses entities XML does not define', () => {
     const f = failure(() => parseXml('<a>\n  caf&eacute; &nbsp;</a>'));
     expect(f.code).toBe('XML_MALFORMED');
