@@ -3,7 +3,7 @@
 import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { basename } from 'node:path';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLError, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLError, type YAMLMap } from 'yaml';
 import { firstInvalidUtf8 } from '../translators/utf8.js';
 import type { Diagnostic } from './diagnostics.js';
 
@@ -63,6 +63,11 @@ export class YamlSource {
    * only here, by throwing: that becomes a YAML_SYNTAX diagnostic at the first such alias, not a crash.
    */
   private toValue(): unknown {
+    const recursive = this.recursiveAlias();
+    if (recursive) {
+      this.diagnostics.push(recursive);
+      return undefined;
+    }
     try {
       return this.doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
@@ -78,6 +83,34 @@ export class YamlSource {
       this.diagnostics.push({ code: 'YAML_SYNTAX', severity: 'error', message: (err as Error).message.split('\n')[0], file: this.file, ...at });
       return undefined;
     }
+  }
+
+  /**
+   * An alias inside the node its anchor names (`x: &x { first: [B10.03, *x] }`): YAML makes that a value
+   * containing itself, which the library returns as a cyclic object and every compiler walking it would
+   * follow until the stack overflows. A YAML_SYNTAX at the alias instead.
+   */
+  private recursiveAlias(): Diagnostic | null {
+    let found: Diagnostic | null = null;
+    // The anchors met so far, in document order (an alias names the latest before it): one pass, where
+    // Alias.resolve would search the document again for each alias (minutes for a table of 20,000).
+    const anchors = new Map<string, Node>();
+    visit(this.doc, {
+      Node: (_key, node, path) => {
+        if (isAlias(node)) {
+          const target = anchors.get(node.source);
+          if (target === undefined || !path.includes(target)) return undefined;
+          found = {
+            code: 'YAML_SYNTAX', severity: 'error', file: this.file, ...(node.range ? this.posOfOffset(node.range[0]) : { line: 1, column: 1 }),
+            message: `Recursive alias: *${node.source} is inside the node its anchor &${node.source} names, so the value would contain itself; write the value out instead`,
+          };
+          return visit.BREAK;
+        }
+        if (node.anchor) anchors.set(node.anchor, node);
+        return undefined;
+      },
+    });
+    return found;
   }
 
   static parse(text: string, file: string): YamlSource {

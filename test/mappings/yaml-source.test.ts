@@ -102,3 +102,23 @@ describe('YamlSource.load: text that is not UTF-8', () => {
     expect(load(Buffer.from('\ufeffname: Café\n'))).toEqual({ value: { name: 'Café' }, diagnostics: [] });
   });
 });
+
+describe('YamlSource recursive aliases', () => {
+  // Before: the library returned a value that contains itself, and compiling a mapping (inbound or
+  // outbound) that used it ran until "Maximum call stack size exceeded": a stack trace, exit 70.
+  it('an alias inside the node its own anchor names is YAML_SYNTAX at the alias, and gives no value', () => {
+    const text = 'fields:\n  carrierScac: &x { first: [B10.03, *x] }\n';
+    expect(diagnostics(text)).toEqual([{
+      code: 'YAML_SYNTAX', severity: 'error', line: 2, column: 37,
+      message: 'Recursive alias: *x is inside the node its anchor &x names, so the value would contain itself; write the value out instead',
+    }]);
+    expect(YamlSource.parse(text, 'f.yaml').value).toBeUndefined();
+    expect(diagnostics('segments:\n  - &s { each: notes, segments: [*s] }\n')).toMatchObject([{ code: 'YAML_SYNTAX', line: 2, column: 34 }]);
+  });
+
+  it('an alias of a finished anchor, even a nested one, is still fine', () => {
+    const src = YamlSource.parse('a: &a { x: 1 }\nb: { y: *a, z: [*a] }\n', 'f.yaml');
+    expect(src.diagnostics).toEqual([]);
+    expect(src.value).toEqual({ a: { x: 1 }, b: { y: { x: 1 }, z: [{ x: 1 }] } });
+  });
+});
