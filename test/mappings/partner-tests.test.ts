@@ -194,6 +194,39 @@ describe('waybill test', () => {
     }
   });
 
+  // Before: a command file holding an array, null, no type or an unknown type failed the case with a bare
+  // TypeError ("Cannot read properties of undefined (reading 'safeParse')"), uncoded and unplaced; an event
+  // was MAP_NO_MAPPING for its type; a misspelt required key was only "is required".
+  it('an outbound case whose command is no command fails with TEST_CASE_INVALID saying what is wrong', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'waybill-ptests-out-'));
+    try {
+      const granite = join(root, 'granite-ridge');
+      cpSync(join(repoRoot, 'partners/granite-ridge'), granite, { recursive: true });
+      const command = join(granite, 'samples/204-original-BPL-88104217.json');
+      const original = JSON.parse(readFileSync(command, 'utf8')) as Json;
+      const diffsFor = async (text: string) => {
+        writeFileSync(command, text);
+        const r = (await runPartnerTests(root, [granite])).find((x) => x.file.endsWith('204-original.yaml'))!;
+        expect(r.ok).toBe(false);
+        return r.diffs;
+      };
+      const at = `${command}:1:1 TEST_CASE_INVALID`;
+      expect(await diffsFor('[1, 2]\n')).toEqual([`${at} the command is not a valid command: (root): expected a JSON object (a command), found an array`]);
+      expect(await diffsFor('null\n')).toEqual([`${at} the command is not a valid command: (root): expected a JSON object (a command), found null`]);
+      const { type, ...untyped } = original;
+      expect(await diffsFor(JSON.stringify(untyped))).toEqual([expect.stringMatching(new RegExp(`^${at.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} the command is not a valid command: type: is required; one of .*load\\.tender@1`))]);
+      expect(await diffsFor(JSON.stringify({ ...original, type: 'load.tendr@1' }))).toEqual([expect.stringContaining('the command is not a valid command: type: unknown type "load.tendr@1"; one of ')]);
+      const { carrierScac, ...rest } = original;
+      expect(await diffsFor(JSON.stringify({ ...rest, carierScac: carrierScac }))).toEqual([
+        `${at} the command is not a valid load.tender@1: carrierScac: is required (expected string); the command has keys load.tender@1 does not know: carierScac (did you mean 'carrierScac'?)`,
+      ]);
+      const event = readFileSync(join(repoRoot, 'test/canonical/fixtures/shipment.status@1/x12-214-delayed-weather.json'), 'utf8');
+      expect(await diffsFor(event)).toEqual([expect.stringMatching(/TEST_CASE_INVALID kind: this is shipment\.status@1 'event', not a command; an outbound case renders a command \(kind "command"\): /)]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('an outbound case compares expect.errors with the render failure; a command for another partner fails the case', async () => {
     const root = mkdtempSync(join(tmpdir(), 'waybill-ptests-out-'));
     try {
