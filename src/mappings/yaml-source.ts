@@ -201,6 +201,16 @@ export class YamlSource {
     return typeof text === 'string' && text !== String(node.value) ? text : null;
   }
 
+  /**
+   * The text of a plain (unquoted) scalar that YAML reads as a number, however it is written (`997`, `02`,
+   * `004010`), or null: where a key wants text, the number is no answer, and the text is what to quote.
+   */
+  plainNumberText(path: YamlPath): string | null {
+    const node = this.nodeAt(path);
+    if (!isScalar(node) || typeof node.value !== 'number' || node.type !== 'PLAIN') return null;
+    return typeof node.source === 'string' ? node.source : null;
+  }
+
   private keyNodeAt(path: YamlPath): Node | null {
     if (path.length === 0) return null;
     const parent = this.nodeAt(path.slice(0, -1));

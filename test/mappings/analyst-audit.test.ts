@@ -1,0 +1,58 @@
+// Mistakes analysts make in partner folders, found by an audit of the analysts' tools: each one is a coded
+// diagnostic at its place that says what is wrong (they were a stack trace, a message that misled, or
+// nothing at all). Copies of the example partners, compiled in-process.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Diagnostic } from '../../src/mappings/diagnostics.js';
+import { compilePartner } from '../../src/mappings/registry.js';
+import { repoRoot } from '../helpers/cli.js';
+
+let root: string;
+const partner = (id: string) => join(root, id);
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'wb-analyst-audit-'));
+  for (const id of ['prairie-line', 'granite-ridge', 'sangamon-valley']) cpSync(join(repoRoot, 'partners', id), join(root, id), { recursive: true });
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+function edit(file: string, from: string, to: string): void {
+  const text = readFileSync(file, 'utf8');
+  expect(text).toContain(from);
+  writeFileSync(file, text.replace(from, to));
+}
+
+/** The errors of a partner folder, as `file:line:col CODE message` with the file relative to the partner folder. */
+function errorsOf(id: string): string[] {
+  const { diagnostics } = compilePartner(partner(id), { prepareValidation: false });
+  return diagnostics.filter((d: Diagnostic) => d.severity === 'error')
+    .map((d) => `${d.file.slice(partner(id).length + 1)}:${d.line}:${d.column} ${d.code} ${d.message}${d.suggestion ? ` ~${d.suggestion}` : ''}`);
+}
+
+describe('a number where partner.yaml wants text', () => {
+  // YAML reads an unquoted 02, 004010 or 997 as a number. The messages were "expected string, received
+  // number", "'4010' is not one of 004010, 005010" and "'997' is not one of 997, 999, none".
+  it('says which number YAML read, and to quote what was written', () => {
+    const file = join(partner('prairie-line'), 'partner.yaml');
+    edit(file, 'isa: { qualifier: "02", id: PRLF }', 'isa: { qualifier: 02, id: PRLF }');
+    edit(file, 'version: "004010"', 'version: 004010');
+    edit(file, 'functional: "997"', 'functional: 997');
+    expect(errorsOf('prairie-line')).toEqual([
+      'partner.yaml:8:21 PARTNER_CONFIG_INVALID x12.isa.qualifier: 02 is read as the number 2, where text is expected: quote it, "02"',
+      'partner.yaml:10:12 PARTNER_CONFIG_INVALID x12.version: 004010 is read as the number 4010, where one of 004010, 005010 is expected: quote it, "004010"',
+      'partner.yaml:17:15 PARTNER_CONFIG_INVALID acknowledgments.functional: 997 is read as the number 997, where one of 997, 999, none is expected: quote it, "997"',
+    ]);
+  });
+
+  it('a number that is no choice, quoted or not, is shown as written, with a did-you-mean', () => {
+    const file = join(partner('prairie-line'), 'partner.yaml');
+    edit(file, 'functional: "997"', 'functional: 998');
+    edit(file, 'version: "004010"', 'version: 4010');
+    expect(errorsOf('prairie-line')).toEqual([
+      "partner.yaml:10:12 PARTNER_CONFIG_INVALID '4010' is not one of 004010, 005010 (at x12.version) ~004010",
+      "partner.yaml:17:15 PARTNER_CONFIG_INVALID '998' is not one of 997, 999, none (at acknowledgments.functional) ~997",
+    ]);
+  });
+});
