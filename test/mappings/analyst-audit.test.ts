@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../src/mappings/diagnostics.js';
-import { compilePartner } from '../../src/mappings/registry.js';
+import { compilePartner, PartnerRegistry } from '../../src/mappings/registry.js';
+import type { InterchangeHeader } from '../../src/translators/x12/model.js';
 import { repoRoot } from '../helpers/cli.js';
 
 let root: string;
@@ -54,5 +55,19 @@ describe('a number where partner.yaml wants text', () => {
       "partner.yaml:10:12 PARTNER_CONFIG_INVALID '4010' is not one of 004010, 005010 (at x12.version) ~004010",
       "partner.yaml:17:15 PARTNER_CONFIG_INVALID '998' is not one of 997, 999, none (at acknowledgments.functional) ~997",
     ]);
+  });
+});
+
+describe('an interchange from a partner whose partner.yaml does not parse', () => {
+  // A tab in partner.yaml: the folder has no config at all, so its ids are unknown. `waybill translate`
+  // said "no partner sends as ISA 02/PRLF; configured: none", with no word of the folder just broken.
+  it('PARTNER_UNKNOWN_SENDER names the folders whose partner.yaml could not be read', () => {
+    edit(join(partner('prairie-line'), 'partner.yaml'), '\n  gs: PRLF', '\n\tgs: PRLF');
+    const { registry } = PartnerRegistry.load(root, { prepareValidation: false });
+    const who = registry.identifyX12({ senderQualifier: '02', senderId: 'PRLF' } as unknown as InterchangeHeader);
+    expect(who).toEqual({
+      code: 'PARTNER_UNKNOWN_SENDER',
+      message: "no partner sends as ISA 02/PRLF; configured: 'granite-ridge' (ISA 02/GRXP); not read: the partner.yaml of 'prairie-line', which has errors, so its ISA ids are unknown (run waybill lint)",
+    });
   });
 });
