@@ -8,6 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../src/mappings/diagnostics.js';
 import { compilePartner, PartnerRegistry } from '../../src/mappings/registry.js';
 import type { InterchangeHeader } from '../../src/translators/x12/model.js';
+import { partnerFoldersFor } from '../../src/cli/commands/lint.js';
+import { requireReadableFile } from '../../src/cli/files.js';
 import { repoRoot } from '../helpers/cli.js';
 
 let root: string;
@@ -69,5 +71,17 @@ describe('an interchange from a partner whose partner.yaml does not parse', () =
       code: 'PARTNER_UNKNOWN_SENDER',
       message: "no partner sends as ISA 02/PRLF; configured: 'granite-ridge' (ISA 02/GRXP); not read: the partner.yaml of 'prairie-line', which has errors, so its ISA ids are unknown (run waybill lint)",
     });
+  });
+});
+
+describe('a path to lint, test or translate that is not there', () => {
+  // It was "no such file or folder: partners/prairie-lin", with no word of the folder next to it.
+  it('is CLI_FILE_NOT_FOUND with the close name in its folder, when there is one', () => {
+    expect(() => partnerFoldersFor(join(root, 'prairie-lin'), root)).toThrow(`no such file or folder: ${join(root, 'prairie-lin')} (did you mean '${join(root, 'prairie-line')}'?)`);
+    const tests = join(root, 'prairie-line/tests');
+    expect(() => partnerFoldersFor(join(tests, '214-multi-statu.yaml'), root)).toThrow(`(did you mean '${join(tests, '214-multi-status.yaml')}'?)`);
+    expect(() => requireReadableFile(join(root, 'prairie-line/samples/214-multi-status.ed'))).toThrow(`no such file: ${join(root, 'prairie-line/samples/214-multi-status.ed')} (did you mean '${join(root, 'prairie-line/samples/214-multi-status.edi')}'?)`);
+    expect(() => partnerFoldersFor(join(root, 'zzz'), root)).toThrow(new RegExp(`no such file or folder: ${join(root, 'zzz')}$`));
+    expect(() => partnerFoldersFor(join(root, 'no/such/folder'), root)).toThrow(new RegExp(`no such file or folder: ${join(root, 'no/such/folder')}$`));
   });
 });
