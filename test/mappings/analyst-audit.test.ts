@@ -85,3 +85,27 @@ describe('a path to lint, test or translate that is not there', () => {
     expect(() => partnerFoldersFor(join(root, 'no/such/folder'), root)).toThrow(new RegExp(`no such file or folder: ${join(root, 'no/such/folder')}$`));
   });
 });
+
+describe('conditions and each blocks with two answers', () => {
+  const mapping = () => join(partner('prairie-line'), 'mappings/214-status.yaml');
+
+  // `equals: [AG, X2]` was compared with 'AG,X2' (MAP_QUALIFIER_NEVER_VALID "'AG,X2' is never a value"), an
+  // `in` beside an `equals` was never read, and `equals:` with nothing compared with the text 'null'.
+  it('equals with a list, a map or nothing, and equals beside in, are MAP_SPEC_INVALID saying what to write', () => {
+    const when = '{ path: AT7.01, in: [AG, X2] }';
+    edit(mapping(), when, '{ path: AT7.01, equals: [AG, X2] }');
+    expect(errorsOf('prairie-line')).toEqual(["mappings/214-status.yaml:10:104 MAP_SPEC_INVALID 'equals' takes one value; to match any of several, write in: [AG, X2]"]);
+    edit(mapping(), '{ path: AT7.01, equals: [AG, X2] }', '{ path: AT7.01, equals: AG, in: [X2] }');
+    expect(errorsOf('prairie-line')).toEqual(["mappings/214-status.yaml:10:108 MAP_SPEC_INVALID a 'path' condition has 'equals' (one value) or 'in' (a list), not both"]);
+    edit(mapping(), '{ path: AT7.01, equals: AG, in: [X2] }', '{ path: AT7.01, equals: }');
+    expect(errorsOf('prairie-line')).toEqual(["mappings/214-status.yaml:10:104 MAP_SPEC_INVALID 'equals' takes one value (a code or text), not nothing; to test that a value is there, use { exists: PATH }"]);
+    edit(mapping(), '{ path: AT7.01, equals: }', '{ path: AT7.01, in: [AG, [X2]] }');
+    expect(errorsOf('prairie-line')).toEqual(["mappings/214-status.yaml:10:105 MAP_SPEC_INVALID 'in' takes a list of values (codes or text), one of which the value must be"]);
+  });
+
+  // `value` was silently ignored next to `fields`.
+  it("an each with both 'fields' and 'value' is MAP_SPEC_INVALID at 'value'", () => {
+    edit(mapping(), '    each: MS2\n    fields:', '    each: MS2\n    value: MS2.02\n    fields:');
+    expect(errorsOf('prairie-line')).toEqual(["mappings/214-status.yaml:33:5 MAP_SPEC_INVALID 'each' takes 'fields' (an object per iteration) or 'value' (a value per iteration), not both"]);
+  });
+});
