@@ -221,7 +221,7 @@ export class YamlSource {
   /** A parser error or warning as a diagnostic: its own sentence, where it starts (1:1 when the parser gives no offset). */
   private parserDiagnostic(e: YAMLError, code: 'YAML_SYNTAX' | 'YAML_WARNING', severity: Diagnostic['severity']): Diagnostic {
     const { line, column } = e.pos[0] >= 0 ? this.posOfOffset(e.pos[0]) : { line: 1, column: 1 };
-    return { code, severity, message: e.message.split('\n')[0], file: this.file, line, column };
+    return { code, severity, message: PARSER_WORDING[e.code] ?? e.message.split('\n')[0], file: this.file, line, column };
   }
 
   private posOfOffset(offset: number): Position {
@@ -250,6 +250,16 @@ export class YamlSource {
     };
   }
 }
+
+/**
+ * The library's sentences that speak to a programmer rather than to whoever wrote the file: "please use
+ * YAML.parseAllDocuments()" for a second document, and a JavaScript stack overflow for a value nested too
+ * deeply.
+ */
+const PARSER_WORDING: Partial<Record<YAMLError['code'], string>> = {
+  MULTIPLE_DOCS: "A second YAML document starts here ('---'): the file holds one; remove the '---' line, or move what follows to a file of its own",
+  RESOURCE_EXHAUSTION: 'Nested too deeply to be read here (hundreds of levels of { } or [ ]); write the value with fewer levels',
+};
 
 /**
  * Where each key starts whose scalar value an earlier key of the same map (block or flow) has, in

@@ -122,3 +122,15 @@ describe('YamlSource recursive aliases', () => {
     expect(src.value).toEqual({ a: { x: 1 }, b: { y: { x: 1 }, z: [{ x: 1 }] } });
   });
 });
+
+describe('YamlSource: the library sentences meant for programmers are reworded', () => {
+  // They were "Source contains multiple documents; please use YAML.parseAllDocuments()" and "Maximum call
+  // stack size exceeded".
+  it('a second document, and a value nested too deeply, say what to change in the file', () => {
+    expect(diagnostics('a: 1\n---\nb: 2\n')).toEqual([{ code: 'YAML_SYNTAX', severity: 'error', line: 2, column: 1,
+      message: "A second YAML document starts here ('---'): the file holds one; remove the '---' line, or move what follows to a file of its own" }]);
+    const deep = `x: ${'{ first: ['.repeat(500)}B10.01${']}'.repeat(500)}\n`;
+    expect(diagnostics(deep)[0]).toMatchObject({ code: 'YAML_SYNTAX', severity: 'error', line: 1,
+      message: 'Nested too deeply to be read here (hundreds of levels of { } or [ ]); write the value with fewer levels' });
+  });
+});
