@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Diagnostic } from '../../src/mappings/diagnostics.js';
+import { formatDiagnostic, type Diagnostic } from '../../src/mappings/diagnostics.js';
 import { compilePartner, PartnerRegistry } from '../../src/mappings/registry.js';
 import type { InterchangeHeader } from '../../src/translators/x12/model.js';
 import { partnerFoldersFor } from '../../src/cli/commands/lint.js';
@@ -107,5 +107,31 @@ describe('conditions and each blocks with two answers', () => {
   it("an each with both 'fields' and 'value' is MAP_SPEC_INVALID at 'value'", () => {
     edit(mapping(), '    each: MS2\n    fields:', '    each: MS2\n    value: MS2.02\n    fields:');
     expect(errorsOf('prairie-line')).toEqual(["mappings/214-status.yaml:33:5 MAP_SPEC_INVALID 'each' takes 'fields' (an object per iteration) or 'value' (a value per iteration), not both"]);
+  });
+});
+
+describe('how a diagnostic names things', () => {
+  // `090: detention` in a table: the suggestion is the quoted code to write, and was printed
+  // "(did you mean ''090''?)".
+  it('a suggestion that is quoted text is printed as it is', () => {
+    const d: Diagnostic = { code: 'TABLE_INVALID', severity: 'error', file: 't.yaml', line: 5, column: 3, message: '090 is read as the number 90', suggestion: "'090'" };
+    expect(formatDiagnostic(d)).toBe("t.yaml:5:3 TABLE_INVALID 090 is read as the number 90 (did you mean '090'?)");
+    expect(formatDiagnostic({ ...d, suggestion: 'x12-status' })).toBe("t.yaml:5:3 TABLE_INVALID 090 is read as the number 90 (did you mean 'x12-status'?)");
+  });
+
+  // A table value no field takes named the mapping that uses the table by its absolute path, where lint
+  // prints every file relative to the working folder.
+  it('the mapping line named in a table value diagnostic is relative to the working folder', () => {
+    edit(join(partner('prairie-line'), 'tables/appointment-kind.yaml'), 'AB: delivery', 'AB: delivry');
+    const cwd = process.cwd();
+    process.chdir(root);
+    try {
+      const { diagnostics } = compilePartner(partner('prairie-line'), { prepareValidation: false });
+      expect(diagnostics.filter((x) => x.severity === 'error').map((x) => x.message)).toEqual([
+        "'delivry', the value of table 'appointment-kind' for 'AB', is never a valid appointment.kind of shipment.status@1 (the table is used at prairie-line/mappings/214-status.yaml:26:11); allowed: pickup, delivery",
+      ]);
+    } finally {
+      process.chdir(cwd);
+    }
   });
 });
