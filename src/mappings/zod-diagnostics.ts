@@ -60,7 +60,8 @@ export function zodDiagnostics(src: YamlSource, schema: z.ZodType, code: string,
     } else if ((iss.code === 'invalid_type' || iss.code === 'invalid_union') && lookup(src.value, path) === undefined) {
       out.push(src.diagnostic(code, `'${pathText(path)}' is required (${iss.message.replace(/^Invalid input: /, '')})`, path, { key: true }));
     } else {
-      out.push(src.diagnostic(code, `${pathText(path)}: ${iss.message.replace(/^Invalid input: /, '')}`, path));
+      const message = (iss.code === 'invalid_union' && iss.message === 'Invalid input' && unionMessage(iss, lookup(src.value, path))) || iss.message.replace(/^Invalid input: /, '');
+      out.push(src.diagnostic(code, `${pathText(path)}: ${message}`, path));
     }
   }
   return out;
@@ -73,6 +74,23 @@ function unquotedNumber(src: YamlSource, iss: z.core.$ZodIssue, path: YamlPath):
   if (iss.code === 'invalid_type') return iss.expected === 'string';
   // A choice of strings: only when quoting gives one of them (`998` is a wrong value, quoted or not).
   return iss.code === 'invalid_value' && 'values' in iss && (iss.values as unknown[]).includes(text);
+}
+
+/**
+ * A union of types that all refused the value for its type (`values.AB:` with nothing after it, `events: 42`):
+ * the types it takes and what it got, where zod says only "Invalid input" (a union with a message of its own
+ * keeps it). Null for any other union.
+ */
+function unionMessage(iss: z.core.$ZodIssue & { code: 'invalid_union' }, got: unknown): string | null {
+  const branches = (iss as { errors?: z.core.$ZodIssue[][] }).errors ?? [];
+  const expected: string[] = [];
+  for (const b of branches) {
+    if (b.length !== 1 || b[0].code !== 'invalid_type' || b[0].path.length !== 0) return null;
+    expected.push(String(b[0].expected));
+  }
+  if (expected.length === 0) return null;
+  const received = got === null ? 'nothing (null)' : Array.isArray(got) ? 'a list' : typeof got;
+  return `expected ${[...new Set(expected)].join(' or ')}, received ${received}`;
 }
 
 function lookup(value: unknown, path: YamlPath): unknown {

@@ -135,3 +135,11 @@ describe('how a diagnostic names things', () => {
     }
   });
 });
+
+describe('a value of the wrong type where a choice of types is taken', () => {
+  // zod says only "Invalid input" for a union: `AB:` with no value in a table was "values.AB: Invalid input".
+  it('names the types taken and what was there', () => {
+    edit(join(partner('prairie-line'), 'tables/appointment-kind.yaml'), 'AB: delivery', 'AB:');
+    expect(errorsOf('prairie-line')).toEqual(['tables/appointment-kind.yaml:5:6 TABLE_INVALID values.AB: expected string or number or boolean, received nothing (null)']);
+  });
+});
