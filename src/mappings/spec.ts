@@ -711,7 +711,10 @@ export class SpecCompiler<C> {
       return () => false;
     }
     for (const k of Object.keys(raw)) {
-      if (!CONDITION_KEYS.includes(k)) this.diag('MAP_UNKNOWN_KEY', `'${k}' is not a condition key`, [...at, k], { key: true, suggestion: didYouMean(k, CONDITION_KEYS) });
+      if (!CONDITION_KEYS.includes(k)) {
+        this.diag('MAP_UNKNOWN_KEY', `'${k}' is not a condition key; conditions are { path, equals } | { path, in } | { exists } | { not } | { all } | { any }`, [...at, k],
+          { key: true, suggestion: didYouMean(k, CONDITION_KEYS) });
+      }
     }
     if ('not' in raw) {
       const inner = this.compileCondition(raw.not, [...at, 'not']);

@@ -143,3 +143,11 @@ describe('a value of the wrong type where a choice of types is taken', () => {
     expect(errorsOf('prairie-line')).toEqual(['tables/appointment-kind.yaml:5:6 TABLE_INVALID values.AB: expected string or number or boolean, received nothing (null)']);
   });
 });
+
+describe('an unknown condition key', () => {
+  // "'notin' is not a condition key", with no word of the keys there are (no did-you-mean is close enough).
+  it('lists the conditions there are', () => {
+    edit(join(partner('prairie-line'), 'mappings/214-status.yaml'), '{ path: AT7.01, in: [AG, X2] }', '{ path: AT7.01, notin: [AG, X2] }');
+    expect(errorsOf('prairie-line')).toContain("mappings/214-status.yaml:10:96 MAP_UNKNOWN_KEY 'notin' is not a condition key; conditions are { path, equals } | { path, in } | { exists } | { not } | { all } | { any }");
+  });
+});
