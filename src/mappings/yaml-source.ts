@@ -114,6 +114,10 @@ export class YamlSource {
   }
 
   static parse(text: string, file: string): YamlSource {
+    // A CR alone ends a line as editors show it (a file saved with old Mac line ends), which the library
+    // reads as part of the text: the whole file was one line, "a mapping file is a YAML map ..." at 1:1.
+    // Each becomes an LF, one character for one, so offsets, lines and columns stay those of the file.
+    if (text.includes('\r')) text = text.replace(/\r(?!\n)/g, '\n');
     const lines = new LineCounter();
     // prettyErrors off: the pretty form appends " at line L, column C:" and a code excerpt to each message,
     // which a diagnostic (file:line:col, one line) says already; parserDiagnostic places the bare message.

@@ -134,3 +134,16 @@ describe('YamlSource: the library sentences meant for programmers are reworded',
       message: 'Nested too deeply to be read here (hundreds of levels of { } or [ ]); write the value with fewer levels' });
   });
 });
+
+describe('YamlSource line ends', () => {
+  // Old Mac line ends (CR alone) made the whole file one line of text to the library: no map at all.
+  it('a CR alone ends a line, as CR LF and LF do, and positions are the file\'s own', () => {
+    const src = YamlSource.parse('source: x12/214\rtarget: shipment.status@1\rfields:\r  carrierScac: B10.03\r  carrierScac: B10.02\r', 'f.yaml');
+    expect(src.diagnostics.map(({ code, message, line, column }) => ({ code, message, line, column }))).toEqual([
+      { code: 'YAML_SYNTAX', message: 'Map keys must be unique', line: 5, column: 3 },
+    ]);
+    const ok = YamlSource.parse('a: 1\rb:\r\n  c: "x"\r', 'f.yaml');
+    expect(ok.value).toEqual({ a: 1, b: { c: 'x' } });
+    expect(ok.position(['b', 'c'])).toEqual({ line: 3, column: 6 });
+  });
+});
