@@ -59,7 +59,8 @@ export function jsonProblem(text: string, v8Message: string): { message: string;
 }
 
 function describe(e: ParseError, text: string): string {
-  const found = text.slice(e.offset, e.offset + Math.min(e.length, 20));
+  // Control characters (a binary file given as JSON) are shown escaped, not written to the terminal.
+  const found = text.slice(e.offset, e.offset + Math.min(e.length, 20)).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   const shown = found.length > 0 ? `'${found}'` : 'the end of the text';
   switch (e.error) {
     case ParseErrorCode.InvalidSymbol:

@@ -49,3 +49,11 @@ describe('jsonPosition', () => {
     expect(jsonPosition('[1', 'a')).toMatchObject({ exact: false });
   });
 });
+
+describe('parseJsonText on binary data', () => {
+  // A binary file given as a command: its bytes went into the message, control characters and all, and so
+  // to the terminal.
+  it('shows control characters escaped', () => {
+    expect(problem('\x7fELF\x02\x01\x01\x00\x00')).toBe("1:1 unexpected '\\u007fELF\\u0002\\u0001\\u0001\\u0000\\u0000' (strings need double quotes; true, false and null are lower case)");
+  });
+});
