@@ -1,6 +1,23 @@
 // Checking a user-given path before streaming it, so a bad path is one clear line, not a stack trace.
-import { statSync, accessSync, constants } from 'node:fs';
+import { statSync, accessSync, constants, readdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { didYouMean } from '../mappings/diagnostics.js';
 import { CliError } from './cli-error.js';
+
+/**
+ * ` (did you mean 'partners/prairie-line'?)` when the folder `path` names has an entry close to its last
+ * part (a typo in a partner folder, a test case, a sample), else ''.
+ */
+export function nearPathHint(path: string): string {
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return '';
+  }
+  const near = didYouMean(basename(path), names.filter((n) => !n.startsWith('.')));
+  return near === undefined ? '' : ` (did you mean '${join(dirname(path), near)}'?)`;
+}
 
 export function requireReadableFile(path: string): void {
   let st;
@@ -8,7 +25,7 @@ export function requireReadableFile(path: string): void {
     st = statSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new CliError('CLI_FILE_NOT_FOUND', `no such file: ${path}`);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new CliError('CLI_FILE_NOT_FOUND', `no such file: ${path}${nearPathHint(path)}`);
     throw new CliError('CLI_FILE_UNREADABLE', `cannot read ${path}: ${(err as Error).message}`);
   }
   if (st.isDirectory()) throw new CliError('CLI_FILE_UNREADABLE', `${path} is a directory, not a file`);

@@ -65,6 +65,7 @@ export class PartnerHolder {
           next.add(old, diagnostics);
           this.log.warn({ partner: old.id }, 'partner files do not compile; keeping the previous version');
         } else if (config) next.addBroken(config);
+        else next.addUnreadable(dir);
       }
     }
     for (const d of diagnostics.filter((x) => x.severity === 'error')) this.log.error({ diagnostic: formatDiagnostic(d), code: d.code }, 'partner configuration error');

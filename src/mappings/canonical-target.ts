@@ -4,7 +4,7 @@
 
 import type { z } from 'zod';
 import { FreightInvoiceCommandV1, FreightInvoiceEventV1, schemas } from '../canonical/index.js';
-import { didYouMean, type Diagnostic } from './diagnostics.js';
+import { didYouMean, shownPath, type Diagnostic } from './diagnostics.js';
 import { MODIFIER_KEYS, SOURCE_KEYS, type CompiledField, type FixedValue, type ObjectPlan, type Value, type ValueShape } from './spec.js';
 import type { YamlPath, YamlSource } from './yaml-source.js';
 
@@ -194,7 +194,7 @@ export class CanonicalTarget {
       const why = refusal(fixed.value, schemas);
       if (!why) continue;
       const use = src.position(f.yamlPath);
-      const usedAt = fixed.at.file === src.file ? '' : ` (the table is used at ${src.file}:${use.line}:${use.column})`;
+      const usedAt = fixed.at.file === src.file ? '' : ` (the table is used at ${shownPath(src.file)}:${use.line}:${use.column})`;
       const suggestion = typeof fixed.value === 'string' && why.allowed.length ? didYouMean(fixed.value, why.allowed) : undefined;
       out.push({
         code: 'MAP_VALUE_NEVER_VALID', severity: 'error',

@@ -18,8 +18,21 @@ export interface Diagnostic {
  * editors and scripts split on.
  */
 export function formatDiagnostic(d: Diagnostic): string {
-  const hint = d.suggestion ? ` (did you mean '${d.suggestion}'?)` : '';
+  // A suggestion that is itself quoted text to write ('090', for a code YAML reads as the number 90) is
+  // shown as it is: "(did you mean ''090''?)" read as two empty strings around a number.
+  const quoted = d.suggestion !== undefined && /^(['"]).*\1$/.test(d.suggestion);
+  const hint = d.suggestion ? (quoted ? ` (did you mean ${d.suggestion}?)` : ` (did you mean '${d.suggestion}'?)`) : '';
   return `${d.file}:${d.line}:${d.column} ${d.code} ${d.message}${hint}${d.severity === 'warning' ? ' (warning)' : ''}`;
+}
+
+/**
+ * A file named inside a message, as commands print a diagnostic's own file: relative to the working
+ * folder when it is inside it (`partners/x/mappings/214.yaml`, not the absolute path a folder given to
+ * lint resolves to).
+ */
+export function shownPath(file: string): string {
+  const cwd = process.cwd();
+  return file.startsWith(`${cwd}/`) ? file.slice(cwd.length + 1) : file;
 }
 
 export function hasErrorDiagnostics(ds: readonly Diagnostic[]): boolean {

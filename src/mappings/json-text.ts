@@ -1,7 +1,7 @@
 // JSON that people write (test expectations, commands for `waybill render`): parsed with the place of the
 // first problem, as line and column, for diagnostics; a UTF-8 byte order mark, which editors on Windows
 // put first, is not a problem.
-import { parse as parseLocating, ParseErrorCode, visit, type ParseError } from 'jsonc-parser';
+import { findNodeAtLocation, parse as parseLocating, parseTree, ParseErrorCode, visit, type ParseError } from 'jsonc-parser';
 
 export type JsonText = { ok: true; value: unknown } | { ok: false; message: string; line: number; column: number };
 
@@ -59,7 +59,8 @@ export function jsonProblem(text: string, v8Message: string): { message: string;
 }
 
 function describe(e: ParseError, text: string): string {
-  const found = text.slice(e.offset, e.offset + Math.min(e.length, 20));
+  // Control characters (a binary file given as JSON) are shown escaped, not written to the terminal.
+  const found = text.slice(e.offset, e.offset + Math.min(e.length, 20)).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   const shown = found.length > 0 ? `'${found}'` : 'the end of the text';
   switch (e.error) {
     case ParseErrorCode.InvalidSymbol:
@@ -97,4 +98,38 @@ function completeBefore(text: string, offset: number): boolean {
 function lineColumn(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, offset).split('\n');
   return { line: before.length, column: before[before.length - 1].length + 1 };
+}
+
+/** A path as canonical issues write it (`stops[1].party.name`, `["odd key"]`, `(root)`) as its keys and indexes; null if it is none. */
+function pathParts(path: string): (string | number)[] | null {
+  if (path === '(root)') return [];
+  const parts: (string | number)[] = [];
+  const token = /^(?:\.?([A-Za-z_$][A-Za-z0-9_$]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\])/;
+  let rest = path;
+  while (rest.length > 0) {
+    const m = token.exec(rest);
+    if (!m) return null;
+    parts.push(m[1] !== undefined ? m[1] : m[2] !== undefined ? Number(m[2]) : (JSON.parse(m[3]) as string));
+    rest = rest.slice(m[0].length);
+  }
+  return parts;
+}
+
+/**
+ * Where the value at `path` (as canonical issues write paths) starts in a JSON text, or with `key: true`
+ * where its key does; when the text has no such value (a key that is missing), where the nearest
+ * enclosing value starts, with `exact: false`.
+ */
+export function jsonPosition(text: string, path: string, opts: { key?: boolean } = {}): { line: number; column: number; exact: boolean } {
+  const body = text.startsWith('\ufeff') ? text.slice(1) : text;
+  const root = parseTree(body);
+  const parts = pathParts(path);
+  if (!root || !parts) return { line: 1, column: 1, exact: false };
+  for (let n = parts.length; n >= 0; n--) {
+    const node = findNodeAtLocation(root, parts.slice(0, n));
+    if (!node) continue;
+    const keyNode = opts.key && n === parts.length && node.parent?.type === 'property' ? node.parent.children?.[0] : undefined;
+    return { ...lineColumn(body, (keyNode ?? node).offset), exact: n === parts.length };
+  }
+  return { line: 1, column: 1, exact: false };
 }

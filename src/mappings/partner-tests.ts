@@ -8,13 +8,14 @@ import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { isCollection, isMap, isScalar, isSeq, parseDocument, stringify, type Node, type Pair, type YAMLMap } from 'yaml';
 import { z } from 'zod';
-import { parseAs, Timestamp, unknownKeys, type TypeKey } from '../canonical/index.js';
+import { Timestamp } from '../canonical/index.js';
 import { catalogue, isKnownCode } from '../errors/catalogue.js';
 import { buildAcks } from '../translators/x12/acks/build.js';
 import { partnerAckOptions } from './partner-acks.js';
 import { inspectX12Sync } from '../translators/x12/inspect.js';
 import { didYouMean, formatDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
-import { parseJsonText } from './json-text.js';
+import { jsonPosition, parseJsonText } from './json-text.js';
+import { checkCommand, type CommandCheck, type CommandProblem } from './command-json.js';
 import { compilePartner, PartnerRegistry, type CompiledPartner } from './registry.js';
 import { MappingFailure } from './spec.js';
 import { sniffFormat, translateCsv, translateX12, translateXml, type TranslatedUnit } from './translate.js';
@@ -200,6 +201,33 @@ class CaseFileError extends Error {
 }
 
 /** JSON.parse, with a syntax error turned into a TEST_JSON_INVALID diagnostic naming the file and the place. */
+/**
+ * TEST_CASE_INVALID for an outbound case's command that is no valid command: schema problems (with the
+ * keys its type does not know, which may be the reason a key is missing), else the unknown keys alone,
+ * else what the file holds instead of a command.
+ */
+function commandDiagnostic(file: string, text: string, checked: Extract<CommandCheck, { ok: false }>): Diagnostic {
+  const byKind = (k: CommandProblem['kind']) => checked.problems.filter((p) => p.kind === k);
+  const unknown = byKind('unknown-key').map((p) => `${p.path}${p.kind === 'unknown-key' && p.hint ? ` (did you mean '${p.hint}'?)` : ''}`).join(', ');
+  const unknownPart = unknown && `the command has keys ${checked.type} does not know: ${unknown}`;
+  const schema = [...byKind('root'), ...byKind('schema')];
+  let message: string;
+  if (schema.length > 0) {
+    message = `the command is not a valid ${checked.type ?? 'command'}: ${schema.map((p) => `${p.path}: ${p.message}`).join('; ')}${unknownPart ? `; ${unknownPart}` : ''}`;
+  } else if (unknownPart) {
+    message = unknownPart;
+  } else {
+    message = checked.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
+  }
+  // Placed at the first problem the text shows: a wrong value, else a key its type does not know (often the
+  // reason a required key is missing), else the object that lacks a key.
+  const places = checked.problems.map((p) => jsonPosition(text, p.path, { key: p.kind === 'unknown-key' }));
+  const first = places.findIndex((p, i) => p.exact && checked.problems[i].kind !== 'unknown-key');
+  const unknownAt = checked.problems.findIndex((p) => p.kind === 'unknown-key');
+  const at = places[first >= 0 ? first : unknownAt >= 0 ? unknownAt : 0] ?? { line: 1, column: 1 };
+  return { code: 'TEST_CASE_INVALID', severity: 'error', file, line: at.line, column: at.column, message };
+}
+
 function parseJsonFile(file: string, text: string): unknown {
   const json = parseJsonText(text);
   if (json.ok) return json.value;
@@ -544,24 +572,13 @@ async function runCase(testFile: string, partner: CompiledPartner, registry: Par
     } else {
       const commandFile = rel(tc.command!);
       if (notAFile(commandFile) !== null) throw missingFile(src, 'command', tc.command!);
-      const command = parseJsonFile(commandFile, readFileSync(commandFile, 'utf8')) as { type?: string };
-      const checked = parseAs(String(command.type) as TypeKey, command);
-      if (!checked.ok) {
-        throw new CaseFileError({ code: 'TEST_CASE_INVALID', severity: 'error', file: commandFile, line: 1, column: 1,
-          message: `the command is not a valid ${String(command.type)}: ${checked.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` });
-      }
-      // zod drops unknown keys: a misspelt one would render without its value and the case could pass.
-      const unknown = unknownKeys(checked.type, command);
-      if (unknown.length > 0) {
-        throw new CaseFileError({ code: 'TEST_CASE_INVALID', severity: 'error', file: commandFile, line: 1, column: 1,
-          message: `the command has keys ${checked.type} does not know: ${unknown.map((u) => {
-            const hint = didYouMean(u.key, u.known);
-            return `${u.at}${hint ? ` (did you mean '${hint}'?)` : ''}`;
-          }).join(', ')}` });
-      }
+      const commandText = readFileSync(commandFile, 'utf8');
+      const checked = checkCommand(parseJsonFile(commandFile, commandText), 'an outbound case renders');
+      if (!checked.ok) throw new CaseFileError(commandDiagnostic(commandFile, commandText, checked));
       const addressee = (checked.value as { partner?: unknown }).partner;
       if (typeof addressee === 'string' && addressee !== partner.id) {
-        throw new CaseFileError({ code: 'TEST_CASE_INVALID', severity: 'error', file: commandFile, line: 1, column: 1,
+        const { line, column } = jsonPosition(commandText, 'partner');
+        throw new CaseFileError({ code: 'TEST_CASE_INVALID', severity: 'error', file: commandFile, line, column,
           message: `the command is for partner '${addressee}', not '${partner.id}', whose test this is` });
       }
       const route = outboundRoute(src, partner, checked.type, tc.format);

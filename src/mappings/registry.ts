@@ -344,8 +344,21 @@ export class PartnerRegistry {
       if (basename(dir).startsWith('_')) continue;
       if (partner) registry.add(partner, diagnostics);
       else if (config) registry.addBroken(config, diagnostics, dir);
+      else registry.addUnreadable(dir);
     }
     return { registry, diagnostics };
+  }
+
+  /** Partner folders whose partner.yaml could not be read at all (no file, bad YAML): their ISA ids are unknown. */
+  private readonly unreadable: string[] = [];
+
+  /**
+   * Remembers a partner folder whose partner.yaml could not be read (see identifyX12): an interchange
+   * from no known sender may be that partner's, and an analyst who just broke its partner.yaml was told
+   * "configured: none".
+   */
+  addUnreadable(dir: string): void {
+    this.unreadable.push(basename(dir));
   }
 
   /**
@@ -411,9 +424,11 @@ export class PartnerRegistry {
     // The closest by the whole "qualifier/id", else by the id alone (a right id under another qualifier).
     const close = didYouMean(key, known) ?? known.find((k) => k.split('/')[1] === didYouMean(isa.senderId, known.map((q) => q.split('/')[1])));
     const list = known.length === 0 ? 'none' : known.length <= 12 ? known.map(named).join(', ') : `${known.slice(0, 12).map(named).join(', ')} and ${known.length - 12} more`;
+    const unread = this.unreadable.length === 0 ? ''
+      : `; not read: the partner.yaml of ${this.unreadable.map((u) => `'${u}'`).join(', ')}, which has errors, so its ISA ids are unknown (run waybill lint)`;
     return {
       code: 'PARTNER_UNKNOWN_SENDER',
-      message: `no partner sends as ${seen}${close ? `; closest: ${named(close)}` : ''}; configured: ${list}`,
+      message: `no partner sends as ${seen}${close ? `; closest: ${named(close)}` : ''}; configured: ${list}${unread}`,
     };
   }
 }

@@ -382,6 +382,10 @@ export class SpecCompiler<C> {
           return () => undefined;
         }
         const adapter = this.adapter;
+        if ('fields' in raw && 'value' in raw) {
+          this.diag('MAP_SPEC_INVALID', "'each' takes 'fields' (an object per iteration) or 'value' (a value per iteration), not both", [...at, 'value'], { key: true });
+          return () => undefined;
+        }
         if ('fields' in raw) {
           const fields = this.compileFields(raw.fields, [...at, 'fields']);
           const plan = this.plan(fields);
@@ -707,7 +711,10 @@ export class SpecCompiler<C> {
       return () => false;
     }
     for (const k of Object.keys(raw)) {
-      if (!CONDITION_KEYS.includes(k)) this.diag('MAP_UNKNOWN_KEY', `'${k}' is not a condition key`, [...at, k], { key: true, suggestion: didYouMean(k, CONDITION_KEYS) });
+      if (!CONDITION_KEYS.includes(k)) {
+        this.diag('MAP_UNKNOWN_KEY', `'${k}' is not a condition key; conditions are { path, equals } | { path, in } | { exists } | { not } | { all } | { any }`, [...at, k],
+          { key: true, suggestion: didYouMean(k, CONDITION_KEYS) });
+      }
     }
     if ('not' in raw) {
       const inner = this.compileCondition(raw.not, [...at, 'not']);
@@ -732,6 +739,26 @@ export class SpecCompiler<C> {
     }
     if ('path' in raw) {
       const ev = this.compileSpec(raw.path, [...at, 'path']);
+      // One value to compare with, or a list of them: `equals: [AG, X2]` compared with 'AG,X2', and an `in`
+      // beside an `equals` was never read.
+      if ('equals' in raw && 'in' in raw) {
+        this.diag('MAP_SPEC_INVALID', "a 'path' condition has 'equals' (one value) or 'in' (a list), not both", [...at, 'in'], { key: true });
+        return () => false;
+      }
+      const one = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+      if ('equals' in raw && !one(raw.equals)) {
+        this.diag('MAP_SPEC_INVALID', Array.isArray(raw.equals)
+          ? `'equals' takes one value; to match any of several, write in: [${raw.equals.map((v) => (one(v) ? String(v) : '...')).join(', ')}]`
+          : `'equals' takes one value (a code or text), not ${raw.equals === null ? 'nothing' : 'a map'}; to test that a value is there, use { exists: PATH }`, [...at, 'equals']);
+        return () => false;
+      }
+      if (Array.isArray(raw.in)) {
+        const bad = raw.in.findIndex((v) => !one(v));
+        if (bad >= 0) {
+          this.diag('MAP_SPEC_INVALID', "'in' takes a list of values (codes or text), one of which the value must be", [...at, 'in', bad]);
+          return () => false;
+        }
+      }
       this.checkComparedValues(raw, ev, at);
       this.checkNumbersWrittenAsCodes(raw, at);
       if ('equals' in raw) {

@@ -26,6 +26,8 @@ export interface X12SchemaView {
   element(segment: string, element: number): X12ElementView | null;
   /** The other schema versions of the set whose `segment` has element `element` (for hints; may be empty). */
   versionsWithElement(segment: string, element: number): string[];
+  /** Whether `segment` stands only in the transaction's own segments (no loop), at most once (B10, B3, B1). */
+  onceAtTop?(segment: string): boolean;
 }
 
 /** One element or component of a segment, as the compiler checks paths and filter values against it. */
@@ -207,6 +209,12 @@ export class X12Adapter implements SourceAdapter<X12Context> {
       return { code: 'MAP_NOT_A_LOOP', error: `${step.segment} does not start a loop in ${this.setId}; loops start at ${s.loopTriggers().join(', ')}`,
         suggestion: didYouMean(step.segment, s.loopTriggers()) };
     }
+    // The last step may be a repeated segment (each L1), not one a transaction has once: `foreach: B10` made
+    // one event of a 214 of six statuses (the first AT7's), and lint said nothing.
+    if (asLoop === 'last' && path.loops.length === 1 && !s.loopTriggers().includes(step.segment) && s.onceAtTop?.(step.segment)) {
+      return { code: 'MAP_NOT_A_LOOP', error: `${step.segment} neither starts a loop nor repeats in ${this.setId}: a transaction has it once, so this would make one iteration of it; loops start at ${s.loopTriggers().join(', ')}`,
+        suggestion: didYouMean(step.segment, s.loopTriggers()) };
+    }
     const f = step.filter;
     if (f) {
       const checked = this.checkElement(path, index, step, 'filter');
@@ -369,16 +377,19 @@ export function schemaView(schema: CompiledSchema): X12SchemaView {
   if (view) return view;
   const segments = new Map<string, CompiledSegment>();
   const triggers = new Set<string>();
-  const walk = (loop: CompiledLoop) => {
+  // Segments in loops, or repeated: anything else a transaction has at most once, in its own segments.
+  const repeatable = new Set<string>();
+  const walk = (loop: CompiledLoop, inLoop: boolean) => {
     for (const child of loop.children) {
       if (child.segment) segments.set(child.segmentId, child.segment);
+      if (child.segment && (inLoop || child.max > 1)) repeatable.add(child.segmentId);
       if (child.loop) {
         triggers.add(child.segmentId);
-        walk(child.loop);
+        walk(child.loop, true);
       }
     }
   };
-  walk(schema.root);
+  walk(schema.root, false);
   const elementViews = new Map<CompiledElement, X12ElementView>();
   const elementView = (el: CompiledElement): X12ElementView => {
     let v = elementViews.get(el);
@@ -395,6 +406,7 @@ export function schemaView(schema: CompiledSchema): X12SchemaView {
   view = {
     segmentIds: () => [...schema.segmentIds],
     isKnownSegment: (id) => schema.knownSegmentIds.has(id),
+    onceAtTop: (id) => segments.has(id) && !repeatable.has(id),
     loopTriggers: () => [...triggers],
     elementCount: (id) => segments.get(id)?.elements?.length ?? null,
     codes: (id, element) => {

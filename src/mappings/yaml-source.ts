@@ -3,7 +3,7 @@
 import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { basename } from 'node:path';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLError, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLError, type YAMLMap } from 'yaml';
 import { firstInvalidUtf8 } from '../translators/utf8.js';
 import type { Diagnostic } from './diagnostics.js';
 
@@ -63,6 +63,11 @@ export class YamlSource {
    * only here, by throwing: that becomes a YAML_SYNTAX diagnostic at the first such alias, not a crash.
    */
   private toValue(): unknown {
+    const recursive = this.recursiveAlias();
+    if (recursive) {
+      this.diagnostics.push(recursive);
+      return undefined;
+    }
     try {
       return this.doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
@@ -80,7 +85,39 @@ export class YamlSource {
     }
   }
 
+  /**
+   * An alias inside the node its anchor names (`x: &x { first: [B10.03, *x] }`): YAML makes that a value
+   * containing itself, which the library returns as a cyclic object and every compiler walking it would
+   * follow until the stack overflows. A YAML_SYNTAX at the alias instead.
+   */
+  private recursiveAlias(): Diagnostic | null {
+    let found: Diagnostic | null = null;
+    // The anchors met so far, in document order (an alias names the latest before it): one pass, where
+    // Alias.resolve would search the document again for each alias (minutes for a table of 20,000).
+    const anchors = new Map<string, Node>();
+    visit(this.doc, {
+      Node: (_key, node, path) => {
+        if (isAlias(node)) {
+          const target = anchors.get(node.source);
+          if (target === undefined || !path.includes(target)) return undefined;
+          found = {
+            code: 'YAML_SYNTAX', severity: 'error', file: this.file, ...(node.range ? this.posOfOffset(node.range[0]) : { line: 1, column: 1 }),
+            message: `Recursive alias: *${node.source} is inside the node its anchor &${node.source} names, so the value would contain itself; write the value out instead`,
+          };
+          return visit.BREAK;
+        }
+        if (node.anchor) anchors.set(node.anchor, node);
+        return undefined;
+      },
+    });
+    return found;
+  }
+
   static parse(text: string, file: string): YamlSource {
+    // A CR alone ends a line as editors show it (a file saved with old Mac line ends), which the library
+    // reads as part of the text: the whole file was one line, "a mapping file is a YAML map ..." at 1:1.
+    // Each becomes an LF, one character for one, so offsets, lines and columns stay those of the file.
+    if (text.includes('\r')) text = text.replace(/\r(?!\n)/g, '\n');
     const lines = new LineCounter();
     // prettyErrors off: the pretty form appends " at line L, column C:" and a code excerpt to each message,
     // which a diagnostic (file:line:col, one line) says already; parserDiagnostic places the bare message.
@@ -168,6 +205,16 @@ export class YamlSource {
     return typeof text === 'string' && text !== String(node.value) ? text : null;
   }
 
+  /**
+   * The text of a plain (unquoted) scalar that YAML reads as a number, however it is written (`997`, `02`,
+   * `004010`), or null: where a key wants text, the number is no answer, and the text is what to quote.
+   */
+  plainNumberText(path: YamlPath): string | null {
+    const node = this.nodeAt(path);
+    if (!isScalar(node) || typeof node.value !== 'number' || node.type !== 'PLAIN') return null;
+    return typeof node.source === 'string' ? node.source : null;
+  }
+
   private keyNodeAt(path: YamlPath): Node | null {
     if (path.length === 0) return null;
     const parent = this.nodeAt(path.slice(0, -1));
@@ -178,7 +225,7 @@ export class YamlSource {
   /** A parser error or warning as a diagnostic: its own sentence, where it starts (1:1 when the parser gives no offset). */
   private parserDiagnostic(e: YAMLError, code: 'YAML_SYNTAX' | 'YAML_WARNING', severity: Diagnostic['severity']): Diagnostic {
     const { line, column } = e.pos[0] >= 0 ? this.posOfOffset(e.pos[0]) : { line: 1, column: 1 };
-    return { code, severity, message: e.message.split('\n')[0], file: this.file, line, column };
+    return { code, severity, message: PARSER_WORDING[e.code] ?? e.message.split('\n')[0], file: this.file, line, column };
   }
 
   private posOfOffset(offset: number): Position {
@@ -207,6 +254,16 @@ export class YamlSource {
     };
   }
 }
+
+/**
+ * The library's sentences that speak to a programmer rather than to whoever wrote the file: "please use
+ * YAML.parseAllDocuments()" for a second document, and a JavaScript stack overflow for a value nested too
+ * deeply.
+ */
+const PARSER_WORDING: Partial<Record<YAMLError['code'], string>> = {
+  MULTIPLE_DOCS: "A second YAML document starts here ('---'): the file holds one; remove the '---' line, or move what follows to a file of its own",
+  RESOURCE_EXHAUSTION: 'Nested too deeply to be read here (hundreds of levels of { } or [ ]); write the value with fewer levels',
+};
 
 /**
  * Where each key starts whose scalar value an earlier key of the same map (block or flow) has, in

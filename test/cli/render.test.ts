@@ -66,6 +66,20 @@ describe('waybill render with an invalid command', () => {
     ]);
   }, CLI_TEST_TIMEOUT);
 
+  // Before: the unknown keys were sought only in a command its schema accepted, so a misspelt required key
+  // was only "carrierScac: is required", the key that was meant for it never named.
+  it('names the keys its type does not know also when the schema refuses the command (a misspelt required key)', async () => {
+    const { carrierScac, ...rest } = JSON.parse(readFileSync(tender, 'utf8')) as Record<string, unknown>;
+    const file = commandFile('carier.json', JSON.stringify({ ...rest, carierScac: carrierScac }));
+    const r = await render(file);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      `waybill: CLI_COMMAND_INVALID: ${file}: carrierScac: is required (expected string)`,
+      `waybill: CLI_COMMAND_INVALID: ${file}: carierScac: is not a key of load.tender@1 (did you mean 'carrierScac'?)`,
+    ]);
+  }, CLI_TEST_TIMEOUT);
+
   it('a value the output cannot carry: its code, where in the command it is, and the mapping line; exit 1', async () => {
     const command = JSON.parse(readFileSync(tender, 'utf8')) as { stops: { party: { name: string } }[] };
     command.stops[1].party.name = 'A|B';

@@ -1,7 +1,7 @@
 // JSON written by people (test expectations, render commands): the first problem's line and column and a
 // sentence without an excerpt of the text, whatever V8's message gives (often no position at all).
 import { describe, expect, it } from 'vitest';
-import { parseJsonText } from '../../src/mappings/json-text.js';
+import { jsonPosition, parseJsonText } from '../../src/mappings/json-text.js';
 
 const problem = (text: string) => {
   const r = parseJsonText(text);
@@ -32,5 +32,28 @@ describe('parseJsonText', () => {
       '4:3 the key "carrierScac" appears twice in one object (the later value would silently win)');
     expect(problem('{"a": {"b": 1, "b": 2}}')).toBe('1:16 the key "b" appears twice in one object (the later value would silently win)');
     for (const text of ['hello\nworld\n', '[\n {"a":1},\n {"b": tru}\n]', '{"a":\t"b\nc"}']) expect(problem(text)).not.toContain('\n');
+  });
+});
+
+describe('jsonPosition', () => {
+  const text = '\ufeff{\n  "stops": [\n    { "party": { "name": "A" } },\n    { "party": {}, "odd key": 1 }\n  ]\n}\n';
+  it('places a path as canonical issues write it: the value, or its key, in the text', () => {
+    expect(jsonPosition(text, 'stops[0].party.name')).toEqual({ line: 3, column: 26, exact: true });
+    expect(jsonPosition(text, 'stops[1]["odd key"]', { key: true })).toEqual({ line: 4, column: 20, exact: true });
+    expect(jsonPosition(text, '(root)')).toEqual({ line: 1, column: 1, exact: true });
+  });
+
+  it('a missing key is placed at the nearest value that is there, not exactly', () => {
+    expect(jsonPosition(text, 'stops[1].party.name')).toEqual({ line: 4, column: 16, exact: false });
+    expect(jsonPosition(text, 'stops[7].x')).toEqual({ line: 2, column: 12, exact: false });
+    expect(jsonPosition('[1', 'a')).toMatchObject({ exact: false });
+  });
+});
+
+describe('parseJsonText on binary data', () => {
+  // A binary file given as a command: its bytes went into the message, control characters and all, and so
+  // to the terminal.
+  it('shows control characters escaped', () => {
+    expect(problem('\x7fELF\x02\x01\x01\x00\x00')).toBe("1:1 unexpected '\\u007fELF\\u0002\\u0001\\u0001\\u0000\\u0000' (strings need double quotes; true, false and null are lower case)");
   });
 });

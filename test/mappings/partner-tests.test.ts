@@ -13,6 +13,12 @@ import { fixture } from './support.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** Line and column (1-based) where `needle` first stands in `text`, as `L:C`. */
+function placeOf(text: string, needle: string): string {
+  const before = text.slice(0, text.indexOf(needle)).split('\n');
+  return `${before.length}:${before[before.length - 1].length + 1}`;
+}
+
 // test/helpers/cli.ts starts node with `--import tsx`, resolved from the working directory: <tmp>/node_modules
 // links to the repository's.
 let cwd: string;
@@ -183,12 +189,52 @@ describe('waybill test', () => {
       cpSync(join(repoRoot, 'partners/granite-ridge'), granite, { recursive: true });
       const command = join(granite, 'samples/204-original-BPL-88104217.json');
       const { equipment, ...rest } = JSON.parse(readFileSync(command, 'utf8')) as Json;
-      writeFileSync(command, JSON.stringify({ ...rest, equipmnt: equipment }, null, 2));
+      const text = JSON.stringify({ ...rest, equipmnt: equipment }, null, 2);
+      writeFileSync(command, text);
       const results = await runPartnerTests(root, [granite]);
       const r = results.find((x) => x.file.endsWith('204-original.yaml'))!;
       expect(r.ok).toBe(false);
-      expect(r.diffs).toEqual([`${command}:1:1 TEST_CASE_INVALID the command has keys load.tender@1 does not know: equipmnt (did you mean 'equipment'?)`]);
+      // At the key (it was 1:1 for every problem of a command).
+      expect(r.diffs).toEqual([`${command}:${placeOf(text, '"equipmnt"')} TEST_CASE_INVALID the command has keys load.tender@1 does not know: equipmnt (did you mean 'equipment'?)`]);
       expect(results.filter((x) => x !== r).every((x) => x.ok)).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  // Before: a command file holding an array, null, no type or an unknown type failed the case with a bare
+  // TypeError ("Cannot read properties of undefined (reading 'safeParse')"), uncoded and unplaced; an event
+  // was MAP_NO_MAPPING for its type; a misspelt required key was only "is required".
+  it('an outbound case whose command is no command fails with TEST_CASE_INVALID saying what is wrong', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'waybill-ptests-out-'));
+    try {
+      const granite = join(root, 'granite-ridge');
+      cpSync(join(repoRoot, 'partners/granite-ridge'), granite, { recursive: true });
+      const command = join(granite, 'samples/204-original-BPL-88104217.json');
+      const original = JSON.parse(readFileSync(command, 'utf8')) as Json;
+      const diffsFor = async (text: string) => {
+        writeFileSync(command, text);
+        const r = (await runPartnerTests(root, [granite])).find((x) => x.file.endsWith('204-original.yaml'))!;
+        expect(r.ok).toBe(false);
+        return r.diffs;
+      };
+      const at = `${command}:1:1 TEST_CASE_INVALID`;
+      expect(await diffsFor('[1, 2]\n')).toEqual([`${at} the command is not a valid command: (root): expected a JSON object (a command), found an array`]);
+      expect(await diffsFor('null\n')).toEqual([`${at} the command is not a valid command: (root): expected a JSON object (a command), found null`]);
+      const { type, ...untyped } = original;
+      expect(await diffsFor(JSON.stringify(untyped))).toEqual([expect.stringMatching(new RegExp(`^${at.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} the command is not a valid command: type: is required; one of .*load\\.tender@1`))]);
+      // Each problem at its place in the file (it was 1:1 whatever the problem).
+      const tendr = JSON.stringify({ ...original, type: 'load.tendr@1' }, null, 2);
+      expect(await diffsFor(tendr)).toEqual([expect.stringContaining(`${command}:${placeOf(tendr, '"load.tendr@1"')} TEST_CASE_INVALID the command is not a valid command: type: unknown type "load.tendr@1"; one of `)]);
+      const { carrierScac, ...rest } = original;
+      const carier = JSON.stringify({ ...rest, carierScac: carrierScac }, null, 2);
+      expect(await diffsFor(carier)).toEqual([
+        `${command}:${placeOf(carier, '"carierScac"')} TEST_CASE_INVALID the command is not a valid load.tender@1: carrierScac: is required (expected string); the command has keys load.tender@1 does not know: carierScac (did you mean 'carrierScac'?)`,
+      ]);
+      const late = JSON.stringify({ ...original, respondBy: 'tomorrow' }, null, 2);
+      expect(await diffsFor(late)).toEqual([expect.stringMatching(new RegExp(`:${placeOf(late, '"tomorrow"')} TEST_CASE_INVALID the command is not a valid load\\.tender@1: respondBy: `))]);
+      const event = readFileSync(join(repoRoot, 'test/canonical/fixtures/shipment.status@1/x12-214-delayed-weather.json'), 'utf8');
+      expect(await diffsFor(event)).toEqual([expect.stringMatching(new RegExp(`:${placeOf(event, '"event"')} TEST_CASE_INVALID kind: this is shipment\\.status@1 'event', not a command; an outbound case renders a command \\(kind "command"\\): `))]);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -216,9 +262,10 @@ describe('waybill test', () => {
       writeFileSync(join(granite, 'tests/pipe.yaml'), caseFile('\n    - { code: MAP_DELIMITER_IN_DATA }'));
       expect((await run()).diffs).toEqual(['render failures:', '  - errors[0]: expected {"code":"MAP_DELIMITER_IN_DATA"}, missing', '  the command rendered without a failure']);
       // A command addressed to another partner.
-      writeFileSync(join(granite, 'samples/pipe.json'), JSON.stringify({ ...command, partner: 'prairie-line' }, null, 2));
+      const other = JSON.stringify({ ...command, partner: 'prairie-line' }, null, 2);
+      writeFileSync(join(granite, 'samples/pipe.json'), other);
       writeFileSync(join(granite, 'tests/pipe.yaml'), caseFile(' []'));
-      expect((await run()).diffs).toEqual([`${join(granite, 'samples/pipe.json')}:1:1 TEST_CASE_INVALID the command is for partner 'prairie-line', not 'granite-ridge', whose test this is`]);
+      expect((await run()).diffs).toEqual([`${join(granite, 'samples/pipe.json')}:${placeOf(other, '"prairie-line"')} TEST_CASE_INVALID the command is for partner 'prairie-line', not 'granite-ridge', whose test this is`]);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -199,3 +199,21 @@ fields:
     ]);
   });
 });
+
+describe('a loop path whose last step is a segment a transaction has once', () => {
+  // `foreach: B10` compiled, and made one event of a 214 with six statuses (the first AT7's): the last step
+  // may be a repeated segment (each L1), not one of the transaction's own once-only segments.
+  it('is MAP_NOT_A_LOOP, naming where loops start', () => {
+    for (const [set, version, path] of [['214', '004010', 'B10'], ['214', '004010', '/B10'], ['210', '004010', 'B3'], ['990', '005010', 'B1']]) {
+      expect(check(set, version, path, 'loop')).toMatchObject({ code: 'MAP_NOT_A_LOOP', error: expect.stringMatching(new RegExp(`^${path.replace('/', '')} neither starts a loop nor repeats in ${set}: a transaction has it once`)) });
+    }
+  });
+
+  it('a repeated segment, a segment inside a loop, and a loop still pass', () => {
+    expect(check('210', '004010', 'LX/L1', 'loop')).toEqual({ ok: true });
+    expect(check('214', '004010', 'MS2', 'loop')).toEqual({ ok: true });
+    expect(check('214', '004010', 'L11', 'loop')).toEqual({ ok: true });
+    expect(check('214', '004010', 'LX/AT7', 'loop')).toEqual({ ok: true });
+    expect(check('214', '004010', '/N1', 'loop')).toEqual({ ok: true });
+  });
+});

@@ -102,3 +102,48 @@ describe('YamlSource.load: text that is not UTF-8', () => {
     expect(load(Buffer.from('\ufeffname: Café\n'))).toEqual({ value: { name: 'Café' }, diagnostics: [] });
   });
 });
+
+describe('YamlSource recursive aliases', () => {
+  // Before: the library returned a value that contains itself, and compiling a mapping (inbound or
+  // outbound) that used it ran until "Maximum call stack size exceeded": a stack trace, exit 70.
+  it('an alias inside the node its own anchor names is YAML_SYNTAX at the alias, and gives no value', () => {
+    const text = 'fields:\n  carrierScac: &x { first: [B10.03, *x] }\n';
+    expect(diagnostics(text)).toEqual([{
+      code: 'YAML_SYNTAX', severity: 'error', line: 2, column: 37,
+      message: 'Recursive alias: *x is inside the node its anchor &x names, so the value would contain itself; write the value out instead',
+    }]);
+    expect(YamlSource.parse(text, 'f.yaml').value).toBeUndefined();
+    expect(diagnostics('segments:\n  - &s { each: notes, segments: [*s] }\n')).toMatchObject([{ code: 'YAML_SYNTAX', line: 2, column: 34 }]);
+  });
+
+  it('an alias of a finished anchor, even a nested one, is still fine', () => {
+    const src = YamlSource.parse('a: &a { x: 1 }\nb: { y: *a, z: [*a] }\n', 'f.yaml');
+    expect(src.diagnostics).toEqual([]);
+    expect(src.value).toEqual({ a: { x: 1 }, b: { y: { x: 1 }, z: [{ x: 1 }] } });
+  });
+});
+
+describe('YamlSource: the library sentences meant for programmers are reworded', () => {
+  // They were "Source contains multiple documents; please use YAML.parseAllDocuments()" and "Maximum call
+  // stack size exceeded".
+  it('a second document, and a value nested too deeply, say what to change in the file', () => {
+    expect(diagnostics('a: 1\n---\nb: 2\n')).toEqual([{ code: 'YAML_SYNTAX', severity: 'error', line: 2, column: 1,
+      message: "A second YAML document starts here ('---'): the file holds one; remove the '---' line, or move what follows to a file of its own" }]);
+    const deep = `x: ${'{ first: ['.repeat(500)}B10.01${']}'.repeat(500)}\n`;
+    expect(diagnostics(deep)[0]).toMatchObject({ code: 'YAML_SYNTAX', severity: 'error', line: 1,
+      message: 'Nested too deeply to be read here (hundreds of levels of { } or [ ]); write the value with fewer levels' });
+  });
+});
+
+describe('YamlSource line ends', () => {
+  // Old Mac line ends (CR alone) made the whole file one line of text to the library: no map at all.
+  it('a CR alone ends a line, as CR LF and LF do, and positions are the file\'s own', () => {
+    const src = YamlSource.parse('source: x12/214\rtarget: shipment.status@1\rfields:\r  carrierScac: B10.03\r  carrierScac: B10.02\r', 'f.yaml');
+    expect(src.diagnostics.map(({ code, message, line, column }) => ({ code, message, line, column }))).toEqual([
+      { code: 'YAML_SYNTAX', message: 'Map keys must be unique', line: 5, column: 3 },
+    ]);
+    const ok = YamlSource.parse('a: 1\rb:\r\n  c: "x"\r', 'f.yaml');
+    expect(ok.value).toEqual({ a: 1, b: { c: 'x' } });
+    expect(ok.position(['b', 'c'])).toEqual({ line: 3, column: 6 });
+  });
+});

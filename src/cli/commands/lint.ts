@@ -5,6 +5,7 @@ import { formatDiagnostic, sortDiagnostics, type Diagnostic } from '../../mappin
 import { partnerDirs } from '../../mappings/partner-config.js';
 import { sharedTables } from '../../mappings/tables.js';
 import { CliError } from '../cli-error.js';
+import { nearPathHint } from '../files.js';
 
 export interface LintFlags {
   json?: boolean;
@@ -14,7 +15,7 @@ export interface LintFlags {
 /** Which partner folders a path names: a partners root, one partner folder, or a file inside one. */
 export function partnerFoldersFor(path: string, partnersRoot: string): string[] {
   const p = resolve(path);
-  if (!existsSync(p)) throw new CliError('CLI_FILE_NOT_FOUND', `no such file or folder: ${path}`);
+  if (!existsSync(p)) throw new CliError('CLI_FILE_NOT_FOUND', `no such file or folder: ${path}${nearPathHint(path)}`);
   if (statSync(p).isDirectory()) {
     if (existsSync(join(p, 'partner.yaml'))) return [p];
     const dirs = partnerDirs(p);

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { catalogue, parseEvent, unknownKeys } from '../../canonical/index.js';
-import { didYouMean } from '../../mappings/diagnostics.js';
+import { checkCommand } from '../../mappings/command-json.js';
 import { frozenControls } from '../../mappings/partner-tests.js';
 import { PartnerRegistry } from '../../mappings/registry.js';
 import { parseJsonText } from '../../mappings/json-text.js';
@@ -31,44 +30,20 @@ export async function renderCommand(file: string, flags: RenderFlags): Promise<n
   const control = parseControlFlag(flags.control ?? '1');
   // --frozen fixes the control numbers too: a --control beside it would be silently ignored.
   if (flags.frozen && flags.control !== undefined) throw new CliError('CLI_USAGE', '--frozen fixes the control numbers (1, 1, 0001): give --control without --frozen');
-  // parseEvent checks JSON syntax, the type and the type's schema, and never throws (an unknown type
-  // is an issue at `type`, not a crash).
   // Not JSON: said with its line and column (a byte order mark is fine).
   const json = parseJsonText(readFileSync(file, 'utf8'));
   if (!json.ok) {
     printError('CLI_COMMAND_INVALID', `${file}:${json.line}:${json.column}: not valid JSON: ${json.message}`);
     return 1;
   }
-  // parseEvent takes a string as JSON text to parse: a file holding a JSON string is no command either.
-  if (typeof json.value !== 'object' || json.value === null || Array.isArray(json.value)) {
-    const found = json.value === null ? 'null' : Array.isArray(json.value) ? 'an array' : `a ${typeof json.value}`;
-    printError('CLI_COMMAND_INVALID', `${file}: (root): expected a JSON object (a command), found ${found}`);
-    return 1;
-  }
-  const checked = parseEvent(json.value);
+  // Not an object, no known type, failing its schema, an event, keys its type does not know: one coded
+  // line per problem, each with its path (bad input data, not bad arguments: exit 1).
+  const checked = checkCommand(json.value, 'waybill render takes');
   if (!checked.ok) {
-    // Bad input data, not bad arguments: exit 1, one coded line per problem, each with its path.
-    for (const i of checked.issues) printError('CLI_COMMAND_INVALID', `${file}: ${i.path}: ${i.message}`);
+    for (const p of checked.problems) printError('CLI_COMMAND_INVALID', `${file}: ${p.path}: ${p.message}`);
     return 1;
   }
   const type = checked.type;
-  // An event is not something to send: say so, rather than "no outbound mapping" for its type.
-  const kind = (checked.value as { kind?: unknown }).kind;
-  if (kind !== 'command') {
-    const commands = catalogue.filter((c) => c.kinds.includes('command')).map((c) => c.type).join(', ');
-    printError('CLI_COMMAND_INVALID', `${file}: kind: this is ${type} ${kind === undefined ? 'without a kind' : `'${String(kind)}'`}, not a command; ` +
-      `waybill render takes a command (kind "command"): ${commands}`);
-    return 1;
-  }
-  // zod drops keys it does not know; a command with a misspelt key would render without that value.
-  const unknown = unknownKeys(type, json.value);
-  if (unknown.length > 0) {
-    for (const u of unknown) {
-      const hint = didYouMean(u.key, u.known);
-      printError('CLI_COMMAND_INVALID', `${file}: ${u.at}: is not a key of ${type}${hint ? ` (did you mean '${hint}'?)` : `; known here: ${u.known.join(', ')}`}`);
-    }
-    return 1;
-  }
   const { registry, diagnostics } = PartnerRegistry.load(flags.partners, { prepareValidation: false });
   const partner = requirePartner(registry, diagnostics, flags.partner);
   // The command names the partner it is for: rendering it for another would send one carrier's tender to another.
