@@ -93,3 +93,28 @@ export function positiveIntArg(flag, text) {
   }
   return n;
 }
+
+/** This process's peak resident memory in MB: the kernel's high-water mark (VmHWM), else maxRSS (the same figure). */
+export function peakRssMB() {
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch { /* not Linux */ }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/** A number with `digits` decimals and thousands separators. */
+export function fmt(n, digits = 1) {
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** Prints a Markdown table: the first column left-aligned, the others right-aligned; a blank line before and after. */
+export function printTable(header, body) {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  console.log();
+  console.log(line(header));
+  console.log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
+  for (const b of body) console.log(line(b));
+  console.log();
+}

@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureFile, firstTouchMicros, runChild, median, WAYBILL_NODE_FLAGS, positiveIntArg } from './harness.mjs';
+import { ensureFile, firstTouchMicros, fmt, runChild, median, peakRssMB, printTable, WAYBILL_NODE_FLAGS, positiveIntArg } from './harness.mjs';
 
 const here = new URL('./', import.meta.url);
 const outDir = fileURLToPath(new URL('out/', here));
@@ -120,14 +120,6 @@ function writePartner() {
 
 // ---------------------------------------------------------------------------------------------------
 // Child mode: one measurement, prints one JSON line.
-
-function peakRssMB() {
-  try {
-    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) / 1024;
-  } catch { /* not Linux */ }
-  return process.resourceUsage().maxRSS / 1024;
-}
 
 /** CPU time (user + system, all threads including GC helpers) since `c0`: less disturbed by a busy machine than wall time. */
 function cpuMsSince(c0) {
@@ -334,10 +326,6 @@ function measureInterleaved(specs, runs) {
   return specs.map((spec, k) => summarize(spec, results[k], runs));
 }
 
-function fmt(n, digits = 1) {
-  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
 /** Self time per function (and per file) of a .cpuprofile, top `n`. */
 function summarizeProfile(file, n = 25) {
   const prof = JSON.parse(readFileSync(file, 'utf8'));
@@ -442,13 +430,7 @@ async function main() {
     ? [r.label, 'FAILED', '', '', '', '', '', '', '', r.failed.replace(/\s+/g, ' ').slice(0, 60)]
     : [r.label, fmt(r.mbPerSec), fmt(r.bestMbPerSec), fmt(r.cpuMbPerSec), fmt(r.txPerSec, 0), fmt(r.eventsPerSec, 0), fmt(r.rssMB, 0),
       r.transactions.toLocaleString('en-US'), r.events.toLocaleString('en-US'), String(r.errors)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
-  console.log();
-  console.log(line(header));
-  console.log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
-  for (const b of body) console.log(line(b));
-  console.log();
+  printTable(header, body);
   console.log('waybill: read + envelope/schema validation + loop tree + 20-field mapping + canonical validation (ajv fast path,');
   console.log('zod for anything it refuses), streaming, one thread. "on N workers": translateX12InWorkers, the file dealt to the');
   console.log('workers in 128 KiB blocks (each skims the sets of the others\' blocks), events back to the main thread as JSON text,');

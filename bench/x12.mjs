@@ -11,22 +11,13 @@
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { ensureFile, runChild, median, positiveIntArg } from './harness.mjs';
+import { ensureFile, fmt, runChild, median, peakRssMB, positiveIntArg, printTable } from './harness.mjs';
 
 const here = new URL('./', import.meta.url);
 const readerUrl = new URL('../dist/translators/x12/reader.js', import.meta.url);
 
 // ---------------------------------------------------------------------------------------------------
 // Child mode: one measurement, prints one JSON line.
-
-function peakRssMB() {
-  // VmHWM is the kernel's high-water mark of resident memory; maxRSS (KiB on Linux) is the same figure.
-  try {
-    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) / 1024;
-  } catch { /* not Linux */ }
-  return process.resourceUsage().maxRSS / 1024;
-}
 
 async function childOurs(file) {
   const { readX12 } = await import(readerUrl.href);
@@ -124,10 +115,6 @@ function measure(label, kind, file, runs, extraNodeArgs) {
   };
 }
 
-function fmt(n, digits = 1) {
-  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
 async function main() {
   const argv = process.argv.slice(2);
   if (argv[0] === '--child') {
@@ -184,13 +171,7 @@ async function main() {
     ? [r.label, 'FAILED', '', '', '', '', r.failed.replace(/\s+/g, ' ').slice(0, 60)]
     : [r.label, fmt(r.mbPerSec), fmt(r.bestMbPerSec), fmt(r.txPerSec, 0), fmt(r.rssMB, 0), r.transactions.toLocaleString('en-US'), String(r.errors)]);
   body.push(['node-x12 parse   large', 'not run', '', '', '', '', '']);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
-  console.log();
-  console.log(line(header));
-  console.log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
-  for (const b of body) console.log(line(b));
-  console.log();
+  printTable(header, body);
   console.log('node-x12 is not run on the large file: X12Parser.parse takes the whole file as one string and builds');
   console.log('an object per segment and per element: ~48x the file size in memory (1.8 GB for 37 MB), so the large');
   console.log('file would need ~18 GB; and any file over ~512 MB cannot even be held as one string (V8 limit).');

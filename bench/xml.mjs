@@ -15,18 +15,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateXmlInvoiceFile } from './gen-xml-invoice.mjs';
-import { median, outDir, positiveIntArg, runChild, WAYBILL_NODE_FLAGS } from './harness.mjs';
+import { fmt, median, outDir, peakRssMB, positiveIntArg, printTable, runChild, WAYBILL_NODE_FLAGS } from './harness.mjs';
 
 const dist = (rel) => new URL(`../dist/${rel}`, import.meta.url).href;
 const partnersDir = new URL('../partners', import.meta.url).pathname;
-
-function peakRssMB() {
-  try {
-    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) / 1024;
-  } catch { /* not Linux */ }
-  return process.resourceUsage().maxRSS / 1024;
-}
 
 /** bench/out/svxp_invoice_<charges>.xml, generated unless it is there with the size its sidecar records. */
 function ensureInvoice(charges) {
@@ -143,7 +135,6 @@ function measure(label, kind, file, runs) {
   };
 }
 
-const fmt = (n, digits = 1) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 async function main() {
   const argv = process.argv.slice(2);
@@ -178,13 +169,7 @@ async function main() {
   const body = rows.map((r) => r.failed
     ? [r.label, 'FAILED', '', '', r.failed.replace(/\s+/g, ' ').slice(0, 60)]
     : [r.label, fmt(r.mbPerSec), fmt(r.bestMbPerSec), fmt(r.rssMB, 0), r.maxGapMs === null ? '' : fmt(r.maxGapMs, 0)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
-  console.log();
-  console.log(line(header));
-  console.log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
-  for (const b of body) console.log(line(b));
-  console.log();
+  printTable(header, body);
   console.log('processFile: intake (hash and store) + translation on the XML worker thread + ledger commit; the gap is');
   console.log('the main thread\'s longest pause between two turns of a 10 ms interval (translated on the main thread, it');
   console.log('was the whole translation).');
