@@ -293,6 +293,7 @@ const entries = {
   PARTNER_ACCOUNT_MISMATCH: { severity: 'error', level: 'interchange', summary: "an inbound interchange's ISA sender is not the partner whose folder or account it arrived through (or is unknown); it is neither translated nor acknowledged" },
   TABLE_UNUSED: { severity: 'warning', level: 'config', summary: "a code table file in a partner's tables/ folder is named by none of its mappings (a misspelt file name leaves the mappings on the shared table)" },
   TABLE_INVALID: { severity: 'error', level: 'config', summary: 'a code table file (tables/*.yaml) is not valid' },
+  TABLE_CODE_SPACES: { severity: 'warning', level: 'config', summary: 'a code in a code table starts or ends with white space: codes are looked up exactly, so it matches only a value with the same spaces' },
   TEST_CASE_INVALID: { severity: 'error', level: 'config', summary: 'a partner test case file (waybill test) is not valid' },
   TEST_EXPECTED_MISSING: { severity: 'error', level: 'config', summary: 'a partner test case names an expected file (events, ack, output) that does not exist; waybill test --update creates it' },
   TEST_JSON_INVALID: { severity: 'error', level: 'config', summary: "a JSON file of a partner test case (its expected events, or an outbound case's command) is not valid JSON" },

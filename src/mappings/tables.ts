@@ -97,6 +97,11 @@ export class CodeTables {
           ['values', k], { key: true, suggestion: `'${written}'` }));
         continue;
       }
+      // Codes are looked up exactly: 'AA ' never matches the AA an X12 element (or a trimmed CSV column) holds.
+      if (k.trim() !== k) {
+        diags.push(src.diagnostic('TABLE_CODE_SPACES', `code '${k}' ${/^\s/.test(k) ? 'starts' : 'ends'} with white space: codes are looked up exactly, so it matches only a value with the same spaces`,
+          ['values', k], { key: true, severity: 'warning', suggestion: `'${k.trim()}'` }));
+      }
       values.set(k, String(v));
       positions.set(k, at(['values', k]));
     }

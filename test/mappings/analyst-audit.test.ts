@@ -151,3 +151,17 @@ describe('an unknown condition key', () => {
     expect(errorsOf('prairie-line')).toContain("mappings/214-status.yaml:10:96 MAP_UNKNOWN_KEY 'notin' is not a condition key; conditions are { path, equals } | { path, in } | { exists } | { not } | { all } | { any }");
   });
 });
+
+describe('a code table code with white space around it', () => {
+  // Codes are looked up exactly: 'AA ' never matched the AA an X12 element holds, and lint said nothing.
+  it('is a TABLE_CODE_SPACES warning at the code, suggesting it trimmed', () => {
+    const file = join(partner('prairie-line'), 'tables', 'x12-shipment-status.yaml');
+    writeFileSync(file, 'values:\n  "AA ": appointment_set\n  " X1": arrived_at_pickup\n  AF: departed_pickup\n');
+    const { diagnostics } = compilePartner(partner('prairie-line'), { prepareValidation: false });
+    const spaces = diagnostics.filter((d) => d.code === 'TABLE_CODE_SPACES').map((d) => `${d.line}:${d.column} ${d.severity} ${d.message} ~${d.suggestion}`);
+    expect(spaces).toEqual([
+      "2:3 warning code 'AA ' ends with white space: codes are looked up exactly, so it matches only a value with the same spaces ~'AA'",
+      "3:3 warning code ' X1' starts with white space: codes are looked up exactly, so it matches only a value with the same spaces ~'X1'",
+    ]);
+  });
+});
