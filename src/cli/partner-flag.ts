@@ -13,6 +13,10 @@ export function requirePartner(registry: PartnerRegistry, diagnostics: readonly 
     for (const d of broken) process.stderr.write(`${formatDiagnostic(d)}\n`);
     throw new CliError('CLI_USAGE', `partner '${id}' has configuration errors (run waybill lint)`);
   }
+  // Folders whose names start with '_' (partners/_template) are templates: never loaded as partners.
+  if (id.startsWith('_')) {
+    throw new CliError('CLI_USAGE', `'${id}' is a template (a partners folder whose name starts with '_' is never loaded as a partner): copy it to a folder of the partner's own id`);
+  }
   const hint = didYouMean(id, registry.list().map((p) => p.id));
   throw new CliError('CLI_USAGE', `unknown partner '${id}'${hint ? ` (did you mean '${hint}'?)` : ''}`);
 }

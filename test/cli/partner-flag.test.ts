@@ -22,6 +22,8 @@ describe('requirePartner', () => {
     const { registry, diagnostics } = PartnerRegistry.load(root, { prepareValidation: false });
     expect(requirePartner(registry, diagnostics, 'prairie-line').id).toBe('prairie-line');
     expect(() => requirePartner(registry, diagnostics, 'prairie-lin')).toThrow("unknown partner 'prairie-lin' (did you mean 'prairie-line'?)");
+    // A template folder is never a partner: said so, not "unknown partner".
+    expect(() => requirePartner(registry, diagnostics, '_template')).toThrow("'_template' is a template (a partners folder whose name starts with '_' is never loaded as a partner)");
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       expect(() => requirePartner(registry, diagnostics, 'granite-ridge')).toThrow("partner 'granite-ridge' has configuration errors (run waybill lint)");
