@@ -1029,12 +1029,21 @@ class OutboundCompiler {
       text += w.endGroup();
       text += w.endInterchange();
       // Never hand a partner a document our own validator rejects (a cancel without its S5 loop, a
-      // code the set does not allow): read the output back and check it against the set's schema.
-      const problems = allIssues(inspectX12Sync(text)).filter((i) => i.severity === 'error');
+      // code the set does not allow): read the output back and check it against the set's schema. A
+      // syntax note (N1: N102 or N103 required) is an error here: files we read may break them, but what
+      // we send must not (a carrier's translator rejects the segment).
+      const problems = allIssues(inspectX12Sync(text, { syntaxNotes: 'error' })).filter((i) => i.severity === 'error');
       if (problems.length) {
-        const list = problems.slice(0, 5).map((i) => `${i.code} ${i.message}${i.segmentId ? ` [${i.segmentId}]` : ''}`).join('; ');
-        throw new OutboundFailure('MAP_OUTPUT_INVALID', `the rendered ${setId} does not pass X12 validation: ${list}${problems.length > 5 ? '; ...' : ''}`,
-          undefined, { file: this.src.file, line: 1, column: 1 });
+        // Each finding once (a list past a loop's maximum repeats is one finding per extra item), and the
+        // first one traced back to the segment that made it: its mapping line and the command item
+        // (`/notes/10`), so the message says which value to change.
+        const distinct = [...new Set(problems.map((i) => `${i.code} ${i.message}${i.segmentId ? ` [${i.segmentId}]` : ''}`))];
+        const list = distinct.slice(0, 5).join('; ');
+        const first = problems[0];
+        const e = typeof first.segmentPosition === 'number' ? emitted[first.segmentPosition - 2] : undefined;
+        const el = e && typeof first.elementPosition === 'number' ? e.plan.elements.find((p) => p.position === first.elementPosition) : undefined;
+        throw new OutboundFailure('MAP_OUTPUT_INVALID', `the rendered ${setId} does not pass X12 validation: ${list}${distinct.length > 5 ? '; ...' : ''}`,
+          e ? { line: 0, column: 0, what: e.ctx.pointer || '/' } : undefined, el?.parts[0]?.pos ?? e?.plan.pos ?? { file: this.src.file, line: 1, column: 1 });
       }
       return {
         format: 'x12',

@@ -280,6 +280,31 @@ describe('outbound X12 204', () => {
     expect(err.message).toMatch(/S5/);
   });
 
+  it('refuses output that breaks a syntax note (N1 with neither N102 nor N103), which readers only warn about', () => {
+    // A name of spaces alone is no value, and this party has no id: `N1*SH` breaks N1's R0203.
+    const mapping = compiled(MAP_204, 'x12', 'load.tender@1');
+    const bad = structuredClone(TENDER) as { parties: { name: string; ids?: unknown }[] };
+    bad.parties[0].name = '   ';
+    delete bad.parties[0].ids;
+    const err = failure(() => mapping.render(bad, frozen()));
+    expect(err.code).toBe('MAP_OUTPUT_INVALID');
+    expect(err.message).toMatch(/X12_ELEMENT_CONDITIONAL_MISSING N102 or one of N103 is required \(syntax note R0203\)/);
+    // Traced back to the party and the N1 line of the mapping.
+    expect(err.source?.what).toBe('/parties/0');
+    expect(err.mapping?.line).toBe(16);
+  });
+
+  it('names the list item and mapping line when a list overflows its segment or loop maximum, each finding once', () => {
+    const mapping = compiled(MAP_204, 'x12', 'load.tender@1');
+    const many = structuredClone(TENDER) as { notes?: string[] };
+    many.notes = Array.from({ length: 12 }, (_, i) => `NOTE ${i + 1}`);
+    const err = failure(() => mapping.render(many, frozen()));
+    expect(err.code).toBe('MAP_OUTPUT_INVALID');
+    expect(err.message).toBe('the rendered 204 does not pass X12 validation: X12_SEGMENT_OVER_MAX NTE occurs more than its maximum of 10 [NTE]');
+    expect(err.source?.what).toBe('/notes/10');
+    expect(err.mapping?.line).toBe(13);
+  });
+
   it('converts timestamps to the partner time zone, or keeps their own offset with timezone: keep', () => {
     const text = MAP_204.replace(
       "4: { path: respondBy, format: time4 }, 5: { const: CT } }",
