@@ -1536,7 +1536,31 @@ const TYPE_HINT: Record<number, string> = {
 };
 
 /** Checks a value against its X12 element definition: type, length, closed code list. */
+/**
+ * The first character of `v` outside X12's basic and extended character sets (printable ASCII), with its
+ * offset, or null. Control characters and halves of surrogate pairs are left to the writer's own check.
+ */
+function firstNonAscii(v: string): { character: string; offset: number } | null {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x80 || (c >= 0xd800 && c <= 0xdfff && !(c <= 0xdbff && i + 1 < v.length && (v.charCodeAt(i + 1) & 0xfc00) === 0xdc00))) continue;
+    return { character: String.fromCodePoint(v.codePointAt(i)!), offset: i };
+  }
+  return null;
+}
+
 function checkElementValue(v: string, def: CompiledElement, label: string): { code: OutboundFailureCode; message: string } | null {
+  // X12 004010/005010 data is the basic and extended character sets: ASCII. Written as UTF-8, 'É' reaches a
+  // carrier's translator as two bytes ('Ã‰' to one reading Latin-1) and counts twice against the
+  // element's maximum, so it is refused rather than sent as other data than was given.
+  const foreign = firstNonAscii(v);
+  if (foreign) {
+    const cp = foreign.character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    return {
+      code: 'MAP_VALUE_INVALID',
+      message: `${label}: ${JSON.stringify(v)} holds U+${cp}${/[\u0080-\u009f]/.test(foreign.character) ? '' : ` ${JSON.stringify(foreign.character)}`} at offset ${foreign.offset}, outside the X12 character set (ASCII)`,
+    };
+  }
   const numeric = def.type === T_NUM || def.type === T_R;
   if (def.type === T_NUM && !/^-?\d+$/.test(v)) {
     const implied = /^N[1-9]$/.test(def.typeName);

@@ -362,6 +362,18 @@ describe('outbound X12 204', () => {
     expect(err2.mapping?.line).toBe(31);
   });
 
+  it('refuses a character outside the X12 character set (ASCII) in data, naming the element and the character', () => {
+    const mapping = compiled(MAP_204, 'x12', 'load.tender@1');
+    for (const [value, cp, offset] of [['CAFÉ', '00C9 "É"', 3], ['上海', '4E0A "上"', 0], ['BOX 📦', '1F4E6 "📦"', 4], ['A\u00a0B', '00A0 "\u00a0"', 1], ['A\u0085B', '0085', 1]] as const) {
+      const bad = structuredClone(TENDER) as { parties: { name: string }[] };
+      bad.parties[0].name = value;
+      const err = failure(() => mapping.render(bad, frozen()));
+      expect(err.code, value).toBe('MAP_VALUE_INVALID');
+      expect(err.message, value).toBe(`N102: ${JSON.stringify(value)} holds U+${cp} at offset ${offset}, outside the X12 character set (ASCII)`);
+      expect(err.source?.what, value).toBe('/parties/0');
+    }
+  });
+
   it('refuses a control character (a CR, which readers drop inside a segment) or half of a surrogate pair in data, naming the element', () => {
     const mapping = compiled(MAP_204, 'x12', 'load.tender@1');
     for (const [value, cp] of [['Midwest\rAxle', '000D'], ['Midwest\u0000Axle', '0000'], ['Midwest \ud800Axle', 'D800']] as const) {
@@ -374,11 +386,12 @@ describe('outbound X12 204', () => {
       expect(err.mapping, cp).toEqual({ file: 'test.yaml', line: 16, column: 60 });
       expect(ctx.asked, cp).toEqual([]);
     }
-    // A character outside the BMP, whole, is data like any other, and one character long: cut to NTE02's
-    // 80 characters, 79 X and a truck are 80 (81 UTF-16 units), which the check of the output accepts too.
+    // A character outside the BMP, whole, is cut as one character (79 X and a truck are NTE02's 80), but
+    // is outside the X12 character set: refused, naming it, rather than sent as four UTF-8 bytes.
     const emoji = structuredClone(TENDER) as { notes: string[] };
     emoji.notes = [`${'X'.repeat(79)}\u{1F69A} tail`];
-    expect(mapping.render(emoji, frozen()).text).toContain(`NTE**${'X'.repeat(79)}\u{1F69A}~`);
+    const err = failure(() => mapping.render(emoji, frozen()));
+    expect(err.message).toBe(`NTE02: ${JSON.stringify(`${'X'.repeat(79)}\u{1F69A}`)} holds U+1F69A "\u{1F69A}" at offset 79, outside the X12 character set (ASCII)`);
   });
 
   it('suppresses an AN value\'s trailing spaces, and writes a value of spaces alone as no value', () => {
