@@ -576,6 +576,8 @@ function wallClock(v: string, zone: string): { date: string; time: string } {
   })();
   const utc = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] ?? 0)) - off * 60_000;
   const [y, mo, dd, h, mi, s] = wallParts(utc, zone);
+  // 9999-12-31T23:30-12:00 is already the year 10000 in Chicago: CCYYMMDD has four digits of year.
+  if (y < 1 || y > 9999) throw new TransformError('MAP_BAD_DATE', `'${v}' falls in the year ${y} in ${zone}, which a date cannot write`);
   return { date: `${String(y).padStart(4, '0')}${pad2(mo)}${pad2(dd)}`, time: `${pad2(h)}${pad2(mi)}${pad2(s)}` };
 }
 
@@ -589,6 +591,10 @@ function applyFormat(fmt: string, v: string, zone: string): string {
     case 'date6': {
       const { date } = wallClock(v, zone);
       if (!date) throw new TransformError('MAP_BAD_DATE', `'${v}' is a time without a date`);
+      // YYMMDD is read back with a 1950-2049 window (x12Date): a year outside it would be read as another century.
+      if (fmt === 'date6' && (date < '19500101' || date > '20491231')) {
+        throw new TransformError('MAP_BAD_DATE', `'${v}' is outside 1950-2049, which format date6 (YYMMDD) cannot tell from another century: use date8`);
+      }
       return fmt === 'date8' ? date : date.slice(2);
     }
     case 'time4':

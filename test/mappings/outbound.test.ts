@@ -362,6 +362,22 @@ describe('outbound X12 204', () => {
     expect(err2.mapping?.line).toBe(31);
   });
 
+  it('refuses a date its format cannot write: past the year 9999 in the partner zone, or outside 1950-2049 as YYMMDD', () => {
+    const mapping = compiled(MAP_204, 'x12', 'load.tender@1');
+    const late = structuredClone(TENDER) as { respondBy: string };
+    late.respondBy = '9999-12-31T23:30:00-12:00'; // 10000-01-01 in Chicago
+    const err = failure(() => mapping.render(late, frozen()));
+    expect(err.code).toBe('MAP_BAD_DATE');
+    expect(err.message).toMatch(/falls in the year 10000 in America\/Chicago/);
+    const text = MAP_204.replace("2: { path: respondBy, format: date8 }", "2: { path: respondBy, format: date6 }");
+    const m6 = compiled(text.replace('G62: { 1: { const: \'64\' }', 'G62: { 1: { const: \'64\' }'), 'x12', 'load.tender@1');
+    const far = structuredClone(TENDER) as { respondBy: string };
+    far.respondBy = '2051-03-04T12:00:00-06:00';
+    const err6 = failure(() => m6.render(far, frozen()));
+    expect(err6.code).toBe('MAP_BAD_DATE');
+    expect(err6.message).toMatch(/outside 1950-2049/);
+  });
+
   it('refuses a character outside the X12 character set (ASCII) in data, naming the element and the character', () => {
     const mapping = compiled(MAP_204, 'x12', 'load.tender@1');
     for (const [value, cp, offset] of [['CAFÉ', '00C9 "É"', 3], ['上海', '4E0A "上"', 0], ['BOX 📦', '1F4E6 "📦"', 4], ['A\u00a0B', '00A0 "\u00a0"', 1], ['A\u0085B', '0085', 1]] as const) {
