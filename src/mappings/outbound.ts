@@ -576,6 +576,8 @@ function wallClock(v: string, zone: string): { date: string; time: string } {
   })();
   const utc = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] ?? 0)) - off * 60_000;
   const [y, mo, dd, h, mi, s] = wallParts(utc, zone);
+  // 9999-12-31T23:30-12:00 is already the year 10000 in Chicago: CCYYMMDD has four digits of year.
+  if (y < 1 || y > 9999) throw new TransformError('MAP_BAD_DATE', `'${v}' falls in the year ${y} in ${zone}, which a date cannot write`);
   return { date: `${String(y).padStart(4, '0')}${pad2(mo)}${pad2(dd)}`, time: `${pad2(h)}${pad2(mi)}${pad2(s)}` };
 }
 
@@ -589,6 +591,10 @@ function applyFormat(fmt: string, v: string, zone: string): string {
     case 'date6': {
       const { date } = wallClock(v, zone);
       if (!date) throw new TransformError('MAP_BAD_DATE', `'${v}' is a time without a date`);
+      // YYMMDD is read back with a 1950-2049 window (x12Date): a year outside it would be read as another century.
+      if (fmt === 'date6' && (date < '19500101' || date > '20491231')) {
+        throw new TransformError('MAP_BAD_DATE', `'${v}' is outside 1950-2049, which format date6 (YYMMDD) cannot tell from another century: use date8`);
+      }
       return fmt === 'date8' ? date : date.slice(2);
     }
     case 'time4':
@@ -1029,12 +1035,21 @@ class OutboundCompiler {
       text += w.endGroup();
       text += w.endInterchange();
       // Never hand a partner a document our own validator rejects (a cancel without its S5 loop, a
-      // code the set does not allow): read the output back and check it against the set's schema.
-      const problems = allIssues(inspectX12Sync(text)).filter((i) => i.severity === 'error');
+      // code the set does not allow): read the output back and check it against the set's schema. A
+      // syntax note (N1: N102 or N103 required) is an error here: files we read may break them, but what
+      // we send must not (a carrier's translator rejects the segment).
+      const problems = allIssues(inspectX12Sync(text, { syntaxNotes: 'error' })).filter((i) => i.severity === 'error');
       if (problems.length) {
-        const list = problems.slice(0, 5).map((i) => `${i.code} ${i.message}${i.segmentId ? ` [${i.segmentId}]` : ''}`).join('; ');
-        throw new OutboundFailure('MAP_OUTPUT_INVALID', `the rendered ${setId} does not pass X12 validation: ${list}${problems.length > 5 ? '; ...' : ''}`,
-          undefined, { file: this.src.file, line: 1, column: 1 });
+        // Each finding once (a list past a loop's maximum repeats is one finding per extra item), and the
+        // first one traced back to the segment that made it: its mapping line and the command item
+        // (`/notes/10`), so the message says which value to change.
+        const distinct = [...new Set(problems.map((i) => `${i.code} ${i.message}${i.segmentId ? ` [${i.segmentId}]` : ''}`))];
+        const list = distinct.slice(0, 5).join('; ');
+        const first = problems[0];
+        const e = typeof first.segmentPosition === 'number' ? emitted[first.segmentPosition - 2] : undefined;
+        const el = e && typeof first.elementPosition === 'number' ? e.plan.elements.find((p) => p.position === first.elementPosition) : undefined;
+        throw new OutboundFailure('MAP_OUTPUT_INVALID', `the rendered ${setId} does not pass X12 validation: ${list}${distinct.length > 5 ? '; ...' : ''}`,
+          e ? { line: 0, column: 0, what: e.ctx.pointer || '/' } : undefined, el?.parts[0]?.pos ?? e?.plan.pos ?? { file: this.src.file, line: 1, column: 1 });
       }
       return {
         format: 'x12',
@@ -1527,7 +1542,31 @@ const TYPE_HINT: Record<number, string> = {
 };
 
 /** Checks a value against its X12 element definition: type, length, closed code list. */
+/**
+ * The first character of `v` outside X12's basic and extended character sets (printable ASCII), with its
+ * offset, or null. Control characters and halves of surrogate pairs are left to the writer's own check.
+ */
+function firstNonAscii(v: string): { character: string; offset: number } | null {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x80 || (c >= 0xd800 && c <= 0xdfff && !(c <= 0xdbff && i + 1 < v.length && (v.charCodeAt(i + 1) & 0xfc00) === 0xdc00))) continue;
+    return { character: String.fromCodePoint(v.codePointAt(i)!), offset: i };
+  }
+  return null;
+}
+
 function checkElementValue(v: string, def: CompiledElement, label: string): { code: OutboundFailureCode; message: string } | null {
+  // X12 004010/005010 data is the basic and extended character sets: ASCII. Written as UTF-8, 'É' reaches a
+  // carrier's translator as two bytes ('Ã‰' to one reading Latin-1) and counts twice against the
+  // element's maximum, so it is refused rather than sent as other data than was given.
+  const foreign = firstNonAscii(v);
+  if (foreign) {
+    const cp = foreign.character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    return {
+      code: 'MAP_VALUE_INVALID',
+      message: `${label}: ${JSON.stringify(v)} holds U+${cp}${/[\u0080-\u009f]/.test(foreign.character) ? '' : ` ${JSON.stringify(foreign.character)}`} at offset ${foreign.offset}, outside the X12 character set (ASCII)`,
+    };
+  }
   const numeric = def.type === T_NUM || def.type === T_R;
   if (def.type === T_NUM && !/^-?\d+$/.test(v)) {
     const implied = /^N[1-9]$/.test(def.typeName);

@@ -280,6 +280,31 @@ describe('outbound X12 204', () => {
     expect(err.message).toMatch(/S5/);
   });
 
+  it('refuses output that breaks a syntax note (N1 with neither N102 nor N103), which readers only warn about', () => {
+    // A name of spaces alone is no value, and this party has no id: `N1*SH` breaks N1's R0203.
+    const mapping = compiled(MAP_204, 'x12', 'load.tender@1');
+    const bad = structuredClone(TENDER) as { parties: { name: string; ids?: unknown }[] };
+    bad.parties[0].name = '   ';
+    delete bad.parties[0].ids;
+    const err = failure(() => mapping.render(bad, frozen()));
+    expect(err.code).toBe('MAP_OUTPUT_INVALID');
+    expect(err.message).toMatch(/X12_ELEMENT_CONDITIONAL_MISSING N102 or one of N103 is required \(syntax note R0203\)/);
+    // Traced back to the party and the N1 line of the mapping.
+    expect(err.source?.what).toBe('/parties/0');
+    expect(err.mapping?.line).toBe(16);
+  });
+
+  it('names the list item and mapping line when a list overflows its segment or loop maximum, each finding once', () => {
+    const mapping = compiled(MAP_204, 'x12', 'load.tender@1');
+    const many = structuredClone(TENDER) as { notes?: string[] };
+    many.notes = Array.from({ length: 12 }, (_, i) => `NOTE ${i + 1}`);
+    const err = failure(() => mapping.render(many, frozen()));
+    expect(err.code).toBe('MAP_OUTPUT_INVALID');
+    expect(err.message).toBe('the rendered 204 does not pass X12 validation: X12_SEGMENT_OVER_MAX NTE occurs more than its maximum of 10 [NTE]');
+    expect(err.source?.what).toBe('/notes/10');
+    expect(err.mapping?.line).toBe(13);
+  });
+
   it('converts timestamps to the partner time zone, or keeps their own offset with timezone: keep', () => {
     const text = MAP_204.replace(
       "4: { path: respondBy, format: time4 }, 5: { const: CT } }",
@@ -337,6 +362,34 @@ describe('outbound X12 204', () => {
     expect(err2.mapping?.line).toBe(31);
   });
 
+  it('refuses a date its format cannot write: past the year 9999 in the partner zone, or outside 1950-2049 as YYMMDD', () => {
+    const mapping = compiled(MAP_204, 'x12', 'load.tender@1');
+    const late = structuredClone(TENDER) as { respondBy: string };
+    late.respondBy = '9999-12-31T23:30:00-12:00'; // 10000-01-01 in Chicago
+    const err = failure(() => mapping.render(late, frozen()));
+    expect(err.code).toBe('MAP_BAD_DATE');
+    expect(err.message).toMatch(/falls in the year 10000 in America\/Chicago/);
+    const text = MAP_204.replace("2: { path: respondBy, format: date8 }", "2: { path: respondBy, format: date6 }");
+    const m6 = compiled(text.replace('G62: { 1: { const: \'64\' }', 'G62: { 1: { const: \'64\' }'), 'x12', 'load.tender@1');
+    const far = structuredClone(TENDER) as { respondBy: string };
+    far.respondBy = '2051-03-04T12:00:00-06:00';
+    const err6 = failure(() => m6.render(far, frozen()));
+    expect(err6.code).toBe('MAP_BAD_DATE');
+    expect(err6.message).toMatch(/outside 1950-2049/);
+  });
+
+  it('refuses a character outside the X12 character set (ASCII) in data, naming the element and the character', () => {
+    const mapping = compiled(MAP_204, 'x12', 'load.tender@1');
+    for (const [value, cp, offset] of [['CAFÉ', '00C9 "É"', 3], ['上海', '4E0A "上"', 0], ['BOX 📦', '1F4E6 "📦"', 4], ['A\u00a0B', '00A0 "\u00a0"', 1], ['A\u0085B', '0085', 1]] as const) {
+      const bad = structuredClone(TENDER) as { parties: { name: string }[] };
+      bad.parties[0].name = value;
+      const err = failure(() => mapping.render(bad, frozen()));
+      expect(err.code, value).toBe('MAP_VALUE_INVALID');
+      expect(err.message, value).toBe(`N102: ${JSON.stringify(value)} holds U+${cp} at offset ${offset}, outside the X12 character set (ASCII)`);
+      expect(err.source?.what, value).toBe('/parties/0');
+    }
+  });
+
   it('refuses a control character (a CR, which readers drop inside a segment) or half of a surrogate pair in data, naming the element', () => {
     const mapping = compiled(MAP_204, 'x12', 'load.tender@1');
     for (const [value, cp] of [['Midwest\rAxle', '000D'], ['Midwest\u0000Axle', '0000'], ['Midwest \ud800Axle', 'D800']] as const) {
@@ -349,11 +402,12 @@ describe('outbound X12 204', () => {
       expect(err.mapping, cp).toEqual({ file: 'test.yaml', line: 16, column: 60 });
       expect(ctx.asked, cp).toEqual([]);
     }
-    // A character outside the BMP, whole, is data like any other, and one character long: cut to NTE02's
-    // 80 characters, 79 X and a truck are 80 (81 UTF-16 units), which the check of the output accepts too.
+    // A character outside the BMP, whole, is cut as one character (79 X and a truck are NTE02's 80), but
+    // is outside the X12 character set: refused, naming it, rather than sent as four UTF-8 bytes.
     const emoji = structuredClone(TENDER) as { notes: string[] };
     emoji.notes = [`${'X'.repeat(79)}\u{1F69A} tail`];
-    expect(mapping.render(emoji, frozen()).text).toContain(`NTE**${'X'.repeat(79)}\u{1F69A}~`);
+    const err = failure(() => mapping.render(emoji, frozen()));
+    expect(err.message).toBe(`NTE02: ${JSON.stringify(`${'X'.repeat(79)}\u{1F69A}`)} holds U+1F69A "\u{1F69A}" at offset 79, outside the X12 character set (ASCII)`);
   });
 
   it('suppresses an AN value\'s trailing spaces, and writes a value of spaces alone as no value', () => {

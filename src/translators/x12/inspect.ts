@@ -13,6 +13,11 @@ export type InspectOptions = ReaderOptions & {
   /** Skip transaction-set schemas (envelope checks only). */
   envelopeOnly?: boolean;
   /**
+   * Severity of X12 syntax-note violations in the transaction-set check (validateTransaction's option):
+   * default 'warning' for files we read; a render checks what it writes with 'error'.
+   */
+  syntaxNotes?: 'error' | 'warning' | 'ignore';
+  /**
    * Keep in the report only the transactions that have findings ('with-issues'); each of the others is
    * handed to onTransaction and dropped, and each group keeps its counts (ReportBuilder.groupSummary).
    * Memory then grows with the findings, not with the file (`waybill inspect` of a 1,000,000-set file).
@@ -164,7 +169,7 @@ export class ReportBuilder {
     const issues: X12Issue[] = [...tx.issues];
     let schemaChecked = false;
     if (!this.options.envelopeOnly && tx.segments.length > 0) {
-      const result = precomputed ?? validateTransaction(tx);
+      const result = precomputed ?? validateTransaction(tx, this.options.syntaxNotes ? { syntaxNotes: this.options.syntaxNotes } : {});
       schemaChecked = result.schemaChecked;
       issues.push(...result.issues);
       if (!schemaChecked) {
