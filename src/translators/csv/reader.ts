@@ -56,7 +56,10 @@ export interface CsvReadOptions {
   quote?: string;
   /** One ASCII character that escapes the next character inside a quoted field; default: the quote itself. */
   escape?: string;
-  /** Default 'utf8'. A UTF-8 BOM (utf8) or a UTF-16 BOM (utf16le) at the start is dropped. */
+  /**
+   * Default 'utf8'. A UTF-8 BOM (utf8) or a UTF-16 BOM (utf16le) at the start is dropped. A file that starts
+   * with a UTF-16LE BOM is read as utf16le whatever is set, and one with a UTF-8 BOM as utf8 when latin1 is set.
+   */
   encoding?: CsvEncoding;
   /** Skip lines with nothing on them (whitespace only, when `trim`). Default true. Skipped lines take no index. */
   skipEmptyLines?: boolean;
@@ -359,9 +362,18 @@ class ByteDecoder {
       this.lead = null;
     }
     if (this.first && this.encoding !== 'utf16le') {
-      if (this.total === 0 && buf.length === 1 && buf[0] === 0xff) {
+      if (this.total === 0 && ((buf.length === 1 && buf[0] === 0xff) || (this.encoding === 'latin1' && buf.length < 3 && buf.length > 0 && UTF8_BOM.subarray(0, buf.length).equals(buf)))) {
         this.lead = Buffer.from(buf);
         return Buffer.alloc(0);
+      }
+      // A UTF-8 byte order mark is never the start of a latin1 header ("ï»¿"): the file is UTF-8 (a
+      // spreadsheet's "CSV UTF-8" export) whatever encoding the partner set. Read as latin1, the mark became
+      // part of the first column's name and every record missed that column.
+      if (this.total === 0 && this.encoding === 'latin1' && buf.length >= 3 && buf.subarray(0, 3).equals(UTF8_BOM)) {
+        this.encoding = 'utf8';
+        this.first = false;
+        buf = buf.subarray(3);
+        this.total = 3;
       }
       // A UTF-16LE byte order mark is never the start of UTF-8 text nor of a latin1 header ("ÿþ"): the file
       // is UTF-16LE (a spreadsheet's "Unicode text" export) whatever encoding the partner set.
@@ -399,6 +411,7 @@ class ByteDecoder {
 }
 
 const INVALID_BYTE = Buffer.from([0xff]);
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 function encodeMarkingLoneSurrogates(text: string): Buffer {

@@ -156,6 +156,19 @@ describe('CSV reader: encodings', () => {
     expect(r.records[0].fields).toEqual(['Montréal', 'Café Über']);
   });
 
+  it('reads a latin1-configured file that starts with a UTF-8 byte order mark as UTF-8 (the mark is not part of the first name)', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('PRO,city\n00123,Montréal\n', 'utf8')]);
+    for (const chunkSize of [1, 2, 3, 64]) {
+      const r = await read(bytes, { encoding: 'latin1', chunkSize });
+      expect(r.issues).toEqual([]);
+      expect(r.header?.names).toEqual(['PRO', 'city']);
+      expect(r.records.map((x) => x.byName)).toEqual([{ PRO: '00123', city: 'Montréal' }]);
+    }
+    // latin1 bytes that only begin like the mark are latin1
+    expect((await read(Buffer.from('\xefa,b\n1,2\n', 'latin1'), { encoding: 'latin1', chunkSize: 1 })).header?.names).toEqual(['ïa', 'b']);
+    expect((await read(Buffer.from('\xef', 'latin1'), { encoding: 'latin1', header: false })).records.map((x) => x.fields)).toEqual([['ï']]);
+  });
+
   it('reports the same latin1 bytes read as utf8 as bad records, and keeps their siblings', async () => {
     const bytes = Buffer.from('city,name\nMontr\xe9al,x\nParis,y\n', 'latin1');
     const r = await read(bytes);
