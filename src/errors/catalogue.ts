@@ -157,7 +157,7 @@ const entries = {
   CSV_READ_FAILED: { severity: 'error', level: 'file', summary: 'the CSV source could not be read' },
   CSV_OPTIONS_INVALID: { severity: 'error', level: 'file', summary: 'invalid CSV reader or writer options (delimiter, quote, escape, column names, sizes)' },
   CSV_HEADER_INVALID: { severity: 'error', level: 'file', summary: 'the CSV header row is unreadable or has an empty or duplicate column name' },
-  CSV_QUOTE_NOT_CLOSED: { severity: 'error', level: 'segment', summary: 'a quoted CSV field is never closed: the file ends inside it' },
+  CSV_QUOTE_NOT_CLOSED: { severity: 'error', level: 'segment', summary: 'a quoted CSV field is never closed (the file ends inside it, or it runs over lines past the maximum record size)' },
   CSV_QUOTE_INVALID: { severity: 'error', level: 'segment', summary: 'a quote inside an unquoted CSV field, or characters after a closing quote' },
   CSV_FIELD_COUNT: { severity: 'error', level: 'segment', summary: 'the CSV record does not have the expected number of fields' },
   CSV_RECORD_TOO_LARGE: { severity: 'error', level: 'segment', summary: 'the CSV record is larger than the configured maximum record size' },

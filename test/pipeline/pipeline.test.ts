@@ -241,6 +241,24 @@ describe('inbound pipeline', () => {
     expect(ok.result.state).toBe('translated');
     expect(ok.result.newEvents).toBeGreaterThan(0);
   });
+
+  it('a CSV record with a stray quote fails alone: the records on the lines it ran over are committed', async () => {
+    const { ledger, take } = setup();
+    const header = 'PRO,BOL,PO,Status,Event Date,Event Time,Time Zone,City,State,Zip,Pieces,Weight,Remarks';
+    const row = (pro: string, remark = '') => `${pro},TCH-BOL-41188,4500186120,PICKED UP,20250512,1405,CDT,JOLIET,IL,60436,4,2140,${remark}`;
+    // a stray quote in record 1's Remarks, and a CRLF file: the quote's field ran to the end of the file
+    const text = [header, row('SVX1', '"stray remark'), row('SVX2'), row('SVX3'), `${row('SVX4')},extra`, ''].join('\r\n');
+    const r = await take(Buffer.from(text), 'svxp_status_20250513_1102.csv', 'sangamon-valley');
+    expect(r.result.state).toBe('translated');
+    const units = await ledger.units(r.fileId);
+    expect(units.map((u) => [u.state, u.errors.map((e) => `${e.code}@${e.line}:${e.column}`)])).toEqual([
+      ['rejected', [`CSV_QUOTE_NOT_CLOSED@2:${row('SVX1').length + 1}`]],
+      ['translated', []],
+      ['translated', []],
+      ['rejected', [`CSV_FIELD_COUNT@5:${row('SVX4').length + 2}`]],
+    ]);
+    expect(r.result.newEvents).toBe(2);
+  });
 });
 
 describe('inbound pipeline: an interchange whose acknowledgment cannot be written', () => {

@@ -20,8 +20,13 @@
 //     CSV_INVALID_ENCODING   the record holds bytes that are invalid in `encoding`
 //     CSV_NUL_CHARACTER      the record holds a NUL character
 //     CSV_RECORD_MALFORMED   csv-parse could not read the record for another reason
-//     CSV_QUOTE_NOT_CLOSED   the file ends inside a quoted field: from that quote to the end of the file
-//                            is one unreadable record (the last); the records before it stand
+//     CSV_QUOTE_NOT_CLOSED   the file ends inside a quoted field, or a quoted field that runs over lines
+//                            grows over `maxRecordSize`
+//   A quoted field may run over line breaks (legal CSV). When such a field then goes wrong (the file ends
+//   inside it, it grows over `maxRecordSize`, or its closing quote has characters after it), its opening
+//   quote is taken as a stray one: the record is cut at the end of that quote's line and rejected
+//   (CSV_QUOTE_NOT_CLOSED, or CSV_QUOTE_INVALID for characters after the quote), and the lines after it
+//   are read again as records, so a stray quote costs one record, not the rest of the file.
 //   fatal - reported with `fatal: true` as the last item; nothing more is read:
 //     CSV_HEADER_INVALID     (header: true) the header row has an empty or duplicate name, or is itself
 //                            unreadable (its underlying problem is in the message)
@@ -51,7 +56,10 @@ export interface CsvReadOptions {
   quote?: string;
   /** One ASCII character that escapes the next character inside a quoted field; default: the quote itself. */
   escape?: string;
-  /** Default 'utf8'. A UTF-8 BOM (utf8) or a UTF-16 BOM (utf16le) at the start is dropped. */
+  /**
+   * Default 'utf8'. A UTF-8 BOM (utf8) or a UTF-16 BOM (utf16le) at the start is dropped. A file that starts
+   * with a UTF-16LE BOM is read as utf16le whatever is set, and one with a UTF-8 BOM as utf8 when latin1 is set.
+   */
   encoding?: CsvEncoding;
   /** Skip lines with nothing on them (whitespace only, when `trim`). Default true. Skipped lines take no index. */
   skipEmptyLines?: boolean;
@@ -354,9 +362,18 @@ class ByteDecoder {
       this.lead = null;
     }
     if (this.first && this.encoding !== 'utf16le') {
-      if (this.total === 0 && buf.length === 1 && buf[0] === 0xff) {
+      if (this.total === 0 && ((buf.length === 1 && buf[0] === 0xff) || (this.encoding === 'latin1' && buf.length < 3 && buf.length > 0 && UTF8_BOM.subarray(0, buf.length).equals(buf)))) {
         this.lead = Buffer.from(buf);
         return Buffer.alloc(0);
+      }
+      // A UTF-8 byte order mark is never the start of a latin1 header ("ï»¿"): the file is UTF-8 (a
+      // spreadsheet's "CSV UTF-8" export) whatever encoding the partner set. Read as latin1, the mark became
+      // part of the first column's name and every record missed that column.
+      if (this.total === 0 && this.encoding === 'latin1' && buf.length >= 3 && buf.subarray(0, 3).equals(UTF8_BOM)) {
+        this.encoding = 'utf8';
+        this.first = false;
+        buf = buf.subarray(3);
+        this.total = 3;
       }
       // A UTF-16LE byte order mark is never the start of UTF-8 text nor of a latin1 header ("ÿþ"): the file
       // is UTF-16LE (a spreadsheet's "Unicode text" export) whatever encoding the partner set.
@@ -394,6 +411,7 @@ class ByteDecoder {
 }
 
 const INVALID_BYTE = Buffer.from([0xff]);
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 function encodeMarkingLoneSurrogates(text: string): Buffer {
@@ -432,6 +450,11 @@ interface RawRecord {
   /** Where a quote opened whose field runs over a line break (legal CSV, and what an unclosed quote looks like). */
   quoteOverLines?: Pos;
   unclosedQuote?: Pos;
+  /**
+   * A quote that opened a field and ran over a line break without closing well (see `RecordSplitter.recover`):
+   * the record is cut at the end of the quote's line and rejected with this issue; the lines after it are read again.
+   */
+  strayQuote?: { code: CsvErrorCode; message: string; pos: Pos };
 }
 
 const LF = 0x0a;
@@ -472,6 +495,11 @@ class RecordSplitter {
   private recBad: Pos | null = null;
   private recNul: Pos | null = null;
   private recQuoteOverLines: Pos | null = null;
+  /**
+   * The first line break inside the current quoted field: its byte offset from the record's start, and the
+   * line it ends. Set only while the field is open or just closed; what a stray quote is recovered from.
+   */
+  private fieldBreak: { offset: number; line: number } | null = null;
   /** The previous byte was a CR that ended a record: a LF now is the rest of that line ending. */
   private skipLF = false;
 
@@ -515,13 +543,52 @@ class RecordSplitter {
       this.bomChecked = true;
       this.scan(rest, out);
     }
-    if (this.need > 0) this.markBad({ line: this.line, column: this.nextCol });
-    if (this.state === S.Quoted || this.state === S.Escaped) {
-      out.push({ line: this.recLine, text: null, empty: false, unclosedQuote: this.openQuote });
-    } else if (this.recHasBytes) {
-      this.emit(null, 0, 0, out);
+    for (;;) {
+      if ((this.state === S.Quoted || this.state === S.Escaped) && this.fieldBreak && !this.recTooLarge) {
+        // The file ends inside a field whose quote opened lines ago: that quote is a stray one. Reject its
+        // line and read the lines after it as records again.
+        const open = this.openQuote;
+        this.scan(this.recover(null, 0, 0, out, null, 'CSV_QUOTE_NOT_CLOSED',
+          `a quoted field opened at line ${open.line} column ${open.column} is never closed: the file ends inside it, so the quote is taken as a stray one; ` +
+          `the record is rejected and reading goes on at line ${this.fieldBreak.line + 1} (close the quote, or double it if it is part of the value)`), out);
+        continue;
+      }
+      if (this.need > 0) this.markBad({ line: this.line, column: this.nextCol });
+      if (this.state === S.Quoted || this.state === S.Escaped) {
+        out.push({ line: this.recLine, text: null, empty: false, unclosedQuote: this.openQuote });
+      } else if (this.recHasBytes) {
+        this.emit(null, 0, 0, out);
+      }
+      break;
     }
     this.resetRecord();
+  }
+
+  /**
+   * A quote opened a field, the field ran over a line break, and then went wrong: the file ended inside it,
+   * it grew over maxRecordSize, or its closing quote is followed by other characters. A multi-line value
+   * is legal CSV, but one that goes wrong is most likely a stray quote that took the lines after it into
+   * its field. So the record is cut at the end of the quote's line and rejected with `code` and `message`,
+   * and the bytes after that line (held, at most maxRecordSize, plus `rest`) are returned to be scanned
+   * again as records of their own: one bad quote costs one record, not the rest of the file.
+   */
+  private recover(chunk: Buffer | null, segStart: number, upto: number, out: RawRecord[], rest: Buffer | null, code: CsvErrorCode, message: string): Buffer {
+    const fb = this.fieldBreak!;
+    const held = Buffer.concat(chunk ? [...this.parts, chunk.subarray(segStart, upto)] : this.parts);
+    out.push({ line: this.recLine, text: held.subarray(0, fb.offset), empty: false, strayQuote: { code, message, pos: this.openQuote } });
+    let after = fb.offset + 1;
+    if (held[fb.offset] === CR && held[after] === LF) after++;
+    const crAtEnd = held[fb.offset] === CR && after === held.length;
+    this.resetRecord();
+    this.need = 0;
+    this.lo = 0x80;
+    this.hi = 0xbf;
+    this.line = this.recLine = fb.line + 1;
+    this.nextCol = 1;
+    // a CR that ends the held bytes: a LF first in `rest` is the rest of its line ending
+    this.afterCR = this.skipLF = crAtEnd;
+    const tail = held.subarray(after);
+    return rest ? Buffer.concat([tail, rest]) : tail;
   }
 
   private markBad(pos: Pos): void {
@@ -529,6 +596,12 @@ class RecordSplitter {
   }
 
   private scan(chunk: Buffer, out: RawRecord[]): void {
+    let input: Buffer | null = chunk;
+    while (input) input = this.scanOnce(input, out);
+  }
+
+  /** Scans a chunk; returns the bytes to scan again when a stray quote was recovered from (see `recover`). */
+  private scanOnce(chunk: Buffer, out: RawRecord[]): Buffer | null {
     const n = chunk.length;
     let segStart = 0;
     for (let i = 0; i < n; i++) {
@@ -574,6 +647,9 @@ class RecordSplitter {
           continue;
         }
         this.skipLF = false;
+        if ((this.state === S.Quoted || this.state === S.Escaped) && this.fieldBreak === null && !crlfTail) {
+          this.fieldBreak = { offset: this.recSize + (i - segStart), line: this.line };
+        }
         if (!crlfTail) this.line++;
         this.nextCol = 1;
         if (this.state === S.Quoted) {
@@ -605,6 +681,7 @@ class RecordSplitter {
           if (b === this.quote) {
             this.state = S.Quoted;
             this.openQuote = { line: this.line, column: col };
+            this.fieldBreak = null;
             this.recNonBlank = true;
           } else if (b === this.delim) {
             this.recNonBlank = true;
@@ -619,20 +696,36 @@ class RecordSplitter {
           if (b === this.delim) this.state = S.FieldStart;
           break;
         case S.Quoted:
-          if (b === this.quote) this.state = this.escapeIsQuote ? S.QuotePending : S.Unquoted;
+          if (b === this.quote) this.state = S.QuotePending;
           else if (b === this.escape) this.state = S.Escaped;
           break;
         case S.Escaped:
           this.state = S.Quoted;
           break;
         case S.QuotePending:
-          if (b === this.quote) this.state = S.Quoted;
-          else this.state = b === this.delim ? S.FieldStart : S.Unquoted;
+          if (b === this.quote && this.escapeIsQuote) this.state = S.Quoted;
+          else if (b === this.delim) this.state = S.FieldStart;
+          else if (this.fieldBreak !== null && !this.recTooLarge && !(this.trim && (b === 0x20 || b === 0x09))) {
+            // Characters after the closing quote of a field that ran over lines: its opening quote was a stray one.
+            const open = this.openQuote;
+            const message = `the quote at line ${open.line} column ${open.column} is not closed on its line: its field runs on to a quote at line ${this.line} ` +
+              `column ${col - 1} with characters after it, so the quote is taken as a stray one; the record is rejected and reading goes on at line ${this.fieldBreak.line + 1} ` +
+              '(close the quote, or double it if it is part of the value)';
+            return this.recover(chunk, segStart, i, out, chunk.subarray(i), 'CSV_QUOTE_INVALID', message);
+          } else this.state = S.Unquoted;
           break;
       }
     }
     // keep the unfinished record's bytes (bounded by maxRecordSize)
     if (segStart < n) {
+      if (!this.recTooLarge && this.recSize + (n - segStart) > this.maxBytes && this.fieldBreak !== null &&
+          (this.state === S.Quoted || this.state === S.Escaped)) {
+        // A field that ran over lines and now over maxRecordSize: its opening quote was a stray one.
+        const open = this.openQuote;
+        return this.recover(chunk, segStart, n, out, null, 'CSV_QUOTE_NOT_CLOSED',
+          `a quoted field opened at line ${open.line} column ${open.column} is not closed within the maximum record size of ${this.maxBytes} bytes, so the quote is taken as a stray one; ` +
+          `the record is rejected and reading goes on at line ${this.fieldBreak.line + 1} (close the quote, or double it if it is part of the value)`);
+      }
       this.recSize += n - segStart;
       if (this.recTooLarge || this.recSize > this.maxBytes) {
         this.recTooLarge = true;
@@ -641,6 +734,7 @@ class RecordSplitter {
         this.parts.push(chunk.subarray(segStart));
       }
     }
+    return null;
   }
 
   private emit(chunk: Buffer | null, from: number, to: number, out: RawRecord[]): void {
@@ -670,6 +764,7 @@ class RecordSplitter {
     this.recBad = null;
     this.recNul = null;
     this.recQuoteOverLines = null;
+    this.fieldBreak = null;
   }
 }
 
@@ -719,7 +814,9 @@ class Assembler {
       if (raw.empty && this.cfg.skipEmptyLines && !raw.badEncoding) continue;
       const job: Job = { raw };
       jobs.push(job);
-      if (raw.unclosedQuote) {
+      if (raw.strayQuote) {
+        job.issue = this.issue(raw.strayQuote.code, raw.strayQuote.message, raw.strayQuote.pos);
+      } else if (raw.unclosedQuote) {
         job.issue = this.issue('CSV_QUOTE_NOT_CLOSED', `a quoted field opened at line ${raw.unclosedQuote.line} column ${raw.unclosedQuote.column} is never closed: the file ends inside it`, raw.unclosedQuote);
       } else if (raw.tooLarge !== undefined) {
         job.issue = this.issue('CSV_RECORD_TOO_LARGE', `the record starting on line ${raw.line} is ${raw.tooLarge} bytes, over the maximum of ${this.cfg.maxRecordSize}`, { line: raw.line, column: 1 });

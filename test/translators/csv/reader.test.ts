@@ -156,6 +156,19 @@ describe('CSV reader: encodings', () => {
     expect(r.records[0].fields).toEqual(['Montréal', 'Café Über']);
   });
 
+  it('reads a latin1-configured file that starts with a UTF-8 byte order mark as UTF-8 (the mark is not part of the first name)', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('PRO,city\n00123,Montréal\n', 'utf8')]);
+    for (const chunkSize of [1, 2, 3, 64]) {
+      const r = await read(bytes, { encoding: 'latin1', chunkSize });
+      expect(r.issues).toEqual([]);
+      expect(r.header?.names).toEqual(['PRO', 'city']);
+      expect(r.records.map((x) => x.byName)).toEqual([{ PRO: '00123', city: 'Montréal' }]);
+    }
+    // latin1 bytes that only begin like the mark are latin1
+    expect((await read(Buffer.from('\xefa,b\n1,2\n', 'latin1'), { encoding: 'latin1', chunkSize: 1 })).header?.names).toEqual(['ïa', 'b']);
+    expect((await read(Buffer.from('\xef', 'latin1'), { encoding: 'latin1', header: false })).records.map((x) => x.fields)).toEqual([['ï']]);
+  });
+
   it('reports the same latin1 bytes read as utf8 as bad records, and keeps their siblings', async () => {
     const bytes = Buffer.from('city,name\nMontr\xe9al,x\nParis,y\n', 'latin1');
     const r = await read(bytes);
@@ -272,13 +285,21 @@ describe('CSV reader: error policy', () => {
     for (const i of all) if (i.kind === 'issue') expect(i.fatal).toBe(false);
   });
 
-  it('a quote not closed on its line, closed by a quote lines later: the issue is at the opening quote and names the lines taken', async () => {
-    const r = await read('pro,city,note\n1,A,x\n2,"B,y\n3,C,z\n4,D,"q"x\n5,E,w\n');
-    expect(r.records.map((x) => x.fields[0])).toEqual(['1', '5']);
-    expect(r.issues).toEqual([expect.objectContaining({ code: 'CSV_QUOTE_INVALID', line: 3, column: 3, index: 2,
-      message: 'the quote at line 3 column 3 is not closed on its line: its field runs on to a quote at line 5 column 5, so lines 3 to 5 are read as one record that cannot be read (close the quote, or double it if it is part of the value)' })]);
+  it('a quote not closed on its line, closed by a quote lines later: only its own record is rejected, the lines it ran over are read', async () => {
+    for (const chunkSize of [1, 5, 64, 1 << 16]) {
+      const r = await read('pro,city,note\n1,A,x\n2,"B,y\n3,C,z\n4,D,"q"x\n5,E,w\n', { chunkSize });
+      expect(r.records.map((x) => [x.index, x.line, x.fields[0]])).toEqual([[1, 2, '1'], [3, 4, '3'], [5, 6, '5']]);
+      expect(r.issues).toEqual([
+        expect.objectContaining({ code: 'CSV_QUOTE_INVALID', line: 3, column: 3, index: 2,
+          message: 'the quote at line 3 column 3 is not closed on its line: its field runs on to a quote at line 5 column 5 with characters after it, so the quote is taken as a stray one; ' +
+            'the record is rejected and reading goes on at line 4 (close the quote, or double it if it is part of the value)' }),
+        // line 5's own quoted field is malformed too ("q"x): it fails alone
+        expect.objectContaining({ code: 'CSV_QUOTE_INVALID', line: 5, column: 8, index: 4 }),
+      ]);
+    }
     // A quoted value over two lines that closes properly is one good record.
     expect((await read('pro,note\n1,"two\nlines"\n2,x\n')).records.map((x) => x.fields)).toEqual([['1', 'two\nlines'], ['2', 'x']]);
+    expect((await read('pro,note\r\n1,"two\r\nlines"\r\n2,x\r\n', { chunkSize: 3 })).records.map((x) => x.fields)).toEqual([['1', 'two\r\nlines'], ['2', 'x']]);
   });
 
   it('accepts inconsistent field counts with relaxColumnCount (byName holds the named columns present)', async () => {
@@ -295,19 +316,43 @@ describe('CSV reader: error policy', () => {
     expect(r.issues[0]).toMatchObject({ code: 'CSV_FIELD_COUNT', index: 2, line: 2, message: expect.stringContaining('the first record has 2') });
   });
 
-  it('reports an unclosed quote at the end of the file at the opening quote; earlier records stand', async () => {
-    const all = await items('pro,note\n1,ok\n2,"never closed\n3,lost\n');
-    expect(all.at(-1)).toEqual({
-      kind: 'issue',
-      code: 'CSV_QUOTE_NOT_CLOSED',
-      severity: 'error',
-      message: expect.stringContaining('line 3 column 3'),
-      line: 3,
-      column: 3,
-      index: 2,
-      fatal: false,
-    });
-    expect(all.filter((i) => i.kind === 'record').map((i) => (i.kind === 'record' ? i.fields : null))).toEqual([['1', 'ok']]);
+  it('reports an unclosed quote at the end of the file at the opening quote; the records before and after its line stand', async () => {
+    for (const chunkSize of [1, 4, 1 << 16]) {
+      for (const eol of ['\n', '\r\n', '\r']) {
+        const all = await items(['pro,note', '1,ok', '2,"never closed', '3,kept', '4,kept', ''].join(eol), { chunkSize });
+        expect(all.filter((i) => i.kind === 'issue')).toEqual([{
+          kind: 'issue',
+          code: 'CSV_QUOTE_NOT_CLOSED',
+          severity: 'error',
+          message: 'a quoted field opened at line 3 column 3 is never closed: the file ends inside it, so the quote is taken as a stray one; the record is rejected and reading goes on at line 4 ' +
+            '(close the quote, or double it if it is part of the value)',
+          line: 3,
+          column: 3,
+          index: 2,
+          fatal: false,
+        }]);
+        expect(all.flatMap((i) => (i.kind === 'record' ? [[i.index, i.line, ...i.fields]] : []))).toEqual([[1, 2, '1', 'ok'], [3, 4, '3', 'kept'], [4, 5, '4', 'kept']]);
+      }
+    }
+    // on the last line, with no line break after it: that record is the one lost
+    const last = await items('pro,note\n1,ok\n2,"never closed');
+    expect(last.at(-1)).toMatchObject({ kind: 'issue', code: 'CSV_QUOTE_NOT_CLOSED', line: 3, column: 3, index: 2 });
+    // several stray quotes: each costs its own record
+    const r = await read('a,b\n"1,x\n2,y\n"3,z\n4,w\n');
+    expect(r.records.map((x) => x.fields)).toEqual([['2', 'y'], ['4', 'w']]);
+    expect(r.issues.map((i) => [i.code, i.line, i.index])).toEqual([['CSV_QUOTE_INVALID', 2, 1], ['CSV_QUOTE_NOT_CLOSED', 4, 3]]);
+  });
+
+  it('a stray quote whose field would run over maxRecordSize costs its record only, not the rest of the file', async () => {
+    const lines = ['a,b', '1,"stray'];
+    for (let i = 2; i < 400; i++) lines.push(`${i},row ${i}`);
+    for (const chunkSize of [7, 256, 1 << 16]) {
+      const r = await read(lines.join('\n') + '\n', { maxRecordSize: 1000, chunkSize });
+      expect(r.issues.map((i) => [i.code, i.line, i.column, i.index])).toEqual([['CSV_QUOTE_NOT_CLOSED', 2, 3, 1]]);
+      expect(r.issues[0].message).toContain('is not closed within the maximum record size of 1000 bytes');
+      expect(r.records.length).toBe(398);
+      expect(r.records.at(-1)).toMatchObject({ index: 399, line: 400, fields: ['399', 'row 399'] });
+    }
   });
 
   it('reports a record over maxRecordSize without holding it, and reads on (also across chunk boundaries)', async () => {
