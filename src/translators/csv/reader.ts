@@ -59,6 +59,7 @@ export interface CsvReadOptions {
   /**
    * Default 'utf8'. A UTF-8 BOM (utf8) or a UTF-16 BOM (utf16le) at the start is dropped. A file that starts
    * with a UTF-16LE BOM is read as utf16le whatever is set, and one with a UTF-8 BOM as utf8 when latin1 is set.
+   * latin1 reads 0x80-0x9F as Windows-1252 (windows1252).
    */
   encoding?: CsvEncoding;
   /** Skip lines with nothing on them (whitespace only, when `trim`). Default true. Skipped lines take no index. */
@@ -386,7 +387,7 @@ class ByteDecoder {
     }
     this.total += buf.length;
     if (this.encoding === 'utf8') return buf;
-    if (this.encoding === 'latin1') return Buffer.from(buf.toString('latin1'), 'utf8');
+    if (this.encoding === 'latin1') return Buffer.from(windows1252(buf.toString('latin1')), 'utf8');
     let text = this.utf16!.write(buf);
     if (this.first && text.length > 0) {
       this.first = false;
@@ -408,6 +409,22 @@ class ByteDecoder {
     // StringDecoder drops a dangling odd byte silently; report it.
     return this.total % 2 === 1 ? Buffer.concat([rest, INVALID_BYTE]) : rest;
   }
+}
+
+/**
+ * Latin-1 text with 0x80-0x9F read as Windows-1252 has them (curly quotes, dashes, the euro sign, ...), as
+ * the WHATWG Encoding Standard reads every "latin1" / "iso-8859-1" label. Files said to be latin1 come from
+ * Windows programs, and in ISO-8859-1 proper those bytes are C1 control characters no CSV means: “€ 5” came
+ * out as three invisible controls. Node 20's TextDecoder('windows-1252') decodes them as ISO-8859-1 does,
+ * hence the table. The five bytes Windows-1252 leaves undefined stay as they were.
+ */
+const WINDOWS_1252_C1 = '\u20ac\x81\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\x8d\u017d\x8f'
+  + '\x90\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\x9d\u017e\u0178';
+const C1 = /[\x80-\x9f]/g;
+
+export function windows1252(latin1: string): string {
+  C1.lastIndex = 0;
+  return C1.test(latin1) ? latin1.replace(C1, (c) => WINDOWS_1252_C1[c.charCodeAt(0) - 0x80]) : latin1;
 }
 
 const INVALID_BYTE = Buffer.from([0xff]);

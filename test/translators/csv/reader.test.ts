@@ -156,6 +156,16 @@ describe('CSV reader: encodings', () => {
     expect(r.records[0].fields).toEqual(['Montréal', 'Café Über']);
   });
 
+  it('reads latin1 bytes 0x80-0x9F as Windows-1252 does (curly quotes, dashes, the euro sign), as browsers read latin1', async () => {
+    // “Smith’s” – €5 … ™, and 0x81 (undefined in Windows-1252: kept as it is)
+    const bytes = Buffer.from([...Buffer.from('note\n', 'latin1'), 0x93, ...Buffer.from('Smith', 'latin1'), 0x92, 0x73, 0x94, 0x20, 0x96, 0x20, 0x80, 0x35, 0x20, 0x85, 0x20, 0x99, 0x81, 0x0a]);
+    for (const chunkSize of [1, 3, 64]) {
+      const r = await read(bytes, { encoding: 'latin1', chunkSize });
+      expect(r.issues).toEqual([]);
+      expect(r.records.map((x) => x.fields)).toEqual([['\u201cSmith\u2019s\u201d \u2013 \u20ac5 \u2026 \u2122\x81']]);
+    }
+  });
+
   it('reads a latin1-configured file that starts with a UTF-8 byte order mark as UTF-8 (the mark is not part of the first name)', async () => {
     const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('PRO,city\n00123,Montréal\n', 'utf8')]);
     for (const chunkSize of [1, 2, 3, 64]) {
