@@ -50,19 +50,28 @@ describe('waybill render --control', () => {
   }, CLI_TEST_TIMEOUT);
 });
 
+const escapeRe = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 describe('waybill render with an invalid command', () => {
   it('refuses keys the command type does not know (zod would drop them and render without them), with a did-you-mean', async () => {
     const command = JSON.parse(readFileSync(tender, 'utf8')) as Record<string, unknown> & { stops: Record<string, unknown>[] };
     const { equipment, ...rest } = command;
     rest.stops[1].apointment = { window: 'tomorrow' };
-    const file = commandFile('misspelt.json', JSON.stringify({ ...rest, equipmnt: equipment, zz: 1 }));
+    const text = JSON.stringify({ ...rest, equipmnt: equipment, zz: 1 }, null, 2);
+    const file = commandFile('misspelt.json', text);
+    // Each unknown key at its own line and column (the key's opening quote), as an editor shows it.
+    const at = (key: string) => {
+      const lines = text.split('\n');
+      const line = lines.findIndex((l) => l.includes(`"${key}":`));
+      return `${line + 1}:${lines[line].indexOf(`"${key}":`) + 1}`;
+    };
     const r = await render(file);
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr.trimEnd().split('\n')).toEqual([
-      `waybill: CLI_COMMAND_INVALID: ${file}: stops[1].apointment: is not a key of load.tender@1 (did you mean 'appointment'?)`,
-      `waybill: CLI_COMMAND_INVALID: ${file}: equipmnt: is not a key of load.tender@1 (did you mean 'equipment'?)`,
-      expect.stringContaining(`waybill: CLI_COMMAND_INVALID: ${file}: zz: is not a key of load.tender@1; known here: kind, id, type, partner, `),
+      `waybill: CLI_COMMAND_INVALID: ${file}:${at('apointment')}: stops[1].apointment: is not a key of load.tender@1 (did you mean 'appointment'?)`,
+      `waybill: CLI_COMMAND_INVALID: ${file}:${at('equipmnt')}: equipmnt: is not a key of load.tender@1 (did you mean 'equipment'?)`,
+      expect.stringContaining(`waybill: CLI_COMMAND_INVALID: ${file}:${at('zz')}: zz: is not a key of load.tender@1; known here: kind, id, type, partner, `),
     ]);
   }, CLI_TEST_TIMEOUT);
 
@@ -75,8 +84,9 @@ describe('waybill render with an invalid command', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr.trimEnd().split('\n')).toEqual([
-      `waybill: CLI_COMMAND_INVALID: ${file}: carrierScac: is required (expected string)`,
-      `waybill: CLI_COMMAND_INVALID: ${file}: carierScac: is not a key of load.tender@1 (did you mean 'carrierScac'?)`,
+      // A missing key is placed at the object it is missing from (here the command: 1:1).
+      `waybill: CLI_COMMAND_INVALID: ${file}:1:1: carrierScac: is required (expected string)`,
+      expect.stringMatching(new RegExp(`^waybill: CLI_COMMAND_INVALID: ${escapeRe(file)}:1:\\d+: carierScac: is not a key of load\\.tender@1 \\(did you mean 'carrierScac'\\?\\)$`)),
     ]);
   }, CLI_TEST_TIMEOUT);
 
@@ -92,8 +102,8 @@ describe('waybill render with an invalid command', () => {
     const event = join(repoRoot, 'test/canonical/fixtures/shipment.status@1/x12-214-delayed-weather.json');
     const r = await render(event);
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe(`waybill: CLI_COMMAND_INVALID: ${event}: kind: this is shipment.status@1 'event', not a command; ` +
-      'waybill render takes a command (kind "command"): freight.invoice@1, load.tender@1\n');
+    expect(r.stderr).toMatch(new RegExp(`^waybill: CLI_COMMAND_INVALID: ${escapeRe(event)}:\\d+:\\d+: kind: this is shipment\\.status@1 'event', not a command; `));
+    expect(r.stderr).toContain('waybill render takes a command (kind "command"): freight.invoice@1, load.tender@1\n');
   }, CLI_TEST_TIMEOUT);
 
   it('prints one CLI_COMMAND_INVALID line per schema problem, with its path, and exits 1', async () => {
@@ -103,16 +113,17 @@ describe('waybill render with an invalid command', () => {
     expect(r.stdout).toBe('');
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines.length).toBeGreaterThan(1);
-    for (const line of lines) expect(line).toMatch(new RegExp(`^waybill: CLI_COMMAND_INVALID: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\S+: .+$`));
-    expect(lines).toContain(`waybill: CLI_COMMAND_INVALID: ${file}: id: is required (expected string)`);
-    expect(lines.some((l) => l.startsWith(`waybill: CLI_COMMAND_INVALID: ${file}: stops: `))).toBe(true);
+    for (const line of lines) expect(line).toMatch(new RegExp(`^waybill: CLI_COMMAND_INVALID: ${escapeRe(file)}:1:\\d+: \\S+: .+$`));
+    expect(lines).toContain(`waybill: CLI_COMMAND_INVALID: ${file}:1:1: id: is required (expected string)`);
+    // A wrong value is placed at the value: "none" starts at column 50 of the one line.
+    expect(lines.some((l) => l.startsWith(`waybill: CLI_COMMAND_INVALID: ${file}:1:50: stops: `))).toBe(true);
     expect(r.stderr).not.toContain('CLI_USAGE');
   }, CLI_TEST_TIMEOUT);
 
   it('reports an unknown type at `type` (it used to crash with an internal error) and text that is not JSON at (root)', async () => {
     const unknown = await render(commandFile('unknown.json', '{ "type": "pickup.request@1" }'));
     expect(unknown.status).toBe(1);
-    expect(unknown.stderr).toMatch(/^waybill: CLI_COMMAND_INVALID: \S+unknown\.json: type: unknown type "pickup\.request@1"; one of .*load\.tender@1/);
+    expect(unknown.stderr).toMatch(/^waybill: CLI_COMMAND_INVALID: \S+unknown\.json:1:11: type: unknown type "pickup\.request@1"; one of .*load\.tender@1/);
     expect(unknown.stderr.trimEnd().split('\n')).toHaveLength(1);
     const notJson = await render(commandFile('not-json.json', '{\n  "type": "load.tender@1",\n}\n'));
     expect(notJson.status).toBe(1);
@@ -120,11 +131,11 @@ describe('waybill render with an invalid command', () => {
     // A command addressed to another partner is not rendered for this one.
     const other = await render(commandFile('other.json', JSON.stringify({ ...JSON.parse(readFileSync(tender, 'utf8')), partner: 'prairie-line' })));
     expect(other.status).toBe(1);
-    expect(other.stderr).toMatch(/^waybill: CLI_COMMAND_INVALID: \S+other\.json: partner: the command is for 'prairie-line', not 'granite-ridge' \(--partner\)\n$/);
+    expect(other.stderr).toMatch(/^waybill: CLI_COMMAND_INVALID: \S+other\.json:1:\d+: partner: the command is for 'prairie-line', not 'granite-ridge' \(--partner\)\n$/);
     // A JSON string is parsed as JSON, not parsed again as a command's text.
     const str = await render(commandFile('string.json', '"x"'));
     expect(str.status).toBe(1);
-    expect(str.stderr).toMatch(/^waybill: CLI_COMMAND_INVALID: \S+string\.json: \(root\): expected a JSON object \(a command\), found a string\n$/);
+    expect(str.stderr).toMatch(/^waybill: CLI_COMMAND_INVALID: \S+string\.json:1:1: \(root\): expected a JSON object \(a command\), found a string\n$/);
     // A UTF-8 byte order mark (Windows editors) is not an error.
     const bom = await render(commandFile('bom.json', `\ufeff${readFileSync(tender, 'utf8')}`), '--frozen');
     expect(bom.status).toBe(0);

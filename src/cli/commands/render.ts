@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { checkCommand } from '../../mappings/command-json.js';
 import { frozenControls } from '../../mappings/partner-tests.js';
 import { PartnerRegistry } from '../../mappings/registry.js';
-import { parseJsonText } from '../../mappings/json-text.js';
+import { jsonPosition, parseJsonText } from '../../mappings/json-text.js';
 import { MappingFailure } from '../../mappings/spec.js';
 import type { ErrorCode } from '../../errors/catalogue.js';
 import { parseControlFlag } from '../flags.js';
@@ -31,16 +31,21 @@ export async function renderCommand(file: string, flags: RenderFlags): Promise<n
   // --frozen fixes the control numbers too: a --control beside it would be silently ignored.
   if (flags.frozen && flags.control !== undefined) throw new CliError('CLI_USAGE', '--frozen fixes the control numbers (1, 1, 0001): give --control without --frozen');
   // Not JSON: said with its line and column (a byte order mark is fine).
-  const json = parseJsonText(readFileSync(file, 'utf8'));
+  const text = readFileSync(file, 'utf8');
+  const json = parseJsonText(text);
   if (!json.ok) {
     printError('CLI_COMMAND_INVALID', `${file}:${json.line}:${json.column}: not valid JSON: ${json.message}`);
     return 1;
   }
   // Not an object, no known type, failing its schema, an event, keys its type does not know: one coded
-  // line per problem, each with its path (bad input data, not bad arguments: exit 1).
+  // line per problem, each at its line and column (the value, the unknown key, or the object a required
+  // key is missing from) and with its path (bad input data, not bad arguments: exit 1).
   const checked = checkCommand(json.value, 'waybill render takes');
   if (!checked.ok) {
-    for (const p of checked.problems) printError('CLI_COMMAND_INVALID', `${file}: ${p.path}: ${p.message}`);
+    for (const p of checked.problems) {
+      const at = jsonPosition(text, p.path, { key: p.kind === 'unknown-key' });
+      printError('CLI_COMMAND_INVALID', `${file}:${at.line}:${at.column}: ${p.path}: ${p.message}`);
+    }
     return 1;
   }
   const type = checked.type;
@@ -49,7 +54,8 @@ export async function renderCommand(file: string, flags: RenderFlags): Promise<n
   // The command names the partner it is for: rendering it for another would send one carrier's tender to another.
   const addressee = (checked.value as { partner?: unknown }).partner;
   if (typeof addressee === 'string' && addressee !== partner.id) {
-    printError('CLI_COMMAND_INVALID', `${file}: partner: the command is for '${addressee}', not '${partner.id}' (--partner)`);
+    const at = jsonPosition(text, 'partner');
+    printError('CLI_COMMAND_INVALID', `${file}:${at.line}:${at.column}: partner: the command is for '${addressee}', not '${partner.id}' (--partner)`);
     return 1;
   }
   const routes = partner.outbound.filter((r) => r.command === type && (!flags.format || r.format === flags.format));
