@@ -33,6 +33,8 @@
 //   any other 4xx, 3xx        not retried (redirects are not followed: configure the final URL): the event
 //                             goes to the dead-letter state at once.
 //   after `attempts` attempts the event goes to the dead-letter state.
+// Only the status decides. Of the answer's body at most MAX_ANSWER_BYTES (64 KiB) is read, for the error
+// message; the rest is discarded unread, so a huge or endless body costs neither memory nor the timeout.
 // Retries do not depend on the job options the producer chose (the relay's attempts/backoff are for ERP
 // consumers reading the queue): a retry moves the job to BullMQ's delayed set itself (DelayedError), and
 // a final failure throws UnrecoverableError so BullMQ never retries it on its own; the job then stays in
@@ -181,14 +183,39 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
   return `connection error: ${e?.message ?? String(err)}`;
 }
 
-async function readSnippet(res: Response, max = 200): Promise<string> {
+/** At most this much of an answer's body is read (the rest is discarded unread): enough for an error snippet. */
+export const MAX_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * Reads at most `max` bytes of the body, then cancels the rest, so an endpoint that answers with a huge or
+ * endless body costs neither memory nor the whole timeout. Null when the body could not be read.
+ */
+async function readCapped(res: Response, max = MAX_ANSWER_BYTES): Promise<Buffer | null> {
+  const reader = res.body?.getReader();
+  if (!reader) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let size = 0;
   try {
-    const text = await res.text();
-    const oneLine = text.replace(/\s+/g, ' ').trim();
-    return oneLine.length > max ? `${oneLine.slice(0, max)}...` : oneLine;
+    while (size < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+      size += value.byteLength;
+    }
+    return Buffer.concat(chunks).subarray(0, max);
   } catch {
-    return '';
+    return size > 0 ? Buffer.concat(chunks) : null;
+  } finally {
+    // Whatever is left is not wanted: cancelling closes the connection instead of reading it to the end.
+    reader.cancel().catch(() => undefined);
   }
+}
+
+async function readSnippet(res: Response, max = 200): Promise<string> {
+  const bytes = await readCapped(res);
+  if (!bytes) return '';
+  const oneLine = bytes.toString('utf8').replace(/\s+/g, ' ').trim();
+  return oneLine.length > max ? `${oneLine.slice(0, max)}...` : oneLine;
 }
 
 /**
@@ -225,8 +252,9 @@ export async function postEvent(
   }
   const status = res.status;
   if (status >= 200 && status < 300) {
-    // Drain (bounded by the same timeout) so the connection goes back to the pool.
-    try { await res.arrayBuffer(); } catch { /* the answer was a 2xx; its body does not matter */ }
+    // Drain a short body (bounded by the same timeout) so the connection goes back to the pool; a long one
+    // is cut off after MAX_ANSWER_BYTES, never read into memory whole. Its content does not matter.
+    await readCapped(res);
     return { kind: 'delivered', status };
   }
   const snippet = await readSnippet(res);

@@ -12,7 +12,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import {
-  parseRetryAfter, postEvent, retryDelay, signWaybillPayload, startWebhookDelivery, verifyWaybillSignature,
+  MAX_ANSWER_BYTES, parseRetryAfter, postEvent, retryDelay, signWaybillPayload, startWebhookDelivery, verifyWaybillSignature,
   type DeliverableEvent, type WebhookDelivery,
 } from '../../src/delivery/webhook.js';
 import { EVENTS_QUEUE } from '../../src/queue/queues.js';
@@ -122,6 +122,48 @@ describe('one webhook attempt: how answers are classified', () => {
     const refused = await postEvent({ url: `http://127.0.0.1:${port}/`, secret: SECRET, timeoutMs: 2000 }, { id: 'evt_x' }, '{}');
     expect(refused).toMatchObject({ kind: 'retry', status: null, error: expect.stringMatching(/^connection error: ECONNREFUSED/) });
   });
+});
+
+describe('one webhook attempt: a huge or endless answer body', () => {
+  it('reads at most MAX_ANSWER_BYTES of it, for a 2xx and for an error alike, and does not wait for its end', async () => {
+    // The endpoint answers with a body that never ends (a misbehaving proxy streaming a file): data keeps
+    // coming as fast as the sender reads it. Reading it whole would fill memory, or run to the timeout.
+    const streams = new Set<ServerResponse>();
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const status = Number(req.headers['x-want']);
+        res.writeHead(status, { 'content-type': 'text/plain' });
+        streams.add(res);
+        const chunk = Buffer.alloc(64 * 1024, 'x');
+        const pump = () => {
+          while (!res.destroyed && res.write(chunk)) { /* until the socket pushes back */ }
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        pump();
+        res.on('close', () => streams.delete(res));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
+    try {
+      // A timeout far beyond the test's own: only a bounded read lets these attempts end at all.
+      const attempt = (want: number) => Promise.race([
+        postEvent({ url, secret: SECRET, timeoutMs: 600_000, headers: { 'x-want': String(want) } }, { id: 'evt_x' }, '{}'),
+        new Promise((resolve) => setTimeout(() => resolve('still reading'), 30_000)),
+      ]);
+      expect(await attempt(200)).toEqual({ kind: 'delivered', status: 200 });
+      expect(await attempt(500)).toEqual({ kind: 'retry', status: 500, error: `HTTP 500 Internal Server Error: ${'x'.repeat(200)}...` });
+      expect(await attempt(400)).toMatchObject({ kind: 'reject', status: 400, error: expect.stringMatching(/^HTTP 400 Bad Request: x{200}\.\.\.$/) });
+      expect(MAX_ANSWER_BYTES).toBe(64 * 1024);
+      // The sender hung up on each of them.
+      expect(await waitFor(() => streams.size === 0, 200)).toBe(true);
+    } finally {
+      for (const res of streams) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, 120_000);
 });
 
 interface RawDelivery {
