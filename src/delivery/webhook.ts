@@ -33,6 +33,11 @@
 //   any other 4xx, 3xx        not retried (redirects are not followed: configure the final URL): the event
 //                             goes to the dead-letter state at once.
 //   after `attempts` attempts the event goes to the dead-letter state.
+//   gateway died mid-attempt  the job is taken up again once its lock expires (up to lockDuration +
+//                             stalledInterval, about a minute); that counts as an attempt, and an event
+//                             whose attempts all ended so goes to the dead-letter state unsent.
+// Only the status decides. Of the answer's body at most MAX_ANSWER_BYTES (64 KiB) is read, for the error
+// message; the rest is discarded unread, so a huge or endless body costs neither memory nor the timeout.
 // Retries do not depend on the job options the producer chose (the relay's attempts/backoff are for ERP
 // consumers reading the queue): a retry moves the job to BullMQ's delayed set itself (DelayedError), and
 // a final failure throws UnrecoverableError so BullMQ never retries it on its own; the job then stays in
@@ -87,6 +92,12 @@ export interface WebhookDeliveryOptions extends WebhookTarget, WebhookRetryOptio
   concurrency?: number;
   log?: Logger;
   now?: () => Date;
+  /**
+   * BullMQ's job lock (default max(30 s, 3 x timeoutMs)) and stalled-job check interval (default 30 s):
+   * how soon a job whose gateway died mid-attempt is taken up again. Tests shorten them.
+   */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
 }
 
 /** The part of an event the webhook needs; the whole object is the body. */
@@ -181,14 +192,39 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
   return `connection error: ${e?.message ?? String(err)}`;
 }
 
-async function readSnippet(res: Response, max = 200): Promise<string> {
+/** At most this much of an answer's body is read (the rest is discarded unread): enough for an error snippet. */
+export const MAX_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * Reads at most `max` bytes of the body, then cancels the rest, so an endpoint that answers with a huge or
+ * endless body costs neither memory nor the whole timeout. Null when the body could not be read.
+ */
+async function readCapped(res: Response, max = MAX_ANSWER_BYTES): Promise<Buffer | null> {
+  const reader = res.body?.getReader();
+  if (!reader) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let size = 0;
   try {
-    const text = await res.text();
-    const oneLine = text.replace(/\s+/g, ' ').trim();
-    return oneLine.length > max ? `${oneLine.slice(0, max)}...` : oneLine;
+    while (size < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+      size += value.byteLength;
+    }
+    return Buffer.concat(chunks).subarray(0, max);
   } catch {
-    return '';
+    return size > 0 ? Buffer.concat(chunks) : null;
+  } finally {
+    // Whatever is left is not wanted: cancelling closes the connection instead of reading it to the end.
+    reader.cancel().catch(() => undefined);
   }
+}
+
+async function readSnippet(res: Response, max = 200): Promise<string> {
+  const bytes = await readCapped(res);
+  if (!bytes) return '';
+  const oneLine = bytes.toString('utf8').replace(/\s+/g, ' ').trim();
+  return oneLine.length > max ? `${oneLine.slice(0, max)}...` : oneLine;
 }
 
 /**
@@ -225,8 +261,9 @@ export async function postEvent(
   }
   const status = res.status;
   if (status >= 200 && status < 300) {
-    // Drain (bounded by the same timeout) so the connection goes back to the pool.
-    try { await res.arrayBuffer(); } catch { /* the answer was a 2xx; its body does not matter */ }
+    // Drain a short body (bounded by the same timeout) so the connection goes back to the pool; a long one
+    // is cut off after MAX_ANSWER_BYTES, never read into memory whole. Its content does not matter.
+    await readCapped(res);
     return { kind: 'delivered', status };
   }
   const snippet = await readSnippet(res);
@@ -266,8 +303,12 @@ export interface WebhookJobResult {
 }
 
 /** Processes one events-queue job: one attempt, recorded in the ledger; retry via BullMQ's delayed set. */
+function attemptsOf(opts: WebhookRetryOptions): number {
+  return Math.max(1, Math.floor(opts.attempts ?? 8));
+}
+
 export function webhookProcessor(opts: WebhookDeliveryOptions) {
-  const attempts = Math.max(1, Math.floor(opts.attempts ?? 8));
+  const attempts = attemptsOf(opts);
   const clock = opts.now ?? (() => new Date());
   const log = opts.log;
   return async (job: Job<DeliverableEvent>, token?: string, signal?: AbortSignal): Promise<WebhookJobResult> => {
@@ -282,6 +323,15 @@ export function webhookProcessor(opts: WebhookDeliveryOptions) {
       // Already delivered (a republish after Redis lost its data, a duplicate job): nothing to send.
       log?.info({ eventId, jobId: job.id }, 'event already consumed; not sent again');
       return { status: null, attempt, skipped: true };
+    }
+    if (attempt > attempts) {
+      // Every attempt was started, the last cut short by a gateway that died mid-attempt (its job stalled
+      // and was taken up again): the event has had its attempts and goes to the dead-letter state unsent.
+      const error = `${attempt - 1} attempt(s) started (${attempts} allowed), the last without an answer: the gateway stopped during it`;
+      await opts.ledger.recordDelivery(eventId, { ok: false, status: null, error, dead: true });
+      await opts.ledger.audit({ action: 'event.dead-lettered', eventId, details: { status: null, error, attempt, jobId: job.id } });
+      log?.error({ eventId, jobId: job.id, err: error, attempt }, `event dead-lettered (after ${attempt - 1} attempt(s))`);
+      throw new UnrecoverableError(`event ${eventId} dead-lettered after ${attempt - 1} attempt(s): ${error}`);
     }
     const body = JSON.stringify(event);
     const outcome = await postEvent(opts, event, body, { now: clock(), signal });
@@ -322,7 +372,12 @@ export function startWebhookDelivery(opts: WebhookDeliveryOptions): WebhookDeliv
     ...(opts.prefix !== undefined && { prefix: opts.prefix }),
     concurrency: opts.concurrency ?? 4,
     // A request may take up to timeoutMs; keep the lock comfortably longer than one attempt.
-    lockDuration: Math.max(30_000, (opts.timeoutMs ?? 10_000) * 3),
+    lockDuration: opts.lockDurationMs ?? Math.max(30_000, (opts.timeoutMs ?? 10_000) * 3),
+    ...(opts.stalledIntervalMs !== undefined && { stalledInterval: opts.stalledIntervalMs }),
+    // A job whose gateway died mid-attempt is always taken up again (BullMQ's default, 1 stall, failed it
+    // on the second: neither delivered nor dead-lettered, out of sight of `waybill dlq`). Each take-up
+    // counts as an attempt (attemptsStarted), so webhookProcessor dead-letters it once they run out.
+    maxStalledCount: attemptsOf(opts) + 1,
   });
   worker.on('error', (err) => opts.log?.error({ err: err.message }, 'webhook worker error'));
   return {

@@ -8,11 +8,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import {
-  parseRetryAfter, postEvent, retryDelay, signWaybillPayload, startWebhookDelivery, verifyWaybillSignature,
+  MAX_ANSWER_BYTES, parseRetryAfter, postEvent, retryDelay, signWaybillPayload, startWebhookDelivery, verifyWaybillSignature,
   type DeliverableEvent, type WebhookDelivery,
 } from '../../src/delivery/webhook.js';
 import { EVENTS_QUEUE } from '../../src/queue/queues.js';
@@ -122,6 +125,48 @@ describe('one webhook attempt: how answers are classified', () => {
     const refused = await postEvent({ url: `http://127.0.0.1:${port}/`, secret: SECRET, timeoutMs: 2000 }, { id: 'evt_x' }, '{}');
     expect(refused).toMatchObject({ kind: 'retry', status: null, error: expect.stringMatching(/^connection error: ECONNREFUSED/) });
   });
+});
+
+describe('one webhook attempt: a huge or endless answer body', () => {
+  it('reads at most MAX_ANSWER_BYTES of it, for a 2xx and for an error alike, and does not wait for its end', async () => {
+    // The endpoint answers with a body that never ends (a misbehaving proxy streaming a file): data keeps
+    // coming as fast as the sender reads it. Reading it whole would fill memory, or run to the timeout.
+    const streams = new Set<ServerResponse>();
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const status = Number(req.headers['x-want']);
+        res.writeHead(status, { 'content-type': 'text/plain' });
+        streams.add(res);
+        const chunk = Buffer.alloc(64 * 1024, 'x');
+        const pump = () => {
+          while (!res.destroyed && res.write(chunk)) { /* until the socket pushes back */ }
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        pump();
+        res.on('close', () => streams.delete(res));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
+    try {
+      // A timeout far beyond the test's own: only a bounded read lets these attempts end at all.
+      const attempt = (want: number) => Promise.race([
+        postEvent({ url, secret: SECRET, timeoutMs: 600_000, headers: { 'x-want': String(want) } }, { id: 'evt_x' }, '{}'),
+        new Promise((resolve) => setTimeout(() => resolve('still reading'), 30_000)),
+      ]);
+      expect(await attempt(200)).toEqual({ kind: 'delivered', status: 200 });
+      expect(await attempt(500)).toEqual({ kind: 'retry', status: 500, error: `HTTP 500 Internal Server Error: ${'x'.repeat(200)}...` });
+      expect(await attempt(400)).toMatchObject({ kind: 'reject', status: 400, error: expect.stringMatching(/^HTTP 400 Bad Request: x{200}\.\.\.$/) });
+      expect(MAX_ANSWER_BYTES).toBe(64 * 1024);
+      // The sender hung up on each of them.
+      expect(await waitFor(() => streams.size === 0, 200)).toBe(true);
+    } finally {
+      for (const res of streams) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, 120_000);
 });
 
 interface RawDelivery {
@@ -502,6 +547,61 @@ describe('webhook delivery (real Redis, real HTTP receiver)', { timeout: 180_000
     } finally {
       await stranded.obliterate({ force: true }).catch(() => {});
       await stranded.close();
+    }
+  });
+
+  it('a gateway killed mid-attempt, twice: the job is taken up again each time, delivered, or dead-lettered once its attempts are used up', async () => {
+    // BullMQ's default (a job may stall once) failed the job on the second stall: never delivered, not
+    // dead-lettered either (nothing in the ledger, nothing for `waybill dlq`).
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const childFile = fileURLToPath(new URL('./webhook-worker-child.ts', import.meta.url));
+    const children: ChildProcess[] = [];
+    const killMidAttempt = async (rig: Rig, attempts: number, requests: number) => {
+      const child = spawn(process.execPath, ['--import', tsx, childFile, rig.receiver.url, rig.dir, rig.prefix, String(attempts)], {
+        stdio: 'ignore', env: { ...process.env, REDIS_URL, NODE_NO_WARNINGS: '1' },
+      });
+      children.push(child);
+      const got = await waitFor(() => rig.receiver.raw.length === requests, 1200);
+      child.kill('SIGKILL');
+      await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve)));
+      expect(got, `request ${requests} never came`).toBe(true);
+    };
+    try {
+      // Three attempts allowed: two cut short by a dying gateway, the third answered.
+      const rig = await makeRig(1, 'k', (n) => (n <= 2 ? 'hang' : { status: 200 }));
+      const [id] = rig.events.map((e) => e.id);
+      await publish(rig);
+      await killMidAttempt(rig, 3, 1);
+      await killMidAttempt(rig, 3, 2);
+      rig.delivery = startWebhookDelivery({
+        url: rig.receiver.url, secret: SECRET, ledger: rig.ledger, connection: { url: REDIS_URL }, prefix: rig.prefix,
+        attempts: 3, lockDurationMs: 1000, stalledIntervalMs: 500,
+      });
+      const delivered = await waitFor(async () => (await rig.ledger.getEvent(id))?.consumedAt != null, 600);
+      const job = await rig.queue.getJob(id);
+      expect(delivered, `job ${await job?.getState()}: ${job?.failedReason}`).toBe(true);
+      expect(rig.receiver.raw).toHaveLength(3);
+      expect(await rig.ledger.deliveries()).toMatchObject([{ eventId: id, state: 'delivered', lastStatus: 200 }]);
+
+      // Two attempts allowed, both cut short: the next gateway dead-letters it without sending a third.
+      const rig2 = await makeRig(1, 'l', () => 'hang');
+      const [id2] = rig2.events.map((e) => e.id);
+      await publish(rig2);
+      await killMidAttempt(rig2, 2, 1);
+      await killMidAttempt(rig2, 2, 2);
+      rig2.delivery = startWebhookDelivery({
+        url: rig2.receiver.url, secret: SECRET, ledger: rig2.ledger, connection: { url: REDIS_URL }, prefix: rig2.prefix,
+        attempts: 2, lockDurationMs: 1000, stalledIntervalMs: 500,
+      });
+      expect(await waitFor(async () => (await rig2.ledger.deliveries({ state: 'dead' })).length === 1, 600)).toBe(true);
+      expect(rig2.receiver.raw).toHaveLength(2);
+      expect((await rig2.ledger.deliveries({ state: 'dead' }))[0]).toMatchObject({
+        eventId: id2, lastStatus: null, lastError: '2 attempt(s) started (2 allowed), the last without an answer: the gateway stopped during it',
+      });
+      const listed = await cli(rig2, ['dlq', 'list', '--json']);
+      expect(JSON.parse(listed.stdout).dead.map((d: { eventId: string }) => d.eventId)).toEqual([id2]);
+    } finally {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     }
   });
 
