@@ -312,18 +312,39 @@ function enclosingScopes(ctx: LoopNode): LoopNode[][] {
   const scopes = new Array<LoopNode[]>(levels);
   let came = ctx;
   let level = 0;
+  // The kinds of loop we came through (AT7, then LX): never seen from an enclosing scope, also where one
+  // is nested in a loop of another kind (a 4010 214's CD3 loop holds AT7 loops of its own, with their MS1
+  // and MS2, which an AT7 of the LX must not take for its own).
+  const through: string[] = [];
   for (let n = ctx.parent; n; came = n, n = n.parent) {
+    through.push(came.trigger);
     const own = loopInstance(n.id, n.trigger, came.segments[0] && n.segments.includes(came.segments[0]) ? n.segments.filter((s) => s !== came.segments[0]) : n.segments, null, NO_CHILDREN);
     const children = n.children;
     let size = 1;
-    for (let i = 0; i < children.length; i++) if (children[i].trigger !== came.trigger) size++;
+    for (let i = 0; i < children.length; i++) if (!through.includes(children[i].trigger)) size++;
     const scope = new Array<LoopNode>(size);
     scope[0] = own;
-    for (let i = 0, k = 1; i < children.length; i++) if (children[i].trigger !== came.trigger) scope[k++] = children[i];
+    for (let i = 0, k = 1; i < children.length; i++) if (!through.includes(children[i].trigger)) scope[k++] = without(children[i], through);
     scopes[level++] = scope;
   }
   ctx.scopes = scopes;
   return scopes;
+}
+
+/**
+ * `node` without the loops of the kinds in `triggers` anywhere below it: the node itself when it has none
+ * (the usual case, no copy), else a copy whose children leave them out (its parent is the node's own).
+ */
+function without(node: LoopNode, triggers: string[]): LoopNode {
+  const children = node.children;
+  let kept: LoopNode[] | undefined;
+  for (let i = 0; i < children.length; i++) {
+    const child = children[i];
+    const keep = triggers.includes(child.trigger) ? undefined : without(child, triggers);
+    if (keep !== child && kept === undefined) kept = children.slice(0, i);
+    if (kept !== undefined && keep !== undefined) kept.push(keep);
+  }
+  return kept === undefined ? node : loopInstance(node.id, node.trigger, node.segments, node.parent, kept);
 }
 
 /** Each segment matching `step` in `node` and below, as a context of its own inside the loop it sits in. */
