@@ -451,6 +451,35 @@ describe('numbers YAML reads where a code is meant', () => {
   });
 });
 
+describe('a partner table extending a shared one', () => {
+  it("inherits the shared table's unmapped policy when it gives none (the rest is inherited)", () => {
+    const shared = mkdtempSync(join(tmpdir(), 'wb-extend-shared-'));
+    const partner = mkdtempSync(join(tmpdir(), 'wb-extend-partner-'));
+    try {
+      writeFileSync(join(shared, 'codes.yaml'), 'unmapped: pass-through\nvalues: { A: one }\n');
+      const t = new CodeTables();
+      expect(t.loadDir(shared)).toEqual([]);
+      writeFileSync(join(partner, 'codes.yaml'), 'values: { B: two }\n');
+      const p = t.clone();
+      expect(p.loadDir(partner)).toEqual([]);
+      expect(p.get('codes')!.unmapped).toBe('pass-through');
+      expect([...p.get('codes')!.values]).toEqual([['A', 'one'], ['B', 'two']]);
+      // Its own policy wins; a table of its own without one is unmapped: error.
+      writeFileSync(join(partner, 'codes.yaml'), 'unmapped: error\nvalues: { B: two }\n');
+      const q = t.clone();
+      q.loadDir(partner);
+      expect(q.get('codes')!.unmapped).toBe('error');
+      const own = new CodeTables();
+      writeFileSync(join(partner, 'codes.yaml'), 'values: { B: two }\n');
+      own.loadDir(partner);
+      expect(own.get('codes')!.unmapped).toBe('error');
+    } finally {
+      rmSync(shared, { recursive: true, force: true });
+      rmSync(partner, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a spec without its source', () => {
   it('a misspelt source next to modifiers is one MAP_UNKNOWN_KEY at it, not unknown fields named after the modifiers', () => {
     const yaml = 'fields:\n  a: { pth: B10.01, trim: true }\n  b: { trim: true, required: true }\n  c: { <<: { const: X }, required: false }\n';
