@@ -525,8 +525,12 @@ export class SpecCompiler<C> {
             part = 'zone';
             let tz = env.timezone;
             if (z !== undefined && z !== '') {
-              const mapped = zoneTable?.values.get(String(z));
-              if (mapped === undefined) throw new TransformError('MAP_BAD_TIMEZONE', `time code '${String(z)}' is not in table x12-time-code`);
+              const code = String(z);
+              let mapped = zoneTable?.values.get(code);
+              // An unlisted code as any table lookup has it: the table's default, else the code itself under
+              // `unmapped: pass-through` (an IANA name or offset a partner writes, checked by zonedIso).
+              if (mapped === undefined && zoneTable) mapped = zoneTable.default ?? (zoneTable.unmapped === 'pass-through' ? code : undefined);
+              if (mapped === undefined) throw new TransformError('MAP_BAD_TIMEZONE', `time code '${code}' is not in table x12-time-code`);
               if (mapped !== 'local') tz = mapped;
             }
             return zonedIso(day, clock, tz);

@@ -451,6 +451,46 @@ describe('numbers YAML reads where a code is meant', () => {
   });
 });
 
+describe('datetime with a partner x12-time-code table', () => {
+  // A partner extends the shared table (same name): its default and its unmapped policy apply to the
+  // time codes it does not list, as for any table lookup.
+  function withTimeCodes(body: string) {
+    const dir = mkdtempSync(join(tmpdir(), 'wb-time-codes-'));
+    try {
+      writeFileSync(join(dir, 'x12-time-code.yaml'), body);
+      const t = sharedTables().tables.clone();
+      expect(t.loadDir(dir)).toEqual([]);
+      const src = YamlSource.parse('fields:\n  v: { datetime: { date: AT7.05, time: AT7.06, zone: AT7.07 } }\n', 'map.yaml');
+      const compiler = new SpecCompiler<X12Context>(src, adapter(), t);
+      const plan = compiler.plan(compiler.compileFields((src.value as { fields: unknown }).fields, ['fields']));
+      expect(compiler.diagnostics).toEqual([]);
+      return (ctx: X12Context) => evaluatePlan(plan, ctx, { timezone: 'America/Chicago' })?.v;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const x12 = interchange(STAR, [{ set: '214', control: '0001', body: [
+    'B10*PRO123*BOL9*SCAC', 'LX*1', 'AT7*X3*NS***20250715*1430*Q9', 'LX*2', 'AT7*X3*NS***20250715*1430*ET',
+  ] }]);
+  const at7 = () => {
+    const [t] = transactions(x12);
+    return evalLoops(parseX12Path('LX/AT7', 'loop'), t.ctx.node, t.d).map((node) => ({ node, delimiters: t.d }));
+  };
+
+  it("an unlisted code takes the table's default", () => {
+    const run = withTimeCodes('default: local\nvalues: { EDT: "-04:00" }\n');
+    const [q9, et] = at7();
+    expect(run(q9)).toBe('2025-07-15T14:30:00-05:00');
+    expect(run(et)).toBe('2025-07-15T14:30:00-04:00');
+  });
+
+  it('under unmapped: pass-through an unlisted code is used as the zone itself, and an unknown zone still fails', () => {
+    const run = withTimeCodes('unmapped: pass-through\nvalues: { EDT: "-04:00" }\n');
+    const [q9] = at7();
+    expect(() => run(q9)).toThrow(/unknown time zone 'Q9'/);
+  });
+});
+
 describe('a partner table extending a shared one', () => {
   it("inherits the shared table's unmapped policy when it gives none (the rest is inherited)", () => {
     const shared = mkdtempSync(join(tmpdir(), 'wb-extend-shared-'));
