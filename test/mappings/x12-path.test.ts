@@ -193,6 +193,12 @@ describe('a 4010 214 whose LX holds a CD3 loop with AT7 loops of its own', () =>
     expect(values('N4.01', at7[0], d)).toEqual(['JOLIET']);
     expect(values('B10.01', at7[1], d)).toEqual(['PRO1']);
   });
+
+  it('a loop path from that AT7 still gets the CD3 loop whole, its AT7 included', () => {
+    const [cd3] = evalLoops(parseX12Path('CD3', 'loop'), at7[0], d);
+    expect(values('AT7.01', cd3, d)).toEqual(['D1']);
+    expect(values('MS2.02', cd3, d)).toEqual(['CDTRAILER']);
+  });
 });
 
 describe('each over repeated segments (fixtures/edi/210/004010/ltl-invoice-n9.edi)', () => {
