@@ -39,6 +39,8 @@ export interface SourceAdapter<C> {
    * the mapping's version), or null when it is open or unknown: compile-time checks of compared values.
    */
   closedCodes?(path: unknown): readonly string[] | null;
+  /** The decimals a value path's element implies (X12 Nn), 'explicit' for X12 R, null when unknown. */
+  numericPlaces?(path: unknown): number | 'explicit' | null;
 }
 
 /** A run-time mapping failure: fails the transaction (or record) being mapped, never its siblings. */
@@ -162,6 +164,12 @@ export interface SpecCompilerOptions {
    * the list never holds, and is refused at compile time.
    */
   closedCodes?: (path: unknown) => readonly string[] | null;
+  /**
+   * The decimal places a value path's element implies (X12 N2: 2, N0: 0), 'explicit' for an element that
+   * carries its own point (X12 R), null when unknown (CSV, XML, a component): `decimal` with the wrong
+   * `implied` over such an element gives a value off by a power of ten, refused at compile time.
+   */
+  numericPlaces?: (path: unknown) => number | 'explicit' | null;
 }
 
 export class SpecCompiler<C> {
@@ -454,6 +462,7 @@ export class SpecCompiler<C> {
         if (implied !== undefined && (typeof implied !== 'number' || !Number.isInteger(implied) || implied < 0 || implied > 9)) {
           this.diag('MAP_SPEC_INVALID', "'implied' is the number of implied decimals (0-9)", [...at, 'implied']);
         }
+        this.checkImpliedPlaces(v, implied, at);
         return this.transformed(inner, this.mappingPos(here),
           typeof implied === 'number' ? (d) => impliedDecimal(d, implied) : decimalString);
       }
@@ -542,6 +551,32 @@ export class SpecCompiler<C> {
         };
       }
     }
+  }
+
+  /**
+   * `{ decimal: B3.07 }` over an X12 N2 element reads 62634 as 62634, not 626.34; `implied: 2` over an R
+   * element reads 1820 as 18.20. The element's type says how many decimals it implies: a bare path whose
+   * `implied` disagrees is MAP_SPEC_INVALID, with the spec to write.
+   */
+  private checkImpliedPlaces(source: unknown, implied: unknown, at: YamlPath): void {
+    const placesOf = this.options.numericPlaces;
+    if (!placesOf || typeof source !== 'string') return;
+    // Parsed again (a path is parsed once per use anyway; its problems were reported by the first parse).
+    const parsed = this.adapter.valuePath(source);
+    const places = 'error' in parsed ? null : placesOf(parsed.path);
+    if (places === null) return;
+    const given = typeof implied === 'number' ? implied : undefined;
+    if (places === 'explicit') {
+      if (given === undefined) return;
+      this.diag('MAP_SPEC_INVALID', `${source} is an R element, which carries its own decimal point: 'implied' would read 1820 as ${impliedExample(given)}; leave it out`,
+        [...at, 'implied'], { key: true, suggestion: `{ decimal: ${source} }` });
+      return;
+    }
+    if ((given ?? 0) === places) return;
+    this.diag('MAP_SPEC_INVALID', given === undefined
+      ? `${source} is an N${places} element (${places} implied decimals: 62634 is ${impliedExample(places, '62634')}): write implied: ${places}`
+      : `${source} is an N${places} element (${places} implied decimals), not ${given}`,
+    given === undefined ? [...at, 'decimal'] : [...at, 'implied'], { suggestion: `{ decimal: ${source}, implied: ${places} }` });
   }
 
   /**
@@ -841,6 +876,15 @@ function tableOutputs(table: CodeTable, inputs: FixedValue[], reference: FixedVa
     else if (!table.values.has(f.value) && table.default === undefined && table.unmapped === 'pass-through') out.push(f);
   }
   return out;
+}
+
+/** `digits` read with `places` implied decimals, for messages. */
+function impliedExample(places: number, digits = '1820'): string {
+  try {
+    return impliedDecimal(digits, places);
+  } catch {
+    return digits;
+  }
 }
 
 function describe(raw: Record<string, unknown>): string {

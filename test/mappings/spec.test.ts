@@ -451,6 +451,37 @@ describe('numbers YAML reads where a code is meant', () => {
   });
 });
 
+describe('decimal over X12 numeric elements', () => {
+  // B307 (210) is N2, L104 N2, L102 R, AT803 (214) R: a decimal spec must read them with the decimals
+  // their type implies, else the value is off by a power of ten (62634 for $626.34).
+  function diagnosticsOf(set: string, version: string, field: string): string[] {
+    const yaml = `source: x12/${set}\ntarget: freight.invoice@1\nfields:\n  ${field}\n`;
+    const { diagnostics } = compileInbound({
+      src: YamlSource.parse(yaml, 'm.yaml'), adapter: adapterForDocument(`x12/${set}`, version) as SourceAdapter<X12Context>, tables,
+      canonical: (t) => canonicalTarget(t, 'inbound'), canonicalTypes,
+    });
+    return diagnostics.filter((d) => d.code === 'MAP_SPEC_INVALID').map((d) => `${d.message}${d.suggestion ? ` ~${d.suggestion}` : ''}`);
+  }
+
+  it('an N2 element read without implied: 2 (or with another number) is refused, with the spec to write', () => {
+    expect(diagnosticsOf('210', '004010', 'amountDue.amount: { decimal: B3.07 }')).toEqual([
+      'B3.07 is an N2 element (2 implied decimals: 62634 is 626.34): write implied: 2 ~{ decimal: B3.07, implied: 2 }',
+    ]);
+    expect(diagnosticsOf('210', '004010', 'amountDue.amount: { decimal: B3.07, implied: 3 }')).toEqual([
+      'B3.07 is an N2 element (2 implied decimals), not 3 ~{ decimal: B3.07, implied: 2 }',
+    ]);
+    expect(diagnosticsOf('210', '004010', 'amountDue.amount: { decimal: B3.07, implied: 2 }')).toEqual([]);
+  });
+
+  it('an R element read with implied is refused; without, and CSV/XML/constants, are left alone', () => {
+    expect(diagnosticsOf('210', '004010', 'totalWeight.value: { decimal: L3.01, implied: 2 }')).toEqual([
+      "L3.01 is an R element, which carries its own decimal point: 'implied' would read 1820 as 18.20; leave it out ~{ decimal: L3.01 }",
+    ]);
+    expect(diagnosticsOf('210', '004010', 'totalWeight.value: { decimal: L3.01 }')).toEqual([]);
+    expect(diagnosticsOf('210', '004010', 'amountDue.amount: { decimal: { const: "62634" }, implied: 2 }')).toEqual([]);
+  });
+});
+
 describe('datetime with a partner x12-time-code table', () => {
   // A partner extends the shared table (same name): its default and its unmapped policy apply to the
   // time codes it does not list, as for any table lookup.
