@@ -468,6 +468,7 @@ export class SpecCompiler<C> {
       }
       case 'number': {
         const inner = this.compileSpec(v, here);
+        this.checkImpliedPlaces(v, undefined, at, 'number');
         return this.transformed(inner, this.mappingPos(here), exactNumber);
       }
       case 'coordinate': {
@@ -558,7 +559,7 @@ export class SpecCompiler<C> {
    * element reads 1820 as 18.20. The element's type says how many decimals it implies: a bare path whose
    * `implied` disagrees is MAP_SPEC_INVALID, with the spec to write.
    */
-  private checkImpliedPlaces(source: unknown, implied: unknown, at: YamlPath): void {
+  private checkImpliedPlaces(source: unknown, implied: unknown, at: YamlPath, kind: 'decimal' | 'number' = 'decimal'): void {
     const placesOf = this.options.numericPlaces;
     if (!placesOf || typeof source !== 'string') return;
     // Parsed again (a path is parsed once per use anyway; its problems were reported by the first parse).
@@ -573,6 +574,12 @@ export class SpecCompiler<C> {
       return;
     }
     if ((given ?? 0) === places) return;
+    if (kind === 'number') {
+      // `number` has no implied decimals: L104 65940 would be the number 65940.
+      this.diag('MAP_SPEC_INVALID', `${source} is an N${places} element (${places} implied decimals: 62634 is ${impliedExample(places, '62634')}): 'number' would read it as a whole number; use decimal with implied: ${places}`,
+        [...at, 'number'], { suggestion: `{ decimal: ${source}, implied: ${places} }` });
+      return;
+    }
     this.diag('MAP_SPEC_INVALID', given === undefined
       ? `${source} is an N${places} element (${places} implied decimals: 62634 is ${impliedExample(places, '62634')}): write implied: ${places}`
       : `${source} is an N${places} element (${places} implied decimals), not ${given}`,

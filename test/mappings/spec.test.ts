@@ -471,6 +471,11 @@ describe('decimal over X12 numeric elements', () => {
       'B3.07 is an N2 element (2 implied decimals), not 3 ~{ decimal: B3.07, implied: 2 }',
     ]);
     expect(diagnosticsOf('210', '004010', 'amountDue.amount: { decimal: B3.07, implied: 2 }')).toEqual([]);
+    // `number` has no implied decimals: over an N2 element it is refused too (an N0 count is fine).
+    expect(diagnosticsOf('210', '004010', 'charges: { each: LX/L1, fields: { lineNumber: { number: L1.04 } } }')).toEqual([
+      "L1.04 is an N2 element (2 implied decimals: 62634 is 626.34): 'number' would read it as a whole number; use decimal with implied: 2 ~{ decimal: L1.04, implied: 2 }",
+    ]);
+    expect(diagnosticsOf('210', '004010', 'charges: { each: LX/L1, fields: { lineNumber: { number: L1.01 } } }')).toEqual([]);
   });
 
   it('an R element read with implied is refused; without, and CSV/XML/constants, are left alone', () => {
