@@ -356,12 +356,15 @@ export class SpecCompiler<C> {
         if (!Array.isArray(v) || v.length === 0) return this.bad('concat', 'a list of value specs', here);
         const parts = v.map((s, i) => this.compileSpec(s, [...here, i]));
         const sep = typeof raw.separator === 'string' ? raw.separator : ' ';
+        // With `trim`, each part is trimmed before joining, as `first:` trims its candidates: a part blank
+        // once trimmed is left out (no dangling separator), and no spaces stay inside next to one.
+        const trim = raw.trim === true;
         return (ctx, env) => {
           // Plain loops in these evaluators: they run for every unit, and map/filter/flatMap chains
           // allocated an array and a closure call per step.
           let out: string | undefined;
           for (let i = 0; i < parts.length; i++) {
-            const x = parts[i](ctx, env);
+            const x = trim ? trimmed(parts[i](ctx, env)) : parts[i](ctx, env);
             if (x === undefined || x === '') continue;
             out = out === undefined ? String(x) : out + sep + String(x);
           }

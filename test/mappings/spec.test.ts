@@ -125,6 +125,13 @@ describe('value spec kinds', () => {
     expect(value('{ concat: [AT7.03, AT7.04] }', lx[0])).toBeUndefined();
   });
 
+  it('concat with trim: each part trimmed, a blank one left out with its separator', () => {
+    // N102 is '  Acme Shipping  ' (line 8).
+    expect(value('{ concat: [N1.02, { const: "  " }, N1.04], separator: " - ", trim: true }')).toBe('Acme Shipping - A1');
+    expect(value('{ concat: [{ const: "alpha " }, { const: "  " }], separator: " - ", trim: true }')).toBe('alpha');
+    expect(value('{ concat: [{ const: " " }, { const: "  " }], trim: true }')).toBeUndefined();
+  });
+
   it('list: the values of several specs, empty ones left out', () => {
     expect(value('{ list: [N3.01, N3.02] }', { ...root, node: evalLoops(parseX12Path('N1[01=CN]', 'loop'), root.node, root.delimiters)[0] }))
       .toEqual(['9 DOCK RD', 'SUITE 4']);
