@@ -71,7 +71,10 @@ export function compileInbound<C>(input: InboundCompileInput<C>): { mapping: Com
   }
   if (!('fields' in m)) diagnostics.push(src.diagnostic('MAP_SPEC_INVALID', "'fields' is required", [], {}));
 
-  const compiler = new SpecCompiler<C>(src, adapter, tables, { closedCodes: adapter.closedCodes ? (path) => adapter.closedCodes!(path) : undefined });
+  const compiler = new SpecCompiler<C>(src, adapter, tables, {
+    closedCodes: adapter.closedCodes ? (path) => adapter.closedCodes!(path) : undefined,
+    numericPlaces: adapter.numericPlaces ? (path) => adapter.numericPlaces!(path) : undefined,
+  });
   let foreach: unknown = null;
   if (m.foreach !== undefined) {
     if (typeof m.foreach !== 'string') diagnostics.push(src.diagnostic('MAP_SPEC_INVALID', "'foreach' is a loop path such as LX/AT7", ['foreach']));

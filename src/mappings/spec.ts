@@ -39,6 +39,8 @@ export interface SourceAdapter<C> {
    * the mapping's version), or null when it is open or unknown: compile-time checks of compared values.
    */
   closedCodes?(path: unknown): readonly string[] | null;
+  /** The decimals a value path's element implies (X12 Nn), 'explicit' for X12 R, null when unknown. */
+  numericPlaces?(path: unknown): number | 'explicit' | null;
 }
 
 /** A run-time mapping failure: fails the transaction (or record) being mapped, never its siblings. */
@@ -162,6 +164,12 @@ export interface SpecCompilerOptions {
    * the list never holds, and is refused at compile time.
    */
   closedCodes?: (path: unknown) => readonly string[] | null;
+  /**
+   * The decimal places a value path's element implies (X12 N2: 2, N0: 0), 'explicit' for an element that
+   * carries its own point (X12 R), null when unknown (CSV, XML, a component): `decimal` with the wrong
+   * `implied` over such an element gives a value off by a power of ten, refused at compile time.
+   */
+  numericPlaces?: (path: unknown) => number | 'explicit' | null;
 }
 
 export class SpecCompiler<C> {
@@ -348,12 +356,15 @@ export class SpecCompiler<C> {
         if (!Array.isArray(v) || v.length === 0) return this.bad('concat', 'a list of value specs', here);
         const parts = v.map((s, i) => this.compileSpec(s, [...here, i]));
         const sep = typeof raw.separator === 'string' ? raw.separator : ' ';
+        // With `trim`, each part is trimmed before joining, as `first:` trims its candidates: a part blank
+        // once trimmed is left out (no dangling separator), and no spaces stay inside next to one.
+        const trim = raw.trim === true;
         return (ctx, env) => {
           // Plain loops in these evaluators: they run for every unit, and map/filter/flatMap chains
           // allocated an array and a closure call per step.
           let out: string | undefined;
           for (let i = 0; i < parts.length; i++) {
-            const x = parts[i](ctx, env);
+            const x = trim ? trimmed(parts[i](ctx, env)) : parts[i](ctx, env);
             if (x === undefined || x === '') continue;
             out = out === undefined ? String(x) : out + sep + String(x);
           }
@@ -454,11 +465,13 @@ export class SpecCompiler<C> {
         if (implied !== undefined && (typeof implied !== 'number' || !Number.isInteger(implied) || implied < 0 || implied > 9)) {
           this.diag('MAP_SPEC_INVALID', "'implied' is the number of implied decimals (0-9)", [...at, 'implied']);
         }
+        this.checkImpliedPlaces(v, implied, at);
         return this.transformed(inner, this.mappingPos(here),
           typeof implied === 'number' ? (d) => impliedDecimal(d, implied) : decimalString);
       }
       case 'number': {
         const inner = this.compileSpec(v, here);
+        this.checkImpliedPlaces(v, undefined, at, 'number');
         return this.transformed(inner, this.mappingPos(here), exactNumber);
       }
       case 'coordinate': {
@@ -525,8 +538,12 @@ export class SpecCompiler<C> {
             part = 'zone';
             let tz = env.timezone;
             if (z !== undefined && z !== '') {
-              const mapped = zoneTable?.values.get(String(z));
-              if (mapped === undefined) throw new TransformError('MAP_BAD_TIMEZONE', `time code '${String(z)}' is not in table x12-time-code`);
+              const code = String(z);
+              let mapped = zoneTable?.values.get(code);
+              // An unlisted code as any table lookup has it: the table's default, else the code itself under
+              // `unmapped: pass-through` (an IANA name or offset a partner writes, checked by zonedIso).
+              if (mapped === undefined && zoneTable) mapped = zoneTable.default ?? (zoneTable.unmapped === 'pass-through' ? code : undefined);
+              if (mapped === undefined) throw new TransformError('MAP_BAD_TIMEZONE', `time code '${code}' is not in table x12-time-code`);
               if (mapped !== 'local') tz = mapped;
             }
             return zonedIso(day, clock, tz);
@@ -538,6 +555,38 @@ export class SpecCompiler<C> {
         };
       }
     }
+  }
+
+  /**
+   * `{ decimal: B3.07 }` over an X12 N2 element reads 62634 as 62634, not 626.34; `implied: 2` over an R
+   * element reads 1820 as 18.20. The element's type says how many decimals it implies: a bare path whose
+   * `implied` disagrees is MAP_SPEC_INVALID, with the spec to write.
+   */
+  private checkImpliedPlaces(source: unknown, implied: unknown, at: YamlPath, kind: 'decimal' | 'number' = 'decimal'): void {
+    const placesOf = this.options.numericPlaces;
+    if (!placesOf || typeof source !== 'string') return;
+    // Parsed again (a path is parsed once per use anyway; its problems were reported by the first parse).
+    const parsed = this.adapter.valuePath(source);
+    const places = 'error' in parsed ? null : placesOf(parsed.path);
+    if (places === null) return;
+    const given = typeof implied === 'number' ? implied : undefined;
+    if (places === 'explicit') {
+      if (given === undefined) return;
+      this.diag('MAP_SPEC_INVALID', `${source} is an R element, which carries its own decimal point: 'implied' would read 1820 as ${impliedExample(given)}; leave it out`,
+        [...at, 'implied'], { key: true, suggestion: `{ decimal: ${source} }` });
+      return;
+    }
+    if ((given ?? 0) === places) return;
+    if (kind === 'number') {
+      // `number` has no implied decimals: L104 65940 would be the number 65940.
+      this.diag('MAP_SPEC_INVALID', `${source} is an N${places} element (${places} implied decimals: 62634 is ${impliedExample(places, '62634')}): 'number' would read it as a whole number; use decimal with implied: ${places}`,
+        [...at, 'number'], { suggestion: `{ decimal: ${source}, implied: ${places} }` });
+      return;
+    }
+    this.diag('MAP_SPEC_INVALID', given === undefined
+      ? `${source} is an N${places} element (${places} implied decimals: 62634 is ${impliedExample(places, '62634')}): write implied: ${places}`
+      : `${source} is an N${places} element (${places} implied decimals), not ${given}`,
+    given === undefined ? [...at, 'decimal'] : [...at, 'implied'], { suggestion: `{ decimal: ${source}, implied: ${places} }` });
   }
 
   /**
@@ -837,6 +886,15 @@ function tableOutputs(table: CodeTable, inputs: FixedValue[], reference: FixedVa
     else if (!table.values.has(f.value) && table.default === undefined && table.unmapped === 'pass-through') out.push(f);
   }
   return out;
+}
+
+/** `digits` read with `places` implied decimals, for messages. */
+function impliedExample(places: number, digits = '1820'): string {
+  try {
+    return impliedDecimal(digits, places);
+  } catch {
+    return digits;
+  }
 }
 
 function describe(raw: Record<string, unknown>): string {

@@ -31,7 +31,8 @@ export interface TablePosition {
 
 const tableSchema = z.strictObject({
   description: z.string().optional(),
-  unmapped: z.enum(['error', 'pass-through']).default('error'),
+  // Optional: a partner table extending a shared one inherits its policy unless it gives its own.
+  unmapped: z.enum(['error', 'pass-through']).optional(),
   default: z.string().optional(),
   // Keys and values are codes: YAML may read `01` or `1` as numbers, so both are accepted and stringified.
   values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
@@ -108,7 +109,7 @@ export class CodeTables {
     this.tables.set(name, {
       name,
       description: parsed.data.description ?? existing?.description,
-      unmapped: parsed.data.unmapped,
+      unmapped: parsed.data.unmapped ?? existing?.unmapped ?? 'error',
       default: parsed.data.default ?? existing?.default,
       values,
       files: [...(existing?.files ?? []), file],

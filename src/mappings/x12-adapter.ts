@@ -353,6 +353,17 @@ export class X12Adapter implements SourceAdapter<X12Context> {
     return this.schema.codes(t.segment, t.element);
   }
 
+  numericPlaces(path: unknown): number | 'explicit' | null {
+    const t = (path as X12Path).target;
+    if (!t || !this.schema) return null;
+    let el = this.schema.element(t.segment, t.element);
+    if (el && t.component !== undefined) el = el.components?.[t.component - 1] ?? null;
+    if (!el) return null;
+    if (el.typeName === 'R') return 'explicit';
+    const n = /^N(\d)$/.exec(el.typeName);
+    return n ? +n[1] : null;
+  }
+
   /** The element (component, repetition) the path reads in the segment it names: where its value is, or would be. */
   locate(path: unknown, ctx: X12Context): SourceLoc | undefined {
     const p = path as X12Path;

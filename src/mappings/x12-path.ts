@@ -310,20 +310,60 @@ function enclosingScopes(ctx: LoopNode): LoopNode[][] {
   // Arrays made at their final size and filled by index: this runs for every context of every
   // transaction, and arrays grown by push (or spread from filtered copies) showed among its allocations.
   const scopes = new Array<LoopNode[]>(levels);
+  let values: LoopNode[][] | undefined;
   let came = ctx;
   let level = 0;
+  // The kinds of loop we came through (AT7, then LX): not part of an enclosing scope. Value paths do not
+  // see them where one is nested in a loop of another kind either (a 4010 214's CD3 loop holds AT7 loops
+  // of its own, with their MS1 and MS2, which an AT7 of the LX must not take for its own); loop paths
+  // (`each: CD3`) get the loops whole.
+  const through: string[] = [];
   for (let n = ctx.parent; n; came = n, n = n.parent) {
+    through.push(came.trigger);
     const own = loopInstance(n.id, n.trigger, came.segments[0] && n.segments.includes(came.segments[0]) ? n.segments.filter((s) => s !== came.segments[0]) : n.segments, null, NO_CHILDREN);
     const children = n.children;
     let size = 1;
-    for (let i = 0; i < children.length; i++) if (children[i].trigger !== came.trigger) size++;
+    for (let i = 0; i < children.length; i++) if (!through.includes(children[i].trigger)) size++;
     const scope = new Array<LoopNode>(size);
     scope[0] = own;
-    for (let i = 0, k = 1; i < children.length; i++) if (children[i].trigger !== came.trigger) scope[k++] = children[i];
+    let pruned: LoopNode[] | undefined;
+    for (let i = 0, k = 1; i < children.length; i++) {
+      if (through.includes(children[i].trigger)) continue;
+      const child = children[i];
+      const kept = without(child, through);
+      if (kept !== child) pruned ??= scope.slice();
+      if (pruned) pruned[k] = kept;
+      scope[k++] = child;
+    }
+    if (pruned && !values) values = scopes.slice(0, level);
+    if (values) values[level] = pruned ?? scope;
     scopes[level++] = scope;
   }
   ctx.scopes = scopes;
+  ctx.valueScopes = values ?? scopes;
   return scopes;
+}
+
+/** enclosingScopes as value paths see them (LoopInstance.valueScopes). */
+function valueScopes(ctx: LoopNode): LoopNode[][] {
+  if (!ctx.valueScopes) enclosingScopes(ctx);
+  return ctx.valueScopes!;
+}
+
+/**
+ * `node` without the loops of the kinds in `triggers` anywhere below it: the node itself when it has none
+ * (the usual case, no copy), else a copy whose children leave them out (its parent is the node's own).
+ */
+function without(node: LoopNode, triggers: string[]): LoopNode {
+  const children = node.children;
+  let kept: LoopNode[] | undefined;
+  for (let i = 0; i < children.length; i++) {
+    const child = children[i];
+    const keep = triggers.includes(child.trigger) ? undefined : without(child, triggers);
+    if (keep !== child && kept === undefined) kept = children.slice(0, i);
+    if (kept !== undefined && keep !== undefined) kept.push(keep);
+  }
+  return kept === undefined ? node : loopInstance(node.id, node.trigger, node.segments, node.parent, kept);
 }
 
 /** Each segment matching `step` in `node` and below, as a context of its own inside the loop it sits in. */
@@ -358,7 +398,7 @@ function valuesIn(segs: Segment[], t: NonNullable<X12Path['target']>, d: Delimit
 export function evalValues(path: X12Path, ctx: LoopNode, d: Delimiters, all: boolean): Located[] {
   const t = path.target!;
   if (path.absolute || path.loops.length > 0) {
-    const scopes = path.absolute ? [[root(ctx)]] : [[ctx], ...enclosingScopes(ctx)];
+    const scopes = path.absolute ? [[root(ctx)]] : [[ctx], ...valueScopes(ctx)];
     for (let i = 0; i < scopes.length; i++) {
       const scope = scopes[i];
       // In an enclosing scope the loops listed are themselves candidates for the first step.
@@ -374,7 +414,7 @@ export function evalValues(path: X12Path, ctx: LoopNode, d: Delimiters, all: boo
   const inside: Segment[] = [];
   collectSegments(ctx, t, d, inside, !all);
   if (inside.length > 0) return valuesIn(inside, t, d, all);
-  const scopes = enclosingScopes(ctx);
+  const scopes = valueScopes(ctx);
   for (let i = 0; i < scopes.length; i++) {
     const scope = scopes[i];
     const segs: Segment[] = [];
@@ -442,13 +482,13 @@ export function firstSegment(path: X12Path, ctx: LoopNode, d: Delimiters): Segme
   } else if (path.loops.length > 0) {
     seg = firstIn(selectLoops([ctx], path.loops, d), t, d);
     if (!seg) {
-      const scopes = enclosingScopes(ctx);
+      const scopes = valueScopes(ctx);
       for (let i = 0; i < scopes.length && !seg; i++) seg = firstIn(selectLoopsFromScope(scopes[i], path.loops, d), t, d);
     }
   } else {
     seg = firstMatch(ctx, t, d);
     if (!seg) {
-      const scopes = enclosingScopes(ctx);
+      const scopes = valueScopes(ctx);
       for (let i = 0; i < scopes.length && !seg; i++) seg = firstIn(scopes[i], t, d);
     }
   }

@@ -125,6 +125,13 @@ describe('value spec kinds', () => {
     expect(value('{ concat: [AT7.03, AT7.04] }', lx[0])).toBeUndefined();
   });
 
+  it('concat with trim: each part trimmed, a blank one left out with its separator', () => {
+    // N102 is '  Acme Shipping  ' (line 8).
+    expect(value('{ concat: [N1.02, { const: "  " }, N1.04], separator: " - ", trim: true }')).toBe('Acme Shipping - A1');
+    expect(value('{ concat: [{ const: "alpha " }, { const: "  " }], separator: " - ", trim: true }')).toBe('alpha');
+    expect(value('{ concat: [{ const: " " }, { const: "  " }], trim: true }')).toBeUndefined();
+  });
+
   it('list: the values of several specs, empty ones left out', () => {
     expect(value('{ list: [N3.01, N3.02] }', { ...root, node: evalLoops(parseX12Path('N1[01=CN]', 'loop'), root.node, root.delimiters)[0] }))
       .toEqual(['9 DOCK RD', 'SUITE 4']);
@@ -447,6 +454,111 @@ describe('numbers YAML reads where a code is meant', () => {
       expect([...t.get('charges')!.values]).toEqual([['400', 'linehaul'], ['091', 'fuel']]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('decimal over X12 numeric elements', () => {
+  // B307 (210) is N2, L104 N2, L102 R, AT803 (214) R: a decimal spec must read them with the decimals
+  // their type implies, else the value is off by a power of ten (62634 for $626.34).
+  function diagnosticsOf(set: string, version: string, field: string): string[] {
+    const yaml = `source: x12/${set}\ntarget: freight.invoice@1\nfields:\n  ${field}\n`;
+    const { diagnostics } = compileInbound({
+      src: YamlSource.parse(yaml, 'm.yaml'), adapter: adapterForDocument(`x12/${set}`, version) as SourceAdapter<X12Context>, tables,
+      canonical: (t) => canonicalTarget(t, 'inbound'), canonicalTypes,
+    });
+    return diagnostics.filter((d) => d.code === 'MAP_SPEC_INVALID').map((d) => `${d.message}${d.suggestion ? ` ~${d.suggestion}` : ''}`);
+  }
+
+  it('an N2 element read without implied: 2 (or with another number) is refused, with the spec to write', () => {
+    expect(diagnosticsOf('210', '004010', 'amountDue.amount: { decimal: B3.07 }')).toEqual([
+      'B3.07 is an N2 element (2 implied decimals: 62634 is 626.34): write implied: 2 ~{ decimal: B3.07, implied: 2 }',
+    ]);
+    expect(diagnosticsOf('210', '004010', 'amountDue.amount: { decimal: B3.07, implied: 3 }')).toEqual([
+      'B3.07 is an N2 element (2 implied decimals), not 3 ~{ decimal: B3.07, implied: 2 }',
+    ]);
+    expect(diagnosticsOf('210', '004010', 'amountDue.amount: { decimal: B3.07, implied: 2 }')).toEqual([]);
+    // `number` has no implied decimals: over an N2 element it is refused too (an N0 count is fine).
+    expect(diagnosticsOf('210', '004010', 'charges: { each: LX/L1, fields: { lineNumber: { number: L1.04 } } }')).toEqual([
+      "L1.04 is an N2 element (2 implied decimals: 62634 is 626.34): 'number' would read it as a whole number; use decimal with implied: 2 ~{ decimal: L1.04, implied: 2 }",
+    ]);
+    expect(diagnosticsOf('210', '004010', 'charges: { each: LX/L1, fields: { lineNumber: { number: L1.01 } } }')).toEqual([]);
+  });
+
+  it('an R element read with implied is refused; without, and CSV/XML/constants, are left alone', () => {
+    expect(diagnosticsOf('210', '004010', 'totalWeight.value: { decimal: L3.01, implied: 2 }')).toEqual([
+      "L3.01 is an R element, which carries its own decimal point: 'implied' would read 1820 as 18.20; leave it out ~{ decimal: L3.01 }",
+    ]);
+    expect(diagnosticsOf('210', '004010', 'totalWeight.value: { decimal: L3.01 }')).toEqual([]);
+    expect(diagnosticsOf('210', '004010', 'amountDue.amount: { decimal: { const: "62634" }, implied: 2 }')).toEqual([]);
+  });
+});
+
+describe('datetime with a partner x12-time-code table', () => {
+  // A partner extends the shared table (same name): its default and its unmapped policy apply to the
+  // time codes it does not list, as for any table lookup.
+  function withTimeCodes(body: string) {
+    const dir = mkdtempSync(join(tmpdir(), 'wb-time-codes-'));
+    try {
+      writeFileSync(join(dir, 'x12-time-code.yaml'), body);
+      const t = sharedTables().tables.clone();
+      expect(t.loadDir(dir)).toEqual([]);
+      const src = YamlSource.parse('fields:\n  v: { datetime: { date: AT7.05, time: AT7.06, zone: AT7.07 } }\n', 'map.yaml');
+      const compiler = new SpecCompiler<X12Context>(src, adapter(), t);
+      const plan = compiler.plan(compiler.compileFields((src.value as { fields: unknown }).fields, ['fields']));
+      expect(compiler.diagnostics).toEqual([]);
+      return (ctx: X12Context) => evaluatePlan(plan, ctx, { timezone: 'America/Chicago' })?.v;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const x12 = interchange(STAR, [{ set: '214', control: '0001', body: [
+    'B10*PRO123*BOL9*SCAC', 'LX*1', 'AT7*X3*NS***20250715*1430*Q9', 'LX*2', 'AT7*X3*NS***20250715*1430*ET',
+  ] }]);
+  const at7 = () => {
+    const [t] = transactions(x12);
+    return evalLoops(parseX12Path('LX/AT7', 'loop'), t.ctx.node, t.d).map((node) => ({ node, delimiters: t.d }));
+  };
+
+  it("an unlisted code takes the table's default", () => {
+    const run = withTimeCodes('default: local\nvalues: { EDT: "-04:00" }\n');
+    const [q9, et] = at7();
+    expect(run(q9)).toBe('2025-07-15T14:30:00-05:00');
+    expect(run(et)).toBe('2025-07-15T14:30:00-04:00');
+  });
+
+  it('under unmapped: pass-through an unlisted code is used as the zone itself, and an unknown zone still fails', () => {
+    const run = withTimeCodes('unmapped: pass-through\nvalues: { EDT: "-04:00" }\n');
+    const [q9] = at7();
+    expect(() => run(q9)).toThrow(/unknown time zone 'Q9'/);
+  });
+});
+
+describe('a partner table extending a shared one', () => {
+  it("inherits the shared table's unmapped policy when it gives none (the rest is inherited)", () => {
+    const shared = mkdtempSync(join(tmpdir(), 'wb-extend-shared-'));
+    const partner = mkdtempSync(join(tmpdir(), 'wb-extend-partner-'));
+    try {
+      writeFileSync(join(shared, 'codes.yaml'), 'unmapped: pass-through\nvalues: { A: one }\n');
+      const t = new CodeTables();
+      expect(t.loadDir(shared)).toEqual([]);
+      writeFileSync(join(partner, 'codes.yaml'), 'values: { B: two }\n');
+      const p = t.clone();
+      expect(p.loadDir(partner)).toEqual([]);
+      expect(p.get('codes')!.unmapped).toBe('pass-through');
+      expect([...p.get('codes')!.values]).toEqual([['A', 'one'], ['B', 'two']]);
+      // Its own policy wins; a table of its own without one is unmapped: error.
+      writeFileSync(join(partner, 'codes.yaml'), 'unmapped: error\nvalues: { B: two }\n');
+      const q = t.clone();
+      q.loadDir(partner);
+      expect(q.get('codes')!.unmapped).toBe('error');
+      const own = new CodeTables();
+      writeFileSync(join(partner, 'codes.yaml'), 'values: { B: two }\n');
+      own.loadDir(partner);
+      expect(own.get('codes')!.unmapped).toBe('error');
+    } finally {
+      rmSync(shared, { recursive: true, force: true });
+      rmSync(partner, { recursive: true, force: true });
     }
   });
 });

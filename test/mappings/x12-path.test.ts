@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Delimiters, Segment } from '../../src/translators/x12/model.js';
 import { evalFirst, evalLoops, evalValues, parseX12Path, PathSyntaxError, SegmentSlots, type LoopNode } from '../../src/mappings/x12-path.js';
-import { fixtureTx } from './support.js';
+import { fixtureTx, transactions } from './support.js';
 
 function syntaxError(text: string, kind: 'value' | 'loop' = 'value'): PathSyntaxError {
   try {
@@ -169,6 +169,35 @@ describe('5010 214 with N1 loops inside each LX (fixtures/edi/214/005010/trucklo
     // The heading stays visible; an absolute path still sees every LX.
     expect(values('B10.02', at7[3], d)).toEqual(['KLP2503110042']);
     expect(values('/LX/N1/N4.01', at7[3], d)).toEqual(['APPLETON', 'APPLETON', 'NEENAH', 'COLUMBUS', 'COLUMBUS']);
+  });
+});
+
+describe('a 4010 214 whose LX holds a CD3 loop with AT7 loops of its own', () => {
+  const seg = [
+    'ST*214*0001', 'B10*PRO1*BOL1*PRLF', 'N1*SH*SHIPPER', 'N4*JOLIET*IL',
+    'LX*1', 'AT7*X6*NS***20250414*1136*CT', 'CD3*PKG1', 'AT7*D1*NS***20250415*0900*CT', 'MS1*CDCITY*MO', 'MS2*PRLF*CDTRAILER',
+    'SE*11*0001',
+  ];
+  const x12 = ['ISA*00*          *00*          *02*PRLF           *ZZ*TRICOUNTYHWS   *250416*1105*U*00401*000002291*0*P*>',
+    'GS*QM*PRLF*TRICOUNTYHWS*20250416*1105*2291*X*004010', ...seg, 'GE*1*2291', 'IEA*1*000002291'].join('~\n') + '~\n';
+  const [{ ctx, d }] = transactions(x12);
+  const at7 = evalLoops(parseX12Path('LX/AT7', 'loop'), ctx.node, d);
+
+  it("an AT7 of the LX never reads the MS1 or MS2 of the CD3 loop's AT7 (another status)", () => {
+    expect(at7.map((n) => values('AT7.01', n, d, false)[0])).toEqual(['X6', 'D1']);
+    expect(values('MS1.01', at7[0], d)).toEqual([]);
+    expect(evalFirst(parseX12Path('MS2.02', 'value'), at7[0], d)).toBeUndefined();
+    expect(values('MS2.02', at7[1], d)).toEqual(['CDTRAILER']);
+    // The CD3 loop itself and the heading stay visible.
+    expect(values('CD3.01', at7[0], d)).toEqual(['PKG1']);
+    expect(values('N4.01', at7[0], d)).toEqual(['JOLIET']);
+    expect(values('B10.01', at7[1], d)).toEqual(['PRO1']);
+  });
+
+  it('a loop path from that AT7 still gets the CD3 loop whole, its AT7 included', () => {
+    const [cd3] = evalLoops(parseX12Path('CD3', 'loop'), at7[0], d);
+    expect(values('AT7.01', cd3, d)).toEqual(['D1']);
+    expect(values('MS2.02', cd3, d)).toEqual(['CDTRAILER']);
   });
 });
 

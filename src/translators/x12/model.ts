@@ -147,6 +147,11 @@ export interface LoopInstance {
   /** Path evaluation's cache of what a relative path sees beyond this node (x12-path.ts enclosingScopes). */
   scopes?: LoopInstance[][];
   /**
+   * The same scopes as value paths see them: without the loops of the kinds iterated nested anywhere in
+   * them (x12-path.ts enclosingScopes); the very arrays of `scopes` when there are none.
+   */
+  valueScopes?: LoopInstance[][];
+  /**
    * Path evaluation's cache of the segments value paths found from this node, by X12Path.segmentSlot
    * (null: no such segment). A node belongs to one transaction, whose delimiters never change.
    */
@@ -169,7 +174,7 @@ export function internalized(s: string): string {
  * declared: all instances then share one shape (V8 hidden class), and adding a cache allocates nothing.
  */
 export function loopInstance(id: string, trigger: string, segments: Segment[], parent: LoopInstance | null, children: LoopInstance[] = []): LoopInstance {
-  return { id, trigger, segments, children, parent, scopes: undefined, found: undefined, foundSlots: undefined };
+  return { id, trigger, segments, children, parent, scopes: undefined, valueScopes: undefined, found: undefined, foundSlots: undefined };
 }
 
 /** Events the streaming reader produces, in file order. */
