@@ -5,6 +5,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -516,6 +517,31 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
       await again.stop();
       rmSync(join(inbound('beta'), 'cut.edi'), { force: true });
       rmSync(join(inbound('beta'), 'sub.tmp'), { recursive: true, force: true });
+    }
+  });
+
+  it('drops a TCP connection that never sends its SSH version line once the login grace is over; a logged-in one stays', async () => {
+    const graced = new HostedSftpServer({ dataDir, config: { host: '127.0.0.1', port: 0, loginGraceMs: 1_000 }, accounts: () => accounts, take: async () => undefined });
+    const { port: gracedPort } = await graced.start();
+    try {
+      const closedAfter = (send: string | null) => new Promise<number>((resolve) => {
+        const t = Date.now();
+        const sock = createConnection(gracedPort, '127.0.0.1');
+        sock.on('error', () => undefined).on('data', () => undefined).on('close', () => resolve(Date.now() - t));
+        // A slowloris drips its version line a byte at a time and never finishes it.
+        if (send !== null) { const drip = setInterval(() => (sock.writable ? sock.write(send) : clearInterval(drip)), 200); sock.once('close', () => clearInterval(drip)); }
+        setTimeout(() => sock.destroy(), 8_000);
+      });
+      const c = await connect('acme', { key: 'acme' }, gracedPort);
+      let loggedInClosed = false;
+      c.on('close', () => { loggedInClosed = true; });
+      const [silent, dripping] = await Promise.all([closedAfter(null), closedAfter('S')]);
+      expect(silent).toBeLessThan(3_000);
+      expect(dripping).toBeLessThan(3_000);
+      expect(loggedInClosed).toBe(false);
+      c.end();
+    } finally {
+      await graced.stop();
     }
   });
 

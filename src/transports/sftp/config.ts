@@ -9,7 +9,8 @@
 //      hostKeyPath     the server's private host key (OpenSSH format, ed25519); default
 //                      <dataDir>/sftp/host_ed25519; generated with mode 0600 on first start
 //      maxConnections  open TCP connections in total, authenticated or not (default 64)
-//      loginGraceMs    a connection that has not authenticated by then is dropped (default 30 s)
+//      loginGraceMs    a connection that has not authenticated by then (counted from the TCP accept,
+//                      SSH version line or not) is dropped (default 30 s)
 //      maxAuthTries    failed authentication attempts per connection before it is dropped (default 6)
 //
 // 2. partner.yaml, `transports.sftp` — one account per partner — `hostedSftpAccountSchema`:

@@ -41,6 +41,8 @@ export class HostedSftpServer {
   private readonly sessions = new Set<SftpSession>();
   private readonly sockets = new Set<Socket>();
   private readonly clients = new Set<Connection>();
+  /** Per accepted socket: the login grace timer, cleared when its connection authenticates. */
+  private readonly graceTimers = new WeakMap<Socket, NodeJS.Timeout>();
   private hostKey: HostKey | null = null;
   private net: NetServer | null = null;
   private stopping: Promise<void> | null = null;
@@ -74,7 +76,19 @@ export class HostedSftpServer {
     const net = createServer({ noDelay: true }, (socket) => {
       socket.setNoDelay(true);
       this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      // The login grace runs from the TCP accept: ssh2 reports a connection only once the client has sent
+      // its version line, so a socket that sends nothing (or drips bytes) would otherwise hold one of
+      // maxConnections for ever, and enough of them lock every partner out.
+      const ip = socket.remoteAddress ?? '';
+      const grace = setTimeout(() => {
+        this.log.warn({ ip }, 'sftp: no successful login within the grace time; connection closed');
+        socket.destroy();
+      }, this.config.loginGraceMs);
+      this.graceTimers.set(socket, grace);
+      socket.once('close', () => {
+        clearTimeout(grace);
+        this.sockets.delete(socket);
+      });
       ssh.injectSocket(socket);
     });
     net.maxConnections = this.config.maxConnections;
@@ -155,10 +169,6 @@ export class HostedSftpServer {
     }
     this.clients.add(client);
     const auth = new ConnectionAuth({ accounts: this.opts.accounts, maxAuthTries: this.config.maxAuthTries, log: this.log }, ip, () => client.end());
-    const grace = setTimeout(() => {
-      this.log.warn({ ip }, 'sftp: no successful login within the grace time; connection closed');
-      client.end();
-    }, this.config.loginGraceMs);
     const mine = new Set<SftpSession>();
     const releases = new Set<() => void>();
     client.on('authentication', (ctx) => {
@@ -168,7 +178,8 @@ export class HostedSftpServer {
       });
     });
     client.on('ready', () => {
-      clearTimeout(grace);
+      const sock = socketOf(client);
+      if (sock) clearTimeout(this.graceTimers.get(sock));
       const account = auth.account;
       if (!account) return client.end();
       this.log.info({ partner: account.partner, username: account.username, ip }, 'sftp: login');
@@ -179,10 +190,9 @@ export class HostedSftpServer {
       // ssh2's keepalive (every 15 s, 3 misses) gave up on a peer that vanished without a FIN. end()
       // alone would wait on TCP for many minutes; destroy so the session slot and partial upload are
       // released now. (ssh2 exposes no public handle on the socket.)
-      if (err.level === 'client-timeout') (client as unknown as { _sock?: Socket })._sock?.destroy();
+      if (err.level === 'client-timeout') socketOf(client)?.destroy();
     });
     client.on('close', () => {
-      clearTimeout(grace);
       this.clients.delete(client);
       for (const release of releases) release();
       // Sessions end here whether or not the client closed its channels first (a dropped connection does not).
@@ -235,4 +245,9 @@ export class HostedSftpServer {
         this.log.error({ partner: account.partner, err: err.message }, 'sftp: cannot create the mailbox folders'));
     });
   }
+}
+
+/** The socket under an ssh2 connection (ssh2 exposes no public handle on it). */
+function socketOf(client: Connection): Socket | undefined {
+  return (client as unknown as { _sock?: Socket })._sock;
 }
