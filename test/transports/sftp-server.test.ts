@@ -545,6 +545,31 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
     }
   });
 
+  it('two sessions opening the same upload name at the same moment: one gets it, the other is told it is busy (bytes never interleave)', async () => {
+    const c1 = await connect('acme', { key: 'acme' });
+    const c2 = await connect('acme', { key: 'acme' });
+    try {
+      const [s1, s2] = await Promise.all([openSftp(c1), openSftp(c2)]);
+      for (let i = 0; i < 10; i++) {
+        const name = `inbound/same-${i}.tmp`;
+        const [a, b] = await Promise.all([s1, s2].map((s) => call<Buffer>((cb) => s.open(name, 'w', cb)).then((h) => ({ s, h }), (err: { code?: number; message: string }) => err)));
+        const winners = [a, b].filter((r): r is { s: SFTPWrapper; h: Buffer } => 'h' in r);
+        const losers = [a, b].filter((r): r is { code?: number; message: string } => !('h' in r));
+        expect(winners, `round ${i}`).toHaveLength(1);
+        expect(losers[0]).toMatchObject({ code: STATUS_CODE.FAILURE, message: expect.stringMatching(/still open for writing/) });
+        const { s, h } = winners[0];
+        await call((cb) => s.write(h, Buffer.from('whole'), 0, 5, 0, cb));
+        await call((cb) => s.close(h, cb));
+        await call((cb) => s.rename(name, `inbound/same-${i}.edi`, cb));
+        expect(takenNamed(`same-${i}.edi`)).toEqual([expect.objectContaining({ size: 5, sha256: sha(Buffer.from('whole')) })]);
+      }
+    } finally {
+      c1.end();
+      c2.end();
+    }
+    expect(list(inbound('acme'))).toEqual([]);
+  });
+
   it('a refusal is logged as JSON with one msg and the reason in a field of its own', async () => {
     const lines: string[] = [];
     const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(...chunk.toString().split('\n').filter(Boolean)); done(); } });

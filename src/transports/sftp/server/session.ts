@@ -204,18 +204,27 @@ export class SftpSession {
         : `file names must match ${account.config.completion.pattern?.join(', ')} (or be a temporary name renamed to such a name when complete)`, 'SFTP_NAME_NOT_ACCEPTED');
     }
     state.assertIdle(ref.real, ref.vpath);
-    const existing = await lstat(ref.real).catch(() => null);
-    if (existing && !existing.isFile()) {
-      throw new SftpError(STATUS.PERMISSION_DENIED, `${ref.vpath} exists and is not a regular file`, 'SFTP_NOT_REGULAR_FILE');
-    }
-    await mkdir(this.o.dirs.inbound, { recursive: true });
-    const fh = await open(ref.real, openFlags(pflags), 0o640);
-    const st = await fh.stat();
-    if (!st.isFile()) {
-      await fh.close();
-      throw new SftpError(STATUS.PERMISSION_DENIED, `${ref.vpath} is not a regular file`, 'SFTP_NOT_REGULAR_FILE');
-    }
+    // Claimed now, before the first await: an OPEN of the same name from another session (or a RENAME
+    // that would start taking it in) arriving meanwhile must see it busy, or two uploads write into
+    // one file, or O_TRUNC empties a file while it is taken in.
     state.addWriter(ref.real);
+    let fh: FileHandle | null = null;
+    let st;
+    try {
+      const existing = await lstat(ref.real).catch(() => null);
+      if (existing && !existing.isFile()) {
+        throw new SftpError(STATUS.PERMISSION_DENIED, `${ref.vpath} exists and is not a regular file`, 'SFTP_NOT_REGULAR_FILE');
+      }
+      await mkdir(this.o.dirs.inbound, { recursive: true });
+      fh = await open(ref.real, openFlags(pflags), 0o640);
+      st = await fh.stat();
+      if (!st.isFile()) throw new SftpError(STATUS.PERMISSION_DENIED, `${ref.vpath} is not a regular file`, 'SFTP_NOT_REGULAR_FILE');
+      if (this.ended) throw new SftpError(STATUS.FAILURE, 'session is closing');
+    } catch (err) {
+      await fh?.close().catch(() => undefined);
+      state.removeWriter(ref.real);
+      throw err;
+    }
     this.dropPending(ref.real); // open again: the handle now owns it
     const append = (pflags & OPEN_MODE.APPEND) !== 0;
     this.o.sftp.handle(id, this.newHandle({ kind: 'file', fh, ref, readable, writable, append, size: st.size, failed: null }));
