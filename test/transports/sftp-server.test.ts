@@ -570,6 +570,42 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
     expect(list(inbound('acme'))).toEqual([]);
   });
 
+  it('closes a logged-in connection idle for idleTimeoutMs (freeing its session slot); requests, and a take in progress, keep it open', async () => {
+    const idle = new HostedSftpServer({
+      dataDir, config: { host: '127.0.0.1', port: 0, idleTimeoutMs: 1_000 }, accounts: () => accounts,
+      take: async () => { await sleep(2_000); },
+    });
+    const { port: idlePort } = await idle.start();
+    const closed = (c: SshClient) => { let done = false; c.on('close', () => { done = true; }); return () => done; };
+    try {
+      // 'small' allows one session: an idle holder would lock the account out for ever.
+      const quiet = await connect('small', { key: 'small' }, idlePort);
+      const quietClosed = closed(quiet);
+      await openSftp(quiet);
+      const busy = await connect('acme', { key: 'acme' }, idlePort);
+      const busyClosed = closed(busy);
+      const s = await openSftp(busy);
+      const t = Date.now();
+      while (Date.now() - t < 2_500) {
+        await call((cb) => s.stat('/', (err) => cb(err)));
+        await sleep(300);
+      }
+      expect(quietClosed()).toBe(true);
+      expect(busyClosed()).toBe(false);
+      // A RENAME waiting 2 s on intake is not idleness.
+      const h = await call<Buffer>((cb) => s.open('inbound/slow.tmp', 'w', cb));
+      await call((cb) => s.close(h, cb));
+      await call((cb) => s.rename('inbound/slow.tmp', 'inbound/slow.edi', cb));
+      expect(busyClosed()).toBe(false);
+      await waitFor('the busy connection closed once idle', busyClosed, 5_000);
+      const again = await connect('small', { key: 'small' }, idlePort);
+      await openSftp(again);
+      again.end();
+    } finally {
+      await idle.stop();
+    }
+  });
+
   it('a refusal is logged as JSON with one msg and the reason in a field of its own', async () => {
     const lines: string[] = [];
     const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(...chunk.toString().split('\n').filter(Boolean)); done(); } });
@@ -622,7 +658,7 @@ describe('hosted SFTP config', () => {
     });
     expect(a.password).toBeUndefined();
     const s = hostedSftpServerSchema.parse({});
-    expect(s).toEqual({ host: '0.0.0.0', port: 2222, maxConnections: 64, loginGraceMs: 30_000, maxAuthTries: 6 });
+    expect(s).toEqual({ host: '0.0.0.0', port: 2222, maxConnections: 64, loginGraceMs: 30_000, maxAuthTries: 6, idleTimeoutMs: 600_000 });
     expect(resolveHostKeyPath(s, '/data')).toBe('/data/sftp/host_ed25519');
   });
 

@@ -12,6 +12,8 @@
 //      loginGraceMs    a connection that has not authenticated by then (counted from the TCP accept,
 //                      SSH version line or not) is dropped (default 30 s)
 //      maxAuthTries    failed authentication attempts per connection before it is dropped (default 6)
+//      idleTimeoutMs   a logged-in connection that sends no SFTP request for this long, with none being
+//                      answered, is closed (default 10 min; 0: never)
 //
 // 2. partner.yaml, `transports.sftp` — one account per partner — `hostedSftpAccountSchema`:
 //      username        login name (letters, digits, . _ -), unique across partners
@@ -113,6 +115,7 @@ export const hostedSftpServerSchema = z.strictObject({
   maxConnections: z.number().int().min(1).max(10_000).default(64),
   loginGraceMs: z.number().int().min(1_000).default(30_000),
   maxAuthTries: z.number().int().min(1).max(100).default(6),
+  idleTimeoutMs: z.number().int().min(0).default(600_000),
 });
 
 export type HostedSftpServerConfig = z.output<typeof hostedSftpServerSchema>;

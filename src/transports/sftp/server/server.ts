@@ -177,13 +177,35 @@ export class HostedSftpServer {
         try { ctx.reject(); } catch { /* already answered */ }
       });
     });
+    let idleTimer: NodeJS.Timeout | undefined;
     client.on('ready', () => {
       const sock = socketOf(client);
       if (sock) clearTimeout(this.graceTimers.get(sock));
       const account = auth.account;
       if (!account) return client.end();
       this.log.info({ partner: account.partner, username: account.username, ip }, 'sftp: login');
-      client.on('session', (accept) => this.onSession(accept(), account, ip, mine, releases));
+      // Idle timeout: without it a client that logs in and then does nothing (a hung job, a hostile
+      // partner) holds its sessions (maxSessions) and a connection slot (maxConnections) for ever.
+      const idleMs = this.config.idleTimeoutMs;
+      let last = Date.now();
+      const touch = () => { last = Date.now(); };
+      const check = () => {
+        const busy = [...mine].some((s) => s.busy());
+        const idleFor = Date.now() - last;
+        if (busy || idleFor < idleMs) {
+          idleTimer = setTimeout(check, busy ? idleMs : idleMs - idleFor);
+          return;
+        }
+        this.log.warn({ partner: account.partner, username: account.username, ip, idleTimeoutMs: idleMs }, 'sftp: connection idle for too long; closed');
+        client.end();
+        // A client that does not close its side within a moment is cut off.
+        idleTimer = setTimeout(() => socketOf(client)?.destroy(), 1_000);
+      };
+      if (idleMs > 0) idleTimer = setTimeout(check, idleMs);
+      client.on('session', (accept) => {
+        touch();
+        this.onSession(accept(), account, ip, mine, releases, touch);
+      });
     });
     client.on('error', (err: Error & { level?: string }) => {
       this.log.debug?.({ ip, err: err.message }, 'sftp: connection error');
@@ -193,6 +215,7 @@ export class HostedSftpServer {
       if (err.level === 'client-timeout') socketOf(client)?.destroy();
     });
     client.on('close', () => {
+      clearTimeout(idleTimer);
       this.clients.delete(client);
       for (const release of releases) release();
       // Sessions end here whether or not the client closed its channels first (a dropped connection does not).
@@ -200,7 +223,7 @@ export class HostedSftpServer {
     });
   }
 
-  private onSession(session: Session, account: CompiledAccount, ip: string, mine: Set<SftpSession>, releases: Set<() => void>): void {
+  private onSession(session: Session, account: CompiledAccount, ip: string, mine: Set<SftpSession>, releases: Set<() => void>, onActivity: () => void): void {
     const username = account.username;
     const limit = account.config.maxSessions;
     const count = this.sessionCounts.get(username) ?? 0;
@@ -236,7 +259,7 @@ export class HostedSftpServer {
     session.on('sftp', (acceptSftp) => {
       const dirs = partnerDirs(this.opts.dataDir, account.partner);
       const sftp = acceptSftp();
-      const s = new SftpSession({ sftp, account, dirs, state: this.state, take: this.opts.take, log: this.log, remoteAddress: ip });
+      const s = new SftpSession({ sftp, account, dirs, state: this.state, take: this.opts.take, log: this.log, remoteAddress: ip, onActivity });
       sftpSession = s;
       mine.add(s);
       this.sessions.add(s);

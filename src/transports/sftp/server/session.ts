@@ -51,6 +51,8 @@ export interface SessionOptions {
   take: TakeFn;
   log: Logger;
   remoteAddress: string;
+  /** Called at every request and every answer (the connection's idle timer). */
+  onActivity?: () => void;
 }
 
 const READ_CHUNK_MAX = 256 * 1024;
@@ -116,6 +118,7 @@ export class SftpSession {
 
   /** Runs a request; any refusal or error becomes the matching status. */
   private run(id: number, op: string, fn: () => Promise<void> | void): void {
+    this.o.onActivity?.();
     let p: Promise<void> | void;
     try {
       p = fn();
@@ -126,7 +129,15 @@ export class SftpSession {
     if (!p) return;
     const tracked = p.catch((err) => this.answerError(id, op, err));
     this.inFlight.add(tracked);
-    void tracked.finally(() => this.inFlight.delete(tracked));
+    void tracked.finally(() => {
+      this.inFlight.delete(tracked);
+      this.o.onActivity?.();
+    });
+  }
+
+  /** True while a request is being answered (a CLOSE or RENAME waiting on intake is not idleness). */
+  busy(): boolean {
+    return this.inFlight.size > 0;
   }
 
   private answerError(id: number, op: string, err: unknown): void {
@@ -148,6 +159,7 @@ export class SftpSession {
   }
 
   private refuse(id: number, message: string): void {
+    this.o.onActivity?.();
     this.answerError(id, 'refused', new SftpError(STATUS.PERMISSION_DENIED, message, 'SFTP_OPERATION_REFUSED'));
   }
 
