@@ -455,6 +455,35 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
     }
   });
 
+  it('offers the same authentication methods for every username, so the answer does not tell which accounts exist', async () => {
+    const methodsFor = (user: string) => new Promise<string[] | null>((resolve) => {
+      const c = new ssh2.Client();
+      let got: string[] | null = null;
+      c.on('error', () => resolve(got)).on('close', () => resolve(got));
+      c.connect({
+        host: '127.0.0.1', port, username: user, readyTimeout: 10_000,
+        // ssh2 passes the server's list of methods that can continue after the 'none' request fails.
+        authHandler: (methodsLeft, _partial, next) => {
+          if (!methodsLeft) return next({ type: 'none', username: user });
+          got = methodsLeft;
+          c.end();
+          return false;
+        },
+      });
+    });
+    setAccount('pw', { username: 'pw', publicKeys: [pub('small')], password: { hash: await hashPassword('correct horse') } });
+    try {
+      const lists = await Promise.all(['acme', 'pw', 'nobody-here'].map(methodsFor));
+      expect(lists[0]).toEqual(['publickey', 'password']);
+      expect(lists[1]).toEqual(lists[0]);
+      expect(lists[2]).toEqual(lists[0]);
+      // acme has no password: one tried on it fails like a wrong one.
+      await expect(connect('acme', { password: 'correct horse' })).rejects.toThrow(/authentication methods failed/);
+    } finally {
+      accounts.delete('pw');
+    }
+  });
+
   it('applies allowFrom and account changes without a restart', async () => {
     setAccount('acme', { username: 'acme', publicKeys: [pub('acme')], allowFrom: ['10.0.0.0/8', '2001:db8::/32'] });
     try {

@@ -30,16 +30,18 @@ export class ConnectionAuth {
 
   constructor(private readonly opts: AuthOptions, private readonly remoteIp: string, private readonly onTooManyFailures: () => void) {}
 
-  private methodsFor(entry: AccountEntry | undefined, all: Map<string, AccountEntry>): AuthenticationType[] {
-    // Unknown users see the same list as a real user would, so the list does not reveal who exists.
-    const password = entry ? !!entry.account.password : [...all.values()].some((e) => !!e.account.password);
+  private methodsFor(all: Map<string, AccountEntry>): AuthenticationType[] {
+    // The same list for every username, existing or not, with a password or not: a list that followed
+    // the account (publickey only for a key-only account, publickey+password for an unknown name) told
+    // anyone who asked which usernames exist. A password tried on a key-only account fails like a wrong one.
+    const password = [...all.values()].some((e) => !!e.account.password);
     return password ? ['publickey', 'password'] : ['publickey'];
   }
 
   async handle(ctx: AuthContext): Promise<void> {
     const all = this.opts.accounts();
     const entry = all.get(ctx.username);
-    const methods = this.methodsFor(entry, all);
+    const methods = this.methodsFor(all);
     const reject = (reason: string | null) => {
       if (reason !== null) {
         this.failures++;
