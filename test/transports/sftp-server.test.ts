@@ -484,6 +484,28 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
     }
   });
 
+  it('blocks password guessing across connections: after maxAuthFailuresPerAddress failures even the right password is refused, until the window passes; keys still work', async () => {
+    const warned: Record<string, unknown>[] = [];
+    const log = { info: () => undefined, error: () => undefined, warn: (obj: Record<string, unknown>) => { warned.push(obj); } };
+    setAccount('pw', { username: 'pw', publicKeys: [pub('small')], password: { hash: await hashPassword('correct horse') } });
+    const guarded = new HostedSftpServer({
+      dataDir, config: { host: '127.0.0.1', port: 0, maxAuthFailuresPerAddress: 5, authFailureWindowMs: 1_500 }, accounts: () => accounts, take: async () => undefined, log,
+    });
+    const { port: guardedPort } = await guarded.start();
+    try {
+      // A new connection per guess: maxAuthTries alone never stops that.
+      for (let i = 0; i < 5; i++) await expect(connect('pw', { password: `guess ${i}` }, guardedPort)).rejects.toThrow(/authentication methods failed/);
+      await expect(connect('pw', { password: 'correct horse' }, guardedPort)).rejects.toThrow(/authentication methods failed/);
+      expect(warned.filter((w) => w.code === 'SFTP_AUTH_BLOCKED')).toHaveLength(1);
+      (await connect('pw', { key: 'small' }, guardedPort)).end();
+      await sleep(1_700);
+      (await connect('pw', { password: 'correct horse' }, guardedPort)).end();
+    } finally {
+      await guarded.stop();
+      accounts.delete('pw');
+    }
+  });
+
   it('applies allowFrom and account changes without a restart', async () => {
     setAccount('acme', { username: 'acme', publicKeys: [pub('acme')], allowFrom: ['10.0.0.0/8', '2001:db8::/32'] });
     try {
@@ -687,7 +709,7 @@ describe('hosted SFTP config', () => {
     });
     expect(a.password).toBeUndefined();
     const s = hostedSftpServerSchema.parse({});
-    expect(s).toEqual({ host: '0.0.0.0', port: 2222, maxConnections: 64, loginGraceMs: 30_000, maxAuthTries: 6, idleTimeoutMs: 600_000 });
+    expect(s).toEqual({ host: '0.0.0.0', port: 2222, maxConnections: 64, loginGraceMs: 30_000, maxAuthTries: 6, idleTimeoutMs: 600_000, maxAuthFailuresPerAddress: 20, authFailureWindowMs: 600_000 });
     expect(resolveHostKeyPath(s, '/data')).toBe('/data/sftp/host_ed25519');
   });
 

@@ -14,6 +14,11 @@
 //      maxAuthTries    failed authentication attempts per connection before it is dropped (default 6)
 //      idleTimeoutMs   a logged-in connection that sends no SFTP request for this long, with none being
 //                      answered, is closed (default 10 min; 0: never)
+//      maxAuthFailuresPerAddress, authFailureWindowMs
+//                      password guessing across connections: after this many failed passwords (or bad
+//                      signatures) from one address, each within the window of the one before, its
+//                      password attempts are refused unchecked until a window passes without one
+//                      (defaults 20 and 10 min; 0 failures: no limit). Key logins are not affected.
 //
 // 2. partner.yaml, `transports.sftp` — one account per partner — `hostedSftpAccountSchema`:
 //      username        login name (letters, digits, . _ -), unique across partners
@@ -116,6 +121,8 @@ export const hostedSftpServerSchema = z.strictObject({
   loginGraceMs: z.number().int().min(1_000).default(30_000),
   maxAuthTries: z.number().int().min(1).max(100).default(6),
   idleTimeoutMs: z.number().int().min(0).default(600_000),
+  maxAuthFailuresPerAddress: z.number().int().min(0).default(20),
+  authFailureWindowMs: z.number().int().min(1_000).default(600_000),
 });
 
 export type HostedSftpServerConfig = z.output<typeof hostedSftpServerSchema>;

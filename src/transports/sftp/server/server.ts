@@ -15,7 +15,7 @@ import type { Connection, Session } from 'ssh2';
 import { silentLogger, type Logger } from '../../../pipeline/context.js';
 import { hostedSftpServerSchema, resolveHostKeyPath, sftpDataRoot, type HostedSftpServerConfig } from '../config.js';
 import { compileAccount, type AccountEntry, type CompiledAccount } from './account.js';
-import { ConnectionAuth } from './auth.js';
+import { ConnectionAuth, PasswordThrottle } from './auth.js';
 import { InboundState, type TakeFn } from './completion.js';
 import { partnerDirs } from './fs.js';
 import { hostKeyTooOpen, loadOrCreateHostKey, type HostKey } from './host-key.js';
@@ -37,6 +37,7 @@ export class HostedSftpServer {
   private readonly config: HostedSftpServerConfig;
   private readonly log: Logger;
   private readonly state = new InboundState();
+  private readonly throttle: PasswordThrottle;
   private readonly sessionCounts = new Map<string, number>();
   private readonly sessions = new Set<SftpSession>();
   private readonly sockets = new Set<Socket>();
@@ -49,6 +50,7 @@ export class HostedSftpServer {
 
   constructor(private readonly opts: HostedSftpServerOptions) {
     this.config = hostedSftpServerSchema.parse(opts.config ?? {});
+    this.throttle = new PasswordThrottle(this.config.maxAuthFailuresPerAddress, this.config.authFailureWindowMs);
     this.log = opts.log ?? silentLogger;
   }
 
@@ -168,7 +170,7 @@ export class HostedSftpServer {
       return;
     }
     this.clients.add(client);
-    const auth = new ConnectionAuth({ accounts: this.opts.accounts, maxAuthTries: this.config.maxAuthTries, log: this.log }, ip, () => client.end());
+    const auth = new ConnectionAuth({ accounts: this.opts.accounts, maxAuthTries: this.config.maxAuthTries, log: this.log, throttle: this.throttle }, ip, () => client.end());
     const mine = new Set<SftpSession>();
     const releases = new Set<() => void>();
     client.on('authentication', (ctx) => {
