@@ -190,6 +190,7 @@ const entries = {
   // ---- hosted SFTP server: partners' mailboxes on our side (src/transports/sftp/server) ----
   SFTP_AUTH_FAILED: { severity: 'warning', level: 'file', summary: 'a login to the hosted SFTP server failed (unknown user, unlisted key, bad signature, wrong or disabled password)' },
   SFTP_AUTH_BLOCKED: { severity: 'warning', level: 'file', summary: 'an address reached maxAuthFailuresPerAddress failed logins; its password attempts to the hosted SFTP server are refused until authFailureWindowMs passes without one' },
+  SFTP_ACCESS_REVOKED: { severity: 'warning', level: 'file', summary: 'a hosted SFTP connection was closed: its account was removed, or the key, password or address it logged in with is no longer allowed' },
   SFTP_ADDRESS_NOT_ALLOWED: { severity: 'warning', level: 'file', summary: "a login came from an address outside the account's allowFrom list" },
   SFTP_SESSION_LIMIT: { severity: 'warning', level: 'file', summary: 'an SFTP session was refused: the account already has maxSessions sessions open' },
   SFTP_PATH_REFUSED: { severity: 'warning', level: 'file', summary: "a path outside the account's mailbox root (.. escape) or with forbidden characters was refused" },

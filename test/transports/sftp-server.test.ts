@@ -519,6 +519,33 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
     }
   });
 
+  it('revoking a key or removing the account ends the sessions already logged in with it; their uploads are not taken in', async () => {
+    const byOld = await connect('acme', { key: 'acme2' });
+    const byNew = await connect('acme', { key: 'acme' });
+    let oldClosed = false;
+    byOld.on('close', () => { oldClosed = true; });
+    try {
+      const [sOld, sNew] = await Promise.all([openSftp(byOld), openSftp(byNew)]);
+      const h = await call<Buffer>((cb) => sOld.open('inbound/revoked.tmp', 'w', cb));
+      await call((cb) => sOld.write(h, Buffer.from('half'), 0, 4, 0, cb));
+      // The acme2 key leaked: it is taken off the account (a partner reload).
+      setAccount('acme', { username: 'acme', publicKeys: [pub('acme')] });
+      await expect(call((cb) => sOld.close(h, cb))).rejects.toMatchObject({ code: STATUS_CODE.PERMISSION_DENIED, message: expect.stringMatching(/revoked/) });
+      await waitFor('the connection logged in with the revoked key closed', () => oldClosed, 5_000);
+      await waitFor('its partial upload deleted', () => !list(inbound('acme')).includes('revoked.tmp'));
+      // The connection logged in with the key still listed goes on.
+      expect((await call<{ filename: string }[]>((cb) => sNew.readdir('/', cb))).map((e) => e.filename)).toEqual(['inbound', 'outbound']);
+      // The account removed altogether: that one ends too.
+      accounts.delete('acme');
+      expect(await statusOf(call((cb) => sNew.readdir('/', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+      expect(takenNamed('revoked.edi')).toEqual([]);
+    } finally {
+      byOld.end();
+      byNew.end();
+      setAccount('acme', { username: 'acme', publicKeys: [pub('acme'), pub('acme2')] });
+    }
+  });
+
   it('stop() waits for the intake in flight and deletes uploads still open', async () => {
     let tookAt = 0;
     const other = new HostedSftpServer({

@@ -69,6 +69,8 @@ export class ConnectionAuth {
   private failures = 0;
   /** The account that authenticated (set just before ctx.accept() on a real login). */
   account: CompiledAccount | null = null;
+  /** What it logged in with, to tell later whether that still opens the account. */
+  private credential: { kind: 'key'; key: Buffer } | { kind: 'password'; hash: string } | null = null;
 
   constructor(private readonly opts: AuthOptions, private readonly remoteIp: string, private readonly onTooManyFailures: () => void) {}
 
@@ -78,6 +80,23 @@ export class ConnectionAuth {
     // anyone who asked which usernames exist. A password tried on a key-only account fails like a wrong one.
     const password = [...all.values()].some((e) => !!e.account.password);
     return password ? ['publickey', 'password'] : ['publickey'];
+  }
+
+  /**
+   * Whether the login still stands: the account is still there for the same partner, the key (or
+   * password hash) it used is still listed and the address still allowed. Asked at every request, so
+   * removing an account or revoking a leaked key also ends the sessions already logged in with it.
+   */
+  stillAllowed(): boolean {
+    const logged = this.account;
+    const cred = this.credential;
+    if (!logged || !cred) return false;
+    const entry = this.opts.accounts().get(logged.username);
+    if (!entry || entry.partner !== logged.partner) return false;
+    const now = compileAccount(entry);
+    if (!addressAllowed(now, this.remoteIp)) return false;
+    if (cred.kind === 'password') return now.config.password?.hash === cred.hash;
+    return now.keys.some((k) => sameBytes(k.getPublicSSH(), cred.key));
   }
 
   private countAgainstAddress(): void {
@@ -117,6 +136,7 @@ export class ConnectionAuth {
           return reject('signature does not verify');
         }
         this.account = account;
+        this.credential = { kind: 'key', key: Buffer.from(key.getPublicSSH()) };
         return ctx.accept();
       }
       case 'password': {
@@ -131,6 +151,7 @@ export class ConnectionAuth {
           return reject(hash ? 'wrong password' : 'password authentication is off for this account');
         }
         this.account = account;
+        this.credential = { kind: 'password', hash };
         return ctx.accept();
       }
       default:

@@ -204,9 +204,23 @@ export class HostedSftpServer {
         idleTimer = setTimeout(() => socketOf(client)?.destroy(), 1_000);
       };
       if (idleMs > 0) idleTimer = setTimeout(check, idleMs);
+      // Asked at every request: a removed account or a revoked key ends the connections logged in with it.
+      let revoked = false;
+      const authorised = () => {
+        if (revoked) return false;
+        if (auth.stillAllowed()) return true;
+        revoked = true;
+        this.log.warn({ code: 'SFTP_ACCESS_REVOKED', partner: account.partner, username: account.username, ip },
+          'sftp: the account was removed, or the key, password or address it logged in with is no longer allowed; connection closed');
+        setImmediate(() => client.end()); // after the refusal has been sent
+        setTimeout(() => socketOf(client)?.destroy(), 1_000).unref();
+        return false;
+      };
       client.on('session', (accept) => {
         touch();
-        this.onSession(accept(), account, ip, mine, releases, touch);
+        const session = accept();
+        if (!authorised()) return;
+        this.onSession(session, account, ip, mine, releases, touch, authorised);
       });
     });
     client.on('error', (err: Error & { level?: string }) => {
@@ -225,7 +239,7 @@ export class HostedSftpServer {
     });
   }
 
-  private onSession(session: Session, account: CompiledAccount, ip: string, mine: Set<SftpSession>, releases: Set<() => void>, onActivity: () => void): void {
+  private onSession(session: Session, account: CompiledAccount, ip: string, mine: Set<SftpSession>, releases: Set<() => void>, onActivity: () => void, authorised: () => boolean): void {
     const username = account.username;
     const limit = account.config.maxSessions;
     const count = this.sessionCounts.get(username) ?? 0;
@@ -261,7 +275,7 @@ export class HostedSftpServer {
     session.on('sftp', (acceptSftp) => {
       const dirs = partnerDirs(this.opts.dataDir, account.partner);
       const sftp = acceptSftp();
-      const s = new SftpSession({ sftp, account, dirs, state: this.state, take: this.opts.take, log: this.log, remoteAddress: ip, onActivity });
+      const s = new SftpSession({ sftp, account, dirs, state: this.state, take: this.opts.take, log: this.log, remoteAddress: ip, onActivity, authorised });
       sftpSession = s;
       mine.add(s);
       this.sessions.add(s);

@@ -53,6 +53,8 @@ export interface SessionOptions {
   remoteAddress: string;
   /** Called at every request and every answer (the connection's idle timer). */
   onActivity?: () => void;
+  /** Whether the login still stands (account not removed, key not revoked); false: the request is refused. */
+  authorised?: () => boolean;
 }
 
 const READ_CHUNK_MAX = 256 * 1024;
@@ -119,6 +121,10 @@ export class SftpSession {
   /** Runs a request; any refusal or error becomes the matching status. */
   private run(id: number, op: string, fn: () => Promise<void> | void): void {
     this.o.onActivity?.();
+    if (this.o.authorised && !this.o.authorised()) {
+      this.o.sftp.status(id, STATUS.PERMISSION_DENIED, 'access to this account was revoked; the connection is closed');
+      return;
+    }
     let p: Promise<void> | void;
     try {
       p = fn();
