@@ -293,6 +293,26 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
     }
   });
 
+  it('refuses file names with C1 controls, line separators or bidirectional overrides, and says so; an over-long name is refused as too long', async () => {
+    const c = await connect('acme', { key: 'acme' });
+    try {
+      const s = await openSftp(c);
+      for (const name of ['a\u0085b.tmp', 'a\u009bb.tmp', 'a\u2028b.tmp', 'x\u202eidt.tmp', 'x\u2066y.tmp']) {
+        await expect(call<Buffer>((cb) => s.open(`inbound/${name}`, 'w', cb)), JSON.stringify(name))
+          .rejects.toMatchObject({ code: STATUS_CODE.PERMISSION_DENIED, message: expect.stringMatching(/control characters/) });
+      }
+      await expect(call<Buffer>((cb) => s.open(`inbound/${'é'.repeat(126)}.tmp`, 'w', cb)))
+        .rejects.toMatchObject({ code: STATUS_CODE.PERMISSION_DENIED, message: 'file names may be at most 255 bytes long (UTF-8)' });
+      // Letters outside ASCII are fine.
+      const h = await call<Buffer>((cb) => s.open('inbound/Zürich-é.tmp', 'w', cb));
+      await call((cb) => s.close(h, cb));
+      await call((cb) => s.unlink('inbound/Zürich-é.tmp', cb));
+    } finally {
+      c.end();
+    }
+    expect(list(inbound('acme'))).toEqual([]);
+  });
+
   it('writing into the read-only root answers PERMISSION_DENIED (the folder exists); a name there that is read is NO_SUCH_FILE', async () => {
     const r = await sftp('acme', 'acme', [`-put ${join(dir, 'small.bin')} /x.tmp`, `-put ${join(dir, 'small.bin')} y.tmp`]);
     expect(r.stderr).toMatch(/x\.tmp.*Permission denied/);
