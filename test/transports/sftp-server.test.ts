@@ -454,6 +454,40 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
     expect(code).toBe(0);
   });
 
+  it('answers exec, shell and other subsystems with "SFTP only" and closes the channel, so the attempts do not hold session slots', async () => {
+    const c = await connect('small', { key: 'small' }); // maxSessions: 1
+    try {
+      const run = (open: (cb: (err: Error | undefined, ch: ssh2.ClientChannel) => void) => void) => new Promise<{ stderr: string; code: unknown; err?: string }>((resolve) => {
+        open((err, ch) => {
+          if (err) return resolve({ stderr: '', code: null, err: err.message });
+          let stderr = '';
+          let code: unknown = null;
+          ch.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+          ch.on('exit', (c: unknown) => { code = c; });
+          ch.on('data', () => undefined).on('close', () => resolve({ stderr, code }));
+        });
+      });
+      for (let i = 0; i < 3; i++) {
+        expect(await run((cb) => c.exec('cat /etc/passwd', cb))).toEqual({ stderr: 'waybill: this server offers SFTP only\n', code: 1 });
+        expect(await run((cb) => c.subsys('netconf', cb))).toEqual({ stderr: 'waybill: this server offers SFTP only\n', code: 1 });
+      }
+      // The one session slot is free.
+      const s = await openSftp(c);
+      expect((await call<{ filename: string }[]>((cb) => s.readdir('/', cb))).map((e) => e.filename)).toEqual(['inbound', 'outbound']);
+    } finally {
+      c.end();
+    }
+    // OpenSSH's ssh: a command is refused with the message and a failing status.
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile('ssh', ['-i', keys.acme, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'IdentitiesOnly=yes',
+        '-o', 'IdentityAgent=none', '-o', 'BatchMode=yes', '-p', String(port), 'acme@127.0.0.1', 'cat /etc/passwd'], { encoding: 'utf8', timeout: 20_000 },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr: stdout + stderr }));
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/offers SFTP only/);
+    expect(r.stderr).not.toMatch(/root:/);
+  });
+
   it('refuses a key that is not listed, an unknown user, and passwords unless the account has a hash', async () => {
     const wrong = await sftp('acme', 'stranger', ['ls']);
     expect(wrong.code).not.toBe(0);

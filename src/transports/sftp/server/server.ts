@@ -1,7 +1,7 @@
 // Waybill's hosted SFTP server (ssh2). One TCP listener; each connection authenticates as one partner
 // account (auth.ts) and may then open SFTP sessions (session.ts) on that partner's mailbox (fs.ts).
-// Nothing but the SFTP subsystem is offered: no shell, exec or port forwarding (ssh2 rejects requests
-// that have no handler).
+// Nothing but the SFTP subsystem is offered: a shell, a command or another subsystem is answered
+// "SFTP only" and closed (onSession); port forwarding is refused (ssh2 rejects requests with no handler).
 //
 // We run our own net.Server and hand sockets to ssh2 (injectSocket) so every accepted socket gets
 // TCP_NODELAY before the first byte: with Nagle on, SFTP's many small status replies meet the
@@ -11,7 +11,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
-import type { Connection, Session } from 'ssh2';
+import type { Connection, ServerChannel, Session } from 'ssh2';
 import { silentLogger, type Logger } from '../../../pipeline/context.js';
 import { hostedSftpServerSchema, resolveHostKeyPath, sftpDataRoot, type HostedSftpServerConfig } from '../config.js';
 import { compileAccount, type AccountEntry, type CompiledAccount } from './account.js';
@@ -255,6 +255,19 @@ export class HostedSftpServer {
       });
       return;
     }
+    // Not offered: a shell, a command, another subsystem. Left unanswered, ssh2 only refuses the
+    // request, and the session channel stays open (the ssh2 client, for one, never closes it), holding
+    // a session slot until the connection ends; a few such attempts locked the account out. Answered
+    // like OpenSSH's internal-sftp: a message on stderr, exit status 1, and the channel closed.
+    const sftpOnly = (accept: () => ServerChannel) => {
+      const ch = accept();
+      ch.stderr.write('waybill: this server offers SFTP only\n');
+      ch.exit(1);
+      ch.end();
+    };
+    session.on('exec', (accept) => sftpOnly(accept));
+    session.on('shell', (accept) => sftpOnly(accept));
+    session.on('subsystem', (accept) => sftpOnly(accept)); // 'sftp' itself is the 'sftp' event below
     // The slot is held from the session channel's opening to its close (or the connection's end).
     this.sessionCounts.set(username, count + 1);
     let released = false;
