@@ -436,6 +436,31 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
     }
   });
 
+  it('caps the unfinished uploads one session may leave in inbound/ (64); finishing or removing one makes room', async () => {
+    const c = await connect('acme', { key: 'acme' });
+    try {
+      const s = await openSftp(c);
+      const put = async (name: string) => {
+        const h = await call<Buffer>((cb) => s.open(`inbound/${name}`, 'w', cb));
+        await call((cb) => s.write(h, Buffer.from('x'), 0, 1, 0, cb));
+        await call((cb) => s.close(h, cb));
+      };
+      for (let i = 0; i < 64; i++) await put(`u${i}.tmp`);
+      await expect(put('u64.tmp')).rejects.toMatchObject({ code: STATUS_CODE.FAILURE, message: expect.stringMatching(/too many unfinished uploads/) });
+      await put('u0.tmp'); // one of its own, written again: not a new one
+      await call((cb) => s.rename('inbound/u1.tmp', 'inbound/u1.edi', cb));
+      await call((cb) => s.unlink('inbound/u2.tmp', cb));
+      await put('u64.tmp');
+      await put('u65.tmp');
+      await expect(put('u66.tmp')).rejects.toMatchObject({ code: STATUS_CODE.FAILURE });
+      expect(list(inbound('acme'))).toHaveLength(64);
+    } finally {
+      c.end();
+    }
+    await waitFor('the unfinished uploads deleted with the session', () => list(inbound('acme')).length === 0);
+    expect(takenNamed('u1.edi')).toHaveLength(1);
+  });
+
   it('enforces maxSessions per account with a clear message, and frees the slot when a session ends', async () => {
     const holder = await connect('small', { key: 'small' });
     await openSftp(holder);

@@ -61,6 +61,12 @@ const READ_CHUNK_MAX = 256 * 1024;
 const READDIR_BATCH = 64;
 /** Open handles per session: enough for any client's parallel transfers, not enough to exhaust file descriptors. */
 const MAX_HANDLES = 64;
+/**
+ * Unfinished uploads per session (open for writing, or temporary and closed but not renamed yet). Each
+ * may be maxFileBytes; without a cap one session could leave any number of them on disk for as long as
+ * it stays connected.
+ */
+const MAX_UNFINISHED = 64;
 
 export class SftpSession {
   private readonly fs: VirtualFs;
@@ -220,6 +226,10 @@ export class SftpSession {
       throw new SftpError(STATUS.PERMISSION_DENIED, account.config.completion.mode === 'rename'
         ? `upload under a temporary name (${account.config.tempPattern.join(', ')}) and rename it to its final name when complete`
         : `file names must match ${account.config.completion.pattern?.join(', ')} (or be a temporary name renamed to such a name when complete)`, 'SFTP_NAME_NOT_ACCEPTED');
+    }
+    const writing = [...this.handles.values()].filter((h) => h.kind === 'file' && h.writable && !h.failed).length;
+    if (!this.pendingTemps.has(ref.real) && writing + this.pendingTemps.size >= MAX_UNFINISHED) {
+      throw new SftpError(STATUS.FAILURE, `too many unfinished uploads in this session (at most ${MAX_UNFINISHED}); rename or remove the temporary files first`, 'SFTP_OPERATION_REFUSED');
     }
     state.assertIdle(ref.real, ref.vpath);
     // Claimed now, before the first await: an OPEN of the same name from another session (or a RENAME
