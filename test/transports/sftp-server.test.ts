@@ -702,6 +702,34 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
     }
   });
 
+  it('caps connections per source address, so one host cannot take every slot and lock the other partners out', async () => {
+    const capped = new HostedSftpServer({ dataDir, config: { host: '127.0.0.1', port: 0, maxConnections: 4, maxConnectionsPerAddress: 3 }, accounts: () => accounts, take: async () => undefined });
+    const { port: cappedPort } = await capped.start();
+    const held: ReturnType<typeof createConnection>[] = [];
+    try {
+      // A host opens connections and says nothing (until the login grace ends).
+      for (let i = 0; i < 4; i++) {
+        const sock = createConnection({ port: cappedPort, host: '127.0.0.1', localAddress: '127.0.0.1' });
+        sock.on('error', () => undefined);
+        held.push(sock);
+        await sleep(50);
+      }
+      await waitFor('the fourth connection from the same address closed', () => held[3].destroyed || held[3].readyState === 'closed', 3_000);
+      expect(held.slice(0, 3).every((s) => !s.destroyed)).toBe(true);
+      // Another address still gets in.
+      const other = new ssh2.Client();
+      await new Promise<void>((resolve, reject) => {
+        other.once('ready', () => resolve()).once('error', reject).connect({
+          host: '127.0.0.1', port: cappedPort, localAddress: '127.0.0.2', username: 'acme', privateKey: readFileSync(keys.acme), readyTimeout: 5_000,
+        });
+      });
+      other.end();
+    } finally {
+      for (const s of held) s.destroy();
+      await capped.stop();
+    }
+  });
+
   it('two sessions opening the same upload name at the same moment: one gets it, the other is told it is busy (bytes never interleave)', async () => {
     const c1 = await connect('acme', { key: 'acme' });
     const c2 = await connect('acme', { key: 'acme' });
@@ -815,7 +843,7 @@ describe('hosted SFTP config', () => {
     });
     expect(a.password).toBeUndefined();
     const s = hostedSftpServerSchema.parse({});
-    expect(s).toEqual({ host: '0.0.0.0', port: 2222, maxConnections: 64, loginGraceMs: 30_000, maxAuthTries: 6, idleTimeoutMs: 600_000, maxAuthFailuresPerAddress: 20, authFailureWindowMs: 600_000 });
+    expect(s).toEqual({ host: '0.0.0.0', port: 2222, maxConnections: 64, maxConnectionsPerAddress: 16, loginGraceMs: 30_000, maxAuthTries: 6, idleTimeoutMs: 600_000, maxAuthFailuresPerAddress: 20, authFailureWindowMs: 600_000 });
     expect(resolveHostKeyPath(s, '/data')).toBe('/data/sftp/host_ed25519');
   });
 

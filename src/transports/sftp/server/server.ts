@@ -41,6 +41,8 @@ export class HostedSftpServer {
   private readonly sessionCounts = new Map<string, number>();
   private readonly sessions = new Set<SftpSession>();
   private readonly sockets = new Set<Socket>();
+  /** Open sockets per source address (maxConnectionsPerAddress). */
+  private readonly perAddress = new Map<string, number>();
   private readonly clients = new Set<Connection>();
   /** Per accepted socket: the login grace timer, cleared when its connection authenticates. */
   private readonly graceTimers = new WeakMap<Socket, NodeJS.Timeout>();
@@ -77,6 +79,19 @@ export class HostedSftpServer {
     const ssh = new ssh2.Server({ hostKeys: [key.privateKey], ident: 'Waybill' }, (client, info) => this.onClient(client, info.ip));
     const net = createServer({ noDelay: true }, (socket) => {
       socket.setNoDelay(true);
+      const from = socket.remoteAddress ?? '';
+      const already = this.perAddress.get(from) ?? 0;
+      if (already >= this.config.maxConnectionsPerAddress) {
+        this.log.warn({ ip: from, limit: this.config.maxConnectionsPerAddress }, 'sftp: connection refused, too many open connections from this address');
+        socket.destroy();
+        return;
+      }
+      this.perAddress.set(from, already + 1);
+      socket.once('close', () => {
+        const left = (this.perAddress.get(from) ?? 1) - 1;
+        if (left <= 0) this.perAddress.delete(from);
+        else this.perAddress.set(from, left);
+      });
       this.sockets.add(socket);
       // The login grace runs from the TCP accept: ssh2 reports a connection only once the client has sent
       // its version line, so a socket that sends nothing (or drips bytes) would otherwise hold one of
