@@ -94,6 +94,7 @@ export class ConnectionAuth {
     const entry = this.opts.accounts().get(logged.username);
     if (!entry || entry.partner !== logged.partner) return false;
     const now = compileAccount(entry);
+    if (now === logged) return true; // the same config object: nothing changed since the login (the per-WRITE case)
     if (!addressAllowed(now, this.remoteIp)) return false;
     if (cred.kind === 'password') return now.config.password?.hash === cred.hash;
     return now.keys.some((k) => sameBytes(k.getPublicSSH(), cred.key));
