@@ -189,10 +189,12 @@ const entries = {
 
   // ---- hosted SFTP server: partners' mailboxes on our side (src/transports/sftp/server) ----
   SFTP_AUTH_FAILED: { severity: 'warning', level: 'file', summary: 'a login to the hosted SFTP server failed (unknown user, unlisted key, bad signature, wrong or disabled password)' },
+  SFTP_AUTH_BLOCKED: { severity: 'warning', level: 'file', summary: 'an address reached maxAuthFailuresPerAddress failed logins; its password attempts to the hosted SFTP server are refused until authFailureWindowMs passes without one' },
+  SFTP_ACCESS_REVOKED: { severity: 'warning', level: 'file', summary: 'a hosted SFTP connection was closed: its account was removed, or the key, password or address it logged in with is no longer allowed' },
   SFTP_ADDRESS_NOT_ALLOWED: { severity: 'warning', level: 'file', summary: "a login came from an address outside the account's allowFrom list" },
   SFTP_SESSION_LIMIT: { severity: 'warning', level: 'file', summary: 'an SFTP session was refused: the account already has maxSessions sessions open' },
   SFTP_PATH_REFUSED: { severity: 'warning', level: 'file', summary: "a path outside the account's mailbox root (.. escape) or with forbidden characters was refused" },
-  SFTP_OPERATION_REFUSED: { severity: 'warning', level: 'file', summary: 'an SFTP request the mailbox does not allow (links, folders, writing into outbound/ or /, renaming outside inbound/) was refused' },
+  SFTP_OPERATION_REFUSED: { severity: 'warning', level: 'file', summary: 'an SFTP request the mailbox does not allow (links, folders, writing into outbound/ or /, renaming outside inbound/, more than 64 unfinished uploads in one session) was refused' },
   SFTP_NOT_REGULAR_FILE: { severity: 'warning', level: 'file', summary: 'something in a mailbox that is not a regular file was hidden or refused' },
   SFTP_NAME_NOT_ACCEPTED: { severity: 'warning', level: 'file', summary: "an upload name is neither temporary nor a final name the account's completion rule accepts" },
   SFTP_FILE_BUSY: { severity: 'warning', level: 'file', summary: 'the file is being written or taken in by another request; try again' },

@@ -5,6 +5,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -292,6 +293,26 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
     }
   });
 
+  it('refuses file names with C1 controls, line separators or bidirectional overrides, and says so; an over-long name is refused as too long', async () => {
+    const c = await connect('acme', { key: 'acme' });
+    try {
+      const s = await openSftp(c);
+      for (const name of ['a\u0085b.tmp', 'a\u009bb.tmp', 'a\u2028b.tmp', 'x\u202eidt.tmp', 'x\u2066y.tmp']) {
+        await expect(call<Buffer>((cb) => s.open(`inbound/${name}`, 'w', cb)), JSON.stringify(name))
+          .rejects.toMatchObject({ code: STATUS_CODE.PERMISSION_DENIED, message: expect.stringMatching(/control characters/) });
+      }
+      await expect(call<Buffer>((cb) => s.open(`inbound/${'é'.repeat(126)}.tmp`, 'w', cb)))
+        .rejects.toMatchObject({ code: STATUS_CODE.PERMISSION_DENIED, message: 'file names may be at most 255 bytes long (UTF-8)' });
+      // Letters outside ASCII are fine.
+      const h = await call<Buffer>((cb) => s.open('inbound/Zürich-é.tmp', 'w', cb));
+      await call((cb) => s.close(h, cb));
+      await call((cb) => s.unlink('inbound/Zürich-é.tmp', cb));
+    } finally {
+      c.end();
+    }
+    expect(list(inbound('acme'))).toEqual([]);
+  });
+
   it('writing into the read-only root answers PERMISSION_DENIED (the folder exists); a name there that is read is NO_SUCH_FILE', async () => {
     const r = await sftp('acme', 'acme', [`-put ${join(dir, 'small.bin')} /x.tmp`, `-put ${join(dir, 'small.bin')} y.tmp`]);
     expect(r.stderr).toMatch(/x\.tmp.*Permission denied/);
@@ -415,6 +436,31 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
     }
   });
 
+  it('caps the unfinished uploads one session may leave in inbound/ (64); finishing or removing one makes room', async () => {
+    const c = await connect('acme', { key: 'acme' });
+    try {
+      const s = await openSftp(c);
+      const put = async (name: string) => {
+        const h = await call<Buffer>((cb) => s.open(`inbound/${name}`, 'w', cb));
+        await call((cb) => s.write(h, Buffer.from('x'), 0, 1, 0, cb));
+        await call((cb) => s.close(h, cb));
+      };
+      for (let i = 0; i < 64; i++) await put(`u${i}.tmp`);
+      await expect(put('u64.tmp')).rejects.toMatchObject({ code: STATUS_CODE.FAILURE, message: expect.stringMatching(/too many unfinished uploads/) });
+      await put('u0.tmp'); // one of its own, written again: not a new one
+      await call((cb) => s.rename('inbound/u1.tmp', 'inbound/u1.edi', cb));
+      await call((cb) => s.unlink('inbound/u2.tmp', cb));
+      await put('u64.tmp');
+      await put('u65.tmp');
+      await expect(put('u66.tmp')).rejects.toMatchObject({ code: STATUS_CODE.FAILURE });
+      expect(list(inbound('acme'))).toHaveLength(64);
+    } finally {
+      c.end();
+    }
+    await waitFor('the unfinished uploads deleted with the session', () => list(inbound('acme')).length === 0);
+    expect(takenNamed('u1.edi')).toHaveLength(1);
+  });
+
   it('enforces maxSessions per account with a clear message, and frees the slot when a session ends', async () => {
     const holder = await connect('small', { key: 'small' });
     await openSftp(holder);
@@ -431,6 +477,40 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
       code = (await sftp('small', 'small', ['ls'])).code;
     }
     expect(code).toBe(0);
+  });
+
+  it('answers exec, shell and other subsystems with "SFTP only" and closes the channel, so the attempts do not hold session slots', async () => {
+    const c = await connect('small', { key: 'small' }); // maxSessions: 1
+    try {
+      const run = (open: (cb: (err: Error | undefined, ch: ssh2.ClientChannel) => void) => void) => new Promise<{ stderr: string; code: unknown; err?: string }>((resolve) => {
+        open((err, ch) => {
+          if (err) return resolve({ stderr: '', code: null, err: err.message });
+          let stderr = '';
+          let code: unknown = null;
+          ch.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+          ch.on('exit', (c: unknown) => { code = c; });
+          ch.on('data', () => undefined).on('close', () => resolve({ stderr, code }));
+        });
+      });
+      for (let i = 0; i < 3; i++) {
+        expect(await run((cb) => c.exec('cat /etc/passwd', cb))).toEqual({ stderr: 'waybill: this server offers SFTP only\n', code: 1 });
+        expect(await run((cb) => c.subsys('netconf', cb))).toEqual({ stderr: 'waybill: this server offers SFTP only\n', code: 1 });
+      }
+      // The one session slot is free.
+      const s = await openSftp(c);
+      expect((await call<{ filename: string }[]>((cb) => s.readdir('/', cb))).map((e) => e.filename)).toEqual(['inbound', 'outbound']);
+    } finally {
+      c.end();
+    }
+    // OpenSSH's ssh: a command is refused with the message and a failing status.
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile('ssh', ['-i', keys.acme, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'IdentitiesOnly=yes',
+        '-o', 'IdentityAgent=none', '-o', 'BatchMode=yes', '-p', String(port), 'acme@127.0.0.1', 'cat /etc/passwd'], { encoding: 'utf8', timeout: 20_000 },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr: stdout + stderr }));
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/offers SFTP only/);
+    expect(r.stderr).not.toMatch(/root:/);
   });
 
   it('refuses a key that is not listed, an unknown user, and passwords unless the account has a hash', async () => {
@@ -454,6 +534,57 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
     }
   });
 
+  it('offers the same authentication methods for every username, so the answer does not tell which accounts exist', async () => {
+    const methodsFor = (user: string) => new Promise<string[] | null>((resolve) => {
+      const c = new ssh2.Client();
+      let got: string[] | null = null;
+      c.on('error', () => resolve(got)).on('close', () => resolve(got));
+      c.connect({
+        host: '127.0.0.1', port, username: user, readyTimeout: 10_000,
+        // ssh2 passes the server's list of methods that can continue after the 'none' request fails.
+        authHandler: (methodsLeft, _partial, next) => {
+          if (!methodsLeft) return next({ type: 'none', username: user });
+          got = methodsLeft;
+          c.end();
+          return false;
+        },
+      });
+    });
+    setAccount('pw', { username: 'pw', publicKeys: [pub('small')], password: { hash: await hashPassword('correct horse') } });
+    try {
+      const lists = await Promise.all(['acme', 'pw', 'nobody-here'].map(methodsFor));
+      expect(lists[0]).toEqual(['publickey', 'password']);
+      expect(lists[1]).toEqual(lists[0]);
+      expect(lists[2]).toEqual(lists[0]);
+      // acme has no password: one tried on it fails like a wrong one.
+      await expect(connect('acme', { password: 'correct horse' })).rejects.toThrow(/authentication methods failed/);
+    } finally {
+      accounts.delete('pw');
+    }
+  });
+
+  it('blocks password guessing across connections: after maxAuthFailuresPerAddress failures even the right password is refused, until the window passes; keys still work', async () => {
+    const warned: Record<string, unknown>[] = [];
+    const log = { info: () => undefined, error: () => undefined, warn: (obj: Record<string, unknown>) => { warned.push(obj); } };
+    setAccount('pw', { username: 'pw', publicKeys: [pub('small')], password: { hash: await hashPassword('correct horse') } });
+    const guarded = new HostedSftpServer({
+      dataDir, config: { host: '127.0.0.1', port: 0, maxAuthFailuresPerAddress: 5, authFailureWindowMs: 1_500 }, accounts: () => accounts, take: async () => undefined, log,
+    });
+    const { port: guardedPort } = await guarded.start();
+    try {
+      // A new connection per guess: maxAuthTries alone never stops that.
+      for (let i = 0; i < 5; i++) await expect(connect('pw', { password: `guess ${i}` }, guardedPort)).rejects.toThrow(/authentication methods failed/);
+      await expect(connect('pw', { password: 'correct horse' }, guardedPort)).rejects.toThrow(/authentication methods failed/);
+      expect(warned.filter((w) => w.code === 'SFTP_AUTH_BLOCKED')).toHaveLength(1);
+      (await connect('pw', { key: 'small' }, guardedPort)).end();
+      await sleep(1_700);
+      (await connect('pw', { password: 'correct horse' }, guardedPort)).end();
+    } finally {
+      await guarded.stop();
+      accounts.delete('pw');
+    }
+  });
+
   it('applies allowFrom and account changes without a restart', async () => {
     setAccount('acme', { username: 'acme', publicKeys: [pub('acme')], allowFrom: ['10.0.0.0/8', '2001:db8::/32'] });
     try {
@@ -463,6 +594,33 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
       // acme2 was removed from the list by the "reload" above.
       expect((await sftp('acme', 'acme2', ['ls'])).code).not.toBe(0);
     } finally {
+      setAccount('acme', { username: 'acme', publicKeys: [pub('acme'), pub('acme2')] });
+    }
+  });
+
+  it('revoking a key or removing the account ends the sessions already logged in with it; their uploads are not taken in', async () => {
+    const byOld = await connect('acme', { key: 'acme2' });
+    const byNew = await connect('acme', { key: 'acme' });
+    let oldClosed = false;
+    byOld.on('close', () => { oldClosed = true; });
+    try {
+      const [sOld, sNew] = await Promise.all([openSftp(byOld), openSftp(byNew)]);
+      const h = await call<Buffer>((cb) => sOld.open('inbound/revoked.tmp', 'w', cb));
+      await call((cb) => sOld.write(h, Buffer.from('half'), 0, 4, 0, cb));
+      // The acme2 key leaked: it is taken off the account (a partner reload).
+      setAccount('acme', { username: 'acme', publicKeys: [pub('acme')] });
+      await expect(call((cb) => sOld.close(h, cb))).rejects.toMatchObject({ code: STATUS_CODE.PERMISSION_DENIED, message: expect.stringMatching(/revoked/) });
+      await waitFor('the connection logged in with the revoked key closed', () => oldClosed, 5_000);
+      await waitFor('its partial upload deleted', () => !list(inbound('acme')).includes('revoked.tmp'));
+      // The connection logged in with the key still listed goes on.
+      expect((await call<{ filename: string }[]>((cb) => sNew.readdir('/', cb))).map((e) => e.filename)).toEqual(['inbound', 'outbound']);
+      // The account removed altogether: that one ends too.
+      accounts.delete('acme');
+      expect(await statusOf(call((cb) => sNew.readdir('/', cb)))).toBe(STATUS_CODE.PERMISSION_DENIED);
+      expect(takenNamed('revoked.edi')).toEqual([]);
+    } finally {
+      byOld.end();
+      byNew.end();
       setAccount('acme', { username: 'acme', publicKeys: [pub('acme'), pub('acme2')] });
     }
   });
@@ -519,6 +677,120 @@ describe('hosted SFTP server (OpenSSH sftp client)', () => {
     }
   });
 
+  it('drops a TCP connection that never sends its SSH version line once the login grace is over; a logged-in one stays', async () => {
+    const graced = new HostedSftpServer({ dataDir, config: { host: '127.0.0.1', port: 0, loginGraceMs: 1_000 }, accounts: () => accounts, take: async () => undefined });
+    const { port: gracedPort } = await graced.start();
+    try {
+      const closedAfter = (send: string | null) => new Promise<number>((resolve) => {
+        const t = Date.now();
+        const sock = createConnection(gracedPort, '127.0.0.1');
+        sock.on('error', () => undefined).on('data', () => undefined).on('close', () => resolve(Date.now() - t));
+        // A slowloris drips its version line a byte at a time and never finishes it.
+        if (send !== null) { const drip = setInterval(() => (sock.writable ? sock.write(send) : clearInterval(drip)), 200); sock.once('close', () => clearInterval(drip)); }
+        setTimeout(() => sock.destroy(), 8_000);
+      });
+      const c = await connect('acme', { key: 'acme' }, gracedPort);
+      let loggedInClosed = false;
+      c.on('close', () => { loggedInClosed = true; });
+      const [silent, dripping] = await Promise.all([closedAfter(null), closedAfter('S')]);
+      expect(silent).toBeLessThan(3_000);
+      expect(dripping).toBeLessThan(3_000);
+      expect(loggedInClosed).toBe(false);
+      c.end();
+    } finally {
+      await graced.stop();
+    }
+  });
+
+  it('caps connections per source address, so one host cannot take every slot and lock the other partners out', async () => {
+    const capped = new HostedSftpServer({ dataDir, config: { host: '127.0.0.1', port: 0, maxConnections: 4, maxConnectionsPerAddress: 3 }, accounts: () => accounts, take: async () => undefined });
+    const { port: cappedPort } = await capped.start();
+    const held: ReturnType<typeof createConnection>[] = [];
+    try {
+      // A host opens connections and says nothing (until the login grace ends).
+      for (let i = 0; i < 4; i++) {
+        const sock = createConnection({ port: cappedPort, host: '127.0.0.1', localAddress: '127.0.0.1' });
+        sock.on('error', () => undefined);
+        held.push(sock);
+        await sleep(50);
+      }
+      await waitFor('the fourth connection from the same address closed', () => held[3].destroyed || held[3].readyState === 'closed', 3_000);
+      expect(held.slice(0, 3).every((s) => !s.destroyed)).toBe(true);
+      // Another address still gets in.
+      const other = new ssh2.Client();
+      await new Promise<void>((resolve, reject) => {
+        other.once('ready', () => resolve()).once('error', reject).connect({
+          host: '127.0.0.1', port: cappedPort, localAddress: '127.0.0.2', username: 'acme', privateKey: readFileSync(keys.acme), readyTimeout: 5_000,
+        });
+      });
+      other.end();
+    } finally {
+      for (const s of held) s.destroy();
+      await capped.stop();
+    }
+  });
+
+  it('two sessions opening the same upload name at the same moment: one gets it, the other is told it is busy (bytes never interleave)', async () => {
+    const c1 = await connect('acme', { key: 'acme' });
+    const c2 = await connect('acme', { key: 'acme' });
+    try {
+      const [s1, s2] = await Promise.all([openSftp(c1), openSftp(c2)]);
+      for (let i = 0; i < 10; i++) {
+        const name = `inbound/same-${i}.tmp`;
+        const [a, b] = await Promise.all([s1, s2].map((s) => call<Buffer>((cb) => s.open(name, 'w', cb)).then((h) => ({ s, h }), (err: { code?: number; message: string }) => err)));
+        const winners = [a, b].filter((r): r is { s: SFTPWrapper; h: Buffer } => 'h' in r);
+        const losers = [a, b].filter((r): r is { code?: number; message: string } => !('h' in r));
+        expect(winners, `round ${i}`).toHaveLength(1);
+        expect(losers[0]).toMatchObject({ code: STATUS_CODE.FAILURE, message: expect.stringMatching(/still open for writing/) });
+        const { s, h } = winners[0];
+        await call((cb) => s.write(h, Buffer.from('whole'), 0, 5, 0, cb));
+        await call((cb) => s.close(h, cb));
+        await call((cb) => s.rename(name, `inbound/same-${i}.edi`, cb));
+        expect(takenNamed(`same-${i}.edi`)).toEqual([expect.objectContaining({ size: 5, sha256: sha(Buffer.from('whole')) })]);
+      }
+    } finally {
+      c1.end();
+      c2.end();
+    }
+    expect(list(inbound('acme'))).toEqual([]);
+  });
+
+  it('closes a logged-in connection idle for idleTimeoutMs (freeing its session slot); requests, and a take in progress, keep it open', async () => {
+    const idle = new HostedSftpServer({
+      dataDir, config: { host: '127.0.0.1', port: 0, idleTimeoutMs: 1_000 }, accounts: () => accounts,
+      take: async () => { await sleep(2_000); },
+    });
+    const { port: idlePort } = await idle.start();
+    const closed = (c: SshClient) => { let done = false; c.on('close', () => { done = true; }); return () => done; };
+    try {
+      // 'small' allows one session: an idle holder would lock the account out for ever.
+      const quiet = await connect('small', { key: 'small' }, idlePort);
+      const quietClosed = closed(quiet);
+      await openSftp(quiet);
+      const busy = await connect('acme', { key: 'acme' }, idlePort);
+      const busyClosed = closed(busy);
+      const s = await openSftp(busy);
+      const t = Date.now();
+      while (Date.now() - t < 2_500) {
+        await call((cb) => s.stat('/', (err) => cb(err)));
+        await sleep(300);
+      }
+      expect(quietClosed()).toBe(true);
+      expect(busyClosed()).toBe(false);
+      // A RENAME waiting 2 s on intake is not idleness.
+      const h = await call<Buffer>((cb) => s.open('inbound/slow.tmp', 'w', cb));
+      await call((cb) => s.close(h, cb));
+      await call((cb) => s.rename('inbound/slow.tmp', 'inbound/slow.edi', cb));
+      expect(busyClosed()).toBe(false);
+      await waitFor('the busy connection closed once idle', busyClosed, 5_000);
+      const again = await connect('small', { key: 'small' }, idlePort);
+      await openSftp(again);
+      again.end();
+    } finally {
+      await idle.stop();
+    }
+  });
+
   it('a refusal is logged as JSON with one msg and the reason in a field of its own', async () => {
     const lines: string[] = [];
     const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(...chunk.toString().split('\n').filter(Boolean)); done(); } });
@@ -571,7 +843,7 @@ describe('hosted SFTP config', () => {
     });
     expect(a.password).toBeUndefined();
     const s = hostedSftpServerSchema.parse({});
-    expect(s).toEqual({ host: '0.0.0.0', port: 2222, maxConnections: 64, loginGraceMs: 30_000, maxAuthTries: 6 });
+    expect(s).toEqual({ host: '0.0.0.0', port: 2222, maxConnections: 64, maxConnectionsPerAddress: 16, loginGraceMs: 30_000, maxAuthTries: 6, idleTimeoutMs: 600_000, maxAuthFailuresPerAddress: 20, authFailureWindowMs: 600_000 });
     expect(resolveHostKeyPath(s, '/data')).toBe('/data/sftp/host_ed25519');
   });
 

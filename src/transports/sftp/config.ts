@@ -9,8 +9,18 @@
 //      hostKeyPath     the server's private host key (OpenSSH format, ed25519); default
 //                      <dataDir>/sftp/host_ed25519; generated with mode 0600 on first start
 //      maxConnections  open TCP connections in total, authenticated or not (default 64)
-//      loginGraceMs    a connection that has not authenticated by then is dropped (default 30 s)
+//      maxConnectionsPerAddress  open TCP connections from one source address (default 16), so one
+//                      host cannot take every slot of maxConnections and lock the other partners out
+//      loginGraceMs    a connection that has not authenticated by then (counted from the TCP accept,
+//                      SSH version line or not) is dropped (default 30 s)
 //      maxAuthTries    failed authentication attempts per connection before it is dropped (default 6)
+//      idleTimeoutMs   a logged-in connection that sends no SFTP request for this long, with none being
+//                      answered, is closed (default 10 min; 0: never)
+//      maxAuthFailuresPerAddress, authFailureWindowMs
+//                      password guessing across connections: after this many failed passwords (or bad
+//                      signatures) from one address, each within the window of the one before, its
+//                      password attempts are refused unchecked until a window passes without one
+//                      (defaults 20 and 10 min; 0 failures: no limit). Key logins are not affected.
 //
 // 2. partner.yaml, `transports.sftp` — one account per partner — `hostedSftpAccountSchema`:
 //      username        login name (letters, digits, . _ -), unique across partners
@@ -110,8 +120,12 @@ export const hostedSftpServerSchema = z.strictObject({
   /** Default: <dataDir>/sftp/host_ed25519 (see resolveHostKeyPath). */
   hostKeyPath: z.string().min(1).optional(),
   maxConnections: z.number().int().min(1).max(10_000).default(64),
+  maxConnectionsPerAddress: z.number().int().min(1).max(10_000).default(16),
   loginGraceMs: z.number().int().min(1_000).default(30_000),
   maxAuthTries: z.number().int().min(1).max(100).default(6),
+  idleTimeoutMs: z.number().int().min(0).default(600_000),
+  maxAuthFailuresPerAddress: z.number().int().min(0).default(20),
+  authFailureWindowMs: z.number().int().min(1_000).default(600_000),
 });
 
 export type HostedSftpServerConfig = z.output<typeof hostedSftpServerSchema>;

@@ -16,6 +16,48 @@ export interface AuthOptions {
   accounts: () => Map<string, AccountEntry>;
   maxAuthTries: number;
   log: Logger;
+  /** Shared by every connection: password failures per source address. */
+  throttle: PasswordThrottle;
+}
+
+/**
+ * Password guessing across connections. maxAuthTries only ends one connection, and a new one costs
+ * nothing, so failed passwords (and bad signatures) are counted per source address: once an address has
+ * `max` of them, each within `windowMs` of the one before, its password attempts are refused unchecked
+ * until `windowMs` has passed without one. Key logins from the address still work (a partner behind the
+ * same NAT is not locked out), and offering an unlisted key is not counted (clients offer every key
+ * they hold, and a key cannot be guessed).
+ */
+export class PasswordThrottle {
+  private readonly byAddress = new Map<string, { count: number; last: number }>();
+
+  constructor(private readonly max: number, private readonly windowMs: number) {}
+
+  private entry(ip: string, now: number): { count: number; last: number } | undefined {
+    const e = this.byAddress.get(ip);
+    if (e && now - e.last > this.windowMs) {
+      this.byAddress.delete(ip);
+      return undefined;
+    }
+    return e;
+  }
+
+  blocked(ip: string): boolean {
+    const e = this.entry(ip, Date.now());
+    return this.max > 0 && !!e && e.count >= this.max;
+  }
+
+  /** Counts a failure; true when it is the one that starts the block. */
+  fail(ip: string): boolean {
+    if (this.max <= 0) return false;
+    const now = Date.now();
+    if (this.byAddress.size >= 10_000) for (const [k, v] of this.byAddress) if (now - v.last > this.windowMs) this.byAddress.delete(k);
+    const e = this.entry(ip, now) ?? { count: 0, last: now };
+    e.count++;
+    e.last = now;
+    this.byAddress.set(ip, e);
+    return e.count === this.max;
+  }
 }
 
 function sameBytes(a: Buffer, b: Buffer): boolean {
@@ -27,19 +69,47 @@ export class ConnectionAuth {
   private failures = 0;
   /** The account that authenticated (set just before ctx.accept() on a real login). */
   account: CompiledAccount | null = null;
+  /** What it logged in with, to tell later whether that still opens the account. */
+  private credential: { kind: 'key'; key: Buffer } | { kind: 'password'; hash: string } | null = null;
 
   constructor(private readonly opts: AuthOptions, private readonly remoteIp: string, private readonly onTooManyFailures: () => void) {}
 
-  private methodsFor(entry: AccountEntry | undefined, all: Map<string, AccountEntry>): AuthenticationType[] {
-    // Unknown users see the same list as a real user would, so the list does not reveal who exists.
-    const password = entry ? !!entry.account.password : [...all.values()].some((e) => !!e.account.password);
+  private methodsFor(all: Map<string, AccountEntry>): AuthenticationType[] {
+    // The same list for every username, existing or not, with a password or not: a list that followed
+    // the account (publickey only for a key-only account, publickey+password for an unknown name) told
+    // anyone who asked which usernames exist. A password tried on a key-only account fails like a wrong one.
+    const password = [...all.values()].some((e) => !!e.account.password);
     return password ? ['publickey', 'password'] : ['publickey'];
+  }
+
+  /**
+   * Whether the login still stands: the account is still there for the same partner, the key (or
+   * password hash) it used is still listed and the address still allowed. Asked at every request, so
+   * removing an account or revoking a leaked key also ends the sessions already logged in with it.
+   */
+  stillAllowed(): boolean {
+    const logged = this.account;
+    const cred = this.credential;
+    if (!logged || !cred) return false;
+    const entry = this.opts.accounts().get(logged.username);
+    if (!entry || entry.partner !== logged.partner) return false;
+    const now = compileAccount(entry);
+    if (now === logged) return true; // the same config object: nothing changed since the login (the per-WRITE case)
+    if (!addressAllowed(now, this.remoteIp)) return false;
+    if (cred.kind === 'password') return now.config.password?.hash === cred.hash;
+    return now.keys.some((k) => sameBytes(k.getPublicSSH(), cred.key));
+  }
+
+  private countAgainstAddress(): void {
+    if (this.opts.throttle.fail(this.remoteIp)) {
+      this.opts.log.warn({ code: 'SFTP_AUTH_BLOCKED', ip: this.remoteIp }, 'sftp: too many failed logins from this address; its password attempts are refused for a while');
+    }
   }
 
   async handle(ctx: AuthContext): Promise<void> {
     const all = this.opts.accounts();
     const entry = all.get(ctx.username);
-    const methods = this.methodsFor(entry, all);
+    const methods = this.methodsFor(all);
     const reject = (reason: string | null) => {
       if (reason !== null) {
         this.failures++;
@@ -62,15 +132,27 @@ export class ConnectionAuth {
           ?? account?.keys.find((k) => k.type === 'ssh-rsa' && /^rsa-sha2-/.test(ctx.key.algo) && sameBytes(k.getPublicSSH(), ctx.key.data));
         if (!account || !key) return reject('public key not listed for this account');
         if (!ctx.signature || !ctx.blob) return ctx.accept(); // a query: "would this key do?" -> PK_OK
-        if (key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) return reject('signature does not verify');
+        if (key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
+          this.countAgainstAddress();
+          return reject('signature does not verify');
+        }
         this.account = account;
+        this.credential = { kind: 'key', key: Buffer.from(key.getPublicSSH()) };
         return ctx.accept();
       }
       case 'password': {
+        if (this.opts.throttle.blocked(this.remoteIp)) {
+          this.opts.throttle.fail(this.remoteIp); // keeps the block while the guessing goes on
+          return reject('password attempts from this address are blocked after too many failures');
+        }
         const hash = account?.config.password?.hash;
         const ok = await verifyPassword(ctx.password, hash ?? DUMMY_HASH);
-        if (!account || !hash || !ok) return reject(hash ? 'wrong password' : 'password authentication is off for this account');
+        if (!account || !hash || !ok) {
+          this.countAgainstAddress();
+          return reject(hash ? 'wrong password' : 'password authentication is off for this account');
+        }
         this.account = account;
+        this.credential = { kind: 'password', hash };
         return ctx.accept();
       }
       default:

@@ -52,7 +52,13 @@ export type Resolved =
   | { kind: 'area'; area: Area; vpath: string; real: string }
   | { kind: 'file'; area: Area; name: string; vpath: string; real: string };
 
-const BAD_NAME = /[\u0000-\u001f\u007f\\]/;
+/**
+ * Refused in file names: C0 and C1 control characters (U+0085 is a line break to many readers), DEL,
+ * the Unicode line and paragraph separators, the bidirectional overrides and isolates (which make a
+ * name read differently from what it is, "x\u202Eide.tmp" shows as "xpmt.edi"), and backslashes.
+ */
+const BAD_NAME = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\\]/;
+const MAX_NAME_BYTES = 255;
 
 /** Folds a client path into segments inside the virtual root, or refuses it. */
 export function normalise(path: string): string[] {
@@ -80,8 +86,11 @@ export class VirtualFs {
     if (segs.length === 1) return { kind: 'area', area, vpath, real: this.dirs[area] };
     const name = segs[1];
     if (segs.length > 2) throw new SftpError(STATUS.NO_SUCH_FILE, `no such file or folder: ${vpath} (the mailbox has no subfolders)`);
-    if (BAD_NAME.test(name) || Buffer.byteLength(name) > 255) {
-      throw new SftpError(STATUS.PERMISSION_DENIED, 'file names may not contain control characters or backslashes', 'SFTP_PATH_REFUSED');
+    if (BAD_NAME.test(name)) {
+      throw new SftpError(STATUS.PERMISSION_DENIED, 'file names may not contain control characters, line separators, bidirectional controls or backslashes', 'SFTP_PATH_REFUSED');
+    }
+    if (Buffer.byteLength(name) > MAX_NAME_BYTES) {
+      throw new SftpError(STATUS.PERMISSION_DENIED, `file names may be at most ${MAX_NAME_BYTES} bytes long (UTF-8)`, 'SFTP_PATH_REFUSED');
     }
     return { kind: 'file', area, name, vpath, real: join(this.dirs[area], name) };
   }

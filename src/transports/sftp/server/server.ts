@@ -1,7 +1,7 @@
 // Waybill's hosted SFTP server (ssh2). One TCP listener; each connection authenticates as one partner
 // account (auth.ts) and may then open SFTP sessions (session.ts) on that partner's mailbox (fs.ts).
-// Nothing but the SFTP subsystem is offered: no shell, exec or port forwarding (ssh2 rejects requests
-// that have no handler).
+// Nothing but the SFTP subsystem is offered: a shell, a command or another subsystem is answered
+// "SFTP only" and closed (onSession); port forwarding is refused (ssh2 rejects requests with no handler).
 //
 // We run our own net.Server and hand sockets to ssh2 (injectSocket) so every accepted socket gets
 // TCP_NODELAY before the first byte: with Nagle on, SFTP's many small status replies meet the
@@ -11,11 +11,11 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
-import type { Connection, Session } from 'ssh2';
+import type { Connection, ServerChannel, Session } from 'ssh2';
 import { silentLogger, type Logger } from '../../../pipeline/context.js';
 import { hostedSftpServerSchema, resolveHostKeyPath, sftpDataRoot, type HostedSftpServerConfig } from '../config.js';
 import { compileAccount, type AccountEntry, type CompiledAccount } from './account.js';
-import { ConnectionAuth } from './auth.js';
+import { ConnectionAuth, PasswordThrottle } from './auth.js';
 import { InboundState, type TakeFn } from './completion.js';
 import { partnerDirs } from './fs.js';
 import { hostKeyTooOpen, loadOrCreateHostKey, type HostKey } from './host-key.js';
@@ -37,16 +37,22 @@ export class HostedSftpServer {
   private readonly config: HostedSftpServerConfig;
   private readonly log: Logger;
   private readonly state = new InboundState();
+  private readonly throttle: PasswordThrottle;
   private readonly sessionCounts = new Map<string, number>();
   private readonly sessions = new Set<SftpSession>();
   private readonly sockets = new Set<Socket>();
+  /** Open sockets per source address (maxConnectionsPerAddress). */
+  private readonly perAddress = new Map<string, number>();
   private readonly clients = new Set<Connection>();
+  /** Per accepted socket: the login grace timer, cleared when its connection authenticates. */
+  private readonly graceTimers = new WeakMap<Socket, NodeJS.Timeout>();
   private hostKey: HostKey | null = null;
   private net: NetServer | null = null;
   private stopping: Promise<void> | null = null;
 
   constructor(private readonly opts: HostedSftpServerOptions) {
     this.config = hostedSftpServerSchema.parse(opts.config ?? {});
+    this.throttle = new PasswordThrottle(this.config.maxAuthFailuresPerAddress, this.config.authFailureWindowMs);
     this.log = opts.log ?? silentLogger;
   }
 
@@ -73,8 +79,33 @@ export class HostedSftpServer {
     const ssh = new ssh2.Server({ hostKeys: [key.privateKey], ident: 'Waybill' }, (client, info) => this.onClient(client, info.ip));
     const net = createServer({ noDelay: true }, (socket) => {
       socket.setNoDelay(true);
+      const from = socket.remoteAddress ?? '';
+      const already = this.perAddress.get(from) ?? 0;
+      if (already >= this.config.maxConnectionsPerAddress) {
+        this.log.warn({ ip: from, limit: this.config.maxConnectionsPerAddress }, 'sftp: connection refused, too many open connections from this address');
+        socket.destroy();
+        return;
+      }
+      this.perAddress.set(from, already + 1);
+      socket.once('close', () => {
+        const left = (this.perAddress.get(from) ?? 1) - 1;
+        if (left <= 0) this.perAddress.delete(from);
+        else this.perAddress.set(from, left);
+      });
       this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      // The login grace runs from the TCP accept: ssh2 reports a connection only once the client has sent
+      // its version line, so a socket that sends nothing (or drips bytes) would otherwise hold one of
+      // maxConnections for ever, and enough of them lock every partner out.
+      const ip = socket.remoteAddress ?? '';
+      const grace = setTimeout(() => {
+        this.log.warn({ ip }, 'sftp: no successful login within the grace time; connection closed');
+        socket.destroy();
+      }, this.config.loginGraceMs);
+      this.graceTimers.set(socket, grace);
+      socket.once('close', () => {
+        clearTimeout(grace);
+        this.sockets.delete(socket);
+      });
       ssh.injectSocket(socket);
     });
     net.maxConnections = this.config.maxConnections;
@@ -154,11 +185,7 @@ export class HostedSftpServer {
       return;
     }
     this.clients.add(client);
-    const auth = new ConnectionAuth({ accounts: this.opts.accounts, maxAuthTries: this.config.maxAuthTries, log: this.log }, ip, () => client.end());
-    const grace = setTimeout(() => {
-      this.log.warn({ ip }, 'sftp: no successful login within the grace time; connection closed');
-      client.end();
-    }, this.config.loginGraceMs);
+    const auth = new ConnectionAuth({ accounts: this.opts.accounts, maxAuthTries: this.config.maxAuthTries, log: this.log, throttle: this.throttle }, ip, () => client.end());
     const mine = new Set<SftpSession>();
     const releases = new Set<() => void>();
     client.on('authentication', (ctx) => {
@@ -167,22 +194,59 @@ export class HostedSftpServer {
         try { ctx.reject(); } catch { /* already answered */ }
       });
     });
+    let idleTimer: NodeJS.Timeout | undefined;
     client.on('ready', () => {
-      clearTimeout(grace);
+      const sock = socketOf(client);
+      if (sock) clearTimeout(this.graceTimers.get(sock));
       const account = auth.account;
       if (!account) return client.end();
       this.log.info({ partner: account.partner, username: account.username, ip }, 'sftp: login');
-      client.on('session', (accept) => this.onSession(accept(), account, ip, mine, releases));
+      // Idle timeout: without it a client that logs in and then does nothing (a hung job, a hostile
+      // partner) holds its sessions (maxSessions) and a connection slot (maxConnections) for ever.
+      const idleMs = this.config.idleTimeoutMs;
+      let last = Date.now();
+      const touch = () => { last = Date.now(); };
+      const check = () => {
+        const busy = [...mine].some((s) => s.busy());
+        const idleFor = Date.now() - last;
+        if (busy || idleFor < idleMs) {
+          idleTimer = setTimeout(check, busy ? idleMs : idleMs - idleFor);
+          return;
+        }
+        this.log.warn({ partner: account.partner, username: account.username, ip, idleTimeoutMs: idleMs }, 'sftp: connection idle for too long; closed');
+        client.end();
+        // A client that does not close its side within a moment is cut off.
+        idleTimer = setTimeout(() => socketOf(client)?.destroy(), 1_000);
+      };
+      if (idleMs > 0) idleTimer = setTimeout(check, idleMs);
+      // Asked at every request: a removed account or a revoked key ends the connections logged in with it.
+      let revoked = false;
+      const authorised = () => {
+        if (revoked) return false;
+        if (auth.stillAllowed()) return true;
+        revoked = true;
+        this.log.warn({ code: 'SFTP_ACCESS_REVOKED', partner: account.partner, username: account.username, ip },
+          'sftp: the account was removed, or the key, password or address it logged in with is no longer allowed; connection closed');
+        setImmediate(() => client.end()); // after the refusal has been sent
+        setTimeout(() => socketOf(client)?.destroy(), 1_000).unref();
+        return false;
+      };
+      client.on('session', (accept) => {
+        touch();
+        const session = accept();
+        if (!authorised()) return;
+        this.onSession(session, account, ip, mine, releases, touch, authorised);
+      });
     });
     client.on('error', (err: Error & { level?: string }) => {
       this.log.debug?.({ ip, err: err.message }, 'sftp: connection error');
       // ssh2's keepalive (every 15 s, 3 misses) gave up on a peer that vanished without a FIN. end()
       // alone would wait on TCP for many minutes; destroy so the session slot and partial upload are
       // released now. (ssh2 exposes no public handle on the socket.)
-      if (err.level === 'client-timeout') (client as unknown as { _sock?: Socket })._sock?.destroy();
+      if (err.level === 'client-timeout') socketOf(client)?.destroy();
     });
     client.on('close', () => {
-      clearTimeout(grace);
+      clearTimeout(idleTimer);
       this.clients.delete(client);
       for (const release of releases) release();
       // Sessions end here whether or not the client closed its channels first (a dropped connection does not).
@@ -190,7 +254,7 @@ export class HostedSftpServer {
     });
   }
 
-  private onSession(session: Session, account: CompiledAccount, ip: string, mine: Set<SftpSession>, releases: Set<() => void>): void {
+  private onSession(session: Session, account: CompiledAccount, ip: string, mine: Set<SftpSession>, releases: Set<() => void>, onActivity: () => void, authorised: () => boolean): void {
     const username = account.username;
     const limit = account.config.maxSessions;
     const count = this.sessionCounts.get(username) ?? 0;
@@ -206,6 +270,19 @@ export class HostedSftpServer {
       });
       return;
     }
+    // Not offered: a shell, a command, another subsystem. Left unanswered, ssh2 only refuses the
+    // request, and the session channel stays open (the ssh2 client, for one, never closes it), holding
+    // a session slot until the connection ends; a few such attempts locked the account out. Answered
+    // like OpenSSH's internal-sftp: a message on stderr, exit status 1, and the channel closed.
+    const sftpOnly = (accept: () => ServerChannel) => {
+      const ch = accept();
+      ch.stderr.write('waybill: this server offers SFTP only\n');
+      ch.exit(1);
+      ch.end();
+    };
+    session.on('exec', (accept) => sftpOnly(accept));
+    session.on('shell', (accept) => sftpOnly(accept));
+    session.on('subsystem', (accept) => sftpOnly(accept)); // 'sftp' itself is the 'sftp' event below
     // The slot is held from the session channel's opening to its close (or the connection's end).
     this.sessionCounts.set(username, count + 1);
     let released = false;
@@ -226,7 +303,7 @@ export class HostedSftpServer {
     session.on('sftp', (acceptSftp) => {
       const dirs = partnerDirs(this.opts.dataDir, account.partner);
       const sftp = acceptSftp();
-      const s = new SftpSession({ sftp, account, dirs, state: this.state, take: this.opts.take, log: this.log, remoteAddress: ip });
+      const s = new SftpSession({ sftp, account, dirs, state: this.state, take: this.opts.take, log: this.log, remoteAddress: ip, onActivity, authorised });
       sftpSession = s;
       mine.add(s);
       this.sessions.add(s);
@@ -235,4 +312,9 @@ export class HostedSftpServer {
         this.log.error({ partner: account.partner, err: err.message }, 'sftp: cannot create the mailbox folders'));
     });
   }
+}
+
+/** The socket under an ssh2 connection (ssh2 exposes no public handle on it). */
+function socketOf(client: Connection): Socket | undefined {
+  return (client as unknown as { _sock?: Socket })._sock;
 }

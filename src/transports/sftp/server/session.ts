@@ -51,12 +51,22 @@ export interface SessionOptions {
   take: TakeFn;
   log: Logger;
   remoteAddress: string;
+  /** Called at every request and every answer (the connection's idle timer). */
+  onActivity?: () => void;
+  /** Whether the login still stands (account not removed, key not revoked); false: the request is refused. */
+  authorised?: () => boolean;
 }
 
 const READ_CHUNK_MAX = 256 * 1024;
 const READDIR_BATCH = 64;
 /** Open handles per session: enough for any client's parallel transfers, not enough to exhaust file descriptors. */
 const MAX_HANDLES = 64;
+/**
+ * Unfinished uploads per session (open for writing, or temporary and closed but not renamed yet). Each
+ * may be maxFileBytes; without a cap one session could leave any number of them on disk for as long as
+ * it stays connected.
+ */
+const MAX_UNFINISHED = 64;
 
 export class SftpSession {
   private readonly fs: VirtualFs;
@@ -116,6 +126,11 @@ export class SftpSession {
 
   /** Runs a request; any refusal or error becomes the matching status. */
   private run(id: number, op: string, fn: () => Promise<void> | void): void {
+    this.o.onActivity?.();
+    if (this.o.authorised && !this.o.authorised()) {
+      this.o.sftp.status(id, STATUS.PERMISSION_DENIED, 'access to this account was revoked; the connection is closed');
+      return;
+    }
     let p: Promise<void> | void;
     try {
       p = fn();
@@ -126,7 +141,15 @@ export class SftpSession {
     if (!p) return;
     const tracked = p.catch((err) => this.answerError(id, op, err));
     this.inFlight.add(tracked);
-    void tracked.finally(() => this.inFlight.delete(tracked));
+    void tracked.finally(() => {
+      this.inFlight.delete(tracked);
+      this.o.onActivity?.();
+    });
+  }
+
+  /** True while a request is being answered (a CLOSE or RENAME waiting on intake is not idleness). */
+  busy(): boolean {
+    return this.inFlight.size > 0;
   }
 
   private answerError(id: number, op: string, err: unknown): void {
@@ -148,6 +171,7 @@ export class SftpSession {
   }
 
   private refuse(id: number, message: string): void {
+    this.o.onActivity?.();
     this.answerError(id, 'refused', new SftpError(STATUS.PERMISSION_DENIED, message, 'SFTP_OPERATION_REFUSED'));
   }
 
@@ -203,19 +227,32 @@ export class SftpSession {
         ? `upload under a temporary name (${account.config.tempPattern.join(', ')}) and rename it to its final name when complete`
         : `file names must match ${account.config.completion.pattern?.join(', ')} (or be a temporary name renamed to such a name when complete)`, 'SFTP_NAME_NOT_ACCEPTED');
     }
+    const writing = [...this.handles.values()].filter((h) => h.kind === 'file' && h.writable && !h.failed).length;
+    if (!this.pendingTemps.has(ref.real) && writing + this.pendingTemps.size >= MAX_UNFINISHED) {
+      throw new SftpError(STATUS.FAILURE, `too many unfinished uploads in this session (at most ${MAX_UNFINISHED}); rename or remove the temporary files first`, 'SFTP_OPERATION_REFUSED');
+    }
     state.assertIdle(ref.real, ref.vpath);
-    const existing = await lstat(ref.real).catch(() => null);
-    if (existing && !existing.isFile()) {
-      throw new SftpError(STATUS.PERMISSION_DENIED, `${ref.vpath} exists and is not a regular file`, 'SFTP_NOT_REGULAR_FILE');
-    }
-    await mkdir(this.o.dirs.inbound, { recursive: true });
-    const fh = await open(ref.real, openFlags(pflags), 0o640);
-    const st = await fh.stat();
-    if (!st.isFile()) {
-      await fh.close();
-      throw new SftpError(STATUS.PERMISSION_DENIED, `${ref.vpath} is not a regular file`, 'SFTP_NOT_REGULAR_FILE');
-    }
+    // Claimed now, before the first await: an OPEN of the same name from another session (or a RENAME
+    // that would start taking it in) arriving meanwhile must see it busy, or two uploads write into
+    // one file, or O_TRUNC empties a file while it is taken in.
     state.addWriter(ref.real);
+    let fh: FileHandle | null = null;
+    let st;
+    try {
+      const existing = await lstat(ref.real).catch(() => null);
+      if (existing && !existing.isFile()) {
+        throw new SftpError(STATUS.PERMISSION_DENIED, `${ref.vpath} exists and is not a regular file`, 'SFTP_NOT_REGULAR_FILE');
+      }
+      await mkdir(this.o.dirs.inbound, { recursive: true });
+      fh = await open(ref.real, openFlags(pflags), 0o640);
+      st = await fh.stat();
+      if (!st.isFile()) throw new SftpError(STATUS.PERMISSION_DENIED, `${ref.vpath} is not a regular file`, 'SFTP_NOT_REGULAR_FILE');
+      if (this.ended) throw new SftpError(STATUS.FAILURE, 'session is closing');
+    } catch (err) {
+      await fh?.close().catch(() => undefined);
+      state.removeWriter(ref.real);
+      throw err;
+    }
     this.dropPending(ref.real); // open again: the handle now owns it
     const append = (pflags & OPEN_MODE.APPEND) !== 0;
     this.o.sftp.handle(id, this.newHandle({ kind: 'file', fh, ref, readable, writable, append, size: st.size, failed: null }));
