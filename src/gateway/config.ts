@@ -74,6 +74,11 @@ export const configSchema = z.strictObject({
     timeoutMs: z.number().int().min(100).default(10_000),
     backoffMs: z.number().int().min(10).default(1_000),
     maxBackoffMs: z.number().int().min(10).default(300_000),
+    /**
+     * Events POSTed at once. Each slot waits up to timeoutMs for an answer: endpoints that hang hold the
+     * slots, and the events behind them wait, so a slow ERP may want more.
+     */
+    concurrency: z.number().int().min(1).max(64).default(4),
   }).nullable().default(null),
   /** The hosted SFTP server partners log into (accounts in each partner.yaml, transports.sftp); null: off. */
   sftp: hostedSftpServerSchema.nullable().default(null),

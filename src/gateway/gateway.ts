@@ -127,7 +127,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       const w = config.webhook;
       parts.webhook = startWebhookDelivery({
         url: w.url, secret: w.secret, timeoutMs: w.timeoutMs, attempts: w.attempts, baseDelayMs: w.backoffMs, maxDelayMs: w.maxBackoffMs,
-        ledger, connection: workerConnection, prefix, log,
+        concurrency: w.concurrency, ledger, connection: workerConnection, prefix, log,
       });
     }
 

@@ -92,7 +92,7 @@ describe('startGateway in-process: a failed start stops what it started and reje
   it('a webhook that cannot start (url not http(s), past the schema): rejects, and its Redis workers are gone', async () => {
     const { config, prefix } = inProcessConfig('webhook-bad', {});
     // configSchema refuses such a url now; a caller that builds the config itself can still pass one.
-    config.webhook = { url: 'ftp://erp.example/events', secret: '0123456789abcdef', attempts: 1, timeoutMs: 1000, backoffMs: 10, maxBackoffMs: 10 };
+    config.webhook = { url: 'ftp://erp.example/events', secret: '0123456789abcdef', attempts: 1, timeoutMs: 1000, backoffMs: 10, maxBackoffMs: 10, concurrency: 4 };
     const log = captureLog();
     await expect(startGateway(config, log)).rejects.toThrow('webhook url must be http(s): ftp://erp.example/events');
     expect(msgs(log).at(-1)).toBe('gateway stopped');
