@@ -627,6 +627,8 @@ describe('webhook delivery (real Redis, real HTTP receiver)', { timeout: 180_000
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^waybill: CLI_USAGE: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+    // Why, as the socket said it (it was only "Connection is closed.").
+    expect(r.stderr).toContain('ECONNREFUSED');
     // Still dead and listed: nothing changed.
     expect((await rig.ledger.deliveries({ state: 'dead' })).map((d) => d.eventId)).toEqual([rig.events[0].id]);
   });

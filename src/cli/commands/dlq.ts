@@ -91,13 +91,17 @@ async function connectRedis(url: string): Promise<Redis> {
   } catch (err) {
     throw new CliError('CLI_USAGE', `invalid --redis-url ${redactUrl(url)}: ${(err as Error).message}`);
   }
-  client.on('error', () => { /* reported by connect() below */ });
+  // The socket's own error (ECONNREFUSED, ENOTFOUND, ...): connect() itself rejects only with "Connection
+  // is closed." once ioredis has given up, which says nothing of why.
+  let cause: Error | undefined;
+  client.on('error', (err: Error) => { cause ??= err; });
   try {
     await client.connect();
     await client.ping();
   } catch (err) {
     client.disconnect();
-    throw new CliError('CLI_USAGE', `cannot reach Redis at ${redactUrl(url)} (${(err as Error).message || 'connection failed'}); set --redis-url or REDIS_URL`);
+    const why = [cause?.message, (err as Error).message].filter((m, i, all) => m && all.indexOf(m) === i).join('; ') || 'connection failed';
+    throw new CliError('CLI_USAGE', `cannot reach Redis at ${redactUrl(url)} (${why}); set --redis-url or REDIS_URL`);
   }
   return client;
 }
