@@ -497,12 +497,14 @@ describe('decimal over X12 numeric elements', () => {
 describe('datetime with a partner x12-time-code table', () => {
   // A partner extends the shared table (same name): its default and its unmapped policy apply to the
   // time codes it does not list, as for any table lookup.
-  function withTimeCodes(body: string) {
+  function withTimeCodes(body?: string) {
     const dir = mkdtempSync(join(tmpdir(), 'wb-time-codes-'));
     try {
-      writeFileSync(join(dir, 'x12-time-code.yaml'), body);
       const t = sharedTables().tables.clone();
-      expect(t.loadDir(dir)).toEqual([]);
+      if (body !== undefined) {
+        writeFileSync(join(dir, 'x12-time-code.yaml'), body);
+        expect(t.loadDir(dir)).toEqual([]);
+      }
       const src = YamlSource.parse('fields:\n  v: { datetime: { date: AT7.05, time: AT7.06, zone: AT7.07 } }\n', 'map.yaml');
       const compiler = new SpecCompiler<X12Context>(src, adapter(), t);
       const plan = compiler.plan(compiler.compileFields((src.value as { fields: unknown }).fields, ['fields']));
@@ -519,6 +521,20 @@ describe('datetime with a partner x12-time-code table', () => {
     const [t] = transactions(x12);
     return evalLoops(parseX12Path('LX/AT7', 'loop'), t.ctx.node, t.d).map((node) => ({ node, delimiters: t.d }));
   };
+
+  it('the shared table reads the numeric codes as ISO offsets: 01-12 are P01-P12, 13-24 are M12-M01', () => {
+    const run = withTimeCodes();
+    const at = (code: string) => {
+      const [t] = transactions(interchange(STAR, [{ set: '214', control: '0001', body: ['B10*PRO123*BOL9*SCAC', 'LX*1', `AT7*X3*NS***20250715*1430*${code}`] }]));
+      const [node] = evalLoops(parseX12Path('LX/AT7', 'loop'), t.ctx.node, t.d).map((n) => ({ node: n, delimiters: t.d }));
+      return run(node);
+    };
+    expect(at('01')).toBe('2025-07-15T14:30:00+01:00');
+    expect(at('12')).toBe('2025-07-15T14:30:00+12:00');
+    expect(at('13')).toBe('2025-07-15T14:30:00-12:00');
+    expect(at('19')).toBe('2025-07-15T14:30:00-06:00');
+    expect(at('24')).toBe('2025-07-15T14:30:00-01:00');
+  });
 
   it("an unlisted code takes the table's default", () => {
     const run = withTimeCodes('default: local\nvalues: { EDT: "-04:00" }\n');
