@@ -67,7 +67,7 @@ function stepText(step: PathStep & { element?: number; component?: number; repet
 function pathWith(path: X12Path, index: number, step: PathStep & { element?: number; component?: number; repetition?: number }): string {
   const steps: (PathStep & { element?: number; component?: number; repetition?: number })[] = path.target ? [...path.loops, path.target] : [...path.loops];
   steps[index] = step;
-  return (path.absolute ? '/' : '') + steps.map(stepText).join('/');
+  return (path.absolute ? '/' : path.direct ? './' : '') + steps.map(stepText).join('/');
 }
 
 /**
@@ -298,10 +298,10 @@ export class X12Adapter implements SourceAdapter<X12Context> {
     if (!s) return undefined;
     const id = didYouMean(bad.id, s.segmentIds());
     if (!id) return undefined;
-    const absolute = text.startsWith('/');
-    const parts = (absolute ? text.slice(1) : text).split('/');
+    const prefix = text.startsWith('/') ? '/' : text.startsWith('./') ? './' : '';
+    const parts = text.slice(prefix.length).split('/');
     parts[bad.step] = id + parts[bad.step].slice(bad.id.length);
-    const fixed = (absolute ? '/' : '') + parts.join('/');
+    const fixed = prefix + parts.join('/');
     try {
       return this.check(parseX12Path(fixed, kind), kind) ? undefined : fixed;
     } catch {

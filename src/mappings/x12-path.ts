@@ -1,5 +1,6 @@
 // X12 paths of the mapping language: `B10.01`, `AK4.01.2`, `CTX.01#2`, `L11[02=BM].01`,
-// `N1[01=SH|SF]/N4.01`, loop paths such as `LX/AT7`, and a leading `/` for the transaction root.
+// `N1[01=SH|SF]/N4.01`, loop paths such as `LX/AT7`, a leading `/` for the transaction root, and a leading
+// `./` for what lies directly inside the current context (the heading's N1 loops, not those of S5 or LX).
 // Parsed once at compile time; evaluated against the loop tree of each transaction.
 
 import { internalized, loopInstance, type Delimiters, type LoopInstance, type Segment } from '../translators/x12/model.js';
@@ -21,6 +22,13 @@ export interface PathStep {
 export interface X12Path {
   text: string;
   absolute: boolean;
+  /**
+   * A leading `./`: the first step names only what lies directly inside the current context (its own
+   * segments, or the loops that are its children), and nothing of the enclosing loops. Without it a loop
+   * step finds the nearest loops of its kind at any depth: `each: N1` over a 4010 210 also gives the N1
+   * loops of S5 stops and LX lines, where `each: ./N1` gives the heading's only.
+   */
+  direct: boolean;
   /** Loop steps (every step but the last when the path addresses an element). */
   loops: PathStep[];
   /** The addressed segment and element, absent for pure loop paths (foreach/each). */
@@ -58,8 +66,8 @@ export class SegmentSlots {
     return this.byLocator.size;
   }
 
-  slotOf(absolute: boolean, loops: PathStep[], target: PathStep): number {
-    const key = (absolute ? '/' : '') + [...loops, target].map(stepKey).join('/');
+  slotOf(absolute: boolean, direct: boolean, loops: PathStep[], target: PathStep): number {
+    const key = (absolute ? '/' : direct ? './' : '') + [...loops, target].map(stepKey).join('/');
     let slot = this.byLocator.get(key);
     if (slot === undefined) {
       slot = this.byLocator.size;
@@ -91,11 +99,16 @@ const STEP = /^([A-Z][A-Z0-9]{1,2})(?:\[(\d{1,2})(?:\.(\d{1,2}))?=([^\]]*)\])?(?
  */
 export function parseX12Path(text: string, kind: 'value' | 'loop', slots?: SegmentSlots): X12Path {
   const absolute = text.startsWith('/');
-  const body = absolute ? text.slice(1) : text;
+  const direct = text.startsWith('./');
+  const prefix = absolute ? 1 : direct ? 2 : 0;
+  const body = text.slice(prefix);
   if (body === '') throw new PathSyntaxError('empty path', 1);
+  if (body.startsWith('/') || body.startsWith('./')) {
+    throw new PathSyntaxError(`a path starts with at most one of '/' (the transaction) and './' (directly inside the current context)`, prefix + 1);
+  }
   const parts = body.split('/');
   const steps: (PathStep & { element: number | undefined; component: number | undefined; repetition: number | undefined; column: number })[] = [];
-  let col = absolute ? 2 : 1;
+  let col = prefix + 1;
   for (const [index, part] of parts.entries()) {
     const m = STEP.exec(part);
     if (!m) {
@@ -126,11 +139,13 @@ export function parseX12Path(text: string, kind: 'value' | 'loop', slots?: Segme
     const step = stepOnly(last);
     const loops = steps.slice(0, -1).map(stepOnly);
     const target = { segment: step.segment, filter: step.filter, element, component, repetition };
-    return slots ? { text, absolute, loops, target, segmentSlot: slots.slotOf(absolute, loops, step), slots } : { text, absolute, loops, target };
+    return slots
+      ? { text, absolute, direct, loops, target, segmentSlot: slots.slotOf(absolute, direct, loops, step), slots }
+      : { text, absolute, direct, loops, target };
   }
   if (last.element !== undefined) throw new PathSyntaxError(`a loop path names segments, not elements ('${text}')`, last.column);
   const loops = steps.map(stepOnly);
-  return { text, absolute, loops, outerLoops: loops.slice(0, -1) };
+  return { text, absolute, direct, loops, outerLoops: loops.slice(0, -1) };
 }
 
 const STEP_FORMS = 'expected SEG, SEG.NN, SEG.NN.N, SEG.NN#N or SEG[NN=VALUE], e.g. L11[02=BM].01';
@@ -219,6 +234,54 @@ function descendantLoops(node: LoopNode, step: PathStep, d: Delimiters, out: Loo
   }
 }
 
+/** The loops directly inside `node` (its children, not their descendants) whose trigger segment matches the step. */
+function childLoops(node: LoopNode, step: PathStep, d: Delimiters, out: LoopNode[]): void {
+  const children = node.children;
+  for (let i = 0; i < children.length; i++) {
+    const child = children[i];
+    if (child.trigger === step.segment && matches(child.segments[0], step, d)) out.push(child);
+  }
+}
+
+/**
+ * A `./` path's loops below `ctx`: the first step among ctx's children only, the later ones as selectLoops
+ * finds them. A last step naming a repeated segment (`each: ./L1`) takes ctx's own segments only.
+ */
+function directLoops(ctx: LoopNode, path: X12Path, d: Delimiters): LoopNode[] {
+  const first: LoopNode[] = [];
+  childLoops(ctx, path.loops[0], d, first);
+  const found = path.loops.length > 1 ? selectLoops(first, path.loops.slice(1), d) : first;
+  if (found.length > 0) return found;
+  const last = path.loops[path.loops.length - 1];
+  const out: LoopNode[] = [];
+  if (path.loops.length === 1) {
+    const segs = ctx.segments;
+    for (let i = 0; i < segs.length; i++) if (matches(segs[i], last, d)) out.push(loopInstance(ctx.id, segs[i].id, [segs[i]], ctx));
+    return out;
+  }
+  const outer = path.loops.length > 2 ? selectLoops(first, path.loops.slice(1, -1), d) : first;
+  for (let i = 0; i < outer.length; i++) collectOwned(outer[i], last, d, out);
+  return out;
+}
+
+/** The segments matching `step` among `node`'s own (not inside its loops): a `./` value path without loop steps. */
+function ownSegments(node: LoopNode, step: PathStep, d: Delimiters, out: Segment[], firstOnly: boolean): void {
+  const segs = node.segments;
+  for (let i = 0; i < segs.length; i++) {
+    if (matches(segs[i], step, d)) {
+      out.push(segs[i]);
+      if (firstOnly) return;
+    }
+  }
+}
+
+/** The nodes a `./` value path's loop steps select from `ctx` (ctx itself when it has none). */
+function directNodes(ctx: LoopNode, loops: PathStep[], d: Delimiters): LoopNode[] {
+  const first: LoopNode[] = [];
+  childLoops(ctx, loops[0], d, first);
+  return loops.length > 1 ? selectLoops(first, loops.slice(1), d) : first;
+}
+
 function selectLoops(start: LoopNode[], steps: PathStep[], d: Delimiters): LoopNode[] {
   let nodes = start;
   for (let s = 0; s < steps.length; s++) {
@@ -258,6 +321,7 @@ function root(node: LoopNode): LoopNode {
  */
 export function evalLoops(path: X12Path, ctx: LoopNode, d: Delimiters): LoopNode[] {
   if (path.absolute) return loopsBelow([root(ctx)], path, d);
+  if (path.direct) return directLoops(ctx, path, d);
   const here = loopsBelow([ctx], path, d);
   if (here.length > 0) return here;
   const scopes = enclosingScopes(ctx);
@@ -397,6 +461,16 @@ function valuesIn(segs: Segment[], t: NonNullable<X12Path['target']>, d: Delimit
  */
 export function evalValues(path: X12Path, ctx: LoopNode, d: Delimiters, all: boolean): Located[] {
   const t = path.target!;
+  if (path.direct) {
+    // Directly inside the current context, and nowhere else: no enclosing loop is searched.
+    const segs: Segment[] = [];
+    if (path.loops.length === 0) ownSegments(ctx, t, d, segs, !all);
+    else {
+      const nodes = directNodes(ctx, path.loops, d);
+      for (let k = 0; k < nodes.length; k++) if (collectSegments(nodes[k], t, d, segs, !all) && !all) break;
+    }
+    return valuesIn(segs, t, d, all);
+  }
   if (path.absolute || path.loops.length > 0) {
     const scopes = path.absolute ? [[root(ctx)]] : [[ctx], ...valueScopes(ctx)];
     for (let i = 0; i < scopes.length; i++) {
@@ -476,7 +550,13 @@ export function evalFirst(path: X12Path, ctx: LoopNode, d: Delimiters): string |
 export function firstSegment(path: X12Path, ctx: LoopNode, d: Delimiters): Segment | undefined {
   const t = path.target!;
   let seg: Segment | undefined;
-  if (path.absolute) {
+  if (path.direct) {
+    if (path.loops.length === 0) {
+      const own: Segment[] = [];
+      ownSegments(ctx, t, d, own, true);
+      seg = own[0];
+    } else seg = firstIn(directNodes(ctx, path.loops, d), t, d);
+  } else if (path.absolute) {
     const r = root(ctx);
     seg = firstIn(path.loops.length ? selectLoops([r], path.loops, d) : [r], t, d);
   } else if (path.loops.length > 0) {

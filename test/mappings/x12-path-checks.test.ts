@@ -217,3 +217,13 @@ describe('a loop path whose last step is a segment a transaction has once', () =
     expect(check('214', '004010', '/N1', 'loop')).toEqual({ ok: true });
   });
 });
+
+describe("'./' paths are checked like any other", () => {
+  it('a bad segment keeps the prefix in its suggestion; a segment the set lacks is still named', () => {
+    expect(check('210', '004010', './n1', 'loop')).toMatchObject({ code: 'MAP_BAD_PATH', suggestion: './N1' });
+    expect(check('210', '004010', './N1/N4.01')).toEqual({ ok: true });
+    expect(check('210', '004010', './AT7.01')).toMatchObject({ code: 'MAP_SEGMENT_NOT_IN_SET' });
+    expect(check('210', '004010', './B3', 'loop')).toMatchObject({ code: 'MAP_NOT_A_LOOP' });
+    expect(check('210', '004010', './N1[01=SH]/N3.09')).toMatchObject({ code: 'MAP_ELEMENT_OUT_OF_RANGE', suggestion: './N1[01=SH]/N3.02' });
+  });
+});

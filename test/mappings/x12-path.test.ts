@@ -19,7 +19,7 @@ const values = (path: string, node: LoopNode, d: Delimiters, all = true) =>
 describe('parseX12Path', () => {
   it('parses segments, elements, components, repetitions and filters', () => {
     expect(parseX12Path('B10.01', 'value')).toEqual({
-      text: 'B10.01', absolute: false, loops: [],
+      text: 'B10.01', absolute: false, direct: false, loops: [],
       target: { segment: 'B10', element: 1, component: undefined, repetition: undefined },
     });
     expect(parseX12Path('AK4.01.2', 'value').target).toMatchObject({ segment: 'AK4', element: 1, component: 2 });
@@ -30,7 +30,7 @@ describe('parseX12Path', () => {
     expect(p.loops).toEqual([{ segment: 'N1', filter: { element: 1, values: ['SH', 'SF'] } }]);
     expect(p.target).toMatchObject({ segment: 'N4', element: 1 });
     expect(parseX12Path('AK4[01.2=X].02', 'value').target?.filter).toEqual({ element: 1, component: 2, values: ['X'] });
-    expect(parseX12Path('LX/AT7', 'loop')).toEqual({ text: 'LX/AT7', absolute: false, loops: [{ segment: 'LX' }, { segment: 'AT7' }], outerLoops: [{ segment: 'LX' }] });
+    expect(parseX12Path('LX/AT7', 'loop')).toEqual({ text: 'LX/AT7', absolute: false, direct: false, loops: [{ segment: 'LX' }, { segment: 'AT7' }], outerLoops: [{ segment: 'LX' }] });
   });
 
   it('numbers the segment a value path names, element aside (what a loop node remembers it found)', () => {
@@ -260,5 +260,56 @@ describe('components and repetitions', () => {
     const n = node(seg('N9', 'BM', ''), seg('N9', 'BM', 'SECOND'));
     expect(values('N9[01=BM].02', n, d4010, false)).toEqual([]);
     expect(values('N9[01=BM].02', n, d4010, true)).toEqual(['SECOND']);
+  });
+});
+
+describe("'./': directly inside the current context (a 4010 210 with N1 loops in the heading, an S5 stop and an LX line)", () => {
+  const seg = [
+    'ST*210*0001', 'B3**INV1*PRO1*PP**20250416*12500**035*PRLF', 'N1*SH*SHIPPER', 'N4*JOLIET*IL', 'N1*CN*CONSIGNEE', 'N4*DENVER*CO',
+    'S5*1*CL', 'N1*SF*STOP SHIPPER', 'N4*AURORA*IL',
+    'LX*1', 'L1*1*10*FR*12500****400', 'N1*CN*LINE CONSIGNEE', 'N4*BOULDER*CO',
+    'L3*1000*G', 'SE*15*0001',
+  ];
+  const x12 = ['ISA*00*          *00*          *02*PRLF           *ZZ*TRICOUNTYHWS   *250416*1105*U*00401*000002291*0*P*>',
+    'GS*IM*PRLF*TRICOUNTYHWS*20250416*1105*2291*X*004010', ...seg, 'GE*1*2291', 'IEA*1*000002291'].join('~\n') + '~\n';
+  const [{ ctx, d }] = transactions(x12);
+  const names = (nodes: LoopNode[]) => nodes.map((n) => values('N1.02', n, d, false)[0]);
+
+  it('parses, with its own cache slot, and refuses a second prefix', () => {
+    const p = parseX12Path('./N1[01=SH]/N4.01', 'value');
+    expect(p).toMatchObject({ absolute: false, direct: true, loops: [{ segment: 'N1' }], target: { segment: 'N4', element: 1 } });
+    const slots = new SegmentSlots();
+    expect(parseX12Path('./N1/N4.01', 'value', slots).segmentSlot).not.toBe(parseX12Path('N1/N4.01', 'value', slots).segmentSlot);
+    expect(syntaxError('./')).toMatchObject({ message: 'empty path' });
+    expect(syntaxError('.//N1.01').message).toMatch(/at most one of/);
+    expect(syntaxError('././N1.01').message).toMatch(/at most one of/);
+  });
+
+  it('each: N1 takes the N1 loops at any depth; each: ./N1 the heading ones only', () => {
+    expect(names(evalLoops(parseX12Path('N1', 'loop'), ctx.node, d))).toEqual(['SHIPPER', 'CONSIGNEE', 'STOP SHIPPER', 'LINE CONSIGNEE']);
+    expect(names(evalLoops(parseX12Path('./N1', 'loop'), ctx.node, d))).toEqual(['SHIPPER', 'CONSIGNEE']);
+    // From an S5 iteration, ./N1 is the stop's own.
+    const [stop] = evalLoops(parseX12Path('S5', 'loop'), ctx.node, d);
+    expect(names(evalLoops(parseX12Path('./N1', 'loop'), stop, d))).toEqual(['STOP SHIPPER']);
+  });
+
+  it('value paths: ./ looks only directly inside the context, never in the enclosing loops', () => {
+    expect(values('N1[01=CN]/N4.01', ctx.node, d)).toEqual(['DENVER', 'BOULDER']);
+    expect(values('./N1[01=CN]/N4.01', ctx.node, d)).toEqual(['DENVER']);
+    const [lx] = evalLoops(parseX12Path('LX', 'loop'), ctx.node, d);
+    // Without ./ a missing segment is looked for in the enclosing loops (the heading's B3); with it, not.
+    expect(values('B3.02', lx, d)).toEqual(['INV1']);
+    expect(values('./B3.02', lx, d)).toEqual([]);
+    expect(evalFirst(parseX12Path('./B3.02', 'value', new SegmentSlots()), lx, d)).toBeUndefined();
+    expect(evalFirst(parseX12Path('./N1/N4.01', 'value', new SegmentSlots()), lx, d)).toBe('BOULDER');
+    // ./L3 is the transaction's own L3 (a summary segment of the root), not one inside a loop.
+    expect(values('./L3.01', ctx.node, d)).toEqual(['1000']);
+    expect(values('./L1.01', ctx.node, d)).toEqual([]);
+  });
+
+  it('each: ./L1 takes the repeated segments of the context itself', () => {
+    const [lx] = evalLoops(parseX12Path('LX', 'loop'), ctx.node, d);
+    expect(evalLoops(parseX12Path('./L1', 'loop'), lx, d)).toHaveLength(1);
+    expect(evalLoops(parseX12Path('./L1', 'loop'), ctx.node, d)).toEqual([]);
   });
 });
