@@ -161,7 +161,9 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     const name = config.webhook.secret.slice(4);
     const secret = env[name];
     if (!secret) {
-      return { config: null, diagnostics: [{ code: 'CONFIG_INVALID', severity: 'error', message: `webhook.secret names environment variable ${name}, which is not set`, file: file ?? '(defaults)', line: 1, column: 1 }] };
+      // At the secret's value, as every other problem in the file is (it was at 1:1, which sent the
+      // operator looking at the top of the file).
+      return { config: null, diagnostics: [...diagnostics, { code: 'CONFIG_INVALID', severity: 'error', message: `webhook.secret names environment variable ${name}, which is not set`, file: file ?? '(defaults)', ...at(['webhook', 'secret'], false) }] };
     }
     config.webhook.secret = secret;
   }

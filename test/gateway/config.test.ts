@@ -130,6 +130,14 @@ describe('inbound.folder over the gateway\'s own files', () => {
   });
 });
 
+describe('webhook.secret from the environment', () => {
+  it('is CONFIG_INVALID at the secret when the variable it names is not set, and read from it when set', () => {
+    const file = configFile(['partnersDir: partners', 'webhook:', '  url: https://erp.example/events', '  secret: env:WAYBILL_TEST_WEBHOOK_SECRET']);
+    expect(load(file).lines).toEqual([`${file}:4:11 CONFIG_INVALID webhook.secret names environment variable WAYBILL_TEST_WEBHOOK_SECRET, which is not set`]);
+    expect(load(file, { WAYBILL_TEST_WEBHOOK_SECRET: '0123456789abcdef' }).config?.webhook?.secret).toBe('0123456789abcdef');
+  });
+});
+
 describe('redisUrl', () => {
   it('is CONFIG_INVALID at its line when it is no redis:// URL (it was found only at start, without a place)', () => {
     const file = configFile(['partnersDir: partners', 'redisUrl: "127.0.0.1:6379"']);
