@@ -148,8 +148,31 @@ export function buildProgram(): { program: Command; exitCode: () => number } {
   return { program, exitCode: () => status };
 }
 
+/**
+ * `waybill help NAME...`, read as `waybill NAME... --help`. Commander's own help command takes one name:
+ * for a NAME that is no command (`waybill help transalte`) it showed the general help on stderr and said
+ * nothing of the name, and it ignored a second one (`waybill help dlq lst` and `waybill help dlq list`
+ * both showed the dlq group's help, exit 0). Now an unknown name is the same usage error as
+ * `waybill transalte` (unknown command, did-you-mean, exit 2) and `help dlq list` is `dlq list --help`.
+ * `waybill help help` is the general help (it was that help on stderr, exit 2). Null when argv is not of
+ * that form (`waybill help` alone is commander's).
+ */
+function helpTopic(program: Command, argv: string[]): string[] | null {
+  if (argv[0] !== 'help' || argv.length < 2) return null;
+  if (argv[1] === 'help') return ['--help'];
+  let at = program;
+  let i = 1;
+  for (; i < argv.length && !argv[i].startsWith('-') && at.commands.length > 0; i++) {
+    const next = at.commands.find((c) => c.name() === argv[i] || c.aliases().includes(argv[i]));
+    if (!next) return argv.slice(1, i + 1);
+    at = next;
+  }
+  return [...argv.slice(1, i), '--help'];
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { program, exitCode } = buildProgram();
+  argv = helpTopic(program, argv) ?? argv;
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode();

@@ -8,6 +8,9 @@ import { YamlSource } from '../mappings/yaml-source.js';
 import { zodDiagnostics } from '../mappings/zod-diagnostics.js';
 import { hostedSftpServerSchema } from '../transports/sftp/config.js';
 
+/** The shortest webhook secret taken. */
+const SECRET_MIN = 8;
+
 export const configSchema = z.strictObject({
   /** Where raw files, the SQLite ledger and the SFTP host key live. */
   dataDir: z.string().default('.data'),
@@ -68,8 +71,14 @@ export const configSchema = z.strictObject({
       protocol: /^https?$/,
       error: (iss) => (iss.code === 'invalid_format' ? `'${String(iss.input)}' is not an http:// or https:// URL` : undefined),
     }),
-    /** HMAC-SHA256 secret; `env:NAME` reads it from the environment. */
-    secret: z.string().min(8),
+    /**
+     * HMAC-SHA256 secret, at least 8 characters; `env:NAME` reads it from the environment, and then the
+     * variable's value is held to that length (loadConfig), not the reference: `env:WH` was refused as
+     * too short, and `env:WEBHOOK_SECRET` holding `abc` was taken.
+     */
+    secret: z.string().refine((v) => (v.startsWith('env:') ? v.length > 4 : v.length >= SECRET_MIN), {
+      error: (iss) => (String(iss.input).startsWith('env:') ? 'env: needs the name of an environment variable after it' : `a secret is at least ${SECRET_MIN} characters (or env:NAME to read it from the environment)`),
+    }),
     attempts: z.number().int().min(1).max(100).default(8),
     timeoutMs: z.number().int().min(100).default(10_000),
     backoffMs: z.number().int().min(10).default(1_000),
@@ -161,7 +170,12 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     const name = config.webhook.secret.slice(4);
     const secret = env[name];
     if (!secret) {
-      return { config: null, diagnostics: [{ code: 'CONFIG_INVALID', severity: 'error', message: `webhook.secret names environment variable ${name}, which is not set`, file: file ?? '(defaults)', line: 1, column: 1 }] };
+      // At the secret's value, as every other problem in the file is (it was at 1:1, which sent the
+      // operator looking at the top of the file).
+      return { config: null, diagnostics: [...diagnostics, { code: 'CONFIG_INVALID', severity: 'error', message: `webhook.secret names environment variable ${name}, which is not set`, file: file ?? '(defaults)', ...at(['webhook', 'secret'], false) }] };
+    }
+    if (secret.length < SECRET_MIN) {
+      return { config: null, diagnostics: [...diagnostics, { code: 'CONFIG_INVALID', severity: 'error', message: `webhook.secret: environment variable ${name} holds ${secret.length} character(s); a secret is at least ${SECRET_MIN}`, file: file ?? '(defaults)', ...at(['webhook', 'secret'], false) }] };
     }
     config.webhook.secret = secret;
   }

@@ -67,8 +67,10 @@ function describe(e: ParseError, text: string): string {
       if (completeBefore(text, e.offset)) return `nothing may follow the JSON value, found ${shown}`;
       return `unexpected ${shown} (strings need double quotes; true, false and null are lower case)`;
     case ParseErrorCode.InvalidNumberFormat: return `${shown} is not a JSON number`;
-    case ParseErrorCode.PropertyNameExpected: return `a property name in double quotes is expected, found ${shown} (no comma after the last property)`;
-    case ParseErrorCode.ValueExpected: return `a value is expected, found ${shown}`;
+    // The hint only where it is the mistake: a '}' after a comma. Before, `"a": 1,, "b": 2` (a comma
+    // twice) was also told "no comma after the last property", which is not what is wrong there.
+    case ParseErrorCode.PropertyNameExpected: return `a property name in double quotes is expected, found ${shown}${found.startsWith('}') ? ' (no comma after the last property)' : ''}`;
+    case ParseErrorCode.ValueExpected: return `a value is expected, found ${shown}${found.startsWith(']') && text.slice(0, e.offset).trimEnd().endsWith(',') ? ' (no comma after the last item)' : ''}`;
     case ParseErrorCode.ColonExpected: return `':' is expected after the property name, found ${shown}`;
     case ParseErrorCode.CommaExpected: return `',' is expected, found ${shown}`;
     case ParseErrorCode.CloseBraceExpected: return `'}' is expected, found ${shown}`;

@@ -65,6 +65,26 @@ describe('a missing command or subcommand', () => {
   });
 });
 
+describe('waybill help NAME...', () => {
+  it('an unknown NAME is CLI_USAGE with a did-you-mean and exit 2, as `waybill NAME` is (it was the general help, or the group\'s with exit 0)', async () => {
+    const [top, nested] = await Promise.all([['help', 'transalte'], ['help', 'dlq', 'lst']].map((args) => waybill(args)));
+    expect(top.status).toBe(2);
+    expect(top.stderr).toMatch(/^waybill: CLI_USAGE: unknown command 'transalte'\n\(Did you mean translate\?\)/);
+    expect(top.stderr).not.toContain('Usage: waybill');
+    expect(nested.status).toBe(2);
+    expect(nested.stderr).toMatch(/^waybill: CLI_USAGE: unknown command 'lst'\n\(Did you mean list\?\)/);
+    expect(nested.stdout).toBe('');
+  });
+
+  it('help dlq list shows the help of dlq list (it was the dlq group\'s), help help the general help with exit 0 (it was 2)', async () => {
+    const [list, help] = await Promise.all([['help', 'dlq', 'list'], ['help', 'help']].map((args) => waybill(args)));
+    expect(list.status).toBe(0);
+    expect(list.stdout).toContain('Usage: waybill dlq list [options]');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: waybill [options] [command]');
+  });
+});
+
 describe('serve and sftp host-key with a bad --config', () => {
   it('a folder as --config: CONFIG_FILE_UNREADABLE and exit 2, for both commands', async () => {
     const dir = tempDir();

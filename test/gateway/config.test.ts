@@ -130,6 +130,27 @@ describe('inbound.folder over the gateway\'s own files', () => {
   });
 });
 
+describe('webhook.secret from the environment', () => {
+  it('is CONFIG_INVALID at the secret when the variable it names is not set, and read from it when set', () => {
+    const file = configFile(['partnersDir: partners', 'webhook:', '  url: https://erp.example/events', '  secret: env:WAYBILL_TEST_WEBHOOK_SECRET']);
+    expect(load(file).lines).toEqual([`${file}:4:11 CONFIG_INVALID webhook.secret names environment variable WAYBILL_TEST_WEBHOOK_SECRET, which is not set`]);
+    expect(load(file, { WAYBILL_TEST_WEBHOOK_SECRET: '0123456789abcdef' }).config?.webhook?.secret).toBe('0123456789abcdef');
+  });
+
+  it('holds the secret the variable gives to the 8-character minimum, not the env:NAME reference', () => {
+    // A short variable name holding a long secret was refused ("Too small: expected string to have >=8
+    // characters", about `env:WH`), and a long name holding `abc` was taken as the HMAC key.
+    const short = configFile(['partnersDir: partners', 'webhook:', '  url: https://erp.example/events', '  secret: env:WH']);
+    expect(load(short, { WH: '0123456789abcdef' })).toMatchObject({ lines: [], config: { webhook: { secret: '0123456789abcdef' } } });
+    const weak = configFile(['partnersDir: partners', 'webhook:', '  url: https://erp.example/events', '  secret: env:WEBHOOK_SECRET']);
+    expect(load(weak, { WEBHOOK_SECRET: 'abc' }).lines).toEqual([`${weak}:4:11 CONFIG_INVALID webhook.secret: environment variable WEBHOOK_SECRET holds 3 character(s); a secret is at least 8`]);
+    const literal = configFile(['partnersDir: partners', 'webhook:', '  url: https://erp.example/events', '  secret: abc']);
+    expect(load(literal).lines).toEqual([`${literal}:4:11 CONFIG_INVALID webhook.secret: a secret is at least 8 characters (or env:NAME to read it from the environment)`]);
+    const empty = configFile(['partnersDir: partners', 'webhook:', '  url: https://erp.example/events', '  secret: "env:"']);
+    expect(load(empty).lines).toEqual([`${empty}:4:11 CONFIG_INVALID webhook.secret: env: needs the name of an environment variable after it`]);
+  });
+});
+
 describe('redisUrl', () => {
   it('is CONFIG_INVALID at its line when it is no redis:// URL (it was found only at start, without a place)', () => {
     const file = configFile(['partnersDir: partners', 'redisUrl: "127.0.0.1:6379"']);

@@ -20,6 +20,10 @@ describe('parseJsonText', () => {
     expect(problem('{\n "a": tru }')).toBe("2:7 unexpected 'tru' (strings need double quotes; true, false and null are lower case)");
     expect(problem('{"a": 1,}')).toBe("1:9 a property name in double quotes is expected, found '}' (no comma after the last property)");
     expect(problem('{"a" 1}')).toBe("1:6 ':' is expected after the property name, found '1'");
+    // The trailing-comma hint only for a trailing comma: a comma twice is not one (it was told it was).
+    expect(problem('{"a": 1,, "b": 2}')).toBe("1:9 a property name in double quotes is expected, found ','");
+    expect(problem('[1, 2, ]')).toBe("1:8 a value is expected, found ']' (no comma after the last item)");
+    expect(problem('[1, , 2]')).toBe("1:5 a value is expected, found ','");
     expect(problem('[1, 2')).toBe("1:6 ']' is expected, found the end of the text");
     expect(problem('{"a": 1')).toBe("1:8 '}' is expected, found the end of the text");
     expect(problem('{"a": 1} x')).toBe("1:10 nothing may follow the JSON value, found 'x'");
