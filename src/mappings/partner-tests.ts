@@ -13,7 +13,7 @@ import { catalogue, isKnownCode } from '../errors/catalogue.js';
 import { buildAcks } from '../translators/x12/acks/build.js';
 import { partnerAckOptions } from './partner-acks.js';
 import { inspectX12Sync } from '../translators/x12/inspect.js';
-import { didYouMean, formatDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { didYouMean, formatDiagnostic, shownPath, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { jsonPosition, parseJsonText } from './json-text.js';
 import { checkCommand, type CommandCheck, type CommandProblem } from './command-json.js';
 import { compilePartner, PartnerRegistry, type CompiledPartner } from './registry.js';
@@ -173,17 +173,17 @@ function visible(line: string): string {
 }
 
 /**
- * The actual output that failed to match `file`: its lines when small, else the path it was written to.
- * `shown` names `file` as the report does (relative to the test file, like the expected files).
+ * The actual output that failed to match `file`: its lines when small, else the path it was written to,
+ * named as diagnostics name files (from the working folder), so that the analyst can open it as printed.
  */
-function showActual(file: string, shown: string, actual: string): string[] {
+function showActual(file: string, actual: string): string[] {
   const lines = actual.replace(/\n$/, '').split('\n');
   if (lines.length <= INLINE_ACTUAL.lines && actual.length <= INLINE_ACTUAL.chars) {
     clearActual(file);
     return ['actual output:', ...lines.map((l) => `  ${visible(l)}`)];
   }
   writeFileSync(actualPath(file), actual);
-  return [`actual output (${lines.length} lines) written to ${actualPath(shown)}`];
+  return [`actual output (${lines.length} lines) written to ${shownPath(resolve(actualPath(file)))}`];
 }
 
 /** A stale actual file (from an earlier failing run) would be mistaken for the current output, or committed. */
@@ -407,7 +407,7 @@ function compareFile(run: CaseRun, key: 'events' | 'ack' | 'output', expectedFil
   }
   const diffs = kind === 'json' ? jsonDiff(parseJsonFile(path, expected), JSON.parse(actual), 'events') : textDiff(expected, actual);
   if (!diffs.length) return clearActual(path);
-  fail(run, [`${expectedFile}:`, ...shownDiffs(diffs), ...showActual(path, expectedFile, actual)]);
+  fail(run, [`${expectedFile}:`, ...shownDiffs(diffs), ...showActual(path, actual)]);
 }
 
 /**
@@ -434,7 +434,7 @@ function compareInlineEvents(run: CaseRun, expected: unknown[], actualJson: stri
     run.inline.push({ key: 'events', value: actual });
     return;
   }
-  fail(run, ['events:', ...shownDiffs(diffs), ...showActual(asFile, basename(asFile), actualJson)]);
+  fail(run, ['events:', ...shownDiffs(diffs), ...showActual(asFile, actualJson)]);
 }
 
 type ExpectedError = { code: string; line?: number };

@@ -451,7 +451,8 @@ describe('waybill test shows the actual output after the diff', () => {
     expect(r.diffs).toEqual([
       'expected/214-status.json:',
       '  ~ events[2].status.milestone: expected "delivered", got "departed_pickup"',
-      `actual output (${good.split('\n').length - 1} lines) written to expected/214-status.actual.json`,
+      // Named from the working folder (an absolute path outside it), so that it opens as printed.
+      `actual output (${good.split('\n').length - 1} lines) written to ${actualFile}`,
     ]);
     expect(readFileSync(actualFile, 'utf8')).toBe(good);
     writeFileSync(eventsFile, good);
@@ -503,7 +504,7 @@ describe('a large diff', () => {
     const diffLines = r.diffs.slice(at + 1, at + 52);
     expect(diffLines.slice(0, 50).every((l) => /^ {2}[-+~] events/.test(l))).toBe(true);
     expect(diffLines[50]).toMatch(/^ {2}\.\.\. and \d+ more differences$/);
-    expect(r.diffs[at + 52]).toMatch(/^actual output \(\d+ lines\) written to expected\/214-status\.actual\.json$/);
+    expect(r.diffs[at + 52]).toMatch(/^actual output \(\d+ lines\) written to \/.*\/tests\/expected\/214-status\.actual\.json$/);
   });
 });
 
