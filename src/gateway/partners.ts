@@ -1,28 +1,40 @@
 // Partner configuration that can change while the gateway runs: reload, compile, then swap. A partner
 // whose new files do not compile keeps its previous compiled version, and the diagnostics are reported.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { formatDiagnostic, type Diagnostic } from '../mappings/diagnostics.js';
 import { partnerDirs } from '../mappings/partner-config.js';
 import { compilePartner, PartnerRegistry } from '../mappings/registry.js';
 import type { Logger } from '../pipeline/context.js';
 
-/** A cheap fingerprint of every file under the partners folder (names, sizes, mtimes). */
+/**
+ * A cheap fingerprint of every file under the partners folder (names, sizes, mtimes). Symbolic links are
+ * followed, as the compile follows them (partnerDirs and the file reads stat through links): a partner
+ * folder linked in from elsewhere, or a ConfigMap-style `..data` link swapped to a new folder, had its
+ * edits compiled by nobody, since a Dirent of a link is neither a file nor a folder. A folder already
+ * walked (a link pointing back up) is not walked again.
+ */
 function fingerprint(dir: string): string {
   const parts: string[] = [];
+  const seen = new Set<string>();
   const walk = (d: string) => {
     let entries;
     try {
+      const real = realpathSync(d);
+      if (seen.has(real)) return;
+      seen.add(real);
       entries = readdirSync(d, { withFileTypes: true });
     } catch {
       return;
     }
     for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) {
-        const st = statSync(p, { throwIfNoEntry: false });
-        if (st) parts.push(`${p}:${st.size}:${st.mtimeMs}`);
+      const st = e.isSymbolicLink() ? statSync(p, { throwIfNoEntry: false }) : e;
+      if (!st) parts.push(`${p}:broken-link`); // a link made or mended is a change too
+      else if (st.isDirectory()) walk(p);
+      else if (st.isFile()) {
+        const s = statSync(p, { throwIfNoEntry: false });
+        if (s) parts.push(`${p}:${s.size}:${s.mtimeMs}`);
       }
     }
   };
@@ -76,11 +88,25 @@ export class PartnerHolder {
     return { swapped: true, diagnostics };
   }
 
-  /** Polls the partners folder and reloads when anything changed. */
+  /**
+   * Polls the partners folder and reloads once a change has settled: when two polls in a row see the
+   * same new fingerprint. A save in two steps (truncate, then write) or a folder being copied in can be
+   * seen half done, and half a partner.yaml or mapping often still compiles (cut before `x12:`, a partner
+   * with no ISA id and no inbound entries; cut inside `fields:`, events without the rest): swapped in,
+   * it would fail or thin out every file until the next poll. Waiting one poll costs at most one more
+   * interval; rapid saves then make one reload, not one per save.
+   */
   watch(ms: number): void {
     if (ms <= 0) return;
+    let pending: string | null = null;
     this.timer = setInterval(() => {
-      if (fingerprint(this.dir) !== this.print) this.reload();
+      const now = fingerprint(this.dir);
+      if (now === this.print) pending = null;
+      else if (now !== pending) pending = now; // changed (or still changing): look again next poll
+      else {
+        pending = null;
+        this.reload();
+      }
     }, ms);
     this.timer.unref();
   }

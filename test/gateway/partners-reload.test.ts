@@ -1,0 +1,63 @@
+// PartnerHolder's change check (src/gateway/partners.ts), driven with fake timers so that each poll is one
+// step: what a poll sees on disk, and whether it reloads.
+import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { PartnerHolder } from '../../src/gateway/partners.js';
+import { repoRoot } from '../helpers/cli.js';
+
+const POLL_MS = 1_000;
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+
+function holderOn(root: string): PartnerHolder {
+  const holder = new PartnerHolder(root, silent as never);
+  holder.reload();
+  holder.watch(POLL_MS);
+  return holder;
+}
+
+describe('partner reload: what the poll sees', () => {
+  let holder: PartnerHolder | undefined;
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+  });
+  afterEach(() => {
+    holder?.stop();
+    vi.useRealTimers();
+  });
+
+  it('an edit inside a symlinked partner folder is reloaded', () => {
+    const root = mkdtempSync(join(tmpdir(), 'wb-reload-audit-link-'));
+    const real = mkdtempSync(join(tmpdir(), 'wb-reload-audit-real-'));
+    cpSync(join(repoRoot, 'partners/prairie-line'), join(real, 'prairie-line'), { recursive: true });
+    symlinkSync(join(real, 'prairie-line'), join(root, 'prairie-line'));
+    holder = holderOn(root);
+    const before = holder.current.get('prairie-line');
+    expect(before).toBeDefined();
+    const file = join(real, 'prairie-line', 'partner.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('name: Prairie Line Freight', 'name: Prairie Line Freight Inc'));
+    vi.advanceTimersByTime(POLL_MS * 3);
+    expect(holder.current.get('prairie-line')?.config.name).toBe('Prairie Line Freight Inc');
+  });
+
+  it('a half-written partner.yaml (a save in two steps) is not loaded even when it compiles', () => {
+    const root = mkdtempSync(join(tmpdir(), 'wb-reload-audit-half-'));
+    cpSync(join(repoRoot, 'partners/prairie-line'), join(root, 'prairie-line'), { recursive: true });
+    holder = holderOn(root);
+    const file = join(root, 'prairie-line', 'partner.yaml');
+    const full = readFileSync(file, 'utf8').replace('name: Prairie Line Freight', 'name: Prairie Line Freight Inc');
+    // The editor has truncated the file and written its first part when the poll looks: cut before
+    // `x12:`, it is a valid partner.yaml of a partner with no ISA id and no inbound entries.
+    writeFileSync(file, full.slice(0, full.indexOf('x12:')));
+    vi.advanceTimersByTime(POLL_MS);
+    // Never the half file: its interchanges would fail as from an unknown sender meanwhile.
+    expect(holder.current.get('prairie-line')?.config.x12?.isa.id).toBe('PRLF');
+    expect(holder.current.get('prairie-line')?.inbound).toHaveLength(2);
+    writeFileSync(file, full); // the rest of the save
+    vi.advanceTimersByTime(POLL_MS);
+    expect(holder.current.get('prairie-line')?.config.x12?.isa.id).toBe('PRLF');
+    vi.advanceTimersByTime(POLL_MS * 2);
+    expect(holder.current.get('prairie-line')?.config.name).toBe('Prairie Line Freight Inc');
+  });
+});
