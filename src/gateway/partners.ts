@@ -76,7 +76,7 @@ export class PartnerHolder {
         if (old) {
           next.add(old, diagnostics);
           this.log.warn({ partner: old.id }, 'partner files do not compile; keeping the previous version');
-        } else if (config) next.addBroken(config);
+        } else if (config) next.addBroken(config, diagnostics, dir); // with its folder: an ISA clash with a served partner is reported at both files, as lint does
         else next.addUnreadable(dir);
       }
     }

@@ -60,4 +60,16 @@ describe('partner reload: what the poll sees', () => {
     vi.advanceTimersByTime(POLL_MS * 2);
     expect(holder.current.get('prairie-line')?.config.name).toBe('Prairie Line Freight Inc');
   });
+
+  it('a partner that does not compile and claims a served partner\'s ISA id: the clash is reported at both partner.yaml files', () => {
+    const root = mkdtempSync(join(tmpdir(), 'wb-reload-audit-isa-'));
+    cpSync(join(repoRoot, 'partners/prairie-line'), join(root, 'prairie-line'), { recursive: true });
+    cpSync(join(repoRoot, 'partners/granite-ridge'), join(root, 'aaa-copy'), { recursive: true });
+    const file = join(root, 'aaa-copy', 'partner.yaml');
+    // A copy made to start a new partner: the id not yet changed (PARTNER_ID_MISMATCH), the ISA id set to prairie-line's.
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/isa: \{ qualifier: "?\w+"?, id: \w+ \}/, 'isa: { qualifier: "02", id: PRLF }'));
+    holder = holderOn(root);
+    const clash = holder.lastDiagnostics.filter((d) => d.code === 'PARTNER_DUPLICATE_ISA').map((d) => d.file).sort();
+    expect(clash).toEqual([file, join(root, 'prairie-line', 'partner.yaml')]);
+  });
 });
