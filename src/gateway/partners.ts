@@ -17,7 +17,7 @@ import type { Logger } from '../pipeline/context.js';
 function fingerprint(dir: string): string {
   const parts: string[] = [];
   const seen = new Set<string>();
-  const walk = (d: string) => {
+  const walk = (d: string, top = false) => {
     let entries;
     try {
       const real = realpathSync(d);
@@ -28,6 +28,9 @@ function fingerprint(dir: string): string {
       return;
     }
     for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      // What partnerDirs skips is never compiled, so not watched: a `.git` of the analysts' repository
+      // (changed by every fetch and status) reloaded all partners, and was walked whole at each check.
+      if (top && e.name.startsWith('.')) continue;
       const p = join(d, e.name);
       const st = e.isSymbolicLink() ? statSync(p, { throwIfNoEntry: false }) : e;
       if (!st) parts.push(`${p}:broken-link`); // a link made or mended is a change too
@@ -38,7 +41,7 @@ function fingerprint(dir: string): string {
       }
     }
   };
-  walk(dir);
+  walk(dir, true);
   return parts.join('\n');
 }
 

@@ -1,6 +1,6 @@
 // PartnerHolder's change check (src/gateway/partners.ts), driven with fake timers so that each poll is one
 // step: what a poll sees on disk, and whether it reloads.
-import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -71,5 +71,16 @@ describe('partner reload: what the poll sees', () => {
     holder = holderOn(root);
     const clash = holder.lastDiagnostics.filter((d) => d.code === 'PARTNER_DUPLICATE_ISA').map((d) => d.file).sort();
     expect(clash).toEqual([file, join(root, 'prairie-line', 'partner.yaml')]);
+  });
+
+  it('changes in a hidden folder of the partners root (a .git) do not reload the partners', () => {
+    const root = mkdtempSync(join(tmpdir(), 'wb-reload-audit-git-'));
+    cpSync(join(repoRoot, 'partners/prairie-line'), join(root, 'prairie-line'), { recursive: true });
+    mkdirSync(join(root, '.git'));
+    holder = holderOn(root);
+    const loaded = holder.current;
+    writeFileSync(join(root, '.git', 'index'), 'changed by git status');
+    vi.advanceTimersByTime(POLL_MS * 3);
+    expect(holder.current).toBe(loaded);
   });
 });
