@@ -45,6 +45,19 @@ function fingerprint(dir: string): string {
   return parts.join('\n');
 }
 
+/** Why `dir` cannot be listed as the partners folder, or null when it can. */
+function folderProblem(dir: string): string | null {
+  try {
+    const st = statSync(dir, { throwIfNoEntry: false });
+    if (!st) return 'does not exist';
+    if (!st.isDirectory()) return 'is not a folder';
+    readdirSync(dir);
+    return null;
+  } catch (err) {
+    return `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+  }
+}
+
 export class PartnerHolder {
   private registry = new PartnerRegistry();
   private print = '';
@@ -67,6 +80,18 @@ export class PartnerHolder {
   /** Loads every partner; on reload, broken partners keep their previous version. */
   reload(): { swapped: boolean; diagnostics: Diagnostic[] } {
     this.print = fingerprint(this.dir);
+    // The partners folder itself gone (an unmounted share, a deploy that deletes and copies), not a
+    // folder or not readable: loaded as no partner folders, every partner was dropped (hosted SFTP
+    // sessions ended, pollers stopped, every file failed) with nothing logged but an empty list. The
+    // partners loaded before stay; each change check tries again (the fingerprint keeps differing).
+    const unreadable = this.registry.list().length > 0 ? folderProblem(this.dir) : null;
+    if (unreadable) {
+      this.print = ''; // what a missing or unreadable folder fingerprints as: reloaded once it is back
+      const diagnostic: Diagnostic = { code: 'PARTNER_RELOAD_FAILED', severity: 'error', file: this.dir, line: 1, column: 1,
+        message: `the partners folder ${this.dir} ${unreadable}; the partners loaded before stay in use until it can be read again` };
+      this.log.error({ diagnostic: formatDiagnostic(diagnostic), code: diagnostic.code }, 'partner reload failed');
+      return { swapped: false, diagnostics: [diagnostic] };
+    }
     const next = new PartnerRegistry();
     const diagnostics: Diagnostic[] = [];
     for (const dir of partnerDirs(this.dir)) {
@@ -108,7 +133,14 @@ export class PartnerHolder {
       else if (now !== pending) pending = now; // changed (or still changing): look again next poll
       else {
         pending = null;
-        this.reload();
+        try {
+          this.reload();
+        } catch (err) {
+          // Thrown out of a timer, this ended the process: one unreadable file sank every partner.
+          // The registry is swapped only at the end of reload(), so the previous one is still whole;
+          // reload() took the fingerprint first, so the next change tries again.
+          this.log.error({ code: 'PARTNER_RELOAD_FAILED', err: (err as Error).message }, 'partner reload failed; the partners loaded before stay in use');
+        }
       }
     }, ms);
     this.timer.unref();

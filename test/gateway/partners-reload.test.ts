@@ -1,10 +1,11 @@
 // PartnerHolder's change check (src/gateway/partners.ts), driven with fake timers so that each poll is one
 // step: what a poll sees on disk, and whether it reloads.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PartnerHolder } from '../../src/gateway/partners.js';
+import { loadPartner } from '../../src/mappings/partner-config.js';
 import { repoRoot } from '../helpers/cli.js';
 
 const POLL_MS = 1_000;
@@ -82,5 +83,48 @@ describe('partner reload: what the poll sees', () => {
     writeFileSync(join(root, '.git', 'index'), 'changed by git status');
     vi.advanceTimersByTime(POLL_MS * 3);
     expect(holder.current).toBe(loaded);
+  });
+
+  it('the partners folder gone for a while: the partners loaded stay, and come back reloaded with it', () => {
+    const root = mkdtempSync(join(tmpdir(), 'wb-reload-audit-gone-'));
+    const partners = join(root, 'partners');
+    cpSync(join(repoRoot, 'partners/prairie-line'), join(partners, 'prairie-line'), { recursive: true });
+    holder = holderOn(partners);
+    renameSync(partners, join(root, 'partners.old')); // a deploy: move away, then copy the new one in
+    vi.advanceTimersByTime(POLL_MS * 3);
+    expect(holder.current.list().map((p) => p.id)).toEqual(['prairie-line']);
+    cpSync(join(root, 'partners.old'), partners, { recursive: true });
+    const file = join(partners, 'prairie-line', 'partner.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('name: Prairie Line Freight', 'name: Prairie Line Freight Inc'));
+    vi.advanceTimersByTime(POLL_MS * 3);
+    expect(holder.current.get('prairie-line')?.config.name).toBe('Prairie Line Freight Inc');
+  });
+
+  it('a reload that throws is logged (PARTNER_RELOAD_FAILED) and the partners stay; the process goes on', () => {
+    const root = mkdtempSync(join(tmpdir(), 'wb-reload-audit-throw-'));
+    cpSync(join(repoRoot, 'partners/prairie-line'), join(root, 'prairie-line'), { recursive: true });
+    const errors: unknown[] = [];
+    holder = new PartnerHolder(root, { ...silent, error: (o: unknown) => errors.push(o) } as never);
+    holder.reload();
+    holder.watch(POLL_MS);
+    const loaded = holder.current;
+    vi.spyOn(holder, 'reload').mockImplementation(() => {
+      throw Object.assign(new Error('EACCES: permission denied, scandir'), { code: 'EACCES' });
+    });
+    writeFileSync(join(root, 'prairie-line', 'partner.yaml'), readFileSync(join(root, 'prairie-line', 'partner.yaml'), 'utf8') + '\n');
+    expect(() => vi.advanceTimersByTime(POLL_MS * 3)).not.toThrow();
+    expect(holder.current).toBe(loaded);
+    expect(errors).toEqual([expect.objectContaining({ code: 'PARTNER_RELOAD_FAILED' })]);
+  });
+});
+
+describe('loadPartner on a folder it cannot look into', () => {
+  it('is a coded diagnostic, not a throw (EACCES on a partner folder threw out of the reload timer)', () => {
+    // As root, chmod cannot deny; ENOTDIR comes from the same lstat call EACCES came from.
+    const root = mkdtempSync(join(tmpdir(), 'wb-reload-audit-notdir-'));
+    writeFileSync(join(root, 'acme'), 'not a folder');
+    const r = loadPartner(join(root, 'acme'));
+    expect(r.config).toBeNull();
+    expect(r.diagnostics).toEqual([expect.objectContaining({ code: 'YAML_FILE_UNREADABLE', message: expect.stringContaining('ENOTDIR') })]);
   });
 });
