@@ -37,7 +37,10 @@ function fingerprint(dir: string): string {
       else if (st.isDirectory()) walk(p);
       else if (st.isFile()) {
         const s = statSync(p, { throwIfNoEntry: false });
-        if (s) parts.push(`${p}:${s.size}:${s.mtimeMs}`);
+        // ctime too: a same-size edit whose mtime is set back or lands in the same tick of a coarse
+        // file system (1-2 s on FAT, some shares; `cp -p`, `tar x`, rsync -t keep the old mtime) left
+        // size and mtime as they were, and the edit was never loaded. No one can set ctime.
+        if (s) parts.push(`${p}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`);
       }
     }
   };

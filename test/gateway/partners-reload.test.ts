@@ -1,6 +1,6 @@
 // PartnerHolder's change check (src/gateway/partners.ts), driven with fake timers so that each poll is one
 // step: what a poll sees on disk, and whether it reloads.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -40,6 +40,21 @@ describe('partner reload: what the poll sees', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('name: Prairie Line Freight', 'name: Prairie Line Freight Inc'));
     vi.advanceTimersByTime(POLL_MS * 3);
     expect(holder.current.get('prairie-line')?.config.name).toBe('Prairie Line Freight Inc');
+  });
+
+  it('a same-size edit whose mtime is kept (cp -p, tar x, a coarse file system) is reloaded', () => {
+    const root = mkdtempSync(join(tmpdir(), 'wb-reload-audit-mtime-'));
+    cpSync(join(repoRoot, 'partners/prairie-line'), join(root, 'prairie-line'), { recursive: true });
+    const file = join(root, 'prairie-line', 'partner.yaml');
+    const second = Math.floor(Date.now() / 1000) - 60; // whole seconds, as a coarse file system keeps them
+    utimesSync(file, second, second);
+    holder = holderOn(root);
+    const before = statSync(file);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('name: Prairie Line Freight', 'name: Prairie Line Freighz'));
+    utimesSync(file, second, second);
+    expect([statSync(file).size, statSync(file).mtimeMs]).toEqual([before.size, before.mtimeMs]);
+    vi.advanceTimersByTime(POLL_MS * 3);
+    expect(holder.current.get('prairie-line')?.config.name).toBe('Prairie Line Freighz');
   });
 
   it('a half-written partner.yaml (a save in two steps) is not loaded even when it compiles', () => {
