@@ -309,6 +309,7 @@ const entries = {
   CONFIG_FILE_MISSING: { severity: 'error', level: 'config', summary: 'the gateway configuration file does not exist' },
   CONFIG_FILE_UNREADABLE: { severity: 'error', level: 'config', summary: 'the gateway configuration file cannot be read (it is a folder, or permission is denied)' },
   CONFIG_INVALID: { severity: 'error', level: 'config', summary: 'the gateway configuration is not valid, or names an environment variable that is not set' },
+  PARTNER_RELOAD_FAILED: { severity: 'error', level: 'system', summary: 'a partner reload could not read the partners folder (gone, not a folder, permission denied) or failed unexpectedly; the partners loaded before stay in use, and the reload is tried again at the next change' },
 
   // ---- ledger (src/ledger) ----
   LEDGER_OPEN_FAILED: { severity: 'error', level: 'system', summary: 'the ledger database cannot be opened (path, permissions, damaged file); the gateway does not start' },

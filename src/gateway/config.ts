@@ -140,12 +140,17 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   if (!parsed.success) return { config: null, diagnostics };
   const config = parsed.data;
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
-  config.dataDir = abs(env.WAYBILL_DATA ?? config.dataDir);
-  config.partnersDir = abs(env.WAYBILL_PARTNERS ?? config.partnersDir);
+  // An empty variable is unset, as for REDIS_URL below: `WAYBILL_PARTNERS=${X}` in a compose file or unit
+  // with X unset made '' resolve to the config's own folder, whose subfolders (inbound, data) were then
+  // served as partners with errors, and the data folder's ledger writes a reload every poll.
+  if (env.WAYBILL_DATA) config.dataDir = env.WAYBILL_DATA;
+  if (env.WAYBILL_PARTNERS) config.partnersDir = env.WAYBILL_PARTNERS;
+  config.dataDir = abs(config.dataDir);
+  config.partnersDir = abs(config.partnersDir);
   if (opts.checkPartnersDir ?? true) {
     const problem = folderProblem(config.partnersDir);
     if (problem) {
-      const fromEnv = env.WAYBILL_PARTNERS !== undefined;
+      const fromEnv = !!env.WAYBILL_PARTNERS;
       const message = `partnersDir ${config.partnersDir}${fromEnv ? ' (from WAYBILL_PARTNERS)' : ''} ${problem}; it must be the folder holding the partner folders`;
       // At the partnersDir line when the file sets it (1:1 when it is the default or comes from the environment).
       const at = src && !fromEnv ? src.position(['partnersDir']) : { line: 1, column: 1 };
@@ -159,6 +164,10 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   const overlap = inboundOverlap(config, file && resolve(file));
   if (overlap) {
     return { config: null, diagnostics: [...diagnostics, { code: 'CONFIG_INVALID', severity: 'error', message: overlap, file: file ?? '(defaults)', ...at(['inbound', 'folder'], false) }] };
+  }
+  const inPartners = partnersOverlap(config);
+  if (inPartners) {
+    return { config: null, diagnostics: [...diagnostics, { code: 'CONFIG_INVALID', severity: 'error', message: inPartners.message, file: file ?? '(defaults)', ...at(inPartners.path, false) }] };
   }
   const badRedis = redisUrlProblem(config.redisUrl);
   if (badRedis) {
@@ -206,6 +215,21 @@ function inboundOverlap(config: GatewayConfig, configFile: string | undefined): 
   if (within(config.dataDir, inbound)) return `inbound.folder ${inbound} holds the data folder ${config.dataDir}: the gateway would take in (and archive) its own ledger; give each its own folder`;
   if (within(config.partnersDir, inbound)) return `inbound.folder ${inbound} holds the partners folder ${config.partnersDir}: the gateway would take in (and archive) the partner files; give each its own folder`;
   if (configFile && within(configFile, inbound)) return `inbound.folder ${inbound} holds this config file: the gateway would take it in (and archive it); give the inbound files a folder of their own`;
+  return null;
+}
+
+/**
+ * Why the data folder or the inbound folder cannot be where it is configured, or null: inside the
+ * partners folder, each subfolder is taken for a partner folder (served with PARTNER_FILE_MISSING), and
+ * the partner reload's change check walks it every reloadMs: the ledger's writes and each arriving file
+ * then reload every partner, and a data folder of many stored files is walked at each check.
+ */
+function partnersOverlap(config: GatewayConfig): { message: string; path: string[] } | null {
+  const partners = config.partnersDir;
+  const give = 'give each its own folder (partner folders only under partnersDir)';
+  if (within(config.dataDir, partners)) return { path: ['dataDir'], message: `dataDir ${config.dataDir} is inside the partners folder ${partners}: its files would be watched, and its folders taken for partners; ${give}` };
+  const inbound = config.inbound.folder;
+  if (inbound && within(inbound, partners)) return { path: ['inbound', 'folder'], message: `inbound.folder ${inbound} is inside the partners folder ${partners}: every arriving file would reload the partners, and the folder would be taken for a partner; ${give}` };
   return null;
 }
 

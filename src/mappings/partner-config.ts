@@ -131,7 +131,17 @@ export interface LoadedPartner {
 
 export function loadPartner(dir: string): LoadedPartner {
   const file = join(dir, 'partner.yaml');
-  if (!lstatSync(file, { throwIfNoEntry: false })) {
+  let present;
+  try {
+    present = lstatSync(file, { throwIfNoEntry: false });
+  } catch (err) {
+    // A partner folder the gateway's user may not enter (an analyst's copy made with umask 077): EACCES
+    // here threw out of the reload's timer and took the whole gateway down, every partner with it.
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    return { dir, file, config: null, diagnostics: [{ code: 'YAML_FILE_UNREADABLE', severity: 'error', file, line: 1, column: 1,
+      message: `'partner.yaml' cannot be read (${why}): the folder ${dir} must be readable and searchable by the user Waybill runs as` }] };
+  }
+  if (!present) {
     // partner.yml, Partner.yaml, partner.yaml.txt: the file is there under a name Waybill does not read.
     let near: string[] = [];
     try {

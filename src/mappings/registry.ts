@@ -351,6 +351,23 @@ export class PartnerRegistry {
 
   /** Partner folders whose partner.yaml could not be read at all (no file, bad YAML): their ISA ids are unknown. */
   private readonly unreadable: string[] = [];
+  /** Folders of partners whose partner.yaml was read but whose files do not compile (addBroken). */
+  private readonly broken = new Set<string>();
+
+  /**
+   * Why no partner answers to the folder or account name `id`, in words for the analyst: a partner folder
+   * there with configuration errors (run waybill lint on it, then send the file again), or no such partner
+   * folder at all (with the closest served one). A CSV or XML file that came through that partner's own
+   * folder was told to be "sent again through it", which does nothing while its folder does not compile.
+   */
+  whyNotServed(id: string): string {
+    if (this.broken.has(id) || this.unreadable.includes(id)) {
+      return `partner folder '${id}' has configuration errors and has no working version loaded (logged as 'partner configuration error'; run waybill lint on it); once it compiles, send the file again: it is translated then`;
+    }
+    const ids = [...this.partners.keys()];
+    const hint = didYouMean(id, ids);
+    return `there is no partner '${id}' (its folder was removed or renamed, or the name is misspelt${hint ? `; did you mean '${hint}'?` : ''}); send the file again through a configured partner's folder or account: ${ids.length ? ids.map((i) => `'${i}'`).join(', ') : 'none configured'}`;
+  }
 
   /**
    * Remembers a partner folder whose partner.yaml could not be read (see identifyX12): an interchange
@@ -366,6 +383,7 @@ export class PartnerRegistry {
    * of its ids with another partner's is reported into `diagnostics`.
    */
   addBroken(config: PartnerConfig, diagnostics: Diagnostic[] = [], dir?: string): void {
+    this.broken.add(dir ? basename(dir) : config.id);
     this.claims.claim(config.id, dir, config, diagnostics);
     for (const { key } of isaClaims(config)) this.brokenByIsa.set(key, config.id);
   }

@@ -235,11 +235,14 @@ async function translateFile(ctx: PipelineContext, file: FileRecord): Promise<Pr
     // CSV and XML carry no sender id: the folder or account the file came through is its partner.
     const partner = file.partner ? registry.get(file.partner) : undefined;
     if (!partner) {
+      // Why the partner is unknown decides the remedy: a folder with configuration errors is fixed, not
+      // sent to again (registry.whyNotServed).
+      const why = file.partner ? registry.whyNotServed(file.partner) : 'it arrived outside any partner\'s folder or account';
       await finish(ctx, fileId, 'failed', [], [{ code: 'PARTNER_UNKNOWN', message:
-        `a ${format.toUpperCase()} file needs a known partner (the folder or account it arrived through); got '${file.partner ?? 'none'}'` }]);
-      // Said, not only recorded: the remedy is to send the same file again through its partner's folder or account.
-      ctx.log.warn({ fileId, code: 'PARTNER_UNKNOWN', format, partner: file.partner, state: 'failed' },
-        'file failed: it needs its partner\'s folder or account; sent again through it, it is translated');
+        `a ${format.toUpperCase()} file needs a known partner (the folder or account it arrived through); got '${file.partner ?? 'none'}': ${why}` }]);
+      // Said, not only recorded: the remedy is to send the same file again through a working partner's folder or account.
+      ctx.log.warn({ fileId, code: 'PARTNER_UNKNOWN', format, partner: file.partner, state: 'failed', why },
+        'file failed: it needs a working partner\'s folder or account; sent again through one, it is translated');
       return { fileId, state: 'failed', units: 0, newEvents: 0, duplicateFacts: 0, eventIdCollisions: 0, acks: 0 };
     }
     if (format === 'csv') {

@@ -162,3 +162,30 @@ describe('redisUrl', () => {
     expect(load(configFile(['partnersDir: partners', 'redisUrl: http://127.0.0.1:6379'])).lines[0]).toMatch(/CONFIG_INVALID redisUrl 'http:\/\/127.0.0.1:6379' has the scheme http: where redis: or rediss: belongs/);
   });
 });
+
+describe('the partners folder holding the gateway\'s own folders (reload-audit)', () => {
+  it('is CONFIG_INVALID at dataDir or inbound.folder when either is inside partnersDir', () => {
+    // partnersDir: . next to waybill.yaml: the ledger's writes (and every arriving file) reloaded all
+    // partners at each check, and data/ and inbound/ were served as partners without partner.yaml.
+    const data = configFile(['partnersDir: .', 'dataDir: data', 'inbound:', '  folder: null']);
+    expect(load(data).config).toBeNull();
+    expect(load(data).lines).toEqual([expect.stringMatching(/:2:10 CONFIG_INVALID dataDir .* is inside the partners folder/)]);
+    const inbound = configFile(['partnersDir: .', 'dataDir: /var/tmp/elsewhere-waybill-data', 'inbound:', '  folder: inbound']);
+    expect(load(inbound).lines).toEqual([expect.stringMatching(/:4:11 CONFIG_INVALID inbound\.folder .* is inside the partners folder/)]);
+  });
+
+  it('an empty WAYBILL_PARTNERS or WAYBILL_DATA is unset (as an empty REDIS_URL is), not the config\'s own folder', () => {
+    const file = configFile(['partnersDir: partners', 'dataDir: data']);
+    const { config, lines } = load(file, { WAYBILL_PARTNERS: '', WAYBILL_DATA: '', REDIS_URL: '' });
+    expect(lines).toEqual([]);
+    expect(config?.partnersDir).toBe(join(file, '..', 'partners'));
+    expect(config?.dataDir).toBe(join(file, '..', 'data'));
+  });
+});
+
+describe('webhook.secret from an unset environment variable (reload-audit)', () => {
+  it('is CONFIG_INVALID at the secret, not at 1:1', () => {
+    const file = configFile(['partnersDir: partners', 'webhook:', '  url: https://erp.example/hook', '  secret: env:WAYBILL_RELOAD_AUDIT_UNSET']);
+    expect(load(file, {}).lines).toEqual([`${file}:4:11 CONFIG_INVALID webhook.secret names environment variable WAYBILL_RELOAD_AUDIT_UNSET, which is not set`]);
+  });
+});

@@ -2,7 +2,7 @@
 // partner folder for a CSV) is failed; sent again the right way it must be translated, with its new
 // arrival. A translated file sent again produces nothing new, through whichever account; through another
 // partner's account that is said, not silent. Every arrival is kept. intake -> processFile -> ledger, no Redis.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -112,6 +112,27 @@ describe('a failed file arriving again', () => {
     await processFile(ctx, first.fileId);
     await intake(ctx, { input: csv, transport: 'folder', originalName: 's.csv', partner: 'sangamon-valley' }); // translated: nothing to do
     expect(calls).toEqual([[first.fileId, undefined], [first.fileId, { again: true }]]);
+  });
+
+  it('a CSV through the folder of a partner whose files do not compile says so, and what to do (not "send it through its folder")', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'wb-resubmit-broken-'));
+    cpSync(join(ROOT, 'partners/sangamon-valley'), join(root, 'sangamon-valley'), { recursive: true });
+    cpSync(join(ROOT, 'partners/prairie-line'), join(root, 'prairie-line'), { recursive: true });
+    const map = join(root, 'sangamon-valley/mappings/status-csv.yaml');
+    writeFileSync(map, readFileSync(map, 'utf8').replace(/^source:/m, 'sourcee:'));
+    const broken = PartnerRegistry.load(root).registry;
+    const { ctx, ledger, arrive } = setup();
+    ctx.registry = () => broken;
+    const r = await arrive(csv, CSV_NAME, 'sangamon-valley');
+    expect(r.result.state).toBe('failed');
+    const [error] = (await ledger.getFile(r.fileId))!.errors;
+    expect(error.code).toBe('PARTNER_UNKNOWN');
+    expect(error.message).toContain("partner folder 'sangamon-valley' has configuration errors");
+    expect(error.message).toContain('waybill lint');
+    // A folder with no partner at all: named as such, with the closest one.
+    const typo = await arrive(Buffer.concat([csv, Buffer.from('\n')]), CSV_NAME, 'prairie-lin');
+    expect((await ledger.getFile(typo.fileId))!.errors[0].message).toContain("there is no partner 'prairie-lin'");
+    expect((await ledger.getFile(typo.fileId))!.errors[0].message).toContain("did you mean 'prairie-line'?");
   });
 });
 
