@@ -246,6 +246,7 @@ const entries = {
   MAP_REQUIRED_FIELD_UNASSIGNED: { severity: 'error', level: 'config', summary: 'a field the canonical event type requires is never assigned by the mapping' },
   MAP_BAD_PATH: { severity: 'error', level: 'config', summary: 'a path in the mapping is not valid path syntax (X12 path, CSV column, XML path or command path)' },
   MAP_NOT_A_LOOP: { severity: 'error', level: 'config', summary: "a loop path ('foreach') names a segment that does not start a loop in the set (CSV records have no loops)" },
+  MAP_LOOP_AT_SEVERAL_DEPTHS: { severity: 'warning', level: 'config', summary: "a loop path read from the transaction ('foreach', a top-level 'each') names loops that sit both directly in the transaction and inside other loops, and takes them all: ./N1 keeps to the transaction's own" },
   MAP_NOT_A_VALUE: { severity: 'error', level: 'config', summary: 'an outbound path names an object, a list of lists or the whole command where one value is needed' },
   MAP_NOT_A_LIST: { severity: 'error', level: 'config', summary: "an outbound 'each' names something that is not a list" },
   MAP_VALUE_NEVER_VALID: { severity: 'error', level: 'config', summary: "a value the canonical field never takes: an outbound filter or condition compares a command field with it (never matches), or an inbound constant, default or code-table value writes it (every such event would fail)" },

@@ -74,6 +74,7 @@ export function compileInbound<C>(input: InboundCompileInput<C>): { mapping: Com
   const compiler = new SpecCompiler<C>(src, adapter, tables, {
     closedCodes: adapter.closedCodes ? (path) => adapter.closedCodes!(path) : undefined,
     numericPlaces: adapter.numericPlaces ? (path) => adapter.numericPlaces!(path) : undefined,
+    fieldsAtTransaction: m.foreach === undefined,
   });
   let foreach: unknown = null;
   if (m.foreach !== undefined) {
@@ -81,7 +82,11 @@ export function compileInbound<C>(input: InboundCompileInput<C>): { mapping: Com
     else {
       const lp = adapter.loopPath(m.foreach);
       if ('error' in lp) diagnostics.push(src.diagnostic(lp.code, lp.error, ['foreach'], { suggestion: lp.suggestion }));
-      else foreach = lp.path;
+      else {
+        foreach = lp.path;
+        const note = adapter.loopAtSeveralDepths?.(lp.path);
+        if (note) diagnostics.push(src.diagnostic('MAP_LOOP_AT_SEVERAL_DEPTHS', note, ['foreach'], { severity: 'warning' }));
+      }
     }
   }
   const when = m.when !== undefined ? compiler.compileCondition(m.when, ['when']) : null;

@@ -23,6 +23,8 @@ export interface SourceAdapter<C> {
   /** Parses a value path; returns an error message (and an optional did-you-mean) when it is wrong. */
   valuePath(text: string): { path: unknown } | { error: string; code: string; suggestion?: string };
   loopPath(text: string): { path: unknown } | { error: string; code: string; suggestion?: string };
+  /** For a loop path read from the transaction itself: a warning when it takes loops at several depths (X12). */
+  loopAtSeveralDepths?(path: unknown): string | null;
   values(path: unknown, ctx: C, all: boolean): { value: string; loc?: SourceLoc }[];
   /** values(path, ctx, false)[0]?.value, without building the list (the common case, on the hot path). */
   first(path: unknown, ctx: C): string | undefined;
@@ -170,10 +172,18 @@ export interface SpecCompilerOptions {
    * `implied` over such an element gives a value off by a power of ten, refused at compile time.
    */
   numericPlaces?: (path: unknown) => number | 'explicit' | null;
+  /**
+   * Whether the mapping's fields are read from the transaction itself (no `foreach`): its top-level `each`
+   * paths are then checked for loops at several depths (SourceAdapter.loopAtSeveralDepths).
+   */
+  fieldsAtTransaction?: boolean;
 }
 
 export class SpecCompiler<C> {
   readonly diagnostics: Diagnostic[] = [];
+
+  /** How many `each` the spec being compiled is inside (0: read from the mapping's own context). */
+  private eachDepth = 0;
 
   constructor(
     private readonly src: YamlSource,
@@ -393,12 +403,18 @@ export class SpecCompiler<C> {
           return () => undefined;
         }
         const adapter = this.adapter;
+        if (this.options.fieldsAtTransaction && this.eachDepth === 0) {
+          const note = adapter.loopAtSeveralDepths?.(loop.path);
+          if (note) this.diag('MAP_LOOP_AT_SEVERAL_DEPTHS', note, here, { severity: 'warning' });
+        }
         if ('fields' in raw && 'value' in raw) {
           this.diag('MAP_SPEC_INVALID', "'each' takes 'fields' (an object per iteration) or 'value' (a value per iteration), not both", [...at, 'value'], { key: true });
           return () => undefined;
         }
         if ('fields' in raw) {
+          this.eachDepth++;
           const fields = this.compileFields(raw.fields, [...at, 'fields']);
+          this.eachDepth--;
           const plan = this.plan(fields);
           if (field) {
             field.itemFields = fields;
@@ -419,7 +435,9 @@ export class SpecCompiler<C> {
           };
         }
         if ('value' in raw) {
+          this.eachDepth++;
           const value = this.compileSpec(raw.value, [...at, 'value']);
+          this.eachDepth--;
           return (ctx, env) => {
             const contexts = adapter.loops(loop.path, ctx);
             const items: Value[] = [];

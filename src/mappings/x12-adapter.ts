@@ -28,6 +28,8 @@ export interface X12SchemaView {
   versionsWithElement(segment: string, element: number): string[];
   /** Whether `segment` stands only in the transaction's own segments (no loop), at most once (B10, B3, B1). */
   onceAtTop?(segment: string): boolean;
+  /** The loops a loop of `trigger` sits in, by their trigger ('' for the transaction itself), in schema order. */
+  loopParents?(trigger: string): string[];
 }
 
 /** One element or component of a segment, as the compiler checks paths and filter values against it. */
@@ -333,6 +335,24 @@ export class X12Adapter implements SourceAdapter<X12Context> {
     return this.parse(text, 'loop');
   }
 
+  /**
+   * For a loop path read from the transaction itself (a top-level `each`, a `foreach`): when its first step
+   * names loops that sit directly in the transaction and also inside other loops, what it takes, and how
+   * to keep to the transaction's own. `each: N1` over a 4010 210 takes the heading's N1 loops and those of
+   * its S5 stops and LX lines; a sample without stops shows nothing wrong. Null when there is nothing to say.
+   */
+  loopAtSeveralDepths(path: unknown): string | null {
+    const p = path as X12Path;
+    if (p.absolute || p.direct || !this.schema?.loopParents) return null;
+    const first = p.loops[0].segment;
+    const parents = this.schema.loopParents(first);
+    if (!parents.includes('') || parents.length < 2) return null;
+    const outer = parents.filter((t) => t !== '');
+    return `${first} loops sit directly in transaction set ${this.setId} and also inside other loops (${outer.map((t) => `${t}/${first}`).join(', ')}): ` +
+      `'${p.text}' read from the transaction takes them all, in file order; write ./${p.text} for the transaction's own only, ` +
+      `or ${outer[0]}/${p.text} for those inside ${outer[0]}`;
+  }
+
   first(path: unknown, ctx: X12Context): string | undefined {
     return evalFirst(path as X12Path, ctx.node, ctx.delimiters);
   }
@@ -390,17 +410,21 @@ export function schemaView(schema: CompiledSchema): X12SchemaView {
   const triggers = new Set<string>();
   // Segments in loops, or repeated: anything else a transaction has at most once, in its own segments.
   const repeatable = new Set<string>();
-  const walk = (loop: CompiledLoop, inLoop: boolean) => {
+  const parents = new Map<string, string[]>();
+  const walk = (loop: CompiledLoop, inLoop: boolean, trigger: string) => {
     for (const child of loop.children) {
       if (child.segment) segments.set(child.segmentId, child.segment);
       if (child.segment && (inLoop || child.max > 1)) repeatable.add(child.segmentId);
       if (child.loop) {
         triggers.add(child.segmentId);
-        walk(child.loop, true);
+        const of = parents.get(child.segmentId) ?? [];
+        if (!of.includes(trigger)) of.push(trigger);
+        parents.set(child.segmentId, of);
+        walk(child.loop, true, child.segmentId);
       }
     }
   };
-  walk(schema.root, false);
+  walk(schema.root, false, '');
   const elementViews = new Map<CompiledElement, X12ElementView>();
   const elementView = (el: CompiledElement): X12ElementView => {
     let v = elementViews.get(el);
@@ -419,6 +443,7 @@ export function schemaView(schema: CompiledSchema): X12SchemaView {
     isKnownSegment: (id) => schema.knownSegmentIds.has(id),
     onceAtTop: (id) => segments.has(id) && !repeatable.has(id),
     loopTriggers: () => [...triggers],
+    loopParents: (trigger) => [...(parents.get(trigger) ?? [])],
     elementCount: (id) => segments.get(id)?.elements?.length ?? null,
     codes: (id, element) => {
       const el = segments.get(id)?.elements?.[element - 1];

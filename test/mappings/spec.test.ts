@@ -665,3 +665,50 @@ describe('a mapping-level when filters whole events', () => {
     expect(bodies.map((b) => b.occurredAt)).toEqual(['2025-01-15T14:30:00-06:00', '2025-07-15T14:30:15-04:00']);
   });
 });
+
+describe('MAP_LOOP_AT_SEVERAL_DEPTHS: a loop path read from the transaction that takes loops at several depths', () => {
+  const tables = sharedTables().tables;
+  function warnings(set: string, version: string, target: string, body: string): string[] {
+    const yaml = `source: x12/${set}\ntarget: ${target}\n${body}`;
+    const { diagnostics } = compileInbound({
+      src: YamlSource.parse(yaml, 'm.yaml'), adapter: adapterForDocument(`x12/${set}`, version) as SourceAdapter<X12Context>, tables,
+      canonical: (t) => canonicalTarget(t, 'inbound'), canonicalTypes,
+    });
+    return diagnostics.filter((d) => d.code === 'MAP_LOOP_AT_SEVERAL_DEPTHS').map((d) => `${d.line}:${d.column} ${d.severity} ${d.message}`);
+  }
+  const invoice = (each: string) => `fields:
+  invoiceNumber: B3.02
+  invoiceDate: { date: B3.06 }
+  carrierScac: B3.11
+  amountDue: { amount: { decimal: B3.07, implied: 2 }, currency: { const: USD } }
+  charges: { each: LX/L1, fields: { code: { const: linehaul }, amount: { amount: { decimal: L1.04, implied: 2 }, currency: { const: USD } } } }
+  parties:
+    each: ${each}
+    fields:
+      role: { path: N1.01, table: x12-party-role }
+      name: N1.02
+      ids: { each: N1, fields: { qualifier: N1.03, value: N1.04 } }
+`;
+
+  it("each: N1 at the top of a 4010 210 says it also takes the S5 and LX N1 loops, and what to write instead", () => {
+    expect(warnings('210', '004010', 'freight.invoice@1', invoice('N1'))).toEqual([
+      "10:11 warning N1 loops sit directly in transaction set 210 and also inside other loops (S5/N1, LX/N1): 'N1' read from the transaction " +
+      "takes them all, in file order; write ./N1 for the transaction's own only, or S5/N1 for those inside S5",
+    ]);
+    expect(warnings('210', '004010', 'freight.invoice@1', invoice('N1[01=SH]'))[0]).toContain("write ./N1[01=SH] for the transaction's own only");
+  });
+
+  it('./N1, /N1, loops that sit in one place only and each inside each or foreach are left alone', () => {
+    expect(warnings('210', '004010', 'freight.invoice@1', invoice('./N1'))).toEqual([]);
+    expect(warnings('210', '004010', 'freight.invoice@1', invoice('/N1'))).toEqual([]);
+    expect(warnings('210', '004010', 'freight.invoice@1', invoice('S5/N1'))).toEqual([]);
+    // From an LX/AT7 iteration the warning does not apply (the enclosing loops decide what is near).
+    expect(warnings('214', '005010', 'shipment.status@1', `foreach: LX/AT7
+fields:
+  carrierScac: B10.03
+  occurredAt: { datetime: { date: AT7.05, time: AT7.06 } }
+  status: { milestone: { const: in_transit }, rawStatusCode: AT7.01 }
+  parties: { each: N1, fields: { role: { path: N1.01, table: x12-party-role }, name: N1.02 } }
+`)).toEqual([]);
+  });
+});
