@@ -433,6 +433,10 @@ export class SqliteLedger implements Ledger {
     });
   }
 
+  async uncountAttempt(id: string): Promise<void> {
+    this.db.prepare(`UPDATE files SET attempts = attempts - 1 WHERE id = ? AND attempts > 0 AND state IN ('received', 'translating')`).run(id);
+  }
+
   async commitBatch(batch: UnitBatch): Promise<BatchResult> {
     if (this.commits) return this.commits.call('commitBatch', [batch]);
     return this.txs.commitBatch.immediate(this.withStaged(batch));

@@ -80,6 +80,8 @@ export async function markUntranslatable(ctx: PipelineContext, fileId: string, c
  */
 async function translate(ctx: PipelineContext, fileId: string): Promise<ProcessResult> {
   for (let retry = 1; ; retry++) {
+    // The attempts counted before this run: see the transient case below.
+    const before = (await ctx.ledger.getFile(fileId))?.attempts;
     try {
       return await processFile(ctx, fileId);
     } catch (err) {
@@ -93,7 +95,18 @@ async function translate(ctx: PipelineContext, fileId: string): Promise<ProcessR
         await ctx.ledger.audit({ action: 'file.retried', fileId, details: { code, message, retry } });
         continue;
       }
-      if (isTransientFault(err)) throw err;
+      if (isTransientFault(err)) {
+        // This attempt ended, in a fault that heals by itself (a full disk, a busy database): it is not the
+        // crash the recovery sweep's attempt limit (PIPELINE_TOO_MANY_ATTEMPTS) is there to catch. Counted,
+        // a disk full for the length of the retries failed files for good that translate once space is
+        // back. Taken back only if this run counted it (the fault may have come before the count), and at
+        // best effort: with the disk still full the write may fail too, and the attempt then stays counted.
+        const after = (await ctx.ledger.getFile(fileId).catch(() => null))?.attempts;
+        if (before !== undefined && after !== undefined && after > before) {
+          await ctx.ledger.uncountAttempt(fileId).catch(() => undefined);
+        }
+        throw err;
+      }
       const e = err as NodeJS.ErrnoException;
       const failure = e.code === 'ENOENT' ? 'PIPELINE_STORED_FILE_MISSING' : 'PIPELINE_TRANSLATION_FAULT';
       await markUntranslatable(ctx, fileId, failure, message);
