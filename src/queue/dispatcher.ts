@@ -101,8 +101,10 @@ async function translate(ctx: PipelineContext, fileId: string): Promise<ProcessR
         // a disk full for the length of the retries failed files for good that translate once space is
         // back. Taken back only if this run counted it (the fault may have come before the count), and at
         // best effort: with the disk still full the write may fail too, and the attempt then stays counted.
+        // A commit thread that keeps dying under the file is a crash (of a thread: out of memory, say),
+        // and stays counted.
         const after = (await ctx.ledger.getFile(fileId).catch(() => null))?.attempts;
-        if (before !== undefined && after !== undefined && after > before) {
+        if (before !== undefined && after !== undefined && after > before && !(code !== undefined && COMMIT_THREAD_CODES.has(code))) {
           await ctx.ledger.uncountAttempt(fileId).catch(() => undefined);
         }
         throw err;
