@@ -93,7 +93,10 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     const ledger = (parts.ledger = new SqliteLedger(join(config.dataDir, 'ledger.db'), {
       backgroundCheckpoints: true,
       commitThread: true,
-      onCheckpointError: (err) => log.warn({ err }, 'ledger: background WAL checkpoint failed (commits checkpoint by themselves meanwhile)'),
+      // Said once per run of failures (then at most once a minute, with the count), not at every pass.
+      onCheckpointError: (err, { failures }) => log.warn({ code: 'LEDGER_CHECKPOINT_FAILED', err, failures },
+        'ledger: background WAL checkpoints fail (commits checkpoint by themselves meanwhile); said again at most once a minute while it lasts'),
+      onCheckpointRecovered: ({ failures }) => log.info({ failures }, 'ledger: background WAL checkpoints work again'),
     }));
     const partners = (parts.partners = new PartnerHolder(config.partnersDir, log));
     partners.reload();
