@@ -57,6 +57,42 @@ describe('transient faults during translation', () => {
     }
   });
 
+  it('do not count either when taking the attempt back fails too (the disk still full): noted in the process, taken back later', async () => {
+    const ws = workspace();
+    const connection = createConnection(`redis://127.0.0.1:${await freePort()}`);
+    const dispatcher = new QueueDispatcher(ws.ctx, connection, { addTimeoutMs: 200 });
+    try {
+      const id = await take(ws.ctx, inputs(['status214'])[0]);
+      const real = ws.ctx.ledger;
+      let full = true;
+      const diskFull = () => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      ws.ctx.ledger = new Proxy(real, {
+        get(target, prop, receiver) {
+          // The state update that counts an attempt still fits; the batch and the taking back do not.
+          if (prop === 'commitBatch') return async (batch: UnitBatch) => { if (full) throw diskFull(); return target.commitBatch(batch); };
+          if (prop === 'uncountAttempt') return async (fileId: string) => { if (full) throw diskFull(); return target.uncountAttempt(fileId); };
+          const v = Reflect.get(target, prop, receiver) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      }) as typeof real;
+      const maxAttempts = 3;
+      for (let i = 0; i < maxAttempts + 2; i++) {
+        expect((await recoverySweep(ws.ctx, dispatcher, { maxAttempts })).gaveUp).toBe(0);
+        await dispatcher.idle();
+        expect((await real.getFile(id))?.state).toBe('translating');
+      }
+      full = false;
+      expect(await recoverySweep(ws.ctx, dispatcher, { maxAttempts })).toMatchObject({ gaveUp: 0, dispatched: 1 });
+      await dispatcher.idle();
+      // Translated; the attempts that ended in the fault were taken back once the ledger could be written.
+      expect(await real.getFile(id)).toMatchObject({ state: 'translated', errors: [], attempts: 1 });
+    } finally {
+      await dispatcher.close();
+      connection.disconnect();
+      await ws.close();
+    }
+  });
+
   it('a translation that never ended (a crash) still counts: the sweep gives up on it', async () => {
     const ws = workspace();
     const connection = createConnection(`redis://127.0.0.1:${await freePort()}`);
