@@ -314,6 +314,8 @@ const entries = {
 
   // ---- ledger (src/ledger) ----
   LEDGER_OPEN_FAILED: { severity: 'error', level: 'system', summary: 'the ledger database cannot be opened (path, permissions, damaged file); the gateway does not start' },
+  LEDGER_MISSING: { severity: 'error', level: 'system', summary: 'the data folder holds files taken in (files/) but its ledger is missing or empty (deleted, moved, truncated to nothing): the gateway does not start on a new, empty ledger, which would forget every file, event, acknowledgment and control number; restore the ledger, or move files/ aside to start anew on purpose' },
+  LEDGER_CHECKPOINT_FAILED: { severity: 'warning', level: 'system', summary: "the ledger's background WAL checkpoints fail (a full disk, an I/O error); commits checkpoint by themselves meanwhile. Logged once per run of failures, then at most once a minute with the count, and its end is logged" },
   LEDGER_SCHEMA_TOO_NEW: { severity: 'error', level: 'system', summary: 'the ledger database was written by a newer Waybill; upgrade before starting on it' },
   TRANSLATION_WORKER_FAILED: { severity: 'error', level: 'system', summary: 'a translation worker thread failed (an error, a crash, out of memory) or exited before finishing, or the workers\' units did not line up; the translation of the file stops (waybill translate: run it again, or without workers; the gateway: the XML file it translated is failed, with this error on its unit)' },
   LEDGER_BATCH_INCOMPLETE: { severity: 'error', level: 'system', summary: 'rows staged for a translation batch were lost before it committed (the ledger commit thread restarted); the batch is not committed and the file is translated again from its last checkpoint' },

@@ -11,6 +11,7 @@ import { GatewayMetrics } from '../api/metrics.js';
 import { startWebhookDelivery, type WebhookDelivery } from '../delivery/webhook.js';
 import { SqliteLedger } from '../ledger/sqlite.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { assertLedgerNotLost } from './ledger-presence.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { PartnerRegistry } from '../mappings/registry.js';
 import type { Logger, PipelineContext } from '../pipeline/context.js';
@@ -86,10 +87,16 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     // data folder now (the lock), and nothing of its own is under way yet.
     const stale = await removeStalePartials(parts.lock, [tmpDirOf(config.dataDir), remoteDownloads], startedAt);
     if (stale.length) log.info({ count: stale.length, files: stale.slice(0, 20) }, 'removed partial files an earlier run left');
+    // Under the lock (no other gateway is creating the ledger right now): a missing or empty ledger in a
+    // data folder that has taken files in is refused, never silently replaced by a new one.
+    assertLedgerNotLost(config.dataDir, join(config.dataDir, 'ledger.db'));
     const ledger = (parts.ledger = new SqliteLedger(join(config.dataDir, 'ledger.db'), {
       backgroundCheckpoints: true,
       commitThread: true,
-      onCheckpointError: (err) => log.warn({ err }, 'ledger: background WAL checkpoint failed (commits checkpoint by themselves meanwhile)'),
+      // Said once per run of failures (then at most once a minute, with the count), not at every pass.
+      onCheckpointError: (err, { failures }) => log.warn({ code: 'LEDGER_CHECKPOINT_FAILED', err, failures },
+        'ledger: background WAL checkpoints fail (commits checkpoint by themselves meanwhile); said again at most once a minute while it lasts'),
+      onCheckpointRecovered: ({ failures }) => log.info({ failures }, 'ledger: background WAL checkpoints work again'),
     }));
     const partners = (parts.partners = new PartnerHolder(config.partnersDir, log));
     partners.reload();

@@ -17,10 +17,14 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 1000');
+let failing = false;
 const checkpoint = () => {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
+    if (failing) parentPort.postMessage({ ok: true });
+    failing = false;
   } catch (err) {
+    failing = true;
     parentPort.postMessage({ error: String(err && err.message || err) });
   }
 };
@@ -37,21 +41,66 @@ parentPort.on('message', (msg) => {
 export interface CheckpointerOptions {
   /** Time between checkpoints. Default 200 ms. */
   intervalMs?: number;
-  /** Told about a failed checkpoint (the writer's auto-checkpoint still bounds the WAL). */
-  onError?: (message: string) => void;
+  /**
+   * Told about failed checkpoints (the writer's auto-checkpoint still bounds the WAL): the first of a run
+   * of failures, a failure with another message, and then at most once per `repeatMs` while they go on,
+   * with the number of failures since the last time it was told.
+   */
+  onError?: (message: string, info: { failures: number }) => void;
+  /** Told when a checkpoint works again after failures (with how many there were in that run). */
+  onRecovered?: (info: { failures: number }) => void;
+  /** Least time between two reports of the same failure. Default 60 s. */
+  repeatMs?: number;
 }
 
 export class WalCheckpointer {
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
+  private failureCount = 0;
+  /** The run of failures under way: its message, when it was last reported, failures since then, in all. */
+  private run: { message: string; reportedAt: number; unreported: number; total: number } | null = null;
 
-  constructor(dbPath: string, opts: CheckpointerOptions = {}) {
+  constructor(dbPath: string, private readonly opts: CheckpointerOptions = {}) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path: dbPath, intervalMs: opts.intervalMs ?? 200 } });
     this.worker.unref(); // never what keeps a process alive
-    this.worker.on('message', (m: { error?: string }) => { if (m.error) opts.onError?.(m.error); });
-    this.worker.on('error', (err) => opts.onError?.(err.message));
+    this.worker.on('message', (m: { error?: string; ok?: boolean }) => {
+      if (m.error) this.failed(m.error);
+      else if (m.ok) this.recovered();
+    });
+    this.worker.on('error', (err) => this.failed(err.message));
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+  }
+
+  /** Checkpoints that failed since this checkpointer started. */
+  get failures(): number {
+    return this.failureCount;
+  }
+
+  /**
+   * A checkpoint keeps failing as long as its cause lasts (a full disk: every pass, five times a second),
+   * and each failure was told, so the gateway logged a warning five times a second for as long as the
+   * disk stayed full, burying every other line. Now a run of failures is told once, again when the
+   * message changes or every `repeatMs` (with the count), and its end is told too.
+   */
+  private failed(message: string): void {
+    this.failureCount++;
+    const now = Date.now();
+    const run = this.run;
+    if (run && run.message === message && now - run.reportedAt < (this.opts.repeatMs ?? 60_000)) {
+      run.unreported++;
+      run.total++;
+      return;
+    }
+    const failures = (run && run.message === message ? run.unreported : 0) + 1;
+    this.run = { message, reportedAt: now, unreported: 0, total: (run?.total ?? 0) + 1 };
+    this.opts.onError?.(message, { failures });
+  }
+
+  private recovered(): void {
+    const run = this.run;
+    this.run = null;
+    if (run) this.opts.onRecovered?.({ failures: run.total });
   }
 
   /** Runs a last checkpoint and ends the thread. */

@@ -311,6 +311,12 @@ export interface Ledger {
   listFiles(filter?: { state?: FileState | FileState[]; limit?: number }): Promise<FileRecord[]>;
   /** Sets a file's state (and partner/errors when given). `translating` also counts an attempt. */
   setFileState(id: string, state: FileState, extra?: { partner?: string | null; errors?: LedgerError[] }): Promise<void>;
+  /**
+   * Takes back one attempt counted by setFileState('translating') of a file still received/translating:
+   * for an attempt known to have ended (in a transient fault such as a full disk), which is not the crash
+   * the recovery sweep's attempt limit is there to catch.
+   */
+  uncountAttempt(id: string): Promise<void>;
 
   /**
    * One atomic batch: unit rows, their outbox events, the checkpoint. An event already present from the

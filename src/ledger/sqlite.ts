@@ -188,8 +188,10 @@ export interface SqliteLedgerOptions {
    * only keeps the safety-net threshold. Default false.
    */
   checkpointedElsewhere?: boolean;
-  /** Told when a background checkpoint fails. */
-  onCheckpointError?: (message: string) => void;
+  /** Told when background checkpoints fail (once per run of failures, then at most once a minute: WalCheckpointer). */
+  onCheckpointError?: (message: string, info: { failures: number }) => void;
+  /** Told when background checkpoints work again after failing. */
+  onCheckpointRecovered?: (info: { failures: number }) => void;
   /**
    * Run the writes of file translation (commitBatch, finishFile) on a thread of their
    * own (CommitThread), so that the calling thread goes on translating while a batch commits. Default false.
@@ -337,7 +339,7 @@ export class SqliteLedger implements Ledger {
         ON CONFLICT (partner, kind) DO UPDATE SET last = excluded.last`),
       getDelivery: db.prepare('SELECT * FROM deliveries WHERE event_id = ?'),
     };
-    if (background) this.checkpointer = new WalCheckpointer(path, { onError: opts.onCheckpointError });
+    if (background) this.checkpointer = new WalCheckpointer(path, { onError: opts.onCheckpointError, onRecovered: opts.onCheckpointRecovered });
     if (opts.commitThread === true && path !== ':memory:') {
       this.commits = new CommitThread(path);
       this.commits.warm();
@@ -431,6 +433,10 @@ export class SqliteLedger implements Ledger {
     this.db.prepare(`UPDATE files SET ${sets.join(', ')} WHERE id = @id`).run({
       id, state, at: now(), partner: extra.partner ?? null, errors: JSON.stringify(extra.errors ?? []),
     });
+  }
+
+  async uncountAttempt(id: string): Promise<void> {
+    this.db.prepare(`UPDATE files SET attempts = attempts - 1 WHERE id = ? AND attempts > 0 AND state IN ('received', 'translating')`).run(id);
   }
 
   async commitBatch(batch: UnitBatch): Promise<BatchResult> {

@@ -78,8 +78,42 @@ export async function markUntranslatable(ctx: PipelineContext, fileId: string, c
  * processFile with the retry policy: a commit-thread fault runs the file again at once (a few times),
  * other transient faults are rethrown (retry later), the rest end the file.
  */
+/**
+ * Attempts known to have ended in a transient fault whose taking back (Ledger.uncountAttempt) failed too
+ * (the disk still full), per ledger and file. This process saw them end, so they are no crash: the
+ * recovery sweep does not count them, and they are taken back before the file's next attempt.
+ */
+const ENDED_UNCOUNTED = new WeakMap<object, Map<string, number>>();
+
+function endedUncounted(ctx: PipelineContext, fileId: string): number {
+  return ENDED_UNCOUNTED.get(ctx.ledger)?.get(fileId) ?? 0;
+}
+
+function noteEndedUncounted(ctx: PipelineContext, fileId: string, delta: number): void {
+  let m = ENDED_UNCOUNTED.get(ctx.ledger);
+  if (!m) ENDED_UNCOUNTED.set(ctx.ledger, (m = new Map()));
+  const n = (m.get(fileId) ?? 0) + delta;
+  if (n > 0) m.set(fileId, n);
+  else m.delete(fileId);
+}
+
+/** Takes back the attempts of this file noted in ENDED_UNCOUNTED, as far as the ledger lets it now. */
+async function takeBackEnded(ctx: PipelineContext, fileId: string): Promise<void> {
+  while (endedUncounted(ctx, fileId) > 0) {
+    try {
+      await ctx.ledger.uncountAttempt(fileId);
+    } catch {
+      return;
+    }
+    noteEndedUncounted(ctx, fileId, -1);
+  }
+}
+
 async function translate(ctx: PipelineContext, fileId: string): Promise<ProcessResult> {
+  await takeBackEnded(ctx, fileId);
   for (let retry = 1; ; retry++) {
+    // The attempts counted before this run: see the transient case below.
+    const before = (await ctx.ledger.getFile(fileId))?.attempts;
     try {
       return await processFile(ctx, fileId);
     } catch (err) {
@@ -93,7 +127,20 @@ async function translate(ctx: PipelineContext, fileId: string): Promise<ProcessR
         await ctx.ledger.audit({ action: 'file.retried', fileId, details: { code, message, retry } });
         continue;
       }
-      if (isTransientFault(err)) throw err;
+      if (isTransientFault(err)) {
+        // This attempt ended, in a fault that heals by itself (a full disk, a busy database): it is not the
+        // crash the recovery sweep's attempt limit (PIPELINE_TOO_MANY_ATTEMPTS) is there to catch. Counted,
+        // a disk full for the length of the retries failed files for good that translate once space is
+        // back. Taken back only if this run counted it (the fault may have come before the count); with the
+        // disk still full that write may fail too: the attempt is then noted in this process, not counted
+        // by the sweep, and taken back before the next one. A commit thread that keeps dying under the
+        // file is a crash (of a thread: out of memory, say), and stays counted.
+        const after = (await ctx.ledger.getFile(fileId).catch(() => null))?.attempts;
+        if (before !== undefined && after !== undefined && after > before && !(code !== undefined && COMMIT_THREAD_CODES.has(code))) {
+          await ctx.ledger.uncountAttempt(fileId).catch(() => noteEndedUncounted(ctx, fileId, 1));
+        }
+        throw err;
+      }
       const e = err as NodeJS.ErrnoException;
       const failure = e.code === 'ENOENT' ? 'PIPELINE_STORED_FILE_MISSING' : 'PIPELINE_TRANSLATION_FAULT';
       await markUntranslatable(ctx, fileId, failure, message);
@@ -358,7 +405,8 @@ export async function recoverySweep(ctx: PipelineContext, dispatcher: Recoverabl
       result.busy++;
       continue;
     }
-    if (file.attempts >= maxAttempts) {
+    // Attempts this process saw end in a transient fault, not yet taken back in the ledger, are no crash.
+    if (file.attempts - endedUncounted(ctx, file.id) >= maxAttempts) {
       await markUntranslatable(ctx, file.id, 'PIPELINE_TOO_MANY_ATTEMPTS',
         `translation was started ${file.attempts} times without finishing; giving up`);
       result.gaveUp++;
