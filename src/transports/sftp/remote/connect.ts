@@ -4,7 +4,7 @@
 // downloads to a crawl (library-notes: 1.8 MB/s vs 148 MB/s).
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Client } from 'ssh2';
+import type { Client, SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { WaybillError } from '../../../errors/catalogue.js';
 import type { PrivateKeyRef, RemoteSftpConfig } from './config.js';
@@ -31,6 +31,8 @@ async function readSecret(ref: PrivateKeyRef, what: string, env: NodeJS.ProcessE
 export interface RemoteConnection {
   readonly partner: string;
   readonly sftp: SftpClient;
+  /** ssh2's own SFTP session under `sftp`: downloads use it directly (see download.ts for why). */
+  readonly wire: SFTPWrapper;
   /** False once the connection dropped: the caller stops and retries on a fresh connection. */
   alive(): boolean;
   close(): Promise<void>;
@@ -86,6 +88,7 @@ export async function connectRemote(cfg: Connectable, opts: ConnectOptions): Pro
   return {
     partner: opts.partner,
     sftp,
+    wire: (sftp as unknown as { sftp: SFTPWrapper }).sftp,
     alive: () => alive,
     async close() {
       if (!alive) return;

@@ -15,6 +15,7 @@ import { finishRemote, isFileLevelError, statOrNull } from './after-intake.js';
 import { backoffMs } from './backoff.js';
 import type { PollDirConfig, RemoteSftpConfig } from './config.js';
 import { connectRemote, type RemoteConnection } from './connect.js';
+import { downloadFile } from './download.js';
 import { listDir, readyFiles, type RemoteEntry } from './listing.js';
 import { quietLogger, type TransportLogger } from './log.js';
 
@@ -253,7 +254,24 @@ export class RemoteSftpPoller {
   /** Downloads the file to `local`; false when it changed meanwhile (it is taken on a later poll). */
   private async download(conn: RemoteConnection, poll: PollDirConfig, file: RemoteEntry, meta: RemoteFileMeta, local: string): Promise<boolean> {
     await this.step('downloading', { dir: poll.dir, file: meta });
-    await conn.sftp.fastGet(file.path, local, { step: (done) => this.opts.onProgress?.(meta, done) });
+    let dl;
+    try {
+      dl = await downloadFile(conn.wire, file.path, local, file.size, (done) => this.opts.onProgress?.(meta, done));
+    } catch (err) {
+      if (!conn.alive() || !isFileLevelError(err)) throw err;
+      // Gone since the listing (taken by another client, or renamed): nothing to take, nothing lost.
+      if ((err as { code?: unknown }).code === 2) {
+        this.log.warn({ partner: this.opts.partner, path: file.path, code: 'SFTP_REMOTE_FILE_CHANGED' }, 'remote sftp: file gone before it was downloaded');
+        return false;
+      }
+      // The server refuses to let us read it (permissions): this file only, left where it is.
+      throw new WaybillError('SFTP_REMOTE_READ_FAILED', `cannot read ${file.path}: ${(err as Error).message}`, { path: file.path, sftpCode: (err as { code?: unknown }).code });
+    }
+    if (dl.short) {
+      // It shrank while we read it (rewritten in place): what we have is not a file, take it when it settles.
+      this.log.warn({ partner: this.opts.partner, path: file.path, code: 'SFTP_REMOTE_FILE_CHANGED', listed: file.size, read: dl.bytes }, 'remote sftp: file shrank during download; taken on a later poll');
+      return false;
+    }
     const got = (await stat(local)).size;
     if (got !== file.size) {
       throw new WaybillError('SFTP_REMOTE_SIZE_MISMATCH', `downloaded ${got} bytes of ${file.path}, listed as ${file.size}`, { path: file.path });

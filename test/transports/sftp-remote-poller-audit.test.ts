@@ -1,0 +1,125 @@
+// The remote SFTP poller against what real partner servers do (REPORT.md of the poller audit): files
+// rewritten in place while we read them, files we may not read or delete, move targets that clash,
+// servers with several host keys. A real OpenSSH sshd each (test/helpers/sshd.ts). Needs root and
+// /usr/sbin/sshd; skipped otherwise. Loops and waits are bounded; nothing asserts timing.
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteLedger } from '../../src/ledger/sqlite.js';
+import { remoteSftpSchema, type RemoteSftpInput } from '../../src/transports/sftp/remote/config.js';
+import { RemoteSftpPoller, type RemoteFileMeta } from '../../src/transports/sftp/remote/poller.js';
+import { captureLog } from '../helpers/log.js';
+import { TestSshd } from '../helpers/sshd.js';
+
+const canRun = process.getuid?.() === 0 && existsSync('/usr/sbin/sshd') && existsSync('/usr/bin/ssh-keygen');
+if (!canRun) console.warn('sftp-remote-poller-audit tests skipped: they need root and OpenSSH');
+
+const sha = (b: Buffer) => `sha256-${createHash('sha256').update(b).digest('hex')}`;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Resolves with the poll's outcome, or 'still running' when it has not settled within `ms`. */
+function settleWithin<T>(p: Promise<T>, ms: number): Promise<T | Error | 'still running'> {
+  return Promise.race([p.catch((e: Error) => e), sleep(ms).then(() => 'still running' as const)]);
+}
+
+describe.skipIf(!canRun)('remote SFTP poller: partner server behaviour (poller audit)', { timeout: 60_000 }, () => {
+  let sshd: TestSshd;
+  let work: string;
+  let n = 0;
+  const ledgers: SqliteLedger[] = [];
+  const servers: TestSshd[] = [];
+
+  beforeAll(async () => {
+    sshd = await TestSshd.start('waybill-sshd-poller-audit-');
+    servers.push(sshd);
+    work = mkdtempSync(join(tmpdir(), 'wb-poller-audit-'));
+  });
+
+  afterAll(async () => {
+    for (const l of ledgers) await l.close();
+    for (const s of servers) await s.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  function area(server = sshd) {
+    const id = `t${++n}`;
+    const local = join(work, id);
+    mkdirSync(local, { recursive: true });
+    const ledger = new SqliteLedger(join(local, 'ledger.db'));
+    ledgers.push(ledger);
+    return { id, local, ledger, workDir: join(local, 'dl'), inbox: server.dir(`/${id}/inbox`) };
+  }
+
+  const config = (server: TestSshd, over: Partial<RemoteSftpInput> = {}) => remoteSftpSchema.parse({
+    host: '127.0.0.1', port: server.port, username: 'root', privateKey: { path: server.clientKey }, hostKey: server.hostKey,
+    intervalSeconds: 0.05, minAgeSeconds: 0, settleSeconds: 0, retry: { baseSeconds: 0.05, maxSeconds: 0.2 }, ...over,
+  });
+
+  function recordingTake() {
+    const calls: Array<{ bytes: Buffer; meta: RemoteFileMeta }> = [];
+    const take = async (path: string, meta: RemoteFileMeta) => {
+      const bytes = readFileSync(path);
+      calls.push({ bytes, meta });
+      return { fileId: sha(bytes) };
+    };
+    return { calls, take };
+  }
+
+  it('a file truncated while it is downloaded: the poll ends (it used to spin forever), the file is taken later, once, with its final bytes', async () => {
+    const a = area();
+    const path = join(a.inbox.local, 'rewritten.edi');
+    writeFileSync(path, randomBytes(8 * 1024 * 1024));
+    const { calls, take } = recordingTake();
+    const log = captureLog();
+    let truncated = false;
+    const poller = new RemoteSftpPoller({
+      partner: 'acme', config: config(sshd, { poll: [{ dir: a.inbox.remote }] }), ledger: a.ledger, take, workDir: a.workDir, log,
+      // The partner's uploader truncates the file and starts writing it again while we read it.
+      onProgress: (_f, done) => { if (!truncated && done > 1024 * 1024) { truncated = true; truncateSync(path, 100_000); } },
+    });
+    const first = await settleWithin(poller.pollOnce(), 15_000);
+    expect(truncated).toBe(true);
+    expect(first).toEqual({ taken: 0, finished: 0, skipped: 1, failed: 0 });
+    expect(calls).toEqual([]);
+    expect(log.entries.some((e) => e.obj.code === 'SFTP_REMOTE_FILE_CHANGED')).toBe(true);
+    expect(await a.ledger.listRemoteFiles({ partner: 'acme' })).toEqual([]);
+
+    const final = randomBytes(300_000);
+    writeFileSync(path, final);
+    expect(await settleWithin(poller.pollOnce(), 15_000)).toMatchObject({ taken: 1, failed: 0 });
+    expect(calls.map((c) => sha(c.bytes))).toEqual([sha(final)]);
+    expect(existsSync(path)).toBe(false);
+    expect(readdirSync(a.workDir)).toEqual([]);
+  });
+
+  describe('as an unprivileged account (file modes bind, as on a partner server)', () => {
+    let limited: TestSshd;
+    beforeAll(async () => {
+      limited = await TestSshd.start('waybill-sshd-poller-audit-nobody-', { user: 'nobody' });
+      servers.push(limited);
+    });
+
+    it('a file the server will not let us read fails alone, with SFTP_REMOTE_READ_FAILED; the files after it are taken', async () => {
+      const a = area(limited);
+      chownSync(a.inbox.local, 65534, 65534);
+      const old = new Date(Date.now() - 3600_000);
+      const secret = join(a.inbox.local, 'secret.edi'); // the oldest, so it comes first
+      writeFileSync(secret, 'not for us');
+      chmodSync(secret, 0o600);
+      utimesSync(secret, old, old);
+      const ok = join(a.inbox.local, 'ok.edi');
+      writeFileSync(ok, 'for us');
+      chownSync(ok, 65534, 65534);
+      const { calls, take } = recordingTake();
+      const log = captureLog();
+      const poller = new RemoteSftpPoller({ partner: 'acme', config: config(limited, { username: 'nobody', poll: [{ dir: a.inbox.remote }] }), ledger: a.ledger, take, workDir: a.workDir, log });
+      expect(await poller.pollOnce()).toEqual({ taken: 1, finished: 0, skipped: 0, failed: 1 });
+      expect(calls.map((c) => c.meta.name)).toEqual(['ok.edi']);
+      expect(readdirSync(a.inbox.local)).toEqual(['secret.edi']);
+      expect(log.entries.filter((e) => e.level === 'error').map((e) => e.obj.code)).toEqual(['SFTP_REMOTE_READ_FAILED']);
+      expect(poller.status().consecutiveFailures).toBe(0);
+    });
+  });
+});
