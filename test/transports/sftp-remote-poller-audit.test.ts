@@ -94,6 +94,50 @@ describe.skipIf(!canRun)('remote SFTP poller: partner server behaviour (poller a
     expect(readdirSync(a.workDir)).toEqual([]);
   });
 
+  it('20 clashing names in moveTo: that file fails alone with SFTP_REMOTE_REMOVE_FAILED (it used to fail every poll before the next files), is never taken twice, and is moved once there is room', async () => {
+    const a = area();
+    const done = sshd.dir(`/${a.id}/done`);
+    const at = new Date('2025-01-01T00:00:00Z');
+    const first = join(a.inbox.local, 'a.edi');
+    writeFileSync(first, 'A');
+    utimesSync(first, at, at);
+    writeFileSync(join(a.inbox.local, 'b.edi'), 'B');
+    const clashes = ['a.edi', `a.edi.${at.getTime()}`, ...Array.from({ length: 18 }, (_, i) => `a.edi.${at.getTime()}-${i + 2}`)];
+    for (const c of clashes) writeFileSync(join(done.local, c), 'older');
+    const { calls, take } = recordingTake();
+    const log = captureLog();
+    const poller = new RemoteSftpPoller({ partner: 'acme', config: config(sshd, { poll: [{ dir: a.inbox.remote, afterIntake: 'move', moveTo: done.remote }] }), ledger: a.ledger, take, workDir: a.workDir, log });
+    // a.edi is taken in (intake) but its move fails, so it counts as failed, not taken.
+    expect(await poller.pollOnce()).toEqual({ taken: 1, finished: 0, skipped: 0, failed: 1 });
+    expect(calls.map((c) => c.meta.name)).toEqual(['a.edi', 'b.edi']);
+    expect(readdirSync(a.inbox.local)).toEqual(['a.edi']);
+    expect(log.entries.filter((e) => e.level === 'error').map((e) => e.obj.code)).toEqual(['SFTP_REMOTE_REMOVE_FAILED']);
+    // Later polls retry the move, never the intake.
+    expect(await poller.pollOnce()).toMatchObject({ taken: 0, finished: 0, failed: 1 });
+    rmSync(join(done.local, 'a.edi'));
+    expect(await poller.pollOnce()).toMatchObject({ taken: 0, finished: 1, failed: 0 });
+    expect(calls).toHaveLength(2);
+    expect(readFileSync(join(done.local, 'a.edi'), 'utf8')).toBe('A');
+    expect(readdirSync(a.inbox.local)).toEqual([]);
+  });
+
+  it('a server that refuses deletes: SFTP_REMOTE_REMOVE_FAILED for that file, taken once, no new take on later polls', async () => {
+    const noDelete = await TestSshd.start('waybill-sshd-poller-audit-nodelete-', { sftpArgs: ['-P', 'remove,rename,posix-rename@openssh.com'] });
+    servers.push(noDelete);
+    const a = area(noDelete);
+    writeFileSync(join(a.inbox.local, 'x.edi'), 'x');
+    const { calls, take } = recordingTake();
+    const log = captureLog();
+    const poller = new RemoteSftpPoller({ partner: 'acme', config: config(noDelete, { poll: [{ dir: a.inbox.remote }] }), ledger: a.ledger, take, workDir: a.workDir, log });
+    for (let i = 0; i < 3; i++) expect(await poller.pollOnce()).toEqual({ taken: 0, finished: 0, skipped: 0, failed: 1 });
+    expect(calls).toHaveLength(1);
+    expect(readdirSync(a.inbox.local)).toEqual(['x.edi']);
+    expect(await a.ledger.listRemoteFiles({ partner: 'acme' })).toEqual([expect.objectContaining({ state: 'taken', sha256: sha(Buffer.from('x')) })]);
+    const errors = log.entries.filter((e) => e.level === 'error');
+    expect(errors).toHaveLength(3);
+    expect(errors.map((e) => e.obj.code)).toEqual(['SFTP_REMOTE_REMOVE_FAILED', 'SFTP_REMOTE_REMOVE_FAILED', 'SFTP_REMOTE_REMOVE_FAILED']);
+  });
+
   describe('as an unprivileged account (file modes bind, as on a partner server)', () => {
     let limited: TestSshd;
     beforeAll(async () => {
