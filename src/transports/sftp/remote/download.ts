@@ -37,7 +37,8 @@ export async function downloadFile(sftp: SFTPWrapper, remotePath: string, localP
   let short = false;
   let failed = false;
   const read = (buf: Buffer, position: number) => new Promise<number>((resolve, reject) => {
-    if (!channelOpen(sftp)) return reject(Object.assign(new Error('the SFTP channel is closed'), { code: 'ERR_NOT_CONNECTED' }));
+    // No SFTP status code: not file-level, so the poller fails the poll and retries on a new connection.
+    if (!channelOpen(sftp)) return reject(new Error('the SFTP channel is closed (connection dropped)'));
     sftp.read(handle, buf, 0, buf.length, position, (err, nb) => (err ? reject(err) : resolve(nb)));
   });
   const worker = async (): Promise<void> => {
