@@ -2,6 +2,7 @@
 // rewritten in place while we read them, files we may not read or delete, move targets that clash,
 // servers with several host keys. A real OpenSSH sshd each (test/helpers/sshd.ts). Needs root and
 // /usr/sbin/sshd; skipped otherwise. Loops and waits are bounded; nothing asserts timing.
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -136,6 +137,31 @@ describe.skipIf(!canRun)('remote SFTP poller: partner server behaviour (poller a
     const errors = log.entries.filter((e) => e.level === 'error');
     expect(errors).toHaveLength(3);
     expect(errors.map((e) => e.obj.code)).toEqual(['SFTP_REMOTE_REMOVE_FAILED', 'SFTP_REMOTE_REMOVE_FAILED', 'SFTP_REMOTE_REMOVE_FAILED']);
+  });
+
+  it('a server with several host keys: the pinned RSA or ECDSA key is accepted (it used to be refused as a mismatch); any other key is still refused, and a wrong login key is not called a host key problem', async () => {
+    const multi = await TestSshd.start('waybill-sshd-poller-audit-hostkeys-', { extraHostKeys: ['rsa', 'ecdsa'] });
+    servers.push(multi);
+    const a = area(multi);
+    for (const [i, pin] of [multi.extraHostKeys.rsa, multi.extraHostKeys.ecdsa, multi.hostKey].entries()) {
+      writeFileSync(join(a.inbox.local, `f${i}.edi`), `file ${i}`);
+      const { calls, take } = recordingTake();
+      const poller = new RemoteSftpPoller({ partner: 'acme', config: config(multi, { hostKey: pin, poll: [{ dir: a.inbox.remote }] }), ledger: a.ledger, take, workDir: a.workDir });
+      expect(await poller.pollOnce(), `pinned ${pin}`).toMatchObject({ taken: 1, failed: 0 });
+      expect(calls.map((c) => c.meta.name)).toEqual([`f${i}.edi`]);
+    }
+
+    const foreign = 'SHA256:' + 'A'.repeat(43);
+    const log = captureLog();
+    const refused = new RemoteSftpPoller({ partner: 'acme', config: config(multi, { hostKey: foreign, poll: [{ dir: a.inbox.remote }] }), ledger: a.ledger, take: recordingTake().take, workDir: a.workDir, log });
+    const err = await refused.pollOnce().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SFTP_REMOTE_HOSTKEY_MISMATCH', details: { expected: foreign, presented: multi.hostKey } });
+    expect(log.entries.filter((e) => e.obj.alert === true).map((e) => e.obj.code)).toEqual(['SFTP_REMOTE_HOSTKEY_MISMATCH']);
+
+    const otherKey = join(a.local, 'other_ed25519');
+    execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
+    const wrongLogin = new RemoteSftpPoller({ partner: 'acme', config: config(multi, { hostKey: multi.extraHostKeys.rsa, privateKey: { path: otherKey }, poll: [{ dir: a.inbox.remote }] }), ledger: a.ledger, take: recordingTake().take, workDir: a.workDir });
+    expect(await wrongLogin.pollOnce().catch((e: unknown) => e)).toMatchObject({ code: 'SFTP_REMOTE_CONNECT_FAILED' });
   });
 
   describe('as an unprivileged account (file modes bind, as on a partner server)', () => {

@@ -4,7 +4,7 @@
 // downloads to a crawl (library-notes: 1.8 MB/s vs 148 MB/s).
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Client, SFTPWrapper } from 'ssh2';
+import type { Client, ServerHostKeyAlgorithm, SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { WaybillError } from '../../../errors/catalogue.js';
 import type { PrivateKeyRef, RemoteSftpConfig } from './config.js';
@@ -51,6 +51,59 @@ export async function connectRemote(cfg: Connectable, opts: ConnectOptions): Pro
   const privateKey = await readSecret(cfg.privateKey, `private key for ${opts.partner}`, env);
   const passphrase = cfg.passphrase ? String(await readSecret(cfg.passphrase, `key passphrase for ${opts.partner}`, env)) : undefined;
   const where = { partner: opts.partner, host: cfg.host, port: cfg.port };
+  // A server usually has several host keys (ed25519, ecdsa, rsa) and shows one per handshake: the type both
+  // sides prefer, ed25519 with ssh2. A partner who gives us the fingerprint of its RSA key (common: many
+  // publish only that one) was refused as HOST KEY MISMATCH on every poll. As OpenSSH's client does with
+  // known_hosts, we ask again for the other types the server may have, one type fewer each time, and
+  // accept only the pinned key; when none is it, the first key presented is the one reported.
+  let firstPresented: string | null = null;
+  let without: ServerHostKeyAlgorithm[] = [];
+  for (;;) {
+    const attempt = await connectOnce(cfg, opts, where, privateKey, passphrase,
+      without.length ? HOST_KEY_ALGORITHMS.filter((a) => !without.includes(a)) : undefined);
+    if ('sftp' in attempt) {
+      if (without.length) opts.log.info({ ...where, hostKey: cfg.hostKey, refusedFirst: firstPresented }, 'remote sftp: the pinned host key is not the type the server offers first; asked for it by type');
+      return attempt.sftp;
+    }
+    const { presented, err } = attempt;
+    // The pinned key was shown (the login failed after it), or none was and this was not a handshake that
+    // failed for want of a host key type left to offer: not a host key problem.
+    const noTypeLeft = without.length > 0 && presented === null && /host key/i.test(err.message);
+    if (presented?.fingerprint === cfg.hostKey || (presented === null && !noTypeLeft)) {
+      throw new WaybillError('SFTP_REMOTE_CONNECT_FAILED', `cannot connect to ${cfg.username}@${cfg.host}:${cfg.port}: ${err.message}`, where);
+    }
+    firstPresented ??= presented?.fingerprint ?? null;
+    const asked = without.length;
+    if (presented) without = [...new Set([...without, ...algorithmsOfKeyType(presented.type)])];
+    // No other type left to ask for (or the type shown was not one we can leave out), or the server has
+    // no key of the types left (the handshake fails before any key is shown): the pinned key is not among its keys.
+    if (!presented || without.length === asked || HOST_KEY_ALGORITHMS.every((a) => without.includes(a))) {
+      opts.log.error({ ...where, alert: true, code: 'SFTP_REMOTE_HOSTKEY_MISMATCH', expected: cfg.hostKey, presented: firstPresented },
+        'remote sftp: HOST KEY MISMATCH, connection refused (the server changed its key, or someone is in between)');
+      throw new WaybillError('SFTP_REMOTE_HOSTKEY_MISMATCH',
+        `${cfg.host}:${cfg.port} presented host key ${firstPresented}, not the pinned ${cfg.hostKey}`, { ...where, expected: cfg.hostKey, presented: firstPresented });
+    }
+  }
+}
+
+/** The host key algorithms ssh2 can verify, in its order of preference. */
+const HOST_KEY_ALGORITHMS: ServerHostKeyAlgorithm[] = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+
+function algorithmsOfKeyType(type: string): ServerHostKeyAlgorithm[] {
+  return type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type as ServerHostKeyAlgorithm];
+}
+
+/** The key type named at the start of an SSH public key blob ("ssh-ed25519", "ssh-rsa", ...). */
+function keyType(key: Buffer): string {
+  const len = key.length >= 4 ? key.readUInt32BE(0) : 0;
+  return key.subarray(4, 4 + len).toString('latin1');
+}
+
+type Attempt = { sftp: RemoteConnection } | { presented: { fingerprint: string; type: string } | null; err: Error };
+
+/** One handshake: a connection when the server showed the pinned key, else the key it showed (if any). */
+async function connectOnce(cfg: Connectable, opts: ConnectOptions, where: Record<string, unknown>, privateKey: string | Buffer,
+  passphrase: string | undefined, serverHostKey: ServerHostKeyAlgorithm[] | undefined): Promise<Attempt> {
   // The library's default global listeners print to the console; ours log, and the per-call listeners
   // turn a dropped connection into a rejected promise.
   const sftp = new SftpClient(`waybill-${opts.partner}`, {
@@ -61,31 +114,26 @@ export async function connectRemote(cfg: Connectable, opts: ConnectOptions): Pro
   const ssh = (sftp as unknown as { client: Client }).client;
   let alive = false;
   ssh.on('close', () => { alive = false; });
-  let presented: string | null = null;
+  let presented: { fingerprint: string; type: string } | null = null;
   try {
     await sftp.connect({
       host: cfg.host, port: cfg.port, username: cfg.username, privateKey, passphrase,
       readyTimeout: cfg.connectTimeoutSeconds * 1000,
       // Dead peers (a cable pulled mid-transfer) are noticed within ~45 s instead of hanging forever.
       keepaliveInterval: 15_000, keepaliveCountMax: 3,
+      ...(serverHostKey ? { algorithms: { serverHostKey } } : {}),
       hostVerifier: (key: Buffer) => {
-        presented = fingerprint(key);
-        return presented === cfg.hostKey;
+        presented = { fingerprint: fingerprint(key), type: keyType(key) };
+        return presented.fingerprint === cfg.hostKey;
       },
     });
   } catch (err) {
     await sftp.end().catch(() => undefined);
-    if (presented !== null && presented !== cfg.hostKey) {
-      opts.log.error({ ...where, alert: true, code: 'SFTP_REMOTE_HOSTKEY_MISMATCH', expected: cfg.hostKey, presented },
-        'remote sftp: HOST KEY MISMATCH, connection refused (the server changed its key, or someone is in between)');
-      throw new WaybillError('SFTP_REMOTE_HOSTKEY_MISMATCH',
-        `${cfg.host}:${cfg.port} presented host key ${presented}, not the pinned ${cfg.hostKey}`, { ...where, expected: cfg.hostKey, presented });
-    }
-    throw new WaybillError('SFTP_REMOTE_CONNECT_FAILED', `cannot connect to ${cfg.username}@${cfg.host}:${cfg.port}: ${(err as Error).message}`, where);
+    return { presented, err: err as Error };
   }
   alive = true;
   ssh.setNoDelay(true);
-  return {
+  return { sftp: {
     partner: opts.partner,
     sftp,
     wire: (sftp as unknown as { sftp: SFTPWrapper }).sftp,
@@ -101,5 +149,5 @@ export async function connectRemote(cfg: Connectable, opts: ConnectOptions): Pro
       clearTimeout(timer);
       alive = false;
     },
-  };
+  } };
 }
