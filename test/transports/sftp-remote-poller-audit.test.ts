@@ -164,6 +164,38 @@ describe.skipIf(!canRun)('remote SFTP poller: partner server behaviour (poller a
     expect(await wrongLogin.pollOnce().catch((e: unknown) => e)).toMatchObject({ code: 'SFTP_REMOTE_CONNECT_FAILED' });
   });
 
+  it("a server whose SFTP side hangs while sshd still answers keepalives: the poll fails with SFTP_REMOTE_STALLED (it used to wait forever, holding stop() and every reload), then the file is taken once", async () => {
+    const server = await TestSshd.start('waybill-sshd-poller-audit-stall-', { externalSftpServer: true });
+    servers.push(server);
+    const a = area(server);
+    const body = randomBytes(8 * 1024 * 1024);
+    writeFileSync(join(a.inbox.local, 'big.edi'), body);
+    const { calls, take } = recordingTake();
+    const log = captureLog();
+    const stalled: number[] = [];
+    const poller = new RemoteSftpPoller({
+      partner: 'acme', config: config(server, { operationTimeoutSeconds: 2, poll: [{ dir: a.inbox.remote }] }), ledger: a.ledger, take, workDir: a.workDir, log,
+      onProgress: (_f, done) => {
+        if (!stalled.length && done > 1024 * 1024) {
+          for (const pid of server.sftpServerPids()) { process.kill(pid, 'SIGSTOP'); stalled.push(pid); }
+        }
+      },
+    });
+    try {
+      const outcome = await settleWithin(poller.pollOnce(), 20_000);
+      expect(stalled.length).toBeGreaterThan(0);
+      expect(outcome).toMatchObject({ code: 'SFTP_REMOTE_STALLED' });
+      expect(poller.status()).toMatchObject({ consecutiveFailures: 1, lastErrorCode: 'SFTP_REMOTE_STALLED' });
+      expect(log.entries.some((e) => e.level === 'warn' && e.obj.code === 'SFTP_REMOTE_STALLED')).toBe(true);
+    } finally {
+      for (const pid of stalled) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    }
+    expect(calls).toEqual([]);
+    expect(await settleWithin(poller.pollOnce(), 20_000)).toMatchObject({ taken: 1, failed: 0 });
+    expect(calls.map((c) => sha(c.bytes))).toEqual([sha(body)]);
+    expect(readdirSync(a.inbox.local)).toEqual([]);
+  });
+
   describe('as an unprivileged account (file modes bind, as on a partner server)', () => {
     let limited: TestSshd;
     beforeAll(async () => {

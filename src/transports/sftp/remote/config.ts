@@ -68,6 +68,12 @@ export const remoteSftpSchema = z.strictObject({
   }).prefault({}),
   /** Connection (handshake) timeout. */
   connectTimeoutSeconds: z.number().min(1).default(20),
+  /**
+   * How long one SFTP request may go unanswered before the connection is closed (SFTP_REMOTE_STALLED).
+   * Keepalives do not cover this: a server whose SSH side answers them while its SFTP side is stuck
+   * (a hung disk or network share) held a poll, its stop() and every partner reload forever.
+   */
+  operationTimeoutSeconds: z.number().min(1).default(60),
 }).superRefine((c, ctx) => {
   const polled = new Set(c.poll.map((p) => normDir(p.dir)));
   c.poll.forEach((p, i) => {

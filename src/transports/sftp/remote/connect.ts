@@ -35,6 +35,8 @@ export interface RemoteConnection {
   readonly wire: SFTPWrapper;
   /** False once the connection dropped: the caller stops and retries on a fresh connection. */
   alive(): boolean;
+  /** Seconds an SFTP request went unanswered when the connection was closed for it (else null). */
+  stalledAfter(): number | null;
   close(): Promise<void>;
 }
 
@@ -44,7 +46,8 @@ export interface ConnectOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-type Connectable = Pick<RemoteSftpConfig, 'host' | 'port' | 'username' | 'privateKey' | 'passphrase' | 'hostKey' | 'connectTimeoutSeconds'>;
+type Connectable = Pick<RemoteSftpConfig, 'host' | 'port' | 'username' | 'privateKey' | 'passphrase' | 'hostKey' | 'connectTimeoutSeconds'>
+  & Partial<Pick<RemoteSftpConfig, 'operationTimeoutSeconds'>>;
 
 export async function connectRemote(cfg: Connectable, opts: ConnectOptions): Promise<RemoteConnection> {
   const env = opts.env ?? process.env;
@@ -133,11 +136,37 @@ async function connectOnce(cfg: Connectable, opts: ConnectOptions, where: Record
   }
   alive = true;
   ssh.setNoDelay(true);
+  const wire = (sftp as unknown as { sftp: SFTPWrapper }).sftp;
+  // Stall watchdog. ssh2 keeps the requests awaiting an answer in `_requests`, by increasing id, and an
+  // SFTP server answers in order: when the oldest one stays the same for operationTimeoutSeconds, the
+  // server's SFTP side is stuck. Keepalives cannot see that (sshd answers them itself), and ssh2 has no
+  // per-request timeout, so the connection is closed: pending requests then fail and the poll (or push)
+  // is retried with backoff on a new connection.
+  const limitMs = (cfg.operationTimeoutSeconds ?? 60) * 1000;
+  let stalledAfter: number | null = null;
+  let oldest: number | null = null;
+  let since = Date.now();
+  const watchdog = setInterval(() => {
+    const pending = Object.keys((wire as unknown as { _requests?: Record<string, unknown> })._requests ?? {}).map(Number);
+    const first = pending.length ? Math.min(...pending) : null;
+    if (first !== oldest) {
+      oldest = first;
+      since = Date.now();
+    } else if (first !== null && Date.now() - since >= limitMs) {
+      clearInterval(watchdog);
+      stalledAfter = Math.round((Date.now() - since) / 1000);
+      opts.log.warn({ ...where, code: 'SFTP_REMOTE_STALLED', seconds: stalledAfter }, 'remote sftp: an SFTP request went unanswered; closing the connection');
+      ssh.destroy();
+    }
+  }, Math.min(1000, limitMs / 4));
+  watchdog.unref();
+  ssh.on('close', () => clearInterval(watchdog));
   return { sftp: {
     partner: opts.partner,
     sftp,
-    wire: (sftp as unknown as { sftp: SFTPWrapper }).sftp,
+    wire,
     alive: () => alive,
+    stalledAfter: () => stalledAfter,
     async close() {
       if (!alive) return;
       // end() waits for the server's close; a wedged peer must not hold a poller forever.

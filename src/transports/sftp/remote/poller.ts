@@ -165,6 +165,13 @@ export class RemoteSftpPoller {
         if (this.stopping) break;
         await this.pollDir(conn, poll, result);
       }
+    } catch (err) {
+      // Closed by the stall watchdog: say so, with a code, instead of ssh2's 'No response from server'.
+      const stalled = conn.stalledAfter();
+      if (stalled !== null && !(err instanceof StepAbort)) {
+        throw new WaybillError('SFTP_REMOTE_STALLED', `${config.host}:${config.port} left an SFTP request unanswered for ${stalled} s (operationTimeoutSeconds); connection closed, retried with backoff`, { host: config.host, port: config.port });
+      }
+      throw err;
     } finally {
       await conn.close();
     }
