@@ -196,6 +196,27 @@ describe.skipIf(!canRun)('remote SFTP poller: partner server behaviour (poller a
     expect(readdirSync(a.inbox.local)).toEqual([]);
   });
 
+  it('odd names: spaces, unicode, leading dashes, 250 characters are taken; a name that is not UTF-8 is left there with SFTP_REMOTE_NAME_UNREADABLE; a file gone before download is skipped, not an error', async () => {
+    const a = area();
+    const odd = ['with space.edi', 'ünïcødé-📦.edi', '-leading-dash.edi', '--help', `${'x'.repeat(250)}.edi`, 'empty.edi'];
+    for (const name of odd) writeFileSync(join(a.inbox.local, name), name === 'empty.edi' ? '' : `body of ${name}`);
+    const latin1 = Buffer.from(join(a.inbox.local, 'caf\xe9.edi'), 'latin1'); // as a Windows uploader names it
+    writeFileSync(latin1, 'latin-1 name');
+    writeFileSync(join(a.inbox.local, 'vanishing.edi'), 'taken by someone else first');
+    const { calls, take } = recordingTake();
+    const log = captureLog();
+    const poller = new RemoteSftpPoller({
+      partner: 'acme', config: config(sshd, { poll: [{ dir: a.inbox.remote }] }), ledger: a.ledger, take, workDir: a.workDir, log,
+      onStep: (step, info) => { if (step === 'downloading' && info.file?.name === 'vanishing.edi') rmSync(join(a.inbox.local, 'vanishing.edi')); },
+    });
+    expect(await poller.pollOnce()).toEqual({ taken: odd.length, finished: 0, skipped: 1, failed: 1 });
+    expect(calls.map((c) => c.meta.name).sort()).toEqual([...odd].sort());
+    for (const c of calls) expect(c.bytes.toString()).toBe(c.meta.name === 'empty.edi' ? '' : `body of ${c.meta.name}`);
+    expect(readdirSync(a.inbox.local, { encoding: 'buffer' })).toEqual([Buffer.from('caf\xe9.edi', 'latin1')]);
+    expect(log.entries.filter((e) => e.level === 'error').map((e) => e.obj.code)).toEqual(['SFTP_REMOTE_NAME_UNREADABLE']);
+    expect(log.entries.filter((e) => e.obj.code === 'SFTP_REMOTE_FILE_CHANGED').map((e) => e.obj.path)).toEqual([`${a.inbox.remote}/vanishing.edi`]);
+  });
+
   describe('as an unprivileged account (file modes bind, as on a partner server)', () => {
     let limited: TestSshd;
     beforeAll(async () => {

@@ -203,6 +203,10 @@ export class RemoteSftpPoller {
     const second = await listDir(conn, poll, config.tempPattern);
     await this.step('listed', { dir: poll.dir, pass: 2 });
     await this.sweep(poll, second.all);
+    for (const bad of second.unaddressable) {
+      result.failed++;
+      this.log.error({ partner, path: bad.path, code: 'SFTP_REMOTE_NAME_UNREADABLE' }, 'remote sftp: file name is not UTF-8; SFTP cannot ask for it by name, so it is left on the server (rename it there)');
+    }
     const { ready, skipped } = readyFiles(first, second, this.opts.now?.() ?? Date.now(), config.minAgeSeconds);
     result.skipped += skipped.length;
     for (const s of skipped) this.log.debug?.({ partner, path: s.path, reason: s.reason }, 'remote sftp: not ready yet');
