@@ -217,6 +217,49 @@ describe.skipIf(!canRun)('remote SFTP poller: partner server behaviour (poller a
     expect(log.entries.filter((e) => e.obj.code === 'SFTP_REMOTE_FILE_CHANGED').map((e) => e.obj.path)).toEqual([`${a.inbox.remote}/vanishing.edi`]);
   });
 
+  it('a file that grows while it is downloaded is left for a later poll (not a size-mismatch error) and then taken whole', async () => {
+    const a = area();
+    const path = join(a.inbox.local, 'growing.edi');
+    const head = randomBytes(4 * 1024 * 1024);
+    const tail = randomBytes(1000);
+    writeFileSync(path, head);
+    const { calls, take } = recordingTake();
+    const log = captureLog();
+    let grown = false;
+    const poller = new RemoteSftpPoller({
+      partner: 'acme', config: config(sshd, { poll: [{ dir: a.inbox.remote }] }), ledger: a.ledger, take, workDir: a.workDir, log,
+      onProgress: (_f, done) => { if (!grown && done > 0) { grown = true; writeFileSync(path, Buffer.concat([head, tail])); utimesSync(path, new Date(Date.now() - 10_000), new Date(Date.now() - 10_000)); } },
+    });
+    expect(await poller.pollOnce()).toEqual({ taken: 0, finished: 0, skipped: 1, failed: 0 });
+    expect(log.entries.filter((e) => e.level === 'error')).toEqual([]);
+    expect(await poller.pollOnce()).toMatchObject({ taken: 1, failed: 0 });
+    expect(calls.map((c) => sha(c.bytes))).toEqual([sha(Buffer.concat([head, tail]))]);
+  });
+
+  it('the connection dropped right after the ledger record (before the delete): the next poll only deletes; nothing is taken twice', async () => {
+    const a = area();
+    const body = randomBytes(2000);
+    writeFileSync(join(a.inbox.local, 'f.edi'), body);
+    const { calls, take } = recordingTake();
+    let dropped = 0;
+    const poller = new RemoteSftpPoller({
+      partner: 'acme', config: config(sshd, { poll: [{ dir: a.inbox.remote }] }), ledger: a.ledger, take, workDir: a.workDir,
+      onStep: async (step) => {
+        if (step === 'recorded' && !dropped) {
+          dropped = sshd.dropConnections();
+          await sleep(200); // the close reaches the client
+        }
+      },
+    });
+    await expect(poller.pollOnce()).rejects.toThrow();
+    expect(dropped).toBeGreaterThan(0);
+    expect(readdirSync(a.inbox.local)).toEqual(['f.edi']);
+    expect(await a.ledger.listRemoteFiles({ partner: 'acme' })).toEqual([expect.objectContaining({ state: 'taken' })]);
+    expect(await poller.pollOnce()).toEqual({ taken: 0, finished: 1, skipped: 0, failed: 0 });
+    expect(calls.map((c) => sha(c.bytes))).toEqual([sha(body)]);
+    expect(readdirSync(a.inbox.local)).toEqual([]);
+  });
+
   describe('as an unprivileged account (file modes bind, as on a partner server)', () => {
     let limited: TestSshd;
     beforeAll(async () => {
