@@ -260,6 +260,14 @@ describe.skipIf(!canRun)('remote SFTP poller: partner server behaviour (poller a
     expect(readdirSync(a.inbox.local)).toEqual([]);
   });
 
+  it("refuses a moveTo that is the polled folder spelt another way ('/in/.', '/in//', './in'): it moved each file back into the folder under a new name, taken again every poll", () => {
+    for (const [dir, moveTo] of [['/in', '/in/.'], ['/in', '/in//'], ['in', './in'], ['/in/', '/in/./.']]) {
+      const r = remoteSftpSchema.safeParse({ host: 'h', username: 'u', privateKey: { path: '/k' }, hostKey: sshd.hostKey, poll: [{ dir, afterIntake: 'move', moveTo }] });
+      expect(r.success, `${dir} -> ${moveTo}`).toBe(false);
+    }
+    expect(remoteSftpSchema.safeParse({ host: 'h', username: 'u', privateKey: { path: '/k' }, hostKey: sshd.hostKey, poll: [{ dir: '/in', afterIntake: 'move', moveTo: '/in/done' }] }).success).toBe(true);
+  });
+
   describe('as an unprivileged account (file modes bind, as on a partner server)', () => {
     let limited: TestSshd;
     beforeAll(async () => {

@@ -2,6 +2,7 @@
 // polls for inbound files and pushes outbound files to. The private key is a reference (a file path or an
 // environment variable name), never the key itself, so partner folders can live in git; it is read at
 // connect time and never logged.
+import { posix } from 'node:path';
 import { z } from 'zod';
 
 /** OpenSSH's fingerprint format (`ssh-keygen -lf`): "SHA256:" + unpadded base64 of the key's SHA-256. */
@@ -92,8 +93,14 @@ export type PollDirConfig = RemoteSftpConfig['poll'][number];
 export type OutboundConfig = z.infer<typeof outboundSchema>;
 export type PrivateKeyRef = z.infer<typeof privateKeyRefSchema>;
 
+/**
+ * A directory as the server resolves it, for comparing poll dirs with moveTo: '/out/.', '/out//' and
+ * '/out/' are '/out'. Without this, moveTo '/out/.' passed the check: each poll moved the file to a new
+ * suffixed name inside the polled folder, where the next poll took it again, without end.
+ * (A relative dir and an absolute one, or a symlink, can still name the same folder; only the server knows.)
+ */
 function normDir(d: string): string {
-  return d.replace(/\/+$/, '') || '/';
+  return posix.normalize(d).replace(/\/+$/, '') || (d.startsWith('/') ? '/' : '.');
 }
 
 /** Parses a `transports.remote` value; problems come back as "path: message" lines (for lint and logs). */
