@@ -268,6 +268,25 @@ describe.skipIf(!canRun)('remote SFTP poller: partner server behaviour (poller a
     expect(remoteSftpSchema.safeParse({ host: 'h', username: 'u', privateKey: { path: '/k' }, hostKey: sshd.hostKey, poll: [{ dir: '/in', afterIntake: 'move', moveTo: '/in/done' }] }).success).toBe(true);
   });
 
+  it('a poll folder missing, or removed between the two listings, is SFTP_REMOTE_LIST_FAILED for that folder; the other folders are still polled', async () => {
+    const a = area();
+    const gone = sshd.dir(`/${a.id}/gone`);
+    const other = sshd.dir(`/${a.id}/other`);
+    writeFileSync(join(gone.local, 'g.edi'), 'g');
+    writeFileSync(join(other.local, 'o.edi'), 'o');
+    const { calls, take } = recordingTake();
+    const log = captureLog();
+    const poller = new RemoteSftpPoller({
+      partner: 'acme', config: config(sshd, { poll: [{ dir: `/${a.id}/missing` }, { dir: gone.remote }, { dir: other.remote }] }), ledger: a.ledger, take, workDir: a.workDir, log,
+      // The partner's cleanup job removes the folder between our two listings.
+      onStep: (step, info) => { if (step === 'listed' && info.pass === 1 && info.dir === gone.remote) rmSync(gone.local, { recursive: true }); },
+    });
+    expect(await poller.pollOnce()).toEqual({ taken: 1, finished: 0, skipped: 0, failed: 2 });
+    expect(calls.map((c) => c.meta.remotePath)).toEqual([`${other.remote}/o.edi`]);
+    expect(log.entries.filter((e) => e.level === 'error').map((e) => [e.obj.code, e.obj.dir])).toEqual([
+      ['SFTP_REMOTE_LIST_FAILED', `/${a.id}/missing`], ['SFTP_REMOTE_LIST_FAILED', gone.remote]]);
+  });
+
   describe('as an unprivileged account (file modes bind, as on a partner server)', () => {
     let limited: TestSshd;
     beforeAll(async () => {

@@ -189,18 +189,25 @@ export class RemoteSftpPoller {
 
   private async pollDir(conn: RemoteConnection, poll: PollDirConfig, result: PollResult): Promise<void> {
     const { config, partner } = this.opts;
-    let first;
-    try {
-      first = await listDir(conn, poll, config.tempPattern);
-    } catch (err) {
-      if (!conn.alive() || !isFileLevelError(err)) throw err;
-      this.log.warn({ partner, dir: poll.dir, err: (err as Error).message }, 'remote sftp: cannot list poll directory');
-      result.failed++;
-      return;
-    }
+    // A folder missing or refused (on either listing: it can go between them) concerns this folder only.
+    // The second listing used to be unguarded: a folder removed between the two failed the whole poll,
+    // and the folders after it were not polled.
+    const list = async () => {
+      try {
+        return await listDir(conn, poll, config.tempPattern);
+      } catch (err) {
+        if (!conn.alive() || !isFileLevelError(err)) throw err;
+        this.log.error({ partner, dir: poll.dir, code: 'SFTP_REMOTE_LIST_FAILED', err: (err as Error).message }, 'remote sftp: cannot list poll directory');
+        result.failed++;
+        return null;
+      }
+    };
+    const first = await list();
+    if (!first) return;
     await this.step('listed', { dir: poll.dir, pass: 1 });
     if (first.wanted.length && config.settleSeconds > 0) await sleep(config.settleSeconds * 1000);
-    const second = await listDir(conn, poll, config.tempPattern);
+    const second = await list();
+    if (!second) return;
     await this.step('listed', { dir: poll.dir, pass: 2 });
     await this.sweep(poll, second.all);
     for (const bad of second.unaddressable) {
