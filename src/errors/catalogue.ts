@@ -181,7 +181,8 @@ const entries = {
   // ---- remote SFTP: polling partners' servers and pushing to them (src/transports/sftp/remote) ----
   SFTP_REMOTE_HOSTKEY_MISMATCH: { severity: 'error', level: 'file', summary: 'the remote SFTP server presented a host key whose fingerprint is not the pinned one; the connection was refused' },
   SFTP_REMOTE_CONNECT_FAILED: { severity: 'error', level: 'file', summary: 'the remote SFTP server could not be reached or refused the login; retried with backoff' },
-  SFTP_REMOTE_KEY_UNAVAILABLE: { severity: 'error', level: 'file', summary: 'the private key for the remote SFTP server cannot be read (missing file or unset environment variable)' },
+  SFTP_REMOTE_KEY_UNAVAILABLE: { severity: 'error', level: 'file', summary: 'the private key for the remote SFTP server cannot be read or used (missing file, unset environment variable, not a key, encrypted without or with a wrong passphrase)' },
+  SFTP_REMOTE_AUTH_FAILED: { severity: 'error', level: 'file', summary: 'the remote SFTP server (its host key matched) refused the login with the configured user name and key; retried with backoff' },
   SFTP_REMOTE_CONFIG_INVALID: { severity: 'error', level: 'file', summary: "a partner's transports.remote block is not valid",
     reserved: 'not emitted: an invalid transports.remote block is reported when partner.yaml is loaded, as PARTNER_TRANSPORT_INVALID' },
   SFTP_REMOTE_SIZE_MISMATCH: { severity: 'error', level: 'file', summary: 'the downloaded file is not the size the server listed; it was not taken in' },

@@ -161,7 +161,27 @@ describe.skipIf(!canRun)('remote SFTP poller: partner server behaviour (poller a
     const otherKey = join(a.local, 'other_ed25519');
     execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
     const wrongLogin = new RemoteSftpPoller({ partner: 'acme', config: config(multi, { hostKey: multi.extraHostKeys.rsa, privateKey: { path: otherKey }, poll: [{ dir: a.inbox.remote }] }), ledger: a.ledger, take: recordingTake().take, workDir: a.workDir });
-    expect(await wrongLogin.pollOnce().catch((e: unknown) => e)).toMatchObject({ code: 'SFTP_REMOTE_CONNECT_FAILED' });
+    expect(await wrongLogin.pollOnce().catch((e: unknown) => e)).toMatchObject({ code: 'SFTP_REMOTE_AUTH_FAILED' });
+  });
+
+  it('credentials: an unusable key is SFTP_REMOTE_KEY_UNAVAILABLE (not a connection failure), a refused login SFTP_REMOTE_AUTH_FAILED, an unreachable server SFTP_REMOTE_CONNECT_FAILED', async () => {
+    const a = area();
+    const encrypted = join(a.local, 'encrypted_ed25519');
+    execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'right', '-f', encrypted]);
+    writeFileSync(join(a.local, 'not-a-key'), 'hello');
+    const poll = [{ dir: a.inbox.remote }];
+    const outcome = async (over: Partial<RemoteSftpInput>, env: NodeJS.ProcessEnv = {}) => {
+      const poller = new RemoteSftpPoller({ partner: 'acme', config: config(sshd, { poll, ...over }), ledger: a.ledger, take: recordingTake().take, workDir: a.workDir, env });
+      const err = await poller.pollOnce().catch((e: unknown) => e as Error & { code?: string });
+      return `${(err as { code?: string }).code}`;
+    };
+    expect(await outcome({ privateKey: { path: encrypted } })).toBe('SFTP_REMOTE_KEY_UNAVAILABLE');
+    expect(await outcome({ privateKey: { path: encrypted }, passphrase: { env: 'PASS' } }, { PASS: 'wrong' })).toBe('SFTP_REMOTE_KEY_UNAVAILABLE');
+    expect(await outcome({ privateKey: { path: join(a.local, 'not-a-key') } })).toBe('SFTP_REMOTE_KEY_UNAVAILABLE');
+    // The right passphrase: the key is fine, but it is not in authorized_keys.
+    expect(await outcome({ privateKey: { path: encrypted }, passphrase: { env: 'PASS' } }, { PASS: 'right' })).toBe('SFTP_REMOTE_AUTH_FAILED');
+    expect(await outcome({ username: 'nobody-here' })).toBe('SFTP_REMOTE_AUTH_FAILED');
+    expect(await outcome({ port: 1 })).toBe('SFTP_REMOTE_CONNECT_FAILED');
   });
 
   it("a server whose SFTP side hangs while sshd still answers keepalives: the poll fails with SFTP_REMOTE_STALLED (it used to wait forever, holding stop() and every reload), then the file is taken once", async () => {

@@ -4,7 +4,7 @@
 // downloads to a crawl (library-notes: 1.8 MB/s vs 148 MB/s).
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Client, ServerHostKeyAlgorithm, SFTPWrapper } from 'ssh2';
+import ssh2, { type Client, type ServerHostKeyAlgorithm, type SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { WaybillError } from '../../../errors/catalogue.js';
 import type { PrivateKeyRef, RemoteSftpConfig } from './config.js';
@@ -54,6 +54,14 @@ export async function connectRemote(cfg: Connectable, opts: ConnectOptions): Pro
   const privateKey = await readSecret(cfg.privateKey, `private key for ${opts.partner}`, env);
   const passphrase = cfg.passphrase ? String(await readSecret(cfg.passphrase, `key passphrase for ${opts.partner}`, env)) : undefined;
   const where = { partner: opts.partner, host: cfg.host, port: cfg.port };
+  // A key that cannot be used (not a key, encrypted without or with a wrong passphrase) is a key problem,
+  // not an unreachable server: it was SFTP_REMOTE_CONNECT_FAILED, after opening a connection for nothing.
+  // ssh2's messages name the problem, never the key's text.
+  const parsed = ssh2.utils.parseKey(privateKey, passphrase);
+  if (parsed instanceof Error) {
+    const ref = 'env' in cfg.privateKey ? { env: cfg.privateKey.env } : { path: cfg.privateKey.path };
+    throw new WaybillError('SFTP_REMOTE_KEY_UNAVAILABLE', `private key for ${opts.partner} (${'env' in ref ? `environment variable ${ref.env}` : ref.path}) cannot be used: ${parsed.message}`, ref);
+  }
   // A server usually has several host keys (ed25519, ecdsa, rsa) and shows one per handshake: the type both
   // sides prefer, ed25519 with ssh2. A partner who gives us the fingerprint of its RSA key (common: many
   // publish only that one) was refused as HOST KEY MISMATCH on every poll. As OpenSSH's client does with
@@ -72,6 +80,10 @@ export async function connectRemote(cfg: Connectable, opts: ConnectOptions): Pro
     // The pinned key was shown (the login failed after it), or none was and this was not a handshake that
     // failed for want of a host key type left to offer: not a host key problem.
     const noTypeLeft = without.length > 0 && presented === null && /host key/i.test(err.message);
+    if (presented?.fingerprint === cfg.hostKey && /authentication methods failed/i.test(err.message)) {
+      // The server is the right one and refused our key or user name: credentials, not the network.
+      throw new WaybillError('SFTP_REMOTE_AUTH_FAILED', `${cfg.host}:${cfg.port} refused the login of ${cfg.username} with the configured key: ${err.message}`, { ...where, username: cfg.username });
+    }
     if (presented?.fingerprint === cfg.hostKey || (presented === null && !noTypeLeft)) {
       throw new WaybillError('SFTP_REMOTE_CONNECT_FAILED', `cannot connect to ${cfg.username}@${cfg.host}:${cfg.port}: ${err.message}`, where);
     }
