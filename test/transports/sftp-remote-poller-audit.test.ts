@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { remoteSftpSchema, type RemoteSftpInput } from '../../src/transports/sftp/remote/config.js';
+import { RemotePollerSet } from '../../src/transports/sftp/remote/index.js';
 import { RemoteSftpPoller, type RemoteFileMeta } from '../../src/transports/sftp/remote/poller.js';
 import { captureLog } from '../helpers/log.js';
 import { TestSshd } from '../helpers/sshd.js';
@@ -305,6 +306,51 @@ describe.skipIf(!canRun)('remote SFTP poller: partner server behaviour (poller a
     expect(calls.map((c) => c.meta.remotePath)).toEqual([`${other.remote}/o.edi`]);
     expect(log.entries.filter((e) => e.level === 'error').map((e) => [e.obj.code, e.obj.dir])).toEqual([
       ['SFTP_REMOTE_LIST_FAILED', `/${a.id}/missing`], ['SFTP_REMOTE_LIST_FAILED', gone.remote]]);
+  });
+
+  it('a reload does not make other partners wait for a poller stuck on a hanging server (RemotePollerSet)', async () => {
+    const hanging = await TestSshd.start('waybill-sshd-poller-audit-hang2-', { externalSftpServer: true });
+    servers.push(hanging);
+    const a = area();
+    const stuckDir = hanging.dir(`/${a.id}/stuck`);
+    writeFileSync(join(stuckDir.local, 's.edi'), 's');
+    const first = sshd.dir(`/${a.id}/first`);
+    const second = sshd.dir(`/${a.id}/second`);
+    const { calls, take } = recordingTake();
+    const set = new RemotePollerSet({ ledger: a.ledger, take, workDir: a.workDir });
+    const raw = (server: TestSshd, dir: string, over: Partial<RemoteSftpInput> = {}) => ({
+      host: '127.0.0.1', port: server.port, username: 'root', privateKey: { path: server.clientKey }, hostKey: server.hostKey,
+      intervalSeconds: 0.05, minAgeSeconds: 0, settleSeconds: 0, retry: { baseSeconds: 0.05, maxSeconds: 0.2 }, poll: [{ dir }], ...over,
+    });
+    const frozen: number[] = [];
+    try {
+      // 'slow' comes first: its poller is stopped first.
+      await set.sync([
+        { id: 'slow', transports: { remote: raw(hanging, stuckDir.remote, { operationTimeoutSeconds: 15 }) } },
+        { id: 'quick', transports: { remote: raw(sshd, first.remote) } },
+      ]);
+      for (let i = 0; i < 2000 && !frozen.length; i++) {
+        for (const pid of hanging.sftpServerPids()) { process.kill(pid, 'SIGSTOP'); frozen.push(pid); }
+        await sleep(5);
+      }
+      expect(frozen.length).toBeGreaterThan(0);
+      await sleep(300); // slow's poll now waits on the frozen server
+      // A reload changes both partners: quick now polls another folder, where a file waits.
+      writeFileSync(join(second.local, 'q.edi'), 'q');
+      const t0 = Date.now();
+      const reload = set.sync([
+        { id: 'slow', transports: { remote: raw(hanging, stuckDir.remote, { operationTimeoutSeconds: 15, intervalSeconds: 0.06 }) } },
+        { id: 'quick', transports: { remote: raw(sshd, second.remote) } },
+      ]);
+      for (let i = 0; i < 1000 && !calls.some((c) => c.meta.name === 'q.edi'); i++) await sleep(10);
+      expect(calls.map((c) => c.meta.name)).toContain('q.edi');
+      expect(Date.now() - t0).toBeLessThan(10_000); // well before slow's 15 s operation timeout
+      for (const pid of frozen.splice(0)) process.kill(pid, 'SIGKILL');
+      await reload;
+    } finally {
+      for (const pid of frozen) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+      await set.stop();
+    }
   });
 
   describe('as an unprivileged account (file modes bind, as on a partner server)', () => {
