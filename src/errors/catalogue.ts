@@ -191,6 +191,7 @@ const entries = {
   SFTP_REMOTE_STALLED: { severity: 'warning', level: 'file', summary: "the remote SFTP server left a request unanswered for operationTimeoutSeconds (its SFTP side is stuck); the connection was closed and the poll or push is retried with backoff" },
   SFTP_REMOTE_NAME_UNREADABLE: { severity: 'error', level: 'file', summary: 'a remote file name is not valid UTF-8 (e.g. Latin-1), so SFTP cannot ask for it by name; it is left on the server, to be renamed there' },
   SFTP_REMOTE_LIST_FAILED: { severity: 'error', level: 'file', summary: 'a poll directory on the remote SFTP server is missing or may not be listed; the other poll directories are still polled, and it is tried again on the next poll' },
+  SFTP_REMOTE_NOT_REGULAR_FILE: { severity: 'warning', level: 'file', summary: 'a symlink on the remote SFTP server matches a poll pattern; symlinks are never taken (said once per poller)' },
   SFTP_REMOTE_READ_FAILED: { severity: 'error', level: 'file', summary: 'the remote SFTP server refused to let a listed file be read (permissions); the file is left there, the other files are taken, and it is tried again on the next poll' },
 
   // ---- hosted SFTP server: partners' mailboxes on our side (src/transports/sftp/server) ----

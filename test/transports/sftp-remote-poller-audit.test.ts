@@ -4,7 +4,7 @@
 // /usr/sbin/sshd; skipped otherwise. Loops and waits are bounded; nothing asserts timing.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, symlinkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -351,6 +351,20 @@ describe.skipIf(!canRun)('remote SFTP poller: partner server behaviour (poller a
       for (const pid of frozen) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
       await set.stop();
     }
+  });
+
+  it('a symlink matching the pattern is never taken, and said once (SFTP_REMOTE_NOT_REGULAR_FILE) instead of never', async () => {
+    const a = area();
+    writeFileSync(join(a.inbox.local, 'real.txt'), 'the target');
+    symlinkSync('real.txt', join(a.inbox.local, 'link.edi'));
+    const { calls, take } = recordingTake();
+    const log = captureLog();
+    const poller = new RemoteSftpPoller({ partner: 'acme', config: config(sshd, { poll: [{ dir: a.inbox.remote, pattern: '*.edi' }] }), ledger: a.ledger, take, workDir: a.workDir, log });
+    expect(await poller.pollOnce()).toEqual({ taken: 0, finished: 0, skipped: 0, failed: 0 });
+    expect(await poller.pollOnce()).toEqual({ taken: 0, finished: 0, skipped: 0, failed: 0 });
+    expect(calls).toEqual([]);
+    expect(readdirSync(a.inbox.local).sort()).toEqual(['link.edi', 'real.txt']);
+    expect(log.entries.filter((e) => e.obj.code === 'SFTP_REMOTE_NOT_REGULAR_FILE').map((e) => e.obj.path)).toEqual([`${a.inbox.remote}/link.edi`]);
   });
 
   describe('as an unprivileged account (file modes bind, as on a partner server)', () => {

@@ -84,6 +84,8 @@ export class RemoteSftpPoller {
   private stopping = false;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly log: TransportLogger;
+  /** Symlinks already reported (see pollDir). */
+  private readonly linksSaid = new Set<string>();
   private readonly state: PollerStatus = { consecutiveFailures: 0, lastError: null, lastErrorCode: null, nextPollAt: null };
 
   constructor(private readonly opts: RemoteSftpPollerOptions) {
@@ -210,6 +212,11 @@ export class RemoteSftpPoller {
     if (!second) return;
     await this.step('listed', { dir: poll.dir, pass: 2 });
     await this.sweep(poll, second.all);
+    for (const link of second.links) {
+      if (this.linksSaid.has(link)) continue; // once per poller: it stays there, poll after poll
+      this.linksSaid.add(link);
+      this.log.warn({ partner, path: link, code: 'SFTP_REMOTE_NOT_REGULAR_FILE' }, 'remote sftp: a symlink matches the poll pattern; symlinks are never taken (ask the partner to put the file itself)');
+    }
     for (const bad of second.unaddressable) {
       result.failed++;
       this.log.error({ partner, path: bad.path, code: 'SFTP_REMOTE_NAME_UNREADABLE' }, 'remote sftp: file name is not UTF-8; SFTP cannot ask for it by name, so it is left on the server (rename it there)');
