@@ -5,6 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, symlinkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -365,6 +367,43 @@ describe.skipIf(!canRun)('remote SFTP poller: partner server behaviour (poller a
     expect(calls).toEqual([]);
     expect(readdirSync(a.inbox.local).sort()).toEqual(['link.edi', 'real.txt']);
     expect(log.entries.filter((e) => e.obj.code === 'SFTP_REMOTE_NOT_REGULAR_FILE').map((e) => e.obj.path)).toEqual([`${a.inbox.remote}/link.edi`]);
+  });
+
+  it('a slow server (a throttled link, 256 KB/s) is not mistaken for a stalled one: the watchdog lets a download that keeps moving finish', async () => {
+    const a = area();
+    const body = randomBytes(1024 * 1024);
+    writeFileSync(join(a.inbox.local, 'slow.edi'), body);
+    // A TCP proxy that passes the server's bytes at 256 KB/s.
+    const rate = 256 * 1024;
+    const sockets: Socket[] = [];
+    const proxy = createServer((client) => {
+      const upstream = connect(sshd.port, '127.0.0.1');
+      sockets.push(client, upstream);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+      client.pipe(upstream);
+      upstream.on('data', (chunk: Buffer) => {
+        upstream.pause();
+        client.write(chunk);
+        setTimeout(() => upstream.resume(), (chunk.length / rate) * 1000);
+      });
+      upstream.on('end', () => client.end());
+    }).listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    try {
+      const { calls, take } = recordingTake();
+      const log = captureLog();
+      const port = (proxy.address() as { port: number }).port;
+      const poller = new RemoteSftpPoller({ partner: 'acme', config: config(sshd, { port, operationTimeoutSeconds: 1, poll: [{ dir: a.inbox.remote }] }), ledger: a.ledger, take, workDir: a.workDir, log });
+      const t0 = Date.now();
+      expect(await poller.pollOnce()).toMatchObject({ taken: 1, failed: 0 });
+      expect(Date.now() - t0).toBeGreaterThan(2_000); // it really was slower than the 1 s limit, in total
+      expect(calls.map((c) => sha(c.bytes))).toEqual([sha(body)]);
+      expect(log.entries.filter((e) => e.obj.code === 'SFTP_REMOTE_STALLED')).toEqual([]);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      proxy.close();
+    }
   });
 
   describe('as an unprivileged account (file modes bind, as on a partner server)', () => {
