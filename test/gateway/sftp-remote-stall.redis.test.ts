@@ -56,7 +56,7 @@ describe.skipIf(!canRun)('a partner SFTP server that stops answering (gateway, R
     const remote = {
       host: '127.0.0.1', port: sshd.port, username: 'root', privateKey: { path: sshd.clientKey }, hostKey: sshd.hostKey,
       poll: [{ dir: out.remote, pattern: '*.edi', afterIntake: 'delete' }],
-      intervalSeconds: 0.2, minAgeSeconds: 0, settleSeconds: 0.1, retry: { baseSeconds: 0.2, maxSeconds: 1 }, operationTimeoutSeconds: 3,
+      intervalSeconds: 0.2, minAgeSeconds: 0, settleSeconds: 0.1, retry: { baseSeconds: 0.2, maxSeconds: 1 }, operationTimeoutSeconds: 3, connectTimeoutSeconds: 3,
     };
     appendFileSync(join(partnersDir, 'prairie-line/partner.yaml'), `\ntransports:\n  remote: ${JSON.stringify(remote)}\n`);
     config = configSchema.parse({
@@ -66,21 +66,26 @@ describe.skipIf(!canRun)('a partner SFTP server that stops answering (gateway, R
     const sample = readFileSync(join(ROOT, 'partners/prairie-line/samples/214-multi-status.edi'));
     writeFileSync(join(out.local, '214.edi'), sample);
 
-    // The server's SFTP side freezes as soon as the first poll opens it (sshd itself goes on answering).
+    // The server's SFTP side freezes as soon as the first poll opens it (sshd itself goes on answering):
+    // before its first answer (then connectTimeoutSeconds ends the connect) or after (operationTimeoutSeconds).
+    // Under load both happen; before the connect deadline the first one hung this test.
     const freezer = (async () => {
       for (let i = 0; i < 2000 && !stalled.length; i++) {
         for (const pid of sshd.sftpServerPids()) { process.kill(pid, 'SIGSTOP'); stalled.push(pid); }
         await sleep(5);
       }
     })();
-    gateway = await startGateway(config, silentLogger);
+    // What the stop waits for, and what the poller says, for the failure message.
+    const said: string[] = [];
+    const note = (level: string) => (obj: Record<string, unknown>, msg?: string) => { said.push(`${level} ${msg} ${JSON.stringify(obj)}`); };
+    gateway = await startGateway(config, { info() {}, warn: note('warn'), error: note('error') }, { stopReportMs: 1_000 });
     await freezer;
     expect(stalled.length).toBeGreaterThan(0);
     await sleep(500); // the poll is now waiting on the frozen server
 
     const t0 = Date.now();
     const stopped = await Promise.race([gateway.stop().then(() => 'stopped'), sleep(20_000).then(() => 'still stopping')]);
-    expect(stopped).toBe('stopped');
+    expect(stopped, said.join('\n')).toBe('stopped');
     expect(Date.now() - t0).toBeLessThan(20_000);
     gateway = null;
     expect(existsSync(join(out.local, '214.edi'))).toBe(true);

@@ -66,7 +66,10 @@ export class TestSshd {
    * servers, so a test can stall it (sftpServerPids) while sshd still answers keepalives. There is no
    * chroot then: remote paths are the local paths (use `dir()`'s `remote`, which is then the same).
    */
-  static async start(name = 'waybill-sshd-', opts: { user?: string; sftpArgs?: string[]; extraHostKeys?: Array<'rsa' | 'ecdsa'>; externalSftpServer?: boolean } = {}): Promise<TestSshd> {
+  static async start(name = 'waybill-sshd-', opts: { user?: string; sftpArgs?: string[]; extraHostKeys?: Array<'rsa' | 'ecdsa'>; externalSftpServer?: boolean; sftpCommand?: string } = {}): Promise<TestSshd> {
+    // opts.sftpCommand: run this instead of an SFTP server (e.g. '/bin/sleep 600', a subsystem that never
+    // answers); implies externalSftpServer.
+    if (opts.sftpCommand) opts = { ...opts, externalSftpServer: true };
     const base = mkdtempSync(join(chrootBase(), name));
     execFileSync('chmod', ['755', base]);
     const s = new TestSshd(base, await freePort(), !!opts.externalSftpServer);
@@ -81,7 +84,7 @@ export class TestSshd {
       s.extraHostKeys[t] = keyFingerprint(join(base, `host_${t}.pub`));
     }
     const user = opts.user ?? 'root';
-    const sftp = [opts.externalSftpServer ? '/usr/lib/openssh/sftp-server' : 'internal-sftp', '-u', '0000', ...(opts.sftpArgs ?? [])].join(' ');
+    const sftp = opts.sftpCommand ?? [opts.externalSftpServer ? '/usr/lib/openssh/sftp-server' : 'internal-sftp', '-u', '0000', ...(opts.sftpArgs ?? [])].join(' ');
     writeFileSync(join(base, 'sshd_config'), [
       `Port ${s.port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(base, 'host_ed25519')}`,
       ...(opts.extraHostKeys ?? []).map((t) => `HostKey ${join(base, `host_${t}`)}`), `PidFile ${join(base, 'sshd.pid')}`,

@@ -406,6 +406,16 @@ describe.skipIf(!canRun)('remote SFTP poller: partner server behaviour (poller a
     }
   });
 
+  it('a server whose SFTP subsystem never answers (after a good login) fails the connect within connectTimeoutSeconds, SFTP_REMOTE_CONNECT_FAILED (it used to wait forever)', async () => {
+    const mute = await TestSshd.start('waybill-sshd-poller-audit-mute-', { sftpCommand: '/bin/sleep 600' });
+    servers.push(mute);
+    const a = area(mute);
+    const poller = new RemoteSftpPoller({ partner: 'acme', config: config(mute, { connectTimeoutSeconds: 2, poll: [{ dir: a.inbox.remote }] }), ledger: a.ledger, take: recordingTake().take, workDir: a.workDir });
+    const outcome = await settleWithin(poller.pollOnce(), 15_000);
+    expect(outcome).toMatchObject({ code: 'SFTP_REMOTE_CONNECT_FAILED' });
+    expect((outcome as Error).message).toMatch(/SFTP/);
+  });
+
   describe('as an unprivileged account (file modes bind, as on a partner server)', () => {
     let limited: TestSshd;
     beforeAll(async () => {

@@ -114,6 +114,12 @@ function keyType(key: Buffer): string {
   return key.subarray(4, 4 + len).toString('latin1');
 }
 
+/** The same promise, with its rejection observed: one that loses a race must not become an unhandled rejection. */
+function observed<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
 type Attempt = { sftp: RemoteConnection } | { presented: { fingerprint: string; type: string } | null; err: Error };
 
 /** One handshake: a connection when the server showed the pinned key, else the key it showed (if any). */
@@ -130,8 +136,19 @@ async function connectOnce(cfg: Connectable, opts: ConnectOptions, where: Record
   let alive = false;
   ssh.on('close', () => { alive = false; });
   let presented: { fingerprint: string; type: string } | null = null;
+  // readyTimeout bounds the SSH handshake and login only; the SFTP subsystem's start (its version answer)
+  // that comes after had no bound: a server whose subsystem never answered held the poll, its stop() and
+  // the gateway's shutdown forever. The whole connect gets connectTimeoutSeconds.
+  // The deadline also settles the wait itself: whether the library's connect() rejects once the socket
+  // is destroyed depends on its event bookkeeping, and this must not.
+  let timedOut = false;
+  let deadline: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    deadline = setTimeout(() => { timedOut = true; ssh.destroy(); reject(new Error('connect deadline')); }, cfg.connectTimeoutSeconds * 1000);
+  });
+  expired.catch(() => undefined);
   try {
-    await sftp.connect({
+    await Promise.race([expired, observed(sftp.connect({
       host: cfg.host, port: cfg.port, username: cfg.username, privateKey, passphrase,
       readyTimeout: cfg.connectTimeoutSeconds * 1000,
       // Dead peers (a cable pulled mid-transfer) are noticed within ~45 s instead of hanging forever.
@@ -141,11 +158,16 @@ async function connectOnce(cfg: Connectable, opts: ConnectOptions, where: Record
         presented = { fingerprint: fingerprint(key), type: keyType(key) };
         return presented.fingerprint === cfg.hostKey;
       },
-    });
+    }))]);
   } catch (err) {
-    await sftp.end().catch(() => undefined);
+    clearTimeout(deadline);
+    // Not sftp.end(): it resolves at once when no SFTP session was set up, leaving a logged-in SSH
+    // connection open, and otherwise waits for the server. Nothing here is worth a polite close.
+    ssh.destroy();
+    if (timedOut) return { presented, err: new Error(`no SFTP session within ${cfg.connectTimeoutSeconds} s (connectTimeoutSeconds): ${(err as Error).message}`) };
     return { presented, err: err as Error };
   }
+  clearTimeout(deadline);
   alive = true;
   ssh.setNoDelay(true);
   const wire = (sftp as unknown as { sftp: SFTPWrapper }).sftp;
