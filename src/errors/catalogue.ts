@@ -181,11 +181,18 @@ const entries = {
   // ---- remote SFTP: polling partners' servers and pushing to them (src/transports/sftp/remote) ----
   SFTP_REMOTE_HOSTKEY_MISMATCH: { severity: 'error', level: 'file', summary: 'the remote SFTP server presented a host key whose fingerprint is not the pinned one; the connection was refused' },
   SFTP_REMOTE_CONNECT_FAILED: { severity: 'error', level: 'file', summary: 'the remote SFTP server could not be reached or refused the login; retried with backoff' },
-  SFTP_REMOTE_KEY_UNAVAILABLE: { severity: 'error', level: 'file', summary: 'the private key for the remote SFTP server cannot be read (missing file or unset environment variable)' },
+  SFTP_REMOTE_KEY_UNAVAILABLE: { severity: 'error', level: 'file', summary: 'the private key for the remote SFTP server cannot be read or used (missing file, unset environment variable, not a key, encrypted without or with a wrong passphrase)' },
+  SFTP_REMOTE_AUTH_FAILED: { severity: 'error', level: 'file', summary: 'the remote SFTP server (its host key matched) refused the login with the configured user name and key; retried with backoff' },
   SFTP_REMOTE_CONFIG_INVALID: { severity: 'error', level: 'file', summary: "a partner's transports.remote block is not valid",
     reserved: 'not emitted: an invalid transports.remote block is reported when partner.yaml is loaded, as PARTNER_TRANSPORT_INVALID' },
   SFTP_REMOTE_SIZE_MISMATCH: { severity: 'error', level: 'file', summary: 'the downloaded file is not the size the server listed; it was not taken in' },
   SFTP_REMOTE_FILE_CHANGED: { severity: 'warning', level: 'file', summary: 'the remote file changed while it was downloaded; it is taken on a later poll' },
+  SFTP_REMOTE_REMOVE_FAILED: { severity: 'error', level: 'file', summary: 'the remote SFTP server refused the delete or move of a file already taken in (permissions, every archive name taken); it stays recorded as taken, is not taken again, and the delete/move is retried on every poll' },
+  SFTP_REMOTE_STALLED: { severity: 'warning', level: 'file', summary: "the remote SFTP server left a request unanswered for operationTimeoutSeconds (its SFTP side is stuck); the connection was closed and the poll or push is retried with backoff" },
+  SFTP_REMOTE_NAME_UNREADABLE: { severity: 'error', level: 'file', summary: 'a remote file name is not valid UTF-8 (e.g. Latin-1), so SFTP cannot ask for it by name; it is left on the server, to be renamed there' },
+  SFTP_REMOTE_LIST_FAILED: { severity: 'error', level: 'file', summary: 'a poll directory on the remote SFTP server is missing or may not be listed; the other poll directories are still polled, and it is tried again on the next poll' },
+  SFTP_REMOTE_NOT_REGULAR_FILE: { severity: 'warning', level: 'file', summary: 'a symlink on the remote SFTP server matches a poll pattern; symlinks are never taken (said once per poller)' },
+  SFTP_REMOTE_READ_FAILED: { severity: 'error', level: 'file', summary: 'the remote SFTP server refused to let a listed file be read (permissions); the file is left there, the other files are taken, and it is tried again on the next poll' },
 
   // ---- hosted SFTP server: partners' mailboxes on our side (src/transports/sftp/server) ----
   SFTP_AUTH_FAILED: { severity: 'warning', level: 'file', summary: 'a login to the hosted SFTP server failed (unknown user, unlisted key, bad signature, wrong or disabled password)' },

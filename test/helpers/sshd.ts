@@ -49,28 +49,50 @@ export class TestSshd {
   readonly chroot: string;
   readonly clientKey: string;
   hostKey = '';
+  /** Fingerprints of the extra host keys asked for (opts.extraHostKeys). */
+  readonly extraHostKeys: Partial<Record<'rsa' | 'ecdsa', string>> = {};
 
-  private constructor(readonly base: string, readonly port: number) {
+  private constructor(readonly base: string, readonly port: number, readonly unchrooted = false) {
     this.chroot = join(base, 'chroot');
     this.clientKey = join(base, 'client_ed25519');
   }
 
-  static async start(name = 'waybill-sshd-'): Promise<TestSshd> {
+  /**
+   * opts.user: log in as this account instead of root (e.g. 'nobody', so file modes bind as on a real
+   * partner server; root reads and deletes anything). opts.sftpArgs: extra internal-sftp flags, e.g.
+   * ['-P', 'remove,rename'] to refuse deletes and renames as a locked-down server does.
+   * opts.extraHostKeys: more host key types (e.g. ['rsa']); `hostKey` stays the ed25519 fingerprint.
+   * opts.externalSftpServer: the SFTP side in its own process (/usr/lib/openssh/sftp-server), as on most
+   * servers, so a test can stall it (sftpServerPids) while sshd still answers keepalives. There is no
+   * chroot then: remote paths are the local paths (use `dir()`'s `remote`, which is then the same).
+   */
+  static async start(name = 'waybill-sshd-', opts: { user?: string; sftpArgs?: string[]; extraHostKeys?: Array<'rsa' | 'ecdsa'>; externalSftpServer?: boolean; sftpCommand?: string } = {}): Promise<TestSshd> {
+    // opts.sftpCommand: run this instead of an SFTP server (e.g. '/bin/sleep 600', a subsystem that never
+    // answers); implies externalSftpServer.
+    if (opts.sftpCommand) opts = { ...opts, externalSftpServer: true };
     const base = mkdtempSync(join(chrootBase(), name));
     execFileSync('chmod', ['755', base]);
-    const s = new TestSshd(base, await freePort());
+    const s = new TestSshd(base, await freePort(), !!opts.externalSftpServer);
     mkdirSync(s.chroot, { mode: 0o755 });
     execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'waybill-test-host', '-f', join(base, 'host_ed25519')]);
     execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'waybill-test-client', '-f', s.clientKey]);
-    writeFileSync(join(base, 'authorized_keys'), readFileSync(`${s.clientKey}.pub`), { mode: 0o600 });
+    // sshd reads it as the logged-in user: readable by all when that is not root (the file holds a public key).
+    writeFileSync(join(base, 'authorized_keys'), readFileSync(`${s.clientKey}.pub`), { mode: opts.user && opts.user !== 'root' ? 0o644 : 0o600 });
     s.hostKey = keyFingerprint(join(base, 'host_ed25519.pub'));
+    for (const t of opts.extraHostKeys ?? []) {
+      execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', t, '-N', '', '-C', 'waybill-test-host', '-f', join(base, `host_${t}`)]);
+      s.extraHostKeys[t] = keyFingerprint(join(base, `host_${t}.pub`));
+    }
+    const user = opts.user ?? 'root';
+    const sftp = opts.sftpCommand ?? [opts.externalSftpServer ? '/usr/lib/openssh/sftp-server' : 'internal-sftp', '-u', '0000', ...(opts.sftpArgs ?? [])].join(' ');
     writeFileSync(join(base, 'sshd_config'), [
-      `Port ${s.port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(base, 'host_ed25519')}`, `PidFile ${join(base, 'sshd.pid')}`,
+      `Port ${s.port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(base, 'host_ed25519')}`,
+      ...(opts.extraHostKeys ?? []).map((t) => `HostKey ${join(base, `host_${t}`)}`), `PidFile ${join(base, 'sshd.pid')}`,
       `AuthorizedKeysFile ${join(base, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'Subsystem sftp internal-sftp -u 0000', `ChrootDirectory ${s.chroot}`,
+      'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', `Subsystem sftp ${sftp}`, ...(opts.externalSftpServer ? [] : [`ChrootDirectory ${s.chroot}`]),
       // -u 0000: no umask, so a file gets the mode the client asked for (as on servers that apply none) and
       // tests can see what a client asks for.
-      'ForceCommand internal-sftp -u 0000', 'AllowUsers root', 'MaxStartups 50', 'LogLevel ERROR', '',
+      `ForceCommand ${sftp}`, `AllowUsers ${user}`, 'MaxStartups 50', 'LogLevel ERROR', '',
     ].join('\n'));
     mkdirSync('/run/sshd', { recursive: true }); // Debian's sshd needs its privilege-separation folder
     s.proc = spawn(SSHD, ['-D', '-e', '-f', join(base, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -88,13 +110,28 @@ export class TestSshd {
   dir(remote: string): { remote: string; local: string } {
     const local = join(this.chroot, remote);
     mkdirSync(local, { recursive: true });
-    return { remote, local };
+    return { remote: this.unchrooted ? local : remote, local };
+  }
+
+  /** Pids of the sftp-server processes of our sshd (opts.externalSftpServer), to stall them with SIGSTOP. */
+  sftpServerPids(): number[] {
+    return this.descendants().filter((p) => {
+      try { return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'sftp-server'; } catch { return false; }
+    });
   }
 
   /** Kills the per-connection processes of our sshd (its descendants), dropping every open session. */
   dropConnections(): number {
+    let killed = 0;
+    for (const p of this.descendants()) {
+      try { process.kill(p, 'SIGKILL'); killed++; } catch { /* gone */ }
+    }
+    return killed;
+  }
+
+  private descendants(): number[] {
     const pid = this.proc?.pid;
-    if (!pid) return 0;
+    if (!pid) return [];
     const parent = new Map<number, number>();
     for (const name of readdirSync('/proc')) {
       if (!/^\d+$/.test(name)) continue;
@@ -104,13 +141,7 @@ export class TestSshd {
       } catch { /* exited meanwhile */ }
     }
     const mine = (p: number): boolean => { for (let q = parent.get(p), n = 0; q && n < 20; q = parent.get(q), n++) if (q === pid) return true; return false; };
-    let killed = 0;
-    for (const p of parent.keys()) {
-      if (p !== pid && mine(p)) {
-        try { process.kill(p, 'SIGKILL'); killed++; } catch { /* gone */ }
-      }
-    }
-    return killed;
+    return [...parent.keys()].filter((p) => p !== pid && mine(p));
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,6 @@
 // The remote side of "taken in": delete the file, or move it to an archive folder. Runs only after the
 // ledger has durably recorded the file as taken, and is safe to repeat after a crash (already gone = done).
+import { WaybillError } from '../../../errors/catalogue.js';
 import type { RemoteConnection } from './connect.js';
 import type { PollDirConfig } from './config.js';
 import type { RemoteEntry } from './listing.js';
@@ -30,7 +31,11 @@ export async function finishRemote(conn: RemoteConnection, poll: PollDirConfig, 
   if (!now) return 'gone';
   if (now.size !== file.size || now.modifyTime !== file.mtime) return 'replaced';
   if (poll.afterIntake === 'delete') {
-    await conn.sftp.delete(file.path, true);
+    try {
+      await conn.sftp.delete(file.path, true);
+    } catch (err) {
+      throw refused(conn, err, file, `cannot delete ${file.path}`);
+    }
     return 'deleted';
   }
   const dir = poll.moveTo as string;
@@ -43,8 +48,20 @@ export async function finishRemote(conn: RemoteConnection, poll: PollDirConfig, 
     } catch (err) {
       if (!isFileLevelError(err)) throw err;
       if (!(await statOrNull(conn, file.path))) return 'gone';
-      if (!(await statOrNull(conn, target))) throw err; // not a name clash: permissions, missing folder
+      if (!(await statOrNull(conn, target))) throw refused(conn, err, file, `cannot move ${file.path} to ${target}`); // not a name clash: permissions, missing folder
     }
   }
-  throw new Error(`cannot move ${file.path} into ${dir}: every candidate name exists`);
+  // A plain Error here used to fail the whole poll, every poll: the files after this one were never taken.
+  throw new WaybillError('SFTP_REMOTE_REMOVE_FAILED', `cannot move ${file.path} into ${dir}: every candidate name exists there`, { path: file.path, moveTo: dir });
+}
+
+/**
+ * The server refused the delete or move of a file already taken in (permissions, a read-only share, a
+ * missing archive folder): a coded error for this file only. Its ledger row stays 'taken', so later polls
+ * retry the remote step without taking the file again. A dropped connection is passed on as it is.
+ */
+function refused(conn: RemoteConnection, err: unknown, file: RemoteEntry, what: string): unknown {
+  if (!conn.alive() || !isFileLevelError(err)) return err;
+  return new WaybillError('SFTP_REMOTE_REMOVE_FAILED', `${what} after intake (it stays recorded as taken and is not taken again; retried on the next poll): ${(err as Error).message}`,
+    { path: file.path, sftpCode: (err as { code?: unknown }).code });
 }

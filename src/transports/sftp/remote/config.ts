@@ -2,6 +2,7 @@
 // polls for inbound files and pushes outbound files to. The private key is a reference (a file path or an
 // environment variable name), never the key itself, so partner folders can live in git; it is read at
 // connect time and never logged.
+import { posix } from 'node:path';
 import { z } from 'zod';
 
 /** OpenSSH's fingerprint format (`ssh-keygen -lf`): "SHA256:" + unpadded base64 of the key's SHA-256. */
@@ -68,6 +69,12 @@ export const remoteSftpSchema = z.strictObject({
   }).prefault({}),
   /** Connection (handshake) timeout. */
   connectTimeoutSeconds: z.number().min(1).default(20),
+  /**
+   * How long one SFTP request may go unanswered before the connection is closed (SFTP_REMOTE_STALLED).
+   * Keepalives do not cover this: a server whose SSH side answers them while its SFTP side is stuck
+   * (a hung disk or network share) held a poll, its stop() and every partner reload forever.
+   */
+  operationTimeoutSeconds: z.number().min(1).default(60),
 }).superRefine((c, ctx) => {
   const polled = new Set(c.poll.map((p) => normDir(p.dir)));
   c.poll.forEach((p, i) => {
@@ -86,8 +93,14 @@ export type PollDirConfig = RemoteSftpConfig['poll'][number];
 export type OutboundConfig = z.infer<typeof outboundSchema>;
 export type PrivateKeyRef = z.infer<typeof privateKeyRefSchema>;
 
+/**
+ * A directory as the server resolves it, for comparing poll dirs with moveTo: '/out/.', '/out//' and
+ * '/out/' are '/out'. Without this, moveTo '/out/.' passed the check: each poll moved the file to a new
+ * suffixed name inside the polled folder, where the next poll took it again, without end.
+ * (A relative dir and an absolute one, or a symlink, can still name the same folder; only the server knows.)
+ */
 function normDir(d: string): string {
-  return d.replace(/\/+$/, '') || '/';
+  return posix.normalize(d).replace(/\/+$/, '') || (d.startsWith('/') ? '/' : '.');
 }
 
 /** Parses a `transports.remote` value; problems come back as "path: message" lines (for lint and logs). */

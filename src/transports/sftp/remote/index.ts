@@ -39,17 +39,24 @@ export class RemotePollerSet {
         if (!parsed.config) problems.push({ partner: p.id, problems: parsed.problems });
         else if (parsed.config.poll.length) wanted.set(p.id, { key: JSON.stringify(parsed.config), config: parsed.config });
       }
-      for (const [id, r] of [...this.running]) {
-        if (wanted.get(id)?.key === r.key) continue;
-        await r.poller.stop();
-        this.running.delete(id);
-      }
-      for (const [id, w] of wanted) {
-        if (this.running.has(id)) continue;
-        const poller = new RemoteSftpPoller({ ...this.opts, partner: id, config: w.config });
-        this.running.set(id, { key: w.key, poller });
-        poller.start();
-      }
+      // Each partner on its own: a poller stuck on a hanging server (up to operationTimeoutSeconds) used
+      // to hold up, one after the other, the stop of every other changed poller and the start of every
+      // new or changed one. One partner's old poller still stops before its new one starts.
+      const ids = new Set([...this.running.keys(), ...wanted.keys()]);
+      await Promise.all([...ids].map(async (id) => {
+        const r = this.running.get(id);
+        const w = wanted.get(id);
+        if (r && w?.key === r.key) return;
+        if (r) {
+          await r.poller.stop();
+          this.running.delete(id);
+        }
+        if (w && !this.stopped) {
+          const poller = new RemoteSftpPoller({ ...this.opts, partner: id, config: w.config });
+          this.running.set(id, { key: w.key, poller });
+          poller.start();
+        }
+      }));
       return problems;
     });
     this.chain = next.catch(() => undefined);

@@ -15,6 +15,7 @@ import { finishRemote, isFileLevelError, statOrNull } from './after-intake.js';
 import { backoffMs } from './backoff.js';
 import type { PollDirConfig, RemoteSftpConfig } from './config.js';
 import { connectRemote, type RemoteConnection } from './connect.js';
+import { downloadFile } from './download.js';
 import { listDir, readyFiles, type RemoteEntry } from './listing.js';
 import { quietLogger, type TransportLogger } from './log.js';
 
@@ -83,6 +84,8 @@ export class RemoteSftpPoller {
   private stopping = false;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly log: TransportLogger;
+  /** Symlinks already reported (see pollDir). */
+  private readonly linksSaid = new Set<string>();
   private readonly state: PollerStatus = { consecutiveFailures: 0, lastError: null, lastErrorCode: null, nextPollAt: null };
 
   constructor(private readonly opts: RemoteSftpPollerOptions) {
@@ -164,6 +167,13 @@ export class RemoteSftpPoller {
         if (this.stopping) break;
         await this.pollDir(conn, poll, result);
       }
+    } catch (err) {
+      // Closed by the stall watchdog: say so, with a code, instead of ssh2's 'No response from server'.
+      const stalled = conn.stalledAfter();
+      if (stalled !== null && !(err instanceof StepAbort)) {
+        throw new WaybillError('SFTP_REMOTE_STALLED', `${config.host}:${config.port} left an SFTP request unanswered for ${stalled} s (operationTimeoutSeconds); connection closed, retried with backoff`, { host: config.host, port: config.port });
+      }
+      throw err;
     } finally {
       await conn.close();
     }
@@ -181,20 +191,36 @@ export class RemoteSftpPoller {
 
   private async pollDir(conn: RemoteConnection, poll: PollDirConfig, result: PollResult): Promise<void> {
     const { config, partner } = this.opts;
-    let first;
-    try {
-      first = await listDir(conn, poll, config.tempPattern);
-    } catch (err) {
-      if (!conn.alive() || !isFileLevelError(err)) throw err;
-      this.log.warn({ partner, dir: poll.dir, err: (err as Error).message }, 'remote sftp: cannot list poll directory');
-      result.failed++;
-      return;
-    }
+    // A folder missing or refused (on either listing: it can go between them) concerns this folder only.
+    // The second listing used to be unguarded: a folder removed between the two failed the whole poll,
+    // and the folders after it were not polled.
+    const list = async () => {
+      try {
+        return await listDir(conn, poll, config.tempPattern);
+      } catch (err) {
+        if (!conn.alive() || !isFileLevelError(err)) throw err;
+        this.log.error({ partner, dir: poll.dir, code: 'SFTP_REMOTE_LIST_FAILED', err: (err as Error).message }, 'remote sftp: cannot list poll directory');
+        result.failed++;
+        return null;
+      }
+    };
+    const first = await list();
+    if (!first) return;
     await this.step('listed', { dir: poll.dir, pass: 1 });
     if (first.wanted.length && config.settleSeconds > 0) await sleep(config.settleSeconds * 1000);
-    const second = await listDir(conn, poll, config.tempPattern);
+    const second = await list();
+    if (!second) return;
     await this.step('listed', { dir: poll.dir, pass: 2 });
     await this.sweep(poll, second.all);
+    for (const link of second.links) {
+      if (this.linksSaid.has(link)) continue; // once per poller: it stays there, poll after poll
+      this.linksSaid.add(link);
+      this.log.warn({ partner, path: link, code: 'SFTP_REMOTE_NOT_REGULAR_FILE' }, 'remote sftp: a symlink matches the poll pattern; symlinks are never taken (ask the partner to put the file itself)');
+    }
+    for (const bad of second.unaddressable) {
+      result.failed++;
+      this.log.error({ partner, path: bad.path, code: 'SFTP_REMOTE_NAME_UNREADABLE' }, 'remote sftp: file name is not UTF-8; SFTP cannot ask for it by name, so it is left on the server (rename it there)');
+    }
     const { ready, skipped } = readyFiles(first, second, this.opts.now?.() ?? Date.now(), config.minAgeSeconds);
     result.skipped += skipped.length;
     for (const s of skipped) this.log.debug?.({ partner, path: s.path, reason: s.reason }, 'remote sftp: not ready yet');
@@ -253,7 +279,24 @@ export class RemoteSftpPoller {
   /** Downloads the file to `local`; false when it changed meanwhile (it is taken on a later poll). */
   private async download(conn: RemoteConnection, poll: PollDirConfig, file: RemoteEntry, meta: RemoteFileMeta, local: string): Promise<boolean> {
     await this.step('downloading', { dir: poll.dir, file: meta });
-    await conn.sftp.fastGet(file.path, local, { step: (done) => this.opts.onProgress?.(meta, done) });
+    let dl;
+    try {
+      dl = await downloadFile(conn.wire, file.path, local, file.size, (done) => this.opts.onProgress?.(meta, done));
+    } catch (err) {
+      if (!conn.alive() || !isFileLevelError(err)) throw err;
+      // Gone since the listing (taken by another client, or renamed): nothing to take, nothing lost.
+      if ((err as { code?: unknown }).code === 2) {
+        this.log.warn({ partner: this.opts.partner, path: file.path, code: 'SFTP_REMOTE_FILE_CHANGED' }, 'remote sftp: file gone before it was downloaded');
+        return false;
+      }
+      // The server refuses to let us read it (permissions): this file only, left where it is.
+      throw new WaybillError('SFTP_REMOTE_READ_FAILED', `cannot read ${file.path}: ${(err as Error).message}`, { path: file.path, sftpCode: (err as { code?: unknown }).code });
+    }
+    if (dl.short) {
+      // It shrank while we read it (rewritten in place): what we have is not a file, take it when it settles.
+      this.log.warn({ partner: this.opts.partner, path: file.path, code: 'SFTP_REMOTE_FILE_CHANGED', listed: file.size, read: dl.bytes }, 'remote sftp: file shrank during download; taken on a later poll');
+      return false;
+    }
     const got = (await stat(local)).size;
     if (got !== file.size) {
       throw new WaybillError('SFTP_REMOTE_SIZE_MISMATCH', `downloaded ${got} bytes of ${file.path}, listed as ${file.size}`, { path: file.path });
