@@ -3,7 +3,7 @@
 // servers with several host keys. A real OpenSSH sshd each (test/helpers/sshd.ts). Needs root and
 // /usr/sbin/sshd; skipped otherwise. Loops and waits are bounded; nothing asserts timing.
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, symlinkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
@@ -13,14 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { remoteSftpSchema, type RemoteSftpInput } from '../../src/transports/sftp/remote/config.js';
 import { RemotePollerSet } from '../../src/transports/sftp/remote/index.js';
-import { RemoteSftpPoller, type RemoteFileMeta } from '../../src/transports/sftp/remote/poller.js';
+import { RemoteSftpPoller } from '../../src/transports/sftp/remote/poller.js';
 import { captureLog } from '../helpers/log.js';
+import { recordingTake, sha } from '../helpers/recording-take.js';
 import { TestSshd } from '../helpers/sshd.js';
 
 const canRun = process.getuid?.() === 0 && existsSync('/usr/sbin/sshd') && existsSync('/usr/bin/ssh-keygen');
 if (!canRun) console.warn('sftp-remote-poller-audit tests skipped: they need root and OpenSSH');
 
-const sha = (b: Buffer) => `sha256-${createHash('sha256').update(b).digest('hex')}`;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Resolves with the poll's outcome, or 'still running' when it has not settled within `ms`. */
@@ -60,16 +60,6 @@ describe.skipIf(!canRun)('remote SFTP poller: partner server behaviour (poller a
     host: '127.0.0.1', port: server.port, username: 'root', privateKey: { path: server.clientKey }, hostKey: server.hostKey,
     intervalSeconds: 0.05, minAgeSeconds: 0, settleSeconds: 0, retry: { baseSeconds: 0.05, maxSeconds: 0.2 }, ...over,
   });
-
-  function recordingTake() {
-    const calls: Array<{ bytes: Buffer; meta: RemoteFileMeta }> = [];
-    const take = async (path: string, meta: RemoteFileMeta) => {
-      const bytes = readFileSync(path);
-      calls.push({ bytes, meta });
-      return { fileId: sha(bytes) };
-    };
-    return { calls, take };
-  }
 
   it('a file truncated while it is downloaded: the poll ends (it used to spin forever), the file is taken later, once, with its final bytes', async () => {
     const a = area();

@@ -3,7 +3,7 @@
 // /usr/sbin/sshd (CI installs openssh-server); skipped otherwise. Loops are bounded; nothing asserts timing.
 
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
@@ -23,6 +23,7 @@ import { connectRemote, fingerprint } from '../../src/transports/sftp/remote/con
 import { captureLog } from '../helpers/log.js';
 import { RemoteSftpPoller, type PollStep, type RemoteFileMeta } from '../../src/transports/sftp/remote/poller.js';
 import { pushFile } from '../../src/transports/sftp/remote/push.js';
+import { recordingTake, sha } from '../helpers/recording-take.js';
 import { keyFingerprint, TestSshd } from '../helpers/sshd.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -42,9 +43,6 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ti
   }
 }
 
-function sha(b: Buffer): string {
-  return `sha256-${createHash('sha256').update(b).digest('hex')}`;
-}
 
 
 
@@ -86,17 +84,6 @@ describe.skipIf(!canRun)('remote SFTP against OpenSSH', () => {
     };
   }
   const remoteCfg = (over: Partial<RemoteSftpInput> = {}) => remoteSftpSchema.parse(remoteRaw(over));
-
-  /** A take that records what it was handed and answers like intake (content hash as file id). */
-  function recordingTake() {
-    const calls: Array<{ bytes: Buffer; meta: RemoteFileMeta }> = [];
-    const take = async (path: string, meta: RemoteFileMeta) => {
-      const bytes = readFileSync(path);
-      calls.push({ bytes, meta });
-      return { fileId: sha(bytes) };
-    };
-    return { calls, take };
-  }
 
   it('fingerprints host keys exactly as ssh-keygen does', async () => {
     const conn = await connectRemote(remoteCfg(), { partner: 'acme', log: silentLogger });
