@@ -264,18 +264,22 @@ function directLoops(ctx: LoopNode, path: X12Path, d: Delimiters): LoopNode[] {
   return out;
 }
 
-/** The segments matching `step` among `node`'s own (not inside its loops): a `./` value path without loop steps. */
-function ownSegments(node: LoopNode, step: PathStep, d: Delimiters, out: Segment[], firstOnly: boolean): void {
+/**
+ * The segments matching `step` among `node`'s own (not inside its loops); true when `firstOnly` and one was
+ * found. A `./` value path without loop steps reads only these; collectSegments goes on into the loops.
+ */
+function ownSegments(node: LoopNode, step: PathStep, d: Delimiters, out: Segment[], firstOnly: boolean): boolean {
   const segs = node.segments;
   for (let i = 0; i < segs.length; i++) {
     if (matches(segs[i], step, d)) {
       out.push(segs[i]);
-      if (firstOnly) return;
+      if (firstOnly) return true;
     }
   }
+  return false;
 }
 
-/** The nodes a `./` value path's loop steps select from `ctx` (ctx itself when it has none). */
+/** The loops a `./` value path's loop steps select from `ctx` (the first step among ctx's children only). */
 function directNodes(ctx: LoopNode, loops: PathStep[], d: Delimiters): LoopNode[] {
   const first: LoopNode[] = [];
   childLoops(ctx, loops[0], d, first);
@@ -294,13 +298,7 @@ function selectLoops(start: LoopNode[], steps: PathStep[], d: Delimiters): LoopN
 }
 
 function collectSegments(node: LoopNode, step: PathStep, d: Delimiters, out: Segment[], firstOnly: boolean): boolean {
-  const segs = node.segments;
-  for (let i = 0; i < segs.length; i++) {
-    if (matches(segs[i], step, d)) {
-      out.push(segs[i]);
-      if (firstOnly) return true;
-    }
-  }
+  if (ownSegments(node, step, d, out, firstOnly)) return true;
   const kids = node.children;
   for (let i = 0; i < kids.length; i++) {
     if (collectSegments(kids[i], step, d, out, firstOnly) && firstOnly) return true;
