@@ -225,6 +225,7 @@ const entries = {
   // ---- pipeline (files that cannot be translated; recorded on the file in the ledger) ----
   PIPELINE_STORED_FILE_MISSING: { severity: 'error', level: 'file', summary: 'the stored copy of a file taken in is missing from the data directory' },
   PIPELINE_TRANSLATION_FAULT: { severity: 'error', level: 'file', summary: 'translation failed with a fault that retrying will not heal' },
+  PIPELINE_TRANSIENT_FAULT: { severity: 'warning', level: 'file', summary: 'translation stopped on a fault that heals by itself (a full disk, a busy database, too many open files); the file is retried, and the cause is logged beside the code' },
   PIPELINE_TOO_MANY_ATTEMPTS: { severity: 'error', level: 'file', summary: 'translation was started too many times without finishing (it probably crashes the process)' },
   PARTNER_UNKNOWN: { severity: 'error', level: 'file', summary: 'a CSV or XML file arrived without a known partner (folder or account)' },
   PIPELINE_NOT_TEXT: { severity: 'error', level: 'file', summary: 'the file is not text Waybill reads (X12, CSV or XML): a compressed archive, a PDF or office document, an image, or other binary data' },

@@ -7,6 +7,7 @@
 
 import { UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { isKnownCode, type ErrorCode } from '../errors/catalogue.js';
 import type { Dispatcher, PipelineContext } from '../pipeline/context.js';
 import { processFile, type ProcessResult } from '../pipeline/process-file.js';
 import { DEFAULT_PREFIX, INBOUND_QUEUE, QueueRef, fileJobId, waitForRedis, withTimeout } from './queues.js';
@@ -53,6 +54,17 @@ const TRANSIENT_CODES = new Set([
 function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * What a log line says of a fault: its own code when it is one of the catalogue's, else the catalogue's
+ * name for its kind, with the system's code (SQLITE_FULL, ENOSPC) as the cause. Log readers and alerts
+ * match catalogue codes; the raw ones were not in it.
+ */
+function loggedCode(err: unknown): { code: ErrorCode; cause?: string } {
+  const code = codeOf(err);
+  if (code !== undefined && isKnownCode(code)) return { code };
+  return { code: isTransientFault(err) ? 'PIPELINE_TRANSIENT_FAULT' : 'PIPELINE_TRANSLATION_FAULT', cause: code };
 }
 
 export function isTransientFault(err: unknown): boolean {
@@ -207,7 +219,7 @@ class LocalRunner {
       } catch (err) {
         // Transient: the file stays received/translating and the recovery sweep retries it.
         if (!(err instanceof UnrecoverableError)) {
-          this.ctx.log.warn({ fileId: id, code: codeOf(err), err: (err as Error).message }, 'in-process translation failed; the recovery sweep will retry');
+          this.ctx.log.warn({ fileId: id, ...loggedCode(err), err: (err as Error).message }, 'in-process translation failed; the recovery sweep will retry');
         }
       } finally {
         this.queued.delete(id);
@@ -353,7 +365,7 @@ export function startInboundWorker(ctx: PipelineContext, connection: Redis, opts
   worker.on('failed', (job, err) => {
     if (!job) return;
     const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    ctx.log.warn({ fileId: job.data.fileId, attempt: job.attemptsMade, final, code: codeOf(err), err: err.message },
+    ctx.log.warn({ fileId: job.data.fileId, attempt: job.attemptsMade, final, ...loggedCode(err), err: err.message },
       final ? 'inbound job failed for good' : 'inbound job failed; BullMQ will retry');
   });
   // Connection trouble is reported here while BullMQ reconnects (without a listener it would throw);

@@ -92,7 +92,10 @@ describe('dispatcher with Redis', () => {
     worker = startInboundWorker({ ...ws.ctx, ledger: flaky, log }, workerConnection, { prefix, locks: dispatcher.locks });
     await waitFor('file translated after a retry', async () => (await ws.ctx.ledger.getFile(fileId))?.state === 'translated');
     expect(failures).toBe(1);
-    expect(log.lines.filter((l) => l.msg === 'inbound job failed; BullMQ will retry')).toHaveLength(1);
+    const retried = log.lines.filter((l) => l.msg === 'inbound job failed; BullMQ will retry');
+    expect(retried).toHaveLength(1);
+    // A catalogue code for log readers and alerts, the system's own code beside it.
+    expect(retried[0].obj).toMatchObject({ code: 'PIPELINE_TRANSIENT_FAULT', cause: 'SQLITE_BUSY' });
   });
 
   it('marks a file that cannot be translated failed once, without retries', async () => {

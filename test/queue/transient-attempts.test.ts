@@ -41,7 +41,7 @@ describe('transient faults during translation', () => {
         await dispatcher.idle();
         expect((await real.getFile(id))?.state).toBe('translating');
       }
-      expect(log.lines.filter((l) => l.obj.code === 'SQLITE_FULL').length).toBe(maxAttempts + 2);
+      expect(log.lines.filter((l) => l.obj.code === 'PIPELINE_TRANSIENT_FAULT' && l.obj.cause === 'SQLITE_FULL').length).toBe(maxAttempts + 2);
 
       full = false; // space is back
       const r = await recoverySweep(ws.ctx, dispatcher, { maxAttempts });

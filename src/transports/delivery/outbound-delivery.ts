@@ -114,7 +114,8 @@ export class OutboundDelivery {
         total.failed += r.value.failed;
         total.deferred += r.value.deferred;
       } else {
-        this.log.error({ err: (r.reason as Error).message }, 'outbound delivery: partner run failed');
+        const cause = (r.reason as { code?: unknown } | null)?.code;
+        this.log.error({ code: 'DELIVERY_FAILED', ...(typeof cause === 'string' && { cause }), err: (r.reason as Error).message }, 'outbound delivery: partner run failed');
       }
     }
     return total;
