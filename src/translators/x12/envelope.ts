@@ -40,24 +40,76 @@ function sameControl(a: string, b: string): boolean {
   return x === y;
 }
 
+/**
+ * The control numbers seen, for duplicate detection: exactly a Set<string> of them, in memory that does
+ * not grow with their number when they ascend, as senders number them. A Set of 2 million ST02s of one
+ * group (or ISA13s of a file of a million small interchanges) held 100 MB: a file's memory then grew with
+ * its size. Digit strings are kept as runs of consecutive numbers, per length (so "0001" and "1" stay
+ * different values, as strings); a value that is not a digit string, or comes below the last run, is kept
+ * as it is.
+ */
+export class ControlNumbers {
+  /** Per digit-string length: ascending runs [lo, hi] of values added in ascending order. */
+  private readonly runs = new Map<number, { lo: number[]; hi: number[] }>();
+  private readonly other = new Set<string>();
+
+  has(value: string): boolean {
+    if (this.other.has(value)) return true;
+    const n = numericValue(value);
+    if (n < 0) return false;
+    const r = this.runs.get(value.length);
+    if (!r) return false;
+    // The last run whose lo <= n (runs ascend and do not overlap).
+    let a = 0;
+    let b = r.lo.length - 1;
+    while (a <= b) {
+      const m = (a + b) >> 1;
+      if (r.lo[m] <= n) a = m + 1;
+      else b = m - 1;
+    }
+    return b >= 0 && n <= r.hi[b];
+  }
+
+  add(value: string): void {
+    const n = numericValue(value);
+    if (n < 0) { this.other.add(value); return; }
+    let r = this.runs.get(value.length);
+    if (!r) { r = { lo: [], hi: [] }; this.runs.set(value.length, r); }
+    const last = r.hi.length - 1;
+    if (last >= 0 && n === r.hi[last] + 1) r.hi[last] = n;
+    else if (last < 0 || n > r.hi[last]) { r.lo.push(n); r.hi.push(n); }
+    else this.other.add(value); // out of order: kept as a string
+  }
+}
+
+/** A digit string of at most 15 digits (exact as a number) as its number; -1 for anything else. */
+function numericValue(value: string): number {
+  if (value.length === 0 || value.length > 15) return -1;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return -1;
+  }
+  return Number(value);
+}
+
 interface OpenGroup {
   header: GroupHeader;
   count: number;
-  controls: Set<string>;
+  controls: ControlNumbers;
 }
 
 interface OpenInterchange {
   header: InterchangeHeader;
   groupCount: number;
-  groupControls: Set<string>;
+  groupControls: ControlNumbers;
 }
 
 export class EnvelopeAssembler {
   private interchange: OpenInterchange | null = null;
   private group: OpenGroup | null = null;
   private tx: TransactionSet | null = null;
-  /** ISA13 values seen per sender in this file, for duplicate detection. */
-  private readonly seenInterchanges = new Set<string>();
+  /** ISA13 values seen per sender (qualifier/id) in this file, for duplicate detection. */
+  private readonly seenInterchanges = new Map<string, ControlNumbers>();
   /** The interchange that ended with its IEA last, until the next ISA: what X12 data after it follows. */
   private endedWithIea: InterchangeHeader | null = null;
 
@@ -121,14 +173,16 @@ export class EnvelopeAssembler {
     };
     issues.push(...isaFieldIssues(isa, header, issues));
     const control = header.control.trim();
-    const key = `${header.senderQualifier}/${header.senderId}/${control}`;
-    if (this.seenInterchanges.has(key)) {
+    const sender = `${header.senderQualifier}/${header.senderId}`;
+    let seen = this.seenInterchanges.get(sender);
+    if (!seen) { seen = new ControlNumbers(); this.seenInterchanges.set(sender, seen); }
+    if (seen.has(control)) {
       issues.push(elementIssue('X12_DUPLICATE_INTERCHANGE_CONTROL',
         `interchange control number ${control} from ${header.senderQualifier}/${header.senderId} appears twice in this file`, isa, delimiters,
         { segmentId: 'ISA', elementPosition: 13, badValue: header.control }));
     }
-    this.seenInterchanges.add(key);
-    this.interchange = { header, groupCount: 0, groupControls: new Set() };
+    seen.add(control);
+    this.interchange = { header, groupCount: 0, groupControls: new ControlNumbers() };
     out.push({ type: 'interchange-start', header, issues });
   }
 
@@ -207,7 +261,7 @@ export class EnvelopeAssembler {
       this.interchange.groupControls.add(key);
       this.interchange.groupCount++;
     }
-    this.group = { header, count: 0, controls: new Set() };
+    this.group = { header, count: 0, controls: new ControlNumbers() };
     out.push({ type: 'group-start', header, issues });
   }
 
