@@ -6,6 +6,7 @@ import type { ErrorCode } from '../../errors/catalogue.js';
 import type {
   Delimiters, GroupHeader, InterchangeHeader, Location, Segment, TransactionSet, X12Event, X12Issue,
 } from './model.js';
+import { elementLocation } from './element-location.js';
 import { elementIssue, issue } from './issues.js';
 import type { Token } from './tokenizer.js';
 import { allDigits, validDate, validTime } from './value-checks.js';
@@ -171,7 +172,7 @@ export class EnvelopeAssembler {
       ackRequested: el(isa, 14).trim() === '1',
       usage: el(isa, 15).trim(),
     };
-    issues.push(...isaFieldIssues(isa, header, issues));
+    issues.push(...isaFieldIssues(isa, header));
     const control = header.control.trim();
     const sender = `${header.senderQualifier}/${header.senderId}`;
     let seen = this.seenInterchanges.get(sender);
@@ -433,24 +434,25 @@ export class EnvelopeAssembler {
 
 const ISA_ELEMENTS = 16;
 
-/** Where ISA element `n` starts: exact for a fixed-width ASCII ISA (no line breaks inside), else the ISA's start. */
-function isaFieldLoc(isa: Segment, n: number, fixedWidth: boolean): Location {
-  if (!fixedWidth || !isa.elements.every((e) => /^[\x20-\x7e]*$/.test(e))) return isa.loc;
-  let at = 'ISA'.length + 1;
-  for (let m = 1; m < n; m++) at += el(isa, m).length + 1;
-  return { offset: isa.loc.offset + at, line: isa.loc.line, column: isa.loc.column + at };
+/**
+ * Where ISA element `n` starts, as every other element finding is located (element-location.ts): also in
+ * an ISA that is not fixed width, wrapped or holds non-ASCII bytes (its raw text is kept for that). These
+ * findings pointed at the ISA's first character there, while X12_DUPLICATE_INTERCHANGE_CONTROL on the
+ * same ISA pointed at ISA13.
+ */
+function isaFieldLoc(isa: Segment, n: number, delimiters: Delimiters): Location {
+  return elementLocation(isa, { elementPosition: n }, delimiters);
 }
 
 type IsaFinding = (code: ErrorCode, n: number, message: string, severity?: 'error' | 'warning') => void;
 
-/** The findings about the ISA's fields (`tokenIssues`: what the tokenizer found, e.g. a non-fixed-width ISA). */
-function isaFieldIssues(isa: Segment, header: InterchangeHeader, tokenIssues: readonly X12Issue[]): X12Issue[] {
+/** The findings about the ISA's fields. */
+function isaFieldIssues(isa: Segment, header: InterchangeHeader): X12Issue[] {
   // With too few or too many elements, which field is which is unknown: X12_ISA_ELEMENT_COUNT says so.
   if (isa.elements.length !== ISA_ELEMENTS + 1) return [];
-  const fixedWidth = !tokenIssues.some((i) => i.code === 'X12_ISA_NOT_FIXED_WIDTH');
   const found: X12Issue[] = [];
   const report: IsaFinding = (code, n, message, severity) => {
-    found.push(issue(code, message, isaFieldLoc(isa, n, fixedWidth),
+    found.push(issue(code, message, isaFieldLoc(isa, n, header.delimiters),
       { segmentId: 'ISA', elementPosition: n, badValue: el(isa, n), ...(severity && { severity }) }));
   };
   checkQualifiers(isa, report);

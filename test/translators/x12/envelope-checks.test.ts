@@ -257,3 +257,24 @@ describe('ControlNumbers (duplicate detection) answers exactly as a Set of the s
     ), { numRuns: 300, seed: 0x214 });
   });
 });
+
+describe('ISA field findings point at the field also in an ISA that is not fixed width', () => {
+  it('a wrapped ISA, one with a field padded short, one with a UTF-8 sender id: ISA09 located at its bytes', () => {
+    const isa = 'ISA*00*          *00*          *02*PRLF           *ZZ*TRICOUNTYHWS   *25X506*2200*U*00401*000000001*0*P*>~';
+    const rest = 'GS*QM*PRLF*TRICOUNTYHWS*20250506*2200*1*X*004010~ST*214*0001~B10*1*2*PRLF~LX*1~SE*4*0001~GE*1*1~IEA*1*000000001~';
+    for (const head of [
+      isa.slice(0, 40) + '\r\n' + isa.slice(40), // hard-wrapped
+      isa.replace('PRLF           ', 'PRLF'), // not padded to width
+      isa.replace('PRLF           ', 'PRLFÜ          '), // fixed width in characters, not in bytes
+    ]) {
+      const bytes = Buffer.from(head + rest, 'utf8');
+      const found = [...readX12Sync(bytes)].flatMap((e) => (e.type === 'interchange-start' ? e.issues : []))
+        .find((i) => i.code === 'X12_ISA_DATE_INVALID');
+      const offset = bytes.indexOf('25X506');
+      const before = bytes.subarray(0, offset).toString('latin1');
+      const line = before.split(/\r\n|\n/).length;
+      const column = offset - Math.max(before.lastIndexOf('\n'), -1);
+      expect(found?.loc, JSON.stringify(head.slice(30, 60))).toEqual({ offset, line, column });
+    }
+  });
+});
