@@ -6,6 +6,7 @@ import type { ErrorCode } from '../../errors/catalogue.js';
 import type {
   Delimiters, GroupHeader, InterchangeHeader, Location, Segment, TransactionSet, X12Event, X12Issue,
 } from './model.js';
+import { elementLocation } from './element-location.js';
 import { elementIssue, issue } from './issues.js';
 import type { Token } from './tokenizer.js';
 import { allDigits, validDate, validTime } from './value-checks.js';
@@ -40,24 +41,76 @@ function sameControl(a: string, b: string): boolean {
   return x === y;
 }
 
+/**
+ * The control numbers seen, for duplicate detection: exactly a Set<string> of them, in memory that does
+ * not grow with their number when they ascend, as senders number them. A Set of 2 million ST02s of one
+ * group (or ISA13s of a file of a million small interchanges) held 100 MB: a file's memory then grew with
+ * its size. Digit strings are kept as runs of consecutive numbers, per length (so "0001" and "1" stay
+ * different values, as strings); a value that is not a digit string, or comes below the last run, is kept
+ * as it is.
+ */
+export class ControlNumbers {
+  /** Per digit-string length: ascending runs [lo, hi] of values added in ascending order. */
+  private readonly runs = new Map<number, { lo: number[]; hi: number[] }>();
+  private readonly other = new Set<string>();
+
+  has(value: string): boolean {
+    if (this.other.has(value)) return true;
+    const n = numericValue(value);
+    if (n < 0) return false;
+    const r = this.runs.get(value.length);
+    if (!r) return false;
+    // The last run whose lo <= n (runs ascend and do not overlap).
+    let a = 0;
+    let b = r.lo.length - 1;
+    while (a <= b) {
+      const m = (a + b) >> 1;
+      if (r.lo[m] <= n) a = m + 1;
+      else b = m - 1;
+    }
+    return b >= 0 && n <= r.hi[b];
+  }
+
+  add(value: string): void {
+    const n = numericValue(value);
+    if (n < 0) { this.other.add(value); return; }
+    let r = this.runs.get(value.length);
+    if (!r) { r = { lo: [], hi: [] }; this.runs.set(value.length, r); }
+    const last = r.hi.length - 1;
+    if (last >= 0 && n === r.hi[last] + 1) r.hi[last] = n;
+    else if (last < 0 || n > r.hi[last]) { r.lo.push(n); r.hi.push(n); }
+    else this.other.add(value); // out of order: kept as a string
+  }
+}
+
+/** A digit string of at most 15 digits (exact as a number) as its number; -1 for anything else. */
+function numericValue(value: string): number {
+  if (value.length === 0 || value.length > 15) return -1;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return -1;
+  }
+  return Number(value);
+}
+
 interface OpenGroup {
   header: GroupHeader;
   count: number;
-  controls: Set<string>;
+  controls: ControlNumbers;
 }
 
 interface OpenInterchange {
   header: InterchangeHeader;
   groupCount: number;
-  groupControls: Set<string>;
+  groupControls: ControlNumbers;
 }
 
 export class EnvelopeAssembler {
   private interchange: OpenInterchange | null = null;
   private group: OpenGroup | null = null;
   private tx: TransactionSet | null = null;
-  /** ISA13 values seen per sender in this file, for duplicate detection. */
-  private readonly seenInterchanges = new Set<string>();
+  /** ISA13 values seen per sender (qualifier/id) in this file, for duplicate detection. */
+  private readonly seenInterchanges = new Map<string, ControlNumbers>();
   /** The interchange that ended with its IEA last, until the next ISA: what X12 data after it follows. */
   private endedWithIea: InterchangeHeader | null = null;
 
@@ -119,16 +172,18 @@ export class EnvelopeAssembler {
       ackRequested: el(isa, 14).trim() === '1',
       usage: el(isa, 15).trim(),
     };
-    issues.push(...isaFieldIssues(isa, header, issues));
+    issues.push(...isaFieldIssues(isa, header));
     const control = header.control.trim();
-    const key = `${header.senderQualifier}/${header.senderId}/${control}`;
-    if (this.seenInterchanges.has(key)) {
+    const sender = `${header.senderQualifier}/${header.senderId}`;
+    let seen = this.seenInterchanges.get(sender);
+    if (!seen) { seen = new ControlNumbers(); this.seenInterchanges.set(sender, seen); }
+    if (seen.has(control)) {
       issues.push(elementIssue('X12_DUPLICATE_INTERCHANGE_CONTROL',
         `interchange control number ${control} from ${header.senderQualifier}/${header.senderId} appears twice in this file`, isa, delimiters,
         { segmentId: 'ISA', elementPosition: 13, badValue: header.control }));
     }
-    this.seenInterchanges.add(key);
-    this.interchange = { header, groupCount: 0, groupControls: new Set() };
+    seen.add(control);
+    this.interchange = { header, groupCount: 0, groupControls: new ControlNumbers() };
     out.push({ type: 'interchange-start', header, issues });
   }
 
@@ -207,7 +262,7 @@ export class EnvelopeAssembler {
       this.interchange.groupControls.add(key);
       this.interchange.groupCount++;
     }
-    this.group = { header, count: 0, controls: new Set() };
+    this.group = { header, count: 0, controls: new ControlNumbers() };
     out.push({ type: 'group-start', header, issues });
   }
 
@@ -379,24 +434,25 @@ export class EnvelopeAssembler {
 
 const ISA_ELEMENTS = 16;
 
-/** Where ISA element `n` starts: exact for a fixed-width ASCII ISA (no line breaks inside), else the ISA's start. */
-function isaFieldLoc(isa: Segment, n: number, fixedWidth: boolean): Location {
-  if (!fixedWidth || !isa.elements.every((e) => /^[\x20-\x7e]*$/.test(e))) return isa.loc;
-  let at = 'ISA'.length + 1;
-  for (let m = 1; m < n; m++) at += el(isa, m).length + 1;
-  return { offset: isa.loc.offset + at, line: isa.loc.line, column: isa.loc.column + at };
+/**
+ * Where ISA element `n` starts, as every other element finding is located (element-location.ts): also in
+ * an ISA that is not fixed width, wrapped or holds non-ASCII bytes (its raw text is kept for that). These
+ * findings pointed at the ISA's first character there, while X12_DUPLICATE_INTERCHANGE_CONTROL on the
+ * same ISA pointed at ISA13.
+ */
+function isaFieldLoc(isa: Segment, n: number, delimiters: Delimiters): Location {
+  return elementLocation(isa, { elementPosition: n }, delimiters);
 }
 
 type IsaFinding = (code: ErrorCode, n: number, message: string, severity?: 'error' | 'warning') => void;
 
-/** The findings about the ISA's fields (`tokenIssues`: what the tokenizer found, e.g. a non-fixed-width ISA). */
-function isaFieldIssues(isa: Segment, header: InterchangeHeader, tokenIssues: readonly X12Issue[]): X12Issue[] {
+/** The findings about the ISA's fields. */
+function isaFieldIssues(isa: Segment, header: InterchangeHeader): X12Issue[] {
   // With too few or too many elements, which field is which is unknown: X12_ISA_ELEMENT_COUNT says so.
   if (isa.elements.length !== ISA_ELEMENTS + 1) return [];
-  const fixedWidth = !tokenIssues.some((i) => i.code === 'X12_ISA_NOT_FIXED_WIDTH');
   const found: X12Issue[] = [];
   const report: IsaFinding = (code, n, message, severity) => {
-    found.push(issue(code, message, isaFieldLoc(isa, n, fixedWidth),
+    found.push(issue(code, message, isaFieldLoc(isa, n, header.delimiters),
       { segmentId: 'ISA', elementPosition: n, badValue: el(isa, n), ...(severity && { severity }) }));
   };
   checkQualifiers(isa, report);

@@ -112,6 +112,30 @@ function isEnvelopeSegment(t: string, from: number, idEnd: number, end: number):
   return b === 0x53 && end - from > 3 && !isAlnum(t.charCodeAt(from + 3)); // ISA
 }
 
+/**
+ * Where the element separator stands when text starts with an "ISA" broken by one line break (CR LF, LF
+ * or CR) between its letters or before its separator, as a hard wrap breaks it; -1 otherwise. The
+ * separator must be no letter, digit or whitespace, as in any ISA read.
+ */
+function wrappedIsaSeparator(t: string): number {
+  let i = 0;
+  let breaks = 0;
+  for (const letter of 'ISA') {
+    if (t[i] !== letter) return -1;
+    i++;
+    if (letter === 'A') break;
+    const len = t.startsWith('\r\n', i) ? 2 : isLineBreak(t.charCodeAt(i)) ? 1 : 0;
+    breaks += len > 0 ? 1 : 0;
+    i += len;
+  }
+  const len = t.startsWith('\r\n', i) ? 2 : isLineBreak(t.charCodeAt(i)) ? 1 : 0;
+  breaks += len > 0 ? 1 : 0;
+  i += len;
+  if (breaks !== 1 || i >= t.length) return -1;
+  const c = t.charCodeAt(i);
+  return isAlnum(c) || isWhitespace(c) ? -1 : i;
+}
+
 function hasLineBreak(t: string, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (isLineBreak(t.charCodeAt(i))) return true;
   return false;
@@ -529,6 +553,10 @@ export class X12Tokenizer {
       // Not an ISA: report the region once. The excerpt quoted must not depend on chunk boundaries,
       // so wait until all of it is here.
       if (t.length < JUNK_EXCERPT && !final) return false;
+      // An "ISA" that a hard wrap broke ("I\r\nSA*", "ISA\n*": an 80-column wrap lands inside the next
+      // interchange's header 3 times in 80) is an ISA, read as a wrapped one.
+      const sepIdx = wrappedIsaSeparator(t);
+      if (sepIdx > 0) return this.parseIsa(final, out, sepIdx);
       const idMatch = /^([A-Z][A-Z0-9]{1,2})[^A-Za-z0-9\s]/.exec(t.slice(0, 8));
       const id = idMatch?.[1];
       const code: ErrorCode =
@@ -578,13 +606,17 @@ export class X12Tokenizer {
   }
 
   /** Parses the ISA at text[0]: delimiters by position, tolerant of non-fixed width and line wraps. */
-  private parseIsa(final: boolean, out: Token[]): boolean {
+  private parseIsa(final: boolean, out: Token[], sepIdx = 3): boolean {
     this.compact();
     const t = this.text;
     // Read an ISA only with all 106 bytes (or the end of the data) in hand, so chunking never changes
     // how it is read (fixed width or not, which excerpt a finding quotes).
     if (t.length <= ISA_LENGTH && !final) return false;
-    const elementSep = t[3];
+    if (sepIdx === 3 && isLineBreak(t.charCodeAt(3))) {
+      const wrapped = wrappedIsaSeparator(t); // "ISA", a wrap, then the separator
+      if (wrapped > 0) sepIdx = wrapped;
+    }
+    const elementSep = t[sepIdx];
     const loc = this.locate(this.textBase);
     const issues: X12Issue[] = [];
 
@@ -595,9 +627,12 @@ export class X12Tokenizer {
     }
 
     // Fast path: a well-formed fixed-width ISA, separators exactly where the standard puts them.
-    let fixed = t.length >= ISA_LENGTH;
+    let fixed = t.length >= ISA_LENGTH && sepIdx === 3;
     if (fixed) {
       for (const p of ISA_SEPARATOR_OFFSETS) if (t[p] !== elementSep) { fixed = false; break; }
+      // A line break where ISA16 stands is a wrap (an 80-column wrap lands there when the ISA starts at
+      // column 57 of a line), not a component separator: the path below skips it to the real ISA16.
+      if (isLineBreak(t.charCodeAt(104))) fixed = false;
     }
     let componentIdx: number;
     let termIdx: number;
@@ -614,9 +649,9 @@ export class X12Tokenizer {
     if (!fixed) {
       // Count 16 separators, skipping line breaks (hard-wrapped files break lines inside the ISA).
       let count = 0;
-      let k = 3;
-      let parts = '';
-      let segStart = 0;
+      let k = sepIdx;
+      let parts = sepIdx === 3 ? '' : 'ISA'; // an id broken by a wrap (wrappedIsaSeparator) is read without it
+      let segStart = sepIdx === 3 ? 0 : sepIdx;
       const limit = Math.min(t.length, ISA_SCAN_LIMIT);
       for (; k < limit && count < 16; k++) {
         const c = t.charCodeAt(k);
@@ -652,6 +687,18 @@ export class X12Tokenizer {
     }
 
     const component = t[componentIdx];
+    // One line break after ISA16 and then a character that cannot start a segment (no letter or digit,
+    // no whitespace, not a separator just read) is a hard wrap just before the terminator (an 80-column
+    // wrap lands there when the ISA starts at column 56), not a newline terminator: after a newline
+    // terminator the next segment (GS, IEA, TA1) starts with a letter.
+    if (isLineBreak(t.charCodeAt(termIdx))) {
+      const next = termIdx + (t.charCodeAt(termIdx) === 0x0d && t.charCodeAt(termIdx + 1) === 0x0a ? 2 : 1);
+      if (next >= t.length && !final) return false; // wait for the char after the line break
+      const c = next < t.length ? t.charCodeAt(next) : -1;
+      if (c >= 0 && !isAlnum(c) && !isPadding(c) && !isLineBreak(c) && t[next] !== elementSep && t[next] !== component) {
+        termIdx = next;
+      }
+    }
     // Space after ISA16, then only spaces up to a line break: lines padded to a fixed record length (128,
     // 256, ...: mainframe and AS/400 exports) whose segments end at the line break. The terminator is the
     // line break, and the spaces that end each line are padding, not data (see nextSegment).

@@ -2,7 +2,9 @@
 // each bad ISA field is a coded finding at the field, and the TA1 names it (TA105); a blank mandatory GS
 // element rejects the group; X12 data after an IEA is noted on the interchange it follows.
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { catalogue, type ErrorCode } from '../../../src/errors/catalogue.js';
+import { ControlNumbers } from '../../../src/translators/x12/envelope.js';
 import { buildAcks, interchangeAckStatus, type BuildAcksOptions } from '../../../src/translators/x12/acks/build.js';
 import { inspectX12Sync } from '../../../src/translators/x12/inspect.js';
 import { isKnownInterchangeVersion, isLaterInterchangeVersion } from '../../../src/translators/x12/isa-fields.js';
@@ -230,5 +232,49 @@ describe('X12 data after an IEA, without an ISA of its own', () => {
     expect(r.issues.map((i) => i.code)).toEqual(['X12_IEA_WITHOUT_ISA']);
     expect(r.interchanges[0].issues.map((i) => i.code)).toEqual(['X12_ISA_VERSION_INVALID', 'X12_DATA_AFTER_INTERCHANGE']);
     expect(buildAcks(r.interchanges[0], base).ta1?.segment.slice(4)).toEqual(['R', '017']);
+  });
+});
+
+describe('ControlNumbers (duplicate detection) answers exactly as a Set of the strings would', () => {
+  it('ascending, with gaps, out of order, zero-padded ("0001" is not "1"), non-numeric and long values', () => {
+    fc.assert(fc.property(
+      fc.array(fc.oneof(
+        fc.integer({ min: 0, max: 60 }).map(String),
+        fc.integer({ min: 0, max: 60 }).map((n) => String(n).padStart(4, '0')),
+        fc.integer({ min: 0, max: 60 }).map((n) => String(n).padStart(9, '0')),
+        fc.constantFrom('', 'A1', ' 1', '1234567890123456', '1234567890123457', '9007199254740993'),
+      ), { maxLength: 200 }),
+      (values) => {
+        const ours = new ControlNumbers();
+        const set = new Set<string>();
+        for (const v of values) {
+          expect(ours.has(v), v).toBe(set.has(v));
+          ours.add(v);
+          set.add(v);
+        }
+        for (const v of ['0', '00', '0001', '1', '000000001', '61', 'A1', '']) expect(ours.has(v), v).toBe(set.has(v));
+      },
+    ), { numRuns: 300, seed: 0x214 });
+  });
+});
+
+describe('ISA field findings point at the field also in an ISA that is not fixed width', () => {
+  it('a wrapped ISA, one with a field padded short, one with a UTF-8 sender id: ISA09 located at its bytes', () => {
+    const isa = 'ISA*00*          *00*          *02*PRLF           *ZZ*TRICOUNTYHWS   *25X506*2200*U*00401*000000001*0*P*>~';
+    const rest = 'GS*QM*PRLF*TRICOUNTYHWS*20250506*2200*1*X*004010~ST*214*0001~B10*1*2*PRLF~LX*1~SE*4*0001~GE*1*1~IEA*1*000000001~';
+    for (const head of [
+      isa.slice(0, 40) + '\r\n' + isa.slice(40), // hard-wrapped
+      isa.replace('PRLF           ', 'PRLF'), // not padded to width
+      isa.replace('PRLF           ', 'PRLFÜ          '), // fixed width in characters, not in bytes
+    ]) {
+      const bytes = Buffer.from(head + rest, 'utf8');
+      const found = [...readX12Sync(bytes)].flatMap((e) => (e.type === 'interchange-start' ? e.issues : []))
+        .find((i) => i.code === 'X12_ISA_DATE_INVALID');
+      const offset = bytes.indexOf('25X506');
+      const before = bytes.subarray(0, offset).toString('latin1');
+      const line = before.split(/\r\n|\n/).length;
+      const column = offset - Math.max(before.lastIndexOf('\n'), -1);
+      expect(found?.loc, JSON.stringify(head.slice(30, 60))).toEqual({ offset, line, column });
+    }
   });
 });

@@ -12,7 +12,7 @@
 // No timings are asserted.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,4 +95,50 @@ describe('readX12 memory does not grow with the file', () => {
     expect(diff, `peak RSS growth: 2 MB file ${smallRuns.map((x) => (x / MB).toFixed(0)).join('/')} MB, ` +
       `20 MB file ${largeRuns.map((x) => (x / MB).toFixed(0)).join('/')} MB`).toBeLessThan(60 * MB);
   }, 180_000);
+});
+
+// Duplicate detection keeps the control numbers seen (ST02 per group, GS06 per interchange, ISA13 per
+// sender in the file): as a Set of strings that grew with the number of sets, ~50-100 bytes each, so one
+// group of 2 million 214s or a file of a million small interchanges took 100 MB more.
+const ISA = (c: string) => `ISA*00*          *00*          *02*PRLF           *ZZ*TRICOUNTYHWS   *250506*2200*U*00401*${c}*0*P*>~\n`;
+const SET = (c: string) => `ST*214*${c}~\nB10*1*2*PRLF~\nLX*1~\nAT7*D1*NS***20250506*0912*CT~\nSE*5*${c}~\n`;
+function oneGroup(file: string, sets: number): void {
+  const parts = [ISA('000000001'), 'GS*QM*PRLF*TRICOUNTYHWS*20250506*2200*1*X*004010~\n'];
+  for (let i = 1; i <= sets; i++) parts.push(SET(String(i).padStart(9, '0')));
+  parts.push(`GE*${sets}*1~\nIEA*1*000000001~\n`);
+  writeFileSync(file, parts.join(''));
+}
+function manyInterchanges(file: string, count: number): void {
+  const parts: string[] = [];
+  for (let i = 1; i <= count; i++) {
+    const c = String(i).padStart(9, '0');
+    parts.push(ISA(c), `GS*QM*PRLF*TRICOUNTYHWS*20250506*2200*${i}*X*004010~\n`, SET('0001'), `GE*1*${i}~\nIEA*1*${c}~\n`);
+  }
+  writeFileSync(file, parts.join(''));
+}
+
+describe('readX12 memory does not grow with the number of control numbers', () => {
+  let cdir = '';
+  beforeAll(() => { cdir = mkdtempSync(join(tmpdir(), 'waybill-x12-ctl-')); });
+  afterAll(() => { if (cdir) rmSync(cdir, { recursive: true, force: true }); });
+
+  for (const [what, make, few, many] of [
+    ['one group of 300,000 sets', oneGroup, 20_000, 300_000],
+    ['150,000 interchanges', manyInterchanges, 10_000, 150_000],
+  ] as const) {
+    it(`live heap after GC stays flat: ${what}`, () => {
+      const fewFile = join(cdir, 'few.edi');
+      const manyFile = join(cdir, 'many.edi');
+      make(fewFile, few);
+      make(manyFile, many);
+      const s = measure(fewFile, 'live');
+      const l = measure(manyFile, 'live');
+      expect(s.transactions + l.transactions).toBe(few + many);
+      expect(s.errors + l.errors).toBe(0);
+      const sGrowth = s.maxLive - s.baseHeap;
+      const lGrowth = l.maxLive - l.baseHeap;
+      expect(lGrowth - sGrowth, `live heap growth: ${few} ${(sGrowth / MB).toFixed(1)} MB, ${many} ${(lGrowth / MB).toFixed(1)} MB`)
+        .toBeLessThan(8 * MB);
+    }, 120_000);
+  }
 });

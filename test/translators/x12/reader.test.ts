@@ -116,6 +116,27 @@ describe('tolerates what real files do', () => {
     expect(transactions(evs)[0].segments.map((s) => s.elements)).toEqual(cleanSegments);
   });
 
+  it('a hard wrap anywhere in a later interchange\'s ISA: inside "ISA", before ISA16, before the terminator', () => {
+    // Two interchanges on one line, wrapped at 80 columns with the second ISA shifted to every column: the
+    // wrap lands inside its id ("I\r\nSA*"), just before ISA16 (column 57) or just before the terminator
+    // (column 56). Each was misread: junk, a CR/LF taken for ISA16, or the line break for the terminator.
+    const one = interchange(STAR, [{ set: '214', control: '0001', body: body214 }]).replaceAll('\n', '');
+    const two = interchange(STAR, [{ set: '214', control: '0002', body: body214 }], { isaControl: '000000002' }).replaceAll('\n', '');
+    for (let shift = 0; shift < 80; shift++) {
+      const flat = one.replace('BOL778899', `BOL778899${'X'.repeat(shift)}`) + two;
+      const want = [...readX12Sync(flat)].map((e) => (e.type === 'transaction' ? e.transaction.segments.map((x) => x.elements) : e.type));
+      for (const lineBreak of ['\r\n', '\n']) {
+        const wrapped = flat.match(/.{1,80}/g)!.join(lineBreak);
+        for (const chunkSize of [3, undefined]) {
+          const evs = events(wrapped, chunkSize);
+          const label = `shift ${shift} ${JSON.stringify(lineBreak)} chunk ${chunkSize}`;
+          expect(codes(evs).filter((x) => x !== 'X12_ISA_NOT_FIXED_WIDTH'), label).toEqual([]);
+          expect(evs.map((e) => (e.type === 'transaction' ? e.transaction.segments.map((x) => x.elements) : e.type)), label).toEqual(want);
+        }
+      }
+    }
+  });
+
   it('line breaks inside segments (LF, CR, CR LF) are dropped, across long values and chunk boundaries', () => {
     // Values of 13+ characters are copied out of the chunk with their segment (tokenizer splitSegment):
     // wrap inside them too, and at every chunk size the elements must be the unwrapped ones.
