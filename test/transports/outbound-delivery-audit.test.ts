@@ -1,0 +1,89 @@
+// Outbound delivery under failure, against a real OpenSSH sshd (and a real tmpfs for "server full"):
+// crashes between the rename note and the rename, failed re-uploads, backlogs, name collisions.
+// Needs root, /usr/sbin/sshd and mount (tmpfs); skipped otherwise. No timing assertions: backoff runs on
+// a clock the test moves.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteLedger } from '../../src/ledger/sqlite.js';
+import { OutboundDelivery } from '../../src/transports/delivery/outbound-delivery.js';
+import type { RemoteSftpInput } from '../../src/transports/sftp/remote/config.js';
+import { captureLog } from '../helpers/log.js';
+import { TestSshd } from '../helpers/sshd.js';
+
+const canRun = process.getuid?.() === 0 && existsSync('/usr/sbin/sshd') && existsSync('/usr/bin/ssh-keygen');
+if (!canRun) console.warn('outbound delivery audit tests skipped: they need root and OpenSSH');
+
+describe.skipIf(!canRun)('outbound delivery (outbound-audit) against OpenSSH', () => {
+  let sshd: TestSshd;
+  let work: string;
+  let n = 0;
+  const ledgers: SqliteLedger[] = [];
+  const mounts: string[] = [];
+
+  beforeAll(async () => {
+    sshd = await TestSshd.start('waybill-outbound-audit-');
+    work = mkdtempSync(join(tmpdir(), 'wb-outbound-audit-'));
+  });
+
+  afterAll(async () => {
+    for (const m of mounts) { try { execFileSync('umount', [m]); } catch { /* already */ } }
+    for (const l of ledgers) await l.close();
+    await sshd?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  function area() {
+    const id = `t${++n}`;
+    const local = join(work, id);
+    mkdirSync(local, { recursive: true });
+    const ledger = new SqliteLedger(join(local, 'ledger.db'));
+    ledgers.push(ledger);
+    return { id, local, ledger, dataDir: join(local, 'data'), outbox: sshd.dir(`/${id}/outbox`) };
+  }
+
+  function remoteRaw(over: Partial<RemoteSftpInput> = {}): RemoteSftpInput {
+    return {
+      host: '127.0.0.1', port: sshd.port, username: 'root', privateKey: { path: sshd.clientKey }, hostKey: sshd.hostKey,
+      retry: { baseSeconds: 1, maxSeconds: 1 }, ...over,
+    };
+  }
+
+  /** A clock the test moves: each pass is past every backoff of the pass before. */
+  function clock() {
+    let t = Date.parse('2026-01-01T00:00:00Z');
+    return { now: () => t, advance: () => { t += 3_600_000; } };
+  }
+
+  /** A small tmpfs over a folder in the chroot: the partner's disk, full for anything bigger. */
+  function mountSmall(local: string, size = '64k'): () => void {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', local]);
+    mounts.push(local);
+    return () => { execFileSync('umount', [local]); mounts.splice(mounts.indexOf(local), 1); };
+  }
+
+  it('a push to a full server fails with DELIVERY_UPLOAD_FAILED and never renames the truncated file into place', async () => {
+    const a = area();
+    const c = clock();
+    const transports = { remote: remoteRaw({ outbound: { dir: a.outbox.remote } }) };
+    const content = `ISA*${'y'.repeat(200 * 1024)}~`;
+    await a.ledger.addOutboundDocument({ id: 'ack-full', partner: 'acme', kind: '997', content, controls: { interchange: '8' } });
+    const unmount = mountSmall(a.outbox.local);
+    const delivery = new OutboundDelivery({ ledger: a.ledger, dataDir: a.dataDir, partnerTransports: () => transports, now: c.now });
+    expect(await delivery.runOnce()).toMatchObject({ delivered: 0, failed: 1 });
+    // Nothing under the final name, and the temp file removed (the connection was fine).
+    expect(readdirSync(a.outbox.local)).toEqual([]);
+    const [doc] = await a.ledger.listOutboundDocuments();
+    expect(doc).toMatchObject({ state: 'pending', attempts: 1 });
+    expect(doc.lastError).toMatch(/^DELIVERY_UPLOAD_FAILED: cannot write .*997_8_ack-full\.edi\.part/);
+    expect(await a.ledger.getOutboundTransfer('ack-full')).toBeNull();
+
+    unmount();
+    c.advance();
+    expect(await delivery.runOnce()).toMatchObject({ delivered: 1 });
+    expect(readdirSync(a.outbox.local)).toEqual(['997_8_ack-full.edi']);
+    expect(readFileSync(join(a.outbox.local, '997_8_ack-full.edi'), 'utf8')).toBe(content);
+  });
+});
