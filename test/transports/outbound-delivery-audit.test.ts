@@ -86,4 +86,34 @@ describe.skipIf(!canRun)('outbound delivery (outbound-audit) against OpenSSH', (
     expect(readdirSync(a.outbox.local)).toEqual(['997_8_ack-full.edi']);
     expect(readFileSync(join(a.outbox.local, '997_8_ack-full.edi'), 'utf8')).toBe(content);
   });
+
+  it('a rename note left by a crash is not taken as "delivered" once a failed re-upload removed its temp file', async () => {
+    const a = area();
+    const c = clock();
+    const transports = { remote: remoteRaw({ outbound: { dir: a.outbox.remote, fileName: '{kind}_{control}_{id}.edi' } }) };
+    const content = `ISA*${'x'.repeat(200 * 1024)}~`;
+    await a.ledger.addOutboundDocument({ id: 'ack-1', partner: 'acme', kind: '997', content, controls: { interchange: '7' } });
+    // What a gateway killed between its rename note and the rename leaves: the note, and the whole temp file.
+    const target = `${a.outbox.remote}/997_7_ack-1.edi`;
+    await a.ledger.setOutboundTransfer('ack-1', { transport: 'remote', target, temp: `${target}.part` });
+    const unmount = mountSmall(a.outbox.local);
+    writeFileSync(join(a.outbox.local, '997_7_ack-1.edi.part'), 'the first part of the upload');
+    const log = captureLog();
+    const delivery = new OutboundDelivery({ ledger: a.ledger, dataDir: a.dataDir, partnerTransports: () => transports, now: c.now, log });
+
+    // The partner's disk is full: the re-upload fails (and removes its temp file, the connection being fine).
+    expect(await delivery.runOnce()).toMatchObject({ delivered: 0, failed: 1 });
+    c.advance();
+    // Nothing is at the partner: the next pass must not call the document delivered.
+    expect(await delivery.runOnce()).toMatchObject({ delivered: 0, failed: 1 });
+    expect(existsSync(join(a.outbox.local, '997_7_ack-1.edi'))).toBe(false);
+    expect((await a.ledger.listOutboundDocuments())[0]).toMatchObject({ state: 'pending', attempts: 2 });
+
+    unmount(); // space again
+    c.advance();
+    expect(await delivery.runOnce()).toMatchObject({ delivered: 1, failed: 0 });
+    expect(readdirSync(a.outbox.local)).toEqual(['997_7_ack-1.edi']);
+    expect(readFileSync(join(a.outbox.local, '997_7_ack-1.edi'), 'utf8')).toBe(content);
+    expect(log.entries.filter((e) => e.msg === 'outbound document delivered').map((e) => e.obj.how)).toEqual(['placed']);
+  });
 });

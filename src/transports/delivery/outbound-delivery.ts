@@ -184,15 +184,21 @@ export class OutboundDelivery {
     const { ledger } = this.opts;
     const partner = doc.partner as string;
     const note = await ledger.getOutboundTransfer(doc.id);
-    if (note && note.transport === route.kind) {
-      // A previous attempt noted its final rename and then stopped (crash, dropped connection).
-      const placed = route.kind === 'remote'
-        ? (await statOrNull(conn as RemoteConnection, note.temp)) === null
-        : await hostedWasPlaced(note.target, note.temp);
-      if (placed) {
-        await this.markDelivered(doc, route.kind, note.target, 'recovered');
-        return;
+    if (note) {
+      if (note.transport === route.kind) {
+        // A previous attempt noted its final rename and then stopped (crash, dropped connection).
+        const placed = route.kind === 'remote'
+          ? (await statOrNull(conn as RemoteConnection, note.temp)) === null
+          : await hostedWasPlaced(note.target, note.temp);
+        if (placed) {
+          await this.markDelivered(doc, route.kind, note.target, 'recovered');
+          return;
+        }
       }
+      // That attempt did not place the file, so its note is void; the attempt below notes its own rename.
+      // Kept, it outlived a re-upload that failed and removed its temp file (disk full at the partner): the
+      // next pass found "temp gone" and marked the document delivered, though nothing had been renamed.
+      await ledger.setOutboundTransfer(doc.id, null);
     }
     const hooks: PushHooks = {
       beforeRename: (target, temp) => ledger.setOutboundTransfer(doc.id, { transport: route.kind, target, temp }),
