@@ -383,7 +383,10 @@ export interface Ledger {
   nextControlNumbers(partner: string, kind: ControlKind, count?: number): Promise<number[]>;
 
   addOutboundDocument(doc: NewOutboundDocument): Promise<{ created: boolean }>;
-  listOutboundDocuments(filter?: { partner?: string; relatedFileId?: string; state?: OutboundDocument['state']; limit?: number }): Promise<OutboundDocument[]>;
+  /** partner: null lists the documents without a partner. */
+  listOutboundDocuments(filter?: { partner?: string | null; relatedFileId?: string; state?: OutboundDocument['state']; limit?: number }): Promise<OutboundDocument[]>;
+  /** The partners (null: documents without one) that have outbound documents pending. */
+  pendingOutboundPartners(): Promise<Array<string | null>>;
   setOutboundState(id: string, state: OutboundDocument['state'], error?: string | null): Promise<void>;
 
   recordDelivery(eventId: string, result: { ok: boolean; status?: number | null; error?: string | null; dead?: boolean }): Promise<DeliveryState>;

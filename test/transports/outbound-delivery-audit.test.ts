@@ -116,4 +116,25 @@ describe.skipIf(!canRun)('outbound delivery (outbound-audit) against OpenSSH', (
     expect(readFileSync(join(a.outbox.local, '997_7_ack-1.edi'), 'utf8')).toBe(content);
     expect(log.entries.filter((e) => e.msg === 'outbound document delivered').map((e) => e.obj.how)).toEqual(['placed']);
   });
+
+  it("one partner's backlog of undeliverable documents does not keep another partner's documents from going out", async () => {
+    const a = area();
+    const c = clock();
+    // Port 1 on loopback: refused at once, as a partner server that is down.
+    const transports: Record<string, Record<string, unknown>> = {
+      down: { remote: remoteRaw({ port: 1, outbound: { dir: '/in' } }) },
+      up: { remote: remoteRaw({ outbound: { dir: a.outbox.remote } }) },
+    };
+    for (let i = 0; i < 6; i++) {
+      await a.ledger.addOutboundDocument({ id: `a-down-${i}`, partner: 'down', kind: '997', content: `down ${i}`, controls: { interchange: String(i) } });
+    }
+    await a.ledger.addOutboundDocument({ id: 'z-up', partner: 'up', kind: '997', content: 'up', controls: { interchange: '1' } });
+    const delivery = new OutboundDelivery({ ledger: a.ledger, dataDir: a.dataDir, partnerTransports: (p) => transports[p], now: c.now, batchSize: 4 });
+    for (let pass = 0; pass < 3; pass++, c.advance()) await delivery.runOnce();
+    expect(readdirSync(a.outbox.local)).toEqual(['997_1_z-up.edi']);
+    const docs = Object.fromEntries((await a.ledger.listOutboundDocuments()).map((d) => [d.id, d]));
+    expect(docs['z-up']).toMatchObject({ state: 'delivered' });
+    expect(docs['a-down-0']).toMatchObject({ state: 'pending' });
+    expect(docs['a-down-0'].lastError).toMatch(/^SFTP_REMOTE_CONNECT_FAILED: /);
+  });
 });

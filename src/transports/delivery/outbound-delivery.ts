@@ -28,6 +28,7 @@ export interface OutboundDeliveryOptions {
   /** Backoff for hosted delivery failures (remote partners use their own retry block). */
   retry?: { baseSeconds: number; maxSeconds: number };
   intervalMs?: number;
+  /** Pending documents read per partner and pass (default 5000). */
   batchSize?: number;
   log?: TransportLogger;
   env?: NodeJS.ProcessEnv;
@@ -88,25 +89,32 @@ export class OutboundDelivery {
 
   /** One pass: every partner with pending documents, in parallel; a partner already in flight is joined. */
   async runOnce(): Promise<DeliveryResult> {
-    // A generous page: documents of partners without a route stay pending and must not crowd out the rest.
-    const pending = await this.opts.ledger.listOutboundDocuments({ state: 'pending', limit: this.opts.batchSize ?? 5_000 });
+    // A page per partner, not one page for all: documents that wait (a partner whose server is down, one
+    // without a route) stay pending, and in one page ordered by age a backlog of one partner's crowded out
+    // every other partner's documents for as long as it lasted.
+    const limit = this.opts.batchSize ?? 5_000;
     const byPartner = new Map<string, OutboundDocument[]>();
     const total: DeliveryResult = { delivered: 0, failed: 0, deferred: 0 };
-    for (const doc of pending) {
-      if (!doc.partner) {
-        this.once(`nopartner:${doc.id}`, () => this.log.warn({ docId: doc.id, code: 'DELIVERY_NO_TRANSPORT' }, 'outbound document has no partner; left pending'));
-        total.deferred++;
+    for (const partner of await this.opts.ledger.pendingOutboundPartners()) {
+      if (partner !== null && this.inflight.has(partner)) { byPartner.set(partner, []); continue; } // joined below
+      const docs = await this.opts.ledger.listOutboundDocuments({ partner, state: 'pending', limit });
+      if (partner === null) {
+        for (const doc of docs) {
+          this.once(`nopartner:${doc.id}`, () => this.log.warn({ docId: doc.id, code: 'DELIVERY_NO_TRANSPORT' }, 'outbound document has no partner; left pending'));
+        }
+        total.deferred += docs.length;
         continue;
       }
-      byPartner.set(doc.partner, [...(byPartner.get(doc.partner) ?? []), doc]);
+      if (docs.length) byPartner.set(partner, docs);
     }
-    const runs = [...byPartner].map(([partner, docs]) => {
+    const runs = [...byPartner].flatMap(([partner, docs]) => {
       let run = this.inflight.get(partner);
       if (!run) {
+        if (!docs.length) return []; // was in flight when listed, and has finished since: next pass
         run = this.deliverPartner(partner, docs).finally(() => this.inflight.delete(partner));
         this.inflight.set(partner, run);
       }
-      return run;
+      return [run];
     });
     for (const r of await Promise.allSettled(runs)) {
       if (r.status === 'fulfilled') {
