@@ -3,7 +3,8 @@
 // Needs root, /usr/sbin/sshd and mount (tmpfs); skipped otherwise. No timing assertions: backoff runs on
 // a clock the test moves.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,4 +138,65 @@ describe.skipIf(!canRun)('outbound delivery (outbound-audit) against OpenSSH', (
     expect(docs['a-down-0']).toMatchObject({ state: 'pending' });
     expect(docs['a-down-0'].lastError).toMatch(/^SFTP_REMOTE_CONNECT_FAILED: /);
   });
+
+  it('a connection dropped mid-upload leaves only the temp name; the next pass delivers the whole file once', async () => {
+    // The SFTP side in its own process, so the test can freeze it part-way and then drop the connection.
+    const ext = await TestSshd.start('waybill-outbound-audit-drop-', { externalSftpServer: true });
+    try {
+      const a = area();
+      const outbox = ext.dir(join(ext.base, 'drop-outbox'));
+      const c = clock();
+      const transports = { remote: remoteRaw({ port: ext.port, hostKey: ext.hostKey, privateKey: { path: ext.clientKey }, outbound: { dir: outbox.remote } }) };
+      const content = randomBytes(6 * 1024 * 1024).toString('base64');
+      await a.ledger.addOutboundDocument({ id: 'ack-big', partner: 'acme', kind: '997', content, controls: { interchange: '9' } });
+      const delivery = new OutboundDelivery({ ledger: a.ledger, dataDir: a.dataDir, partnerTransports: () => transports, now: c.now });
+      const temp = join(outbox.local, '997_9_ack-big.edi.part');
+      let frozenAt = -1;
+      const pass = delivery.runOnce();
+      for (let i = 0; i < 1_000_000 && frozenAt < 0; i++) {
+        const size = existsSync(temp) ? statSync(temp).size : 0;
+        if (size > 0) {
+          for (const pid of ext.sftpServerPids()) process.kill(pid, 'SIGSTOP');
+          frozenAt = statSync(temp).size;
+          ext.dropConnections();
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const first = await pass;
+      // However far it got: never a partial file under the final name.
+      if (first.delivered === 0) {
+        expect(existsSync(join(outbox.local, '997_9_ack-big.edi'))).toBe(false);
+        expect((await a.ledger.listOutboundDocuments())[0]).toMatchObject({ state: 'pending', attempts: 1 });
+      }
+      c.advance();
+      await delivery.runOnce();
+      expect(readdirSync(outbox.local)).toEqual(['997_9_ack-big.edi']);
+      expect(readFileSync(join(outbox.local, '997_9_ack-big.edi'), 'utf8') === content).toBe(true);
+      expect((await a.ledger.listOutboundDocuments())[0]).toMatchObject({ state: 'delivered' });
+      console.log(`outbound-audit: dropped at ${frozenAt} of ${content.length} bytes; first pass ${JSON.stringify(first)}`);
+    } finally {
+      await ext.stop();
+    }
+  });
+
+  it('an upload the server refuses (permission denied) is DELIVERY_UPLOAD_FAILED for that document only', async () => {
+    const nobody = await TestSshd.start('waybill-outbound-audit-nobody-', { user: 'nobody' });
+    try {
+      const a = area();
+      const c = clock();
+      const locked = nobody.dir(`/${a.id}/locked`); // root's, 0755: nobody may not create files in it
+      const transports = { remote: remoteRaw({ port: nobody.port, username: 'nobody', hostKey: nobody.hostKey, privateKey: { path: nobody.clientKey }, outbound: { dir: locked.remote } }) };
+      await a.ledger.addOutboundDocument({ id: 'ack-p', partner: 'acme', kind: '997', content: 'x', controls: { interchange: '3' } });
+      const log = captureLog();
+      const delivery = new OutboundDelivery({ ledger: a.ledger, dataDir: a.dataDir, partnerTransports: () => transports, now: c.now, log });
+      expect(await delivery.runOnce()).toMatchObject({ delivered: 0, failed: 1 });
+      const [doc] = await a.ledger.listOutboundDocuments();
+      expect(doc.lastError).toMatch(/^DELIVERY_UPLOAD_FAILED: cannot create .*: Permission denied/);
+      expect(readdirSync(locked.local)).toEqual([]);
+      expect(log.entries.filter((e) => e.level === 'warn' && e.obj.code === 'DELIVERY_UPLOAD_FAILED')).toHaveLength(1);
+    } finally {
+      await nobody.stop();
+    }
+  });
+
 });
