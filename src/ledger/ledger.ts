@@ -270,7 +270,7 @@ export interface RemoteFileRecord extends RemoteFileKey {
  */
 export interface OutboundTransfer {
   docId: string;
-  /** 'remote' or 'hosted'. */
+  /** 'hosted', or 'remote <user>@<host>:<port>' (the server the temp file is on; older notes: 'remote'). */
   transport: string;
   /** Final path (remote server path, or local path in the hosted outbound folder). */
   target: string;

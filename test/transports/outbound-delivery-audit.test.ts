@@ -199,4 +199,34 @@ describe.skipIf(!canRun)('outbound delivery (outbound-audit) against OpenSSH', (
     }
   });
 
+  it('a rename note made on one server is not taken as proof of delivery once the partner moved to another', async () => {
+    const moved = await TestSshd.start('waybill-outbound-audit-moved-');
+    try {
+      const a = area();
+      const c = clock();
+      const oldOutbox = a.outbox;
+      // Pass 1 against the old server is killed between its rename note and the rename.
+      const before = { remote: remoteRaw({ outbound: { dir: oldOutbox.remote } }) };
+      await a.ledger.addOutboundDocument({ id: 'ack-m', partner: 'acme', kind: '997', content: 'moved ack', controls: { interchange: '4' } });
+      const crashing = new OutboundDelivery({ ledger: a.ledger, dataDir: a.dataDir, partnerTransports: () => before, now: c.now });
+      // The hook seam: make the rename itself fail by crashing right after the note (the note is written by then).
+      const real = a.ledger.setOutboundTransfer.bind(a.ledger);
+      a.ledger.setOutboundTransfer = async (id, t) => { await real(id, t); if (t) throw new Error('simulated crash before the rename'); };
+      await crashing.runOnce();
+      a.ledger.setOutboundTransfer = real;
+      expect(readdirSync(oldOutbox.local)).toEqual(['997_4_ack-m.edi.part']);
+      expect(await a.ledger.getOutboundTransfer('ack-m')).not.toBeNull();
+
+      // The partner moves to another server (same paths there) before the gateway runs again.
+      const newOutbox = moved.dir(oldOutbox.remote);
+      const after = { remote: remoteRaw({ port: moved.port, hostKey: moved.hostKey, privateKey: { path: moved.clientKey }, outbound: { dir: newOutbox.remote } }) };
+      c.advance();
+      const delivery = new OutboundDelivery({ ledger: a.ledger, dataDir: a.dataDir, partnerTransports: () => after, now: c.now });
+      expect(await delivery.runOnce()).toMatchObject({ delivered: 1 });
+      expect(readdirSync(newOutbox.local)).toEqual(['997_4_ack-m.edi']);
+      expect(readFileSync(join(newOutbox.local, '997_4_ack-m.edi'), 'utf8')).toBe('moved ack');
+    } finally {
+      await moved.stop();
+    }
+  });
 });

@@ -192,8 +192,13 @@ export class OutboundDelivery {
     const { ledger } = this.opts;
     const partner = doc.partner as string;
     const note = await ledger.getOutboundTransfer(doc.id);
+    // Where the noted rename was made: for a remote route the server too, since "temp gone" is only
+    // evidence on the server the temp was written to. A partner moved to another host between a crash
+    // and the restart had its document taken for delivered because the new server had no such temp file.
+    // (Notes from before the server was recorded say only 'remote' and are trusted as before.)
+    const destination = route.kind === 'remote' ? `remote ${route.config.username}@${route.config.host}:${route.config.port}` : 'hosted';
     if (note) {
-      if (note.transport === route.kind) {
+      if (note.transport === destination || (route.kind === 'remote' && note.transport === 'remote')) {
         // A previous attempt noted its final rename and then stopped (crash, dropped connection).
         const placed = route.kind === 'remote'
           ? (await statOrNull(conn as RemoteConnection, note.temp)) === null
@@ -209,7 +214,7 @@ export class OutboundDelivery {
       await ledger.setOutboundTransfer(doc.id, null);
     }
     const hooks: PushHooks = {
-      beforeRename: (target, temp) => ledger.setOutboundTransfer(doc.id, { transport: route.kind, target, temp }),
+      beforeRename: (target, temp) => ledger.setOutboundTransfer(doc.id, { transport: destination, target, temp }),
       renameRefused: () => ledger.setOutboundTransfer(doc.id, null),
     };
     let placed: PushResult;
