@@ -425,7 +425,10 @@ export interface LedgerStats {
    */
   errors: Record<string, number>;
   deliveries: Record<string, number>;
+  /** Outbound documents (acknowledgments, ...) by state: pending, delivered. */
   outbound: Record<string, number>;
+  /** Pending outbound documents whose last delivery attempt failed, by the code of that failure. */
+  outboundFailing: Record<string, number>;
 }
 
 /**

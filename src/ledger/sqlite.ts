@@ -810,6 +810,9 @@ export class SqliteLedger implements Ledger {
       errors: this.errorCounts(),
       deliveries: groups('SELECT state AS k, COUNT(*) AS n FROM deliveries GROUP BY state'),
       outbound: groups('SELECT state AS k, COUNT(*) AS n FROM outbound_documents GROUP BY state'),
+      // last_error is "CODE: message" (OutboundDelivery.recordFailure).
+      outboundFailing: groups(`SELECT CASE WHEN instr(last_error, ':') > 0 THEN substr(last_error, 1, instr(last_error, ':') - 1) ELSE 'DELIVERY_FAILED' END AS k,
+        COUNT(*) AS n FROM outbound_documents WHERE state = 'pending' AND last_error IS NOT NULL GROUP BY k`),
     };
   }
 

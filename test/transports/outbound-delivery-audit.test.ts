@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GatewayMetrics } from '../../src/api/metrics.js';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { OutboundDelivery } from '../../src/transports/delivery/outbound-delivery.js';
 import type { RemoteSftpInput } from '../../src/transports/sftp/remote/config.js';
@@ -137,6 +138,14 @@ describe.skipIf(!canRun)('outbound delivery (outbound-audit) against OpenSSH', (
     expect(docs['z-up']).toMatchObject({ state: 'delivered' });
     expect(docs['a-down-0']).toMatchObject({ state: 'pending' });
     expect(docs['a-down-0'].lastError).toMatch(/^SFTP_REMOTE_CONNECT_FAILED: /);
+    // What an operator sees in /metrics: how many wait, and why.
+    const metrics = new GatewayMetrics();
+    metrics.fromLedger(await a.ledger.stats());
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('waybill_outbound_documents{state="pending"} 6');
+    expect(text).toContain('waybill_outbound_documents{state="delivered"} 1');
+    // (4: a page per partner and pass is batchSize; the two after it were not tried yet.)
+    expect(text).toContain('waybill_outbound_failing{code="SFTP_REMOTE_CONNECT_FAILED"} 4');
   });
 
   it('a connection dropped mid-upload leaves only the temp name; the next pass delivers the whole file once', async () => {
