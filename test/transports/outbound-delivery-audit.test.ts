@@ -175,7 +175,9 @@ describe.skipIf(!canRun)('outbound delivery (outbound-audit) against OpenSSH', (
       // However far it got: never a partial file under the final name.
       if (first.delivered === 0) {
         expect(existsSync(join(outbox.local, '997_9_ack-big.edi'))).toBe(false);
-        expect((await a.ledger.listOutboundDocuments())[0]).toMatchObject({ state: 'pending', attempts: 1 });
+        const [doc] = await a.ledger.listOutboundDocuments();
+        expect(doc).toMatchObject({ state: 'pending', attempts: 1 });
+        expect(doc.lastError).toMatch(/^DELIVERY_CONNECTION_LOST: /);
       }
       c.advance();
       await delivery.runOnce();

@@ -8,6 +8,7 @@ import { WaybillError } from '../../errors/catalogue.js';
 import type { Ledger, OutboundDocument } from '../../ledger/ledger.js';
 import { statOrNull } from '../sftp/remote/after-intake.js';
 import { backoffMs } from '../sftp/remote/backoff.js';
+import type { RemoteSftpConfig } from '../sftp/remote/config.js';
 import { connectRemote, type RemoteConnection } from '../sftp/remote/connect.js';
 import { quietLogger, type TransportLogger } from '../sftp/remote/log.js';
 import { renderFileName } from '../sftp/remote/names.js';
@@ -178,7 +179,7 @@ export class OutboundDelivery {
           await this.deliverOne(doc, route, conn);
           result.delivered++;
         } catch (err) {
-          await this.recordFailure(doc, route, err as Error);
+          await this.recordFailure(doc, route, conn && route.kind === 'remote' ? connectionFault(conn, route.config, err as Error) : err as Error);
           result.failed++;
         }
       }
@@ -247,4 +248,19 @@ export class OutboundDelivery {
     this.log.warn({ docId: doc.id, partner: doc.partner, transport: route.kind, attempt: doc.attempts + 1, code, err: err.message, retryInMs: wait },
       'outbound delivery failed; retrying with backoff');
   }
+}
+
+/**
+ * A failure that closed the connection, with a code of its own: ssh2 says only 'No response from server'
+ * (recorded as DELIVERY_FAILED, the same as any other fault). Closed by the stall watchdog:
+ * SFTP_REMOTE_STALLED, as for the poller; dropped: DELIVERY_CONNECTION_LOST.
+ */
+function connectionFault(conn: RemoteConnection, cfg: RemoteSftpConfig, err: Error): Error {
+  if (conn.alive() || err instanceof WaybillError) return err;
+  const where = { host: cfg.host, port: cfg.port };
+  const stalled = conn.stalledAfter();
+  if (stalled !== null) {
+    return new WaybillError('SFTP_REMOTE_STALLED', `${cfg.host}:${cfg.port} left an SFTP request unanswered for ${stalled} s (operationTimeoutSeconds) during a delivery; connection closed, retried with backoff`, where);
+  }
+  return new WaybillError('DELIVERY_CONNECTION_LOST', `the connection to ${cfg.host}:${cfg.port} dropped during the delivery (${err.message}); retried with backoff on a new connection`, where);
 }
