@@ -240,4 +240,22 @@ describe.skipIf(!canRun)('outbound delivery (outbound-audit) against OpenSSH', (
       await moved.stop();
     }
   });
+
+  it('hosted: a write that fails (disk full) leaves no partial temp file behind in the partner\'s outbound folder', async () => {
+    const a = area();
+    const c = clock();
+    const dir = join(a.dataDir, 'sftp', 'hosted-co', 'outbound');
+    mkdirSync(dir, { recursive: true });
+    const unmount = mountSmall(dir);
+    await a.ledger.addOutboundDocument({ id: 'ack-hf', partner: 'hosted-co', kind: '997', content: 'z'.repeat(200 * 1024), controls: { interchange: '2' } });
+    const delivery = new OutboundDelivery({ ledger: a.ledger, dataDir: a.dataDir, partnerTransports: () => ({ sftp: {} }), now: c.now });
+    expect(await delivery.runOnce()).toMatchObject({ delivered: 0, failed: 1 });
+    expect(readdirSync(dir)).toEqual([]);
+    const [doc] = await a.ledger.listOutboundDocuments();
+    expect(doc.lastError).toMatch(/^DELIVERY_FAILED: .*ENOSPC/);
+    unmount();
+    c.advance();
+    expect(await delivery.runOnce()).toMatchObject({ delivered: 1 });
+    expect(readdirSync(dir)).toEqual(['997_2_ack-hf.edi']);
+  });
 });
