@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayMetrics } from '../../src/api/metrics.js';
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
 import { OutboundDelivery } from '../../src/transports/delivery/outbound-delivery.js';
-import type { RemoteSftpInput } from '../../src/transports/sftp/remote/config.js';
+import { parseRemoteSftp, type RemoteSftpInput } from '../../src/transports/sftp/remote/config.js';
 import { captureLog } from '../helpers/log.js';
 import { TestSshd } from '../helpers/sshd.js';
 
@@ -257,5 +257,17 @@ describe.skipIf(!canRun)('outbound delivery (outbound-audit) against OpenSSH', (
     c.advance();
     expect(await delivery.runOnce()).toMatchObject({ delivered: 1 });
     expect(readdirSync(dir)).toEqual(['997_2_ack-hf.edi']);
+  });
+});
+
+describe('outbound names stay in the configured folder (outbound-audit)', () => {
+  const base = { host: 'h', username: 'u', privateKey: { env: 'K' }, hostKey: `SHA256:${'A'.repeat(43)}` };
+  it('refuses a temp suffix or a file name pattern with a path separator', () => {
+    for (const outbound of [{ dir: '/in', tempSuffix: '/../../etc/x' }, { dir: '/in', tempSuffix: '.part\\..\\x' }, { dir: '/in', fileName: '..\\{id}.edi' }]) {
+      const r = parseRemoteSftp({ ...base, outbound });
+      expect(r.config, JSON.stringify(outbound)).toBeNull();
+      expect(r.problems.join('\n')).toMatch(/may not contain \/ or \\/);
+    }
+    expect(parseRemoteSftp({ ...base, outbound: { dir: '/in', tempSuffix: '.tmp', fileName: '{kind}-{id}.x12' } }).config).not.toBeNull();
   });
 });

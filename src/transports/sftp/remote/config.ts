@@ -21,12 +21,16 @@ export const outboundSchema = z.strictObject({
   dir: remoteDir,
   /** Placeholders: {kind} {id} {control} {date} {time}; all come from the document, so a retry reuses the name. */
   fileName: z.string().min(1).default('{kind}_{control}_{id}.edi')
-    .refine((p) => !p.includes('/'), 'a file name pattern may not contain /')
+    .refine((p) => !/[/\\]/.test(p), 'a file name pattern may not contain / or \\ (a separator on Windows servers)')
     .refine((p) => /\{(id|control)\}/.test(p), 'a file name pattern needs {id} or {control}, or every document gets the same name')
     .refine((p) => [...p.matchAll(/\{([^}]*)\}/g)].every((m) => (FILE_NAME_PLACEHOLDERS as readonly string[]).includes(m[1])),
       `unknown placeholder; use ${FILE_NAME_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}`),
-  /** Appended to the file name while it is uploaded; the final rename removes it. */
-  tempSuffix: z.string().min(1).default('.part'),
+  /**
+   * Appended to the file name while it is uploaded; the final rename removes it. No separator: "/../../x"
+   * put the upload outside `dir` (which may not contain ..), and a backslash is one on Windows servers.
+   */
+  tempSuffix: z.string().min(1).default('.part')
+    .refine((s) => !/[/\\]/.test(s), 'a temp suffix may not contain / or \\ (the upload must stay in dir)'),
   /** What to do when the final name already exists there. */
   onExists: z.enum(['fail', 'overwrite', 'unique']).default('fail'),
 });
