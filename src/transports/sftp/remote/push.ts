@@ -96,7 +96,9 @@ async function upload(conn: RemoteConnection, path: string, data: Buffer): Promi
     // stops at the first refused one.
     await call((cb) => wire.write(handle, data, 0, data.length, 0, cb));
     if ((wire as unknown as { _extensions?: Record<string, string> })._extensions?.['fsync@openssh.com'] === '1') {
-      await call((cb) => wire.ext_openssh_fsync(handle, cb));
+      // A server that lists the extension yet answers "unsupported" (status 8) gets the file unsynced, as
+      // before; any other failure of the fsync is the upload's (the bytes may not be on its disk).
+      await call((cb) => wire.ext_openssh_fsync(handle, cb)).catch((err: { code?: unknown }) => { if (err.code !== 8) throw err; });
     }
   } catch (err) {
     failure = coded(err, 'cannot write');
