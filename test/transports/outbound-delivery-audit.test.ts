@@ -258,6 +258,26 @@ describe.skipIf(!canRun)('outbound delivery (outbound-audit) against OpenSSH', (
     expect(await delivery.runOnce()).toMatchObject({ delivered: 1 });
     expect(readdirSync(dir)).toEqual(['997_2_ack-hf.edi']);
   });
+  it('a server that allows uploads but refuses renames: DELIVERY_RENAME_FAILED, nothing left under either name', async () => {
+    const norename = await TestSshd.start('waybill-outbound-audit-norename-', { sftpArgs: ['-P', 'rename,posix-rename'] });
+    try {
+      const a = area();
+      const c = clock();
+      for (const onExists of ['fail', 'overwrite'] as const) {
+        const outbox = norename.dir(`/${a.id}/${onExists}`);
+        const transports = { remote: remoteRaw({ port: norename.port, hostKey: norename.hostKey, privateKey: { path: norename.clientKey }, outbound: { dir: outbox.remote, onExists } }) };
+        await a.ledger.addOutboundDocument({ id: `ack-${onExists}`, partner: onExists, kind: '997', content: 'x', controls: { interchange: '6' } });
+        const delivery = new OutboundDelivery({ ledger: a.ledger, dataDir: a.dataDir, partnerTransports: (p) => (p === onExists ? transports : undefined), now: c.now });
+        expect(await delivery.runOnce()).toMatchObject({ delivered: 0, failed: 1 });
+        const doc = (await a.ledger.listOutboundDocuments({ partner: onExists }))[0];
+        expect(doc.lastError, onExists).toMatch(/^DELIVERY_RENAME_FAILED: /);
+        expect(readdirSync(outbox.local), onExists).toEqual([]);
+        expect(await a.ledger.getOutboundTransfer(doc.id)).toBeNull();
+      }
+    } finally {
+      await norename.stop();
+    }
+  });
 });
 
 describe('outbound names stay in the configured folder (outbound-audit)', () => {

@@ -116,12 +116,16 @@ async function renameIntoPlace(conn: RemoteConnection, out: OutboundConfig, name
   if (out.onExists === 'overwrite') {
     await hooks.beforeRename?.(target, temp);
     try {
-      await conn.sftp.posixRename(temp, target);
+      try {
+        await conn.sftp.posixRename(temp, target);
+      } catch (err) {
+        if (!/does not support/i.test((err as Error).message)) throw err;
+        // No posix-rename on this server: remove then rename (briefly absent, never partial).
+        await conn.sftp.delete(target, true);
+        await conn.sftp.rename(temp, target);
+      }
     } catch (err) {
-      if (!/does not support/i.test((err as Error).message)) throw err;
-      // No posix-rename on this server: remove then rename (briefly absent, never partial).
-      await conn.sftp.delete(target, true);
-      await conn.sftp.rename(temp, target);
+      throw renameFailed(conn, err, temp, target);
     }
     return { path: target, name, replaced: existed };
   }
@@ -136,11 +140,23 @@ async function renameIntoPlace(conn: RemoteConnection, out: OutboundConfig, name
       await conn.sftp.rename(temp, path);
       return { path, name: candidate, replaced: false };
     } catch (err) {
-      if (!conn.alive() || !isFileLevelError(err) || !(await statOrNull(conn, path))) throw err;
+      if (!conn.alive() || !isFileLevelError(err)) throw err;
+      if (!(await statOrNull(conn, path))) throw renameFailed(conn, err, temp, path);
       if (out.onExists === 'fail') {
         throw new WaybillError('DELIVERY_TARGET_EXISTS', `${path} appeared on ${conn.partner}'s server during the upload (onExists: fail)`, { path });
       }
     }
   }
   throw new WaybillError('DELIVERY_TARGET_EXISTS', `no free name for ${name} in ${out.dir} after 100 tries`, { path: target });
+}
+
+/**
+ * The server refused the final rename for a reason other than a name clash: typically a server that lets
+ * us write but not rename (an upload-only folder). A coded error, so that is what the operator reads,
+ * not a bare "Permission denied"; the temp file is removed by pushFile. A dropped connection passes as is.
+ */
+function renameFailed(conn: RemoteConnection, err: unknown, temp: string, target: string): unknown {
+  if (!conn.alive() || !isFileLevelError(err)) return err;
+  return new WaybillError('DELIVERY_RENAME_FAILED', `${conn.partner}'s server refused to rename ${temp} to ${target}: ${(err as Error).message}`,
+    { path: target, sftpCode: (err as { code?: unknown }).code });
 }
