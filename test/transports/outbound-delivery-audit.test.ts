@@ -290,4 +290,14 @@ describe('outbound names stay in the configured folder (outbound-audit)', () => 
     }
     expect(parseRemoteSftp({ ...base, outbound: { dir: '/in', tempSuffix: '.tmp', fileName: '{kind}-{id}.x12' } }).config).not.toBeNull();
   });
+
+  it('refuses an outbound dir that is also polled (our documents would come back in as the partner\'s)', () => {
+    const r = parseRemoteSftp({ ...base, poll: [{ dir: '/exchange', pattern: '*.edi' }], outbound: { dir: '/exchange/' } });
+    expect(r.config).toBeNull();
+    expect(r.problems).toEqual(['transports.remote.outbound.dir: outbound.dir is polled with pattern *.edi, which matches the names pushed there (the documents would be taken in again)']);
+    expect(parseRemoteSftp({ ...base, poll: [{ dir: '/exchange' }], outbound: { dir: '/exchange', fileName: '{kind}_{id}.x12' } }).config).toBeNull();
+    // Another folder, or a shared one whose poll pattern leaves our names alone: fine.
+    expect(parseRemoteSftp({ ...base, poll: [{ dir: '/exchange/out' }], outbound: { dir: '/exchange/in' } }).config).not.toBeNull();
+    expect(parseRemoteSftp({ ...base, poll: [{ dir: '/exchange', pattern: '*.214' }], outbound: { dir: '/exchange' } }).config).not.toBeNull();
+  });
 });
