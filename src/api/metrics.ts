@@ -11,6 +11,9 @@ export class GatewayMetrics {
   readonly events = new Gauge({ name: 'waybill_events', help: 'Canonical events in the outbox, by status', labelNames: ['status'] as const, registers: [this.registry] });
   readonly errors = new Gauge({ name: 'waybill_errors', help: 'Errors by code: those recorded on units (transactions, records, documents) and on files (why a file failed as a whole), each finding once', labelNames: ['code'] as const, registers: [this.registry] });
   readonly deliveries = new Gauge({ name: 'waybill_webhook_deliveries', help: 'Webhook deliveries, by state (dead = dead letters)', labelNames: ['state'] as const, registers: [this.registry] });
+  // Without these an acknowledgment that could not be delivered was visible only in the logs and the ledger.
+  readonly outbound = new Gauge({ name: 'waybill_outbound_documents', help: 'Outbound documents (acknowledgments, ...) to deliver to partners, by state', labelNames: ['state'] as const, registers: [this.registry] });
+  readonly outboundFailing = new Gauge({ name: 'waybill_outbound_failing', help: 'Pending outbound documents whose last delivery attempt failed, by error code (retried with backoff)', labelNames: ['code'] as const, registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'waybill_queue_depth', help: 'Jobs waiting in a BullMQ queue', labelNames: ['queue'] as const, registers: [this.registry] });
   readonly redisUp = new Gauge({ name: 'waybill_redis_up', help: '1 when Redis answers', registers: [this.registry] });
   readonly fileLatency = new Histogram({
@@ -34,5 +37,7 @@ export class GatewayMetrics {
     set(this.events, 'status', { unpublished: s.events.unpublished, published: s.events.published, consumed: s.events.consumed, duplicate_fact: s.events.duplicateFacts });
     set(this.errors, 'code', s.errors);
     set(this.deliveries, 'state', s.deliveries);
+    set(this.outbound, 'state', { pending: 0, delivered: 0, ...s.outbound });
+    set(this.outboundFailing, 'code', s.outboundFailing);
   }
 }

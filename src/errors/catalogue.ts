@@ -220,6 +220,9 @@ const entries = {
   // ---- outbound delivery (src/transports/delivery) ----
   DELIVERY_TARGET_EXISTS: { severity: 'error', level: 'file', summary: 'the outbound file name already exists at the partner and onExists is fail' },
   DELIVERY_NO_TRANSPORT: { severity: 'warning', level: 'file', summary: 'the partner has no outbound transport (no remote block, no hosted account); documents stay pending' },
+  DELIVERY_UPLOAD_FAILED: { severity: 'error', level: 'file', summary: "the partner's SFTP server refused the upload of an outbound document (disk full, permission denied, missing folder); the temporary file is removed, nothing appears under the final name, and it is retried with backoff" },
+  DELIVERY_RENAME_FAILED: { severity: 'error', level: 'file', summary: "the partner's SFTP server took the upload under its temporary name but refused the rename to the final name (permissions: some servers allow writing but not renaming); the temporary file is removed and the document retried with backoff" },
+  DELIVERY_CONNECTION_LOST: { severity: 'error', level: 'file', summary: "the connection to the partner's SFTP server dropped during a delivery; the document is retried with backoff on a new connection (an unfinished upload stays under its temporary name, never the final one)" },
   DELIVERY_FAILED: { severity: 'error', level: 'file', summary: 'an outbound document could not be delivered; retried with backoff' },
 
   // ---- pipeline (files that cannot be translated; recorded on the file in the ledger) ----

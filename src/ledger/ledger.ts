@@ -270,7 +270,7 @@ export interface RemoteFileRecord extends RemoteFileKey {
  */
 export interface OutboundTransfer {
   docId: string;
-  /** 'remote' or 'hosted'. */
+  /** 'hosted', or 'remote <user>@<host>:<port>' (the server the temp file is on; older notes: 'remote'). */
   transport: string;
   /** Final path (remote server path, or local path in the hosted outbound folder). */
   target: string;
@@ -383,7 +383,10 @@ export interface Ledger {
   nextControlNumbers(partner: string, kind: ControlKind, count?: number): Promise<number[]>;
 
   addOutboundDocument(doc: NewOutboundDocument): Promise<{ created: boolean }>;
-  listOutboundDocuments(filter?: { partner?: string; relatedFileId?: string; state?: OutboundDocument['state']; limit?: number }): Promise<OutboundDocument[]>;
+  /** partner: null lists the documents without a partner. */
+  listOutboundDocuments(filter?: { partner?: string | null; relatedFileId?: string; state?: OutboundDocument['state']; limit?: number }): Promise<OutboundDocument[]>;
+  /** The partners (null: documents without one) that have outbound documents pending. */
+  pendingOutboundPartners(): Promise<Array<string | null>>;
   setOutboundState(id: string, state: OutboundDocument['state'], error?: string | null): Promise<void>;
 
   recordDelivery(eventId: string, result: { ok: boolean; status?: number | null; error?: string | null; dead?: boolean }): Promise<DeliveryState>;
@@ -422,7 +425,10 @@ export interface LedgerStats {
    */
   errors: Record<string, number>;
   deliveries: Record<string, number>;
+  /** Outbound documents (acknowledgments, ...) by state: pending, delivered. */
   outbound: Record<string, number>;
+  /** Pending outbound documents whose last delivery attempt failed, by the code of that failure. */
+  outboundFailing: Record<string, number>;
 }
 
 /**

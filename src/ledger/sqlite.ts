@@ -681,10 +681,11 @@ export class SqliteLedger implements Ledger {
     return this.durable(() => ({ created: this.insertDoc(doc) }));
   }
 
-  async listOutboundDocuments(filter: { partner?: string; relatedFileId?: string; state?: OutboundDocument['state']; limit?: number } = {}): Promise<OutboundDocument[]> {
+  async listOutboundDocuments(filter: { partner?: string | null; relatedFileId?: string; state?: OutboundDocument['state']; limit?: number } = {}): Promise<OutboundDocument[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     if (filter.partner) { where.push('partner = ?'); args.push(filter.partner); }
+    if (filter.partner === null) where.push('partner IS NULL');
     if (filter.relatedFileId) { where.push('related_file_id = ?'); args.push(filter.relatedFileId); }
     if (filter.state) { where.push('state = ?'); args.push(filter.state); }
     const rows = this.db.prepare(`SELECT * FROM outbound_documents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT ?`)
@@ -695,6 +696,11 @@ export class SqliteLedger implements Ledger {
       controls: JSON.parse(r.controls as string) as OutboundDocument['controls'], createdAt: r.created_at as string,
       state: r.state as OutboundDocument['state'], attempts: r.attempts as number, lastError: r.last_error as string | null,
     }));
+  }
+
+  async pendingOutboundPartners(): Promise<Array<string | null>> {
+    return (this.db.prepare(`SELECT DISTINCT partner FROM outbound_documents WHERE state = 'pending' ORDER BY partner`).all() as { partner: string | null }[])
+      .map((r) => r.partner);
   }
 
   async setOutboundState(id: string, state: OutboundDocument['state'], error: string | null = null): Promise<void> {
@@ -804,6 +810,9 @@ export class SqliteLedger implements Ledger {
       errors: this.errorCounts(),
       deliveries: groups('SELECT state AS k, COUNT(*) AS n FROM deliveries GROUP BY state'),
       outbound: groups('SELECT state AS k, COUNT(*) AS n FROM outbound_documents GROUP BY state'),
+      // last_error is "CODE: message" (OutboundDelivery.recordFailure).
+      outboundFailing: groups(`SELECT CASE WHEN instr(last_error, ':') > 0 THEN substr(last_error, 1, instr(last_error, ':') - 1) ELSE 'DELIVERY_FAILED' END AS k,
+        COUNT(*) AS n FROM outbound_documents WHERE state = 'pending' AND last_error IS NOT NULL GROUP BY k`),
     };
   }
 

@@ -35,9 +35,14 @@ export async function placeHosted(dir: string, name: string, content: string | B
   try {
     await fd.writeFile(content);
     await fd.sync();
-  } finally {
-    await fd.close();
+  } catch (err) {
+    // A write that failed (disk full) left part of the document there: hidden from the partner, but it
+    // kept the space it took until a later attempt succeeded, on the disk that had just run out of it.
+    await fd.close().catch(() => undefined);
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw err;
   }
+  await fd.close();
   let placed: PushResult;
   try {
     placed = await moveIntoPlace(dir, name, temp, onExists, existed, hooks);

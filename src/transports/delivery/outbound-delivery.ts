@@ -8,6 +8,7 @@ import { WaybillError } from '../../errors/catalogue.js';
 import type { Ledger, OutboundDocument } from '../../ledger/ledger.js';
 import { statOrNull } from '../sftp/remote/after-intake.js';
 import { backoffMs } from '../sftp/remote/backoff.js';
+import type { RemoteSftpConfig } from '../sftp/remote/config.js';
 import { connectRemote, type RemoteConnection } from '../sftp/remote/connect.js';
 import { quietLogger, type TransportLogger } from '../sftp/remote/log.js';
 import { renderFileName } from '../sftp/remote/names.js';
@@ -28,6 +29,7 @@ export interface OutboundDeliveryOptions {
   /** Backoff for hosted delivery failures (remote partners use their own retry block). */
   retry?: { baseSeconds: number; maxSeconds: number };
   intervalMs?: number;
+  /** Pending documents read per partner and pass (default 5000). */
   batchSize?: number;
   log?: TransportLogger;
   env?: NodeJS.ProcessEnv;
@@ -88,25 +90,32 @@ export class OutboundDelivery {
 
   /** One pass: every partner with pending documents, in parallel; a partner already in flight is joined. */
   async runOnce(): Promise<DeliveryResult> {
-    // A generous page: documents of partners without a route stay pending and must not crowd out the rest.
-    const pending = await this.opts.ledger.listOutboundDocuments({ state: 'pending', limit: this.opts.batchSize ?? 5_000 });
+    // A page per partner, not one page for all: documents that wait (a partner whose server is down, one
+    // without a route) stay pending, and in one page ordered by age a backlog of one partner's crowded out
+    // every other partner's documents for as long as it lasted.
+    const limit = this.opts.batchSize ?? 5_000;
     const byPartner = new Map<string, OutboundDocument[]>();
     const total: DeliveryResult = { delivered: 0, failed: 0, deferred: 0 };
-    for (const doc of pending) {
-      if (!doc.partner) {
-        this.once(`nopartner:${doc.id}`, () => this.log.warn({ docId: doc.id, code: 'DELIVERY_NO_TRANSPORT' }, 'outbound document has no partner; left pending'));
-        total.deferred++;
+    for (const partner of await this.opts.ledger.pendingOutboundPartners()) {
+      if (partner !== null && this.inflight.has(partner)) { byPartner.set(partner, []); continue; } // joined below
+      const docs = await this.opts.ledger.listOutboundDocuments({ partner, state: 'pending', limit });
+      if (partner === null) {
+        for (const doc of docs) {
+          this.once(`nopartner:${doc.id}`, () => this.log.warn({ docId: doc.id, code: 'DELIVERY_NO_TRANSPORT' }, 'outbound document has no partner; left pending'));
+        }
+        total.deferred += docs.length;
         continue;
       }
-      byPartner.set(doc.partner, [...(byPartner.get(doc.partner) ?? []), doc]);
+      if (docs.length) byPartner.set(partner, docs);
     }
-    const runs = [...byPartner].map(([partner, docs]) => {
+    const runs = [...byPartner].flatMap(([partner, docs]) => {
       let run = this.inflight.get(partner);
       if (!run) {
+        if (!docs.length) return []; // was in flight when listed, and has finished since: next pass
         run = this.deliverPartner(partner, docs).finally(() => this.inflight.delete(partner));
         this.inflight.set(partner, run);
       }
-      return run;
+      return [run];
     });
     for (const r of await Promise.allSettled(runs)) {
       if (r.status === 'fulfilled') {
@@ -171,7 +180,7 @@ export class OutboundDelivery {
           await this.deliverOne(doc, route, conn);
           result.delivered++;
         } catch (err) {
-          await this.recordFailure(doc, route, err as Error);
+          await this.recordFailure(doc, route, conn && route.kind === 'remote' ? connectionFault(conn, route.config, err as Error) : err as Error);
           result.failed++;
         }
       }
@@ -185,18 +194,29 @@ export class OutboundDelivery {
     const { ledger } = this.opts;
     const partner = doc.partner as string;
     const note = await ledger.getOutboundTransfer(doc.id);
-    if (note && note.transport === route.kind) {
-      // A previous attempt noted its final rename and then stopped (crash, dropped connection).
-      const placed = route.kind === 'remote'
-        ? (await statOrNull(conn as RemoteConnection, note.temp)) === null
-        : await hostedWasPlaced(note.target, note.temp);
-      if (placed) {
-        await this.markDelivered(doc, route.kind, note.target, 'recovered');
-        return;
+    // Where the noted rename was made: for a remote route the server too, since "temp gone" is only
+    // evidence on the server the temp was written to. A partner moved to another host between a crash
+    // and the restart had its document taken for delivered because the new server had no such temp file.
+    // (Notes from before the server was recorded say only 'remote' and are trusted as before.)
+    const destination = route.kind === 'remote' ? `remote ${route.config.username}@${route.config.host}:${route.config.port}` : 'hosted';
+    if (note) {
+      if (note.transport === destination || (route.kind === 'remote' && note.transport === 'remote')) {
+        // A previous attempt noted its final rename and then stopped (crash, dropped connection).
+        const placed = route.kind === 'remote'
+          ? (await statOrNull(conn as RemoteConnection, note.temp)) === null
+          : await hostedWasPlaced(note.target, note.temp);
+        if (placed) {
+          await this.markDelivered(doc, route.kind, note.target, 'recovered');
+          return;
+        }
       }
+      // That attempt did not place the file, so its note is void; the attempt below notes its own rename.
+      // Kept, it outlived a re-upload that failed and removed its temp file (disk full at the partner): the
+      // next pass found "temp gone" and marked the document delivered, though nothing had been renamed.
+      await ledger.setOutboundTransfer(doc.id, null);
     }
     const hooks: PushHooks = {
-      beforeRename: (target, temp) => ledger.setOutboundTransfer(doc.id, { transport: route.kind, target, temp }),
+      beforeRename: (target, temp) => ledger.setOutboundTransfer(doc.id, { transport: destination, target, temp }),
       renameRefused: () => ledger.setOutboundTransfer(doc.id, null),
     };
     let placed: PushResult;
@@ -229,4 +249,19 @@ export class OutboundDelivery {
     this.log.warn({ docId: doc.id, partner: doc.partner, transport: route.kind, attempt: doc.attempts + 1, code, err: err.message, retryInMs: wait },
       'outbound delivery failed; retrying with backoff');
   }
+}
+
+/**
+ * A failure that closed the connection, with a code of its own: ssh2 says only 'No response from server'
+ * (recorded as DELIVERY_FAILED, the same as any other fault). Closed by the stall watchdog:
+ * SFTP_REMOTE_STALLED, as for the poller; dropped: DELIVERY_CONNECTION_LOST.
+ */
+function connectionFault(conn: RemoteConnection, cfg: RemoteSftpConfig, err: Error): Error {
+  if (conn.alive() || err instanceof WaybillError) return err;
+  const where = { host: cfg.host, port: cfg.port };
+  const stalled = conn.stalledAfter();
+  if (stalled !== null) {
+    return new WaybillError('SFTP_REMOTE_STALLED', `${cfg.host}:${cfg.port} left an SFTP request unanswered for ${stalled} s (operationTimeoutSeconds) during a delivery; connection closed, retried with backoff`, where);
+  }
+  return new WaybillError('DELIVERY_CONNECTION_LOST', `the connection to ${cfg.host}:${cfg.port} dropped during the delivery (${err.message}); retried with backoff on a new connection`, where);
 }

@@ -4,6 +4,7 @@
 // connect time and never logged.
 import { posix } from 'node:path';
 import { z } from 'zod';
+import { matchesAny, renderFileName } from './names.js';
 
 /** OpenSSH's fingerprint format (`ssh-keygen -lf`): "SHA256:" + unpadded base64 of the key's SHA-256. */
 export const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}$/;
@@ -21,12 +22,16 @@ export const outboundSchema = z.strictObject({
   dir: remoteDir,
   /** Placeholders: {kind} {id} {control} {date} {time}; all come from the document, so a retry reuses the name. */
   fileName: z.string().min(1).default('{kind}_{control}_{id}.edi')
-    .refine((p) => !p.includes('/'), 'a file name pattern may not contain /')
+    .refine((p) => !/[/\\]/.test(p), 'a file name pattern may not contain / or \\ (a separator on Windows servers)')
     .refine((p) => /\{(id|control)\}/.test(p), 'a file name pattern needs {id} or {control}, or every document gets the same name')
     .refine((p) => [...p.matchAll(/\{([^}]*)\}/g)].every((m) => (FILE_NAME_PLACEHOLDERS as readonly string[]).includes(m[1])),
       `unknown placeholder; use ${FILE_NAME_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}`),
-  /** Appended to the file name while it is uploaded; the final rename removes it. */
-  tempSuffix: z.string().min(1).default('.part'),
+  /**
+   * Appended to the file name while it is uploaded; the final rename removes it. No separator: "/../../x"
+   * put the upload outside `dir` (which may not contain ..), and a backslash is one on Windows servers.
+   */
+  tempSuffix: z.string().min(1).default('.part')
+    .refine((s) => !/[/\\]/.test(s), 'a temp suffix may not contain / or \\ (the upload must stay in dir)'),
   /** What to do when the final name already exists there. */
   onExists: z.enum(['fail', 'overwrite', 'unique']).default('fail'),
 });
@@ -82,10 +87,30 @@ export const remoteSftpSchema = z.strictObject({
       ctx.addIssue({ code: 'custom', message: 'moveTo may not be a polled directory (moved files would be taken again)', path: ['poll', i, 'moveTo'] });
     }
   });
+  // Our own documents pushed into a folder we poll would be taken in again as the partner's files. A
+  // shared folder is fine when the poll patterns leave our names alone (tried on sample names).
+  const out = c.outbound;
+  if (out) {
+    const samples = OUTBOUND_SAMPLE_KINDS.flatMap((kind) => {
+      try {
+        return [renderFileName(out.fileName, { id: 'ack-sha256-0-0', kind, createdAt: '2026-01-01T00:00:00Z', controls: { interchange: '1' } })];
+      } catch {
+        return []; // an unusable pattern: said by the fileName checks
+      }
+    });
+    const clash = c.poll.find((p) => normDir(p.dir) === normDir(out.dir) && samples.some((n) => matchesAny(n, p.pattern) && !matchesAny(n, c.tempPattern)));
+    if (clash) {
+      ctx.addIssue({ code: 'custom', path: ['outbound', 'dir'],
+        message: `outbound.dir is polled with pattern ${clash.pattern.join(',')}, which matches the names pushed there (the documents would be taken in again)` });
+    }
+  }
   if (c.retry.maxSeconds < c.retry.baseSeconds) {
     ctx.addIssue({ code: 'custom', message: 'retry.maxSeconds must be at least retry.baseSeconds', path: ['retry', 'maxSeconds'] });
   }
 });
+
+/** Kinds of outbound documents, for trying an outbound fileName against the poll patterns. */
+const OUTBOUND_SAMPLE_KINDS = ['997', '999', 'TA1', '204', '210', '214', '810', '990'];
 
 export type RemoteSftpConfig = z.infer<typeof remoteSftpSchema>;
 export type RemoteSftpInput = z.input<typeof remoteSftpSchema>;

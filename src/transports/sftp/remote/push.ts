@@ -50,7 +50,7 @@ export async function pushFile(conn: RemoteConnection, out: OutboundConfig, name
   }
   let renaming = false;
   try {
-    await conn.sftp.put(Buffer.isBuffer(content) ? content : Buffer.from(content), temp, { writeStreamOptions: { mode: PUSHED_FILE_MODE } });
+    await upload(conn, temp, Buffer.isBuffer(content) ? content : Buffer.from(content));
     renaming = true;
     return await renameIntoPlace(conn, out, name, temp, existed, hooks);
   } catch (err) {
@@ -63,17 +63,69 @@ export async function pushFile(conn: RemoteConnection, out: OutboundConfig, name
   }
 }
 
+/**
+ * Writes `data` to a new file `path` on the server and closes it, failing on the first write the server
+ * refuses. Not ssh2-sftp-client's put(): its write stream (ssh2's WriteStream) destroys itself before it
+ * reports a failed write, and put() then resolves on the 'close' that follows. Against OpenSSH with a full
+ * disk a 200 KiB document came out as its first 64 KiB, "uploaded", renamed into place and marked
+ * delivered: the partner got half a file. Here every request's status is checked, the bytes are fsynced
+ * where the server offers it (fsync@openssh.com: on the partner's disk before the rename publishes
+ * them), and the close's answer counts too (a server may report a deferred write error there).
+ * A file-level refusal (disk full, permission denied, missing folder) is DELIVERY_UPLOAD_FAILED.
+ */
+async function upload(conn: RemoteConnection, path: string, data: Buffer): Promise<void> {
+  const wire = conn.wire;
+  const call = <T>(fn: (cb: (err: Error | null | undefined, v?: T) => void) => void) =>
+    new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
+  const coded = (err: unknown, what: string): unknown => (conn.alive() && isFileLevelError(err)
+    ? new WaybillError('DELIVERY_UPLOAD_FAILED', `${what} ${path} on ${conn.partner}'s server: ${(err as Error).message}`,
+      { path, sftpCode: (err as { code?: unknown }).code })
+    : err);
+  let handle: Buffer;
+  try {
+    handle = await call<Buffer>((cb) => wire.open(path, 'w', { mode: PUSHED_FILE_MODE }, cb));
+  } catch (err) {
+    throw coded(err, 'cannot create');
+  }
+  let failure: unknown = null;
+  try {
+    // As put() did: the mode asked at open is subject to the server's umask; setting it on the handle is
+    // not, and a server that refuses it still gets the file.
+    await call((cb) => wire.fchmod(handle, PUSHED_FILE_MODE, cb)).catch(() => undefined);
+    // ssh2 splits a long write into requests of the server's maximum size, one after the other, and
+    // stops at the first refused one.
+    await call((cb) => wire.write(handle, data, 0, data.length, 0, cb));
+    if ((wire as unknown as { _extensions?: Record<string, string> })._extensions?.['fsync@openssh.com'] === '1') {
+      // A server that lists the extension yet answers "unsupported" (status 8) gets the file unsynced, as
+      // before; any other failure of the fsync is the upload's (the bytes may not be on its disk).
+      await call((cb) => wire.ext_openssh_fsync(handle, cb)).catch((err: { code?: unknown }) => { if (err.code !== 8) throw err; });
+    }
+  } catch (err) {
+    failure = coded(err, 'cannot write');
+  }
+  try {
+    if (conn.alive()) await call((cb) => wire.close(handle, cb));
+  } catch (err) {
+    failure ??= coded(err, 'cannot close');
+  }
+  if (failure) throw failure;
+}
+
 async function renameIntoPlace(conn: RemoteConnection, out: OutboundConfig, name: string, temp: string, existed: boolean, hooks: PushHooks): Promise<PushResult> {
   const target = remoteJoin(out.dir, name);
   if (out.onExists === 'overwrite') {
     await hooks.beforeRename?.(target, temp);
     try {
-      await conn.sftp.posixRename(temp, target);
+      try {
+        await conn.sftp.posixRename(temp, target);
+      } catch (err) {
+        if (!/does not support/i.test((err as Error).message)) throw err;
+        // No posix-rename on this server: remove then rename (briefly absent, never partial).
+        await conn.sftp.delete(target, true);
+        await conn.sftp.rename(temp, target);
+      }
     } catch (err) {
-      if (!/does not support/i.test((err as Error).message)) throw err;
-      // No posix-rename on this server: remove then rename (briefly absent, never partial).
-      await conn.sftp.delete(target, true);
-      await conn.sftp.rename(temp, target);
+      throw renameFailed(conn, err, temp, target);
     }
     return { path: target, name, replaced: existed };
   }
@@ -88,11 +140,23 @@ async function renameIntoPlace(conn: RemoteConnection, out: OutboundConfig, name
       await conn.sftp.rename(temp, path);
       return { path, name: candidate, replaced: false };
     } catch (err) {
-      if (!conn.alive() || !isFileLevelError(err) || !(await statOrNull(conn, path))) throw err;
+      if (!conn.alive() || !isFileLevelError(err)) throw err;
+      if (!(await statOrNull(conn, path))) throw renameFailed(conn, err, temp, path);
       if (out.onExists === 'fail') {
         throw new WaybillError('DELIVERY_TARGET_EXISTS', `${path} appeared on ${conn.partner}'s server during the upload (onExists: fail)`, { path });
       }
     }
   }
   throw new WaybillError('DELIVERY_TARGET_EXISTS', `no free name for ${name} in ${out.dir} after 100 tries`, { path: target });
+}
+
+/**
+ * The server refused the final rename for a reason other than a name clash: typically a server that lets
+ * us write but not rename (an upload-only folder). A coded error, so that is what the operator reads,
+ * not a bare "Permission denied"; the temp file is removed by pushFile. A dropped connection passes as is.
+ */
+function renameFailed(conn: RemoteConnection, err: unknown, temp: string, target: string): unknown {
+  if (!conn.alive() || !isFileLevelError(err)) return err;
+  return new WaybillError('DELIVERY_RENAME_FAILED', `${conn.partner}'s server refused to rename ${temp} to ${target}: ${(err as Error).message}`,
+    { path: target, sftpCode: (err as { code?: unknown }).code });
 }
