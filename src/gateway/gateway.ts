@@ -11,7 +11,7 @@ import { GatewayMetrics } from '../api/metrics.js';
 import { startWebhookDelivery, type WebhookDelivery } from '../delivery/webhook.js';
 import { SqliteLedger } from '../ledger/sqlite.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
-import { assertLedgerNotLost } from './ledger-presence.js';
+import { assertLedgerNotLost, cleanStopNoted, forgetCleanStop, noteCleanStop } from './ledger-presence.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { PartnerRegistry } from '../mappings/registry.js';
 import type { Logger, PipelineContext } from '../pipeline/context.js';
@@ -90,7 +90,12 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     // Under the lock (no other gateway is creating the ledger right now): a missing or empty ledger in a
     // data folder that has taken files in is refused, never silently replaced by a new one.
     assertLedgerNotLost(config.dataDir, join(config.dataDir, 'ledger.db'));
+    // After a run that did not stop cleanly (killed, crashed, the machine lost power), every page of the
+    // ledger is checked before it is used: see SqliteLedgerOptions.checkIntegrity.
+    const unclean = !cleanStopNoted(config.dataDir);
+    const checkStarted = Date.now();
     const ledger = (parts.ledger = new SqliteLedger(join(config.dataDir, 'ledger.db'), {
+      checkIntegrity: unclean,
       backgroundCheckpoints: true,
       commitThread: true,
       // Said once per run of failures (then at most once a minute, with the count), not at every pass.
@@ -98,6 +103,9 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
         'ledger: background WAL checkpoints fail (commits checkpoint by themselves meanwhile); said again at most once a minute while it lasts'),
       onCheckpointRecovered: ({ failures }) => log.info({ failures }, 'ledger: background WAL checkpoints work again'),
     }));
+    if (unclean) log.info({ ms: Date.now() - checkStarted }, 'ledger: the last run did not stop cleanly (or this is the first); every page checked, no damage');
+    // Noted again at the next clean stop: until then this run counts as one that did not stop cleanly.
+    forgetCleanStop(config.dataDir);
     const partners = (parts.partners = new PartnerHolder(config.partnersDir, log));
     partners.reload();
     partners.watch(config.reloadMs);
@@ -287,6 +295,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       producer?.disconnect();
       workerConnection?.disconnect();
       await stage('ledger', () => ledger?.close());
+      if (ledger) noteCleanStop(config.dataDir);
       parts.lock?.release();
     } finally {
       clearInterval(watch);

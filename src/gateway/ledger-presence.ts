@@ -5,12 +5,31 @@
 // taken in and not yet translated was never translated), and the partners' control numbers counting from
 // 1 again (997s with ISA13s the partners had already seen). All of it silently. The files under files/
 // say that this data folder had a ledger; without one, the start is refused with LEDGER_MISSING.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WaybillError } from '../errors/catalogue.js';
 
 /** Smaller than this, a file holds no SQLite database (its header alone is 100 bytes, its first page 512+). */
 const SMALLEST_DATABASE = 512;
+
+/**
+ * The mark of a clean stop: written after the ledger closed at the end of a run, removed when the next run
+ * has opened it. Without it, the last run was killed (or crashed, or this is a first start), and the
+ * gateway checks the whole ledger before using it.
+ */
+const CLEAN_STOP = 'ledger.clean-stop';
+
+export function cleanStopNoted(dataDir: string): boolean {
+  return existsSync(join(dataDir, CLEAN_STOP));
+}
+
+export function noteCleanStop(dataDir: string): void {
+  writeFileSync(join(dataDir, CLEAN_STOP), `${new Date().toISOString()}\n`);
+}
+
+export function forgetCleanStop(dataDir: string): void {
+  rmSync(join(dataDir, CLEAN_STOP), { force: true });
+}
 
 /** Throws LEDGER_MISSING when `ledgerFile` is missing or empty while `<dataDir>/files/` holds a stored file. */
 export function assertLedgerNotLost(dataDir: string, ledgerFile: string): void {

@@ -197,6 +197,14 @@ export interface SqliteLedgerOptions {
    * own (CommitThread), so that the calling thread goes on translating while a batch commits. Default false.
    */
   commitThread?: boolean;
+  /**
+   * Check every page of the database at open (PRAGMA quick_check) and refuse a damaged one with
+   * LEDGER_OPEN_FAILED. SQLite reads a page only when it needs it, so a ledger damaged in the middle
+   * opened, and the damage surfaced later, at the first intake that touched it (refused, retried for
+   * ever) or in a translation (the file failed for it). It reads the whole file (seconds per GB): the
+   * gateway asks for it after a run that did not stop cleanly. Default false.
+   */
+  checkIntegrity?: boolean;
 }
 
 interface FileRow {
@@ -245,6 +253,15 @@ function openFailure(path: string, err: unknown): Error {
     : ''}`);
 }
 
+/** Throws LEDGER_OPEN_FAILED when PRAGMA quick_check finds the database damaged (its first findings named). */
+function checkIntegrity(db: Database.Database, path: string): void {
+  const rows = db.pragma('quick_check(5)', { simple: false }) as { quick_check: string }[];
+  const found = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
+  if (found.length === 0) return;
+  throw new LedgerFault('LEDGER_OPEN_FAILED', `cannot open ledger ${path}: its integrity check found damage (${found.join('; ')}); ` +
+    'restore it from a backup (every stored file is under files/, and a file taken in again is recognised by its content)');
+}
+
 /** Unpublished outbox events after a seq, in order, with their payload: `columns` says what is read. */
 function unpublishedQuery(db: Database.Database, columns: string): Database.Statement {
   return db.prepare(`SELECT ${columns} FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq
@@ -288,6 +305,7 @@ export class SqliteLedger implements Ledger {
       this.db.pragma(`wal_autocheckpoint = ${threshold}`);
       this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
       this.db.function('waybill_fact_key', { deterministic: true }, (key: unknown) => factKeyBytes(String(key)));
+      if (opts.checkIntegrity) checkIntegrity(this.db, path);
       this.migrate();
     } catch (err) {
       this.db.close();
