@@ -5,7 +5,7 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CanonicalMessage } from '../canonical/index.js';
-import { DEFAULT_PREFIX, EVENTS_QUEUE, closeWorker, createConnection } from './queues.js';
+import { DEFAULT_PREFIX, EVENTS_QUEUE, closeWorker, createConnection, redisUrlFrom } from './queues.js';
 
 /** Every canonical event Waybill publishes; narrow on `type` ("shipment.status@1", ...). */
 export type WaybillEvent = Extract<CanonicalMessage, { kind: 'event' }>;
@@ -24,9 +24,12 @@ export interface EventMeta {
 export interface ConsumeEventsOptions<E = WaybillEvent> {
   /**
    * A Redis URL, or an ioredis connection created with `maxRetriesPerRequest: null` (BullMQ requires it
-   * for workers and duplicates the connection; yours stays yours to close).
+   * for workers and duplicates the connection; yours stays yours to close). Unset (or an empty string):
+   * `REDIS_URL`, else redis://127.0.0.1:6379, as for the gateway. The README's example passes
+   * `process.env.REDIS_URL` as it is, which is undefined wherever the variable is not set; BullMQ would
+   * then refuse to start with a bare "Worker requires a connection".
    */
-  connection: Redis | string;
+  connection?: Redis | string | null;
   handler: (event: E, meta: EventMeta) => Promise<void>;
   /** Events handled at the same time. Default 1. Above 1, events are handled out of order. */
   concurrency?: number;
@@ -60,7 +63,11 @@ export interface EventConsumer {
  *   (kept 30 days) for you to inspect and retry with BullMQ tools.
  */
 export function consumeEvents<E = WaybillEvent>(opts: ConsumeEventsOptions<E>): EventConsumer {
-  const owned = typeof opts.connection === 'string' ? createConnection(opts.connection, { role: 'worker', name: 'waybill-erp-consumer' }) : null;
+  const given = opts.connection || null; // '' and undefined: not given (as redisUrlFrom treats an empty REDIS_URL)
+  // A URL given explicitly is used as it is (REDIS_URL does not override it); none given: REDIS_URL or the default.
+  const owned = given === null || typeof given === 'string'
+    ? createConnection(given ?? redisUrlFrom(), { role: 'worker', name: 'waybill-erp-consumer' })
+    : null;
   const meta = (job: Job): EventMeta => ({
     id: job.id ?? (job.data as { id?: string }).id ?? '',
     type: job.name,
@@ -73,7 +80,7 @@ export function consumeEvents<E = WaybillEvent>(opts: ConsumeEventsOptions<E>): 
       await opts.handler(job.data as E, meta(job));
       // No return value: nothing more to keep in Redis per completed event.
     },
-    { connection: owned ?? (opts.connection as Redis), prefix: opts.prefix ?? DEFAULT_PREFIX, concurrency: opts.concurrency ?? 1 },
+    { connection: owned ?? (given as Redis), prefix: opts.prefix ?? DEFAULT_PREFIX, concurrency: opts.concurrency ?? 1 },
   );
   worker.on('failed', (job, err) => {
     // attemptsMade already counts the failed attempt here.
@@ -83,7 +90,7 @@ export function consumeEvents<E = WaybillEvent>(opts: ConsumeEventsOptions<E>): 
   return {
     worker,
     async close() {
-      await closeWorker(worker, { connection: owned ?? (opts.connection as Redis) });
+      await closeWorker(worker, { connection: owned ?? (given as Redis) });
       owned?.disconnect();
     },
   };
