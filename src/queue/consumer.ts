@@ -50,7 +50,8 @@ export interface EventConsumer {
  *
  * Delivery contract:
  * - **At least once.** An event is delivered again when the handler throws (up to the job's attempts,
- *   with exponential backoff: 8 attempts over about 20 minutes by default), when this process dies
+ *   with exponential backoff: 8 attempts by default, retried 5, 10, 20, ... 320 s after each failure,
+ *   about 10.5 minutes from the first to the last), when this process dies
  *   mid-handler, and after Redis loses its data (the gateway then republishes everything it has not
  *   seen consumed). **Deduplicate by event id** (`event.id` = `meta.id`): record processed ids in the
  *   same database transaction as the handler's effect, and return without effect for a known id.
@@ -60,7 +61,11 @@ export interface EventConsumer {
  *   event's own times (`occurredAt`), not by arrival.
  * - The handler returning means "done": the job completes, and the gateway records the event consumed.
  *   Throwing means "try again later". After the last attempt the job stays in the queue's failed set
- *   (kept 30 days) for you to inspect and retry with BullMQ tools.
+ *   (kept 30 days) for you to inspect and retry with BullMQ tools (`Job.retry()`); the gateway keeps the
+ *   event unconsumed. `waybill dlq` does not list these: it covers webhook deliveries only.
+ * - A handler that never settles keeps its job (BullMQ renews the job's lock while the handler runs) and
+ *   one of the `concurrency` slots for good: with the default of 1 the consumer takes no further event.
+ *   Put time limits on the handler's own I/O (and throw when one expires).
  */
 export function consumeEvents<E = WaybillEvent>(opts: ConsumeEventsOptions<E>): EventConsumer {
   const given = opts.connection || null; // '' and undefined: not given (as redisUrlFrom treats an empty REDIS_URL)
