@@ -5,7 +5,7 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CanonicalMessage } from '../canonical/index.js';
-import { DEFAULT_PREFIX, EVENTS_QUEUE, closeWorker, createConnection } from './queues.js';
+import { DEFAULT_PREFIX, EVENTS_QUEUE, closeWorker, createConnection, redisUrlFrom } from './queues.js';
 
 /** Every canonical event Waybill publishes; narrow on `type` ("shipment.status@1", ...). */
 export type WaybillEvent = Extract<CanonicalMessage, { kind: 'event' }>;
@@ -24,9 +24,12 @@ export interface EventMeta {
 export interface ConsumeEventsOptions<E = WaybillEvent> {
   /**
    * A Redis URL, or an ioredis connection created with `maxRetriesPerRequest: null` (BullMQ requires it
-   * for workers and duplicates the connection; yours stays yours to close).
+   * for workers and duplicates the connection; yours stays yours to close). Unset (or an empty string):
+   * `REDIS_URL`, else redis://127.0.0.1:6379, as for the gateway. The README's example passes
+   * `process.env.REDIS_URL` as it is, which is undefined wherever the variable is not set; BullMQ would
+   * then refuse to start with a bare "Worker requires a connection".
    */
-  connection: Redis | string;
+  connection?: Redis | string | null;
   handler: (event: E, meta: EventMeta) => Promise<void>;
   /** Events handled at the same time. Default 1. Above 1, events are handled out of order. */
   concurrency?: number;
@@ -47,7 +50,8 @@ export interface EventConsumer {
  *
  * Delivery contract:
  * - **At least once.** An event is delivered again when the handler throws (up to the job's attempts,
- *   with exponential backoff: 8 attempts over about 20 minutes by default), when this process dies
+ *   with exponential backoff: 8 attempts by default, retried 5, 10, 20, ... 320 s after each failure,
+ *   about 10.5 minutes from the first to the last), when this process dies
  *   mid-handler, and after Redis loses its data (the gateway then republishes everything it has not
  *   seen consumed). **Deduplicate by event id** (`event.id` = `meta.id`): record processed ids in the
  *   same database transaction as the handler's effect, and return without effect for a known id.
@@ -57,10 +61,18 @@ export interface EventConsumer {
  *   event's own times (`occurredAt`), not by arrival.
  * - The handler returning means "done": the job completes, and the gateway records the event consumed.
  *   Throwing means "try again later". After the last attempt the job stays in the queue's failed set
- *   (kept 30 days) for you to inspect and retry with BullMQ tools.
+ *   (kept 30 days) for you to inspect and retry with BullMQ tools (`Job.retry()`); the gateway keeps the
+ *   event unconsumed. `waybill dlq` does not list these: it covers webhook deliveries only.
+ * - A handler that never settles keeps its job (BullMQ renews the job's lock while the handler runs) and
+ *   one of the `concurrency` slots for good: with the default of 1 the consumer takes no further event.
+ *   Put time limits on the handler's own I/O (and throw when one expires).
  */
 export function consumeEvents<E = WaybillEvent>(opts: ConsumeEventsOptions<E>): EventConsumer {
-  const owned = typeof opts.connection === 'string' ? createConnection(opts.connection, { role: 'worker', name: 'waybill-erp-consumer' }) : null;
+  const given = opts.connection || null; // '' and undefined: not given (as redisUrlFrom treats an empty REDIS_URL)
+  // A URL given explicitly is used as it is (REDIS_URL does not override it); none given: REDIS_URL or the default.
+  const owned = given === null || typeof given === 'string'
+    ? createConnection(given ?? redisUrlFrom(), { role: 'worker', name: 'waybill-erp-consumer' })
+    : null;
   const meta = (job: Job): EventMeta => ({
     id: job.id ?? (job.data as { id?: string }).id ?? '',
     type: job.name,
@@ -73,7 +85,7 @@ export function consumeEvents<E = WaybillEvent>(opts: ConsumeEventsOptions<E>): 
       await opts.handler(job.data as E, meta(job));
       // No return value: nothing more to keep in Redis per completed event.
     },
-    { connection: owned ?? (opts.connection as Redis), prefix: opts.prefix ?? DEFAULT_PREFIX, concurrency: opts.concurrency ?? 1 },
+    { connection: owned ?? (given as Redis), prefix: opts.prefix ?? DEFAULT_PREFIX, concurrency: opts.concurrency ?? 1 },
   );
   worker.on('failed', (job, err) => {
     // attemptsMade already counts the failed attempt here.
@@ -83,7 +95,7 @@ export function consumeEvents<E = WaybillEvent>(opts: ConsumeEventsOptions<E>): 
   return {
     worker,
     async close() {
-      await closeWorker(worker, { connection: owned ?? (opts.connection as Redis) });
+      await closeWorker(worker, { connection: owned ?? (given as Redis) });
       owned?.disconnect();
     },
   };

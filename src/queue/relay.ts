@@ -33,7 +33,8 @@ import { RawJsonQueue } from './raw-json.js';
 /**
  * Options of every event job. They govern the ERP consumer's retries, so they are set here, by the
  * producer:
- * - attempts/backoff: a handler that throws (ERP down) is retried 8 times over about 20 minutes.
+ * - attempts/backoff: a handler that throws (ERP down) gets 8 attempts in all: 7 retries, 5 s after the
+ *   first failure and doubling (BullMQ's exponential backoff: 5, 10, 20, ... 320 s), about 10.5 minutes.
  * - removeOnComplete: the relay removes a completed job itself once the ledger records it consumed (the
  *   ledger then never republishes it, so BullMQ's jobId dedupe is no longer needed). The age/count
  *   limits are only a safety net that bounds Redis memory if the relay stops for long; a job trimmed
