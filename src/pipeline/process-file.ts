@@ -12,7 +12,7 @@ import type {
 } from '../ledger/ledger.js';
 import type { CompiledPartner, PartnerRegistry } from '../mappings/registry.js';
 import {
-  envelopeUnit, examineFile, fileIssueUnit, headerRejection, readingFormat, rejectedWithEnvelope, translateCsv, translateTransaction, translateXmlFile,
+  envelopeUnit, examineFile, fileIssueUnit, fileRoute, headerRejection, noMappingMessage, readingFormat, rejectedWithEnvelope, translateCsv, translateTransaction, translateXmlFile,
   type CanonicalEvent, type TranslateOptions, type TranslatedUnit, type TranslationError,
 } from '../mappings/translate.js';
 import { translateTa1 } from '../mappings/functional-ack.js';
@@ -249,6 +249,18 @@ async function translateFile(ctx: PipelineContext, file: FileRecord): Promise<Pr
       for await (const u of translateCsv(path, partner, opts)) await writer.add(u, () => u);
     } else {
       outcome = await translateXml(ctx, path, partner, opts, writer);
+    }
+    if (!fileRoute(partner, format, file.originalName)) {
+      // No route of this partner takes the file (its unit is 'unmapped', MAP_NO_MAPPING): nothing of it was
+      // translated. Failed, not 'translated': it shows among the failed files, and the same bytes sent
+      // again through the right partner's account or folder (a CSV uploaded with the wrong account), or
+      // once the partner maps it, are re-opened and translated (intake). A 'translated' file stays the
+      // first partner's for good (PIPELINE_FILE_OTHER_PARTNER): its data could never be routed.
+      const error: TranslationError = { code: 'MAP_NO_MAPPING', severity: 'error', line: 1, column: 1,
+        message: noMappingMessage(partner, format, file.originalName) };
+      outcome = { state: 'failed', acks: [], errors: toLedgerErrors([error]) };
+      ctx.log.warn({ fileId, code: error.code, format, partner: partner.id, name: file.originalName, state: 'failed' },
+        'file failed: no mapping of its partner takes it; sent again through the right partner\'s folder or account, or once mapped, it is translated');
     }
   } else {
     outcome = await translateX12File(ctx, file, path, writer, opts);

@@ -88,6 +88,39 @@ describe('a failed file arriving again', () => {
     expect(events.every((e) => e.partner === 'sangamon-valley' && e.fileId === right.fileId)).toBe(true);
   });
 
+  it('a CSV uploaded through another partner\'s account, where no mapping takes it, fails (MAP_NO_MAPPING) and is translated when it arrives through its own partner\'s', async () => {
+    // prairie-line maps only X12: nothing of the file was translated. Recorded as 'translated' (its one
+    // unit 'unmapped'), the same bytes through sangamon-valley's account were PIPELINE_FILE_OTHER_PARTNER
+    // and never translated: the data could not be routed by any resend.
+    const { ledger, log, arrive } = setup();
+    const wrong = await arrive(csv, CSV_NAME, 'prairie-line', 'sftp');
+    expect(wrong.result).toMatchObject({ state: 'failed', newEvents: 0 });
+    const failed = await ledger.getFile(wrong.fileId);
+    expect(failed).toMatchObject({ state: 'failed', partner: 'prairie-line' });
+    expect(failed?.errors.map((e) => e.code)).toEqual(['MAP_NO_MAPPING']);
+    expect(failed?.errors[0].message).toContain(`partner 'prairie-line' has no CSV mapping for '${CSV_NAME}'`);
+    expect((await ledger.units(wrong.fileId)).map((u) => [u.state, u.errors.map((e) => e.code)])).toEqual([['unmapped', ['MAP_NO_MAPPING']]]);
+    expect(log.entries.find((e) => e.level === 'warn' && e.obj.code === 'MAP_NO_MAPPING')?.obj).toMatchObject({ fileId: wrong.fileId, partner: 'prairie-line' });
+
+    const right = await arrive(csv, CSV_NAME, 'sangamon-valley', 'sftp');
+    expect(right).toMatchObject({ fileId: wrong.fileId, created: false, reopened: true });
+    expect(right.result.state).toBe('translated');
+    expect(right.result.newEvents).toBeGreaterThan(0);
+    expect(await ledger.getFile(right.fileId)).toMatchObject({ state: 'translated', partner: 'sangamon-valley', errors: [] });
+    expect(log.entries.some((e) => e.obj.code === 'PIPELINE_FILE_OTHER_PARTNER')).toBe(false);
+  });
+
+  it('an XML file under a name no XML route of its partner matches fails (MAP_NO_MAPPING), and is translated when sent again under a matching name', async () => {
+    const xml = readFileSync(join(ROOT, 'partners/sangamon-valley/samples/svxp_invoice_SVX-INV-0051877.xml'));
+    const { ledger, arrive } = setup();
+    const wrong = await arrive(xml, 'invoice.xml', 'sangamon-valley');
+    expect(wrong.result.state).toBe('failed');
+    expect((await ledger.getFile(wrong.fileId))?.errors.map((e) => e.code)).toEqual(['MAP_NO_MAPPING']);
+    const right = await arrive(xml, 'svxp_invoice_SVX-INV-0051877.xml', 'sangamon-valley');
+    expect(right).toMatchObject({ reopened: true, result: { state: 'translated' } });
+    expect(right.result.newEvents).toBeGreaterThan(0);
+  });
+
   it('failing again keeps it open to a further arrival; each translation uses the arrival that brought it', async () => {
     const { ledger, arrive } = setup();
     await arrive(csv, 'svxp_status_a.csv');
@@ -105,12 +138,13 @@ describe('a failed file arriving again', () => {
   it('is queued again: the dispatcher is told the file was dispatched before', async () => {
     const calls: Array<[string, unknown]> = [];
     const { ledger, ctx } = setup({ dispatch: async (fileId: string, options?: { again?: boolean }) => { calls.push([fileId, options]); } });
-    const first = await intake(ctx, { input: csv, transport: 'folder', originalName: 's.csv' });
+    const first = await intake(ctx, { input: csv, transport: 'folder', originalName: CSV_NAME });
     await processFile(ctx, first.fileId);
     expect((await ledger.getFile(first.fileId))?.state).toBe('failed');
-    await intake(ctx, { input: csv, transport: 'folder', originalName: 's.csv', partner: 'sangamon-valley' });
+    await intake(ctx, { input: csv, transport: 'folder', originalName: CSV_NAME, partner: 'sangamon-valley' });
     await processFile(ctx, first.fileId);
-    await intake(ctx, { input: csv, transport: 'folder', originalName: 's.csv', partner: 'sangamon-valley' }); // translated: nothing to do
+    expect((await ledger.getFile(first.fileId))?.state).toBe('translated');
+    await intake(ctx, { input: csv, transport: 'folder', originalName: CSV_NAME, partner: 'sangamon-valley' }); // translated: nothing to do
     expect(calls).toEqual([[first.fileId, undefined], [first.fileId, { again: true }]]);
   });
 
