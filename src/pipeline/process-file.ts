@@ -338,10 +338,14 @@ function identifyInterchange(registry: PartnerRegistry, header: InterchangeHeade
   const partner = 'partner' in who ? who.partner : undefined;
   if (filePartner && partner?.id !== filePartner) {
     const whose = partner ? `partner '${partner.id}'` : 'no configured partner';
+    // An unknown sender is said as identifyX12 says it (the closest configured id, the configured ones,
+    // a partner with configuration errors): a sender id in lower case or under another qualifier is
+    // most often the account's own partner, and "no configured partner" alone left the analyst guessing.
+    const why = 'code' in who ? `: ${who.message}` : '';
     return {
       header, accountMismatch: {
         code: 'PARTNER_ACCOUNT_MISMATCH', severity: 'error', ...at,
-        message: `interchange ${header.control.trim()} from ISA ${header.senderQualifier}/${header.senderId} (${whose}) arrived through the folder/account of partner '${filePartner}'; not translated, not acknowledged`,
+        message: `interchange ${header.control.trim()} from ISA ${header.senderQualifier}/${header.senderId} (${whose}) arrived through the folder/account of partner '${filePartner}'; not translated, not acknowledged${why}`,
       },
     };
   }
