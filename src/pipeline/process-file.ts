@@ -237,7 +237,7 @@ async function translateFile(ctx: PipelineContext, file: FileRecord): Promise<Pr
     if (!partner) {
       // Why the partner is unknown decides the remedy: a folder with configuration errors is fixed, not
       // sent to again (registry.whyNotServed).
-      const why = file.partner ? registry.whyNotServed(file.partner) : 'it arrived outside any partner\'s folder or account';
+      const why = file.partner ? registry.whyNotServed(file.partner) : outsideAnyPartner(registry, format, file.originalName);
       await finish(ctx, fileId, 'failed', [], [{ code: 'PARTNER_UNKNOWN', message:
         `a ${format.toUpperCase()} file needs a known partner (the folder or account it arrived through); got '${file.partner ?? 'none'}': ${why}` }]);
       // Said, not only recorded: the remedy is to send the same file again through a working partner's folder or account.
@@ -272,6 +272,18 @@ async function translateFile(ctx: PipelineContext, file: FileRecord): Promise<Pr
   ctx.log.info({ fileId, ...counts, acks: acks.length, state }, 'file translated');
   ctx.onProcessed?.({ fileId, state, units: writer.count, newEvents: writer.newEvents, receivedAt: file.receivedAt });
   return { fileId, state, ...counts, acks: acks.length };
+}
+
+/**
+ * Why a CSV or XML file at the inbound root has no partner, with the partners whose routes take its name
+ * (partner.yaml `match`), so that the analyst knows which folder it belongs in rather than only that it
+ * needs one.
+ */
+function outsideAnyPartner(registry: PartnerRegistry, format: 'csv' | 'xml', name: string): string {
+  const why = 'it arrived outside any partner\'s folder or account';
+  const takers = registry.list().filter((p) => fileRoute(p, format, name)).map((p) => p.id);
+  if (takers.length === 0) return `${why}; no partner's ${format.toUpperCase()} route takes the name '${name}'`;
+  return `${why}; the ${format.toUpperCase()} routes of ${takers.map((t) => `'${t}'`).join(', ')} take its name: send it again through that partner's folder (inbound/<partner>/) or account`;
 }
 
 /**

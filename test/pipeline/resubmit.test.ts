@@ -79,6 +79,9 @@ describe('a failed file arriving again', () => {
     const root = await arrive(csv, CSV_NAME);
     expect(root.result.state).toBe('failed');
     expect((await ledger.getFile(root.fileId))?.errors.map((e) => e.code)).toEqual(['PARTNER_UNKNOWN']);
+    // Which partner's route takes the name is said: the folder it belongs in.
+    expect((await ledger.getFile(root.fileId))?.errors[0].message)
+      .toContain("it arrived outside any partner's folder or account; the CSV routes of 'sangamon-valley' take its name");
     const right = await arrive(csv, CSV_NAME, 'sangamon-valley');
     expect(right).toMatchObject({ created: false, reopened: true });
     expect(right.result.state).toBe('translated');
@@ -128,6 +131,8 @@ describe('a failed file arriving again', () => {
     expect(again).toMatchObject({ reopened: true, result: { state: 'failed' } });
     const file = await ledger.getFile(again.fileId);
     expect(file).toMatchObject({ originalName: 'svxp_status_b.csv', errors: [expect.objectContaining({ code: 'PARTNER_UNKNOWN' })] });
+    const other = await arrive(Buffer.from('a,b\n1,2\n'), 'status.csv');
+    expect((await ledger.getFile(other.fileId))?.errors[0].message).toContain("no partner's CSV route takes the name 'status.csv'");
     expect(file?.errors).toHaveLength(1); // the findings of the new run only
     const third = await arrive(csv, 'svxp_status_c.csv', 'sangamon-valley');
     expect(third).toMatchObject({ reopened: true, result: { state: 'translated' } });
