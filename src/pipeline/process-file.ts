@@ -432,6 +432,15 @@ async function translateX12File(ctx: PipelineContext, file: FileRecord, path: st
           errors.push(...toLedgerErrors([current.accountMismatch]));
           ctx.log.warn({ fileId, interchange: ev.header.control.trim(), sender: `${ev.header.senderQualifier}/${ev.header.senderId}`, account: file.partner },
             'interchange arrived through another partner\'s folder/account; not translated');
+        } else if (current.identifyError) {
+          // A sender no partner answers to (unknown, claimed by two partners, or its partner's folder does not
+          // compile): nothing of it is translated or acknowledged. Not recorded as seen, and the file's error:
+          // once the partner is configured, the same bytes sent again re-open the failed file (intake), and
+          // a file made anew under the same ISA13 is no duplicate. Recorded, the resend was 'again' or an
+          // X12_DUPLICATE_INTERCHANGE_CONTROL, and the interchange could never be translated.
+          errors.push(...toLedgerErrors([current.identifyError]));
+          ctx.log.warn({ fileId, code: current.identifyError.code, interchange: ev.header.control.trim(), sender: `${ev.header.senderQualifier}/${ev.header.senderId}` },
+            'interchange from a sender no partner answers to; not translated, not acknowledged');
         } else {
           const duplicateOf = await checkInterchange(ctx, registry, writer, file, current, interchanges.length - 1, controlsInFile);
           if (duplicateOf && ctx.duplicates.interchange === 'reject') {
@@ -498,8 +507,9 @@ async function translateX12File(ctx: PipelineContext, file: FileRecord, path: st
   await writer.flush();
   report.finish();
   await answerFinished();
-  // Failed when nothing in the file was taken as an interchange: none read, or every one refused.
-  const state = interchanges.some((ic) => !ic.accountMismatch) ? 'translated' : 'failed';
+  // Failed when nothing in the file was taken as an interchange: none read, or every one refused or of a
+  // sender no partner answers to.
+  const state = interchanges.some((ic) => ic.partner !== undefined) ? 'translated' : 'failed';
   return { state, acks, errors };
 }
 

@@ -124,6 +124,37 @@ describe('a failed file arriving again', () => {
     expect(right.result.newEvents).toBeGreaterThan(0);
   });
 
+  it('an interchange of a sender no partner answers to fails the file (PARTNER_UNKNOWN_SENDER) and is not recorded: once the sender is configured, it is translated when sent again', async () => {
+    // Recorded as 'translated' and as a seen interchange, the same bytes sent again were 'again' (nothing),
+    // and the file made anew under the same ISA13 a duplicate: the interchange could never be translated.
+    const unknown = Buffer.from(x12.toString('latin1').replace('*02*PRLF           *', '*02*PRLQ           *'), 'latin1');
+    const { ctx, ledger, arrive } = setup();
+    const first = await arrive(unknown, '214.edi');
+    expect(first.result).toMatchObject({ state: 'failed', newEvents: 0, acks: 0 });
+    const failed = await ledger.getFile(first.fileId);
+    expect(failed?.errors.map((e) => e.code)).toEqual(['PARTNER_UNKNOWN_SENDER']);
+    expect(failed?.errors[0].message).toContain("no partner sends as ISA 02/PRLQ; closest: 'prairie-line' (ISA 02/PRLF)");
+
+    // The analyst adds the sender id as an alias of prairie-line.
+    const root = mkdtempSync(join(tmpdir(), 'wb-resubmit-alias-'));
+    cpSync(join(ROOT, 'partners/prairie-line'), join(root, 'prairie-line'), { recursive: true });
+    const yaml = join(root, 'prairie-line/partner.yaml');
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('  gs: PRLF\n', '  gs: PRLF\n  aliases: [{ qualifier: "02", id: PRLQ }]\n'));
+    const withAlias = PartnerRegistry.load(root).registry;
+    expect(withAlias.partnerIdForSender('02', 'PRLQ')).toBe('prairie-line');
+    ctx.registry = () => withAlias;
+
+    // A file made anew with the same interchange (other bytes, same ISA13) is no duplicate...
+    const anew = await arrive(Buffer.concat([unknown, Buffer.from('\n')]), '214-anew.edi');
+    expect(anew.result).toMatchObject({ state: 'translated', newEvents: 6, acks: 1 });
+    expect((await ledger.units(anew.fileId)).map((u) => u.state)).toEqual(['translated']);
+    // ...and the same bytes again re-open the failed file (now a duplicate of that interchange: nothing is published twice).
+    const again = await arrive(unknown, '214.edi');
+    expect(again).toMatchObject({ fileId: first.fileId, reopened: true });
+    expect(again.result.state).toBe('translated');
+    expect(await ledger.getFile(first.fileId)).toMatchObject({ state: 'translated', errors: [] });
+  });
+
   it('failing again keeps it open to a further arrival; each translation uses the arrival that brought it', async () => {
     const { ledger, arrive } = setup();
     await arrive(csv, 'svxp_status_a.csv');
