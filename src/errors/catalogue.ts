@@ -215,6 +215,7 @@ const entries = {
   // ---- local inbound folder (src/transports/folder) ----
   FOLDER_INTAKE_FAILED: { severity: 'error', level: 'file', summary: 'a file in the inbound folder could not be taken in; it stays where it is and is retried with backoff' },
   FOLDER_AFTER_INTAKE_FAILED: { severity: 'error', level: 'file', summary: 'a file taken in from the inbound folder could not be archived or deleted; it is not taken in again, and the archive/delete is retried with backoff' },
+  FOLDER_ENTRY_IGNORED: { severity: 'warning', level: 'file', summary: 'an entry of the inbound folder is never taken in: a folder inside a partner folder, or something that is not a regular file (a symbolic link, a fifo); what it holds stays there' },
   FOLDER_FILE_CHANGED: { severity: 'warning', level: 'file', summary: 'a file in the inbound folder changed while it was taken in (its writer still had it open); the copy taken may be partial, and the file is taken again once it settles' },
 
   // ---- outbound delivery (src/transports/delivery) ----

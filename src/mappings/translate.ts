@@ -489,11 +489,20 @@ function otherDelimiter(names: string[], configured: string): string | undefined
 }
 
 /**
+ * The partner's route for a CSV or XML file of this name: the first entry of the format whose `match`
+ * takes the name (or that has none). One rule for translateCsv/translateXml and for the gateway, which
+ * fails a file no route takes (process-file.ts) so that it can be sent again the right way.
+ */
+export function fileRoute(partner: CompiledPartner, format: 'csv' | 'xml', name: string): InboundRoute | undefined {
+  return partner.inbound.find((r) => r.document === format && (!r.match || r.match.test(name)));
+}
+
+/**
  * Why no mapping reads a CSV or XML file, in terms an analyst can act on: the partner maps the format but
  * under other file names, or not at all (then what it does map, and why the file was taken for CSV: a
  * file with neither an ISA nor '<' at its start is read as CSV, which is often the real surprise).
  */
-function noMappingMessage(partner: CompiledPartner, format: 'csv' | 'xml', name: string): string {
+export function noMappingMessage(partner: CompiledPartner, format: 'csv' | 'xml', name: string): string {
   const label = format.toUpperCase();
   const base = `partner '${partner.id}' has no ${label} mapping for '${name}'`;
   if (partner.inbound.some((r) => r.document === format)) return `${base}: the file name matches none of its ${label} routes' patterns (partner.yaml inbound)`;
@@ -511,7 +520,7 @@ export async function* translateCsv(
   source: string | Buffer, partner: CompiledPartner, opts: TranslateOptions & { csv?: CsvReadOptions },
 ): AsyncGenerator<TranslatedUnit> {
   const name = opts.fileName ?? (typeof source === 'string' ? basename(source) : 'input.csv');
-  const route = partner.inbound.find((r) => r.document === 'csv' && (!r.match || r.match.test(name)));
+  const route = fileRoute(partner, 'csv', name);
   if (!route) {
     yield { format: 'csv', partner: partner.id, label: name, line: 1, status: 'unmapped', events: [],
       errors: [{ code: 'MAP_NO_MAPPING', severity: 'error', message: noMappingMessage(partner, 'csv', name), line: 1, column: 1 }] };
@@ -576,7 +585,7 @@ export function translateXmlFile(path: string, partner: CompiledPartner, opts: T
 export function translateXml(input: Buffer | string, partner: CompiledPartner, opts: TranslateOptions): TranslatedUnit {
   const name = opts.fileName ?? 'input.xml';
   const unit: TranslatedUnit = { format: 'xml', partner: partner.id, label: name, line: 1, status: 'translated', events: [], errors: [] };
-  const route = partner.inbound.find((r) => r.document === 'xml' && (!r.match || r.match.test(name)));
+  const route = fileRoute(partner, 'xml', name);
   if (!route) {
     unit.status = 'unmapped';
     unit.errors.push({ code: 'MAP_NO_MAPPING', severity: 'error', message: noMappingMessage(partner, 'xml', name), line: 1, column: 1 });

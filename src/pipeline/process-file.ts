@@ -12,7 +12,7 @@ import type {
 } from '../ledger/ledger.js';
 import type { CompiledPartner, PartnerRegistry } from '../mappings/registry.js';
 import {
-  envelopeUnit, examineFile, fileIssueUnit, headerRejection, readingFormat, rejectedWithEnvelope, translateCsv, translateTransaction, translateXmlFile,
+  envelopeUnit, examineFile, fileIssueUnit, fileRoute, headerRejection, noMappingMessage, readingFormat, rejectedWithEnvelope, translateCsv, translateTransaction, translateXmlFile,
   type CanonicalEvent, type TranslateOptions, type TranslatedUnit, type TranslationError,
 } from '../mappings/translate.js';
 import { translateTa1 } from '../mappings/functional-ack.js';
@@ -237,7 +237,7 @@ async function translateFile(ctx: PipelineContext, file: FileRecord): Promise<Pr
     if (!partner) {
       // Why the partner is unknown decides the remedy: a folder with configuration errors is fixed, not
       // sent to again (registry.whyNotServed).
-      const why = file.partner ? registry.whyNotServed(file.partner) : 'it arrived outside any partner\'s folder or account';
+      const why = file.partner ? registry.whyNotServed(file.partner) : outsideAnyPartner(registry, format, file.originalName);
       await finish(ctx, fileId, 'failed', [], [{ code: 'PARTNER_UNKNOWN', message:
         `a ${format.toUpperCase()} file needs a known partner (the folder or account it arrived through); got '${file.partner ?? 'none'}': ${why}` }]);
       // Said, not only recorded: the remedy is to send the same file again through a working partner's folder or account.
@@ -250,6 +250,18 @@ async function translateFile(ctx: PipelineContext, file: FileRecord): Promise<Pr
     } else {
       outcome = await translateXml(ctx, path, partner, opts, writer);
     }
+    if (!fileRoute(partner, format, file.originalName)) {
+      // No route of this partner takes the file (its unit is 'unmapped', MAP_NO_MAPPING): nothing of it was
+      // translated. Failed, not 'translated': it shows among the failed files, and the same bytes sent
+      // again through the right partner's account or folder (a CSV uploaded with the wrong account), or
+      // once the partner maps it, are re-opened and translated (intake). A 'translated' file stays the
+      // first partner's for good (PIPELINE_FILE_OTHER_PARTNER): its data could never be routed.
+      const error: TranslationError = { code: 'MAP_NO_MAPPING', severity: 'error', line: 1, column: 1,
+        message: noMappingMessage(partner, format, file.originalName) };
+      outcome = { state: 'failed', acks: [], errors: toLedgerErrors([error]) };
+      ctx.log.warn({ fileId, code: error.code, format, partner: partner.id, name: file.originalName, state: 'failed' },
+        'file failed: no mapping of its partner takes it; sent again through the right partner\'s folder or account, or once mapped, it is translated');
+    }
   } else {
     outcome = await translateX12File(ctx, file, path, writer, opts);
   }
@@ -260,6 +272,18 @@ async function translateFile(ctx: PipelineContext, file: FileRecord): Promise<Pr
   ctx.log.info({ fileId, ...counts, acks: acks.length, state }, 'file translated');
   ctx.onProcessed?.({ fileId, state, units: writer.count, newEvents: writer.newEvents, receivedAt: file.receivedAt });
   return { fileId, state, ...counts, acks: acks.length };
+}
+
+/**
+ * Why a CSV or XML file at the inbound root has no partner, with the partners whose routes take its name
+ * (partner.yaml `match`), so that the analyst knows which folder it belongs in rather than only that it
+ * needs one.
+ */
+function outsideAnyPartner(registry: PartnerRegistry, format: 'csv' | 'xml', name: string): string {
+  const why = 'it arrived outside any partner\'s folder or account';
+  const takers = registry.list().filter((p) => fileRoute(p, format, name)).map((p) => p.id);
+  if (takers.length === 0) return `${why}; no partner's ${format.toUpperCase()} route takes the name '${name}'`;
+  return `${why}; the ${format.toUpperCase()} routes of ${takers.map((t) => `'${t}'`).join(', ')} take its name: send it again through that partner's folder (inbound/<partner>/) or account`;
 }
 
 /**
@@ -326,10 +350,14 @@ function identifyInterchange(registry: PartnerRegistry, header: InterchangeHeade
   const partner = 'partner' in who ? who.partner : undefined;
   if (filePartner && partner?.id !== filePartner) {
     const whose = partner ? `partner '${partner.id}'` : 'no configured partner';
+    // An unknown sender is said as identifyX12 says it (the closest configured id, the configured ones,
+    // a partner with configuration errors): a sender id in lower case or under another qualifier is
+    // most often the account's own partner, and "no configured partner" alone left the analyst guessing.
+    const why = 'code' in who ? `: ${who.message}` : '';
     return {
       header, accountMismatch: {
         code: 'PARTNER_ACCOUNT_MISMATCH', severity: 'error', ...at,
-        message: `interchange ${header.control.trim()} from ISA ${header.senderQualifier}/${header.senderId} (${whose}) arrived through the folder/account of partner '${filePartner}'; not translated, not acknowledged`,
+        message: `interchange ${header.control.trim()} from ISA ${header.senderQualifier}/${header.senderId} (${whose}) arrived through the folder/account of partner '${filePartner}'; not translated, not acknowledged${why}`,
       },
     };
   }
@@ -404,6 +432,15 @@ async function translateX12File(ctx: PipelineContext, file: FileRecord, path: st
           errors.push(...toLedgerErrors([current.accountMismatch]));
           ctx.log.warn({ fileId, interchange: ev.header.control.trim(), sender: `${ev.header.senderQualifier}/${ev.header.senderId}`, account: file.partner },
             'interchange arrived through another partner\'s folder/account; not translated');
+        } else if (current.identifyError) {
+          // A sender no partner answers to (unknown, claimed by two partners, or its partner's folder does not
+          // compile): nothing of it is translated or acknowledged. Not recorded as seen, and the file's error:
+          // once the partner is configured, the same bytes sent again re-open the failed file (intake), and
+          // a file made anew under the same ISA13 is no duplicate. Recorded, the resend was 'again' or an
+          // X12_DUPLICATE_INTERCHANGE_CONTROL, and the interchange could never be translated.
+          errors.push(...toLedgerErrors([current.identifyError]));
+          ctx.log.warn({ fileId, code: current.identifyError.code, interchange: ev.header.control.trim(), sender: `${ev.header.senderQualifier}/${ev.header.senderId}` },
+            'interchange from a sender no partner answers to; not translated, not acknowledged');
         } else {
           const duplicateOf = await checkInterchange(ctx, registry, writer, file, current, interchanges.length - 1, controlsInFile);
           if (duplicateOf && ctx.duplicates.interchange === 'reject') {
@@ -470,8 +507,9 @@ async function translateX12File(ctx: PipelineContext, file: FileRecord, path: st
   await writer.flush();
   report.finish();
   await answerFinished();
-  // Failed when nothing in the file was taken as an interchange: none read, or every one refused.
-  const state = interchanges.some((ic) => !ic.accountMismatch) ? 'translated' : 'failed';
+  // Failed when nothing in the file was taken as an interchange: none read, or every one refused or of a
+  // sender no partner answers to.
+  const state = interchanges.some((ic) => ic.partner !== undefined) ? 'translated' : 'failed';
   return { state, acks, errors };
 }
 

@@ -172,7 +172,7 @@ describe('an interchange reusing the control numbers of an earlier one of the sa
   it('an earlier interchange of another partner under the same ISA13 changes nothing: the frozen ids', async () => {
     const { take, eventsOf } = setup();
     const stranger = sample.replace('*02*PRLF           *', '*02*NOBODY         *');
-    const s = await take(Buffer.from(stranger, 'latin1'), 'stranger.edi'); // unidentified: recorded with no partner
+    const s = await take(Buffer.from(stranger, 'latin1'), 'stranger.edi'); // unidentified: not recorded, the file fails
     expect(s.result.newEvents).toBe(0);
     const a = await take(Buffer.from(sample, 'latin1'), 'a.edi');
     expect((await eventsOf(a.fileId)).map((e) => e.id)).toEqual([0, 1, 2, 3, 4, 5].map(plainId));

@@ -323,6 +323,18 @@ describe('inbound pipeline: who an X12 interchange is from, when it came through
     expect(unit.errors[0].message).toContain("ISA 02/PRLX (no configured partner) arrived through the folder/account of partner 'prairie-line'");
   });
 
+  it('an unknown sender through a partner\'s account is named with the closest configured id, as at the inbound root (lower case, another qualifier)', async () => {
+    const { ledger, take } = setup();
+    for (const [from, seen] of [['*02*prlf           *', '02/prlf'], ['*ZZ*PRLF           *', 'ZZ/PRLF']]) {
+      const bytes = Buffer.from(multiStatus.toString('latin1').replace('*02*PRLF           *', from), 'latin1');
+      const { fileId } = await take(bytes, '214.edi', 'prairie-line');
+      const [error] = (await ledger.getFile(fileId))!.errors;
+      expect(error.code).toBe('PARTNER_ACCOUNT_MISMATCH');
+      expect(error.message).toContain(`ISA ${seen} (no configured partner) arrived through the folder/account of partner 'prairie-line'`);
+      expect(error.message).toContain(`no partner sends as ISA ${seen}; closest: 'prairie-line' (ISA 02/PRLF)`);
+    }
+  });
+
   it('in a file with both, the partner\'s own interchange is translated and acknowledged to it alone; the other is refused', async () => {
     const { ledger, take } = setup();
     const { fileId, result } = await take(Buffer.concat([multiStatus, granite]), 'both.edi', 'prairie-line');

@@ -79,6 +79,9 @@ describe('a failed file arriving again', () => {
     const root = await arrive(csv, CSV_NAME);
     expect(root.result.state).toBe('failed');
     expect((await ledger.getFile(root.fileId))?.errors.map((e) => e.code)).toEqual(['PARTNER_UNKNOWN']);
+    // Which partner's route takes the name is said: the folder it belongs in.
+    expect((await ledger.getFile(root.fileId))?.errors[0].message)
+      .toContain("it arrived outside any partner's folder or account; the CSV routes of 'sangamon-valley' take its name");
     const right = await arrive(csv, CSV_NAME, 'sangamon-valley');
     expect(right).toMatchObject({ created: false, reopened: true });
     expect(right.result.state).toBe('translated');
@@ -88,6 +91,70 @@ describe('a failed file arriving again', () => {
     expect(events.every((e) => e.partner === 'sangamon-valley' && e.fileId === right.fileId)).toBe(true);
   });
 
+  it('a CSV uploaded through another partner\'s account, where no mapping takes it, fails (MAP_NO_MAPPING) and is translated when it arrives through its own partner\'s', async () => {
+    // prairie-line maps only X12: nothing of the file was translated. Recorded as 'translated' (its one
+    // unit 'unmapped'), the same bytes through sangamon-valley's account were PIPELINE_FILE_OTHER_PARTNER
+    // and never translated: the data could not be routed by any resend.
+    const { ledger, log, arrive } = setup();
+    const wrong = await arrive(csv, CSV_NAME, 'prairie-line', 'sftp');
+    expect(wrong.result).toMatchObject({ state: 'failed', newEvents: 0 });
+    const failed = await ledger.getFile(wrong.fileId);
+    expect(failed).toMatchObject({ state: 'failed', partner: 'prairie-line' });
+    expect(failed?.errors.map((e) => e.code)).toEqual(['MAP_NO_MAPPING']);
+    expect(failed?.errors[0].message).toContain(`partner 'prairie-line' has no CSV mapping for '${CSV_NAME}'`);
+    expect((await ledger.units(wrong.fileId)).map((u) => [u.state, u.errors.map((e) => e.code)])).toEqual([['unmapped', ['MAP_NO_MAPPING']]]);
+    expect(log.entries.find((e) => e.level === 'warn' && e.obj.code === 'MAP_NO_MAPPING')?.obj).toMatchObject({ fileId: wrong.fileId, partner: 'prairie-line' });
+
+    const right = await arrive(csv, CSV_NAME, 'sangamon-valley', 'sftp');
+    expect(right).toMatchObject({ fileId: wrong.fileId, created: false, reopened: true });
+    expect(right.result.state).toBe('translated');
+    expect(right.result.newEvents).toBeGreaterThan(0);
+    expect(await ledger.getFile(right.fileId)).toMatchObject({ state: 'translated', partner: 'sangamon-valley', errors: [] });
+    expect(log.entries.some((e) => e.obj.code === 'PIPELINE_FILE_OTHER_PARTNER')).toBe(false);
+  });
+
+  it('an XML file under a name no XML route of its partner matches fails (MAP_NO_MAPPING), and is translated when sent again under a matching name', async () => {
+    const xml = readFileSync(join(ROOT, 'partners/sangamon-valley/samples/svxp_invoice_SVX-INV-0051877.xml'));
+    const { ledger, arrive } = setup();
+    const wrong = await arrive(xml, 'invoice.xml', 'sangamon-valley');
+    expect(wrong.result.state).toBe('failed');
+    expect((await ledger.getFile(wrong.fileId))?.errors.map((e) => e.code)).toEqual(['MAP_NO_MAPPING']);
+    const right = await arrive(xml, 'svxp_invoice_SVX-INV-0051877.xml', 'sangamon-valley');
+    expect(right).toMatchObject({ reopened: true, result: { state: 'translated' } });
+    expect(right.result.newEvents).toBeGreaterThan(0);
+  });
+
+  it('an interchange of a sender no partner answers to fails the file (PARTNER_UNKNOWN_SENDER) and is not recorded: once the sender is configured, it is translated when sent again', async () => {
+    // Recorded as 'translated' and as a seen interchange, the same bytes sent again were 'again' (nothing),
+    // and the file made anew under the same ISA13 a duplicate: the interchange could never be translated.
+    const unknown = Buffer.from(x12.toString('latin1').replace('*02*PRLF           *', '*02*PRLQ           *'), 'latin1');
+    const { ctx, ledger, arrive } = setup();
+    const first = await arrive(unknown, '214.edi');
+    expect(first.result).toMatchObject({ state: 'failed', newEvents: 0, acks: 0 });
+    const failed = await ledger.getFile(first.fileId);
+    expect(failed?.errors.map((e) => e.code)).toEqual(['PARTNER_UNKNOWN_SENDER']);
+    expect(failed?.errors[0].message).toContain("no partner sends as ISA 02/PRLQ; closest: 'prairie-line' (ISA 02/PRLF)");
+
+    // The analyst adds the sender id as an alias of prairie-line.
+    const root = mkdtempSync(join(tmpdir(), 'wb-resubmit-alias-'));
+    cpSync(join(ROOT, 'partners/prairie-line'), join(root, 'prairie-line'), { recursive: true });
+    const yaml = join(root, 'prairie-line/partner.yaml');
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('  gs: PRLF\n', '  gs: PRLF\n  aliases: [{ qualifier: "02", id: PRLQ }]\n'));
+    const withAlias = PartnerRegistry.load(root).registry;
+    expect(withAlias.partnerIdForSender('02', 'PRLQ')).toBe('prairie-line');
+    ctx.registry = () => withAlias;
+
+    // A file made anew with the same interchange (other bytes, same ISA13) is no duplicate...
+    const anew = await arrive(Buffer.concat([unknown, Buffer.from('\n')]), '214-anew.edi');
+    expect(anew.result).toMatchObject({ state: 'translated', newEvents: 6, acks: 1 });
+    expect((await ledger.units(anew.fileId)).map((u) => u.state)).toEqual(['translated']);
+    // ...and the same bytes again re-open the failed file (now a duplicate of that interchange: nothing is published twice).
+    const again = await arrive(unknown, '214.edi');
+    expect(again).toMatchObject({ fileId: first.fileId, reopened: true });
+    expect(again.result.state).toBe('translated');
+    expect(await ledger.getFile(first.fileId)).toMatchObject({ state: 'translated', errors: [] });
+  });
+
   it('failing again keeps it open to a further arrival; each translation uses the arrival that brought it', async () => {
     const { ledger, arrive } = setup();
     await arrive(csv, 'svxp_status_a.csv');
@@ -95,6 +162,8 @@ describe('a failed file arriving again', () => {
     expect(again).toMatchObject({ reopened: true, result: { state: 'failed' } });
     const file = await ledger.getFile(again.fileId);
     expect(file).toMatchObject({ originalName: 'svxp_status_b.csv', errors: [expect.objectContaining({ code: 'PARTNER_UNKNOWN' })] });
+    const other = await arrive(Buffer.from('a,b\n1,2\n'), 'status.csv');
+    expect((await ledger.getFile(other.fileId))?.errors[0].message).toContain("no partner's CSV route takes the name 'status.csv'");
     expect(file?.errors).toHaveLength(1); // the findings of the new run only
     const third = await arrive(csv, 'svxp_status_c.csv', 'sangamon-valley');
     expect(third).toMatchObject({ reopened: true, result: { state: 'translated' } });
@@ -105,12 +174,13 @@ describe('a failed file arriving again', () => {
   it('is queued again: the dispatcher is told the file was dispatched before', async () => {
     const calls: Array<[string, unknown]> = [];
     const { ledger, ctx } = setup({ dispatch: async (fileId: string, options?: { again?: boolean }) => { calls.push([fileId, options]); } });
-    const first = await intake(ctx, { input: csv, transport: 'folder', originalName: 's.csv' });
+    const first = await intake(ctx, { input: csv, transport: 'folder', originalName: CSV_NAME });
     await processFile(ctx, first.fileId);
     expect((await ledger.getFile(first.fileId))?.state).toBe('failed');
-    await intake(ctx, { input: csv, transport: 'folder', originalName: 's.csv', partner: 'sangamon-valley' });
+    await intake(ctx, { input: csv, transport: 'folder', originalName: CSV_NAME, partner: 'sangamon-valley' });
     await processFile(ctx, first.fileId);
-    await intake(ctx, { input: csv, transport: 'folder', originalName: 's.csv', partner: 'sangamon-valley' }); // translated: nothing to do
+    expect((await ledger.getFile(first.fileId))?.state).toBe('translated');
+    await intake(ctx, { input: csv, transport: 'folder', originalName: CSV_NAME, partner: 'sangamon-valley' }); // translated: nothing to do
     expect(calls).toEqual([[first.fileId, undefined], [first.fileId, { again: true }]]);
   });
 

@@ -1,7 +1,7 @@
 // The local inbound folder poller (src/transports/folder/folder.ts) on a real temp folder. Most tests
 // drive poll() by hand with an injected clock, so the settle time and the retry backoff are exact and
 // cost no waiting; one runs the poller on its own timer against a writer that pauses mid-file.
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -296,5 +296,30 @@ describe('inbound folder into the pipeline: a file refused for the folder it was
     expect((await ledger.countEvents()).total).toBe(events);
     expect((await ledger.arrivals(file.id)).map((a) => a.outcome)).toEqual(['created', 'reopened', 'again']);
     await ledger.close();
+  });
+});
+
+describe('inbound folder: entries it never takes', () => {
+  it('a folder inside a partner folder, and a symbolic link, are said once each (FOLDER_ENTRY_IGNORED), and again once gone and back', async () => {
+    const t = transport({ minAgeSeconds: 0 });
+    mkdirSync(join(inbound, 'sangamon-valley', '2025'), { recursive: true });
+    writeFileSync(join(inbound, 'sangamon-valley', '2025', 'svxp_status_1.csv'), 'a,b\n');
+    writeFileSync(join(dir, 'elsewhere.edi'), FULL);
+    symlinkSync(join(dir, 'elsewhere.edi'), join(inbound, 'linked.edi'));
+    const warned = () => log.entries.filter((e) => e.obj.code === 'FOLDER_ENTRY_IGNORED').map((e) => [e.level, e.obj.path, e.obj.partner]);
+    await t.poll();
+    await t.poll();
+    expect(taken).toEqual([]);
+    expect(warned()).toEqual([
+      ['warn', join(inbound, 'linked.edi'), null],
+      ['warn', join(inbound, 'sangamon-valley', '2025'), 'sangamon-valley'],
+    ]);
+    // Nothing is moved or deleted: the files stay for the analyst.
+    expect(existsSync(join(inbound, 'sangamon-valley', '2025', 'svxp_status_1.csv'))).toBe(true);
+    rmSync(join(inbound, 'linked.edi'));
+    await t.poll();
+    symlinkSync(join(dir, 'elsewhere.edi'), join(inbound, 'linked.edi'));
+    await t.poll();
+    expect(warned()).toHaveLength(3);
   });
 });

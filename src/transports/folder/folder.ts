@@ -138,6 +138,7 @@ export class FolderTransport {
 
   private async list(): Promise<InboundFile[]> {
     const out: InboundFile[] = [];
+    const ignored = new Set<string>();
     const { folder } = this.opts;
     if (!existsSync(folder)) return out;
     for (const entry of await readdir(folder, { withFileTypes: true })) {
@@ -146,11 +147,33 @@ export class FolderTransport {
       if (entry.isFile()) out.push({ path: p, name: entry.name, partner: null, size: 0 });
       else if (entry.isDirectory()) {
         for (const sub of await readdir(p, { withFileTypes: true })) {
-          if (sub.isFile() && !SKIP.test(sub.name)) out.push({ path: join(p, sub.name), name: sub.name, partner: entry.name, size: 0 });
+          if (SKIP.test(sub.name)) continue;
+          if (sub.isFile()) out.push({ path: join(p, sub.name), name: sub.name, partner: entry.name, size: 0 });
+          else this.ignoring(join(p, sub.name), entry.name, sub.isDirectory() ? 'a folder' : 'not a regular file', ignored);
         }
+      } else {
+        this.ignoring(p, null, 'not a regular file', ignored);
       }
     }
+    for (const p of this.ignored) if (!ignored.has(p)) this.ignored.delete(p);
     return out.sort((a, b) => a.path.localeCompare(b.path));
+  }
+
+  /** Paths warned about as FOLDER_ENTRY_IGNORED and still there (each is said once, not at every poll). */
+  private readonly ignored = new Set<string>();
+
+  /**
+   * An entry that is never taken: a folder inside a partner folder (<folder>/<partner>/2025/x.csv: files
+   * are taken from <folder>/ and <folder>/<partner>/ only), or a symbolic link, fifo or socket. Its
+   * files stay where they are, so it is said, once per path: a sender that files by date would otherwise
+   * see its files neither taken nor refused.
+   */
+  private ignoring(path: string, partner: string | null, what: string, seen: Set<string>): void {
+    seen.add(path);
+    if (this.ignored.has(path)) return;
+    this.ignored.add(path);
+    this.log.warn({ code: 'FOLDER_ENTRY_IGNORED', path, partner },
+      `inbound folder: ${what}, never taken in: files are taken from the inbound folder itself and from its partner folders (<folder>/<partner>/), not from deeper folders, links or devices; move its files there`);
   }
 
   /** One pass: take every settled file, retry failures that are due. Returns the files taken in. Exposed for tests and for a final drain on shutdown. */
