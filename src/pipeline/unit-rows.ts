@@ -5,7 +5,10 @@
 import { hash } from 'node:crypto';
 import type { CanonicalEvent, TranslatedUnit } from '../mappings/translate.js';
 
-/** A stable key for "the same business fact": same shipment, same status, same time. */
+/**
+ * A stable key for "the same business fact": same shipment, same status, same time; the same invoice; the
+ * same verdict of a partner on the same group or interchange of ours (a 997 sent again under a new ISA13).
+ */
 export function factKey(partner: string, event: CanonicalEvent): string | undefined {
   const refs = (event.references ?? {}) as Record<string, unknown>;
   const shipment = refs.proNumber ?? refs.shipmentId ?? refs.bolNumber;
@@ -17,6 +20,11 @@ export function factKey(partner: string, event: CanonicalEvent): string | undefi
     parts = [partner, event.type, refs.invoiceNumber, event.purpose, JSON.stringify(event.amountDue)];
   } else if (event.type === 'tender.response@1' && shipment) {
     parts = [partner, event.type, shipment, event.decision, event.occurredAt];
+  } else if (event.type === 'functional.ack@1') {
+    // The verdict itself, whatever envelope carried it: not the event's id, its source (file, ISA13 of the
+    // acknowledgment) or the times it was made and received. Another verdict on the same group is news.
+    const { kind: _kind, id: _id, source: _source, occurredAt: _occurredAt, receivedAt: _receivedAt, ...verdict } = event;
+    parts = [partner, event.type, JSON.stringify(verdict)];
   }
   return parts ? hash('sha256', parts.map(String).join('\u0000'), 'hex') : undefined;
 }

@@ -149,6 +149,22 @@ describe('inbound pipeline', () => {
     expect((await ledger.stats()).events.duplicateFacts).toBe(6);
   });
 
+  it("a partner's 997 sent again under another interchange is the same fact; another verdict on the group is not", async () => {
+    const { ledger, take } = setup();
+    const ack = (verdict: 'A' | 'R') => Buffer.from([
+      'ISA*00*          *00*          *02*PRLF           *ZZ*TRICOUNTYHWS   *250416*1105*U*00401*000003001*0*P*>',
+      'GS*FA*PRLF*TRICOUNTYHWS*20250416*1105*3001*X*004010', 'ST*997*0001', 'AK1*SM*512', 'AK2*204*0001',
+      verdict === 'A' ? 'AK5*A' : 'AK5*R*5', `AK9*${verdict}*1*1*${verdict === 'A' ? 1 : 0}`, 'SE*6*0001', 'GE*1*3001', 'IEA*1*000003001',
+    ].join('~\n') + '~\n', 'latin1');
+    const first = await take(ack('A'), 'ack.edi');
+    expect(first.result).toMatchObject({ state: 'translated', newEvents: 1 });
+    const again = await take(withIsa13(ack('A'), '000003002'), 'ack-again.edi');
+    expect(again.result).toMatchObject({ state: 'translated', newEvents: 0, duplicateFacts: 1 });
+    const rejected = await take(withIsa13(ack('R'), '000003003'), 'ack-rejected.edi');
+    expect(rejected.result).toMatchObject({ state: 'translated', newEvents: 1 });
+    expect((await ledger.countEvents()).total).toBe(2);
+  });
+
   it('resumes a crashed translation without duplicating events or acknowledgments', async () => {
     const { ctx, ledger, take } = setup(undefined, 1);
     const file = fixture('envelope/multi-group-214-and-210.edi');
