@@ -12,6 +12,7 @@
 // Only the listed size is read: a file that grew meanwhile is caught by the stat after the download.
 import { open } from 'node:fs/promises';
 import type { SFTPWrapper } from 'ssh2';
+import { sftpCall } from './sftp-call.js';
 
 const CHUNK = 32 * 1024;
 const CONCURRENCY = 64;
@@ -25,9 +26,7 @@ export interface DownloadResult {
 
 export async function downloadFile(sftp: SFTPWrapper, remotePath: string, localPath: string, size: number,
   onProgress?: (bytes: number) => void): Promise<DownloadResult> {
-  const handle = await new Promise<Buffer>((resolve, reject) => {
-    sftp.open(remotePath, 'r', (err, h) => (err ? reject(err) : resolve(h)));
-  });
+  const handle = await sftpCall<Buffer>(sftp, (cb) => sftp.open(remotePath, 'r', cb));
   const out = await open(localPath, 'w').catch(async (err: unknown) => {
     await closeRemote(sftp, handle);
     throw err;
@@ -36,11 +35,9 @@ export async function downloadFile(sftp: SFTPWrapper, remotePath: string, localP
   let bytes = 0;
   let short = false;
   let failed = false;
-  const read = (buf: Buffer, position: number) => new Promise<number>((resolve, reject) => {
-    // No SFTP status code: not file-level, so the poller fails the poll and retries on a new connection.
-    if (!channelOpen(sftp)) return reject(new Error('the SFTP channel is closed (connection dropped)'));
-    sftp.read(handle, buf, 0, buf.length, position, (err, nb) => (err ? reject(err) : resolve(nb)));
-  });
+  // A closed channel fails without an SFTP status code: not file-level, so the poller fails the poll and
+  // retries on a new connection.
+  const read = (buf: Buffer, position: number) => sftpCall<number>(sftp, (cb) => sftp.read(handle, buf, 0, buf.length, position, cb));
   const worker = async (): Promise<void> => {
     while (!short && !failed && next < size) {
       const start = next;
@@ -76,24 +73,7 @@ export async function downloadFile(sftp: SFTPWrapper, remotePath: string, localP
   }
 }
 
-/**
- * ssh2 answers requests that are pending when the channel closes (with an error), but a request sent
- * after it closed is never answered: ask only while it is open, or a dropped connection hangs the poll.
- */
-function channelOpen(sftp: SFTPWrapper): boolean {
-  // When the whole connection drops, ssh2 marks only the incoming side closed (outgoing stays 'open').
-  const ch = sftp as unknown as { outgoing?: { state?: string }; incoming?: { state?: string } };
-  return ch.outgoing?.state === 'open' && ch.incoming?.state === 'open';
-}
-
-/** Closes a remote handle; a dead connection answers the callback with an error, which changes nothing here. */
-function closeRemote(sftp: SFTPWrapper, handle: Buffer): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (!channelOpen(sftp)) return resolve();
-    try {
-      sftp.close(handle, () => resolve());
-    } catch {
-      resolve();
-    }
-  });
+/** Closes a remote handle; a dead connection (or its error) changes nothing here. */
+async function closeRemote(sftp: SFTPWrapper, handle: Buffer): Promise<void> {
+  await sftpCall(sftp, (cb) => sftp.close(handle, cb)).catch(() => undefined);
 }

@@ -7,6 +7,7 @@ import { isFileLevelError, statOrNull } from './after-intake.js';
 import type { OutboundConfig } from './config.js';
 import type { RemoteConnection } from './connect.js';
 import { remoteJoin } from './names.js';
+import { sftpCall } from './sftp-call.js';
 
 export interface PushResult {
   /** Final remote path. */
@@ -75,8 +76,8 @@ export async function pushFile(conn: RemoteConnection, out: OutboundConfig, name
  */
 async function upload(conn: RemoteConnection, path: string, data: Buffer): Promise<void> {
   const wire = conn.wire;
-  const call = <T>(fn: (cb: (err: Error | null | undefined, v?: T) => void) => void) =>
-    new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
+  // Each request only while the channel is open: one sent to a dropped connection is never answered.
+  const call = <T>(send: (cb: (err: Error | null | undefined, v?: T) => void) => void) => sftpCall<T>(wire, send);
   const coded = (err: unknown, what: string): unknown => (conn.alive() && isFileLevelError(err)
     ? new WaybillError('DELIVERY_UPLOAD_FAILED', `${what} ${path} on ${conn.partner}'s server: ${(err as Error).message}`,
       { path, sftpCode: (err as { code?: unknown }).code })
